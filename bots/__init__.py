@@ -1,0 +1,1 @@
+"""Discord and Telegram adapters: they call the core service over HTTP."""

@@ -1,0 +1,1 @@
+"""tagsmith training side: data ingest, models, training, evaluation and ONNX export (imports torch)."""

@@ -1,0 +1,88 @@
+"""The `tagsmith` command line.
+
+Every sub-command's arguments are declared here, in one place; the work is done by a function in
+the module named beside it, imported only when that command runs (so `tagsmith segment` never
+pays for onnxruntime, and only `tagsmith train` needs torch).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+
+def _runner(target: str):
+    """Return a callable that imports "module:function" lazily and calls it with the args."""
+
+    def run(args: argparse.Namespace) -> int:
+        module_name, function_name = target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == "torch":
+                print(
+                    "error: this command trains models and needs the training extra: "
+                    "pip install 'tagsmith[train]'",
+                    file=sys.stderr,
+                )
+                return 2
+            raise
+        return getattr(module, function_name)(args) or 0
+
+    return run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tagsmith", description="Hashtag suggestions for posts, threads and images.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    # -- text generation -------------------------------------------------------------------
+    p = commands.add_parser("predict", help="predict hashtags for every record of a data file")
+    p.add_argument("--input", required=True, help="JSONL, a raw data-set file, or DIR/split for --format weibo")
+    p.add_argument("--output", required=True, help="one line per input record: tags joined by ';'")
+    p.add_argument("--format", default=None, help="jsonl, weibo, instagram, tweeteval, rumoureval, sarcasm, crisislex, mediaeval (default: detected)")
+    p.add_argument("--k", type=int, default=10, help="hashtags per record")
+    p.add_argument("--model", default=None, help="model folder or shipped model name (default: by language)")
+    p.set_defaults(run=_runner("inference.predict:run_predict"))
+
+    p = commands.add_parser("evaluate", help="score predictions against gold hashtags")
+    p.add_argument("--gold", required=True, help="gold JSONL or *_tag.txt")
+    p.add_argument("--pred", required=True, help="predictions written by `tagsmith predict`")
+    p.add_argument("--lang", choices=["en", "zh"], default=None, help="language (default: detected)")
+    p.set_defaults(run=_runner("inference.metrics:run_evaluate"))
+
+    p = commands.add_parser("suggest", help="suggest hashtags for one post, without a server")
+    p.add_argument("text")
+    p.add_argument("--thread", action="append", default=[], help="a reply or context message (repeatable)")
+    p.add_argument("--hashtags", action="append", default=[], help="hashtags already on the post (repeatable)")
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--lang", choices=["en", "zh"], default=None)
+    p.add_argument("--model", default=None)
+    p.set_defaults(run=_runner("inference.predict:run_suggest"))
+
+    p = commands.add_parser("train", help="train a model (needs the [train] extra)", add_help=False)
+    p.add_argument("train_args", nargs=argparse.REMAINDER)
+    p.set_defaults(run=_runner("export.train:cli"))
+
+    # -- segmentation ------------------------------------------------------------------------
+    p = commands.add_parser("segment", help="segment hashtags read from standard input, one per line")
+    p.set_defaults(run=_runner("inference.segment:run_segment"))
+
+    # -- benchmarks ----------------------------------------------------------------------------
+    bench = commands.add_parser("bench", help="benchmarks that print figures").add_subparsers(dest="bench", metavar="WHAT", required=True)
+    p = bench.add_parser("segment", help="segmentation accuracy and speed")
+    p.add_argument("--data", required=True, action="append", help="boun/stanford .txt or STAN .tsv (repeatable)")
+    p.set_defaults(run=_runner("inference.segment:run_bench"))
+
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
