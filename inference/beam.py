@@ -1,0 +1,150 @@
+"""Batched beam search in numpy, over any one-step decoder.
+
+The decoder is a function `step(tokens, batch_rows, state) -> (log_probs, new_state)`:
+- tokens      int64[N]      the previous token of each live hypothesis (row)
+- batch_rows  int64[N]      which batch element each row belongs to (to gather encoder memory)
+- state       tuple of arrays whose row axis is given by `state_axes` (a GRU hidden is [L, N, H]: axis 1)
+- log_probs   float32[N, V]
+
+Rows are batch × beam: the first step has one row per batch element, later steps `beam_size` rows for
+each element still searching. An element retires as soon as its `n_best` finished hypotheses can no
+longer be beaten, so its rows stop costing decoder time. A hypothesis finishes when it emits `eos_id`;
+one still open at `max_len` is dropped (a truncated hashtag is not a hashtag).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+State = tuple[np.ndarray, ...]
+StepFn = Callable[[np.ndarray, np.ndarray, State], tuple[np.ndarray, State]]
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    tokens: tuple[int, ...]  # without bos/eos
+    score: float  # log-prob divided by len(tokens + eos) ** length_penalty; higher is better
+    log_prob: float
+
+
+class BeamSearch:
+    def __init__(
+        self,
+        beam_size: int,
+        max_len: int,
+        bos_id: int,
+        eos_id: int,
+        n_best: int | None = None,
+        length_penalty: float = 0.0,
+        state_axes: Sequence[int] = (1,),
+        banned_ids: Sequence[int] = (),
+    ):
+        if beam_size < 1 or max_len < 1:
+            raise ValueError("beam_size and max_len must be >= 1")
+        self.beam_size = beam_size
+        self.max_len = max_len
+        self.bos_id = bos_id
+        self.eos_id = eos_id
+        self.n_best = n_best or beam_size
+        self.length_penalty = length_penalty
+        self.state_axes = tuple(state_axes)
+        self.banned_ids = np.asarray(banned_ids, dtype=np.int64)
+
+    # -- small steps ---------------------------------------------------------------------------
+
+    def normalise(self, log_prob: np.ndarray | float, length: int) -> np.ndarray | float:
+        """Length-normalised score; `length` counts the eos token."""
+        return log_prob / (length**self.length_penalty) if self.length_penalty else log_prob
+
+    def best_possible(self, live_log_prob: float, length: int) -> float:
+        """Upper bound of the score any continuation of a live hypothesis can reach.
+
+        Log-probs only fall as a hypothesis grows; with a length penalty the largest divisor
+        (the longest allowed hypothesis) gives the least negative score.
+        """
+        if self.length_penalty:
+            return live_log_prob / (self.max_len**self.length_penalty)
+        return live_log_prob
+
+    def top_candidates(self, cum: np.ndarray, log_probs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """cum [A, R], log_probs [A, R, V] -> the best 2*beam (score, source row, token) per element."""
+        n_elements, n_rows, vocab = log_probs.shape
+        scores = (cum[:, :, None] + log_probs).reshape(n_elements, n_rows * vocab)
+        width = min(2 * self.beam_size, scores.shape[1])
+        top = np.argpartition(-scores, width - 1, axis=1)[:, :width]
+        top_scores = np.take_along_axis(scores, top, axis=1)
+        order = np.argsort(-top_scores, axis=1, kind="stable")
+        top = np.take_along_axis(top, order, axis=1)
+        return np.take_along_axis(top_scores, order, axis=1), top // vocab, top % vocab
+
+    def reorder(self, state: State, rows: np.ndarray) -> State:
+        return tuple(np.take(s, rows, axis=axis) for s, axis in zip(state, self.state_axes))
+
+    # -- the search ------------------------------------------------------------------------------
+
+    def run(self, step: StepFn, init_state: State, batch_size: int) -> list[list[Hypothesis]]:
+        finished: list[list[Hypothesis]] = [[] for _ in range(batch_size)]
+        active = np.arange(batch_size)  # batch elements still searching
+        rows_per_element = 1
+        tokens = np.full(batch_size, self.bos_id, dtype=np.int64)
+        batch_rows = active.copy()
+        cum = np.zeros((batch_size, 1), dtype=np.float64)  # [A, R] cumulative log-prob
+        history = np.zeros((batch_size, 0), dtype=np.int64)  # [A*R, t] tokens so far
+        state = init_state
+
+        for t in range(self.max_len):
+            log_probs, state = step(tokens, batch_rows, state)
+            log_probs = np.asarray(log_probs, dtype=np.float64)
+            if self.banned_ids.size:
+                log_probs[:, self.banned_ids] = -np.inf
+            if t == 0:
+                log_probs[:, self.eos_id] = -np.inf  # an empty hashtag is no hashtag
+            n_active = len(active)
+            log_probs = log_probs.reshape(n_active, rows_per_element, -1)
+            scores, src, tok = self.top_candidates(cum, log_probs)
+
+            # finished hypotheses: candidates that emit eos
+            for a, j in zip(*np.nonzero((tok == self.eos_id) & np.isfinite(scores))):
+                element = int(active[a])
+                prefix = history[a * rows_per_element + src[a, j]]
+                lp = float(scores[a, j])
+                finished[element].append(Hypothesis(tuple(int(x) for x in prefix), float(self.normalise(lp, t + 1)), lp))
+
+            # live hypotheses: the best beam_size candidates that do not emit eos, per element
+            keep = np.argsort(tok == self.eos_id, axis=1, kind="stable")[:, : self.beam_size]
+            live_scores = np.take_along_axis(scores, keep, axis=1)
+            live_tok = np.take_along_axis(tok, keep, axis=1)
+            live_src = np.take_along_axis(src, keep, axis=1)
+            live_scores[live_tok == self.eos_id] = -np.inf
+            if live_scores.shape[1] < self.beam_size:  # tiny vocabularies: pad with dead rows
+                pad = self.beam_size - live_scores.shape[1]
+                live_scores = np.pad(live_scores, ((0, 0), (0, pad)), constant_values=-np.inf)
+                live_tok = np.pad(live_tok, ((0, 0), (0, pad)), constant_values=self.eos_id)
+                live_src = np.pad(live_src, ((0, 0), (0, pad)))
+
+            still = np.array([not self.is_done(finished[int(e)], live_scores[a].max(), t + 1) for a, e in enumerate(active)], dtype=bool)
+            if t == self.max_len - 1 or not still.any():
+                break
+
+            # retire finished elements, then reorder rows and state for the survivors
+            src_rows = (np.arange(n_active)[:, None] * rows_per_element + live_src)[still].reshape(-1)
+            history = np.concatenate([history[src_rows], live_tok[still].reshape(-1, 1)], axis=1)
+            state = self.reorder(state, src_rows)
+            active = active[still]
+            cum = live_scores[still]
+            rows_per_element = self.beam_size
+            tokens = live_tok[still].reshape(-1).astype(np.int64)
+            batch_rows = np.repeat(active, rows_per_element)
+
+        return [sorted(hyps, key=lambda h: -h.score)[: self.n_best] for hyps in finished]
+
+    def is_done(self, finished: list[Hypothesis], best_live_log_prob: float, length: int) -> bool:
+        if not np.isfinite(best_live_log_prob):
+            return True
+        if len(finished) < self.n_best:
+            return False
+        worst_kept = sorted(h.score for h in finished)[-self.n_best]
+        return self.best_possible(best_live_log_prob, length) < worst_kept
