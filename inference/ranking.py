@@ -1,0 +1,104 @@
+"""Fuse candidate hashtags from several sources into one ranked list.
+
+Sources (generator beams, retrieval votes, known hashtags found in the text, a popularity prior…)
+score on different scales, so each source's scores are first normalised per query, then combined
+by a weighted sum. Tags equal ignoring spaces and case are one candidate. Torch-free; the weights
+live in the model folder's `fusion.json` (written by `export/fusion.py`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+FUSION_JSON = "fusion.json"
+
+
+@dataclass(frozen=True)
+class Ranked:
+    words: str  # the hashtag as words separated by spaces
+    score: float  # in [0, 1]
+    source: str  # the source contributing most to the score
+
+
+def tag_key(tag: str) -> str:
+    """Identity of a hashtag: 'Aus Open', 'ausopen' and 'aus open' are one tag."""
+    return "".join(tag.split()).casefold()
+
+
+def normalise(scores: list[tuple[str, float]], method: str = "max") -> list[tuple[str, float]]:
+    """Map one source's scores for one query into [0, 1].
+
+    max:  score / best score (scores must be >= 0; generator log-probs use "softmax")
+    softmax: exp(score - best), i.e. probabilities relative to the best (log-prob beams)
+    rank: 1 / (1 + rank)
+    """
+    if not scores:
+        return []
+    if method == "rank":
+        return [(t, 1.0 / (1 + i)) for i, (t, _) in enumerate(scores)]
+    if method == "softmax":
+        best = max(s for _, s in scores)
+        return [(t, math.exp(s - best)) for t, s in scores]  # the best scores 1
+    best = max(s for _, s in scores)
+    if best <= 0:
+        return [(t, 0.0) for t, _ in scores]
+    return [(t, max(0.0, s) / best) for t, s in scores]
+
+
+def rank(
+    candidates: dict[str, list[tuple[str, float]]],
+    weights: dict,
+    k: int,
+    exclude: set[str] | frozenset[str] | tuple = (),
+    blocklist: set[str] | frozenset[str] | tuple = (),
+    norms: dict[str, str] | None = None,
+) -> list[Ranked]:
+    """Top-k fused hashtags.
+
+    candidates: source name -> [(tag words, raw score)], any order.
+    weights: source name -> weight (sources without a weight are ignored); weights may also be a
+        fusion config dict with "weights" and "norms" keys, as stored in fusion.json.
+    exclude: tags to drop (already on the post); blocklist: tags never to suggest.
+    norms: source name -> normalisation method (see `normalise`), default "max".
+    """
+    if "weights" in weights and isinstance(weights["weights"], dict):
+        norms = norms or weights.get("norms")
+        weights = weights["weights"]
+    norms = norms or {}
+    dropped = {tag_key(t) for t in exclude} | {tag_key(t) for t in blocklist}
+    total_weight = sum(max(0.0, float(w)) for s, w in weights.items() if s in candidates) or 1.0
+
+    fused: dict[str, dict] = {}  # key -> {"words", "score", "parts": {source: contribution}}
+    for source, scored in candidates.items():
+        weight = max(0.0, float(weights.get(source, 0.0)))
+        if weight == 0.0 or not scored:
+            continue
+        best_per_key: dict[str, tuple[str, float]] = {}
+        for words, value in normalise(list(scored), norms.get(source, "max")):
+            words = " ".join(words.split())
+            key = tag_key(words)
+            if not key or key in dropped:
+                continue
+            if key not in best_per_key or value > best_per_key[key][1]:
+                best_per_key[key] = (words, value)
+        for key, (words, value) in best_per_key.items():
+            entry = fused.setdefault(key, {"words": words, "score": 0.0, "parts": {}, "first": len(fused)})
+            contribution = weight * value / total_weight
+            entry["score"] += contribution
+            entry["parts"][source] = contribution
+            # Keep the spelling of the source contributing most (usually the best segmented one).
+            if contribution >= max(entry["parts"].values()):
+                entry["words"] = words
+    ordered = sorted(fused.values(), key=lambda e: (-e["score"], e["first"]))[:k]
+    return [
+        Ranked(e["words"], min(1.0, max(0.0, e["score"])), max(e["parts"].items(), key=lambda kv: kv[1])[0])
+        for e in ordered
+    ]
+
+
+def load_fusion(folder: str | Path) -> dict:
+    """The fusion config of a model folder: {"weights": {...}, "norms": {...}, ...}."""
+    return json.loads((Path(folder) / FUSION_JSON).read_text(encoding="utf-8"))

@@ -1,0 +1,44 @@
+"""Fusion ranking: normalisation, weights, de-duplication, exclusion and blocklist."""
+
+from inference.ranking import Ranked, normalise, rank, tag_key
+
+
+def test_tags_equal_ignoring_spaces_and_case_are_one_candidate():
+    ranked = rank({"a": [("Aus Open", 2.0), ("tennis", 1.0)], "b": [("ausopen", 1.0)]}, {"a": 1, "b": 1}, k=5)
+    assert [r.words for r in ranked].count("Aus Open") + [r.words for r in ranked].count("ausopen") == 1
+    assert tag_key(ranked[0].words) == "ausopen"
+    assert len(ranked) == 2
+
+
+def test_excluded_and_blocklisted_tags_are_dropped():
+    candidates = {"a": [("aus open", 3.0), ("tennis", 2.0), ("spam", 1.0)]}
+    ranked = rank(candidates, {"a": 1.0}, k=5, exclude={"AusOpen"}, blocklist={"spam"})
+    assert [r.words for r in ranked] == ["tennis"]
+
+
+def test_scores_lie_in_the_unit_interval_and_are_sorted():
+    candidates = {"a": [("x", 10.0), ("y", 5.0)], "b": [("x", 0.9), ("z", 0.3)], "c": [("z", -1.2), ("x", -0.1)]}
+    ranked = rank(candidates, {"a": 2.0, "b": 1.0, "c": 0.5}, k=10, norms={"c": "softmax"})
+    assert all(0.0 <= r.score <= 1.0 for r in ranked)
+    assert [r.score for r in ranked] == sorted((r.score for r in ranked), reverse=True)
+    assert ranked[0] == Ranked("x", 1.0, "a")
+
+
+def test_weights_decide_the_order_and_the_source():
+    candidates = {"retrieval": [("tennis", 1.0)], "generator": [("aus open", 1.0)]}
+    assert rank(candidates, {"retrieval": 2.0, "generator": 1.0}, k=1)[0].words == "tennis"
+    top = rank(candidates, {"retrieval": 1.0, "generator": 2.0}, k=1)[0]
+    assert (top.words, top.source) == ("aus open", "generator")
+
+
+def test_sources_without_weight_are_ignored_and_k_limits_the_list():
+    candidates = {"a": [(f"t{i}", float(10 - i)) for i in range(8)], "ignored": [("other", 100.0)]}
+    ranked = rank(candidates, {"a": 1.0}, k=3)
+    assert [r.words for r in ranked] == ["t0", "t1", "t2"]
+
+
+def test_a_fusion_config_dict_carries_weights_and_norms():
+    config = {"weights": {"g": 1.0}, "norms": {"g": "rank"}}
+    ranked = rank({"g": [("a", -5.0), ("b", -1.0)]}, config, k=2)
+    assert [r.words for r in ranked] == ["a", "b"]
+    assert normalise([("a", -5.0), ("b", -1.0)], "softmax")[1][1] == 1.0

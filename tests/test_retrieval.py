@@ -1,0 +1,54 @@
+"""Retrieval index: nearest training posts vote their hashtags; the index survives save/load."""
+
+from inference.retrieval import RetrievalConfig, RetrievalIndex
+
+RECORDS = [
+    {"post": "nadal wins the australian open final", "thread": ["what a match"], "hashtags": ["aus open", "tennis"]},
+    {"post": "federer serves an ace at wimbledon", "thread": [], "hashtags": ["wimbledon", "tennis"]},
+    {"post": "new iphone camera is amazing", "thread": ["apple did it again"], "hashtags": ["iphone"]},
+    {"post": "cooking pasta with fresh basil", "thread": ["recipe please"], "hashtags": ["food"]},
+    {"post": "a post without hashtags", "thread": [], "hashtags": []},
+]
+
+
+def tokenize(text):
+    return text.lower().split()
+
+
+def build(**config):
+    return RetrievalIndex.build(RECORDS, tokenize, RetrievalConfig(**config))
+
+
+def test_nearest_post_votes_its_hashtags_first():
+    index = build()
+    [votes] = index.query([tokenize("who won the australian open")], k_neighbors=2)
+    assert votes[0][0] in {"aus open", "tennis"}
+    assert {t for t, _ in votes[:2]} == {"aus open", "tennis"}
+    assert abs(sum(s for _, s in votes) - 1.0) < 1e-6
+
+
+def test_records_without_hashtags_are_not_indexed():
+    assert build().stats["docs"] == 4
+
+
+def test_thread_tokens_count_in_queries_and_documents():
+    index = build(thread_weight=1.0)
+    [votes] = index.query([(tokenize("look at this"), tokenize("apple did it again"))], k_neighbors=1)
+    assert votes[0][0] == "iphone"
+
+
+def test_query_with_unknown_words_returns_no_votes():
+    assert build().query([["zzz", "qqq"]], k_neighbors=3) == [[]]
+
+
+def test_save_load_round_trip_gives_the_same_votes(tmp_path):
+    index = build(top_terms=4)
+    index.save(tmp_path)
+    loaded = RetrievalIndex.load(tmp_path)
+    queries = [tokenize("pasta recipe with basil"), tokenize("ace at wimbledon"), (["iphone"], ["camera"])]
+    for before, after in zip(index.query(queries, 3), loaded.query(queries, 3)):
+        assert [t for t, _ in before] == [t for t, _ in after]
+        for (_, a), (_, b) in zip(before, after):
+            assert abs(a - b) < 1e-3
+    assert loaded.config.top_terms == 4
+    assert all(index.docs.getnnz(axis=1) <= 4)
