@@ -1,0 +1,213 @@
+"""Text preprocessing shared by training and serving (torch-free).
+
+Two jobs:
+- `split_gold_hashtags`: the paper's gold-tag rule. Hashtags before or after the post body are the gold
+  hashtags and leave the post; hashtags inside the body stay as words (no '#').
+- `tokenize`: the model's view of a text. Links -> URL, @mentions -> MENTION, numbers -> DIGIT (the exact
+  tokens the Weibo data already uses), everything else lowercased, inline hashtags -> their words.
+  Punctuation is dropped; emoji are kept, one token per emoji (they carry topic, e.g. food or sport).
+  Chinese: text that is already word-segmented (the Weibo files) is split on spaces, raw Chinese goes
+  through jieba; digit runs become DIGIT even inside words ("coco123" -> "cocoDIGIT"), as in the Weibo data.
+  English keeps alphanumeric words ("covid19") and maps only whole numbers ("1,000", "3.5") to DIGIT.
+
+Bump PREPROCESS_VERSION whenever `tokenize` changes output: models record the version they were trained on.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from inference.segment import segment
+
+PREPROCESS_VERSION = 1
+
+SPECIAL_TOKENS = ("URL", "MENTION", "DIGIT")
+ARTEFACT_TAGS = {"semst"}  # TweetEval stance appends #SemST to every tweet
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_RE = re.compile(f"[{_CJK}]")
+_LATIN_RE = re.compile(r"[A-Za-z]")
+_EMOJI = "\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF"
+
+# One pass over the text; the first alternative that matches at a position wins.
+_TOKEN_RE = re.compile(
+    r"(?P<url>(?:https?://|www\.)\S+)"
+    r"|(?P<mention>@\w+)"
+    r"|(?P<tag>#\w+)"
+    r"|(?P<num>\d+(?:[.,:]\d+)*(?!\w))"
+    rf"|(?P<emoji>[{_EMOJI}])"
+    r"|(?P<word>\w+(?:['’]\w+)*)"
+)
+_SPECIAL_SPLIT_RE = re.compile(r"(URL|MENTION|DIGIT)")
+_DIGITS_RE = re.compile(r"\d+")
+
+# Gold-hashtag extraction.
+_HASHTAG_RE = re.compile(r"#(\w+)")
+_WEIBO_TAG_RE = re.compile(rf"#([^#\s][^#\n]*?[{_CJK}][^#\n]*?)#")  # Weibo writes topics as #话题#
+_TAG_TOKEN_RE = re.compile(r"^[^\w#@]*((?:#\w+)+)[^\w#@]*$")  # "#tag", "(#tag)!", "#a#b"
+_URL_TOKEN_RE = re.compile(r"^(?:https?://|www\.)\S+$", re.IGNORECASE)
+_NO_WORD_RE = re.compile(r"^\W*$")
+# Instagram cross-posts end with " @ Place" (or foursquare's "(@ Place)"): location, not text.
+_PLACE_SUFFIX_RE = re.compile(r"(?:\s+@\s+\S[^\n]*|\s*\(@ [^)]*\)\W*)$")
+
+
+def detect_lang(text: str) -> str:
+    """"zh" when CJK characters make up at least 30% of the letters, else "en"."""
+    cjk = len(_CJK_RE.findall(text))
+    if cjk == 0:
+        return "en"
+    latin = len(_LATIN_RE.findall(text))
+    return "zh" if cjk >= 0.3 * (cjk + latin / 4) else "en"  # ~4 latin letters per word vs 1-2 chars per CJK word
+
+
+@functools.lru_cache(maxsize=200_000)
+def normalize_tag(raw_tag: str) -> str:
+    """Raw hashtag -> lowercase word sequence: "#AusOpen" -> "aus open"; Chinese tags unchanged."""
+    tag = raw_tag.strip().strip("#").strip()
+    if not tag:
+        return ""
+    if _CJK_RE.search(tag):
+        return " ".join(tag.split())
+    return " ".join(w.lower() for w in segment(tag) if w)
+
+
+def _is_tag_token(token: str) -> bool:
+    return _TAG_TOKEN_RE.match(token) is not None
+
+
+def _is_filler(token: str) -> bool:
+    """Tokens that may sit between the body and its edge hashtags: links, @mentions, bare punctuation/emoji."""
+    return bool(_URL_TOKEN_RE.match(token) or _NO_WORD_RE.match(token) or token.startswith("@"))
+
+
+def _inline_words(match: re.Match) -> str:
+    tag = match.group(1)
+    if tag.lower() in ARTEFACT_TAGS:
+        return ""
+    return normalize_tag(tag)
+
+
+def split_gold_hashtags(text: str) -> tuple[str, list[str]]:
+    """Split a raw post into (body, gold raw tags).
+
+    Gold = hashtags before the first or after the last word of the body (links, mentions and punctuation
+    at the edges are skipped over and stay in the body). Those leave the text; hashtags inside the body
+    stay as their segmented words. Single-character tags are never gold; #SemST is dropped everywhere.
+    Raw tags are returned without '#', in order, without duplicates; normalise them with `normalize_tag`.
+    """
+    text = _PLACE_SUFFIX_RE.sub("", text.strip())
+    gold: list[str] = []
+
+    # Weibo-style "#话题#" topics first: they may contain spaces, so token scanning cannot see them.
+    if "#" in text and _CJK_RE.search(text):
+        spans = list(_WEIBO_TAG_RE.finditer(text))
+        if spans:
+
+            def only_topics(s: str) -> bool:
+                return not _WEIBO_TAG_RE.sub("", s).strip()
+
+            pieces, last = [], 0
+            for m in spans:
+                pieces.append(text[last : m.start()])
+                if only_topics(text[: m.start()]) or only_topics(text[m.end() :]):
+                    gold.append(m.group(1).strip())
+                else:
+                    pieces.append(" " + m.group(1).strip() + " ")
+                last = m.end()
+            pieces.append(text[last:])
+            text = "".join(pieces)
+
+    tokens = text.split()
+    is_tag = [_is_tag_token(tok) for tok in tokens]
+    words = [i for i, tok in enumerate(tokens) if not is_tag[i] and not _is_filler(tok)]
+    first_word = words[0] if words else len(tokens)
+    last_word = words[-1] if words else -1
+    kept: list[str] = []
+    for i, tok in enumerate(tokens):
+        if is_tag[i] and (i < first_word or i > last_word):
+            gold.extend(t for t in _HASHTAG_RE.findall(tok) if len(t) > 1 and t.lower() not in ARTEFACT_TAGS)
+        else:
+            kept.append(tok)
+    body = _HASHTAG_RE.sub(_inline_words, " ".join(kept))
+    body = " ".join(body.split())
+
+    seen, unique = set(), []
+    for tag in gold:
+        key = tag.lower()
+        if key not in seen:
+            seen.add(key)
+            unique.append(tag)
+    return body, unique
+
+
+def _lower_keep_specials(token: str) -> str:
+    if token.islower() or not any(s in token for s in SPECIAL_TOKENS):
+        return token.lower()
+    return "".join(p if p in SPECIAL_TOKENS else p.lower() for p in _SPECIAL_SPLIT_RE.split(token))
+
+
+def _normalize(text: str, zh: bool) -> list[str]:
+    out: list[str] = []
+    for m in _TOKEN_RE.finditer(text):
+        kind = m.lastgroup
+        tok = m.group()
+        if kind == "word":
+            if tok.strip("_") == "":
+                continue
+            if zh and any(c.isdigit() for c in tok):
+                tok = _DIGITS_RE.sub("DIGIT", tok)
+            out.append(tok if tok in SPECIAL_TOKENS else _lower_keep_specials(tok))
+        elif kind == "num":
+            out.append("DIGIT")
+        elif kind == "url":
+            out.append("URL")
+        elif kind == "mention":
+            out.append("MENTION")
+        elif kind == "tag":
+            if tok[1:].lower() not in ARTEFACT_TAGS:
+                words = normalize_tag(tok[1:])
+                if words:
+                    out.extend(words.split(" "))
+        else:  # emoji
+            out.append(tok)
+    return out
+
+
+def _is_presegmented(text: str) -> bool:
+    """Weibo files put spaces between words: CJK chunks then average at most ~3 characters."""
+    chunks = [c for c in text.split() if _CJK_RE.search(c)]
+    if not chunks:
+        return True
+    return sum(len(c) for c in chunks) / len(chunks) <= 3.5
+
+
+@functools.lru_cache(maxsize=1)
+def _jieba():
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba
+
+
+def tokenize(text: str, lang: str | None = None) -> list[str]:
+    """Text -> model tokens (see the module docstring for the rules)."""
+    if lang is None:
+        lang = detect_lang(text)
+    if lang != "zh":
+        return _normalize(text, zh=False)
+    if _is_presegmented(text):
+        return _normalize(text, zh=True)
+    # Raw Chinese: protect links/mentions/hashtags from jieba by normalising non-CJK runs separately.
+    out: list[str] = []
+    for piece in re.split(rf"([{_CJK}]+)", text):
+        if not piece:
+            continue
+        if _CJK_RE.match(piece):
+            out.extend(w for w in _jieba().lcut(piece) if w.strip())
+        else:
+            out.extend(_normalize(piece, zh=True))
+    return out

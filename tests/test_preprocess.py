@@ -1,0 +1,95 @@
+from inference.preprocess import (
+    PREPROCESS_VERSION,
+    detect_lang,
+    normalize_tag,
+    split_gold_hashtags,
+    tokenize,
+)
+from inference.segment import segment
+
+
+def words(tag):
+    return " ".join(segment(tag))
+
+
+def test_version_is_an_integer():
+    assert isinstance(PREPROCESS_VERSION, int)
+
+
+def test_trailing_and_leading_hashtags_are_gold_and_leave_the_post():
+    body, tags = split_gold_hashtags("#Breaking Fire near the station tonight #Fire #News")
+    assert body == "Fire near the station tonight"
+    assert tags == ["Breaking", "Fire", "News"]
+
+
+def test_inline_hashtags_stay_as_segmented_words():
+    body, tags = split_gold_hashtags("Watching #PopeFrancis speak today #vatican")
+    assert body == f"Watching {words('PopeFrancis')} speak today"
+    assert tags == ["vatican"]
+
+
+def test_links_and_mentions_at_the_edge_do_not_hide_trailing_tags():
+    body, tags = split_gold_hashtags("Big news today #breaking http://t.co/abc @user")
+    assert tags == ["breaking"]
+    assert body == "Big news today http://t.co/abc @user"
+
+
+def test_instagram_place_suffix_is_stripped_before_trailing_tags():
+    body, tags = split_gold_hashtags("Love these people #friends #sundayfunday @ San…")
+    assert body == "Love these people"
+    assert tags == ["friends", "sundayfunday"]
+
+
+def test_single_character_and_semst_tags_are_not_gold():
+    body, tags = split_gold_hashtags("Life is precious #x #prolife #SemST")
+    assert tags == ["prolife"]
+    assert body == "Life is precious"
+
+
+def test_semst_is_dropped_inside_the_body_too():
+    body, _ = split_gold_hashtags("I think #SemST we agree on this")
+    assert "sem" not in body.lower() and "#" not in body
+
+
+def test_weibo_style_topics_at_the_edge_are_gold():
+    body, tags = split_gold_hashtags("#周笔畅# 今天 很 开心")
+    assert tags == ["周笔畅"] and body == "今天 很 开心"
+
+
+def test_duplicate_gold_tags_are_kept_once():
+    _, tags = split_gold_hashtags("so good #Food #food")
+    assert tags == ["Food"]
+
+
+def test_normalize_tag_lowercases_segmented_words_and_keeps_chinese():
+    assert normalize_tag("#AusOpen") == words("AusOpen").lower()
+    assert normalize_tag("#tennis") == "tennis"
+    assert normalize_tag("爸爸去哪儿") == "爸爸去哪儿"
+
+
+def test_tokenize_maps_links_mentions_and_numbers():
+    tokens = tokenize("RT @bob: 1,000 runners at http://t.co/x in 3.5 hours!")
+    assert tokens == ["rt", "MENTION", "DIGIT", "runners", "at", "URL", "in", "DIGIT", "hours"]
+
+
+def test_tokenize_keeps_alphanumeric_words_emoji_and_segments_hashtags():
+    tokens = tokenize("Covid19 update 🏃 #PopeFrancis")
+    assert tokens[:3] == ["covid19", "update", "🏃"]
+    assert tokens[3:] == words("PopeFrancis").split()
+
+
+def test_tokenize_keeps_weibo_special_tokens_on_presegmented_chinese():
+    assert tokenize("还是 我们 熟悉 的 你 cocoDIGIT URL MENTION", "zh") == [
+        "还是", "我们", "熟悉", "的", "你", "cocoDIGIT", "URL", "MENTION"]
+
+
+def test_tokenize_segments_raw_chinese_with_jieba():
+    tokens = tokenize("我今天去了北京天安门 http://x.cn 2000人")
+    assert "北京" in tokens and "URL" in tokens and "DIGIT" in tokens
+    assert all(" " not in t for t in tokens)
+
+
+def test_detect_lang_uses_the_cjk_share():
+    assert detect_lang("还是 一样 URL") == "zh"
+    assert detect_lang("Watching the final set tonight") == "en"
+    assert detect_lang("Great trip to 北京 with friends and family today") == "en"
