@@ -1,0 +1,252 @@
+"""The aiohttp core service: app factory, routes, request validation.
+
+    app = create_app(ServiceConfig(models_dir="inference/models"), extensions=[my_setup])
+
+Models are opened in a `cleanup_ctx` (in the thread pool), suggestions are computed in a bounded
+`ThreadPoolExecutor` through the micro-batcher, never on the event loop. An extension is a
+callable `setup(app)` run after the core routes exist: it may add routes, middlewares (they run
+inside the core error and metrics middlewares), cleanup contexts and OpenAPI path items.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from aiohttp import web
+
+from inference.appkeys import BATCHER, CONFIG, EXECUTOR, METRICS, OPENAPI_PATHS, SUGGESTER
+from inference.batching import BatchConfig, MicroBatcher
+from inference.errors import (
+    InputTooLarge,
+    InvalidField,
+    InvalidJSON,
+    MissingInput,
+    NotImplementedYet,
+    NotReady,
+    UnknownLanguage,
+    error_middleware,
+)
+from inference.metrics_http import ServiceMetrics, handle_metrics, metrics_middleware
+from inference.openapi import (
+    DEFAULT_K,
+    MAX_K,
+    MAX_TEXT_CHARS,
+    MAX_THREAD_MESSAGE_CHARS,
+    MAX_THREAD_MESSAGES,
+    MIN_K,
+    SCHEMAS,
+    handle_openapi,
+)
+from inference.suggester import KNOWN_LANGS, SuggestRequest, Suggester, SuggestResult
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+@dataclass
+class ServiceConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path("var")  # SQLite files and other state of extensions
+    models_dir: Path | None = None  # None: the models shipped in inference/models
+    max_body_bytes: int = 8 * 1024 * 1024  # a base64 image fits; larger bodies get 413
+    max_batch_size: int = 32
+    max_wait_ms: float = 2.0
+    max_queue: int = 256
+    max_inflight_batches: int = 1  # >1 only pays with spare cores
+    executor_threads: int = 2  # the bounded pool for model loading and batches
+    ort_threads: int = 0  # onnxruntime intra-op threads per session; 0 = one per core
+    providers: list[str] | None = None  # None: probed (CUDA where it really runs, else CPU)
+    blocklist: tuple[str, ...] = ()  # tags never suggested ("words" or "#Tag")
+    fusion: dict | None = None  # {"weights": {source: w}, "norms": {...}}; None: each folder's fusion.json
+    trending_boost: float = 0.0  # read by the extension API's trending feature
+    extra: dict[str, Any] = field(default_factory=dict)  # settings of extensions
+
+
+# -- request parsing -------------------------------------------------------------------------------
+_FIELDS = set(SCHEMAS["SuggestRequest"]["properties"])
+
+
+def _string_list(body: dict, name: str, max_items: int | None = None, max_chars: int | None = None) -> tuple[str, ...]:
+    value = body.get(name)
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InvalidField(f"'{name}' must be a list of strings")
+    if max_items is not None and len(value) > max_items:
+        raise InputTooLarge(f"'{name}' has {len(value)} messages; at most {max_items} allowed")
+    if max_chars is not None:
+        for i, v in enumerate(value):
+            if len(v) > max_chars:
+                raise InputTooLarge(f"'{name}[{i}]' has {len(v)} characters; at most {max_chars} allowed")
+    return tuple(value)
+
+
+def parse_suggest_request(raw: bytes, languages: Sequence[str]) -> tuple[SuggestRequest, bytes | None]:
+    """Validate a /v1/suggest body; returns the request and the decoded image (or None)."""
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidJSON(f"body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise InvalidJSON(f"body must be a JSON object, not {type(body).__name__}")
+    unknown = sorted(set(body) - _FIELDS)
+    if unknown:
+        raise InvalidField(f"unknown field(s) {unknown}; allowed: {sorted(_FIELDS)}")
+
+    text = body.get("text")
+    if text is None:
+        text = ""
+    if not isinstance(text, str):
+        raise InvalidField(f"'text' must be a string, not {type(text).__name__}")
+    if len(text) > MAX_TEXT_CHARS:
+        raise InputTooLarge(f"'text' has {len(text)} characters; at most {MAX_TEXT_CHARS} allowed")
+    thread = _string_list(body, "thread", MAX_THREAD_MESSAGES, MAX_THREAD_MESSAGE_CHARS)
+    hashtags = _string_list(body, "hashtags", max_items=100, max_chars=200)
+
+    k = body.get("k", DEFAULT_K)
+    if not isinstance(k, int) or isinstance(k, bool) or not MIN_K <= k <= MAX_K:
+        raise InvalidField(f"'k' must be an integer from {MIN_K} to {MAX_K}, got {json.dumps(k)}")
+
+    lang = body.get("lang")
+    if lang is not None:
+        if not isinstance(lang, str):
+            raise InvalidField(f"'lang' must be a string, not {type(lang).__name__}")
+        if lang not in KNOWN_LANGS:
+            raise UnknownLanguage(f"unknown lang {lang!r}; supported: {list(KNOWN_LANGS)} (or omit it to detect)")
+        if lang not in languages:
+            raise UnknownLanguage(f"no model loaded for lang {lang!r}; loaded: {list(languages)}")
+
+    image = None
+    if body.get("image") is not None:
+        if not isinstance(body["image"], str):
+            raise InvalidField("'image' must be a base64 string")
+        try:
+            image = base64.b64decode(body["image"], validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidField("'image' is not valid base64") from None
+
+    if not text.strip():
+        if image is not None:
+            raise NotImplementedYet(
+                "image-only suggestions are not available yet: send 'text' (the caption) with the image"
+            )
+        raise MissingInput("send 'text' (the post) or 'image'; neither was given")
+    return SuggestRequest(text=text, thread=thread, hashtags=hashtags, k=k, lang=lang), image
+
+
+# -- handlers --------------------------------------------------------------------------------------
+def _ready_suggester(app: web.Application) -> Suggester:
+    suggester = app.get(SUGGESTER)
+    if suggester is None or app.get(BATCHER) is None:
+        raise NotReady("models are still loading")
+    return suggester
+
+
+def result_json(result: SuggestResult, took_ms: float) -> dict:
+    return {
+        "suggestions": [
+            {"tag": s.tag, "words": s.words, "score": s.score, "source": s.source} for s in result.suggestions
+        ],
+        "model": result.model,
+        "lang": result.lang,
+        "took_ms": round(took_ms, 2),
+    }
+
+
+async def handle_suggest(request: web.Request) -> web.Response:
+    start = time.perf_counter()
+    suggester = _ready_suggester(request.app)
+    raw = await request.read()  # over client_max_size: aiohttp raises 413, shaped by the middleware
+    suggest_request, _image = parse_suggest_request(raw, suggester.languages)
+    result = await request.app[BATCHER].submit(suggest_request)
+    return web.json_response(result_json(result, (time.perf_counter() - start) * 1000))
+
+
+async def handle_healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def handle_readyz(request: web.Request) -> web.Response:
+    suggester = _ready_suggester(request.app)
+    return web.json_response({"status": "ready", "models": suggester.describe()})
+
+
+async def handle_index(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC_DIR / "index.html")
+
+
+# -- life cycle ------------------------------------------------------------------------------------
+def _models_ctx(preloaded: Suggester | None):
+    async def ctx(app: web.Application):
+        config = app[CONFIG]
+        executor = ThreadPoolExecutor(max_workers=max(1, config.executor_threads), thread_name_prefix="tagsmith")
+        app[EXECUTOR] = executor
+        loop = asyncio.get_running_loop()
+        if preloaded is not None:
+            suggester = preloaded
+        else:
+            start = time.perf_counter()
+            suggester = await loop.run_in_executor(executor, _load_suggester, config)
+            log.info("models loaded in %.2f s: %s", time.perf_counter() - start, suggester.describe())
+        metrics = app[METRICS]
+        batcher = MicroBatcher(
+            suggester.suggest_batch,
+            executor,
+            BatchConfig(config.max_batch_size, config.max_wait_ms, config.max_queue, config.max_inflight_batches),
+            on_batch=lambda size, seconds: (metrics.batch_size.observe(size), metrics.batch_seconds.observe(seconds)),
+            on_depth=metrics.queue_depth.set,
+        )
+        batcher.start()
+        app[SUGGESTER] = suggester
+        app[BATCHER] = batcher
+        yield
+        await batcher.stop()
+        executor.shutdown(wait=True, cancel_futures=True)
+
+    return ctx
+
+
+def _load_suggester(config: ServiceConfig) -> Suggester:
+    kwargs = dict(providers=config.providers, threads=config.ort_threads, blocklist=set(config.blocklist))
+    if config.fusion is not None:
+        kwargs["fusion"] = config.fusion
+    if config.models_dir is None:
+        return Suggester.from_default_models(**kwargs)
+    return Suggester.from_models_dir(config.models_dir, **kwargs)
+
+
+def create_app(
+    config: ServiceConfig | None = None,
+    extensions: Sequence[Callable[[web.Application], None]] = (),
+    suggester: Suggester | None = None,
+) -> web.Application:
+    """The core app. `suggester`: an already loaded one (tests, in-process embedding) instead of
+    loading `config.models_dir`."""
+    config = config or ServiceConfig()
+    app = web.Application(
+        middlewares=[metrics_middleware, error_middleware], client_max_size=config.max_body_bytes
+    )
+    app[CONFIG] = config
+    app[METRICS] = ServiceMetrics()
+    app[OPENAPI_PATHS] = {}
+    app.router.add_get("/", handle_index)
+    app.router.add_post("/v1/suggest", handle_suggest)
+    app.router.add_get("/healthz", handle_healthz)
+    app.router.add_get("/readyz", handle_readyz)
+    app.router.add_get("/metrics", handle_metrics)
+    app.router.add_get("/openapi.json", handle_openapi)
+    app.cleanup_ctx.append(_models_ctx(suggester))
+    for setup in extensions:
+        setup(app)
+    return app

@@ -1,0 +1,27 @@
+"""Every `web.AppKey` of the project, in one place.
+
+aiohttp warns on string keys and type-checks AppKeys; keeping them together means one import and
+no two modules picking the same name. Other parts (extension API, image tagger) add theirs here.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+if TYPE_CHECKING:  # imported for the type names only: appkeys stays import-cheap
+    from inference.app import ServiceConfig
+    from inference.batching import MicroBatcher
+    from inference.metrics_http import ServiceMetrics
+    from inference.suggester import Suggester
+
+# -- core service (inference/app.py) -----------------------------------------------------------
+CONFIG: web.AppKey["ServiceConfig"] = web.AppKey("config")
+EXECUTOR: web.AppKey[ThreadPoolExecutor] = web.AppKey("executor", ThreadPoolExecutor)
+SUGGESTER: web.AppKey["Suggester"] = web.AppKey("suggester")
+BATCHER: web.AppKey["MicroBatcher"] = web.AppKey("batcher")
+METRICS: web.AppKey["ServiceMetrics"] = web.AppKey("metrics")
+# Extra OpenAPI path items added by extensions: {"/path": {"get": {...}}}, merged into /openapi.json.
+OPENAPI_PATHS: web.AppKey[dict[str, dict[str, Any]]] = web.AppKey("openapi_paths", dict)

@@ -1,0 +1,116 @@
+"""Domain errors and the one middleware that turns every failure into JSON.
+
+Handlers raise a `ServiceError` subclass naming what was wrong; `error_middleware` answers
+`{"error": {"code", "message"}}` with the error's status. aiohttp's own HTTP errors (404, 405,
+413 from `client_max_size`) get the same shape, and anything unexpected becomes a logged 500 whose
+body carries no traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+
+class ServiceError(Exception):
+    """A request the service refuses, with the HTTP status and a stable machine-readable code."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.headers = headers or {}
+
+
+class InvalidJSON(ServiceError):
+    code = "invalid_json"
+
+
+class InvalidField(ServiceError):
+    """A field of the body has the wrong type, is out of range, or is unknown."""
+
+    code = "invalid_field"
+
+
+class MissingInput(ServiceError):
+    code = "missing_input"
+
+
+class InputTooLarge(ServiceError):
+    """A text or thread over its length limit (the whole body over the limit is `BodyTooLarge`)."""
+
+    code = "input_too_large"
+
+
+class UnknownLanguage(ServiceError):
+    code = "unknown_lang"
+
+
+class BodyTooLarge(ServiceError):
+    status = 413
+    code = "body_too_large"
+
+
+class UnsupportedMediaType(ServiceError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class NotImplementedYet(ServiceError):
+    status = 501
+    code = "not_implemented"
+
+
+class Overloaded(ServiceError):
+    """The request queue is full: come back later rather than grow memory without bound."""
+
+    status = 503
+    code = "overloaded"
+
+    def __init__(self, message: str, retry_after_s: int = 1):
+        super().__init__(message, headers={"Retry-After": str(retry_after_s)})
+
+
+class NotReady(ServiceError):
+    status = 503
+    code = "not_ready"
+
+    def __init__(self, message: str, retry_after_s: int = 1):
+        super().__init__(message, headers={"Retry-After": str(retry_after_s)})
+
+
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status, headers=headers)
+
+
+# aiohttp HTTP exceptions -> (code, message): the reason phrase alone says little.
+_HTTP_CODES = {
+    404: ("not_found", "no route {method} {path}; see /openapi.json for the routes"),
+    405: ("method_not_allowed", "{method} is not allowed on {path}"),
+    413: ("body_too_large", "{text}"),
+}
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ServiceError as exc:
+        return error_response(exc.status, exc.code, exc.message, exc.headers)
+    except web.HTTPException as exc:
+        if exc.status < 400:  # redirects and the like pass through untouched
+            raise
+        code, template = _HTTP_CODES.get(exc.status, (exc.reason.lower().replace(" ", "_"), exc.reason))
+        message = template.format(method=request.method, path=request.path, text=exc.text or exc.reason)
+        headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
+        return error_response(exc.status, code, message, headers)
+    except Exception:  # a bug: log it with its traceback, tell the client nothing internal
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal", "internal error; the server log has the details")

@@ -1,0 +1,79 @@
+"""Prometheus metrics of the service: one `CollectorRegistry` per app, served at /metrics.
+
+A registry per app (not prometheus_client's global one) keeps test apps and extensions from
+colliding on metric names.
+"""
+
+from __future__ import annotations
+
+import time
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from inference.appkeys import METRICS
+
+_LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+_BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128)
+
+
+class ServiceMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "tagsmith_http_requests", "HTTP requests by route, method and status", ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "tagsmith_http_request_duration_seconds", "HTTP request latency by route", ["route"],
+            buckets=_LATENCY_BUCKETS, registry=self.registry,
+        )
+        self.batch_size = Histogram(
+            "tagsmith_batch_size", "requests merged into one suggester call", buckets=_BATCH_BUCKETS,
+            registry=self.registry,
+        )
+        self.batch_seconds = Histogram(
+            "tagsmith_batch_duration_seconds", "time of one suggester call (whole batch)",
+            buckets=_LATENCY_BUCKETS, registry=self.registry,
+        )
+        self.queue_depth = Gauge(
+            "tagsmith_queue_depth", "requests waiting for a batch", registry=self.registry
+        )
+        self.rejected = Counter(
+            "tagsmith_queue_rejected", "requests answered 503 because the queue was full", registry=self.registry
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+def route_label(request: web.Request) -> str:
+    """The route template ("/v1/suggest"), never the raw path: raw paths would explode the label set."""
+    info = request.match_info
+    if info.http_exception is not None or info.route.resource is None:
+        return "unmatched"
+    return info.route.resource.canonical
+
+
+@web.middleware
+async def metrics_middleware(request: web.Request, handler) -> web.StreamResponse:
+    """Outermost middleware: counts the final status, after the error middleware shaped it."""
+    start = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        metrics = request.app[METRICS]
+        route = route_label(request)
+        metrics.requests.labels(route, request.method, str(status)).inc()
+        metrics.latency.labels(route).observe(time.perf_counter() - start)
+
+
+async def handle_metrics(request: web.Request) -> web.Response:
+    body = request.app[METRICS].render()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

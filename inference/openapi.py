@@ -1,0 +1,130 @@
+"""The OpenAPI 3 document of the service, served at /openapi.json.
+
+Core routes are described here; an extension documents its own routes by adding path items to
+`app[OPENAPI_PATHS]` in its `setup(app)`. tests/test_openapi.py walks `app.router` and fails on
+any route missing from the document.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from inference.appkeys import OPENAPI_PATHS
+
+MAX_TEXT_CHARS = 10_000
+MAX_THREAD_MESSAGES = 50
+MAX_THREAD_MESSAGE_CHARS = 5_000
+MIN_K, MAX_K, DEFAULT_K = 1, 20, 10
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _error_response(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": _ERROR}}}
+
+
+def _json(description: str, schema: dict) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+SCHEMAS = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": {"type": "string", "example": "invalid_field"},
+                    "message": {"type": "string", "example": "k must be an integer from 1 to 20"},
+                },
+            }
+        },
+    },
+    "SuggestRequest": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "text": {"type": "string", "maxLength": MAX_TEXT_CHARS, "description": "the post"},
+            "thread": {
+                "type": "array",
+                "maxItems": MAX_THREAD_MESSAGES,
+                "items": {"type": "string", "maxLength": MAX_THREAD_MESSAGE_CHARS},
+                "description": "replies or the messages the post answers, oldest first",
+            },
+            "hashtags": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "hashtags already on the post; never suggested again",
+            },
+            "image": {"type": "string", "format": "byte", "description": "base64 image (alone: 501 until image tagging lands)"},
+            "k": {"type": "integer", "minimum": MIN_K, "maximum": MAX_K, "default": DEFAULT_K},
+            "lang": {"type": "string", "enum": ["en", "zh"], "description": "detected when absent"},
+        },
+        "example": {"text": "Watching the final set at the Australian Open tonight", "thread": ["what a match"], "k": 5},
+    },
+    "Suggestion": {
+        "type": "object",
+        "properties": {
+            "tag": {"type": "string", "example": "#AusOpen"},
+            "words": {"type": "string", "example": "aus open"},
+            "score": {"type": "number", "minimum": 0, "maximum": 1},
+            "source": {"type": "string", "example": "generator"},
+        },
+    },
+    "SuggestResponse": {
+        "type": "object",
+        "properties": {
+            "suggestions": {"type": "array", "items": {"$ref": "#/components/schemas/Suggestion"}},
+            "model": {"type": "string", "example": "tagsmith-en@1"},
+            "lang": {"type": "string"},
+            "took_ms": {"type": "number"},
+        },
+    },
+}
+
+CORE_PATHS = {
+    "/": {"get": {"summary": "a page to try suggestions by hand", "responses": {"200": {"description": "HTML"}}}},
+    "/v1/suggest": {
+        "post": {
+            "summary": "hashtag suggestions for a post, its thread, or an image",
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SuggestRequest"}}},
+            },
+            "responses": {
+                "200": _json("suggestions, best first", {"$ref": "#/components/schemas/SuggestResponse"}),
+                "400": _error_response("malformed request: the message says what was wrong"),
+                "413": _error_response("body over the configured maximum"),
+                "501": _error_response("an image alone: image tagging is not available yet"),
+                "503": _error_response("queue full or models not loaded; see Retry-After"),
+            },
+        }
+    },
+    "/healthz": {"get": {"summary": "the process is alive", "responses": {"200": _json("alive", {"type": "object"})}}},
+    "/readyz": {
+        "get": {
+            "summary": "models loaded, ready for traffic",
+            "responses": {"200": _json("ready, with the models", {"type": "object"}), "503": _error_response("not ready")},
+        }
+    },
+    "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "Prometheus text format"}}}},
+    "/openapi.json": {"get": {"summary": "this document", "responses": {"200": {"description": "OpenAPI 3"}}}},
+}
+
+
+def build_openapi(app: web.Application, version: str = "0.1.0") -> dict:
+    paths = {path: dict(item) for path, item in CORE_PATHS.items()}
+    for path, item in app.get(OPENAPI_PATHS, {}).items():
+        paths.setdefault(path, {}).update(item)
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "tagsmith", "version": version, "description": "Hashtag suggestions for posts, threads and images."},
+        "paths": paths,
+        "components": {"schemas": SCHEMAS},
+    }
+
+
+async def handle_openapi(request: web.Request) -> web.Response:
+    return web.json_response(build_openapi(request.app))

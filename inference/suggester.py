@@ -1,0 +1,228 @@
+"""Hashtag suggestions for a batch of requests: tokenize -> generator + retrieval -> rank -> format.
+
+One `LanguageModel` per model folder (one per language). A folder may hold the ONNX generator
+(encoder.onnx + decoder.onnx), a retrieval index, or both; whatever it holds is used, so a
+retrieval-only folder serves while the generator is still training. `Suggester.suggest_batch` is
+blocking (onnxruntime, numpy): the service calls it in a thread pool, one micro-batch at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from inference.preprocess import detect_lang, tokenize
+from inference.ranking import FUSION_JSON, rank
+from inference.segment import format_tag
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODELS_DIR = Path(__file__).parent / "models"
+KNOWN_LANGS = ("en", "zh")
+# Used when a folder has no fusion.json (export/fusion.py writes tuned ones). Generator scores are
+# log-probs: "softmax" makes the best beam 1 and the others their probability relative to it.
+DEFAULT_FUSION = {"weights": {"generator": 1.0, "retrieval": 0.6}, "norms": {"generator": "softmax"}}
+_HASHTAG_IN_TEXT = re.compile(r"#(\w+)")
+
+
+@dataclass(frozen=True)
+class SuggestRequest:
+    text: str
+    thread: tuple[str, ...] = ()
+    hashtags: tuple[str, ...] = ()  # already on the post: never suggested again
+    k: int = 10
+    lang: str | None = None  # None: detected from the text
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    tag: str  # "#AusOpen"
+    words: str  # "aus open"
+    score: float  # in [0, 1]
+    source: str  # "generator", "retrieval", ...
+
+
+@dataclass
+class SuggestResult:
+    suggestions: list[Suggestion]
+    lang: str
+    model: str  # "name@version"
+
+
+@dataclass
+class LanguageModel:
+    """The pieces found in one model folder and the fusion weights to combine them."""
+
+    lang: str
+    name: str
+    version: str
+    folder: Path
+    generator: object | None = None  # inference.generator.Generator (encoder.onnx + decoder.onnx)
+    retrieval: object | None = None  # inference.retrieval.RetrievalIndex (retrieval.npz/json)
+    lexicon: object | None = None  # inference.retrieval.TagLexicon (tags.json)
+    fusion: dict = field(default_factory=lambda: dict(DEFAULT_FUSION))
+
+    @property
+    def model_id(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    @property
+    def sources(self) -> list[str]:
+        """Sources that can run here and carry weight in the fusion, in a fixed order."""
+        weights = self.fusion.get("weights", {})
+        return [s for s in self._source_fns() if weights.get(s, 0) > 0]
+
+    @classmethod
+    def load(
+        cls, folder: str | Path, providers: list[str] | None = None, threads: int = 0, fusion: dict | None = None
+    ) -> "LanguageModel":
+        """fusion: overrides the folder's fusion.json ({"weights": {source: w}, "norms": {...}},
+        see inference.ranking.rank)."""
+        from inference.retrieval import INDEX_JSON, TAGS_JSON, RetrievalIndex, TagLexicon
+
+        folder = Path(folder)
+        config_path = folder / "config.json"
+        config = json.loads(config_path.read_text(encoding="utf-8")) if config_path.exists() else {}
+        lang = config.get("language") or config.get("lang") or (folder.name if folder.name in KNOWN_LANGS else "en")
+        model = cls(
+            lang=lang,
+            name=str(config.get("name") or f"tagsmith-{lang}"),
+            version=str(config.get("version") or "0"),
+            folder=folder,
+        )
+        if fusion is not None:
+            model.fusion = fusion
+        elif (folder / FUSION_JSON).exists():
+            model.fusion = json.loads((folder / FUSION_JSON).read_text(encoding="utf-8"))
+        if (folder / "encoder.onnx").exists() and (folder / "decoder.onnx").exists():
+            from inference.generator import Generator  # onnxruntime: imported only when a graph exists
+
+            model.generator = Generator(folder, providers=providers, threads=threads)
+        if (folder / INDEX_JSON).exists():
+            model.retrieval = RetrievalIndex.load(folder)
+        if (folder / TAGS_JSON).exists():
+            model.lexicon = TagLexicon.load(folder)
+        if not model.sources:
+            raise ValueError(
+                f"model folder {folder} has no usable source: no ONNX graphs or retrieval index, "
+                f"or none of them weighted in its fusion ({model.fusion.get('weights')})"
+            )
+        log.info("loaded %s (%s) from %s: %s", model.model_id, lang, folder, " + ".join(model.sources))
+        return model
+
+    def _source_fns(self) -> dict:
+        """source name -> fn(pairs of (post, thread) tokens, n) -> per pair [(words, raw score)]."""
+        fns = {}
+        if self.generator is not None:
+            fns["generator"] = lambda pairs, n: self.generator.generate(pairs, n_best=n)
+        if self.retrieval is not None:
+            fns["retrieval"] = lambda pairs, n: self.retrieval.query(pairs)
+            fns["centroid"] = lambda pairs, n: self.retrieval.query_centroids(pairs, limit=n)
+        if self.lexicon is not None:
+            fns["extract"] = lambda pairs, n: [self.lexicon.extract(p, c) for p, c in pairs]
+            fns["prior"] = lambda pairs, n: [self.lexicon.prior(n)] * len(pairs)
+            if self.retrieval is not None:
+                idf = self.retrieval.idf_of
+                fns["overlap"] = lambda pairs, n: [self.lexicon.overlap(p, c, idf, limit=n) for p, c in pairs]
+        return fns
+
+    def candidates(self, pairs: list[tuple[list[str], list[str]]], n: int) -> list[dict[str, list]]:
+        """Per pair, {source: [(words, raw score)]} from every weighted source (one batched call each)."""
+        fns = self._source_fns()
+        per_source = {name: fns[name](pairs, n) for name in self.sources}
+        return [{name: found[row] for name, found in per_source.items()} for row in range(len(pairs))]
+
+
+def _existing_tags(req: SuggestRequest) -> set[str]:
+    """Tags not to suggest: the request's existing hashtags and #tags written in the text.
+    `rank` compares tags ignoring spaces and case, so "#AusOpen" excludes "aus open"."""
+    return {t.lstrip("#").strip() for t in list(req.hashtags) + _HASHTAG_IN_TEXT.findall(req.text)} - {""}
+
+
+class Suggester:
+    def __init__(
+        self,
+        models: dict[str, LanguageModel],
+        blocklist: set[str] | frozenset[str] = frozenset(),
+    ):
+        if not models:
+            raise ValueError("a Suggester needs at least one model")
+        self.models = models
+        self.blocklist = {b.lstrip("#") for b in blocklist}
+        self.default_lang = "en" if "en" in models else next(iter(models))
+
+    # -- construction ------------------------------------------------------------------------------
+    @classmethod
+    def from_folders(
+        cls, folders: list[str | Path], providers=None, threads: int = 0, fusion: dict | None = None, **kwargs
+    ) -> "Suggester":
+        models = {}
+        for folder in folders:
+            model = LanguageModel.load(folder, providers=providers, threads=threads, fusion=fusion)
+            models[model.lang] = model
+        return cls(models, **kwargs)
+
+    @classmethod
+    def from_models_dir(cls, models_dir: str | Path, **kwargs) -> "Suggester":
+        """Every sub-folder with a config.json (or the folder itself when it is one model)."""
+        models_dir = Path(models_dir)
+        folders = sorted(p.parent for p in models_dir.glob("*/config.json"))
+        if not folders and (models_dir / "config.json").exists():
+            folders = [models_dir]
+        if not folders:
+            raise FileNotFoundError(f"no model folder (a folder with config.json) under {models_dir}")
+        return cls.from_folders(folders, **kwargs)
+
+    @classmethod
+    def from_default_models(cls, **kwargs) -> "Suggester":
+        """The models shipped inside the package (inference/models/{en,zh})."""
+        return cls.from_models_dir(DEFAULT_MODELS_DIR, **kwargs)
+
+    @property
+    def languages(self) -> list[str]:
+        return sorted(self.models)
+
+    def describe(self) -> dict:
+        return {lang: {"model": m.model_id, "sources": m.sources} for lang, m in sorted(self.models.items())}
+
+    def model_for(self, req: SuggestRequest) -> LanguageModel:
+        lang = req.lang or detect_lang(req.text or " ".join(req.thread))
+        return self.models.get(lang) or self.models[self.default_lang]
+
+    # -- the work ------------------------------------------------------------------------------------
+    def suggest(self, req: SuggestRequest) -> SuggestResult:
+        return self.suggest_batch([req])[0]
+
+    def suggest_batch(self, requests: list[SuggestRequest]) -> list[SuggestResult]:
+        """Blocking. Requests are grouped by model so each model sees one batched call per source."""
+        results: list[SuggestResult | None] = [None] * len(requests)
+        groups: dict[str, list[int]] = {}
+        chosen = [self.model_for(r) for r in requests]
+        for i, model in enumerate(chosen):
+            groups.setdefault(model.lang, []).append(i)
+        for lang, indices in groups.items():
+            model = self.models[lang]
+            batch = [requests[i] for i in indices]
+            for i, suggestions in zip(indices, self._suggest_group(model, batch)):
+                results[i] = SuggestResult(suggestions, lang, model.model_id)
+        return results  # type: ignore[return-value]
+
+    def _suggest_group(self, model: LanguageModel, batch: list[SuggestRequest]) -> list[list[Suggestion]]:
+        pairs = [
+            (tokenize(r.text, model.lang), [t for message in r.thread for t in tokenize(message, model.lang)])
+            for r in batch
+        ]
+        excluded = [_existing_tags(r) for r in batch]
+        # ask the sources for more than k: ranking drops existing and blocked tags
+        n = max(r.k for r in batch) + max(len(e) for e in excluded) + 5
+        out = []
+        for req, candidates, exclude in zip(batch, model.candidates(pairs, n), excluded):
+            ranked = rank(candidates, model.fusion, req.k, exclude, self.blocklist)
+            out.append([
+                Suggestion(tag=format_tag(r.words, model.lang), words=r.words, score=round(float(r.score), 4), source=r.source)
+                for r in ranked
+            ])
+        return out
