@@ -1,0 +1,93 @@
+import argparse
+
+import pytest
+
+from inference.metrics import evaluate, match_key, rouge_scores, run_evaluate
+
+
+def approx(x):
+    return pytest.approx(x, abs=1e-9)
+
+
+def test_f1_and_map_on_a_hand_worked_case():
+    # post 1: gold {aus open, tennis}; hits at ranks 1 and 3. post 2: gold {super bowl}; hit at rank 1.
+    gold = [["aus open", "tennis"], ["super bowl"]]
+    pred = [["aus open", "nba", "tennis"], ["super bowl", "nfl"]]
+    s = evaluate(gold, pred, "en")
+    # @1: 2 correct of 1x2 predictions (P 1.0) and of 3 gold tags (R 2/3): F1 0.8
+    assert s["P@1"] == approx(100.0) and s["R@1"] == approx(200 / 3) and s["F1@1"] == approx(80.0)
+    # @5: 3 correct of 5x2 (P 0.3), R 1.0: F1 = 0.6 / 1.3
+    assert s["P@5"] == approx(30.0) and s["R@5"] == approx(100.0) and s["F1@5"] == approx(100 * 0.6 / 1.3)
+    # MAP@5: post 1 mean(1, 2/3) / 2 gold = 5/12; post 2: 1 / 1 -> (5/12 + 1) / 2
+    assert s["MAP@5"] == approx(100 * (5 / 12 + 1) / 2)
+    assert s["MAP@1"] == approx(100 * (0.5 + 1) / 2)
+
+
+def test_precision_counts_missing_predictions_as_wrong():
+    s = evaluate([["a b"], ["c d"]], [["a b"], []], "en")
+    assert s["P@5"] == approx(10.0) and s["R@5"] == approx(50.0)
+    assert s["RG-1"] == approx(50.0)
+
+
+def test_tags_match_across_case_spacing_punctuation_and_plural():
+    assert match_key("Aus Open") == match_key("ausopen") == match_key("aus-open")
+    assert match_key("super bowls") == match_key("super bowl")
+    s = evaluate([["AusOpen"]], [["aus open"]], "en")
+    assert s["F1@1"] == approx(100.0) and s["RG-1"] == approx(0.0)  # ROUGE sees one word against two
+
+
+def test_rouge_averages_over_gold_tags_as_references():
+    # peer {new, york, citi}; refs {new, york} and {citi}: hits 3 of 3 ref unigrams, 3 of 2x3 peer unigrams
+    r1, su4 = rouge_scores("new york city", ["new york", "city"], "en")
+    assert r1 == approx(2 * 1.0 * 0.5 / 1.5)
+    # SU4 peer: 3 unigrams + 3 skip bigrams; refs: (2 + 1) and 1; hits 4: R 4/4, P 4/12
+    assert su4 == approx(2 * (1 / 3) * 1.0 / (1 / 3 + 1.0))
+
+
+def test_rouge_skip_bigrams_allow_at_most_four_words_between():
+    # 6-word peer against its first and last word: (w0, w5) has 4 words between and counts
+    r1, su4 = rouge_scores("a1 b2 c3 d4 e5 f6", ["a1 f6"], "en")
+    assert r1 == approx(2 * (2 / 6) * 1.0 / (2 / 6 + 1.0))
+    peer_grams = 6 + 5 + 4 + 3 + 2 + 1  # unigrams + pairs with gap <= 4 (all 15 pairs of 6 words)
+    p, r = 3 / peer_grams, 3 / 3
+    assert su4 == approx(2 * p * r / (p + r))
+
+
+def test_chinese_rouge_works_on_characters():
+    r1, su4 = rouge_scores("全球 华语", ["华语 榜"], "zh")
+    # chars {全 球 华 语} vs {华 语 榜}: 2 hits, P 2/4, R 2/3
+    assert r1 == approx(2 * 0.5 * (2 / 3) / (0.5 + 2 / 3))
+    # SU4: peer 4 + 6 grams, ref 3 + 3 grams, hits 华 语 (华,语): P 3/10, R 3/6
+    assert su4 == approx(2 * 0.3 * 0.5 / 0.8)
+
+
+def test_mismatched_lengths_are_an_error():
+    with pytest.raises(ValueError):
+        evaluate([["a"]], [], "en")
+
+
+def test_run_evaluate_reads_tag_files_and_prints_the_five_figures(tmp_path, capsys):
+    (tmp_path / "test_tag.txt").write_text("周笔畅;全球 华语\n吴亦凡\n", encoding="utf-8")
+    (tmp_path / "pred.txt").write_text("周笔畅;吴亦凡\n鹿晗\n", encoding="utf-8")
+    args = argparse.Namespace(gold=str(tmp_path / "test_tag.txt"), pred=str(tmp_path / "pred.txt"), lang=None)
+    assert run_evaluate(args) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split("\t")[0] for line in lines] == ["F1@1", "F1@5", "MAP@5", "RG-1", "RG-SU4"]
+    # @1: 1 correct of 2 predictions and 3 gold tags: P .5, R 1/3 -> F1 .4
+    assert lines[0] == "F1@1\t40.00"
+
+
+def test_run_evaluate_reads_canonical_jsonl_gold(tmp_path, capsys):
+    (tmp_path / "gold.jsonl").write_text('{"id": "1", "post": "x", "hashtags": ["aus open"]}\n', encoding="utf-8")
+    (tmp_path / "pred.txt").write_text("aus open;tennis\n", encoding="utf-8")
+    args = argparse.Namespace(gold=str(tmp_path / "gold.jsonl"), pred=str(tmp_path / "pred.txt"), lang="en")
+    assert run_evaluate(args) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "F1@1\t100.00"
+
+
+def test_run_evaluate_rejects_a_prediction_file_of_the_wrong_length(tmp_path, capsys):
+    (tmp_path / "x_tag.txt").write_text("a\nb\n", encoding="utf-8")
+    (tmp_path / "pred.txt").write_text("a\n", encoding="utf-8")
+    args = argparse.Namespace(gold=str(tmp_path / "x_tag.txt"), pred=str(tmp_path / "pred.txt"), lang="en")
+    assert run_evaluate(args) == 2
+    assert "2 records" in capsys.readouterr().err
