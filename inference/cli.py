@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 
@@ -31,6 +32,12 @@ def _runner(target: str):
         return getattr(module, function_name)(args) or 0
 
     return run
+
+
+def add_data_dir_argument(p: argparse.ArgumentParser) -> None:
+    """`--data-dir`, for every command touching stored state (serve, keys, bots)."""
+    p.add_argument("--data-dir", default=os.environ.get("TAGSMITH_DATA_DIR") or "var",
+                   help="folder of the SQLite file and other state (default: $TAGSMITH_DATA_DIR, else ./var)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,6 +75,20 @@ def build_parser() -> argparse.ArgumentParser:
     # -- segmentation ------------------------------------------------------------------------
     p = commands.add_parser("segment", help="segment hashtags read from standard input, one per line")
     p.set_defaults(run=_runner("inference.segment:run_segment"))
+
+    # -- API keys of the extension API (stored under --data-dir) ----------------------------
+    keys = commands.add_parser("keys", help="create, list and revoke API keys").add_subparsers(dest="keys", metavar="ACTION", required=True)
+    p = keys.add_parser("create", help="create a key and print it (the only time it is shown)")
+    p.add_argument("--name", required=True, help="who the key is for, e.g. 'chrome extension'")
+    add_data_dir_argument(p)
+    p.set_defaults(run=_runner("extension_api.keys:run_create"))
+    p = keys.add_parser("list", help="list keys (id, status, creation time, name; never the key)")
+    add_data_dir_argument(p)
+    p.set_defaults(run=_runner("extension_api.keys:run_list"))
+    p = keys.add_parser("revoke", help="revoke a key by id (takes effect on the next request)")
+    p.add_argument("id", type=int)
+    add_data_dir_argument(p)
+    p.set_defaults(run=_runner("extension_api.keys:run_revoke"))
 
     # -- benchmarks ----------------------------------------------------------------------------
     bench = commands.add_parser("bench", help="benchmarks that print figures").add_subparsers(dest="bench", metavar="WHAT", required=True)
