@@ -16,6 +16,10 @@ if TYPE_CHECKING:  # imported for the type names only: appkeys stays import-chea
     from inference.batching import MicroBatcher
     from inference.metrics_http import ServiceMetrics
     from inference.suggester import Suggester
+    from extension_api.ratelimit import TokenBucketLimiter
+    from extension_api.setup import ExtensionConfig
+    from extension_api.store import Store
+    from extension_api.trending import TrendingBoost
 
 # -- core service (inference/app.py) -----------------------------------------------------------
 CONFIG: web.AppKey["ServiceConfig"] = web.AppKey("config")
@@ -25,3 +29,12 @@ BATCHER: web.AppKey["MicroBatcher"] = web.AppKey("batcher")
 METRICS: web.AppKey["ServiceMetrics"] = web.AppKey("metrics")
 # Extra OpenAPI path items added by extensions: {"/path": {"get": {...}}}, merged into /openapi.json.
 OPENAPI_PATHS: web.AppKey[dict[str, dict[str, Any]]] = web.AppKey("openapi_paths", dict)
+
+# -- extension API (extension_api/setup.py) ---------------------------------------------------------
+EXT_CONFIG: web.AppKey["ExtensionConfig"] = web.AppKey("ext_config")
+STORE: web.AppKey["Store"] = web.AppKey("store")  # the SQLite file under --data-dir
+LIMITER: web.AppKey["TokenBucketLimiter"] = web.AppKey("limiter")
+# Trending tags for /v1/suggest: `app[TRENDING].rerank(result.suggestions, result.lang)` (bounded boost).
+TRENDING: web.AppKey["TrendingBoost"] = web.AppKey("trending")
+# Per request: the verified API key id (None for keyless local use).
+API_KEY_ID: web.RequestKey[int | None] = web.RequestKey("api_key_id")
