@@ -1,0 +1,487 @@
+"""Export a trained hashtag generator to a self-describing ONNX model folder, validating it first.
+
+    python -m export.onnx_export --checkpoint runs/zh-full/ckpt.pt --dev runs/corpus/zh_dev.jsonl \
+        --out inference/models/zh [--int8]
+
+Two graphs, TorchScript exporter (dynamo=False), opset 17, dynamic batch and lengths:
+    encoder.onnx  post [B,Tp] int64, post_mask [B,Tp] bool, conv [B,Tc] int64, conv_mask [B,Tc] bool
+                  -> memory [B,Tm,D], memory_mask [B,Tm] bool, hidden0 [1,B,H]
+    decoder.onnx  prev_word [N] int64, batch_rows [N] int64, hidden [1,N,H], memory [B,Tm,D],
+                  memory_mask [B,Tm] -> log_probs [N,V], new_hidden [1,N,H]
+The decoder gathers its memory rows itself (`batch_rows`: the batch element of each beam row), so
+the beam search never copies [N,Tm,D] memory in numpy.
+
+Before anything lands in --out (built in a temporary folder, then moved in place):
+    1. onnx.checker on both graphs, and linear_before_reset=1 on every GRU node (PyTorch #189225);
+    2. parity with PyTorch on >= 200 dev posts at batch sizes 1, 7, 32: max |Δ log-prob| <= 1e-4
+       along the beam, and identical top-10 hashtags from beam search with either backend;
+    3. with --int8: dynamic int8 quantization (MatMul, Gather; GRU stays fp32), made the default only
+       if dev F1@1 drops by less than 0.5 point.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import math
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+import torch.nn as nn
+
+from export.model import HashtagGenerator, ModelConfig
+from inference.beam import BeamSearch
+from inference.generator import Generator
+from inference.model_folder import (
+    CONFIG_FILE,
+    DECODER_FILE,
+    ENCODER_FILE,
+    FORMAT_VERSION,
+    SRC_SPECIALS,
+    SRC_VOCAB_FILE,
+    TGT_SPECIALS,
+    TGT_VOCAB_FILE,
+    load_model_folder,
+    sha256_file,
+    write_vocab,
+)
+from inference.preprocess import PREPROCESS_VERSION, tokenize
+
+log = logging.getLogger("export.onnx_export")
+
+OPSET = 17
+PARITY_TOLERANCE = 1e-4
+PARITY_BATCH_SIZES = (1, 7, 32)
+PARITY_MIN_POSTS = 200
+PARITY_TOP_K = 10
+INT8_MAX_F1_DROP = 0.5  # points of F1@1 (percent)
+MAX_FOLDER_MB = 25.0
+ENCODER_INT8_FILE = "encoder.int8.onnx"
+DECODER_INT8_FILE = "decoder.int8.onnx"
+
+
+class ExportError(RuntimeError):
+    """The exported graphs failed a check; nothing was written to the output folder."""
+
+
+# -- the two graphs ----------------------------------------------------------------------------
+
+
+class EncoderGraph(nn.Module):
+    def __init__(self, model: HashtagGenerator):
+        super().__init__()
+        self.model = model
+
+    def forward(self, post, post_mask, conv, conv_mask):
+        return self.model.encode(post, post_mask, conv, conv_mask)
+
+
+class DecoderGraph(nn.Module):
+    def __init__(self, model: HashtagGenerator):
+        super().__init__()
+        self.model = model
+
+    def forward(self, prev_word, batch_rows, hidden, memory, memory_mask):
+        # memory [B,Tm,D] -> [N,Tm,D]: row n attends over its batch element batch_rows[n]
+        memory = memory.index_select(0, batch_rows)
+        memory_mask = memory_mask.index_select(0, batch_rows)
+        return self.model.decode_step(prev_word, hidden, memory, memory_mask)
+
+
+def export_graphs(model: HashtagGenerator, out_dir: Path) -> tuple[Path, Path]:
+    """Write encoder.onnx and decoder.onnx (fp32) into out_dir."""
+    model = model.eval()
+    c = model.config
+    # Dummy inputs with padding and an empty conversation row, so nothing specialises on them.
+    post = torch.randint(2, c.src_vocab_size, (2, 5))
+    post_mask = torch.tensor([[True] * 5, [True] * 3 + [False] * 2])
+    conv = torch.randint(2, c.src_vocab_size, (2, 7))
+    conv_mask = torch.tensor([[True] * 6 + [False], [False] * 7])
+    encoder_path, decoder_path = out_dir / ENCODER_FILE, out_dir / DECODER_FILE
+    with torch.no_grad():
+        torch.onnx.export(
+            EncoderGraph(model),
+            (post, post_mask, conv, conv_mask),
+            str(encoder_path),
+            dynamo=False,
+            opset_version=OPSET,
+            input_names=["post", "post_mask", "conv", "conv_mask"],
+            output_names=["memory", "memory_mask", "hidden0"],
+            dynamic_axes={
+                "post": {0: "batch", 1: "post_len"},
+                "post_mask": {0: "batch", 1: "post_len"},
+                "conv": {0: "batch", 1: "conv_len"},
+                "conv_mask": {0: "batch", 1: "conv_len"},
+                "memory": {0: "batch", 1: "memory_len"},
+                "memory_mask": {0: "batch", 1: "memory_len"},
+                "hidden0": {1: "batch"},
+            },
+        )
+        memory, memory_mask, hidden0 = model.encode(post, post_mask, conv, conv_mask)
+        batch_rows = torch.tensor([0, 1, 1])
+        torch.onnx.export(
+            DecoderGraph(model),
+            (torch.tensor([1, 5, 7]), batch_rows, hidden0.index_select(1, batch_rows), memory, memory_mask),
+            str(decoder_path),
+            dynamo=False,
+            opset_version=OPSET,
+            input_names=["prev_word", "batch_rows", "hidden", "memory", "memory_mask"],
+            output_names=["log_probs", "new_hidden"],
+            dynamic_axes={
+                "prev_word": {0: "rows"},
+                "batch_rows": {0: "rows"},
+                "hidden": {1: "rows"},
+                "memory": {0: "batch", 1: "memory_len"},
+                "memory_mask": {0: "batch", 1: "memory_len"},
+                "log_probs": {0: "rows"},
+                "new_hidden": {1: "rows"},
+            },
+        )
+    return encoder_path, decoder_path
+
+
+def check_graphs(*paths: Path) -> dict:
+    """onnx.checker plus the GRU trap; returns {file: GRU node count}."""
+    gru_counts = {}
+    for path in paths:
+        model = onnx.load(str(path))
+        onnx.checker.check_model(model, full_check=True)
+        grus = [n for n in model.graph.node if n.op_type == "GRU"]
+        for node in grus:
+            attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+            if attrs.get("linear_before_reset") != 1:
+                raise ExportError(
+                    f"{path.name}: GRU node {node.name!r} has linear_before_reset="
+                    f"{attrs.get('linear_before_reset')}, PyTorch's GRU needs 1 (see PyTorch issue #189225)"
+                )
+        gru_counts[path.name] = len(grus)
+    return gru_counts
+
+
+# -- parity ------------------------------------------------------------------------------------
+
+
+def record_tokens(record: dict, lang: str) -> tuple[list[str], list[str]]:
+    """Canonical record -> (post tokens, conversation tokens): the thread's messages joined in order."""
+    post = tokenize(record.get("post") or "", lang)
+    conv = [t for message in record.get("thread") or [] for t in tokenize(message, lang)]
+    return post, conv
+
+
+def _torch_feeds(feeds: dict[str, np.ndarray]) -> tuple[torch.Tensor, ...]:
+    return tuple(torch.from_numpy(feeds[k]) for k in ("post", "post_mask", "conv", "conv_mask"))
+
+
+def _same_top_k(torch_hyps, ort_hyps, k: int, tolerance: float) -> str:
+    """"same", "tie" (lists differ only where scores agree within tolerance) or "different"."""
+    a, b = torch_hyps[:k], ort_hyps[:k]
+    if [h.tokens for h in a] == [h.tokens for h in b]:
+        return "same"
+    if len(a) == len(b) and all(abs(x.score - y.score) <= tolerance for x, y in zip(a, b)):
+        return "tie"
+    return "different"
+
+
+def parity_check(
+    model: HashtagGenerator,
+    generator: Generator,
+    examples: list[tuple[list[str], list[str]]],
+    batch_sizes=PARITY_BATCH_SIZES,
+    top_k: int = PARITY_TOP_K,
+    beam_size: int = 10,
+) -> dict:
+    """Compare PyTorch and onnxruntime on `examples` at each batch size; raise ExportError on failure.
+
+    Log-probs are compared along the PyTorch beam with each backend carrying its own state
+    (end to end: encoder error included). Columns of ids the model never emits (<pad>, <bos>,
+    <unk>: pinned near -1e4, where float32 spacing is ~1e-3) are left out.
+    """
+    model = model.eval()
+    banned = [generator.tgt["pad"], generator.tgt["bos"], generator.tgt["unk"]]
+    search = generator.beam_search(n_best=top_k, beam_size=max(beam_size, top_k), max_len=None, length_penalty=0.0)
+    # the reference search carries two states: (torch hidden, onnxruntime hidden)
+    twin = BeamSearch(
+        search.beam_size, search.max_len, search.bos_id, search.eos_id, n_best=top_k,
+        state_axes=(1, 1), banned_ids=search.banned_ids,
+    )
+    report = {"posts": len(examples), "tolerance": PARITY_TOLERANCE, "batch_sizes": {}}
+    worst = 0.0
+    for batch_size in batch_sizes:
+        max_diff, max_encoder_diff, same, ties, different = 0.0, 0.0, 0, 0, []
+        for start in range(0, len(examples), batch_size):
+            batch = examples[start : start + batch_size]
+            feeds = generator.encoder_feeds(batch)
+            with torch.no_grad():
+                memory_t, mask_t, hidden0_t = model.encode(*_torch_feeds(feeds))
+            memory_o, mask_o, hidden0_o = generator.encode(feeds)
+            if not np.array_equal(mask_t.numpy(), mask_o):
+                raise ExportError(f"memory_mask differs between PyTorch and onnxruntime (batch size {batch_size})")
+            max_encoder_diff = max(
+                max_encoder_diff,
+                float(np.abs(memory_t.numpy() - memory_o).max()),
+                float(np.abs(hidden0_t.numpy() - hidden0_o).max()),
+            )
+
+            def step(tokens, batch_rows, state):
+                nonlocal max_diff
+                hidden_t, hidden_o = state
+                rows = torch.from_numpy(batch_rows)
+                with torch.no_grad():
+                    log_probs_t, new_hidden_t = model.decode_step(
+                        torch.from_numpy(tokens), torch.from_numpy(hidden_t),
+                        memory_t.index_select(0, rows), mask_t.index_select(0, rows),
+                    )
+                log_probs_t = log_probs_t.numpy()
+                log_probs_o, new_hidden_o = generator.decode_step(tokens, batch_rows, hidden_o, memory_o, mask_o)
+                diff = np.abs(log_probs_t - log_probs_o)
+                diff[:, banned] = 0.0
+                max_diff = max(max_diff, float(diff.max()))
+                return log_probs_t, (new_hidden_t.numpy(), new_hidden_o)
+
+            torch_hyps = twin.run(step, init_state=(hidden0_t.numpy(), hidden0_o), batch_size=len(batch))
+            ort_hyps = generator.search_ids(batch, n_best=top_k, beam_size=search.beam_size, length_penalty=0.0)
+            for i, (a, b) in enumerate(zip(torch_hyps, ort_hyps)):
+                verdict = _same_top_k(a, b, top_k, PARITY_TOLERANCE)
+                if verdict == "same":
+                    same += 1
+                elif verdict == "tie":
+                    ties += 1
+                else:
+                    different.append(start + i)
+        report["batch_sizes"][str(batch_size)] = {
+            "max_abs_log_prob_diff": max_diff,
+            "max_abs_encoder_diff": max_encoder_diff,
+            "identical_top_k": same,
+            "tied_top_k": ties,
+            "different_top_k": len(different),
+        }
+        log.info("parity at batch size %d: max |Δ log-prob| %.2e, top-%d identical %d/%d (ties %d)",
+                 batch_size, max_diff, top_k, same, len(examples), ties)
+        worst = max(worst, max_diff)
+        if max_diff > PARITY_TOLERANCE or not math.isfinite(max_diff):
+            raise ExportError(f"parity failed at batch size {batch_size}: max |Δ log-prob| {max_diff:.3g} > {PARITY_TOLERANCE}")
+        if different:
+            raise ExportError(f"parity failed at batch size {batch_size}: top-{top_k} hashtags differ for posts {different[:10]}")
+    report["max_abs_log_prob_diff"] = worst
+    report["top_k"] = top_k
+    report["beam_size"] = search.beam_size
+    return report
+
+
+# -- quantization and dev metrics ---------------------------------------------------------------
+
+
+def quantize_int8(encoder_path: Path, decoder_path: Path, out_dir: Path) -> tuple[Path, Path]:
+    """Dynamic int8 weights for MatMul and Gather (embeddings); GRU and the rest stay fp32."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    outputs = (out_dir / ENCODER_INT8_FILE, out_dir / DECODER_INT8_FILE)
+    for source, target in zip((encoder_path, decoder_path), outputs):
+        quantize_dynamic(str(source), str(target), op_types_to_quantize=["MatMul", "Gather"], weight_type=QuantType.QInt8)
+    return outputs
+
+
+def _f1_at_1(gold: list[list[str]], pred: list[list[str]], lang: str) -> dict:
+    """The paper's metrics (inference.metrics.evaluate, percent); "f1@1" is the int8 criterion."""
+    from inference.metrics import evaluate
+
+    scores = evaluate(gold, pred, lang)
+    return {"f1@1": float(scores["F1@1"]), "metrics": scores}
+
+
+def dev_scores(generator: Generator, examples, gold: list[list[str]], lang: str, batch_size: int = 32) -> dict:
+    start = time.perf_counter()
+    pred = []
+    for i in range(0, len(examples), batch_size):
+        pred.extend([w for w, _ in tags] for tags in generator.generate(examples[i : i + batch_size], n_best=10))
+    scores = _f1_at_1(gold, pred, lang)
+    scores["posts"] = len(examples)
+    scores["seconds"] = round(time.perf_counter() - start, 2)
+    return scores
+
+
+# -- the folder ----------------------------------------------------------------------------------
+
+
+def _json_safe(value):
+    try:
+        json.dumps(value)
+        return value
+    except (TypeError, ValueError):
+        return None
+
+
+def build_model_folder(
+    model: HashtagGenerator,
+    src_vocab: list[str],
+    tgt_vocab: list[str],
+    out: Path,
+    dev_records: list[dict],
+    lang: str,
+    name: str | None = None,
+    training: dict | None = None,
+    preprocess_version: int = PREPROCESS_VERSION,
+    int8: bool = False,
+    parity_posts: int = PARITY_MIN_POSTS,
+    batch_sizes=PARITY_BATCH_SIZES,
+    eval_posts: int = 1000,
+    max_folder_mb: float = MAX_FOLDER_MB,
+) -> dict:
+    """Export, validate and write the model folder `out`; returns its config.json content."""
+    model = model.eval()
+    examples = [record_tokens(r, lang) for r in dev_records]
+    if len(examples) < parity_posts:
+        raise ExportError(f"parity needs {parity_posts} dev posts, got {len(examples)}")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".{out.name}-", dir=out.parent) as tmp:
+        tmp = Path(tmp)
+        folder = tmp / "folder"
+        folder.mkdir()
+        encoder_path, decoder_path = export_graphs(model, folder)
+        gru_nodes = check_graphs(encoder_path, decoder_path)
+        write_vocab(folder / SRC_VOCAB_FILE, src_vocab)
+        write_vocab(folder / TGT_VOCAB_FILE, tgt_vocab)
+        config = {
+            "format_version": FORMAT_VERSION,
+            "name": name or f"tagsmith-{lang}",
+            "version": "unversioned",
+            "language": lang,
+            "architecture": asdict(model.config),
+            "src_vocab_size": len(src_vocab),
+            "tgt_vocab_size": len(tgt_vocab),
+            "special_ids": {"src": dict(SRC_SPECIALS), "tgt": dict(TGT_SPECIALS)},
+            "preprocess_version": int(preprocess_version),
+            "opset": OPSET,
+            "exporter": {"torch": torch.__version__, "onnx": onnx.__version__, "dynamo": False, "gru_nodes": gru_nodes},
+            "graphs": {"fp32": {"encoder": ENCODER_FILE, "decoder": DECODER_FILE}},
+            "training": training or {},
+            "files": {},
+        }
+        _write_config(folder, config)
+        generator = Generator(folder, providers=["CPUExecutionProvider"])
+
+        parity = parity_check(model, generator, examples[: max(parity_posts, 1)], batch_sizes)
+        config["parity"] = parity
+
+        gold = [list(r.get("hashtags") or []) for r in dev_records[:eval_posts]]
+        dev = {"fp32": dev_scores(generator, examples[:eval_posts], gold, lang)}
+        quantization = {"default": "fp32", "requested": int8}
+        if int8:
+            int8_paths = quantize_int8(encoder_path, decoder_path, folder)
+            check_graphs(*int8_paths)
+            config["graphs"]["int8"] = {"encoder": ENCODER_INT8_FILE, "decoder": DECODER_INT8_FILE}
+            _write_config(folder, config)
+            dev["int8"] = dev_scores(Generator(folder, providers=["CPUExecutionProvider"], precision="int8"), examples[:eval_posts], gold, lang)
+            drop = dev["fp32"]["f1@1"] - dev["int8"]["f1@1"]
+            keep = drop < INT8_MAX_F1_DROP
+            quantization.update(
+                default="int8" if keep else "fp32",
+                f1_at_1_drop_points=round(drop, 3),
+                max_drop_points=INT8_MAX_F1_DROP,
+                decision=f"int8 {'kept' if keep else 'rejected'}: dev F1@1 {dev['fp32']['f1@1']:.2f} -> {dev['int8']['f1@1']:.2f}",
+                op_types=["MatMul", "Gather"],
+            )
+            log.info(quantization["decision"])
+        config["quantization"] = quantization
+        config["dev_metrics"] = dev
+        _drop_unused_graphs(folder, config, max_folder_mb)
+        config["version"] = _content_version(folder, config)
+        _write_config(folder, config)
+        load_model_folder(folder)  # the runtime's own validation, on exactly what we ship
+
+        if out.exists():
+            old = tmp / "old"
+            out.rename(old)
+        shutil.move(str(folder), str(out))
+    return config
+
+
+def _drop_unused_graphs(folder: Path, config: dict, max_folder_mb: float) -> None:
+    """Ship both precisions when they fit in max_folder_mb, else only the default one."""
+    size_mb = sum(f.stat().st_size for f in folder.iterdir()) / 1e6
+    if size_mb <= max_folder_mb or len(config["graphs"]) == 1:
+        return
+    for precision in [p for p in config["graphs"] if p != config["quantization"]["default"]]:
+        for file in config["graphs"].pop(precision).values():
+            (folder / file).unlink()
+    config["quantization"]["shipped"] = list(config["graphs"])
+    log.info("folder %.1f MB > %.0f MB: shipping only %s graphs", size_mb, max_folder_mb, list(config["graphs"]))
+
+
+def _content_version(folder: Path, config: dict) -> str:
+    digest = hashlib.sha256()
+    for graphs in config["graphs"].values():
+        for file in graphs.values():
+            digest.update(sha256_file(folder / file).encode())
+    return digest.hexdigest()[:10]
+
+
+def _write_config(folder: Path, config: dict) -> None:
+    config["files"] = {
+        f.name: sha256_file(f) for f in sorted(folder.iterdir()) if f.is_file() and f.name != CONFIG_FILE
+    }
+    (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+# -- command line --------------------------------------------------------------------------------
+
+
+def load_checkpoint(path: Path) -> tuple[HashtagGenerator, dict]:
+    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    model = HashtagGenerator(ModelConfig(**checkpoint["config"]))
+    model.load_state_dict(checkpoint["model"])
+    return model.eval(), checkpoint
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m export.onnx_export", description=__doc__.split("\n")[0])
+    parser.add_argument("--checkpoint", required=True, type=Path)
+    parser.add_argument("--dev", required=True, type=Path, help="dev JSONL (canonical records)")
+    parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument("--lang", choices=["en", "zh"], default=None, help="default: the checkpoint's, else the dev records'")
+    parser.add_argument("--name", default=None, help="model name (default tagsmith-LANG)")
+    parser.add_argument("--int8", action="store_true", help="also quantize; default only if dev F1@1 holds")
+    parser.add_argument("--parity-posts", type=int, default=PARITY_MIN_POSTS)
+    parser.add_argument("--eval-posts", type=int, default=1000, help="dev posts scored for the int8 decision")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    torch.set_num_threads(2)
+
+    from inference.readers import read_records
+
+    model, checkpoint = load_checkpoint(args.checkpoint)
+    dev_records = list(read_records(args.dev))
+    lang = args.lang or checkpoint.get("lang") or dev_records[0].get("lang") or "en"
+    skip = {"model", "config", "src_vocab", "tgt_vocab", "optimizer", "preprocess_version"}
+    training = {k: v for k, v in checkpoint.items() if k not in skip and _json_safe(v) is not None}
+    training["checkpoint"] = str(args.checkpoint)
+    try:
+        config = build_model_folder(
+            model, checkpoint["src_vocab"], checkpoint["tgt_vocab"], args.out, dev_records, lang,
+            name=args.name, training=training, preprocess_version=checkpoint.get("preprocess_version", PREPROCESS_VERSION),
+            int8=args.int8, parity_posts=args.parity_posts, eval_posts=args.eval_posts,
+        )
+    except ExportError as exc:
+        print(f"export failed, nothing written: {exc}", file=sys.stderr)
+        return 1
+    size_mb = sum(f.stat().st_size for f in args.out.iterdir()) / 1e6
+    print(json.dumps({
+        "out": str(args.out), "model": f"{config['name']}@{config['version']}", "size_mb": round(size_mb, 2),
+        "parity": {bs: v["max_abs_log_prob_diff"] for bs, v in config["parity"]["batch_sizes"].items()},
+        "quantization": config["quantization"], "dev_f1@1": {k: v["f1@1"] for k, v in config["dev_metrics"].items()},
+    }, indent=2, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

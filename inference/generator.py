@@ -1,0 +1,150 @@
+"""Hashtag generation with onnxruntime: the exported encoder once, then beam search over the decoder.
+
+    gen = Generator("inference/models/zh")
+    gen.generate([(post_tokens, conv_tokens)], n_best=10)  # -> [[("aus open", -0.41), ...]]
+
+Tokens are what `inference.preprocess.tokenize` gives (the training side used the same function);
+this module only maps them to ids with the folder's vocabulary. No torch here.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from inference.beam import BeamSearch
+from inference.model_folder import ModelFolder, load_model_folder
+from inference.providers import choose_providers, create_session
+
+log = logging.getLogger(__name__)
+
+Batch = list[tuple[list[str], list[str]]]
+
+
+class Generator:
+    def __init__(
+        self,
+        folder: str | Path | ModelFolder,
+        providers: list[str] | None = None,
+        threads: int = 0,
+        inter_op_threads: int = 0,
+        precision: str | None = None,
+        length_penalty: float = 0.0,
+    ):
+        """threads: onnxruntime intra-op threads (0 = its default); precision "fp32"/"int8"
+        (default: what the exporter chose, see config.json "quantization")."""
+        self.folder = folder if isinstance(folder, ModelFolder) else load_model_folder(folder)
+        self.precision = precision or self.folder.default_precision
+        encoder_path, decoder_path = self.folder.graph_paths(self.precision)
+        self.providers = choose_providers(providers)
+        self.encoder = create_session(encoder_path, self.providers, threads, inter_op_threads)
+        self.decoder = create_session(decoder_path, self.providers, threads, inter_op_threads)
+        self.length_penalty = length_penalty
+        specials = self.folder.special_ids
+        self.src_pad, self.src_unk = specials["src"]["pad"], specials["src"]["unk"]
+        self.tgt = specials["tgt"]
+        log.info(
+            "generator %s (%s, %s) on %s, intra-op threads %s",
+            self.folder.model_id,
+            self.folder.language,
+            self.precision,
+            ", ".join(self.encoder.get_providers()),
+            threads or "default",
+        )
+
+    # -- tensors ---------------------------------------------------------------------------------
+
+    def _ids(self, tokens: list[str], max_len: int) -> list[int]:
+        index, unk = self.folder.src_index, self.src_unk
+        return [index.get(t, unk) for t in tokens[:max_len]]
+
+    def encoder_feeds(self, batch: Batch) -> dict[str, np.ndarray]:
+        """Token lists -> padded id and mask arrays: post [B, Tp], conv [B, Tc] (+ bool masks).
+
+        An empty post becomes one <unk> (a post with nothing known in it); an empty conversation
+        stays empty but keeps one padded, masked column so every tensor has a length >= 1.
+        """
+        posts = [self._ids(p, self.folder.max_post_len) or [self.src_unk] for p, _ in batch]
+        convs = [self._ids(c, self.folder.max_conv_len) for _, c in batch]
+        post, post_mask = self._pad(posts)
+        conv, conv_mask = self._pad(convs)
+        return {"post": post, "post_mask": post_mask, "conv": conv, "conv_mask": conv_mask}
+
+    def _pad(self, rows: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+        width = max(1, max(len(r) for r in rows))
+        ids = np.full((len(rows), width), self.src_pad, dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=bool)
+        for i, r in enumerate(rows):
+            ids[i, : len(r)] = r
+            mask[i, : len(r)] = True
+        return ids, mask
+
+    def encode(self, feeds: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """-> memory [B, Tm, D], memory_mask [B, Tm] bool, hidden0 [1, B, H]."""
+        memory, memory_mask, hidden0 = self.encoder.run(["memory", "memory_mask", "hidden0"], feeds)
+        return memory, memory_mask, hidden0
+
+    def decode_step(self, tokens, batch_rows, hidden, memory, memory_mask) -> tuple[np.ndarray, np.ndarray]:
+        """tokens [N], batch_rows [N] (rows of memory), hidden [1, N, H] -> log_probs [N, V], hidden."""
+        log_probs, new_hidden = self.decoder.run(
+            ["log_probs", "new_hidden"],
+            {
+                "prev_word": np.ascontiguousarray(tokens, dtype=np.int64),
+                "batch_rows": np.ascontiguousarray(batch_rows, dtype=np.int64),
+                "hidden": np.ascontiguousarray(hidden, dtype=np.float32),
+                "memory": memory,
+                "memory_mask": memory_mask,
+            },
+        )
+        return log_probs, new_hidden
+
+    # -- generation ------------------------------------------------------------------------------
+
+    def beam_search(self, n_best: int, beam_size: int | None, max_len: int | None, length_penalty: float | None) -> BeamSearch:
+        return BeamSearch(
+            beam_size=beam_size or max(n_best, 10),
+            max_len=max_len or self.folder.max_tag_len,
+            bos_id=self.tgt["bos"],
+            eos_id=self.tgt["eos"],
+            n_best=n_best,
+            length_penalty=self.length_penalty if length_penalty is None else length_penalty,
+            state_axes=(1,),
+            banned_ids=(self.tgt["pad"], self.tgt["bos"], self.tgt["unk"]),
+        )
+
+    def search_ids(self, batch: Batch, n_best=10, beam_size=None, max_len=None, length_penalty=None):
+        """Beam search on id level: per batch element, Hypothesis list best first."""
+        if not batch:
+            return []
+        memory, memory_mask, hidden0 = self.encode(self.encoder_feeds(batch))
+
+        def step(tokens, batch_rows, state):
+            log_probs, hidden = self.decode_step(tokens, batch_rows, state[0], memory, memory_mask)
+            return log_probs, (hidden,)
+
+        search = self.beam_search(n_best, beam_size, max_len, length_penalty)
+        return search.run(step, init_state=(hidden0,), batch_size=len(batch))
+
+    def generate(
+        self,
+        batch: Batch,
+        n_best: int = 10,
+        beam_size: int | None = None,
+        max_len: int | None = None,
+        length_penalty: float | None = None,
+    ) -> list[list[tuple[str, float]]]:
+        """(post tokens, conversation tokens) per element -> up to n_best distinct (words, score),
+        best first; score is the (length-normalised) log-probability, <= 0."""
+        vocab = self.folder.tgt_vocab
+        out = []
+        for hyps in self.search_ids(batch, n_best, beam_size, max_len, length_penalty):
+            seen, tags = set(), []
+            for h in hyps:
+                words = " ".join(vocab[t] for t in h.tokens)
+                if words and words not in seen:
+                    seen.add(words)
+                    tags.append((words, float(h.score)))
+            out.append(tags[:n_best])
+        return out
