@@ -206,6 +206,7 @@ def _models_ctx(preloaded: Suggester | None):
             BatchConfig(config.max_batch_size, config.max_wait_ms, config.max_queue, config.max_inflight_batches),
             on_batch=lambda size, seconds: (metrics.batch_size.observe(size), metrics.batch_seconds.observe(seconds)),
             on_depth=metrics.queue_depth.set,
+            on_reject=metrics.rejected.inc,
         )
         batcher.start()
         app[SUGGESTER] = suggester

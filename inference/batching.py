@@ -40,12 +40,14 @@ class MicroBatcher(Generic[In, Out]):
         config: BatchConfig,
         on_batch: Callable[[int, float], None] | None = None,  # (batch size, seconds) for metrics
         on_depth: Callable[[int], None] | None = None,  # queue depth after every change
+        on_reject: Callable[[], None] | None = None,  # a request refused: queue full
     ):
         self.run_batch = run_batch
         self.executor = executor
         self.config = config
         self.on_batch = on_batch or (lambda size, seconds: None)
         self.on_depth = on_depth or (lambda depth: None)
+        self.on_reject = on_reject or (lambda: None)
         self._queue: asyncio.Queue[tuple[In, asyncio.Future]] = asyncio.Queue(maxsize=config.max_queue)
         self._inflight = asyncio.Semaphore(config.max_inflight)
         self._collector: asyncio.Task | None = None
@@ -76,6 +78,7 @@ class MicroBatcher(Generic[In, Out]):
         try:
             self._queue.put_nowait((item, future))
         except asyncio.QueueFull:
+            self.on_reject()
             raise Overloaded(
                 f"server busy: {self.config.max_queue} requests already waiting; retry shortly"
             ) from None
