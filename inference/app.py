@@ -69,6 +69,7 @@ class ServiceConfig:
     providers: list[str] | None = None  # None: probed (CUDA where it really runs, else CPU)
     blocklist: tuple[str, ...] = ()  # tags never suggested ("words" or "#Tag")
     fusion: dict | None = None  # {"weights": {source: w}, "norms": {...}}; None: each folder's fusion.json
+    warm_up: bool = True  # one request per model before /readyz says ready
     trending_boost: float = 0.0  # read by the extension API's trending feature
     extra: dict[str, Any] = field(default_factory=dict)  # settings of extensions
 
@@ -223,8 +224,12 @@ def _load_suggester(config: ServiceConfig) -> Suggester:
     if config.fusion is not None:
         kwargs["fusion"] = config.fusion
     if config.models_dir is None:
-        return Suggester.from_default_models(**kwargs)
-    return Suggester.from_models_dir(config.models_dir, **kwargs)
+        suggester = Suggester.from_default_models(**kwargs)
+    else:
+        suggester = Suggester.from_models_dir(config.models_dir, **kwargs)
+    if config.warm_up:
+        suggester.warm_up()
+    return suggester
 
 
 def create_app(

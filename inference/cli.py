@@ -40,6 +40,20 @@ def add_data_dir_argument(p: argparse.ArgumentParser) -> None:
                    help="folder of the SQLite file and other state (default: $TAGSMITH_DATA_DIR, else ./var)")
 
 
+def add_serve_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of the core service, shared by `serve` and `bench serve`."""
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    add_data_dir_argument(p)
+    p.add_argument("--models", default=None, metavar="DIR", help="folder of model folders (default: the shipped ones)")
+    p.add_argument("--max-batch-size", type=int, default=32)
+    p.add_argument("--max-wait-ms", type=float, default=2.0, help="how long a request waits for others to batch with")
+    p.add_argument("--max-queue", type=int, default=256, help="waiting requests beyond which the service answers 503")
+    p.add_argument("--threads", type=int, default=2, help="thread pool for model calls")
+    p.add_argument("--ort-threads", type=int, default=0, help="onnxruntime intra-op threads (0: one per core)")
+    p.add_argument("--max-body-bytes", type=int, default=8 * 1024 * 1024)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tagsmith", description="Hashtag suggestions for posts, threads and images.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -72,6 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("train_args", nargs=argparse.REMAINDER)
     p.set_defaults(run=_runner("export.train:cli"))
 
+    # -- the core service --------------------------------------------------------------------
+    p = commands.add_parser("serve", help="run the HTTP service (POST /v1/suggest, /metrics, /openapi.json)")
+    add_serve_arguments(p)
+    p.add_argument("--extension", action="append", default=[], metavar="MODULE:FUNC", help="extra setup(app) (repeatable)")
+    p.add_argument("--access-log", action="store_true", help="log every request")
+    p.set_defaults(run=_runner("inference.serve:run_serve"))
+
     # -- segmentation ------------------------------------------------------------------------
     p = commands.add_parser("segment", help="segment hashtags read from standard input, one per line")
     p.set_defaults(run=_runner("inference.segment:run_segment"))
@@ -95,6 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = bench.add_parser("segment", help="segmentation accuracy and speed")
     p.add_argument("--data", required=True, action="append", help="boun/stanford .txt or STAN .tsv (repeatable)")
     p.set_defaults(run=_runner("inference.segment:run_bench"))
+    p = bench.add_parser("serve", help="latency, throughput, RSS and cold start of the real server")
+    add_serve_arguments(p)
+    p.add_argument("--requests", type=int, default=400, help="requests per (concurrency, payload) cell")
+    p.add_argument("--concurrency", type=int, action="append", default=None, help="default: 1, 8, 32")
+    p.add_argument("--checkpoint", default=None, help="PyTorch checkpoint for the eager vs onnxruntime ratio")
+    p.set_defaults(run=_runner("inference.bench_serve:run_bench_serve"))
 
     return parser
 

@@ -192,6 +192,12 @@ class Suggester:
         lang = req.lang or detect_lang(req.text or " ".join(req.thread))
         return self.models.get(lang) or self.models[self.default_lang]
 
+    def warm_up(self) -> None:
+        """One request per model, with an inline hashtag: loads the lazily built pieces (segmenter
+        counts, jieba's dictionary, onnxruntime's first-run allocations) before traffic arrives."""
+        samples = {"zh": "今晚 看 #澳网# 决赛", "en": "watching the final tonight #AusOpen"}
+        self.suggest_batch([SuggestRequest(samples.get(lang, samples["en"]), ("ok",), lang=lang) for lang in self.models])
+
     # -- the work ------------------------------------------------------------------------------------
     def suggest(self, req: SuggestRequest) -> SuggestResult:
         return self.suggest_batch([req])[0]
