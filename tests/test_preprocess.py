@@ -63,7 +63,7 @@ def test_duplicate_gold_tags_are_kept_once():
 
 def test_normalize_tag_lowercases_segmented_words_and_keeps_chinese():
     assert normalize_tag("#AusOpen") == words("AusOpen").lower()
-    assert normalize_tag("#tennis") == "tennis"
+    assert normalize_tag("#TENNIS") == normalize_tag("tennis")
     assert normalize_tag("爸爸去哪儿") == "爸爸去哪儿"
 
 

@@ -41,11 +41,11 @@ def test_instagram_csv_uses_caption_tags_and_comment_thread(tmp_path):
     records = list(read_records(path))
     assert [r["id"] for r in records] == ["instagram-acct-abc", "instagram-acct-def", "instagram-acct-ghi"]
     assert records[0]["post"] == "Wear a mask"
-    assert records[0]["hashtags"] == [normalize_tag("WearAMask"), "cdc"]
+    assert records[0]["hashtags"] == [normalize_tag("WearAMask"), normalize_tag("CDC")]
     assert records[0]["thread"] == ["nice", "#stopspread"]
-    assert records[1]["hashtags"] == ["travel"]  # caption lacks '#': the column fills in
+    assert records[1]["hashtags"] == [normalize_tag("travel")]  # caption lacks '#': the column fills in
     assert records[2]["hashtags"] == []  # inline only: no gold, as in the paper
-    assert records[2]["post"] == "Eat healthy food daily"
+    assert records[2]["post"] == f"Eat {normalize_tag('healthy')} food daily"
 
 
 def test_tweeteval_keeps_every_line_and_applies_the_gold_rules(tmp_path):
@@ -55,9 +55,9 @@ def test_tweeteval_keeps_every_line_and_applies_the_gold_rules(tmp_path):
                  "Sunday in Venice #friends #x @ Abbot Kinney, Venice \n")
     records = list(read_records(path))
     assert [r["id"] for r in records] == [f"tweeteval-stance-abortion-train-{i}" for i in range(3)]
-    assert records[0]["hashtags"] == ["prolife"]
+    assert records[0]["hashtags"] == [normalize_tag("prolife")]
     assert records[1]["hashtags"] == [] and records[1]["post"] == "no tags here"
-    assert records[2]["hashtags"] == ["friends"] and records[2]["post"] == "Sunday in Venice"
+    assert records[2]["hashtags"] == [normalize_tag("friends")] and records[2]["post"] == "Sunday in Venice"
 
 
 def test_rumoureval_replies_become_the_thread(tmp_path):
@@ -75,7 +75,7 @@ def test_sarcasm_response_is_the_post_and_context_the_thread(tmp_path):
              {"label": "NOT", "response": "ok", "context": []}]
     path = write(tmp_path / "sarcasm.jsonl", "".join(json.dumps(x) + "\n" for x in lines))
     records = list(read_records(path))
-    assert records[0]["post"] == "@USER sure" and records[0]["hashtags"] == ["genius"]
+    assert records[0]["post"] == "@USER sure" and records[0]["hashtags"] == [normalize_tag("genius")]
     assert records[0]["thread"] == ["first", "second"] and records[1]["hashtags"] == []
 
 
