@@ -1,0 +1,247 @@
+"""`tagsmith bench serve`: start the real server in a subprocess and measure it, in one run.
+
+Cold start (process start -> /readyz 200), p50/p99 latency and throughput of /v1/suggest at
+several concurrencies for a post alone and a post with its thread (30-word post, 5 replies,
+k=10), mean micro-batch size, RSS after load and peak RSS of the server process; then, where
+the inputs exist, onnxruntime fp32 vs int8 decoding and PyTorch eager vs onnxruntime (printed as
+"skipped (reason)" otherwise). The load generator runs on the same machine, as a client would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+POST = (
+    "Watching the final set at the Australian Open tonight and the crowd is going wild as Nadal "
+    "saves another break point on centre court after four hours of brilliant tennis under the lights"
+)  # 30 words
+THREAD = [
+    "What a match, I can't believe he is still running after four hours",
+    "Best final I have seen in years, both players deserve the trophy",
+    "The crowd in Melbourne is unreal tonight",
+    "Federer would have finished this in three sets haha",
+    "Staying up until 3am for this, no regrets at all",
+]
+PAYLOADS = {
+    "post": {"text": POST, "k": 10},
+    "post+thread": {"text": POST, "thread": THREAD, "k": 10},
+}
+TARGETS = "targets (2 CPU cores): p50 <= 20 ms and p99 <= 60 ms at c=1; >= 150 req/s at c=32; RSS <= 600 MB; cold start <= 5 s"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _proc_status_mb(pid: int, field: str) -> float:
+    """VmRSS (now) or VmHWM (peak) of a process, in MB, from /proc (Linux)."""
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return float("nan")
+    match = re.search(rf"^{field}:\s+(\d+) kB", text, re.M)
+    return int(match.group(1)) / 1024 if match else float("nan")
+
+
+def _get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def start_server(args: argparse.Namespace, port: int, log_path: Path) -> tuple[subprocess.Popen, float]:
+    """Start `tagsmith serve`; returns the process and seconds from spawn to /readyz 200."""
+    cmd = [
+        sys.executable, "-m", "inference.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+        "--data-dir", args.data_dir, "--max-batch-size", str(args.max_batch_size),
+        "--max-wait-ms", str(args.max_wait_ms), "--max-queue", str(args.max_queue),
+        "--threads", str(args.threads), "--ort-threads", str(args.ort_threads),
+    ]
+    if args.models:
+        cmd += ["--models", args.models]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=log_path.open("wb"), stderr=subprocess.STDOUT)
+    while time.perf_counter() - start < 180:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
+        try:
+            status, _ = _get(f"http://127.0.0.1:{port}/readyz", timeout=0.5)
+            if status == 200:
+                return proc, time.perf_counter() - start
+        except OSError:
+            pass  # not listening yet
+        time.sleep(0.02)
+    proc.kill()
+    raise RuntimeError("server not ready after 180 s")
+
+
+def _batch_totals(base: str) -> tuple[float, float]:
+    _, body = _get(base + "/metrics")
+    text = body.decode()
+    total = re.search(r"^tagsmith_batch_size_sum (\S+)$", text, re.M)
+    count = re.search(r"^tagsmith_batch_size_count (\S+)$", text, re.M)
+    return (float(total.group(1)) if total else 0.0), (float(count.group(1)) if count else 0.0)
+
+
+async def load_phase(base: str, payload: dict, concurrency: int, n_requests: int) -> dict:
+    """n_requests POSTs from `concurrency` workers; latencies measured per request."""
+    import aiohttp
+
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    body = json.dumps(payload).encode()
+    headers = {"Content-Type": "application/json"}
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def one() -> None:
+            start = time.perf_counter()
+            async with session.post(base + "/v1/suggest", data=body, headers=headers) as response:
+                await response.read()
+            latencies.append(time.perf_counter() - start)
+            statuses[response.status] = statuses.get(response.status, 0) + 1
+
+        remaining = n_requests
+
+        async def worker() -> None:
+            nonlocal remaining
+            while remaining > 0:
+                remaining -= 1
+                await one()
+
+        for _ in range(min(20, n_requests)):  # warm the connections
+            await one()
+        latencies.clear()
+        statuses.clear()
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - start
+    ms = np.array(latencies) * 1000
+    return {
+        "p50": float(np.percentile(ms, 50)),
+        "p99": float(np.percentile(ms, 99)),
+        "rps": len(latencies) / elapsed,
+        "non_200": sum(c for s, c in statuses.items() if s != 200),
+    }
+
+
+# -- optional parts ----------------------------------------------------------------------------------
+
+
+def _model_folders(args: argparse.Namespace) -> list[Path]:
+    from inference.suggester import DEFAULT_MODELS_DIR
+
+    root = Path(args.models) if args.models else DEFAULT_MODELS_DIR
+    return sorted(p.parent for p in root.glob("*/config.json")) or ([root] if (root / "config.json").exists() else [])
+
+
+def _time_generate(generator, batch, repeats: int = 20) -> float:
+    generator.generate(batch, n_best=10)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        generator.generate(batch, n_best=10)
+    return (time.perf_counter() - start) / repeats * 1000
+
+
+def fp32_vs_int8(args: argparse.Namespace) -> list[str]:
+    folders = [f for f in _model_folders(args) if (f / "encoder.onnx").exists()]
+    if not folders:
+        return ["fp32 vs int8: skipped (no model folder with ONNX graphs)"]
+    from inference.generator import Generator
+    from inference.preprocess import tokenize
+
+    lines = []
+    for folder in folders:
+        fp32 = Generator(folder, precision="fp32", threads=args.ort_threads)
+        lang = fp32.folder.language
+        try:
+            int8 = Generator(folder, precision="int8", threads=args.ort_threads)
+        except Exception as exc:  # the exporter keeps int8 graphs only where quality held
+            lines.append(f"fp32 vs int8 ({folder.name}): skipped ({type(exc).__name__}: {exc})")
+            continue
+        batch = [(tokenize(POST, lang), [t for m in THREAD for t in tokenize(m, lang)])]
+        t32, t8 = _time_generate(fp32, batch), _time_generate(int8, batch)
+        lines.append(f"fp32 vs int8 ({folder.name}): generate 1 post+thread, top-10: fp32 {t32:.1f} ms, int8 {t8:.1f} ms, fp32/int8 = {t32 / t8:.2f}x")
+    return lines
+
+
+def eager_vs_onnxruntime(args: argparse.Namespace) -> list[str]:
+    """PyTorch runs in `export/` (inference/ never imports torch): a subprocess, when available."""
+    if not args.checkpoint:
+        return ["PyTorch eager vs onnxruntime: skipped (no --checkpoint given)"]
+    if importlib.util.find_spec("torch") is None:
+        return ["PyTorch eager vs onnxruntime: skipped (torch not installed: the [train] extra)"]
+    if importlib.util.find_spec("export.bench_runtime") is None:
+        return ["PyTorch eager vs onnxruntime: skipped (export/bench_runtime.py not available)"]
+    folders = [f for f in _model_folders(args) if (f / "encoder.onnx").exists()]
+    if not folders:
+        return ["PyTorch eager vs onnxruntime: skipped (no model folder with ONNX graphs)"]
+    cmd = [sys.executable, "-m", "export.bench_runtime", "--checkpoint", args.checkpoint, "--model", str(folders[0])]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        return [f"PyTorch eager vs onnxruntime: failed ({done.stderr.strip().splitlines()[-1:]})"]
+    return ["PyTorch eager vs onnxruntime: " + line for line in done.stdout.strip().splitlines()]
+
+
+# -- the command ---------------------------------------------------------------------------------------
+
+
+def run_bench_serve(args: argparse.Namespace) -> int:
+    concurrencies = args.concurrency or [1, 8, 32]
+    port = _free_port() if args.port == 8080 else args.port
+    base = f"http://127.0.0.1:{port}"
+    log_path = Path(tempfile.mkstemp(prefix="tagsmith-bench-serve-", suffix=".log")[1])
+    print(f"tagsmith bench serve: {os.cpu_count()} CPU cores, python {sys.version.split()[0]}, server log {log_path}")
+    proc, cold_start = start_server(args, port, log_path)
+    try:
+        rss_ready = _proc_status_mb(proc.pid, "VmRSS")
+        _, ready = _get(base + "/readyz")
+        providers = re.findall(r"providers in use: (.*)", log_path.read_text())
+        print(f"models: {json.loads(ready)['models']}")
+        print(f"onnxruntime providers: {providers[0] if providers else 'n/a'}")
+        print(f"batching: max batch {args.max_batch_size}, max wait {args.max_wait_ms} ms, "
+              f"{args.threads} pool threads, ort threads {args.ort_threads or 'default'}")
+        print(f"cold start (spawn -> /readyz 200): {cold_start:.2f} s")
+        print(f"RSS after load: {rss_ready:.0f} MB")
+        print()
+        print(f"{'payload':<12} {'conc':>4} {'requests':>8} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'mean batch':>10} {'non-200':>7}")
+        for name, payload in PAYLOADS.items():
+            for concurrency in concurrencies:
+                n = max(args.requests, 4 * concurrency)
+                before = _batch_totals(base)
+                r = asyncio.run(load_phase(base, payload, concurrency, n))
+                after = _batch_totals(base)
+                batches = after[1] - before[1]
+                mean_batch = (after[0] - before[0]) / batches if batches else float("nan")
+                print(f"{name:<12} {concurrency:>4} {n:>8} {r['p50']:>8.1f} {r['p99']:>8.1f} {r['rps']:>8.0f} "
+                      f"{mean_batch:>10.1f} {r['non_200']:>7}")
+        print()
+        print(f"peak RSS of the server: {_proc_status_mb(proc.pid, 'VmHWM'):.0f} MB")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    for line in fp32_vs_int8(args) + eager_vs_onnxruntime(args):
+        print(line)
+    print(TARGETS)
+    return 0
