@@ -225,7 +225,7 @@ class TelegramHashtagBot:
             await query.answer([], cache_time=0, button=InlineQueryResultsButton(fmt.slow_down(wait), start_parameter="slow"))
             return
         try:
-            result = await self.core.suggest(text, k=self.config.count)
+            result = await self.core.suggest(text, k=min(20, self.config.count + 2))
         except CoreUnavailable:
             await query.answer([], cache_time=0, button=InlineQueryResultsButton(fmt.UNAVAILABLE[:64], start_parameter="unavailable"))
             return
@@ -325,11 +325,11 @@ class TelegramHashtagBot:
         """The core's answer as the message to send; every core failure becomes a sentence."""
         try:
             try:
-                result = await self.core.suggest(text, thread=thread, image=image, k=self.config.count)
+                result = await self.core.suggest(text, thread=thread, image=image, k=min(20, self.config.count + 2))
             except ImagesNotSupported:
                 if not text:
                     return fmt.IMAGES_NOT_SUPPORTED
-                result = await self.core.suggest(text, thread=thread, k=self.config.count)
+                result = await self.core.suggest(text, thread=thread, k=min(20, self.config.count + 2))
         except CoreUnavailable:
             return fmt.UNAVAILABLE
         except CoreError as exc:

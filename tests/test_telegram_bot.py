@@ -195,7 +195,7 @@ async def test_hashtag_reply_uses_the_reply_chain_as_conversation(telegram):
     assert len(sent) == 1  # A and B were not addressed to the bot
     assert sent[0]["text"].startswith("#AusOpen")
     assert sent[0]["reply_parameters"]["message_id"] == 3
-    assert telegram.core.requests == [{"text": "Sinner in straight sets", "thread": ["Who wins the final tonight?"], "hashtags": [], "k": 10}]
+    assert telegram.core.requests == [{"text": "Sinner in straight sets", "thread": ["Who wins the final tonight?"], "hashtags": [], "k": 12}]  # two spare for duplicates
 
 
 async def test_hashtag_command_with_text_and_group_mention(telegram):

@@ -1,0 +1,323 @@
+"""The Discord bot: discord.py 2.7 app commands in a cog, synced in setup_hook.
+
+- `/hashtag text:<post> [count] [thread:<message link>]`: ranked hashtags, ephemeral, with a
+  button to post them publicly.
+- Message context menu "Suggest hashtags": the message, its replies (or the messages of the
+  thread it started) as the conversation, and its image attachment.
+- `/hashtag-settings` (Manage Server): count, language, blocked tags of the guild, stored through
+  the extension API's community settings.
+
+Intents: none are needed for slash commands and the context menu's own message (interactions
+carry their data). Reading the *replies* of a message needs the privileged Message Content intent
+(DISCORD_MESSAGE_CONTENT=1, enabled in the Developer Portal too); without it Discord blanks other
+people's message text and the context menu uses the message alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import re
+import traceback
+from dataclasses import dataclass
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bots import formatting as fmt
+from bots.client import CommunitySettings, CoreClient, CoreError, CoreUnavailable, ImagesNotSupported
+from bots.logsafe import RedactSecrets
+from bots.ratelimit import RateLimiter
+
+log = logging.getLogger(__name__)
+
+MESSAGE_LINK = re.compile(r"https://(?:\w+\.)?discord(?:app)?\.com/channels/(\d+|@me)/(\d+)/(\d+)")
+
+
+@dataclass
+class DiscordConfig:
+    token: str
+    api_base: str | None = None  # DISCORD_API_BASE: e.g. a REST rate-limit proxy
+    count: int = 10  # hashtags per answer unless the guild or the command says otherwise
+    max_image_bytes: int = 8_000_000
+    thread_depth: int = 10  # replies used as conversation
+    history_scan: int = 100  # messages after the target scanned for replies to it
+    message_content: bool = False  # request the privileged intent (needed to read replies)
+    rate_burst: int = 5  # per guild (per person in DMs)
+    rate_per_s: float = 10.0
+    sync_guild: int | None = None  # sync commands to one guild only (instant; for development)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "DiscordConfig":
+        env = os.environ if env is None else env
+        token = env.get("DISCORD_TOKEN", "")
+        if not token:
+            raise SystemExit("error: set DISCORD_TOKEN to your application's bot token")
+        return cls(
+            token=token,
+            api_base=env.get("DISCORD_API_BASE") or None,
+            count=int(env.get("TAGSMITH_BOT_COUNT", cls.count)),
+            max_image_bytes=int(env.get("TAGSMITH_MAX_IMAGE_BYTES", cls.max_image_bytes)),
+            message_content=env.get("DISCORD_MESSAGE_CONTENT", "") in ("1", "true", "yes"),
+            sync_guild=int(env["DISCORD_SYNC_GUILD"]) if env.get("DISCORD_SYNC_GUILD") else None,
+        )
+
+
+def intents_for(config: DiscordConfig) -> discord.Intents:
+    intents = discord.Intents.none()
+    intents.guilds = True  # channel/thread cache for interactions; not privileged
+    intents.message_content = config.message_content
+    return intents
+
+
+def community_id(guild_id: int) -> str:
+    return f"discord-{guild_id}"
+
+
+class UserFacingError(app_commands.AppCommandError):
+    """A mistake of the person (bad link, ...): answered as is, not logged as a failure."""
+
+
+class HashtagTree(app_commands.CommandTree):
+    """The one error handler: answers ephemerally, logs failures with context, tokens redacted."""
+
+    redactor: RedactSecrets = RedactSecrets([])
+
+    async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        if isinstance(error, UserFacingError):
+            text = str(error)
+        elif isinstance(error, app_commands.NoPrivateMessage):
+            text = "This command works in servers only."
+        elif isinstance(error, app_commands.MissingPermissions):
+            text = "You need the Manage Server permission to change the hashtag settings."
+        elif isinstance(error, app_commands.CheckFailure):
+            text = "You cannot use this command here."
+        else:
+            command = interaction.command.qualified_name if interaction.command else "?"
+            where = f"command={command!r} guild={interaction.guild_id} channel={interaction.channel_id} user={interaction.user.id if interaction.user else None}"
+            original = getattr(error, "original", error)
+            trace = "".join(traceback.format_exception(type(original), original, original.__traceback__))
+            log.error("discord interaction failed [%s]: %s", where, self.redactor.redact(trace))
+            text = fmt.GENERIC_ERROR
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(text, ephemeral=True)
+            else:
+                await interaction.response.send_message(text, ephemeral=True)
+        except discord.HTTPException:
+            log.warning("could not tell the user about an error (interaction %s)", interaction.id)
+
+
+class PostPubliclyView(discord.ui.View):
+    """The button under an ephemeral answer: posts the same hashtags in the channel."""
+
+    def __init__(self, content: str):
+        super().__init__(timeout=15 * 60)
+        self.content = content
+
+    @discord.ui.button(label="Post publicly", style=discord.ButtonStyle.primary)
+    async def post_publicly(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        await interaction.response.send_message(self.content, allowed_mentions=discord.AllowedMentions.none())
+        self.stop()
+
+
+class HashtagCog(commands.Cog):
+    def __init__(self, bot: "HashtagBot"):
+        self.bot, self.core, self.config = bot, bot.core, bot.config
+        self.limiter = RateLimiter(burst=self.config.rate_burst, per_s=self.config.rate_per_s)
+        # Context menus cannot be declared inside a cog: added to the tree by hand.
+        self.menu = app_commands.ContextMenu(name="Suggest hashtags", callback=self.suggest_for_message)
+
+    async def cog_load(self) -> None:
+        self.bot.tree.add_command(self.menu)
+
+    async def cog_unload(self) -> None:
+        self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
+
+    # -- commands ------------------------------------------------------------------------------
+    @app_commands.command(name="hashtag", description="Suggest hashtags for a post")
+    @app_commands.describe(
+        text="the post",
+        count="how many hashtags (default: the server's setting, or 10)",
+        thread="link to a message whose replies are the conversation around the post",
+    )
+    async def hashtag(
+        self,
+        interaction: discord.Interaction,
+        text: app_commands.Range[str, 1, 4000],
+        count: app_commands.Range[int, 1, 20] | None = None,
+        thread: str | None = None,
+    ) -> None:
+        if not await self._admit(interaction):
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        conversation: list[str] = []
+        if thread:
+            message = await self._message_from_link(thread)
+            conversation = [t for t in [message.content, *await self._replies(message)] if t]
+        await self._answer(interaction, text, conversation, None, count)
+
+    async def suggest_for_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
+        attachment = next((a for a in message.attachments if (a.content_type or "").startswith("image/")), None)
+        if not message.content and attachment is None:
+            what = "a file" if message.attachments else "a message without text"
+            await interaction.response.send_message(fmt.UNSUPPORTED_CONTENT.format(what=what) if message.attachments else fmt.EMPTY_POST, ephemeral=True)
+            return
+        if attachment is not None and attachment.size > self.config.max_image_bytes:
+            if not message.content:
+                await interaction.response.send_message(fmt.too_large(self.config.max_image_bytes), ephemeral=True)
+                return
+            attachment = None  # the text alone still gets suggestions
+        if not await self._admit(interaction):
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        image = await attachment.read() if attachment is not None else None
+        await self._answer(interaction, message.content, await self._replies(message), image, None)
+
+    @app_commands.command(name="hashtag-settings", description="Hashtag suggestions for this server: count, language, blocked tags")
+    @app_commands.describe(
+        count="hashtags per suggestion (1-20)",
+        language="language of the posts",
+        blocked="tags never to suggest, separated by spaces or commas; '-' clears the list",
+    )
+    @app_commands.choices(
+        language=[
+            app_commands.Choice(name="detect per post", value="auto"),
+            app_commands.Choice(name="English", value="en"),
+            app_commands.Choice(name="Chinese", value="zh"),
+        ]
+    )
+    @app_commands.guild_only()
+    @app_commands.default_permissions(manage_guild=True)
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def hashtag_settings(
+        self,
+        interaction: discord.Interaction,
+        count: app_commands.Range[int, 1, 20] | None = None,
+        language: app_commands.Choice[str] | None = None,
+        blocked: str | None = None,
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        cid = community_id(interaction.guild_id)
+        try:
+            settings = dataclasses.replace(await self.core.get_settings(cid))  # a copy: the cached one stays as stored
+            if count is not None or language is not None or blocked is not None:
+                if count is not None:
+                    settings.max_count = count
+                if language is not None:
+                    settings.lang = None if language.value == "auto" else language.value
+                if blocked is not None:
+                    tags = [t for t in re.split(r"[\s,]+", blocked) if t and t != "-"]
+                    settings.blocked_tags = ["#" + t.lstrip("#") for t in tags]
+                settings = await self.core.put_settings(cid, settings)
+        except CoreUnavailable:
+            await interaction.followup.send(fmt.UNAVAILABLE, ephemeral=True)
+            return
+        except CoreError as exc:
+            await interaction.followup.send(f"Could not store the settings: {exc.message}", ephemeral=True)
+            return
+        await interaction.followup.send(
+            f"Hashtags per suggestion: {settings.max_count or self.config.count}\n"
+            f"Language: {settings.lang or 'detect per post'}\n"
+            f"Blocked: {' '.join(settings.blocked_tags) or 'none'}",
+            ephemeral=True,
+        )
+
+    # -- the work ------------------------------------------------------------------------------
+    async def _admit(self, interaction: discord.Interaction) -> bool:
+        """Rate limit per guild (per person in DMs); answers and returns False when over."""
+        key = interaction.guild_id or ("user", interaction.user.id)
+        wait = self.limiter.hit(key)
+        if wait:
+            await interaction.response.send_message(fmt.slow_down(wait), ephemeral=True)
+        return not wait
+
+    async def _message_from_link(self, link: str) -> discord.Message:
+        match = MESSAGE_LINK.search(link)
+        if not match:
+            raise UserFacingError("The thread option takes a message link (Copy Message Link).")
+        channel_id, message_id = int(match.group(2)), int(match.group(3))
+        channel = self.bot.get_channel(channel_id) or self.bot.get_partial_messageable(channel_id)
+        try:
+            return await channel.fetch_message(message_id)
+        except (discord.NotFound, discord.Forbidden):
+            raise UserFacingError("I cannot read that message: check the link and my access to the channel.")
+
+    async def _replies(self, message: discord.Message) -> list[str]:
+        """The conversation under a message: the thread it started, else the messages replying to it."""
+        limit = self.config.thread_depth
+        texts: list[str] = []
+        try:
+            thread = getattr(message, "thread", None)
+            if thread is not None:
+                async for m in thread.history(limit=limit, oldest_first=True):
+                    if m.content and not m.author.bot:
+                        texts.append(m.content)
+            else:
+                async for m in message.channel.history(after=message, limit=self.config.history_scan, oldest_first=True):
+                    if m.reference and m.reference.message_id == message.id and m.content and not m.author.bot:
+                        texts.append(m.content)
+                        if len(texts) >= limit:
+                            break
+        except discord.HTTPException as exc:  # no Read Message History: the message alone
+            log.info("cannot read replies of message %s: %s", message.id, exc.status)
+        return texts
+
+    async def _settings(self, guild_id: int | None) -> CommunitySettings:
+        if guild_id is None:
+            return CommunitySettings()
+        try:
+            return await self.core.get_settings(community_id(guild_id))
+        except CoreError:
+            return CommunitySettings()  # the suggestion call will say whether the core is down
+
+    async def _answer(self, interaction: discord.Interaction, text: str, thread: list[str], image: bytes | None, count: int | None) -> None:
+        settings = await self._settings(interaction.guild_id)
+        count = count or settings.max_count or self.config.count
+        if settings.max_count:
+            count = min(count, settings.max_count)
+        k = min(20, count + len(settings.blocked_tags) + 2)  # room for the tags filtered out (blocked, duplicates)
+        tags: list[str] = []
+        try:
+            try:
+                result = await self.core.suggest(text, thread=thread, image=image, k=k, lang=settings.lang)
+            except ImagesNotSupported:
+                if not text:
+                    raise
+                result = await self.core.suggest(text, thread=thread, k=k, lang=settings.lang)
+            tags = fmt.pick_tags(result.suggestions, count, settings.blocked_tags)
+            content = fmt.format_tags(tags)
+        except ImagesNotSupported:
+            content = fmt.IMAGES_NOT_SUPPORTED
+        except CoreUnavailable:
+            content = fmt.UNAVAILABLE
+        except CoreError as exc:
+            content = f"Could not suggest hashtags: {exc.message}"
+        if tags:
+            await interaction.followup.send(content, ephemeral=True, view=PostPubliclyView(content))
+        else:
+            await interaction.followup.send(content, ephemeral=True)
+
+
+class HashtagBot(commands.Bot):
+    def __init__(self, config: DiscordConfig, core: CoreClient | None = None):
+        if config.api_base:
+            discord.http.Route.BASE = config.api_base.rstrip("/")
+        super().__init__(command_prefix=commands.when_mentioned, intents=intents_for(config), tree_cls=HashtagTree, help_command=None)
+        self.config = config
+        self.core = core or CoreClient()
+        self.tree.redactor = RedactSecrets([config.token, self.core.config.api_key or ""])
+
+    async def setup_hook(self) -> None:
+        await self.add_cog(HashtagCog(self))
+        guild = discord.Object(self.config.sync_guild) if self.config.sync_guild else None
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+        synced = await self.tree.sync(guild=guild)
+        log.info("synced %d application commands (%s)", len(synced), f"guild {guild.id}" if guild else "global")
+
+    async def close(self) -> None:
+        await self.core.close()
+        await super().close()
