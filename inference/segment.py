@@ -1,33 +1,411 @@
 """Hashtag segmentation (hashtag -> words) and formatting (words -> hashtag).
 
-Placeholder on `wordsegment` until the Viterbi segmenter lands; the public API stays the same.
+Segmenter: Viterbi over an interpolated unigram + bigram language model. The English counts of the
+`wordsegment` package (Norvig's web counts, read from the installed package at run time) are mixed
+with counts from the project's own corpora (inference/data/segmentation, built by
+`python -m export.segment_counts`), where CamelCase hashtags (#ThrowbackThursday) give words and
+bigrams as people write them in hashtags. Casing (CamelCase, digits) is a soft boundary feature: a
+word spanning a case or letter/digit change pays a penalty, so #iPhone can stay one word while
+#NBAFinals2019 splits into "nba finals 2019". Underscores and other punctuation always split; scripts
+written without spaces (Chinese, Japanese, Korean) come back unchanged, as one element.
+
+Formatter: words -> the hashtag a person would write: CamelCase (screen readers read it word by word),
+with the casing people use for known tokens (#NBAFinals, #iPhone, #COVID19) from a table learned from
+the corpora; Chinese words joined without spaces.
+
+Everything is loaded lazily, once, on first use; importing this module is cheap.
 """
 
 from __future__ import annotations
 
+import gzip
+import math
 import re
+import sys
+import threading
+import time
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
 
-import wordsegment
+DATA_DIR = Path(__file__).resolve().parent / "data" / "segmentation"
 
-_loaded = False
+# Kana, CJK ideographs and Hangul: scripts whose hashtags we leave exactly as written.
+_NO_SPACE_SCRIPT = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+_SEPARATORS = re.compile(r"[\W_]+")  # underscores, hyphens, apostrophes, ...: always a word boundary
+_CAMEL = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+_NEG_INF = float("-inf")
+
+
+def camel_pieces(tag: str) -> list[str]:
+    """Split an ASCII tag on its casing and digits only: "NBAFinals2019" -> ["NBA", "Finals", "2019"]."""
+    return _CAMEL.findall(tag)
+
+
+@dataclass(frozen=True)
+class SegmenterConfig:
+    """Language-model mix and penalties (natural-log units); tuned by `export.segment_counts --tune`
+    on stan_large_train.tsv and held-out corpus CamelCase hashtags, never on the dev benchmarks."""
+
+    corpus_weight: float = 0.2  # share of the corpus model in the unigram and bigram mix
+    bigram_weight: float = 0.3  # interpolation: P(w|p) = b * Pbigram + (1 - b) * Punigram
+    unk_logp: float = -16.0  # log-prob of an unknown word before its per-character penalty
+    unk_char: float = -2.5  # per character of an unknown word
+    word_penalty: float = -1.0  # per word: a length prior preferring fewer, longer words
+    letter_penalty: float = -3.0  # single letters other than "a" and "i"
+    digit_logp: float = -8.0  # a run of digits
+    camel_span: float = -8.0  # a word running across a lower->Upper (or ACRONYMWord) boundary
+    digit_span: float = -8.0  # a word running across a letter<->digit boundary
+    min_ws_count: float = 0.0  # drop wordsegment unigrams rarer than this (its tail is noisy)
+    use_hashtag_table: bool = True  # exact look-up of CamelCase hashtags seen in the corpora
+    max_word_len: int = 24
+
+
+# -- count files ----------------------------------------------------------------------------------
+
+
+def _read_counts(path: Path) -> dict[str, float]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    counts: dict[str, float] = {}
+    with opener(path, "rt", encoding="utf-8") as f:
+        for line in f:
+            key, _, value = line.rstrip("\n").partition("\t")
+            counts[key] = float(value)
+    return counts
+
+
+def _read_table(path: Path) -> dict[str, str]:
+    table: dict[str, str] = {}
+    if path.exists():
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            for line in f:
+                cols = line.rstrip("\n").split("\t")
+                table[cols[0]] = cols[1]
+    return table
+
+
+@dataclass
+class Counts:
+    ws_unigrams: dict[str, float]
+    ws_bigrams: dict[str, float]
+    ws_total: float
+    corpus_unigrams: dict[str, float]
+    corpus_bigrams: dict[str, float]
+    hashtags: dict[str, str]  # lowercased CamelCase hashtag -> "its words"
+    casing: dict[str, str]  # word -> surface form people use (NBA, iPhone)
+
+    @classmethod
+    def load(cls, data_dir: Path = DATA_DIR) -> "Counts":
+        import wordsegment  # the English counts ship inside the package; read them from there
+
+        ws = wordsegment.Segmenter
+        corpus_uni = data_dir / "unigrams.txt.gz"
+        return cls(
+            ws_unigrams=_read_counts(Path(ws.UNIGRAMS_FILENAME)),
+            ws_bigrams=_read_counts(Path(ws.BIGRAMS_FILENAME)),
+            ws_total=ws.TOTAL,
+            corpus_unigrams=_read_counts(corpus_uni) if corpus_uni.exists() else {},
+            corpus_bigrams=_read_counts(data_dir / "bigrams.txt.gz") if corpus_uni.exists() else {},
+            hashtags=_read_table(data_dir / "hashtags.txt.gz"),
+            casing=_read_table(data_dir / "casing.txt.gz"),
+        )
+
+
+_counts: Counts | None = None
+_counts_lock = threading.Lock()
+
+
+def load_counts() -> Counts:
+    global _counts
+    with _counts_lock:
+        if _counts is None:
+            _counts = Counts.load()
+        return _counts
+
+
+# -- segmenter ------------------------------------------------------------------------------------
+
+
+class Segmenter:
+    """Viterbi segmentation of one hashtag over an interpolated unigram + bigram model.
+
+    States at position j are the known words ending at j (they condition the next word's bigram),
+    plus one "<unk>" and one "<num>" state holding the best unknown word / digit run ending at j.
+    """
+
+    def __init__(self, config: SegmenterConfig | None = None, counts: Counts | None = None, *,
+                 corpus: bool = True):
+        self.config = config or SegmenterConfig()
+        counts = counts or load_counts()
+        if not corpus:  # wordsegment's counts alone, for comparison
+            counts = replace(counts, corpus_unigrams={}, corpus_bigrams={}, hashtags={})
+        self.counts = counts
+        self.casing = counts.casing
+        self.hashtags = counts.hashtags if self.config.use_hashtag_table else {}
+        self._build(counts)
+        self.segment = lru_cache(maxsize=65536)(self._segment_tuple)
+
+    def _build(self, c: Counts) -> None:
+        cfg = self.config
+        lam = cfg.corpus_weight if c.corpus_unigrams else 0.0
+        beta = cfg.bigram_weight
+        ws_total = c.ws_total
+        corpus_total = sum(c.corpus_unigrams.values()) or 1.0
+        # P(w) = (1 - lam) * Pws(w) + lam * Pcorpus(w)
+        p_uni: dict[str, float] = {}
+        for w, n in c.ws_unigrams.items():
+            if n >= cfg.min_ws_count and len(w) <= cfg.max_word_len:
+                p_uni[w] = (1.0 - lam) * n / ws_total
+        for w, n in c.corpus_unigrams.items():
+            if len(w) <= cfg.max_word_len:
+                p_uni[w] = p_uni.get(w, 0.0) + lam * n / corpus_total
+        # P(w|p) = (1 - lam) * Pws(w|p) + lam * Pcorpus(w|p); "<s>" starts a hashtag (wordsegment only)
+        p_bi: dict[tuple[str, str], float] = {}
+        for src, uni, weight, total in ((c.ws_bigrams, c.ws_unigrams, 1.0 - lam, ws_total),
+                                        (c.corpus_bigrams, c.corpus_unigrams, lam, corpus_total)):
+            if weight <= 0:
+                continue
+            for pair, n in src.items():
+                prev, _, w = pair.partition(" ")
+                if w not in p_uni:
+                    continue
+                prev_n = uni.get(prev) if prev != "<s>" else total / 20.0  # ~20 words a sentence
+                if not prev_n:
+                    continue
+                key = (prev, w)
+                p_bi[key] = p_bi.get(key, 0.0) + weight * min(1.0, n / prev_n)
+        letter = cfg.letter_penalty
+        self.logp1 = {
+            w: math.log((1.0 - beta) * p) + (letter if len(w) == 1 and w not in "ai" else 0.0)
+            for w, p in p_uni.items() if p > 0
+        }
+        bonus: dict[str, dict[str, float]] = {}
+        for (prev, w), p in p_bi.items():
+            pu = p_uni[w]
+            bonus.setdefault(w, {})[prev] = math.log(beta * p + (1.0 - beta) * pu) - math.log((1.0 - beta) * pu)
+        self.bonus = bonus
+
+    def __call__(self, tag: str) -> list[str]:
+        return list(self.segment(tag))
+
+    def _segment_tuple(self, tag: str) -> tuple[str, ...]:
+        tag = tag.strip().lstrip("#")
+        if not tag:
+            return ()
+        if _NO_SPACE_SCRIPT.search(tag):
+            return (tag,)
+        words: list[str] = []
+        for part in _SEPARATORS.split(tag):
+            if part:
+                words.extend(self._segment_part(part))
+        return tuple(words)
+
+    def _segment_part(self, surface: str) -> list[str]:
+        cfg = self.config
+        s = surface.lower()
+        if len(s) != len(surface):  # lowercasing changed the length (rare letters): no case features
+            surface = s
+        n = len(s)
+        # cum[k]: summed penalties of the boundaries 1..k; a word s[i:j] spans boundaries i+1..j-1
+        cum = [0.0] * (n + 1)
+        for k in range(1, n):
+            a, b = surface[k - 1], surface[k]
+            pen = 0.0
+            if a.isdigit() != b.isdigit():
+                pen = cfg.digit_span
+            elif b.isupper() and (a.islower() or (a.isupper() and k + 1 < n and surface[k + 1].islower())):
+                pen = cfg.camel_span
+            cum[k] = cum[k - 1] + pen
+        cum[n] = cum[n - 1] if n else 0.0
+        if cum[n] == 0.0 and self.hashtags:
+            known = self.hashtags.get(s)
+            if known:
+                return known.split()
+
+        logp1, bonus, casing = self.logp1, self.bonus, self.casing
+        unk_logp, unk_char, wp, digit_logp = cfg.unk_logp, cfg.unk_char, cfg.word_penalty, cfg.digit_logp
+        max_len = cfg.max_word_len
+        # states[j]: key -> (score, start, previous key); best[j]: (score, key)
+        states: list[dict] = [{} for _ in range(n + 1)]
+        states[0]["<s>"] = (0.0, -1, None)
+        best = [(_NEG_INF, None)] * (n + 1)
+        best[0] = (0.0, "<s>")
+        for i in range(n):
+            here = states[i]
+            if not here:
+                continue
+            base_score, base_key = best[i]
+            base_cum = cum[i]
+            for j in range(i + 1, min(n, i + max_len) + 1):
+                w = s[i:j]
+                span = cum[j - 1] - base_cum
+                l1 = logp1.get(w)
+                if l1 is not None:
+                    if span and casing.get(w) == surface[i:j] and w.isalpha():
+                        span = 0.0  # written the way people write this word (iPhone): no boundary
+                    score, prev = base_score + l1, base_key
+                    bon = bonus.get(w)
+                    if bon:
+                        for p, (p_score, _, _) in here.items():
+                            b = bon.get(p)
+                            if b is not None and p_score + l1 + b > score:
+                                score, prev = p_score + l1 + b, p
+                    key = w
+                elif w.isdigit():
+                    score, prev, key = base_score + digit_logp, base_key, "<num>"
+                else:
+                    score, prev, key = base_score + unk_logp + unk_char * (j - i), base_key, "<unk>"
+                score += wp + span
+                old = states[j].get(key)
+                if old is None or score > old[0]:
+                    states[j][key] = (score, i, prev)
+                    if score > best[j][0]:
+                        best[j] = (score, key)
+        words: list[str] = []
+        j, key = n, best[n][1]
+        while j > 0:
+            _, start, prev = states[j][key]
+            words.append(s[start:j])
+            j, key = start, prev
+        words.reverse()
+        return words
+
+
+# -- formatter ------------------------------------------------------------------------------------
+
+
+class Formatter:
+    """Words -> hashtag: CamelCase with the casing people use for known tokens."""
+
+    def __init__(self, casing: dict[str, str] | None = None):
+        self.casing = casing if casing is not None else load_counts().casing
+
+    def __call__(self, words: list[str] | str, lang: str | None = None) -> str:
+        if isinstance(words, str):
+            words = words.split()
+        words = [w for w in (re.sub(r"[\W_]+", "", w) for w in words) if w]
+        if lang == "zh" or any(_NO_SPACE_SCRIPT.search(w) for w in words):
+            return "#" + "".join(words)
+        out = []
+        for w in words:
+            if w != w.lower():  # the caller already cased it
+                out.append(w)
+            else:
+                out.append(self.casing.get(w) or w[:1].upper() + w[1:])
+        return "#" + "".join(out)
+
+
+# -- module API -----------------------------------------------------------------------------------
+
+_segmenter: Segmenter | None = None
+_formatter: Formatter | None = None
+_init_lock = threading.Lock()
+
+
+def default_segmenter() -> Segmenter:
+    global _segmenter
+    if _segmenter is None:
+        with _init_lock:
+            if _segmenter is None:
+                _segmenter = Segmenter()
+    return _segmenter
 
 
 def segment(tag: str) -> list[str]:
-    """Split a hashtag (with or without '#') into lowercase words."""
-    global _loaded
-    if not _loaded:
-        wordsegment.load()
-        _loaded = True
-    tag = tag.lstrip("#")
-    if re.search(r"[\u3040-\u30ff\u3400-\u9fff]", tag):
-        return [tag]
-    return wordsegment.segment(tag)
+    """Split a hashtag (with or without '#') into lowercase words: "#NBAFinals2019" -> ["nba", "finals", "2019"]."""
+    return list(default_segmenter().segment(tag))
 
 
 def format_tag(words: list[str] | str, lang: str | None = None) -> str:
-    """Words -> the hashtag a person would write, e.g. "aus open" -> "#AusOpen"."""
-    if isinstance(words, str):
-        words = words.split()
-    if lang == "zh" or any(re.search(r"[\u3400-\u9fff]", w) for w in words):
-        return "#" + "".join(words)
-    return "#" + "".join(w[:1].upper() + w[1:] for w in words)
+    """Words -> the hashtag a person would write, e.g. "aus open" -> "#AusOpen", "nba finals" -> "#NBAFinals"."""
+    global _formatter
+    if _formatter is None:
+        _formatter = Formatter()
+    return _formatter(words, lang)
+
+
+# -- CLI --------------------------------------------------------------------------------------------
+
+
+def run_segment(args) -> int:
+    """`tagsmith segment`: one hashtag per stdin line -> its words, one line each, in order."""
+    seg = default_segmenter()
+    out = sys.stdout
+    for line in sys.stdin:
+        out.write(" ".join(seg.segment(line.strip())) + "\n")
+    out.flush()
+    return 0
+
+
+def _norm(words) -> tuple[str, ...]:
+    """Case-insensitive, non-alphanumerics ignored."""
+    normed = ("".join(c for c in w.lower() if c.isalnum()) for w in words)
+    return tuple(w for w in normed if w)
+
+
+def read_benchmark(path: str | Path) -> list[tuple[str, list[tuple[str, ...]]]]:
+    """(hashtag, gold segmentations) pairs: STAN .tsv (tweet, hashtag, gold...) or one gold a line."""
+    items = []
+    path = Path(path)
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if path.suffix == ".tsv":
+            cols = line.split("\t")
+            if len(cols) < 3 or not cols[1].strip():
+                continue
+            tag, golds = cols[1].strip(), [g.split() for g in cols[2:] if g.strip()]
+        else:
+            words = line.split()
+            if not words:
+                continue
+            tag, golds = "".join(words), [words]
+        items.append((tag, list(dict.fromkeys(_norm(g) for g in golds))))
+    return items
+
+
+def evaluate(segment_fn, items) -> tuple[float, float, list]:
+    """Exact-match accuracy, tags/second, and the misses (tag, prediction, golds)."""
+    misses = []
+    start = time.perf_counter()
+    preds = [segment_fn(tag) for tag, _ in items]
+    elapsed = time.perf_counter() - start
+    for (tag, golds), pred in zip(items, preds):
+        if _norm(pred) not in golds:
+            misses.append((tag, pred, golds))
+    n = len(items) or 1
+    return 1.0 - len(misses) / n, len(items) / max(elapsed, 1e-9), misses
+
+
+def run_bench(args) -> int:
+    """`tagsmith bench segment --data FILE ...`: accuracy and tags/s (one core), ours and wordsegment's."""
+    import os
+
+    cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    if cores:
+        os.sched_setaffinity(0, {min(cores)})  # the speed figure is for one core
+    try:
+        return _bench(args)
+    finally:
+        if cores:
+            os.sched_setaffinity(0, cores)
+
+
+def _bench(args) -> int:
+    import wordsegment
+
+    t0 = time.perf_counter()
+    ours = default_segmenter()
+    load_s = time.perf_counter() - t0
+    wordsegment.load()
+    show = getattr(args, "show_misses", 0) or 0
+    print(f"segmenter loaded in {load_s:.2f}s; speed measured on one core, caches cleared")
+    print(f"{'data':<24} {'segmenter':<12} {'tags':>6} {'exact match':>12} {'tags/s':>9}")
+    for path in args.data:
+        items = read_benchmark(path)
+        name = Path(path).name
+        for label, fn in (("wordsegment", wordsegment.segment), ("tagsmith", ours._segment_tuple)):
+            acc, speed, misses = evaluate(fn, items)
+            print(f"{name:<24} {label:<12} {len(items):>6} {100 * acc:>11.1f}% {speed:>9.0f}", flush=True)
+            if label == "tagsmith":
+                for tag, pred, golds in misses[:show]:
+                    print(f"  miss  {tag:<28} -> {' '.join(pred):<32} gold: {' | '.join(' '.join(g) for g in golds)}")
+    return 0
