@@ -30,6 +30,7 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 
@@ -107,7 +108,14 @@ def export_graphs(model: HashtagGenerator, out_dir: Path) -> tuple[Path, Path]:
     conv = torch.randint(2, c.src_vocab_size, (2, 7))
     conv_mask = torch.tensor([[True] * 6 + [False], [False] * 7])
     encoder_path, decoder_path = out_dir / ENCODER_FILE, out_dir / DECODER_FILE
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        # dynamo=False is deliberate (see the module docstring); the GRU batch-size warning is about
+        # exporting without h0, which parity at batch sizes 1, 7 and 32 checks for real.
+        warnings.filterwarnings("ignore", message=".*legacy TorchScript-based ONNX export.*")
+        warnings.filterwarnings("ignore", message=".*batch_size other than 1.*GRU.*")
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.onnx\.")
+        # nn.GRU's own hidden-size sanity checks read shapes as Python values while tracing
+        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning, module=r"torch\.nn\.modules\.rnn")
         torch.onnx.export(
             EncoderGraph(model),
             (post, post_mask, conv, conv_mask),
@@ -171,7 +179,9 @@ def check_graphs(*paths: Path) -> dict:
 
 
 def record_tokens(record: dict, lang: str) -> tuple[list[str], list[str]]:
-    """Canonical record -> (post tokens, conversation tokens): the thread's messages joined in order."""
+    """Canonical record -> (post tokens, conversation tokens), as export/data.py tokenizes for
+    training: the thread's messages tokenized one by one and joined in order."""
+    lang = record.get("lang") or lang
     post = tokenize(record.get("post") or "", lang)
     conv = [t for message in record.get("thread") or [] for t in tokenize(message, lang)]
     return post, conv
@@ -437,10 +447,26 @@ def _write_config(folder: Path, config: dict) -> None:
 
 
 def load_checkpoint(path: Path) -> tuple[HashtagGenerator, dict]:
+    """ckpt.pt -> (model with the best dev-loss weights, checkpoint dict), as export/train.py writes it."""
     checkpoint = torch.load(path, map_location="cpu", weights_only=False)
     model = HashtagGenerator(ModelConfig(**checkpoint["config"]))
-    model.load_state_dict(checkpoint["model"])
+    model.load_state_dict(checkpoint.get("best_model") or checkpoint["model"])
     return model.eval(), checkpoint
+
+
+def training_summary(checkpoint: dict, checkpoint_path: Path) -> dict:
+    """What config.json records about training: the run's metrics.json (dev metrics, data sizes,
+    command) when it sits beside the checkpoint, and the loss history."""
+    summary = {"checkpoint": str(checkpoint_path)}
+    for key in ("epoch", "step", "best_dev_loss", "train_seconds", "history"):
+        if key in checkpoint and _json_safe(checkpoint[key]) is not None:
+            summary[key] = checkpoint[key]
+    metrics_path = checkpoint_path.parent / "metrics.json"
+    if metrics_path.is_file():
+        metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+        summary["run"] = metrics.pop("run", None)
+        summary["dev_metrics_torch"] = metrics
+    return summary
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -457,18 +483,20 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     torch.set_num_threads(2)
 
-    from inference.readers import read_records
+    from export.data import load_records
 
     model, checkpoint = load_checkpoint(args.checkpoint)
-    dev_records = list(read_records(args.dev))
+    dev_records = [r for r in load_records(args.dev) if r.get("hashtags")]  # as training scores dev
     lang = args.lang or checkpoint.get("lang") or dev_records[0].get("lang") or "en"
-    skip = {"model", "config", "src_vocab", "tgt_vocab", "optimizer", "preprocess_version"}
-    training = {k: v for k, v in checkpoint.items() if k not in skip and _json_safe(v) is not None}
-    training["checkpoint"] = str(args.checkpoint)
+    trained_with = str(checkpoint.get("preprocess_version", ""))
+    if trained_with != str(PREPROCESS_VERSION):
+        print(f"export refused: the checkpoint was trained with preprocess version {trained_with!r}, "
+              f"serving tokenizes with {PREPROCESS_VERSION}", file=sys.stderr)
+        return 1
     try:
         config = build_model_folder(
             model, checkpoint["src_vocab"], checkpoint["tgt_vocab"], args.out, dev_records, lang,
-            name=args.name, training=training, preprocess_version=checkpoint.get("preprocess_version", PREPROCESS_VERSION),
+            name=args.name, training=training_summary(checkpoint, args.checkpoint),
             int8=args.int8, parity_posts=args.parity_posts, eval_posts=args.eval_posts,
         )
     except ExportError as exc:

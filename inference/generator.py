@@ -41,6 +41,7 @@ class Generator:
         self.providers = choose_providers(providers)
         self.encoder = create_session(encoder_path, self.providers, threads, inter_op_threads)
         self.decoder = create_session(decoder_path, self.providers, threads, inter_op_threads)
+        self._encoder_inputs = {i.name for i in self.encoder.get_inputs()}
         self.length_penalty = length_penalty
         specials = self.folder.special_ids
         self.src_pad, self.src_unk = specials["src"]["pad"], specials["src"]["unk"]
@@ -63,10 +64,10 @@ class Generator:
     def encoder_feeds(self, batch: Batch) -> dict[str, np.ndarray]:
         """Token lists -> padded id and mask arrays: post [B, Tp], conv [B, Tc] (+ bool masks).
 
-        An empty post becomes one <unk> (a post with nothing known in it); an empty conversation
-        stays empty but keeps one padded, masked column so every tensor has a length >= 1.
+        As in training (export/data.py): truncated to the model's max lengths; an empty post or
+        conversation stays empty, one padded, fully masked column (the model gives it a zero context).
         """
-        posts = [self._ids(p, self.folder.max_post_len) or [self.src_unk] for p, _ in batch]
+        posts = [self._ids(p, self.folder.max_post_len) for p, _ in batch]
         convs = [self._ids(c, self.folder.max_conv_len) for _, c in batch]
         post, post_mask = self._pad(posts)
         conv, conv_mask = self._pad(convs)
@@ -83,6 +84,7 @@ class Generator:
 
     def encode(self, feeds: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """-> memory [B, Tm, D], memory_mask [B, Tm] bool, hidden0 [1, B, H]."""
+        feeds = {k: v for k, v in feeds.items() if k in self._encoder_inputs}  # post-only variants ignore conv
         memory, memory_mask, hidden0 = self.encoder.run(["memory", "memory_mask", "hidden0"], feeds)
         return memory, memory_mask, hidden0
 
