@@ -1,0 +1,148 @@
+"""The `tagsmith` command line.
+
+Every sub-command's arguments are declared here, in one place; the work is done by a function in
+the module named beside it, imported only when that command runs (so `tagsmith segment` never
+pays for onnxruntime, and only `tagsmith train` needs torch).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+
+def _runner(target: str):
+    """Return a callable that imports "module:function" lazily and calls it with the args."""
+
+    def run(args: argparse.Namespace) -> int:
+        module_name, function_name = target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == "torch":
+                print(
+                    "error: this command trains models and needs the training extra: "
+                    "pip install 'tagsmith[train]'",
+                    file=sys.stderr,
+                )
+                return 2
+            raise
+        return getattr(module, function_name)(args) or 0
+
+    return run
+
+
+def add_data_dir_argument(p: argparse.ArgumentParser) -> None:
+    """`--data-dir`, for every command touching stored state (serve, keys, bots)."""
+    p.add_argument("--data-dir", default=os.environ.get("TAGSMITH_DATA_DIR") or "var",
+                   help="folder of the SQLite file and other state (default: $TAGSMITH_DATA_DIR, else ./var)")
+
+
+def add_serve_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of the core service, shared by `serve` and `bench serve`."""
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    add_data_dir_argument(p)
+    p.add_argument("--models", default=None, metavar="DIR", help="folder of model folders (default: the shipped ones)")
+    p.add_argument("--max-batch-size", type=int, default=32)
+    p.add_argument("--max-wait-ms", type=float, default=2.0, help="how long a request waits for others to batch with")
+    p.add_argument("--max-queue", type=int, default=256, help="waiting requests beyond which the service answers 503")
+    p.add_argument("--threads", type=int, default=2, help="thread pool for model calls")
+    p.add_argument("--ort-threads", type=int, default=0, help="onnxruntime intra-op threads (0: one per core)")
+    p.add_argument("--max-body-bytes", type=int, default=8 * 1024 * 1024)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tagsmith", description="Hashtag suggestions for posts, threads and images.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    # -- text generation -------------------------------------------------------------------
+    p = commands.add_parser("predict", help="predict hashtags for every record of a data file")
+    p.add_argument("--input", required=True, help="JSONL, a raw data-set file, or DIR/split for --format weibo")
+    p.add_argument("--output", required=True, help="one line per input record: tags joined by ';'")
+    p.add_argument("--format", default=None, help="jsonl, weibo, instagram, tweeteval, rumoureval, sarcasm, crisislex, mediaeval (default: detected)")
+    p.add_argument("--k", type=int, default=10, help="hashtags per record")
+    p.add_argument("--model", default=None, help="model folder or shipped model name (default: by language)")
+    p.set_defaults(run=_runner("inference.predict:run_predict"))
+
+    p = commands.add_parser("evaluate", help="score predictions against gold hashtags")
+    p.add_argument("--gold", required=True, help="gold JSONL or *_tag.txt")
+    p.add_argument("--pred", required=True, help="predictions written by `tagsmith predict`")
+    p.add_argument("--lang", choices=["en", "zh"], default=None, help="language (default: detected)")
+    p.set_defaults(run=_runner("inference.metrics:run_evaluate"))
+
+    p = commands.add_parser("suggest", help="suggest hashtags for one post, without a server")
+    p.add_argument("text")
+    p.add_argument("--thread", action="append", default=[], help="a reply or context message (repeatable)")
+    p.add_argument("--hashtags", action="append", default=[], help="hashtags already on the post (repeatable)")
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--lang", choices=["en", "zh"], default=None)
+    p.add_argument("--model", default=None)
+    p.set_defaults(run=_runner("inference.predict:run_suggest"))
+
+    p = commands.add_parser("train", help="train a model (needs the [train] extra)", add_help=False)
+    p.add_argument("train_args", nargs=argparse.REMAINDER)
+    p.set_defaults(run=_runner("export.train:cli"))
+
+    # -- the core service --------------------------------------------------------------------
+    p = commands.add_parser("serve", help="run the HTTP service (POST /v1/suggest, /metrics, /openapi.json)")
+    add_serve_arguments(p)
+    p.add_argument("--extension", action="append", default=[], metavar="MODULE:FUNC", help="extra setup(app) (repeatable)")
+    p.add_argument("--access-log", action="store_true", help="log every request")
+    p.set_defaults(run=_runner("inference.serve:run_serve"))
+
+    # -- segmentation ------------------------------------------------------------------------
+    p = commands.add_parser("segment", help="segment hashtags read from standard input, one per line")
+    p.set_defaults(run=_runner("inference.segment:run_segment"))
+
+    # -- API keys of the extension API (stored under --data-dir) ----------------------------
+    keys = commands.add_parser("keys", help="create, list and revoke API keys").add_subparsers(dest="keys", metavar="ACTION", required=True)
+    p = keys.add_parser("create", help="create a key and print it (the only time it is shown)")
+    p.add_argument("--name", required=True, help="who the key is for, e.g. 'chrome extension'")
+    add_data_dir_argument(p)
+    p.set_defaults(run=_runner("extension_api.keys:run_create"))
+    p = keys.add_parser("list", help="list keys (id, status, creation time, name; never the key)")
+    add_data_dir_argument(p)
+    p.set_defaults(run=_runner("extension_api.keys:run_list"))
+    p = keys.add_parser("revoke", help="revoke a key by id (takes effect on the next request)")
+    p.add_argument("id", type=int)
+    add_data_dir_argument(p)
+    p.set_defaults(run=_runner("extension_api.keys:run_revoke"))
+
+    # -- chat bots (configuration from the environment: see README "Discord bot", "Telegram bot") --
+    p = commands.add_parser("discord", help="run the Discord bot (DISCORD_TOKEN; core at TAGSMITH_URL)")
+    p.add_argument("--sync-guild", type=int, default=None, metavar="GUILD_ID", help="sync the commands to this guild only (instant, for development)")
+    p.set_defaults(run=_runner("bots.run:run_discord"))
+
+    p = commands.add_parser("telegram", help="run the Telegram bot (TELEGRAM_TOKEN; core at TAGSMITH_URL); polling unless --webhook-url")
+    p.add_argument("--webhook-url", default=None, help="public HTTPS URL Telegram posts updates to (also TELEGRAM_WEBHOOK_URL)")
+    p.add_argument("--webhook-listen", default=None, help="address of the webhook server (default 0.0.0.0)")
+    p.add_argument("--webhook-port", type=int, default=None, help="port of the webhook server (default 8443)")
+    p.set_defaults(run=_runner("bots.run:run_telegram"))
+
+    # -- benchmarks ----------------------------------------------------------------------------
+    bench = commands.add_parser("bench", help="benchmarks that print figures").add_subparsers(dest="bench", metavar="WHAT", required=True)
+    p = bench.add_parser("segment", help="segmentation accuracy and speed")
+    p.add_argument("--data", required=True, action="append", help="boun/stanford .txt or STAN .tsv (repeatable)")
+    p.add_argument("--show-misses", type=int, default=0, metavar="N", help="print the first N misses of each file")
+    p.set_defaults(run=_runner("inference.segment:run_bench"))
+    p = bench.add_parser("serve", help="latency, throughput, RSS and cold start of the real server")
+    add_serve_arguments(p)
+    p.add_argument("--requests", type=int, default=400, help="requests per (concurrency, payload) cell")
+    p.add_argument("--concurrency", type=int, action="append", default=None, help="default: 1, 8, 32")
+    p.add_argument("--checkpoint", default=None, help="PyTorch checkpoint for the eager vs onnxruntime ratio")
+    p.set_defaults(run=_runner("inference.bench_serve:run_bench_serve"))
+
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
