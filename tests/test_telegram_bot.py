@@ -198,6 +198,16 @@ async def test_hashtag_reply_uses_the_reply_chain_as_conversation(telegram):
     assert telegram.core.requests == [{"text": "Sinner in straight sets", "thread": ["Who wins the final tonight?"], "hashtags": [], "k": 12}]  # two spare for duplicates
 
 
+async def test_hashtag_replying_to_a_photo_in_a_group_uses_the_photo(telegram):
+    await telegram.start()
+    photo = message(1, chat=GROUP, sender=BEN, photo=photo_sizes(), caption="Rod Laver Arena")
+    telegram.deliver(message=message(2, chat=GROUP, text="/hashtag", entities=[{"type": "bot_command", "offset": 0, "length": 8}], reply_to_message=photo))
+    sent = await telegram.wait_sent(1)
+    assert sent[0]["text"].startswith("#AusOpen")
+    assert telegram.core.requests[0]["text"] == "Rod Laver Arena"
+    assert base64.b64decode(telegram.core.requests[0]["image"]) == PHOTO_BYTES["big"]
+
+
 async def test_hashtag_command_with_text_and_group_mention(telegram):
     await telegram.start()
     telegram.deliver(message=message(1, chat=GROUP, text="/hashtag what a final", entities=[{"type": "bot_command", "offset": 0, "length": 8}]))
