@@ -30,8 +30,9 @@ class ReaderError(ValueError):
     """The file is missing or not in the format asked for (or none could be detected)."""
 
 
-def _open(path: Path):
-    return open(path, encoding="utf-8", errors="replace", newline="")
+def _open(path: Path, csv_file: bool = False):
+    # Line formats split on "\n" only: a stray "\r" inside a tweet must not make two records.
+    return open(path, encoding="utf-8", errors="replace", newline="" if csv_file else "\n")
 
 
 def record(rid: str, post: str, thread=(), hashtags=(), image=None, lang=None, source="") -> dict:
@@ -163,7 +164,7 @@ def read_weibo(path: Path) -> Iterator[dict]:
 
 def read_instagram(path: Path) -> Iterator[dict]:
     account = path.stem
-    with _open(path) as f:
+    with _open(path, csv_file=True) as f:
         rows = csv.reader(f)
         header = next(rows, None)
         if header is None:
@@ -218,7 +219,7 @@ def read_sarcasm(path: Path) -> Iterator[dict]:
 
 def read_crisislex(path: Path) -> Iterator[dict]:
     event = path.name.split("-tweets")[0]
-    with _open(path) as f:
+    with _open(path, csv_file=True) as f:
         rows = csv.reader(f, skipinitialspace=True)
         header = next(rows, None)
         if header is None:
@@ -238,7 +239,7 @@ def read_mediaeval(path: Path) -> Iterator[dict]:
     image_dir = path.parent / "images_train"
     images = {p.stem: str(p) for p in image_dir.iterdir()} if image_dir.is_dir() else {}
     with _open(path) as f:
-        rows = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+        rows = (line.rstrip("\r\n").split("\t") for line in f)  # one post per line, no quoting
         header = next(rows, None)
         if header is None:
             return

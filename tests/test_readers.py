@@ -60,6 +60,12 @@ def test_tweeteval_keeps_every_line_and_applies_the_gold_rules(tmp_path):
     assert records[2]["hashtags"] == [normalize_tag("friends")] and records[2]["post"] == "Sunday in Venice"
 
 
+def test_a_stray_carriage_return_does_not_split_a_line_record(tmp_path):
+    path = write(tmp_path / "val_text.txt", "first\rstill first #tag\nsecond\n")
+    records = list(read_records(path))
+    assert len(records) == 2 and records[0]["hashtags"] == [normalize_tag("tag")]
+
+
 def test_rumoureval_replies_become_the_thread(tmp_path):
     line = {"id": "55", "event": "e", "created_at": "x", "text": "Shooting in Paris #CharlieHebdo",
             "hashtags": ["CharlieHebdo"], "replies": [{"id": "56", "text": "awful"}, {"id": "57", "text": "sad"}]}
