@@ -23,7 +23,7 @@ from typing import Any, Callable, Sequence
 
 from aiohttp import web
 
-from inference.appkeys import BATCHER, CONFIG, EXECUTOR, METRICS, OPENAPI_PATHS, SUGGESTER
+from inference.appkeys import BATCHER, CONFIG, EXECUTOR, METRICS, OPENAPI_PATHS, SUGGESTER, TRENDING
 from inference.batching import BatchConfig, MicroBatcher
 from inference.errors import (
     InputTooLarge,
@@ -171,6 +171,9 @@ async def handle_suggest(request: web.Request) -> web.Response:
     raw = await request.read()  # over client_max_size: aiohttp raises 413, shaped by the middleware
     suggest_request, _image = parse_suggest_request(raw, suggester.languages)
     result = await request.app[BATCHER].submit(suggest_request)
+    trending = request.app.get(TRENDING)  # the extension API's bounded boost, when mounted
+    if trending is not None:
+        result = SuggestResult(trending.rerank(result.suggestions, result.lang), result.lang, result.model)
     return web.json_response(result_json(result, (time.perf_counter() - start) * 1000))
 
 

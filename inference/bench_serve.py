@@ -201,10 +201,34 @@ def eager_vs_onnxruntime(args: argparse.Namespace) -> list[str]:
     return ["PyTorch eager vs onnxruntime: " + line for line in done.stdout.strip().splitlines()]
 
 
+def build_retrieval_models(corpus: Path, out: Path) -> Path:
+    """Retrieval-only model folders {lang}/ from `{lang}_train.jsonl` of an ingest corpus (what the
+    service serves until generator folders exist); returns `out`."""
+    from inference.preprocess import tokenize
+    from inference.readers import read_records
+    from inference.retrieval import RetrievalIndex, TagLexicon
+
+    for lang in ("en", "zh"):
+        train = corpus / f"{lang}_train.jsonl"
+        if not train.exists():
+            continue
+        start = time.perf_counter()
+        records = [r for r in read_records(train) if r.get("hashtags")]
+        folder = out / lang
+        RetrievalIndex.build(records, lambda text, lang=lang: tokenize(text, lang)).save(folder)
+        TagLexicon.from_tag_lists(r["hashtags"] for r in records).save(folder)
+        config = {"name": f"retrieval-{lang}", "version": f"bench-{len(records)}", "language": lang}
+        (folder / "config.json").write_text(json.dumps(config))
+        print(f"built {folder} from {len(records)} records of {train} in {time.perf_counter() - start:.0f} s")
+    return out
+
+
 # -- the command ---------------------------------------------------------------------------------------
 
 
 def run_bench_serve(args: argparse.Namespace) -> int:
+    if args.build_retrieval:
+        args.models = str(build_retrieval_models(Path(args.build_retrieval), Path(args.models or "runs/bench-models")))
     concurrencies = args.concurrency or [1, 8, 32]
     port = _free_port() if args.port == 8080 else args.port
     base = f"http://127.0.0.1:{port}"
