@@ -8,7 +8,7 @@ carry no user data), but still get CORS headers for allowed origins.
 
 Keyless local use: a request without a key is let through only when the server binds to 127.0.0.1,
 localhost or ::1 AND no active key exists; creating the first key closes it. Binding anywhere else
-always requires a key.
+always requires a key. Keyless requests are not rate limited (the limits are per key).
 """
 
 from __future__ import annotations
@@ -76,8 +76,8 @@ async def guard_middleware(request: web.Request, handler):
     if request.path.startswith(PROTECTED_PREFIX):
         key_id = await authenticate(request, config)
         request[API_KEY_ID] = key_id
-        bucket = f"key:{key_id}" if key_id is not None else f"ip:{request.remote}"
-        wait_s = request.app[LIMITER].acquire(bucket)
+        # Keyless local use (loopback, no key exists) is the operator's own machine: not limited.
+        wait_s = request.app[LIMITER].acquire(f"key:{key_id}") if key_id is not None else 0.0
         if wait_s > 0:
             raise RateLimited(
                 f"rate limit of {config.rate_per_s:g} requests/s (burst {config.rate_burst}) exceeded; retry in {wait_s:.2f} s",
@@ -129,9 +129,15 @@ async def _store_ctx(app: web.Application):
 def setup(app: web.Application, config: ExtensionConfig | None = None) -> None:
     """Mount everything; without `config` it is read from the core's ServiceConfig (app[CONFIG])."""
     if config is None:
-        config = ExtensionConfig.from_service_config(app[CONFIG])
+        try:
+            config = ExtensionConfig.from_service_config(app[CONFIG])
+        except ValueError as exc:  # a bad --cors-origin or limit: a message, not a traceback
+            raise SystemExit(f"error: {exc}") from None
     app[EXT_CONFIG] = config
-    app[LIMITER] = TokenBucketLimiter(config.rate_per_s, config.rate_burst)
+    try:
+        app[LIMITER] = TokenBucketLimiter(config.rate_per_s, config.rate_burst)
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc} (--rate-limit, --rate-burst)") from None
     app.middlewares.append(guard_middleware)
     app.on_response_prepare.append(_on_prepare)
     app.cleanup_ctx.append(_store_ctx)

@@ -40,6 +40,16 @@ def add_data_dir_argument(p: argparse.ArgumentParser) -> None:
                    help="folder of the SQLite file and other state (default: $TAGSMITH_DATA_DIR, else ./var)")
 
 
+def add_extension_api_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of the extension API mounted by `serve` (extension_api/setup.py)."""
+    p.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
+                   help="allowed browser origin, e.g. chrome-extension://ID (repeatable; also TAGSMITH_CORS_ORIGINS, comma-separated; default: none)")
+    p.add_argument("--rate-limit", type=float, default=10.0, metavar="PER_S", help="requests/s per API key (default 10)")
+    p.add_argument("--rate-burst", type=int, default=20, help="burst per API key (default 20)")
+    p.add_argument("--trending-boost", type=float, default=0.0, help="max score boost of trending tags in /v1/suggest, 0 to 0.5 (default 0: off)")
+    p.add_argument("--store-post-text", action="store_true", help="store the raw post text sent with feedback (default: only its hash)")
+
+
 def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     """Options of the core service, shared by `serve` and `bench serve`."""
     p.add_argument("--host", default="127.0.0.1")
@@ -90,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("serve", help="run the HTTP service (POST /v1/suggest, /metrics, /openapi.json)")
     add_serve_arguments(p)
     p.add_argument("--extension", action="append", default=[], metavar="MODULE:FUNC", help="extra setup(app) (repeatable)")
+    add_extension_api_arguments(p)
     p.add_argument("--access-log", action="store_true", help="log every request")
     p.set_defaults(run=_runner("inference.serve:run_serve"))
 

@@ -15,7 +15,7 @@ from inference.app import ServiceConfig, create_app
 log = logging.getLogger("tagsmith.serve")
 
 # Extensions run on every `tagsmith serve`, as "module:function" taking the app (imported lazily).
-DEFAULT_EXTENSIONS: tuple[str, ...] = ()
+DEFAULT_EXTENSIONS: tuple[str, ...] = ("extension_api.setup:setup",)
 
 
 def load_extension(target: str):
@@ -35,6 +35,13 @@ def config_from_args(args: argparse.Namespace) -> ServiceConfig:
         executor_threads=args.threads,
         ort_threads=args.ort_threads,
         max_body_bytes=args.max_body_bytes,
+        trending_boost=getattr(args, "trending_boost", 0.0),
+        extra={  # read by extension_api.setup.ExtensionConfig.from_service_config
+            "cors_origins": getattr(args, "cors_origin", []),
+            "rate_per_s": getattr(args, "rate_limit", 10.0),
+            "rate_burst": getattr(args, "rate_burst", 20),
+            "store_post_text": getattr(args, "store_post_text", False),
+        },
     )
 
 
