@@ -118,3 +118,54 @@ async def test_concurrent_clients_all_get_answers(client):
     bodies = [await r.json() for r in responses]
     assert [r.status for r in responses] == [200] * len(texts)
     assert [b["suggestions"][0]["tag"] for b in bodies[:4]] == ["#Nadal", "#iPhone", "#Inflation", "#NBAFinals"]
+
+
+# -- generator + retrieval fused, on a tiny randomly initialised exported generator ------------------
+
+
+@pytest.fixture(scope="module")
+def fused_models_dir(tmp_path_factory):
+    """en/: a tiny exported ONNX generator (random weights, real architecture) plus a retrieval index
+    over the same words; the fusion weighs both."""
+    torch = pytest.importorskip("torch")
+    import json
+    import random
+
+    from export.model import HashtagGenerator, ModelConfig
+    from export.onnx_export import build_model_folder
+    from inference.retrieval import RetrievalIndex
+
+    src_vocab = ["<pad>", "<unk>"] + [f"w{i}" for i in range(40)]
+    tgt_vocab = ["<pad>", "<bos>", "<eos>", "<unk>"] + [f"w{i}" for i in range(20)]
+    torch.manual_seed(1)
+    torch.set_num_threads(1)
+    model = HashtagGenerator(ModelConfig(len(src_vocab), len(tgt_vocab), emb_dim=16, hidden=16, enc_layers=1,
+                                         max_post_len=8, max_conv_len=12, max_tag_len=4))
+    with torch.no_grad():  # make <eos> likely so that hashtags finish inside max_tag_len
+        model.output.bias[2] += 2.0
+    rng = random.Random(0)
+    records = [{"post": " ".join(rng.choices(src_vocab[2:], k=6)), "thread": [" ".join(rng.choices(src_vocab[2:], k=3))],
+                "hashtags": [f"w{rng.randrange(20)}"], "lang": "en"} for _ in range(12)]
+    root = tmp_path_factory.mktemp("fused")
+    folder = root / "en"
+    build_model_folder(model, src_vocab, tgt_vocab, folder, records, "en", parity_posts=8, batch_sizes=(8,), eval_posts=8)
+    RetrievalIndex.build(records, str.split).save(folder)
+    fusion = {"weights": {"generator": 1.0, "retrieval": 1.0}, "norms": {"generator": "softmax"}}
+    (folder / "fusion.json").write_text(json.dumps(fusion))
+    return root, records
+
+
+async def test_generator_and_retrieval_are_fused(aiohttp_client, fused_models_dir):
+    root, records = fused_models_dir
+    client = await aiohttp_client(create_app(ServiceConfig(models_dir=root)))
+    ready = await (await client.get("/readyz")).json()
+    assert ready["models"]["en"]["sources"] == ["generator", "retrieval"]
+    texts = [r["post"] for r in records[:6]]
+    responses = await asyncio.gather(*(client.post("/v1/suggest", json={"text": t, "thread": ["w3 w4"], "k": 10}) for t in texts))
+    bodies = [await r.json() for r in responses]
+    sources = {s["source"] for b in bodies for s in b["suggestions"]}
+    assert sources == {"generator", "retrieval"}
+    for body in bodies:
+        assert body["model"] == ready["models"]["en"]["model"]
+        assert all(re.fullmatch(r"#W\d+( ?W\d+)*|#(W\d+)+", s["tag"]) for s in body["suggestions"])
+        assert [s["score"] for s in body["suggestions"]] == sorted((s["score"] for s in body["suggestions"]), reverse=True)
