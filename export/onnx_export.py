@@ -294,9 +294,20 @@ def quantize_int8(encoder_path: Path, decoder_path: Path, out_dir: Path) -> tupl
     """Dynamic int8 weights for MatMul and Gather (embeddings); GRU and the rest stay fp32."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
     outputs = (out_dir / ENCODER_INT8_FILE, out_dir / DECODER_INT8_FILE)
-    for source, target in zip((encoder_path, decoder_path), outputs):
-        quantize_dynamic(str(source), str(target), op_types_to_quantize=["MatMul", "Gather"], weight_type=QuantType.QInt8)
+    quiet = logging.getLogger()  # the quantizer warns on the root logger about pre-processing: we do it
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        for source, target in zip((encoder_path, decoder_path), outputs):
+            prepared = target.with_suffix(".prep.onnx")
+            quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
+            quantize_dynamic(str(prepared), str(target), op_types_to_quantize=["MatMul", "Gather"], weight_type=QuantType.QInt8)
+            prepared.unlink()
+    finally:
+        quiet.setLevel(level)
     return outputs
 
 
@@ -408,6 +419,10 @@ def build_model_folder(
         config["version"] = _content_version(folder, config)
         _write_config(folder, config)
         load_model_folder(folder)  # the runtime's own validation, on exactly what we ship
+        size_mb = sum(f.stat().st_size for f in folder.iterdir()) / 1e6
+        if max_folder_mb and size_mb > max_folder_mb:
+            raise ExportError(f"model folder is {size_mb:.1f} MB, over the {max_folder_mb:g} MB limit "
+                              "(try --int8, a smaller vocabulary, or --max-mb 0 for no limit)")
 
         if out.exists():
             old = tmp / "old"
@@ -479,6 +494,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--int8", action="store_true", help="also quantize; default only if dev F1@1 holds")
     parser.add_argument("--parity-posts", type=int, default=PARITY_MIN_POSTS)
     parser.add_argument("--eval-posts", type=int, default=1000, help="dev posts scored for the int8 decision")
+    parser.add_argument("--max-mb", type=float, default=MAX_FOLDER_MB, help="refuse a bigger folder (0: no limit)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     torch.set_num_threads(2)
@@ -497,7 +513,7 @@ def main(argv: list[str] | None = None) -> int:
         config = build_model_folder(
             model, checkpoint["src_vocab"], checkpoint["tgt_vocab"], args.out, dev_records, lang,
             name=args.name, training=training_summary(checkpoint, args.checkpoint),
-            int8=args.int8, parity_posts=args.parity_posts, eval_posts=args.eval_posts,
+            int8=args.int8, parity_posts=args.parity_posts, eval_posts=args.eval_posts, max_folder_mb=args.max_mb,
         )
     except ExportError as exc:
         print(f"export failed, nothing written: {exc}", file=sys.stderr)

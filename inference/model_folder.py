@@ -6,6 +6,8 @@
                    dev metrics, training data summary, opset, quantization, sha256 of every file
     src_vocab.txt  one token a line; line i is id i
     tgt_vocab.txt
+    encoder.int8.onnx, decoder.int8.onnx   optional dynamic-int8 graphs (config.json "graphs",
+                   "quantization.default" says which precision to serve)
 
 `load_model_folder` checks all of it and raises `InvalidModelFolder` saying what is wrong, so a
 broken or stale folder fails at start-up, not on the first request.
@@ -38,7 +40,7 @@ REQUIRED_KEYS = {
     "opset": int,
     "files": dict,
 }
-REQUIRED_FILES = (ENCODER_FILE, DECODER_FILE, SRC_VOCAB_FILE, TGT_VOCAB_FILE)
+REQUIRED_FILES = (SRC_VOCAB_FILE, TGT_VOCAB_FILE)  # graphs: whatever config.json "graphs" names
 SRC_SPECIALS = {"pad": 0, "unk": 1}
 TGT_SPECIALS = {"pad": 0, "bos": 1, "eos": 2, "unk": 3}
 
@@ -180,6 +182,9 @@ def load_model_folder(path: str | Path, verify_checksums: bool = True) -> ModelF
         unknown = [f for f in pair.values() if f not in files]
         if unknown:
             raise InvalidModelFolder(f"{path}: {precision} graph(s) {', '.join(unknown)} have no checksum in 'files'")
+        absent = [f for f in pair.values() if not (path / f).is_file()]
+        if absent:
+            raise InvalidModelFolder(f"model folder {path} lacks {', '.join(absent)}")
     default = config.get("quantization", {}).get("default", "fp32")
     if default not in graphs:
         raise InvalidModelFolder(f"{path}: default precision {default!r} has no graphs (have {sorted(graphs)})")
