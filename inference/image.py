@@ -1,0 +1,275 @@
+"""Hashtags for images: Pillow preprocessing, bad-image handling, the ONNX tagger, tag ranking.
+
+Torch-free. Training (export/train_image.py) imports `preprocess` from here, so the pixels the
+model was trained on and the pixels it serves are made by the same code:
+
+    bytes --(<= 10 MB, header-only size check <= MAX_PIXELS)--> Pillow decode (first frame of an
+    animation; JPEG DCT-domain downscale via `draft` while both sides stay >= 256)
+    --> EXIF orientation --> RGB (alpha / palette transparency composited on white, 16-bit and
+    32-bit greyscale scaled to 8 bits, CMYK converted) --> resize the shorter side to 256
+    (bilinear, Pillow's reducing_gap=None) --> centre crop 224 x 224
+    --> float32 (x - 127) / 128, CHW.
+
+Bad input raises an `ImageError` (a `ServiceError`): `InvalidImage` (400) for bytes that are not a
+decodable image, `ImageTooLarge` (413) over 10 MB or over MAX_PIXELS pixels.
+
+Model folder (inference/models/image/, written by export/image_export.py):
+    image.json   name, version, input/normalisation, tag vocabulary, fusion weights, sha256s
+    tagger.onnx  image [B,3,224,224] -> features [B,1280], imagenet_probs [B,1000], tag_scores [B,V]
+    knn.npz      PCA projection and the L2-normalised projected features of the training photos,
+                 with their tags (CSR): kNN label transfer fused with the head's scores
+The ImageNet classes become open-vocabulary tags through inference/data/imagenet_tags.json.
+
+    tagger = ImageTagger(folder); tagger.tag_batch([jpeg_bytes], k=10) -> [[("golden retriever", 0.71), ...]]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from inference.errors import ServiceError
+
+log = logging.getLogger(__name__)
+
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+MAX_PIXELS = 50_000_000  # ~ 8660 x 5773; a decoded RGB frame stays <= 150 MB before the draft downscale
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow's own guard; we also check the header before decoding
+INPUT_SIZE = 224
+RESIZE_SHORTER = 256
+# Per-channel (mean, std) on 0..255 pixels. The TF-ported Lite0 weights expect "tf": (x - 127) / 128
+# (python -m export.image_model --check shows the ImageNet mean/std variant is less confident).
+MEAN_STD = {
+    "tf": ((127.0, 127.0, 127.0), (128.0, 128.0, 128.0)),
+    "imagenet": ((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)),
+}
+DEFAULT_NORM = "tf"
+IMAGE_CONFIG = "image.json"
+IMAGENET_TAGS = Path(__file__).parent / "data" / "imagenet_tags.json"
+
+
+class ImageError(ServiceError):
+    code = "invalid_image"
+
+
+class InvalidImage(ImageError):
+    """Not an image, a format Pillow cannot read, truncated or corrupt data."""
+
+    status = 400
+    code = "invalid_image"
+
+
+class ImageTooLarge(ImageError):
+    status = 413
+    code = "image_too_large"
+
+
+# -- preprocessing ---------------------------------------------------------------------------------
+def open_image(data: bytes) -> Image.Image:
+    """Decode the first frame of an image into an RGB Pillow image, refusing what would not fit."""
+    if not isinstance(data, (bytes, bytearray, memoryview)) or len(data) == 0:
+        raise InvalidImage("the image is empty")
+    if len(data) > MAX_IMAGE_BYTES:
+        raise ImageTooLarge(f"the image has {len(data):,} bytes; at most {MAX_IMAGE_BYTES:,} allowed")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))  # reads the header only
+            width, height = img.size
+            if width * height > MAX_PIXELS:
+                raise ImageTooLarge(f"the image is {width}x{height} pixels; at most {MAX_PIXELS:,} pixels allowed")
+            if width < 1 or height < 1:
+                raise InvalidImage(f"the image is {width}x{height} pixels")
+            if getattr(img, "is_animated", False):
+                img.seek(0)  # animated GIF/WebP/APNG: the first frame
+            if img.format == "JPEG":
+                img.draft("RGB", (RESIZE_SHORTER, RESIZE_SHORTER))  # decode at 1/2..1/8 scale when large
+            img.load()
+    except ImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageTooLarge(f"the image has more than {MAX_PIXELS:,} pixels") from None
+    except UnidentifiedImageError:
+        raise InvalidImage("the data is not an image Pillow can read (JPEG, PNG, GIF, WebP, BMP, TIFF…)") from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, MemoryError) as exc:
+        raise InvalidImage(f"the image is truncated or corrupt ({type(exc).__name__}: {exc})") from None
+    try:
+        img = ImageOps.exif_transpose(img)
+    except Exception:  # a broken EXIF block: keep the pixels as stored
+        pass
+    return to_rgb(img)
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """Any Pillow mode -> 8-bit RGB; transparency is composited on white."""
+    mode = img.mode
+    if mode == "RGB":
+        return img
+    if mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):  # 16/32-bit greyscale: scale to 0..255
+        arr = np.asarray(img, dtype=np.float32)
+        top = 65535.0 if mode.startswith("I;16") or arr.max(initial=0) > 255 else 255.0
+        if mode == "F":
+            top = max(float(arr.max(initial=0)), 1.0) if arr.max(initial=0) > 1.0 else 1.0
+        grey = np.clip(arr * (255.0 / top), 0, 255).astype(np.uint8)
+        return Image.fromarray(grey, "L").convert("RGB")
+    if mode == "P" and "transparency" in img.info or mode in ("RGBA", "LA", "PA", "La", "RGBa"):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    try:
+        return img.convert("RGB")  # L, 1, P, CMYK, YCbCr, LAB, HSV
+    except (ValueError, OSError) as exc:
+        raise InvalidImage(f"images in mode {mode} are not supported ({exc})") from None
+
+
+def resize_crop(img: Image.Image, size: int = INPUT_SIZE, shorter: int = RESIZE_SHORTER) -> Image.Image:
+    """Shorter side -> `shorter`, then the centre `size` x `size`."""
+    width, height = img.size
+    scale = shorter / min(width, height)
+    new_w, new_h = max(size, round(width * scale)), max(size, round(height * scale))
+    img = img.resize((new_w, new_h), Image.Resampling.BILINEAR)
+    left, top = (new_w - size) // 2, (new_h - size) // 2
+    return img.crop((left, top, left + size, top + size))
+
+
+def normalise(img: Image.Image, norm: str = DEFAULT_NORM) -> np.ndarray:
+    """RGB image -> float32 [3,H,W]."""
+    mean, std = (np.asarray(v, dtype=np.float32) for v in MEAN_STD[norm])
+    arr = np.asarray(img, dtype=np.float32)  # [H,W,3]
+    return np.ascontiguousarray(((arr - mean) / std).transpose(2, 0, 1))
+
+
+def preprocess(data: bytes, norm: str = DEFAULT_NORM) -> np.ndarray:
+    """Image bytes -> model input float32 [3,224,224]; raises InvalidImage / ImageTooLarge."""
+    return normalise(resize_crop(open_image(data)), norm)
+
+
+# -- the tagger ------------------------------------------------------------------------------------
+def load_imagenet_tags(path: str | Path = IMAGENET_TAGS) -> tuple[list[str], list[list[tuple[int, float]]]]:
+    """(tag words, per ImageNet class [(tag index, weight)]) from the shipped mapping."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    vocab: dict[str, int] = {}
+    per_class = []
+    for cls in data["classes"]:
+        row = []
+        for words, weight in cls["tags"]:
+            row.append((vocab.setdefault(words, len(vocab)), float(weight)))
+        per_class.append(row)
+    return list(vocab), per_class
+
+
+@dataclass
+class ImageFusion:
+    head: float = 1.0  # trained head (sigmoid, calibrated per tag)
+    knn: float = 1.0  # kNN label transfer from the training photos
+    imagenet: float = 0.5  # ImageNet classes -> WordNet tags (open vocabulary)
+    knn_k: int = 10
+    knn_temperature: float = 0.05
+
+
+class ImageTagger:
+    def __init__(self, folder: str | Path, providers: list[str] | None = None, threads: int = 0):
+        import onnxruntime as ort
+
+        self.folder = Path(folder)
+        config_path = self.folder / IMAGE_CONFIG
+        if not config_path.exists():
+            raise FileNotFoundError(f"{config_path} not found: not an image model folder")
+        self.config = json.loads(config_path.read_text(encoding="utf-8"))
+        for name, digest in self.config.get("sha256", {}).items():
+            actual = hashlib.sha256((self.folder / name).read_bytes()).hexdigest()
+            if actual != digest:
+                raise ValueError(f"{self.folder / name}: sha256 {actual[:12]}… does not match image.json ({digest[:12]}…)")
+        self.norm = self.config.get("norm", DEFAULT_NORM)
+        self.tags: list[str] = list(self.config["tags"])
+        self.fusion = ImageFusion(**self.config.get("fusion", {}))
+        self.tag_bias = np.asarray(self.config.get("tag_bias", [0.0] * len(self.tags)), dtype=np.float32)
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        if providers is None:
+            providers = ["CPUExecutionProvider"]
+        self.session = ort.InferenceSession(str(self.folder / self.config.get("graph", "tagger.onnx")), options, providers=providers)
+        knn = np.load(self.folder / "knn.npz")
+        self.knn_mean = knn["mean"].astype(np.float32)  # [1280]
+        self.knn_proj = knn["proj"].astype(np.float32)  # [1280,D]
+        self.knn_bank = knn["bank"].astype(np.float32)  # [N,D], rows L2-normalised
+        self.knn_labels = np.zeros((len(self.knn_bank), len(self.tags)), dtype=np.float32)  # [N,V] 0/1
+        indptr, indices = knn["indptr"], knn["indices"]
+        for row in range(len(self.knn_bank)):
+            self.knn_labels[row, indices[indptr[row]:indptr[row + 1]]] = 1.0
+        self.imagenet_words, self.imagenet_map = load_imagenet_tags(self.folder / self.config["imagenet_tags"]) \
+            if (self.folder / str(self.config.get("imagenet_tags", "-"))).is_file() else load_imagenet_tags()
+        self._imagenet_matrix = np.zeros((1000, len(self.imagenet_words)), dtype=np.float32)  # [1000,W]
+        for cls, row in enumerate(self.imagenet_map):
+            for tag, weight in row:
+                self._imagenet_matrix[cls, tag] = weight
+
+    @property
+    def model_id(self) -> str:
+        return f"{self.config.get('name', 'tagsmith-image')}@{self.config.get('version', '0')}"
+
+    def preprocess(self, data: bytes) -> np.ndarray:
+        return preprocess(data, self.norm)
+
+    def run(self, arrays: list[np.ndarray] | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """[B,3,224,224] -> (features [B,1280], imagenet_probs [B,1000], tag_scores [B,V])."""
+        x = np.ascontiguousarray(np.stack(arrays) if isinstance(arrays, list) else arrays, dtype=np.float32)
+        features, probs, scores = self.session.run(None, {"image": x})
+        return features, probs, scores
+
+    def knn_scores(self, features: np.ndarray, exclude_self: bool = False) -> np.ndarray:
+        """Label transfer: similarity-weighted tag votes of the k nearest training photos, [B,V] in [0,1]."""
+        z = (features - self.knn_mean) @ self.knn_proj
+        z /= np.linalg.norm(z, axis=1, keepdims=True) + 1e-8
+        sims = z @ self.knn_bank.T  # [B,N]
+        k = self.fusion.knn_k
+        top = np.argpartition(-sims, k, axis=1)[:, :k]  # [B,k]
+        top_sims = np.take_along_axis(sims, top, axis=1)
+        weights = np.exp((top_sims - top_sims.max(axis=1, keepdims=True)) / self.fusion.knn_temperature)
+        weights /= weights.sum(axis=1, keepdims=True)
+        return np.einsum("bk,bkv->bv", weights, self.knn_labels[top])
+
+    def vocab_scores(self, features: np.ndarray, head_scores: np.ndarray) -> np.ndarray:
+        """Scores over the trained vocabulary [B,V]: calibrated head + kNN."""
+        logits = np.log(np.clip(head_scores, 1e-7, 1 - 1e-7)) - np.log(np.clip(1 - head_scores, 1e-7, 1))
+        head = 1.0 / (1.0 + np.exp(-(logits + self.tag_bias)))
+        f = self.fusion
+        return (f.head * head + f.knn * self.knn_scores(features)) / max(f.head + f.knn, 1e-8)
+
+    def tag_arrays(self, arrays: list[np.ndarray], k: int = 10) -> list[list[tuple[str, float]]]:
+        """Preprocessed images -> per image the top-k [(tag words, score in [0,1])]."""
+        if not arrays:
+            return []
+        features, probs, head_scores = self.run(arrays)
+        vocab = self.vocab_scores(features, head_scores)  # [B,V]
+        imagenet = probs @ self._imagenet_matrix  # [B,W]: a hypernym gets the mass of all its classes
+        out = []
+        for row in range(len(arrays)):
+            merged: dict[str, float] = {}
+            for words, score in zip(self.tags, vocab[row]):
+                merged[words] = float(score)
+            w = self.fusion.imagenet
+            if w > 0:
+                for j in np.argsort(-imagenet[row])[: 3 * k]:
+                    words = self.imagenet_words[j]
+                    merged[words] = max(merged.get(words, 0.0), 0.0) + w * float(imagenet[row, j])
+            best = sorted(merged.items(), key=lambda kv: -kv[1])[:k]
+            top = max((s for _, s in best), default=1.0) or 1.0
+            out.append([(words, min(1.0, score / max(top, 1.0))) for words, score in best])
+        return out
+
+    def tag_batch(self, images: list[bytes], k: int = 10) -> list[list[tuple[str, float]]]:
+        """Image bytes -> per image the top-k [(tag words, score)]; raises on the first bad image."""
+        return self.tag_arrays([self.preprocess(b) for b in images], k)
+
+    def warm_up(self) -> None:
+        self.run(np.zeros((1, 3, INPUT_SIZE, INPUT_SIZE), dtype=np.float32))
