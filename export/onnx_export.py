@@ -439,6 +439,11 @@ def _drop_unused_graphs(folder: Path, config: dict, max_folder_mb: float) -> Non
     for precision in [p for p in config["graphs"] if p != config["quantization"]["default"]]:
         for file in config["graphs"].pop(precision).values():
             (folder / file).unlink()
+    # the one precision left takes the plain names: encoder.onnx / decoder.onnx are always there
+    for precision, graphs in config["graphs"].items():
+        for role, plain in (("encoder", ENCODER_FILE), ("decoder", DECODER_FILE)):
+            (folder / graphs[role]).rename(folder / plain)
+            graphs[role] = plain
     config["quantization"]["shipped"] = list(config["graphs"])
     log.info("folder %.1f MB > %.0f MB: shipping only %s graphs", size_mb, max_folder_mb, list(config["graphs"]))
 

@@ -164,3 +164,26 @@ def test_other_variants_export_with_parity(variant, tmp_path):
                                             tmp_path / variant, dev_records(8, seed=2), "en",
                                             parity_posts=8, batch_sizes=(1, 8), eval_posts=8)
     assert config["parity"]["max_abs_log_prob_diff"] <= 1e-4
+
+
+def test_folder_too_big_for_both_precisions_ships_only_int8_under_the_plain_names(monkeypatch, tmp_path):
+    monkeypatch.setattr(onnx_export, "INT8_MAX_F1_DROP", float("inf"))  # keep int8 whatever 8 posts say
+    out = tmp_path / "small"
+    src_vocab = SRC_VOCAB + [f"x{i}" for i in range(6000)]  # embeddings dominate: int8 is ~4x smaller
+    torch.manual_seed(5)
+    model = HashtagGenerator(ModelConfig(len(src_vocab), len(TGT_VOCAB), emb_dim=16, hidden=24, enc_layers=1))
+    config = onnx_export.build_model_folder(model.eval(), src_vocab, TGT_VOCAB, out, dev_records(8), "en",
+                                            int8=True, parity_posts=8, batch_sizes=(8,), eval_posts=8,
+                                            max_folder_mb=0.5)
+    assert config["graphs"] == {"int8": {"encoder": "encoder.onnx", "decoder": "decoder.onnx"}}
+    assert not (out / "encoder.int8.onnx").exists()
+    generator = Generator(out, threads=1)
+    assert generator.precision == "int8"
+    assert len(generator.generate([(["w1", "w2"], ["w3"])], n_best=3, max_len=8)) == 1
+
+
+def test_folder_over_the_size_limit_is_refused(tmp_path):
+    with pytest.raises(onnx_export.ExportError, match="over the 0.01 MB limit"):
+        onnx_export.build_model_folder(tiny_model(seed=6), SRC_VOCAB, TGT_VOCAB, tmp_path / "big", dev_records(8),
+                                       "en", parity_posts=8, batch_sizes=(8,), eval_posts=8, max_folder_mb=0.01)
+    assert not (tmp_path / "big").exists()
