@@ -120,3 +120,26 @@ def test_tagsmith_keys_cli_creates_lists_and_revokes(tmp_path):
     assert cli("revoke", "1").returncode == 0
     assert "revoked" in cli("list").stdout
     assert cli("revoke", "7").returncode == 1
+
+
+async def test_on_the_core_app_v1_suggest_needs_a_key_and_health_routes_do_not(aiohttp_client, tmp_path, capsys):
+    from extension_api.setup import setup
+    from inference.app import ServiceConfig, create_app
+    from service_fixtures import write_models_dir
+
+    key = _create(tmp_path / "data", capsys)
+    config = ServiceConfig(host="0.0.0.0", data_dir=tmp_path / "data", models_dir=write_models_dir(tmp_path / "models"),
+                           extra={"cors_origins": ["chrome-extension://abc"], "rate_per_s": 1, "rate_burst": 2})
+    client = await aiohttp_client(create_app(config, extensions=[setup]))
+    body = {"text": "Watching the final set at the Australian Open tonight"}
+    resp = await client.post("/v1/suggest", json=body)
+    assert resp.status == 401 and (await resp.json())["error"]["code"] == "unauthorized"
+    auth = {"Authorization": f"Bearer {key}", "Origin": "chrome-extension://abc"}
+    resp = await client.post("/v1/suggest", json=body, headers=auth)
+    assert resp.status == 200 and resp.headers["Access-Control-Allow-Origin"] == "chrome-extension://abc"
+    assert (await client.post("/v1/suggest", json=body, headers=auth)).status == 200
+    assert (await client.post("/v1/suggest", json=body, headers=auth)).status == 429  # burst 2 from extra
+    for path in ("/healthz", "/readyz", "/metrics", "/openapi.json"):
+        assert (await client.get(path)).status == 200, path
+    paths = (await (await client.get("/openapi.json")).json())["paths"]
+    assert {"/v1/feedback", "/v1/trending", "/v1/communities/{community_id}/settings"} <= set(paths)
