@@ -29,10 +29,10 @@ Query = Sequence[str] | tuple[Sequence[str], Sequence[str]]
 
 @dataclass
 class RetrievalConfig:
-    thread_weight: float = 0.3  # weight of thread tokens relative to post tokens
+    thread_weight: float = 0.8  # weight of thread tokens relative to post tokens (tuned on Weibo)
     max_vocab: int = 60000  # keep the most frequent terms (document frequency)
     min_df: int = 1
-    top_terms: int = 48  # heaviest terms kept per training document
+    top_terms: int = 64  # heaviest terms kept per training document
     k_neighbors: int = 20  # default number of voting neighbours
     sim_power: float = 2.0  # a neighbour's vote = similarity ** sim_power
 
@@ -160,6 +160,26 @@ class RetrievalIndex:
             out.append([(self.tags[t], s / total) for t, s in ranked])
         return out
 
+    def query_centroids(self, tokens_batch: Sequence[Query], limit: int = 50) -> list[list[tuple[str, float]]]:
+        """Per query, hashtags ranked by cosine to the centroid of their training posts."""
+        if getattr(self, "_centroids", None) is None:
+            rows = [d for d, ts in enumerate(self.doc_tags) for _ in ts]
+            cols = [t for ts in self.doc_tags for t in ts]
+            incidence = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(len(self.doc_tags), len(self.tags)))
+            centroids = (incidence.T @ self.docs).tocsr()  # (T, V)
+            norms = np.sqrt(np.asarray(centroids.multiply(centroids).sum(axis=1)).ravel()) + 1e-9
+            self._centroids = sp.diags(1.0 / norms).dot(centroids).T.tocsr()  # (V, T)
+        sims = (self.vectorize(tokens_batch) @ self._centroids).toarray()  # (B, T)
+        out = []
+        for row in sims:
+            top = np.argsort(-row)[:limit]
+            out.append([(self.tags[t], float(row[t])) for t in top if row[t] > 0])
+        return out
+
+    def idf_of(self, term: str) -> float:
+        column = self.vocab.get(term)
+        return float(self.idf[column]) if column is not None else float(self.idf.max(initial=1.0))
+
     # -- persistence -----------------------------------------------------------------------------
     def save(self, folder: str | Path) -> None:
         folder = Path(folder)
@@ -201,3 +221,81 @@ def _split_query(query: Query) -> tuple[Sequence[str], Sequence[str]]:
     if isinstance(query, tuple) and len(query) == 2 and not isinstance(query[0], str):
         return query[0], query[1]
     return query, ()
+
+
+# -- known hashtags: a lexicon with counts, matched in the text -------------------------------------
+TAGS_JSON = "tags.json"
+
+
+@dataclass
+class TagLexicon:
+    """Hashtags seen in training with their counts: a popularity prior and an extraction dictionary.
+
+    `extract` finds known tags written in the post or thread (spaces and case ignored, so "aus open"
+    matches "AusOpen" and the Chinese "马航 飞机 失联" matches "马航飞机失联"); `overlap` scores
+    every known tag by the IDF-weighted share of its words present in the text (Chinese tags are
+    often several words of which the post names one).
+    """
+
+    counts: dict[str, int]  # tag words -> training count
+    max_ngram: int = 6
+    _keys: dict[str, str] = field(default_factory=dict, repr=False)  # joined lowercase -> tag
+    _word_tags: dict[str, list[str]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        for tag, count in sorted(self.counts.items(), key=lambda kv: -kv[1]):
+            self._keys.setdefault(_key(tag), tag)
+            for word in set(tag.split()):
+                self._word_tags.setdefault(word.lower(), []).append(tag)
+
+    @classmethod
+    def from_tag_lists(cls, tag_lists: Iterable[Iterable[str]], min_count: int = 1) -> "TagLexicon":
+        counts = Counter(" ".join(t.split()) for tags in tag_lists for t in tags if t.strip())
+        return cls({t: c for t, c in counts.items() if c >= min_count})
+
+    def prior(self, k: int) -> list[tuple[str, float]]:
+        """The k most frequent tags, score = count / top count."""
+        top = sorted(self.counts.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+        return [(t, c / top[0][1]) for t, c in top] if top else []
+
+    def extract(self, post: Sequence[str], thread: Sequence[str] = (), thread_weight: float = 0.3) -> list[tuple[str, float]]:
+        """Known tags occurring as contiguous tokens; score = occurrences (thread ones weighted)."""
+        found: dict[str, float] = {}
+        for tokens, weight in ((post, 1.0), (thread, thread_weight)):
+            lowered = [t.lower() for t in tokens]
+            for i in range(len(lowered)):
+                joined = ""
+                for n in range(min(self.max_ngram, len(lowered) - i)):
+                    joined += lowered[i + n]
+                    tag = self._keys.get(joined)
+                    if tag is not None:
+                        found[tag] = found.get(tag, 0.0) + weight
+        return sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))
+
+    def overlap(self, post: Sequence[str], thread: Sequence[str], idf: Callable[[str], float],
+                thread_weight: float = 0.3, limit: int = 50) -> list[tuple[str, float]]:
+        """Known tags sharing words with the text, scored by IDF-weighted coverage of the tag's words."""
+        presence: dict[str, float] = {}
+        for tokens, weight in ((post, 1.0), (thread, thread_weight)):
+            for word in set(t.lower() for t in tokens):
+                presence[word] = max(presence.get(word, 0.0), weight)
+        scores: dict[str, float] = {}
+        for word, weight in presence.items():
+            for tag in self._word_tags.get(word, ()):
+                if tag not in scores:
+                    words = tag.lower().split()
+                    total = sum(idf(w) for w in words) or 1.0
+                    scores[tag] = sum(idf(w) * presence.get(w, 0.0) for w in words) / total
+        return sorted(scores.items(), key=lambda kv: (-kv[1], -self.counts[kv[0]], kv[0]))[:limit]
+
+    def save(self, folder: str | Path) -> None:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        (Path(folder) / TAGS_JSON).write_text(json.dumps(self.counts, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "TagLexicon":
+        return cls(json.loads((Path(folder) / TAGS_JSON).read_text(encoding="utf-8")))
+
+
+def _key(tag: str) -> str:
+    return "".join(tag.split()).lower()
