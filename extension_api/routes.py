@@ -142,14 +142,14 @@ async def handle_trending(request: web.Request) -> web.Response:
     if not limit_raw.isdigit() or not 1 <= int(limit_raw) <= 100:
         raise InvalidField(f"'limit' must be an integer from 1 to 100, got {limit_raw!r}")
     store: Store = request.app[STORE]
-    rows = await store.run(lambda: store.trending(window_s=window_s, lang=lang, limit=int(limit_raw)))
+    rows = await store.run_read(lambda: store.trending(window_s=window_s, lang=lang, limit=int(limit_raw)))
     return web.json_response({"window": window, "lang": lang, "half_life_s": window_s / 4, "tags": rows})
 
 
 async def handle_get_settings(request: web.Request) -> web.Response:
     community_id = parse_community_id(request)
     store: Store = request.app[STORE]
-    settings = await store.run(store.get_community_settings, community_id)
+    settings = await store.run_read(store.get_community_settings, community_id)
     return web.json_response(settings.to_json())
 
 

@@ -91,7 +91,7 @@ async def authenticate(request: web.Request, config: ExtensionConfig) -> int | N
     store: Store = request.app[STORE]
     header = request.headers.get("Authorization")
     if header is None:
-        if config.keyless_possible and await store.run(store.active_key_count) == 0:
+        if config.keyless_possible and await store.run_read(store.active_key_count) == 0:
             return None
         why = (
             "this server has API keys" if config.keyless_possible
@@ -101,7 +101,7 @@ async def authenticate(request: web.Request, config: ExtensionConfig) -> int | N
     scheme, _, key = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise Unauthorized("the Authorization header must be 'Bearer <key>'")
-    check = await store.run(verify_key, store, key.strip())
+    check = await store.run_read(verify_key, store, key.strip())
     if check.key_id is None:
         raise Unauthorized(check.problem)
     return check.key_id

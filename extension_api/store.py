@@ -2,8 +2,9 @@
 
 One file, `<data dir>/tagsmith.db`, opened in WAL mode with synchronous=FULL so that a write is on disk
 before the HTTP response acknowledging it is sent (a SIGKILL or power cut loses nothing acknowledged).
-All methods are blocking; the aiohttp side calls them through `Store.run` (a one-thread executor, so
-one connection is used by one thread at a time). Other processes (`tagsmith keys`, bots) open their own
+All methods are blocking; the aiohttp side calls writes through `Store.run` and reads through
+`Store.run_read`: two connections, each with its own one-thread executor, so reads (the API-key check
+of every request, trending) never queue behind a write's fsync (WAL lets readers run beside a writer). Other processes (`tagsmith keys`, bots) open their own
 Store on the same file; SQLite's locking plus busy_timeout serialises them.
 """
 
@@ -151,18 +152,32 @@ class Store:
         self._executor: ThreadPoolExecutor | None = None
         with self._lock:
             migrate(self.db)
+        reader = sqlite3.connect(str(self.path), timeout=10.0, check_same_thread=False)
+        self.reader = sqlite_utils.Database(reader, execute_plugins=False)
+        self.reader.execute("PRAGMA query_only=1")
+        self._read_lock = threading.Lock()
+        self._read_executor: ThreadPoolExecutor | None = None
 
     # -- plumbing
     async def run(self, fn, *args):
-        """Run a blocking Store method off the event loop, one at a time."""
+        """Run blocking work that writes off the event loop, one at a time."""
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tagsmith-store")
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
+    async def run_read(self, fn, *args):
+        """Run blocking work that only reads off the event loop, beside the writes."""
+        if self._read_executor is None:
+            self._read_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tagsmith-store-read")
+        return await asyncio.get_running_loop().run_in_executor(self._read_executor, fn, *args)
+
     def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None
+        for executor in (self._executor, self._read_executor):
+            if executor is not None:
+                executor.shutdown(wait=True)
+        self._executor = self._read_executor = None
+        with self._read_lock:
+            self.reader.close()
         with self._lock:
             self.db.close()
 
@@ -176,13 +191,13 @@ class Store:
             return self.db["api_keys"].insert({"name": name, "salt": salt, "key_hash": key_hash, "created_at": time.time()}).last_pk
 
     def get_key(self, key_id: int) -> dict | None:
-        with self._lock:
-            rows = list(self.db.query("SELECT * FROM api_keys WHERE id = ?", [key_id]))
+        with self._read_lock:
+            rows = list(self.reader.query("SELECT * FROM api_keys WHERE id = ?", [key_id]))
         return rows[0] if rows else None
 
     def list_keys(self) -> list[dict]:
-        with self._lock:
-            return list(self.db.query("SELECT id, name, created_at, revoked_at FROM api_keys ORDER BY id"))
+        with self._read_lock:
+            return list(self.reader.query("SELECT id, name, created_at, revoked_at FROM api_keys ORDER BY id"))
 
     def revoke_key(self, key_id: int) -> bool:
         """True if the key existed and was active."""
@@ -191,8 +206,8 @@ class Store:
             return cursor.rowcount == 1
 
     def active_key_count(self) -> int:
-        with self._lock:
-            return self.db.execute("SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL").fetchone()[0]
+        with self._read_lock:
+            return self.reader.execute("SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL").fetchone()[0]
 
     # -- feedback
     def add_feedback(
@@ -228,8 +243,8 @@ class Store:
             return self.db["feedback"].insert(row).last_pk
 
     def feedback_ids(self) -> set[int]:
-        with self._lock:
-            return {r[0] for r in self.db.execute("SELECT id FROM feedback")}
+        with self._read_lock:
+            return {r[0] for r in self.reader.execute("SELECT id FROM feedback")}
 
     def trending(self, *, window_s: float, lang: str, limit: int = 20, now: float | None = None, half_life_s: float | None = None) -> list[dict]:
         """Tags ranked by exponentially time-decayed counts of accepted + typed feedback.
@@ -249,22 +264,29 @@ class Store:
             GROUP BY tag, bucket
         """
         params = [now, bucket_s, lang, now - window_s, now, *TRENDING_ACTIONS]
-        with self._lock:
-            rows = self.db.execute(sql, params).fetchall()
+        with self._read_lock:
+            rows = self.reader.execute(sql, params).fetchall()
+        # Spellings of one tag ('aus open', 'ausopen', as segmenter versions differ) count as one,
+        # shown in their most frequent spelling.
         scores: dict[str, float] = {}
         counts: dict[str, int] = {}
+        spellings: dict[str, dict[str, int]] = {}
         for tag, bucket, n in rows:
+            key = "".join(tag.split()).casefold()
             age = (bucket + 0.5) * bucket_s
-            scores[tag] = scores.get(tag, 0.0) + n * math.pow(0.5, age / half_life_s)
-            counts[tag] = counts.get(tag, 0) + n
-        ranked = sorted(scores, key=lambda t: (-scores[t], t))[:limit]
-        return [{"tag": t, "score": round(scores[t], 4), "count": counts[t]} for t in ranked]
+            scores[key] = scores.get(key, 0.0) + n * math.pow(0.5, age / half_life_s)
+            counts[key] = counts.get(key, 0) + n
+            spelled = spellings.setdefault(key, {})
+            spelled[tag] = spelled.get(tag, 0) + n
+        ranked = sorted(scores, key=lambda k: (-scores[k], k))[:limit]
+        best = {k: max(spellings[k].items(), key=lambda kv: (kv[1], kv[0]))[0] for k in ranked}
+        return [{"tag": best[k], "score": round(scores[k], 4), "count": counts[k]} for k in ranked]
 
     # -- community settings
     def get_community_settings(self, community_id: str) -> CommunitySettings:
         """The stored settings, or the defaults (nothing blocked, service defaults) if none are stored."""
-        with self._lock:
-            rows = list(self.db.query("SELECT * FROM community_settings WHERE community_id = ?", [community_id]))
+        with self._read_lock:
+            rows = list(self.reader.query("SELECT * FROM community_settings WHERE community_id = ?", [community_id]))
         if not rows:
             return CommunitySettings(community_id=community_id, blocked_tags=[])
         row = rows[0]

@@ -54,7 +54,7 @@ class TrendingBoost:
     async def refresh(self) -> None:
         if self.max_boost == 0.0:
             return
-        self._boosts = await self.store.run(self.compute)
+        self._boosts = await self.store.run_read(self.compute)
         self.refreshed_at = time.time()
 
     async def run_forever(self) -> None:
