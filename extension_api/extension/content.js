@@ -256,6 +256,7 @@
       this.lastText = "";
       this.pauseAt = 0;
       this.imageCache = new Map();
+      this.words = new Map(); // "#AusOpen" -> "aus open": feedback sends the words, exactly as suggested
     }
 
     onInput() {
@@ -284,6 +285,7 @@
       if (seq !== this.seq || !answer) return;
       if (!answer.ok) return this.bar.hide(); // quiet when the server is down; the popup says why
       this.lastText = body;
+      for (const s of answer.suggestions) if (s.words) this.words.set(s.tag, s.words);
       const present = hashtagsIn(body);
       let tags = answer.suggestions.map((s) => s.tag).filter((t) => !present.some((p) => sameTag(p, t)));
       if (partial.length > 1) { // a tag being typed: the ones it could complete first
@@ -345,7 +347,7 @@
         insertText(this.box, tag);
       }
       this.inserted.add(tag.toLowerCase());
-      this.send({ type: "feedback", action: "accepted", tag, text: this.lastText });
+      this.send({ type: "feedback", action: "accepted", tag: this.words.get(tag) || tag, text: this.lastText });
       clearTimeout(this.timer); // our own input event must not re-ask at once: show what is left
       const rest = this.bar.tags.filter((t) => !sameTag(t, tag));
       if (rest.length) {
@@ -361,10 +363,12 @@
   }
 
   let active = null;
+  const controllers = new WeakMap(); // box -> Controller: what was inserted/reported survives focus moves
   function controllerFor(box) {
     if (!active || active.box !== box) {
       if (active) active.bar.hide();
-      active = new Controller(box);
+      if (!controllers.has(box)) controllers.set(box, new Controller(box));
+      active = controllers.get(box);
     }
     return active;
   }
