@@ -152,7 +152,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["train"]:  # argparse.REMAINDER drops leading "--options": hand the words over as given
+        args = parser.parse_args(["train"])
+        args.train_args = argv[1:]
+    else:
+        args = parser.parse_args(argv)
     try:
         return args.run(args)
     except (OSError, ValueError) as exc:

@@ -57,3 +57,13 @@ def test_checkpoint_round_trips_and_resume_continues(tmp_path):
     resumed = torch.load(out / "ckpt.pt", weights_only=False)
     assert resumed["epoch"] == 3 and [h["epoch"] for h in resumed["history"]] == [1, 2, 3]
     assert resumed["step"] == ckpt["step"] + 4  # 20 examples / batch 5 = 4 steps per epoch
+
+
+def test_tagsmith_train_forwards_its_options(tmp_path):
+    from inference.cli import main as tagsmith
+
+    data = write_fixture(tmp_path)
+    out = tmp_path / "cli-run"
+    assert tagsmith(["train", "--train", str(data), "--dev", str(data), "--out", str(out), "--emb-dim", "8",
+                     "--hidden", "8", "--enc-layers", "1", "--epochs", "1", "--quiet", "--no-eval"]) == 0
+    assert torch.load(out / "ckpt.pt", weights_only=False)["config"]["hidden"] == 8
