@@ -270,7 +270,7 @@ async function bench({ context, worker }, pageUrl, runs) {
   }
   const line = (name, xs) => {
     const s = [...xs].sort((a, b) => a - b);
-    return `${name.padEnd(44)} p50 ${quantile(s, 0.5).toFixed(1).padStart(6)} ms   p95 ${quantile(s, 0.95).toFixed(1).padStart(6)} ms   max ${s.at(-1).toFixed(1).padStart(6)} ms`;
+    return `${name.padEnd(48)} p50 ${quantile(s, 0.5).toFixed(1).padStart(6)} ms   p95 ${quantile(s, 0.95).toFixed(1).padStart(6)} ms   max ${s.at(-1).toFixed(1).padStart(6)} ms`;
   };
   console.log(`runs: ${runs} (after 3 warm-up), debounce 300 ms, Chromium ${context.browser()?.version() ?? ""}`.trim());
   console.log(line("pause detected -> chips rendered", pause));
