@@ -110,8 +110,8 @@ def tfidf_extraction(train_tokens, dev_tokens, k: int, max_n: int = 5) -> list[l
     return out
 
 
-def retrieval_baseline(train: list[dict], train_tokens, dev_tokens, k: int, k_neighbors: int = 20):
-    index = RetrievalIndex.build(_with_tokens(train, train_tokens), _identity, RetrievalConfig(k_neighbors=k_neighbors))
+def retrieval_baseline(train: list[dict], train_tokens, dev_tokens, k: int, k_neighbors: int | None = None):
+    index = RetrievalIndex.build(_with_tokens(train, train_tokens), _identity, RetrievalConfig())
     return [[t for t, _ in votes[:k]] for votes in index.query(dev_tokens, k_neighbors)]
 
 
@@ -268,7 +268,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", required=True)
     parser.add_argument("--prior", default=None, help="extra *_tag.txt of training hashtags (Weibo train_tag.txt)")
     parser.add_argument("--k", type=int, default=10)
-    parser.add_argument("--k-neighbors", type=int, default=20)
+    parser.add_argument("--k-neighbors", type=int, default=None, help="default: RetrievalConfig.k_neighbors")
     parser.add_argument("--epochs", type=int, default=8, help="classifier epochs")
     parser.add_argument("--max-train", type=int, default=0, help="use only the first N training records")
     parser.add_argument("--only", default="", help="comma-separated subset of baselines")
