@@ -41,7 +41,8 @@ $("form").addEventListener("submit", async (e) => {
   e.preventDefault();
   let settings;
   try { settings = readForm(); } catch (err) { return say(err.message, false); }
-  const origins = [tagsmithServerOrigin(settings.serverUrl), ...settings.otherSites];
+  // Chrome grants the manifest's sites at install; Firefox asks for them here, with the server's host.
+  const origins = [tagsmithServerOrigin(settings.serverUrl), ...tagsmithSitePatterns(settings)];
   let granted = true;
   try { granted = await chrome.permissions.request({ origins }); } catch (err) { return say(err.message, false); }
   await chrome.storage.local.set({ settings });
