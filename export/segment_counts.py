@@ -116,18 +116,25 @@ def build(data: Path, min_count: int):
             unigrams.update(words)
             bigrams.update(zip(words, words[1:]))
 
+    import wordsegment
+
+    dictionary = wordsegment.Segmenter.parse(wordsegment.Segmenter.UNIGRAMS_FILENAME)
+
+    def is_word(piece: str) -> bool:
+        # people often capitalise only some words (#AgeofUltron): a piece must be a word on its own
+        return piece.isdigit() or unigrams[piece] >= 2 or dictionary.get(piece, 0) >= 5e5
+
     hashtags, heldout = {}, {}
     for tag, segs in tag_segs.items():
         words, count = segs.most_common(1)[0]
+        if not all(is_word(p) for p in words.split()):
+            continue
         (heldout if is_heldout(tag) else hashtags)[tag] = (words, count)
     for words, count in hashtags.values():
         pieces = words.split()
         unigrams.update({p: count for p in pieces})
         bigrams.update({pair: count for pair in zip(pieces, pieces[1:])})
 
-    import wordsegment
-
-    dictionary = wordsegment.Segmenter.parse(wordsegment.Segmenter.UNIGRAMS_FILENAME)
     casing = {}
     for word, counter in forms.items():
         form, n = counter.most_common(1)[0]
@@ -182,15 +189,16 @@ def main(argv: list[str] | None = None) -> int:
 REBUILD = {"corpus_weight", "bigram_weight", "letter_penalty", "min_ws_count"}
 GRID = {
     "corpus_weight": [0.05, 0.1, 0.2, 0.3, 0.5, 0.7],
-    "bigram_weight": [0.05, 0.1, 0.2, 0.3, 0.5, 0.7],
-    "unk_logp": [-10.0, -12.0, -14.0, -16.0, -18.0, -20.0, -22.0],
-    "unk_char": [-0.5, -1.0, -1.5, -2.0, -2.5, -3.0],
+    "bigram_weight": [0.3, 0.5, 0.7, 0.8, 0.9, 0.95],
+    "unk_logp": [-4.0, -6.0, -8.0, -10.0, -12.0, -14.0, -16.0],
+    "unk_char": [-1.5, -2.0, -2.5, -3.0, -3.5, -4.0, -5.0],
     "word_penalty": [0.0, -0.5, -1.0, -1.5, -2.0, -3.0, -4.0, -5.0],
     "letter_penalty": [0.0, -1.0, -2.0, -3.0, -5.0],
     "digit_logp": [-4.0, -6.0, -8.0, -10.0, -12.0],
     "camel_span": [-2.0, -4.0, -6.0, -8.0, -12.0],
     "digit_span": [-2.0, -4.0, -6.0, -8.0, -12.0],
     "use_hashtag_table": [True, False],
+    "min_ws_count": [0.0, 2e4, 5e4, 1e5],
 }
 
 

@@ -47,17 +47,17 @@ class SegmenterConfig:
     """Language-model mix and penalties (natural-log units); tuned by `export.segment_counts --tune`
     on stan_large_train.tsv and held-out corpus CamelCase hashtags, never on the dev benchmarks."""
 
-    corpus_weight: float = 0.2  # share of the corpus model in the unigram and bigram mix
-    bigram_weight: float = 0.3  # interpolation: P(w|p) = b * Pbigram + (1 - b) * Punigram
-    unk_logp: float = -16.0  # log-prob of an unknown word before its per-character penalty
-    unk_char: float = -2.5  # per character of an unknown word
-    word_penalty: float = -1.0  # per word: a length prior preferring fewer, longer words
-    letter_penalty: float = -3.0  # single letters other than "a" and "i"
+    corpus_weight: float = 0.3  # share of the corpus model in the unigram and bigram mix
+    bigram_weight: float = 0.8  # interpolation: P(w|p) = b * Pbigram + (1 - b) * Punigram
+    unk_logp: float = -8.0  # log-prob of an unknown word before its per-character penalty
+    unk_char: float = -3.0  # per character of an unknown word
+    word_penalty: float = -0.5  # per word: a length prior preferring fewer, longer words
+    letter_penalty: float = -5.0  # single letters other than "a" and "i"
     digit_logp: float = -8.0  # a run of digits
-    camel_span: float = -8.0  # a word running across a lower->Upper (or ACRONYMWord) boundary
+    camel_span: float = -4.0  # a word running across a lower->Upper (or ACRONYMWord) boundary
     digit_span: float = -8.0  # a word running across a letter<->digit boundary
     min_ws_count: float = 0.0  # drop wordsegment unigrams rarer than this (its tail is noisy)
-    use_hashtag_table: bool = True  # exact look-up of CamelCase hashtags seen in the corpora
+    use_hashtag_table: bool = False  # exact look-up of CamelCase hashtags seen in the corpora
     max_word_len: int = 24
 
 
