@@ -41,7 +41,8 @@ class Conv2dSame(nn.Conv2d):
     """Conv2d with TensorFlow "SAME" padding: out = ceil(in / stride), extra pixel right/bottom."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        ih, iw = x.shape[-2:]
+        # python ints: the ONNX graph gets constant pads (the served input is always 224 x 224)
+        ih, iw = int(x.shape[-2]), int(x.shape[-1])
         pads = []
         for size, k, s in ((iw, self.kernel_size[1], self.stride[1]), (ih, self.kernel_size[0], self.stride[0])):
             total = max((math.ceil(size / s) - 1) * s + k - size, 0)

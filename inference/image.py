@@ -173,6 +173,32 @@ class ImageFusion:
     imagenet: float = 0.5  # ImageNet classes -> WordNet tags (open vocabulary)
     knn_k: int = 10
     knn_temperature: float = 0.05
+    alpha: float = 0.0  # rebalancing strength behind tag_scale (recorded; the scale ships in image.json)
+
+
+def project(features: np.ndarray, mean: np.ndarray, proj: np.ndarray) -> np.ndarray:
+    """[B,1280] -> PCA-projected, L2-normalised [B,D]."""
+    z = (features.astype(np.float32) - mean) @ proj
+    return z / (np.linalg.norm(z, axis=1, keepdims=True) + 1e-8)
+
+
+def knn_vote(z: np.ndarray, bank: np.ndarray, labels: np.ndarray, k: int, temperature: float) -> np.ndarray:
+    """Label transfer: the k most cosine-similar training photos vote their tags with weights
+    softmax(similarity / temperature). z [B,D], bank [N,D], labels [N,V] 0/1 -> [B,V] in [0,1]."""
+    sims = z @ bank.T  # [B,N]
+    k = min(k, len(bank))
+    top = np.argpartition(-sims, k - 1, axis=1)[:, :k]  # [B,k]
+    top_sims = np.take_along_axis(sims, top, axis=1)
+    weights = np.exp((top_sims - top_sims.max(axis=1, keepdims=True)) / temperature)
+    weights /= weights.sum(axis=1, keepdims=True)
+    return np.einsum("bk,bkv->bv", weights, labels[top])
+
+
+def fuse_vocab(head: np.ndarray, knn: np.ndarray, fusion: "ImageFusion", tag_scale: np.ndarray) -> np.ndarray:
+    """Weighted mean of head sigmoid scores and kNN votes, times a per-tag scale
+    (tag_scale = (training frequency / median)^-alpha, clipped): rare words get their turn (N+)."""
+    fused = (fusion.head * head + fusion.knn * knn) / max(fusion.head + fusion.knn, 1e-8)
+    return fused * tag_scale
 
 
 class ImageTagger:
@@ -191,7 +217,8 @@ class ImageTagger:
         self.norm = self.config.get("norm", DEFAULT_NORM)
         self.tags: list[str] = list(self.config["tags"])
         self.fusion = ImageFusion(**self.config.get("fusion", {}))
-        self.tag_bias = np.asarray(self.config.get("tag_bias", [0.0] * len(self.tags)), dtype=np.float32)
+        # per-tag rebalancing (rare words up), tuned in training: see `fuse_vocab`
+        self.tag_scale = np.asarray(self.config.get("tag_scale", [1.0] * len(self.tags)), dtype=np.float32)
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
@@ -226,24 +253,14 @@ class ImageTagger:
         features, probs, scores = self.session.run(None, {"image": x})
         return features, probs, scores
 
-    def knn_scores(self, features: np.ndarray, exclude_self: bool = False) -> np.ndarray:
-        """Label transfer: similarity-weighted tag votes of the k nearest training photos, [B,V] in [0,1]."""
-        z = (features - self.knn_mean) @ self.knn_proj
-        z /= np.linalg.norm(z, axis=1, keepdims=True) + 1e-8
-        sims = z @ self.knn_bank.T  # [B,N]
-        k = self.fusion.knn_k
-        top = np.argpartition(-sims, k, axis=1)[:, :k]  # [B,k]
-        top_sims = np.take_along_axis(sims, top, axis=1)
-        weights = np.exp((top_sims - top_sims.max(axis=1, keepdims=True)) / self.fusion.knn_temperature)
-        weights /= weights.sum(axis=1, keepdims=True)
-        return np.einsum("bk,bkv->bv", weights, self.knn_labels[top])
+    def knn_scores(self, features: np.ndarray) -> np.ndarray:
+        """[B,1280] -> [B,V]: tag votes of the nearest training photos (see `knn_vote`)."""
+        z = project(features, self.knn_mean, self.knn_proj)
+        return knn_vote(z, self.knn_bank, self.knn_labels, self.fusion.knn_k, self.fusion.knn_temperature)
 
     def vocab_scores(self, features: np.ndarray, head_scores: np.ndarray) -> np.ndarray:
-        """Scores over the trained vocabulary [B,V]: calibrated head + kNN."""
-        logits = np.log(np.clip(head_scores, 1e-7, 1 - 1e-7)) - np.log(np.clip(1 - head_scores, 1e-7, 1))
-        head = 1.0 / (1.0 + np.exp(-(logits + self.tag_bias)))
-        f = self.fusion
-        return (f.head * head + f.knn * self.knn_scores(features)) / max(f.head + f.knn, 1e-8)
+        """Scores over the trained vocabulary [B,V]: head and kNN fused, then rebalanced per tag."""
+        return fuse_vocab(head_scores, self.knn_scores(features), self.fusion, self.tag_scale)
 
     def tag_arrays(self, arrays: list[np.ndarray], k: int = 10) -> list[list[tuple[str, float]]]:
         """Preprocessed images -> per image the top-k [(tag words, score in [0,1])]."""
