@@ -137,14 +137,20 @@ def build(data: Path, min_count: int):
 
     casing = {}
     for word, counter in forms.items():
-        form, n = counter.most_common(1)[0]
-        total = sum(counter.values())
-        if len(word) < 2 or n < 3 or n < 0.6 * total or not word.isalnum() or not form.isascii():
+        # the formatter capitalises anyway: the question is which capitalised form people use
+        lower = counter.get(word, 0)
+        cased = Counter({f: c for f, c in counter.items() if f != word})
+        if not cased:
+            continue
+        form, n = cased.most_common(1)[0]
+        if len(word) < 2 or n < 3 or n < 0.5 * sum(cased.values()) or n < 0.5 * lower:
+            continue
+        if not word.isalnum() or not form.isascii() or (form[0].isupper() and form[1:].islower()):
             continue
         if form.isupper():  # acronyms (NBA, COVID, AK47), not words shouted in capitals
             keep = len(word) <= 5 or any(c.isdigit() for c in word)
         else:  # mixed case (iPhone, YouTube): only single dictionary words, not glued phrases
-            keep = not form.islower() and not (form[0].isupper() and form[1:].islower()) and word in dictionary
+            keep = word in dictionary
         if keep:
             casing[word] = form
     unigrams = {w: c for w, c in unigrams.items() if c >= min_count}
@@ -165,9 +171,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "inference" / "data" / "segmentation"))
     parser.add_argument("--min-count", type=int, default=2)
     parser.add_argument("--tune", action="store_true", help="search SegmenterConfig on the counts in --out")
+    parser.add_argument("--params", nargs="*", default=None, help="with --tune: only these config fields")
+    parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args(argv)
     if args.tune:
-        tune(Path(args.data), Path(args.out))
+        tune(Path(args.data), Path(args.out), args.rounds, args.params)
         return 0
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -198,11 +206,12 @@ GRID = {
     "camel_span": [-2.0, -4.0, -6.0, -8.0, -12.0],
     "digit_span": [-2.0, -4.0, -6.0, -8.0, -12.0],
     "use_hashtag_table": [True, False],
+    "cased_inner_split": [0.0, -1.0, -2.0, -3.0, -4.0, -6.0],
     "min_ws_count": [0.0, 2e4, 5e4, 1e5],
 }
 
 
-def tune(data: Path, counts_dir: Path, rounds: int = 2) -> None:
+def tune(data: Path, counts_dir: Path, rounds: int = 2, params: list[str] | None = None) -> None:
     from dataclasses import asdict, replace
 
     from inference.segment import Counts, Segmenter, SegmenterConfig, evaluate, read_benchmark
@@ -226,6 +235,8 @@ def tune(data: Path, counts_dir: Path, rounds: int = 2) -> None:
     print(f"start {best}", flush=True)
     for r in range(rounds):
         for name, values in GRID.items():
+            if params and name not in params:
+                continue
             for value in values:
                 if getattr(config, name) == value:
                     continue

@@ -56,6 +56,7 @@ class SegmenterConfig:
     digit_logp: float = -8.0  # a run of digits
     camel_span: float = -4.0  # a word running across a lower->Upper (or ACRONYMWord) boundary
     digit_span: float = -8.0  # a word running across a letter<->digit boundary
+    cased_inner_split: float = -3.0  # in a CamelCase tag, a split where the casing shows none (A|us|Open)
     min_ws_count: float = 0.0  # drop wordsegment unigrams rarer than this (its tail is noisy)
     use_hashtag_table: bool = False  # exact look-up of CamelCase hashtags seen in the corpora
     max_word_len: int = 24
@@ -217,6 +218,12 @@ class Segmenter:
                 pen = cfg.camel_span
             cum[k] = cum[k - 1] + pen
         cum[n] = cum[n - 1] if n else 0.0
+        # split_pen[i]: cost of a word starting at i; in a CamelCase tag, casing marks the boundaries
+        split_pen = [0.0] * n
+        if cfg.cased_inner_split and surface != s and not surface.isupper():
+            for k in range(1, n):
+                if cum[k] == cum[k - 1]:
+                    split_pen[k] = cfg.cased_inner_split
         if cum[n] == 0.0 and self.hashtags:
             known = self.hashtags.get(s)
             if known:
@@ -236,6 +243,7 @@ class Segmenter:
                 continue
             base_score, base_key = best[i]
             base_cum = cum[i]
+            inner = split_pen[i] + wp
             for j in range(i + 1, min(n, i + max_len) + 1):
                 w = s[i:j]
                 span = cum[j - 1] - base_cum
@@ -255,7 +263,7 @@ class Segmenter:
                     score, prev, key = base_score + digit_logp, base_key, "<num>"
                 else:
                     score, prev, key = base_score + unk_logp + unk_char * (j - i), base_key, "<unk>"
-                score += wp + span
+                score += inner + span
                 old = states[j].get(key)
                 if old is None or score > old[0]:
                     states[j][key] = (score, i, prev)
