@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import dataclasses
 import json
 import logging
 import time
@@ -93,14 +94,80 @@ def _string_list(body: dict, name: str, max_items: int | None = None, max_chars:
     return tuple(value)
 
 
-def parse_suggest_request(raw: bytes, languages: Sequence[str]) -> tuple[SuggestRequest, bytes | None]:
-    """Validate a /v1/suggest body; returns the request and the decoded image (or None)."""
+def parse_suggest_request(
+    raw: bytes, languages: Sequence[str], images_supported: bool = False
+) -> tuple[SuggestRequest, bytes | None]:
+    """Validate a /v1/suggest JSON body; returns the request and the decoded image (or None)."""
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidJSON(f"body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise InvalidJSON(f"body must be a JSON object, not {type(body).__name__}")
+    return validate_suggest_body(body, languages, images_supported)
+
+
+def _part_bytes(value: Any) -> bytes:
+    """A `request.post()` value: str (text part), bytearray (other content types) or a FileField."""
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
+    return value.file.read()
+
+
+def _part_text(name: str, value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    try:
+        return _part_bytes(value).decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidField(f"form field {name!r} must be UTF-8 text") from None
+
+
+async def parse_multipart_request(
+    request: web.Request, languages: Sequence[str], images_supported: bool
+) -> tuple[SuggestRequest, bytes | None]:
+    """multipart/form-data: an `image` file part plus the JSON fields as form fields (`text`,
+    `lang`, `k`; `thread` and `hashtags` repeated), or a `request` part holding the JSON body."""
+    try:
+        form = await request.post()  # bounded by client_max_size (413 beyond)
+    except web.HTTPException:
+        raise
+    except Exception as exc:  # a malformed multipart body
+        raise InvalidField(f"the multipart body could not be read: {exc}") from None
+    body: dict[str, Any] = {}
+    if "request" in form:
+        try:
+            body = json.loads(_part_bytes(form["request"]))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InvalidJSON(f"the 'request' part is not valid JSON: {exc}") from None
+        if not isinstance(body, dict):
+            raise InvalidJSON("the 'request' part must be a JSON object")
+    for name in set(form) - {"request", "image"}:
+        values = [_part_text(name, v) for v in form.getall(name)]
+        if name in ("thread", "hashtags"):
+            body[name] = list(values)
+        elif name == "k":
+            try:
+                body["k"] = int(values[0])
+            except ValueError:
+                raise InvalidField(f"'k' must be an integer from {MIN_K} to {MAX_K}, got {values[0]!r}") from None
+        else:
+            body[name] = values[0]
+    if "image" in body:
+        raise InvalidField("send the image as the 'image' file part of a multipart body, not inside it")
+    image = None
+    if "image" in form:
+        image = _part_bytes(form["image"])
+    request_, _ = validate_suggest_body(body, languages, images_supported, has_image=image is not None)
+    return request_, image
+
+
+def validate_suggest_body(
+    body: dict, languages: Sequence[str], images_supported: bool = False, has_image: bool = False
+) -> tuple[SuggestRequest, bytes | None]:
+    """The checks shared by JSON and multipart bodies. has_image: an image came beside the body."""
     unknown = sorted(set(body) - _FIELDS)
     if unknown:
         raise InvalidField(f"unknown field(s) {unknown}; allowed: {sorted(_FIELDS)}")
@@ -137,10 +204,11 @@ def parse_suggest_request(raw: bytes, languages: Sequence[str]) -> tuple[Suggest
         except (binascii.Error, ValueError):
             raise InvalidField("'image' is not valid base64") from None
 
-    if not text.strip():
-        if image is not None:
+    has_image = has_image or image is not None
+    if not text.strip() and not (has_image and images_supported):
+        if has_image:
             raise NotImplementedYet(
-                "image-only suggestions are not available yet: send 'text' (the caption) with the image"
+                "image-only suggestions are not available: no image model is loaded; send 'text' (the caption) with the image"
             )
         raise MissingInput("send 'text' (the post) or 'image'; neither was given")
     return SuggestRequest(text=text, thread=thread, hashtags=hashtags, k=k, lang=lang), image
@@ -168,8 +236,17 @@ def result_json(result: SuggestResult, took_ms: float) -> dict:
 async def handle_suggest(request: web.Request) -> web.Response:
     start = time.perf_counter()
     suggester = _ready_suggester(request.app)
-    raw = await request.read()  # over client_max_size: aiohttp raises 413, shaped by the middleware
-    suggest_request, _image = parse_suggest_request(raw, suggester.languages)
+    images_supported = suggester.images_supported
+    if request.content_type == "multipart/form-data":
+        suggest_request, image = await parse_multipart_request(request, suggester.languages, images_supported)
+    else:
+        raw = await request.read()  # over client_max_size: aiohttp raises 413, shaped by the middleware
+        suggest_request, image = parse_suggest_request(raw, suggester.languages, images_supported)
+    if image is not None and images_supported:
+        # decode + resize in the bounded pool; a bad image raises InvalidImage / ImageTooLarge (4xx)
+        loop = asyncio.get_running_loop()
+        pixels = await loop.run_in_executor(request.app[EXECUTOR], suggester.image_tagger.preprocess, image)
+        suggest_request = dataclasses.replace(suggest_request, image=pixels)
     result = await request.app[BATCHER].submit(suggest_request)
     trending = request.app.get(TRENDING)  # the extension API's bounded boost, when mounted
     if trending is not None:

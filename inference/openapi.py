@@ -58,7 +58,7 @@ SCHEMAS = {
                 "items": {"type": "string"},
                 "description": "hashtags already on the post; never suggested again",
             },
-            "image": {"type": "string", "format": "byte", "description": "base64 image (alone: 501 until image tagging lands)"},
+            "image": {"type": "string", "format": "byte", "description": "base64 image (JPEG, PNG, GIF, WebP…; <= 10 MB, <= 50 Mpx; animated: first frame); alone or with text. Also accepted as the `image` file part of a multipart/form-data body whose other fields are text, lang, k, repeated thread/hashtags (or a `request` part with this JSON)"},
             "k": {"type": "integer", "minimum": MIN_K, "maximum": MAX_K, "default": DEFAULT_K},
             "lang": {"type": "string", "enum": ["en", "zh"], "description": "detected when absent"},
         },
@@ -96,8 +96,8 @@ CORE_PATHS = {
             "responses": {
                 "200": _json("suggestions, best first", {"$ref": "#/components/schemas/SuggestResponse"}),
                 "400": _error_response("malformed request: the message says what was wrong"),
-                "413": _error_response("body over the configured maximum"),
-                "501": _error_response("an image alone: image tagging is not available yet"),
+                "413": _error_response("body over the configured maximum, or an image over 10 MB / 50 Mpx"),
+                "501": _error_response("an image alone while no image model is loaded"),
                 "503": _error_response("queue full or models not loaded; see Retry-After"),
             },
         }

@@ -25,6 +25,8 @@ KNOWN_LANGS = ("en", "zh")
 # Used when a folder has no fusion.json (export/fusion.py writes tuned ones). Generator scores are
 # log-probs: "softmax" makes the best beam 1 and the others their probability relative to it.
 DEFAULT_FUSION = {"weights": {"generator": 1.0, "retrieval": 0.6}, "norms": {"generator": "softmax"}}
+IMAGE_FOLDER = "image"  # the image tagger's folder inside a models dir (inference/image.py)
+DEFAULT_IMAGE_WEIGHT = 1.0  # the image source's weight beside a text model's sources
 _HASHTAG_IN_TEXT = re.compile(r"#(\w+)")
 
 
@@ -35,6 +37,9 @@ class SuggestRequest:
     hashtags: tuple[str, ...] = ()  # already on the post: never suggested again
     k: int = 10
     lang: str | None = None  # None: detected from the text
+    # the preprocessed image [3,224,224] float32 (`ImageTagger.preprocess`, run before batching so a
+    # bad image fails its own request only); None: no image
+    image: object | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -147,12 +152,18 @@ class Suggester:
         self,
         models: dict[str, LanguageModel],
         blocklist: set[str] | frozenset[str] = frozenset(),
+        image_tagger: object | None = None,  # inference.image.ImageTagger
+        image_weight: float | None = None,  # None: the tagger's image.json "text_fusion_weight"
     ):
-        if not models:
+        if not models and image_tagger is None:
             raise ValueError("a Suggester needs at least one model")
         self.models = models
         self.blocklist = {b.lstrip("#") for b in blocklist}
-        self.default_lang = "en" if "en" in models else next(iter(models))
+        self.default_lang = "en" if "en" in models or not models else next(iter(models))
+        self.image_tagger = image_tagger
+        if image_weight is None and image_tagger is not None:
+            image_weight = image_tagger.config.get("text_fusion_weight", DEFAULT_IMAGE_WEIGHT)
+        self.image_weight = DEFAULT_IMAGE_WEIGHT if image_weight is None else float(image_weight)
 
     # -- construction ------------------------------------------------------------------------------
     @classmethod
@@ -167,13 +178,23 @@ class Suggester:
 
     @classmethod
     def from_models_dir(cls, models_dir: str | Path, **kwargs) -> "Suggester":
-        """Every sub-folder with a config.json (or the folder itself when it is one model)."""
+        """Every sub-folder with a config.json (or the folder itself when it is one model), and
+        the image tagger in `image/` (a folder with image.json) when there is one."""
         models_dir = Path(models_dir)
         folders = sorted(p.parent for p in models_dir.glob("*/config.json"))
         if not folders and (models_dir / "config.json").exists():
             folders = [models_dir]
-        if not folders:
+        image_folder = models_dir / IMAGE_FOLDER
+        has_image = (image_folder / "image.json").exists()
+        if not folders and not has_image:
             raise FileNotFoundError(f"no model folder (a folder with config.json) under {models_dir}")
+        if has_image and "image_tagger" not in kwargs:
+            from inference.image import ImageTagger  # onnxruntime + Pillow: only when a tagger ships
+
+            kwargs["image_tagger"] = ImageTagger(image_folder, providers=kwargs.get("providers"), threads=kwargs.get("threads", 0))
+        if not folders:
+            own = {"blocklist", "image_tagger", "image_weight"}
+            return cls({}, **{k: v for k, v in kwargs.items() if k in own})
         return cls.from_folders(folders, **kwargs)
 
     @classmethod
@@ -185,8 +206,15 @@ class Suggester:
     def languages(self) -> list[str]:
         return sorted(self.models)
 
+    @property
+    def images_supported(self) -> bool:
+        return self.image_tagger is not None
+
     def describe(self) -> dict:
-        return {lang: {"model": m.model_id, "sources": m.sources} for lang, m in sorted(self.models.items())}
+        described = {lang: {"model": m.model_id, "sources": m.sources} for lang, m in sorted(self.models.items())}
+        if self.image_tagger is not None:
+            described["image"] = {"model": self.image_tagger.model_id, "sources": ["image"]}
+        return described
 
     def model_for(self, req: SuggestRequest) -> LanguageModel:
         lang = req.lang or detect_lang(req.text or " ".join(req.thread))
@@ -197,6 +225,8 @@ class Suggester:
         counts, jieba's dictionary, onnxruntime's first-run allocations) before traffic arrives."""
         samples = {"zh": "今晚 看 #澳网# 决赛", "en": "watching the final tonight #AusOpen"}
         self.suggest_batch([SuggestRequest(samples.get(lang, samples["en"]), ("ok",), lang=lang) for lang in self.models])
+        if self.image_tagger is not None:
+            self.image_tagger.warm_up()
 
     # -- the work ------------------------------------------------------------------------------------
     def suggest(self, req: SuggestRequest) -> SuggestResult:
@@ -205,30 +235,57 @@ class Suggester:
     def suggest_batch(self, requests: list[SuggestRequest]) -> list[SuggestResult]:
         """Blocking. Requests are grouped by model so each model sees one batched call per source."""
         results: list[SuggestResult | None] = [None] * len(requests)
+        image_tags = self._image_candidates(requests)  # one batched ONNX run for every image
         groups: dict[str, list[int]] = {}
-        chosen = [self.model_for(r) for r in requests]
-        for i, model in enumerate(chosen):
-            groups.setdefault(model.lang, []).append(i)
+        for i, req in enumerate(requests):
+            lang = self.model_for(req).lang if self.models else (req.lang or self.default_lang)
+            groups.setdefault(lang, []).append(i)
         for lang, indices in groups.items():
-            model = self.models[lang]
+            model = self.models.get(lang)
             batch = [requests[i] for i in indices]
-            for i, suggestions in zip(indices, self._suggest_group(model, batch)):
-                results[i] = SuggestResult(suggestions, lang, model.model_id)
+            found = self._suggest_group(model, batch, [image_tags.get(i) for i in indices], lang)
+            for i, (suggestions, used) in zip(indices, found):
+                results[i] = SuggestResult(suggestions, lang, "+".join(used))
         return results  # type: ignore[return-value]
 
-    def _suggest_group(self, model: LanguageModel, batch: list[SuggestRequest]) -> list[list[Suggestion]]:
-        pairs = [
-            (tokenize(r.text, model.lang), [t for message in r.thread for t in tokenize(message, model.lang)])
-            for r in batch
-        ]
+    def _image_candidates(self, requests: list[SuggestRequest]) -> dict[int, list[tuple[str, float]]]:
+        """Request index -> the image tagger's [(words, score)] for requests with an image."""
+        rows = [i for i, r in enumerate(requests) if r.image is not None]
+        if not rows or self.image_tagger is None:
+            return {}
+        n = max(requests[i].k + len(requests[i].hashtags) for i in rows) + 5
+        tags = self.image_tagger.tag_arrays([requests[i].image for i in rows], n)
+        return dict(zip(rows, tags))
+
+    def _suggest_group(
+        self, model: LanguageModel | None, batch: list[SuggestRequest], images: list, lang: str
+    ) -> list[tuple[list[Suggestion], list[str]]]:
+        """Per request: suggestions from the text model's sources (when it has text or a thread)
+        and the image source (when it has an image), fused by `rank`; and the model ids used."""
+        has_text = [model is not None and bool(r.text.strip() or any(m.strip() for m in r.thread)) for r in batch]
+        text_rows = [j for j, t in enumerate(has_text) if t]
         excluded = [_existing_tags(r) for r in batch]
         # ask the sources for more than k: ranking drops existing and blocked tags
         n = max(r.k for r in batch) + max(len(e) for e in excluded) + 5
+        text_candidates: dict[int, dict] = {}
+        if text_rows:
+            pairs = [
+                (tokenize(batch[j].text, lang), [t for message in batch[j].thread for t in tokenize(message, lang)])
+                for j in text_rows
+            ]
+            text_candidates = dict(zip(text_rows, model.candidates(pairs, n)))
+        fusion = dict(model.fusion) if model is not None else {"weights": {}, "norms": {}}
+        fusion["weights"] = {**fusion.get("weights", {}), "image": self.image_weight}
         out = []
-        for req, candidates, exclude in zip(batch, model.candidates(pairs, n), excluded):
-            ranked = rank(candidates, model.fusion, req.k, exclude, self.blocklist)
-            out.append([
-                Suggestion(tag=format_tag(r.words, model.lang), words=r.words, score=round(float(r.score), 4), source=r.source)
+        for j, (req, exclude) in enumerate(zip(batch, excluded)):
+            candidates = dict(text_candidates.get(j, {}))
+            used = [model.model_id] if j in text_candidates else []
+            if images[j] is not None:
+                candidates["image"] = images[j]
+                used.append(self.image_tagger.model_id)
+            ranked = rank(candidates, fusion, req.k, exclude, self.blocklist)
+            out.append(([
+                Suggestion(tag=format_tag(r.words, lang), words=r.words, score=round(float(r.score), 4), source=r.source)
                 for r in ranked
-            ])
+            ], used or [model.model_id if model is not None else self.image_tagger.model_id]))
         return out

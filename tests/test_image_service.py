@@ -1,0 +1,238 @@
+"""Image tagging through the tagger, the suggester's fusion and the real aiohttp server.
+
+A tiny real ONNX graph written here stands in for EfficientNet: its "features" are the mean
+(x-127)/128 of each colour channel, so a red photo is tagged "red", and a green one is an ImageNet
+"tiger" (whose WordNet tags come from the shipped mapping). Real onnxruntime, real server.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+from PIL import Image
+
+from inference.app import ServiceConfig, create_app
+from inference.image import ImageTagger
+from inference.suggester import SuggestRequest, Suggester
+from service_fixtures import write_retrieval_model
+
+TAGS = ["red", "green", "blue", "sunset"]
+TIGER = 292  # ImageNet class index of "tiger"
+
+
+def write_tiny_tagger(folder: Path) -> Path:
+    """image.json + tagger.onnx + knn.npz with the contract of export/image_export.py."""
+    folder.mkdir(parents=True, exist_ok=True)
+    d = 8
+    w1 = np.zeros((3, d), np.float32)
+    w1[0, 0] = w1[1, 1] = w1[2, 2] = 1.0  # features [B,8]: channel means then zeros
+    w2 = np.zeros((d, 1000), np.float32)
+    w2[1, TIGER] = 12.0  # green -> tiger
+    w3 = np.zeros((d, len(TAGS)), np.float32)
+    w3[0, 0] = w3[1, 1] = w3[2, 2] = 6.0
+    b3 = np.array([0, 0, 0, -6], np.float32)  # "sunset" only through the kNN neighbours
+    nodes = [
+        helper.make_node("ReduceMean", ["image"], ["pooled"], axes=[2, 3], keepdims=0),
+        helper.make_node("MatMul", ["pooled", "w1"], ["features"]),
+        helper.make_node("MatMul", ["features", "w2"], ["logits"]),
+        helper.make_node("Softmax", ["logits"], ["imagenet_probs"], axis=-1),
+        helper.make_node("MatMul", ["features", "w3"], ["tag_logits0"]),
+        helper.make_node("Add", ["tag_logits0", "b3"], ["tag_logits"]),
+        helper.make_node("Sigmoid", ["tag_logits"], ["tag_scores"]),
+    ]
+    graph = helper.make_graph(
+        nodes, "tiny-tagger",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", 3, 224, 224])],
+        [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", d]),
+         helper.make_tensor_value_info("imagenet_probs", TensorProto.FLOAT, ["batch", 1000]),
+         helper.make_tensor_value_info("tag_scores", TensorProto.FLOAT, ["batch", len(TAGS)])],
+        [numpy_helper.from_array(w, n) for w, n in ((w1, "w1"), (w2, "w2"), (w3, "w3"), (b3, "b3"))],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, folder / "tagger.onnx")
+    # kNN bank: a red photo tagged red + sunset, a green one green, a blue one blue
+    bank = np.eye(3, d, dtype=np.float32)
+    np.savez(folder / "knn.npz", mean=np.zeros(d, np.float32), proj=np.eye(d, dtype=np.float16),
+             bank=bank.astype(np.float16), indptr=np.array([0, 2, 3, 4]), indices=np.array([0, 3, 1, 2], np.int32))
+    config = {"name": "tiny-image", "version": "test", "graph": "tagger.onnx", "norm": "tf", "tags": TAGS,
+              "fusion": {"head": 1.0, "knn": 1.0, "imagenet": 0.5, "knn_k": 1, "knn_temperature": 0.05},
+              "tag_scale": [1.0] * len(TAGS)}
+    (folder / "image.json").write_text(json.dumps(config))
+    return folder
+
+
+def photo(colour: tuple[int, int, int], fmt: str = "JPEG", size=(300, 200)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, fmt)
+    return out.getvalue()
+
+
+RED, GREEN, BLUE = photo((250, 5, 5)), photo((5, 250, 5)), photo((5, 5, 250))
+
+
+@pytest.fixture(scope="module")
+def models_dir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("models")
+    write_retrieval_model(root / "en", "en")
+    write_tiny_tagger(root / "image")
+    return root
+
+
+@pytest.fixture(scope="module")
+def tagger(models_dir) -> ImageTagger:
+    return ImageTagger(models_dir / "image")
+
+
+# -- tagger and fusion logic --------------------------------------------------------------------------
+def test_tagger_ranks_the_colour_of_each_photo_first(tagger):
+    red, green, blue = tagger.tag_batch([RED, GREEN, BLUE], k=5)
+    assert red[0][0] == "red" and blue[0][0] == "blue"
+    assert green[0][0] in ("green", "tiger")
+    assert all(0.0 <= s <= 1.0 for tags in (red, green, blue) for _, s in tags)
+
+
+def test_knn_neighbours_transfer_tags_the_head_does_not_give(tagger):
+    red = dict(tagger.tag_batch([RED], k=5)[0])
+    assert "sunset" in red  # only the red training photo carries it
+
+
+def test_imagenet_classes_reach_their_wordnet_hypernyms(tagger):
+    green = dict(tagger.tag_batch([GREEN], k=8)[0])
+    assert "tiger" in green and "big cat" in green
+
+
+def test_image_only_request_gets_image_tags(models_dir, tagger):
+    suggester = Suggester.from_models_dir(models_dir)
+    assert suggester.images_supported
+    result = suggester.suggest(SuggestRequest(text="", image=tagger.preprocess(RED), k=3))
+    assert result.suggestions[0].tag == "#Red" and result.suggestions[0].source == "image"
+    assert result.model == "tiny-image@test"
+
+
+def test_existing_hashtags_are_excluded_from_image_tags(models_dir, tagger):
+    suggester = Suggester.from_models_dir(models_dir)
+    result = suggester.suggest(SuggestRequest(text="", hashtags=("#Red",), image=tagger.preprocess(RED), k=5))
+    assert "red" not in [s.words for s in result.suggestions]
+    assert "sunset" in [s.words for s in result.suggestions]
+
+
+def test_caption_and_image_are_fused(models_dir, tagger):
+    suggester = Suggester.from_models_dir(models_dir)
+    text = "Watching the final set at the Australian Open tonight"
+    text_only = suggester.suggest(SuggestRequest(text=text, k=10))
+    fused = suggester.suggest(SuggestRequest(text=text, image=tagger.preprocess(BLUE), k=10))
+    sources = {s.source for s in fused.suggestions}
+    assert "image" in sources and sources - {"image"}  # both kinds of tags
+    assert "image" not in {s.source for s in text_only.suggestions}
+    assert fused.model == "tiny-en@test+tiny-image@test"
+
+
+def test_a_batch_mixing_text_image_and_both_answers_each_request(models_dir, tagger):
+    suggester = Suggester.from_models_dir(models_dir)
+    requests = [SuggestRequest(text="Nadal wins the final"), SuggestRequest(text="", image=tagger.preprocess(GREEN)),
+                SuggestRequest(text="Apple iPhone", image=tagger.preprocess(RED))]
+    results = suggester.suggest_batch(requests)
+    assert results[0].suggestions and {s.source for s in results[0].suggestions} != {"image"}
+    assert {s.source for s in results[1].suggestions} == {"image"}
+    assert "red" in [s.words for s in results[2].suggestions]
+
+
+def test_an_image_only_models_dir_serves_images_alone(tmp_path):
+    write_tiny_tagger(tmp_path / "image")
+    suggester = Suggester.from_models_dir(tmp_path)
+    result = suggester.suggest(SuggestRequest(text="", image=suggester.image_tagger.preprocess(BLUE)))
+    assert result.suggestions[0].words == "blue"
+
+
+def test_a_tampered_graph_fails_at_load(tmp_path):
+    folder = write_tiny_tagger(tmp_path / "image")
+    config = json.loads((folder / "image.json").read_text())
+    config["sha256"] = {"tagger.onnx": "0" * 64}
+    (folder / "image.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="sha256"):
+        ImageTagger(folder)
+
+
+# -- end to end through the real server ------------------------------------------------------------
+@pytest.fixture
+async def client(aiohttp_client, models_dir):
+    return await aiohttp_client(create_app(ServiceConfig(models_dir=models_dir, max_wait_ms=5)))
+
+
+async def test_base64_image_alone_is_tagged_end_to_end(client):
+    response = await client.post("/v1/suggest", json={"image": base64.b64encode(RED).decode(), "k": 3})
+    assert response.status == 200
+    body = await response.json()
+    assert body["suggestions"][0]["tag"] == "#Red"
+    assert body["model"] == "tiny-image@test"
+
+
+async def test_multipart_upload_with_caption_and_existing_hashtags(client):
+    import aiohttp
+
+    form = aiohttp.FormData()
+    form.add_field("text", "Watching the final set at the Australian Open tonight")
+    form.add_field("hashtags", "#Blue")
+    form.add_field("k", "8")
+    form.add_field("image", BLUE, filename="photo.jpg", content_type="image/jpeg")
+    response = await client.post("/v1/suggest", data=form)
+    assert response.status == 200, await response.text()
+    words = [s["words"] for s in (await response.json())["suggestions"]]
+    assert "blue" not in words and "aus open" in words
+
+
+async def test_multipart_with_a_json_request_part(client):
+    import aiohttp
+
+    form = aiohttp.FormData()
+    form.add_field("request", json.dumps({"k": 2}), content_type="application/json")
+    form.add_field("image", GREEN, filename="g.png", content_type="image/png")
+    response = await client.post("/v1/suggest", data=form)
+    assert response.status == 200
+    assert len((await response.json())["suggestions"]) == 2
+
+
+@pytest.mark.parametrize("payload, status, code", [
+    (b"definitely not an image", 400, "invalid_image"),
+    (RED[: len(RED) // 2], 400, "invalid_image"),
+    (b"", 400, "invalid_image"),
+])
+async def test_bad_images_get_a_clear_4xx(client, payload, status, code):
+    response = await client.post("/v1/suggest", json={"image": base64.b64encode(payload).decode()})
+    assert response.status == status
+    body = await response.json()
+    assert body["error"]["code"] in (code, "missing_input")
+
+
+async def test_multipart_bad_image_and_bad_k_are_4xx(client):
+    import aiohttp
+
+    form = aiohttp.FormData()
+    form.add_field("image", b"GIF89a-broken", filename="x.gif", content_type="image/gif")
+    response = await client.post("/v1/suggest", data=form)
+    assert response.status == 400 and (await response.json())["error"]["code"] == "invalid_image"
+    form = aiohttp.FormData()
+    form.add_field("k", "many")
+    form.add_field("image", RED, filename="x.jpg")
+    response = await client.post("/v1/suggest", data=form)
+    assert response.status == 400 and (await response.json())["error"]["code"] == "invalid_field"
+
+
+async def test_without_an_image_model_an_image_alone_is_501(aiohttp_client, tmp_path):
+    write_retrieval_model(tmp_path / "en", "en")
+    client = await aiohttp_client(create_app(ServiceConfig(models_dir=tmp_path, max_wait_ms=5)))
+    response = await client.post("/v1/suggest", json={"image": base64.b64encode(RED).decode()})
+    assert response.status == 501
+
+
+async def test_readiness_lists_the_image_model(client):
+    body = await (await client.get("/readyz")).json()
+    assert body["models"]["image"]["model"] == "tiny-image@test"
