@@ -26,7 +26,8 @@ const CHIPS = "tagsmith-chips .chip"; // Playwright's CSS engine pierces the ope
 mkdirSync(OUT, { recursive: true });
 if (!SERVER) { console.error("set TAGSMITH_URL"); process.exit(2); }
 
-const ok = (what) => console.log(`ok - ${what}`);
+const t0 = Date.now();
+const ok = (what) => console.log(`ok - ${what} [${((Date.now() - t0) / 1000).toFixed(1)} s]`);
 
 // -- the local test page (a real HTTP server: content scripts run on http://127.0.0.1 pages) -----------
 function servePage() {
@@ -37,6 +38,25 @@ function servePage() {
     if (!file) { res.writeHead(404); return res.end(); }
     res.writeHead(200, { "Content-Type": `${types[file.split(".").pop()]}; charset=utf-8` });
     res.end(readFileSync(join(HERE, file)));
+  });
+  return new Promise((ok) => server.listen(0, "127.0.0.1", () => ok(server)));
+}
+
+// A slow copy of the server (every request held 2 s, then proxied): lets the test see a pending
+// request cancelled by the next pause in typing.
+function serveSlowProxy() {
+  const server = createServer(async (req, res) => {
+    const chunks = [];
+    for await (const chunk of req) chunks.push(chunk);
+    await new Promise((r) => setTimeout(r, 2000));
+    try {
+      const upstream = await fetch(SERVER + req.url, {
+        method: req.method, headers: { "content-type": "application/json", authorization: req.headers.authorization || "" },
+        body: req.method === "GET" ? undefined : Buffer.concat(chunks),
+      });
+      res.writeHead(upstream.status, { "Content-Type": "application/json" });
+      res.end(Buffer.from(await upstream.arrayBuffer()));
+    } catch (_) { res.destroy(); }
   });
   return new Promise((ok) => server.listen(0, "127.0.0.1", () => ok(server)));
 }
@@ -214,7 +234,24 @@ async function checks({ context, worker, extensionId }, pageUrl) {
   assert.equal((await ig.inputValue("textarea")).match(/#\w+/g).length, 5, "a disabled chip inserts nothing");
   ok(`Instagram cap hint: "${igHint}"`);
 
-  // 8. Server down: no chips, no errors on the page; the popup says why.
+  // 8. A pause while a request is pending aborts it; only the newest answer is shown.
+  const slow = await serveSlowProxy();
+  await configure(worker, { serverUrl: `http://127.0.0.1:${slow.address().port}`, maxSuggestions: 5 });
+  const slowPage = await newPage(context, pageUrl, pageErrors);
+  const abortedBefore = await worker.evaluate(() => stats.aborted);
+  await slowPage.click("#post");
+  await slowPage.keyboard.type("Stock markets fall", { delay: 10 });
+  await slowPage.waitForTimeout(450); // the debounce fired: a request is pending at the slow server
+  await slowPage.keyboard.type(" as the Lakers beat the Celtics in the NBA finals", { delay: 10 });
+  await waitChips(slowPage);
+  const aborted = (await worker.evaluate(() => stats.aborted)) - abortedBefore;
+  assert.ok(aborted >= 1, `the pending request was not aborted (${aborted})`);
+  assert.equal(await slowPage.locator("tagsmith-chips").getAttribute("data-seq"), "2", "only the second request's chips");
+  ok(`a new pause aborted ${aborted} pending request(s); chips from the newest one`);
+  slow.close();
+  slow.closeAllConnections();
+
+  // 9. Server down: no chips, no errors on the page; the popup says why.
   await configure(worker, { serverUrl: "http://127.0.0.1:9" });
   const down = await newPage(context, pageUrl, pageErrors);
   await down.click("#post");
@@ -291,4 +328,5 @@ try {
 } finally {
   await browser.context.close();
   pageServer.close();
+  process.exit(process.exitCode ?? 0); // a server left open by a failed check must not keep node alive
 }
