@@ -5,15 +5,15 @@
 Reads the English text of tweeteval, instagram, crisislex, mediaeval2016, rumoureval2019 and sarcasm
 (never the segmentation benchmarks) and writes, gzip-compressed, into --out:
 - unigrams.txt.gz   word<TAB>count: words of the posts plus the pieces of CamelCase hashtags
+                    (#ThrowbackThursday -> throwback thursday: free segmentation supervision)
 - bigrams.txt.gz    "w1 w2"<TAB>count: adjacent words inside posts and inside CamelCase hashtags
-- hashtags.txt.gz   lowercased hashtag<TAB>words<TAB>count: CamelCase hashtags (#ThrowbackThursday ->
-                    "throwback thursday"), the free segmentation supervision of the corpora
 - casing.txt.gz     word<TAB>surface form: how people write tokens that are not plain lowercase or
                     Titlecase (NBA, iPhone, COVID), for the formatter
-- heldout.txt.gz    1 in 10 CamelCase hashtags (by hash), kept out of hashtags.txt.gz and out of the
-                    hashtag-derived counts, for tuning (not read at run time)
+- heldout.txt.gz    lowercased hashtag<TAB>words<TAB>count: 1 in 10 CamelCase hashtags (by hash), kept
+                    out of the counts above, for tuning (not read at run time)
 
-Counts seen fewer than --min-count times are dropped to keep the files small.
+Words of the posts seen fewer than --min-count times and word pairs seen fewer than --min-bigram
+times are dropped to keep the files small (CamelCase hashtag counts are all kept).
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def supervised_pieces(tag: str) -> list[str] | None:
     return [p.lower() for p in pieces]
 
 
-def build(data: Path, min_count: int):
+def build(data: Path, min_count: int, min_bigram: int):
     unigrams, bigrams = Counter(), Counter()
     tag_segs: dict[str, Counter] = defaultdict(Counter)
     forms: dict[str, Counter] = defaultdict(Counter)  # lowercase token -> surface forms
@@ -130,10 +130,12 @@ def build(data: Path, min_count: int):
         if not all(is_word(p) for p in words.split()):
             continue
         (heldout if is_heldout(tag) else hashtags)[tag] = (words, count)
+    unigrams = Counter({w: c for w, c in unigrams.items() if c >= min_count})
+    bigrams = Counter({pair: c for pair, c in bigrams.items() if c >= min_bigram})
     for words, count in hashtags.values():
         pieces = words.split()
-        unigrams.update({p: count for p in pieces})
-        bigrams.update({pair: count for pair in zip(pieces, pieces[1:])})
+        unigrams.update(Counter(pieces * count))
+        bigrams.update(Counter(list(zip(pieces, pieces[1:])) * count))
 
     casing = {}
     for word, counter in forms.items():
@@ -153,8 +155,7 @@ def build(data: Path, min_count: int):
             keep = word in dictionary
         if keep:
             casing[word] = form
-    unigrams = {w: c for w, c in unigrams.items() if c >= min_count}
-    bigrams = {f"{a} {b}": c for (a, b), c in bigrams.items() if c >= min_count}
+    bigrams = {f"{a} {b}": c for (a, b), c in bigrams.items()}
     return unigrams, bigrams, hashtags, heldout, casing
 
 
@@ -170,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default=default_data)
     parser.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "inference" / "data" / "segmentation"))
     parser.add_argument("--min-count", type=int, default=2)
+    parser.add_argument("--min-bigram", type=int, default=3)
     parser.add_argument("--tune", action="store_true", help="search SegmenterConfig on the counts in --out")
     parser.add_argument("--params", nargs="*", default=None, help="with --tune: only these config fields")
     parser.add_argument("--rounds", type=int, default=2)
@@ -179,10 +181,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    unigrams, bigrams, hashtags, heldout, casing = build(Path(args.data), args.min_count)
+    unigrams, bigrams, hashtags, heldout, casing = build(Path(args.data), args.min_count, args.min_bigram)
     write_gz(out / "unigrams.txt.gz", sorted(unigrams.items(), key=lambda kv: (-kv[1], kv[0])))
     write_gz(out / "bigrams.txt.gz", sorted(bigrams.items(), key=lambda kv: (-kv[1], kv[0])))
-    write_gz(out / "hashtags.txt.gz", sorted((t, w, c) for t, (w, c) in hashtags.items()))
     write_gz(out / "heldout.txt.gz", sorted((t, w, c) for t, (w, c) in heldout.items()))
     write_gz(out / "casing.txt.gz", sorted(casing.items()))
     print(f"unigrams {len(unigrams)}  bigrams {len(bigrams)}  hashtags {len(hashtags)}  "
@@ -205,7 +206,6 @@ GRID = {
     "digit_logp": [-4.0, -6.0, -8.0, -10.0, -12.0],
     "camel_span": [-2.0, -4.0, -6.0, -8.0, -12.0],
     "digit_span": [-2.0, -4.0, -6.0, -8.0, -12.0],
-    "use_hashtag_table": [True, False],
     "cased_inner_split": [0.0, -1.0, -2.0, -3.0, -4.0, -6.0],
     "min_ws_count": [0.0, 2e4, 5e4, 1e5],
 }
@@ -246,14 +246,12 @@ def tune(data: Path, counts_dir: Path, rounds: int = 2, params: list[str] | None
                 else:
                     cand = seg
                     cand.config = trial
-                    cand.hashtags = counts.hashtags if trial.use_hashtag_table else {}
                 s = score(cand)
                 if s[0] > best[0]:
                     best, config, seg = s, trial, cand
                     print(f"round {r} {name}={value}: mean {s[0]:.4f} stan_train {s[1]:.4f} heldout {s[2]:.4f}", flush=True)
                 else:
                     seg.config = config
-                    seg.hashtags = counts.hashtags if config.use_hashtag_table else {}
     print("best", asdict(config), best)
 
 

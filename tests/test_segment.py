@@ -88,7 +88,7 @@ def test_formatter_round_trips_through_the_segmenter(words):
 def test_formatter_and_segmenter_classes_work_on_small_counts():
     counts = Counts(
         ws_unigrams={"big": 1e6, "data": 2e6, "bigdata": 10.0}, ws_bigrams={"big data": 5e5}, ws_total=1e7,
-        corpus_unigrams={}, corpus_bigrams={}, hashtags={}, casing={"ai": "AI"},
+        corpus_unigrams={}, corpus_bigrams={}, casing={"ai": "AI"},
     )
     assert Segmenter(counts=counts)("#bigdata") == ["big", "data"]
     assert Formatter(casing=counts.casing)(["big", "ai"]) == "#BigAI"
