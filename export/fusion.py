@@ -7,8 +7,8 @@ Sources, exactly as the service's `inference.suggester.LanguageModel` computes t
 retrieval (nearest posts vote), centroid (tag centroids), extract (known tags written in the text),
 overlap (known tags sharing words with the text), prior (most popular tags), generator (beams).
 
-1. Hold out `--holdout` of TRAIN; build the index and lexicon on the rest; gather candidates for
-   the held-out posts; coordinate ascent over the source weights maximising the sum of the five
+1. Hold out `--folds` disjoint parts of TRAIN (`--holdout` each); for each, build the index and lexicon
+   on the rest and gather candidates for the held-out posts; then coordinate ascent over the source weights maximising the sum of the five
    headline metrics (dev is never used for tuning).
 2. Rebuild on all of TRAIN, rank dev with the tuned weights and print the table (retrieval alone,
    each source alone, the fusion), plus ROUGE-1 on dev posts whose gold tags never occur in training
@@ -117,16 +117,20 @@ def run(args: argparse.Namespace) -> dict:
         generator = Generator(args.generator)
     sources = [s for s in SOURCES if s != "generator" or generator is not None]
 
-    # 1. tune on a held-out part of TRAIN
+    # 1. tune on held-out parts of TRAIN (--folds disjoint parts, each scored by an index built on the rest)
     order = list(range(len(train)))
     random.Random(args.seed).shuffle(order)
-    n_hold = int(len(train) * args.holdout)
-    hold, fit = order[:n_hold], order[n_hold:]
+    n_hold = min(int(len(train) * args.holdout), args.max_holdout // args.folds)
+    hold_candidates, hold_gold = [], []
     t0 = time.time()
-    index, lexicon = build_sources([train[i] for i in fit], [train_pairs[i] for i in fit], prior_lists)
-    hold_candidates = gather(index, lexicon, [train_pairs[i] for i in hold], n, generator)
-    hold_gold = [train[i]["hashtags"] for i in hold]
-    print(f"tuning on {len(hold)} held-out training posts (index on {len(fit)}), candidates in {time.time() - t0:.1f}s", flush=True)
+    for fold in range(args.folds):
+        hold = order[fold * n_hold : (fold + 1) * n_hold]
+        held = set(hold)
+        fit = [i for i in order if i not in held]
+        index, lexicon = build_sources([train[i] for i in fit], [train_pairs[i] for i in fit], prior_lists)
+        hold_candidates += gather(index, lexicon, [train_pairs[i] for i in hold], n, generator)
+        hold_gold += [train[i]["hashtags"] for i in hold]
+    print(f"tuning on {len(hold_gold)} held-out training posts ({args.folds} folds), candidates in {time.time() - t0:.1f}s", flush=True)
     weights, tuned = tune(hold_candidates, hold_gold, lang, k, sources)
     print("held-out train: " + "  ".join(f"{m} {tuned[m]:.2f}" for m in METRICS), flush=True)
 
@@ -148,7 +152,7 @@ def run(args: argparse.Namespace) -> dict:
         print(f"unseen-tag dev posts ({count}): {name:20s} RG-1 {rouge:.2f}")
 
     fusion = {"weights": {s: w for s, w in weights.items() if w > 0}, "norms": {s: m for s, m in NORMS.items() if s in weights},
-              "tuned_on": f"{len(hold)} held-out training posts of {args.train}", "dev": rows[-1][1]}
+              "tuned_on": f"{len(hold_gold)} held-out training posts of {args.train}", "dev": rows[-1][1]}
     out.mkdir(parents=True, exist_ok=True)
     (out / FUSION_JSON).write_text(json.dumps(fusion, ensure_ascii=False, indent=1), encoding="utf-8")
     (out / "table.txt").write_text(table + "\n", encoding="utf-8")
@@ -171,7 +175,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--prior", default=None, help="extra *_tag.txt of training hashtags (Weibo train_tag.txt)")
     parser.add_argument("--generator", default=None, help="ONNX model folder (encoder.onnx + decoder.onnx) to add its beams")
     parser.add_argument("--model-folder", default=None, help="also write retrieval index, tags.json and fusion.json here")
-    parser.add_argument("--holdout", type=float, default=0.15)
+    parser.add_argument("--holdout", type=float, default=0.15, help="share of TRAIN held out for tuning")
+    parser.add_argument("--max-holdout", type=int, default=2000, help="at most this many held-out posts in all")
+    parser.add_argument("--folds", type=int, default=3, help="disjoint held-out parts of TRAIN")
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     run(parser.parse_args(argv))
