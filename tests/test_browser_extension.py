@@ -42,7 +42,7 @@ def browser_tools() -> None:
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         try:
             _run(["apt-get", "update", "-qq"], 300, env=env)
-            result = _run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"], 600, env=env)
+            result = _run(["apt-get", "install", "-y", "-qq", "chromium"], 600, env=env)
         except subprocess.TimeoutExpired:
             _skip("apt-get install chromium timed out")
         if result.returncode != 0 or not Path(CHROMIUM).exists():
