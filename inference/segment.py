@@ -56,6 +56,7 @@ class SegmenterConfig:
     digit_logp: float = -8.0  # a run of digits
     camel_span: float = -4.0  # a word running across a lower->Upper (or ACRONYMWord) boundary
     digit_span: float = -8.0  # a word running across a letter<->digit boundary
+    unk_camel_span: float = -4.0  # extra, for an unknown word running across a lower->Upper boundary
     cased_inner_split: float = -3.0  # in a CamelCase tag, a split where the casing shows none (A|us|Open)
     min_ws_count: float = 0.0  # drop wordsegment unigrams rarer than this (its tail is noisy)
     max_word_len: int = 24
@@ -205,14 +206,16 @@ class Segmenter:
         n = len(s)
         # cum[k]: summed penalties of the boundaries 1..k; a word s[i:j] spans boundaries i+1..j-1
         cum = [0.0] * (n + 1)
+        camel = [0] * (n + 1)  # camel[k]: how many of the boundaries 1..k are lower->Upper ones
         for k in range(1, n):
             a, b = surface[k - 1], surface[k]
-            pen = 0.0
+            pen, is_camel = 0.0, False
             if a.isdigit() != b.isdigit():
                 pen = cfg.digit_span
             elif b.isupper() and (a.islower() or (a.isupper() and k + 1 < n and surface[k + 1].islower())):
-                pen = cfg.camel_span
+                pen, is_camel = cfg.camel_span, True
             cum[k] = cum[k - 1] + pen
+            camel[k] = camel[k - 1] + is_camel
         cum[n] = cum[n - 1] if n else 0.0
         # split_pen[i]: cost of a word starting at i; in a CamelCase tag, casing marks the boundaries
         split_pen = [0.0] * n
@@ -223,6 +226,7 @@ class Segmenter:
 
         logp1, bonus, casing = self.logp1, self.bonus, self.casing
         unk_logp, unk_char, wp, digit_logp = cfg.unk_logp, cfg.unk_char, cfg.word_penalty, cfg.digit_logp
+        unk_span = cfg.unk_camel_span
         max_len = cfg.max_word_len
         # states[j]: key -> (score, start, previous key); best[j]: (score, key)
         states: list[dict] = [{} for _ in range(n + 1)]
@@ -255,6 +259,8 @@ class Segmenter:
                     score, prev, key = base_score + digit_logp, base_key, "<num>"
                 else:
                     score, prev, key = base_score + unk_logp + unk_char * (j - i), base_key, "<unk>"
+                    if span:
+                        span += unk_span * (camel[j - 1] - camel[i])
                 score += inner + span
                 old = states[j].get(key)
                 if old is None or score > old[0]:
