@@ -24,15 +24,32 @@ import re
 import sys
 import threading
 import time
+import unicodedata
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
 DATA_DIR = Path(__file__).resolve().parent / "data" / "segmentation"
 
-# Kana, CJK ideographs and Hangul: scripts whose hashtags we leave exactly as written.
-_NO_SPACE_SCRIPT = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+# Thai, Lao, Myanmar, Khmer, kana, CJK ideographs and Hangul: tags we leave exactly as written.
+_NO_SPACE_SCRIPT = re.compile(
+    r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
 _SEPARATORS = re.compile(r"[\W_]+")  # underscores, hyphens, apostrophes, ...: always a word boundary
+
+
+def _split_parts(tag: str) -> list[str]:
+    """Split a tag on everything but letters, digits and combining marks (Devanagari vowel signs)."""
+    if tag.isascii():
+        return _SEPARATORS.split(tag)
+    parts, current = [], []
+    for ch in tag:
+        if ch.isalnum() or (current and unicodedata.category(ch).startswith("M")):  # marks on a letter
+            current.append(ch)
+        elif current:
+            parts.append("".join(current))
+            current = []
+    parts.append("".join(current))
+    return parts
 _CAMEL = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _NEG_INF = float("-inf")
 
@@ -193,7 +210,7 @@ class Segmenter:
         if _NO_SPACE_SCRIPT.search(tag):
             return (tag,)
         words: list[str] = []
-        for part in _SEPARATORS.split(tag):
+        for part in _split_parts(tag):
             if part:
                 words.extend(self._segment_part(part))
         return tuple(words)

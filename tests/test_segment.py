@@ -45,6 +45,12 @@ def test_scripts_without_spaces_come_back_unchanged():
     assert segment("ラーメン大好き") == ["ラーメン大好き"]
 
 
+def test_thai_stays_whole_and_devanagari_keeps_its_vowel_signs():
+    assert segment("#ยินดีต้อนรับ") == ["ยินดีต้อนรับ"]
+    assert segment("#नमस्ते_दुनिया") == ["नमस्ते", "दुनिया"]
+    assert segment("#love❤️") == ["love"]
+
+
 def test_known_mixed_case_words_stay_whole():
     assert segment("#iPhone") == ["iphone"]
     assert segment("#YouTube") == ["youtube"]
