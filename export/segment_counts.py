@@ -14,6 +14,11 @@ Reads the English text of tweeteval, instagram, crisislex, mediaeval2016, rumour
 
 Words of the posts seen fewer than --min-count times and word pairs seen fewer than --min-bigram
 times are dropped to keep the files small (CamelCase hashtag counts are all kept).
+
+    python -m export.segment_counts --tune [--params NAME ...] [--rounds 2]
+
+searches inference.segment.SegmenterConfig on stan_large_train.tsv and heldout.txt.gz (never on the
+dev benchmarks) and prints the best configuration, to copy into SegmenterConfig's defaults.
 """
 
 from __future__ import annotations
