@@ -356,6 +356,7 @@ def build_model_folder(
     batch_sizes=PARITY_BATCH_SIZES,
     eval_posts: int = 1000,
     max_folder_mb: float = MAX_FOLDER_MB,
+    threads: int = 1,
 ) -> dict:
     """Export, validate and write the model folder `out`; returns its config.json content."""
     model = model.eval()
@@ -389,7 +390,7 @@ def build_model_folder(
             "files": {},
         }
         _write_config(folder, config)
-        generator = Generator(folder, providers=["CPUExecutionProvider"])
+        generator = Generator(folder, providers=["CPUExecutionProvider"], threads=threads)
 
         parity = parity_check(model, generator, examples[: max(parity_posts, 1)], batch_sizes)
         config["parity"] = parity
@@ -402,7 +403,8 @@ def build_model_folder(
             check_graphs(*int8_paths)
             config["graphs"]["int8"] = {"encoder": ENCODER_INT8_FILE, "decoder": DECODER_INT8_FILE}
             _write_config(folder, config)
-            dev["int8"] = dev_scores(Generator(folder, providers=["CPUExecutionProvider"], precision="int8"), examples[:eval_posts], gold, lang)
+            int8_generator = Generator(folder, providers=["CPUExecutionProvider"], threads=threads, precision="int8")
+            dev["int8"] = dev_scores(int8_generator, examples[:eval_posts], gold, lang)
             drop = dev["fp32"]["f1@1"] - dev["int8"]["f1@1"]
             keep = drop < INT8_MAX_F1_DROP
             quantization.update(
@@ -500,9 +502,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parity-posts", type=int, default=PARITY_MIN_POSTS)
     parser.add_argument("--eval-posts", type=int, default=1000, help="dev posts scored for the int8 decision")
     parser.add_argument("--max-mb", type=float, default=MAX_FOLDER_MB, help="refuse a bigger folder (0: no limit)")
+    parser.add_argument("--threads", type=int, default=1, help="torch and onnxruntime threads (1 is fastest on a busy machine)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
 
     from export.data import load_records
 
@@ -519,6 +522,7 @@ def main(argv: list[str] | None = None) -> int:
             model, checkpoint["src_vocab"], checkpoint["tgt_vocab"], args.out, dev_records, lang,
             name=args.name, training=training_summary(checkpoint, args.checkpoint),
             int8=args.int8, parity_posts=args.parity_posts, eval_posts=args.eval_posts, max_folder_mb=args.max_mb,
+            threads=args.threads,
         )
     except ExportError as exc:
         print(f"export failed, nothing written: {exc}", file=sys.stderr)
