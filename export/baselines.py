@@ -148,7 +148,7 @@ def train_classifier(train_tokens, train_tags, dev_tokens, k: int, with_conv: bo
     import torch.nn.functional as F
 
     torch.manual_seed(config.seed)
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)  # the shared machine is oversubscribed: more threads only spin
 
     def words(pair):
         post, thread = pair
