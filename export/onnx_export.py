@@ -117,7 +117,7 @@ def export_graphs(model: HashtagGenerator, out_dir: Path) -> tuple[Path, Path]:
         # nn.GRU's own hidden-size sanity checks read shapes as Python values while tracing
         warnings.filterwarnings("ignore", category=torch.jit.TracerWarning, module=r"torch\.nn\.modules\.rnn")
         torch.onnx.export(
-            EncoderGraph(model),
+            EncoderGraph(model).eval(),  # export restores the wrapper's mode afterwards, recursively
             (post, post_mask, conv, conv_mask),
             str(encoder_path),
             dynamo=False,
@@ -137,7 +137,7 @@ def export_graphs(model: HashtagGenerator, out_dir: Path) -> tuple[Path, Path]:
         memory, memory_mask, hidden0 = model.encode(post, post_mask, conv, conv_mask)
         batch_rows = torch.tensor([0, 1, 1])
         torch.onnx.export(
-            DecoderGraph(model),
+            DecoderGraph(model).eval(),
             (torch.tensor([1, 5, 7]), batch_rows, hidden0.index_select(1, batch_rows), memory, memory_mask),
             str(decoder_path),
             dynamo=False,
@@ -154,6 +154,7 @@ def export_graphs(model: HashtagGenerator, out_dir: Path) -> tuple[Path, Path]:
                 "new_hidden": {1: "rows"},
             },
         )
+    model.eval()
     return encoder_path, decoder_path
 
 

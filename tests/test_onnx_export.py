@@ -187,3 +187,9 @@ def test_folder_over_the_size_limit_is_refused(tmp_path):
         onnx_export.build_model_folder(tiny_model(seed=6), SRC_VOCAB, TGT_VOCAB, tmp_path / "big", dev_records(8),
                                        "en", parity_posts=8, batch_sizes=(8,), eval_posts=8, max_folder_mb=0.01)
     assert not (tmp_path / "big").exists()
+
+
+def test_export_leaves_the_model_in_eval_mode(tmp_path):
+    model = tiny_model(seed=7)
+    onnx_export.export_graphs(model, tmp_path)
+    assert not any(module.training for module in model.modules())
