@@ -358,6 +358,7 @@ def build_model_folder(
     eval_posts: int = 1000,
     max_folder_mb: float = MAX_FOLDER_MB,
     threads: int = 1,
+    full_out: str | Path | None = None,
 ) -> dict:
     """Export, validate and write the model folder `out`; returns its config.json content."""
     model = model.eval()
@@ -418,6 +419,13 @@ def build_model_folder(
             log.info(quantization["decision"])
         config["quantization"] = quantization
         config["dev_metrics"] = dev
+        if full_out is not None:  # every precision, for benchmarks (fp32 vs int8), whatever the size
+            full = tmp / "full"
+            shutil.copytree(folder, full)
+            full_config = json.loads(json.dumps(config))
+            full_config["version"] = _content_version(full, full_config)
+            _write_config(full, full_config)
+            load_model_folder(full)
         _drop_unused_graphs(folder, config, max_folder_mb)
         config["version"] = _content_version(folder, config)
         _write_config(folder, config)
@@ -427,10 +435,14 @@ def build_model_folder(
             raise ExportError(f"model folder is {size_mb:.1f} MB, over the {max_folder_mb:g} MB limit "
                               "(try --int8, a smaller vocabulary, or --max-mb 0 for no limit)")
 
-        if out.exists():
-            old = tmp / "old"
-            out.rename(old)
-        shutil.move(str(folder), str(out))
+        for built, target in ((folder, out), (tmp / "full", full_out)):
+            if target is None:
+                continue
+            target = Path(target)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.exists():
+                target.rename(tmp / f"old-{target.name}")
+            shutil.move(str(built), str(target))
     return config
 
 
@@ -503,6 +515,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parity-posts", type=int, default=PARITY_MIN_POSTS)
     parser.add_argument("--eval-posts", type=int, default=1000, help="dev posts scored for the int8 decision")
     parser.add_argument("--max-mb", type=float, default=MAX_FOLDER_MB, help="refuse a bigger folder (0: no limit)")
+    parser.add_argument("--full-out", type=Path, default=None,
+                        help="also write the folder with every precision here (for benchmarks; may exceed --max-mb)")
     parser.add_argument("--threads", type=int, default=1, help="torch and onnxruntime threads (1 is fastest on a busy machine)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -523,7 +537,7 @@ def main(argv: list[str] | None = None) -> int:
             model, checkpoint["src_vocab"], checkpoint["tgt_vocab"], args.out, dev_records, lang,
             name=args.name, training=training_summary(checkpoint, args.checkpoint),
             int8=args.int8, parity_posts=args.parity_posts, eval_posts=args.eval_posts, max_folder_mb=args.max_mb,
-            threads=args.threads,
+            threads=args.threads, full_out=args.full_out,
         )
     except ExportError as exc:
         print(f"export failed, nothing written: {exc}", file=sys.stderr)

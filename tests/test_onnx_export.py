@@ -174,9 +174,11 @@ def test_folder_too_big_for_both_precisions_ships_only_int8_under_the_plain_name
     model = HashtagGenerator(ModelConfig(len(src_vocab), len(TGT_VOCAB), emb_dim=16, hidden=24, enc_layers=1))
     config = onnx_export.build_model_folder(model.eval(), src_vocab, TGT_VOCAB, out, dev_records(8), "en",
                                             int8=True, parity_posts=8, batch_sizes=(8,), eval_posts=8,
-                                            max_folder_mb=0.5)
+                                            max_folder_mb=0.5, full_out=tmp_path / "full")
     assert config["graphs"] == {"int8": {"encoder": "encoder.onnx", "decoder": "decoder.onnx"}}
     assert not (out / "encoder.int8.onnx").exists()
+    full = load_model_folder(tmp_path / "full")  # both precisions kept for benchmarks
+    assert set(full.config["graphs"]) == {"fp32", "int8"} and (tmp_path / "full" / "encoder.int8.onnx").exists()
     generator = Generator(out, threads=1)
     assert generator.precision == "int8"
     assert len(generator.generate([(["w1", "w2"], ["w3"])], n_best=3, max_len=8)) == 1
