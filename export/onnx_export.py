@@ -441,9 +441,21 @@ def build_model_folder(
             target = Path(target)
             target.parent.mkdir(parents=True, exist_ok=True)
             if target.exists():
-                target.rename(tmp / f"old-{target.name}")
+                old = tmp / f"old-{target.name}"
+                target.rename(old)
+                _keep_foreign_files(old, built)
             shutil.move(str(built), str(target))
     return config
+
+
+EXPORTER_FILES = {CONFIG_FILE, SRC_VOCAB_FILE, TGT_VOCAB_FILE, ENCODER_FILE, DECODER_FILE, ENCODER_INT8_FILE, DECODER_INT8_FILE}
+
+
+def _keep_foreign_files(old: Path, new: Path) -> None:
+    """Files other tools put in the folder (retrieval index, fusion weights...) survive a re-export."""
+    for item in old.iterdir():
+        if item.name not in EXPORTER_FILES and not (new / item.name).exists():
+            shutil.move(str(item), str(new / item.name))
 
 
 def _drop_unused_graphs(folder: Path, config: dict, max_folder_mb: float) -> None:

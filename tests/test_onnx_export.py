@@ -195,3 +195,15 @@ def test_export_leaves_the_model_in_eval_mode(tmp_path):
     model = tiny_model(seed=7)
     onnx_export.export_graphs(model, tmp_path)
     assert not any(module.training for module in model.modules())
+
+
+def test_reexport_replaces_the_graphs_and_keeps_other_tools_files(tmp_path):
+    out = tmp_path / "en"
+    kwargs = dict(parity_posts=8, batch_sizes=(8,), eval_posts=8)
+    first = onnx_export.build_model_folder(tiny_model(seed=8), SRC_VOCAB, TGT_VOCAB, out, dev_records(8), "en", **kwargs)
+    (out / "retrieval.npz").write_bytes(b"index")
+    second = onnx_export.build_model_folder(tiny_model(seed=9), SRC_VOCAB, TGT_VOCAB, out, dev_records(8), "en", **kwargs)
+    assert first["version"] != second["version"]
+    assert load_model_folder(out).config["version"] == second["version"]
+    assert (out / "retrieval.npz").read_bytes() == b"index"
+    assert [p.name for p in tmp_path.iterdir()] == ["en"]
