@@ -106,16 +106,19 @@ class Tokenized:
     record: dict
 
 
-def tokenize_records(records: list[dict], tokenize=None) -> list[Tokenized]:
+def tokenize_records(records: list[dict], tokenize=None, max_conv_len: int | None = None) -> list[Tokenized]:
+    """max_conv_len: stop reading a thread once it has this many tokens (long Instagram threads)."""
     tokenize = tokenize or get_tokenizer()
     out = []
     for r in records:
         lang = r.get("lang")
         conv: list[str] = []
         for message in r.get("thread") or []:
+            if max_conv_len is not None and len(conv) >= max_conv_len:
+                break
             conv.extend(tokenize(message, lang))
         tags = [t.lower().split() for t in r.get("hashtags") or []]
-        out.append(Tokenized(tokenize(r.get("post") or "", lang), conv, [t for t in tags if t], r))
+        out.append(Tokenized(tokenize(r.get("post") or "", lang), conv[:max_conv_len], [t for t in tags if t], r))
     return out
 
 

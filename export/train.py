@@ -91,6 +91,12 @@ def load_checkpoint(path: str | Path, best: bool = True):
     return model, Vocab(ckpt["src_vocab"], SRC_UNK), Vocab(ckpt["tgt_vocab"], UNK), ckpt
 
 
+def ckpt_conv_len(path: Path) -> int | None:
+    if not path.exists():
+        return None
+    return torch.load(path, map_location="cpu", weights_only=False)["config"]["max_conv_len"]
+
+
 # -- evaluation -----------------------------------------------------------------------------------
 @torch.no_grad()
 def dev_loss(model: HashtagGenerator, examples, batch_size: int) -> float:
@@ -178,8 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     ckpt_path = out / "ckpt.pt"
 
-    train_data = [t for t in tokenize_records(load_records(opts.train)) if t.tags]
-    dev_data = [t for t in tokenize_records(load_records(opts.dev)) if t.tags]
+    # threads beyond --max-conv-len are never read (a resumed run keeps its checkpoint's limit)
+    conv_cap = ckpt_conv_len(ckpt_path) if opts.resume else opts.max_conv_len
+    train_data = [t for t in tokenize_records(load_records(opts.train), max_conv_len=conv_cap) if t.tags]
+    dev_data = [t for t in tokenize_records(load_records(opts.dev), max_conv_len=conv_cap) if t.tags]
     lang = (train_data[0].record.get("lang") if train_data else None) or "en"
 
     if opts.resume and ckpt_path.exists():
@@ -210,8 +218,10 @@ def main(argv: list[str] | None = None) -> int:
     make = dict(max_post_len=config.max_post_len, max_conv_len=config.max_conv_len, max_tag_len=config.max_tag_len)
     train_examples = make_examples(train_data, src, tgt, **make)
     dev_examples = make_examples(dev_data, src, tgt, **make)
+    n_train_posts = len(train_data)
+    del train_data  # only the id lists are needed from here on (keeps big corpora small in memory)
     n_params = sum(p.numel() for p in model.parameters())
-    print(f"{len(train_data)} train posts -> {len(train_examples)} (post, hashtag) examples; {len(dev_data)} dev posts; "
+    print(f"{n_train_posts} train posts -> {len(train_examples)} (post, hashtag) examples; {len(dev_data)} dev posts; "
           f"vocab src {len(src)} tgt {len(tgt)}; {config.variant} model, {n_params / 1e6:.2f}M parameters",
           file=sys.stderr)
 
@@ -276,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         f.writelines(";".join(p) + "\n" for p in pred)
     metrics_doc = {**metrics, "run": {
         "variant": config.variant, "lang": lang, "epochs": state["epoch"], "steps": state["step"],
-        "best_dev_loss": state["best_dev_loss"], "train_posts": len(train_data), "train_examples": len(train_examples),
+        "best_dev_loss": state["best_dev_loss"], "train_posts": n_train_posts, "train_examples": len(train_examples),
         "dev_posts_scored": len(eval_data), "src_vocab": len(src), "tgt_vocab": len(tgt), "parameters": n_params,
         "config": asdict(config), "beam_size": opts.beam_size, "train_seconds": round(state["train_seconds"], 1),
         "beam_seconds": round(time.time() - t0, 1), "command": "python -m export.train " + " ".join(argv or sys.argv[1:])}}
