@@ -293,20 +293,39 @@ class TagLexicon:
         return sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))
 
     def overlap(self, post: Sequence[str], thread: Sequence[str], idf: Callable[[str], float],
-                thread_weight: float = 0.3, limit: int = 50) -> list[tuple[str, float]]:
-        """Known tags sharing words with the text, scored by IDF-weighted coverage of the tag's words."""
+                thread_weight: float = 0.3, limit: int = 50, max_tags_per_word: int = 100) -> list[tuple[str, float]]:
+        """Known tags sharing words with the text, scored by IDF-weighted coverage of the tag's words.
+        Words found in more than `max_tags_per_word` tags ("the", "love") are too common to propose tags."""
         presence: dict[str, float] = {}
         for tokens, weight in ((post, 1.0), (thread, thread_weight)):
             for word in set(t.lower() for t in tokens):
                 presence[word] = max(presence.get(word, 0.0), weight)
+        # Tags are proposed by post words and by thread words said at least twice (long threads would
+        # otherwise propose thousands); every present word counts towards the coverage score.
+        thread_counts = Counter(t.lower() for t in thread)
+        proposers = {t.lower() for t in post} | {w for w, c in thread_counts.items() if c >= 2}
         scores: dict[str, float] = {}
-        for word, weight in presence.items():
-            for tag in self._word_tags.get(word, ()):
+        for word in proposers:
+            tags = self._word_tags.get(word, ())
+            if len(tags) > max_tags_per_word:
+                continue
+            for tag in tags:
                 if tag not in scores:
-                    words = tag.lower().split()
-                    total = sum(idf(w) for w in words) or 1.0
-                    scores[tag] = sum(idf(w) * presence.get(w, 0.0) for w in words) / total
+                    words, weights, total = self._tag_idf(tag, idf)
+                    scores[tag] = sum(w * presence.get(x, 0.0) for w, x in zip(weights, words)) / total
         return sorted(scores.items(), key=lambda kv: (-kv[1], -self.counts[kv[0]], kv[0]))[:limit]
+
+    def _tag_idf(self, tag: str, idf: Callable[[str], float]) -> tuple[list[str], list[float], float]:
+        """A tag's lowercase words, their IDFs and the IDF total, cached per IDF source."""
+        owner = getattr(idf, "__self__", idf)
+        if getattr(self, "_idf_owner", None) is not owner:
+            self._idf_owner, self._idf_cache = owner, {}
+        cached = self._idf_cache.get(tag)
+        if cached is None:
+            words = tag.lower().split()
+            weights = [idf(w) for w in words]
+            cached = self._idf_cache[tag] = (words, weights, sum(weights) or 1.0)
+        return cached
 
     def save(self, folder: str | Path) -> None:
         Path(folder).mkdir(parents=True, exist_ok=True)
