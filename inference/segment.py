@@ -13,13 +13,19 @@ Formatter: words -> the hashtag a person would write: CamelCase (screen readers 
 with the casing people use for known tokens (#NBAFinals, #iPhone, #COVID19) from a table learned from
 the corpora; Chinese words joined without spaces.
 
-Everything is loaded lazily, once, on first use; importing this module is cheap.
+Everything is loaded lazily, once, on first use; importing this module is cheap. Building the
+default segmenter's tables from the count files takes seconds of pure Python, so the built tables
+are kept in a numpy file in the user's cache directory (`cache_dir()`, never the repo or the
+package), keyed by the config and the count files; later processes load them in well under a second.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
+import logging
 import math
+import os
 import re
 import sys
 import threading
@@ -30,6 +36,17 @@ from functools import lru_cache
 from pathlib import Path
 
 DATA_DIR = Path(__file__).resolve().parent / "data" / "segmentation"
+COMPILED_FORMAT = 1  # bump when the compiled tables' layout or meaning changes
+
+log = logging.getLogger(__name__)
+
+
+def cache_dir() -> Path:
+    """Rebuildable derived files (compiled segmenter tables, jieba's dictionary cache):
+    $TAGSMITH_CACHE_DIR, else $XDG_CACHE_HOME/tagsmith, else ~/.cache/tagsmith."""
+    if os.environ.get("TAGSMITH_CACHE_DIR"):
+        return Path(os.environ["TAGSMITH_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tagsmith"
 
 # Thai, Lao, Myanmar, Khmer, kana, CJK ideographs and Hangul: tags we leave exactly as written.
 _NO_SPACE_SCRIPT = re.compile(
@@ -129,6 +146,32 @@ class Counts:
 
 _counts: Counts | None = None
 _counts_lock = threading.Lock()
+_casing: dict[str, str] | None = None
+
+
+def load_casing() -> dict[str, str]:
+    """The casing table alone (the formatter needs nothing else)."""
+    global _casing
+    if _casing is None:
+        _casing = _counts.casing if _counts is not None else _read_table(DATA_DIR / "casing.txt.gz")
+    return _casing
+
+
+def _source_files() -> list[Path]:
+    import wordsegment
+
+    ws = wordsegment.Segmenter
+    return [Path(ws.UNIGRAMS_FILENAME), Path(ws.BIGRAMS_FILENAME)] + sorted(DATA_DIR.glob("*.gz"))
+
+
+def compiled_path(config: "SegmenterConfig") -> Path:
+    """The cache file for the default counts under `config`: named by a hash of the format, the
+    config and the count files' names, sizes and modification times (any change rebuilds)."""
+    h = hashlib.sha256(f"{COMPILED_FORMAT}|{config!r}".encode())
+    for f in _source_files():
+        st = f.stat() if f.exists() else None
+        h.update(f"|{f}|{st.st_size if st else -1}|{st.st_mtime_ns if st else -1}".encode())
+    return cache_dir() / f"segmenter-{h.hexdigest()[:20]}.npz"
 
 
 def load_counts() -> Counts:
@@ -152,13 +195,89 @@ class Segmenter:
     def __init__(self, config: SegmenterConfig | None = None, counts: Counts | None = None, *,
                  corpus: bool = True):
         self.config = config or SegmenterConfig()
+        self.segment = lru_cache(maxsize=65536)(self._segment_tuple)
+        self._counts = counts
+        if counts is None and corpus and self._load_compiled():
+            return
         counts = counts or load_counts()
         if not corpus:  # wordsegment's counts alone, for comparison
             counts = replace(counts, corpus_unigrams={}, corpus_bigrams={})
-        self.counts = counts
+        self._counts = counts
         self.casing = counts.casing
         self._build(counts)
-        self.segment = lru_cache(maxsize=65536)(self._segment_tuple)
+        if self._compiled is not None:
+            self._save_compiled(self._compiled)
+
+    _compiled: Path | None = None  # the cache file the default tables load from / are saved to
+
+    @property
+    def counts(self) -> Counts:
+        if self._counts is None:  # loaded from the compiled tables: read the counts on demand
+            self._counts = load_counts()
+        return self._counts
+
+    # -- compiled tables (pickle-free numpy: one string table, float64 values, CSR bigram bonuses) --
+
+    def _load_compiled(self) -> bool:
+        """Load the default tables from the cache; False (and remember where to save) if absent."""
+        try:
+            path = compiled_path(self.config)
+        except Exception:  # noqa: BLE001 - no cache is never an error, only slower
+            return False
+        self._compiled = path
+        if not path.exists():
+            return False
+        import numpy as np
+
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                strings = z["strings"].tobytes().decode("utf-8").split("\n")
+                logp1 = z["logp1"].tolist()
+                offsets, prev, values = z["offsets"].tolist(), z["prev"].tolist(), z["bonus"].tolist()
+                rows = z["rows"].tolist()
+        except Exception as exc:  # noqa: BLE001 - a damaged cache is rebuilt
+            log.warning("segmenter cache %s unreadable (%s): rebuilding", path, exc)
+            return False
+        self.logp1 = dict(zip(strings[: len(logp1)], logp1))
+        prev_words = [strings[i] for i in prev]
+        self.bonus = {
+            strings[r]: dict(zip(prev_words[offsets[k] : offsets[k + 1]], values[offsets[k] : offsets[k + 1]]))
+            for k, r in enumerate(rows)
+        }
+        self.casing = load_casing()
+        return True
+
+    def _save_compiled(self, path: Path) -> None:
+        import numpy as np
+
+        strings = list(self.logp1)
+        index = {w: i for i, w in enumerate(strings)}
+        for w, prevs in self.bonus.items():
+            for key in (w, *prevs):
+                if key not in index:
+                    index[key] = len(strings)
+                    strings.append(key)
+        offsets, prev, values = [0], [], []
+        for prevs in self.bonus.values():
+            prev.extend(index[p] for p in prevs)
+            values.extend(prevs.values())
+            offsets.append(len(prev))
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            with open(tmp, "wb") as f:
+                np.savez(
+                    f,
+                    strings=np.frombuffer("\n".join(strings).encode("utf-8"), dtype=np.uint8),
+                    logp1=np.fromiter(self.logp1.values(), dtype=np.float64, count=len(self.logp1)),
+                    rows=np.array([index[w] for w in self.bonus], dtype=np.int32),
+                    offsets=np.array(offsets, dtype=np.int64),
+                    prev=np.array(prev, dtype=np.int32),
+                    bonus=np.array(values, dtype=np.float64),
+                )
+            os.replace(tmp, path)  # atomic: a concurrent reader sees the old file or the whole new one
+        except OSError as exc:
+            log.info("segmenter cache not written (%s): the next start builds the tables again", exc)
 
     def _build(self, c: Counts) -> None:
         cfg = self.config
@@ -301,7 +420,7 @@ class Formatter:
     """Words -> hashtag: CamelCase with the casing people use for known tokens."""
 
     def __init__(self, casing: dict[str, str] | None = None):
-        self.casing = casing if casing is not None else load_counts().casing
+        self.casing = casing if casing is not None else load_casing()
 
     def __call__(self, words: list[str] | str, lang: str | None = None) -> str:
         if isinstance(words, str):
