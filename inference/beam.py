@@ -70,15 +70,28 @@ class BeamSearch:
         return live_log_prob
 
     def top_candidates(self, cum: np.ndarray, log_probs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """cum [A, R], log_probs [A, R, V] -> the best 2*beam (score, source row, token) per element."""
+        """cum [A, R], log_probs [A, R, V] -> the best 2*beam (score, source row, token) per element.
+
+        Each row first keeps its own best 2*beam tokens (cum is constant along a row, so an element's
+        best 2*beam are among them): the sort then sees R*2*beam candidates instead of R*V, and the
+        float64 sum is formed only for those.
+        """
         n_elements, n_rows, vocab = log_probs.shape
-        scores = (cum[:, :, None] + log_probs).reshape(n_elements, n_rows * vocab)
-        width = min(2 * self.beam_size, scores.shape[1])
+        width = min(2 * self.beam_size, n_rows * vocab)
+        if vocab > width:
+            row_tok = np.argpartition(log_probs, vocab - width, axis=2)[:, :, vocab - width :]  # [A, R, w]
+            row_lp = np.take_along_axis(log_probs, row_tok, axis=2)
+        else:
+            row_tok = np.broadcast_to(np.arange(vocab), log_probs.shape)
+            row_lp = log_probs
+        per_row = row_tok.shape[2]
+        scores = (cum[:, :, None] + row_lp).reshape(n_elements, n_rows * per_row)  # float64
         top = np.argpartition(-scores, width - 1, axis=1)[:, :width]
         top_scores = np.take_along_axis(scores, top, axis=1)
         order = np.argsort(-top_scores, axis=1, kind="stable")
         top = np.take_along_axis(top, order, axis=1)
-        return np.take_along_axis(top_scores, order, axis=1), top // vocab, top % vocab
+        tokens = np.take_along_axis(row_tok.reshape(n_elements, n_rows * per_row), top, axis=1)
+        return np.take_along_axis(top_scores, order, axis=1), top // per_row, tokens
 
     def reorder(self, state: State, rows: np.ndarray) -> State:
         return tuple(np.take(s, rows, axis=axis) for s, axis in zip(state, self.state_axes))
@@ -97,7 +110,8 @@ class BeamSearch:
 
         for t in range(self.max_len):
             log_probs, state = step(tokens, batch_rows, state)
-            log_probs = np.asarray(log_probs, dtype=np.float64)
+            # a float32 copy is enough (scores are summed in float64 per candidate) and ours to edit
+            log_probs = np.array(log_probs, dtype=np.float32 if log_probs.dtype == np.float32 else np.float64)
             if self.banned_ids.size:
                 log_probs[:, self.banned_ids] = -np.inf
             if t == 0:
