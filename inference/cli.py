@@ -75,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default=None, help="jsonl, weibo, instagram, tweeteval, rumoureval, sarcasm, crisislex, mediaeval (default: detected)")
     p.add_argument("--k", type=int, default=10, help="hashtags per record")
     p.add_argument("--model", default=None, help="model folder or shipped model name (default: by language)")
+    p.add_argument("--beam-size", type=int, default=None, help="generator beam width (default: the generator's)")
     p.set_defaults(run=_runner("inference.predict:run_predict"))
 
     p = commands.add_parser("evaluate", help="score predictions against gold hashtags")
@@ -143,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_serve_arguments(p)
     p.add_argument("--requests", type=int, default=400, help="requests per (concurrency, payload) cell")
     p.add_argument("--concurrency", type=int, action="append", default=None, help="default: 1, 8, 32")
-    p.add_argument("--checkpoint", default=None, help="PyTorch checkpoint for the eager vs onnxruntime ratio")
+    p.add_argument("--checkpoint", action="append", default=None, help="PyTorch checkpoint for the eager vs onnxruntime ratio (repeatable; its exported folder is the one under --models whose config.json names it)")
     p.add_argument("--build-retrieval", default=None, metavar="CORPUS", help="first build retrieval-only models from CORPUS/{en,zh}_train.jsonl into --models (default runs/bench-models)")
     p.set_defaults(run=_runner("inference.bench_serve:run_bench_serve"))
 

@@ -52,6 +52,10 @@ def run_predict(args: argparse.Namespace) -> int:
         print("error: --k must be between 1 and 100", file=sys.stderr)
         return 2
     suggester = load_suggester(args.model)
+    if getattr(args, "beam_size", None):  # speed/quality trade-off studies (docs/performance.md)
+        for model in suggester.models.values():
+            if model.generator is not None:
+                model.generator.beam_size = args.beam_size
     single = suggester.languages[0] if args.model and len(suggester.languages) == 1 else None
     records = read_records(args.input, args.format)
     out_path = Path(args.output)
