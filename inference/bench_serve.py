@@ -36,17 +36,15 @@ THREAD = [
     "Federer would have finished this in three sets haha",
     "Staying up until 3am for this, no regrets at all",
 ]
-# Weibo-style Chinese (word-segmented, as the Weibo data is): a 30-word dev post, 5 replies
-ZH_POST = (
-    "看好 多人 都 在 担心 专业户 把 兄弟 都 嫁出去 了 自己 转正 的 时候 谁 来 给 当 伴郎 这个 问题 确实 要 "
-    "考虑一下 大家 来 给出 出 主意"
-)  # 30 words
+# Chinese as people write it (no spaces: jieba segments it per request): a 30-word Weibo dev post
+# (30 words in the data set's segmentation) and 5 replies from other dev threads
+ZH_POST = "看好多人都在担心专业户把兄弟都嫁出去了，自己转正的时候谁来给当伴郎？这个问题确实要考虑一下，大家来给出出主意"
 ZH_THREAD = [
-    "行星 家 的 帅气 忙 内 第四 真是太 温柔 最 喜欢 你 世勋",
-    "這張 可以 當 桌布 了 好 美 早安 早上好 这张 好 有 意境",
-    "杰伦 今天 会 求婚 嘛 很 期待 哦 MENTION",
-    "不考 职称 还 不行 了 这 老师 挺 牛 的 一直 坚持 自己",
-    "最后 一集 简直 是 向 流星花园 致敬 随手 刷 话题",
+    "行星家的帅气忙内第四，真是太温柔，最喜欢你世勋",
+    "這張可以當桌布了好美，早安早上好，这张好有意境",
+    "杰伦今天会求婚嘛？很期待哦 @小星星",
+    "不考职称还不行了，这老师挺牛的，一直坚持自己",
+    "最后一集简直是向流星花园致敬，随手刷话题",
 ]
 
 
@@ -97,7 +95,7 @@ def _get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
         return exc.code, exc.read()
 
 
-def start_server(args: argparse.Namespace, port: int, log_path: Path) -> tuple[subprocess.Popen, float]:
+def start_server(args: argparse.Namespace, port: int, log_path: Path, env: dict | None = None) -> tuple[subprocess.Popen, float]:
     """Start `tagsmith serve`; returns the process and seconds from spawn to /readyz 200."""
     cmd = [
         sys.executable, "-m", "inference.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
@@ -108,7 +106,7 @@ def start_server(args: argparse.Namespace, port: int, log_path: Path) -> tuple[s
     if args.models:
         cmd += ["--models", args.models]
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=log_path.open("wb"), stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(cmd, stdout=log_path.open("wb"), stderr=subprocess.STDOUT, env=env)
     while time.perf_counter() - start < 180:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
@@ -283,7 +281,15 @@ def run_bench_serve(args: argparse.Namespace) -> int:
     base = f"http://127.0.0.1:{port}"
     log_path = Path(tempfile.mkstemp(prefix="tagsmith-bench-serve-", suffix=".log")[1])
     print(f"tagsmith bench serve: {os.cpu_count()} CPU cores, python {sys.version.split()[0]}, server log {log_path}")
-    proc, cold_start = start_server(args, port, log_path)
+    # cold start twice, on a fresh cache directory: the first start builds the derived caches
+    # (segmenter tables, jieba's dictionary), the second is every later start; that one is measured
+    env = {**os.environ, "TAGSMITH_CACHE_DIR": tempfile.mkdtemp(prefix="tagsmith-bench-cache-")}
+    first, first_start = start_server(args, port, log_path, env)
+    first_cpu = _cpu_seconds(first.pid)
+    first.terminate()
+    first.wait(10)
+    proc, cold_start = start_server(args, port, log_path, env)
+    cold_cpu = _cpu_seconds(proc.pid)
     try:
         rss_ready = _proc_status_mb(proc.pid, "VmRSS")
         _, ready = _get(base + "/readyz")
@@ -292,7 +298,8 @@ def run_bench_serve(args: argparse.Namespace) -> int:
         print(f"onnxruntime providers: {providers[0] if providers else 'n/a'}")
         print(f"batching: max batch {args.max_batch_size}, max wait {args.max_wait_ms} ms, "
               f"{args.threads} pool threads, ort threads {args.ort_threads or 'default'}")
-        print(f"cold start (spawn -> /readyz 200): {cold_start:.2f} s")
+        print(f"cold start (spawn -> /readyz 200): {cold_start:.2f} s wall, {cold_cpu:.2f} s CPU of the server "
+              f"(first start on an empty cache dir: {first_start:.2f} s wall, {first_cpu:.2f} s CPU)")
         print(f"RSS after load: {rss_ready:.0f} MB")
         print()
         print(f"load average (1/5/15 min) before the load phases: {_load_average()}")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import re
 
-from inference.segment import segment
+from inference.segment import cache_dir, segment
 
 PREPROCESS_VERSION = 1
 
@@ -189,6 +189,12 @@ def _jieba():
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
+    try:  # its dictionary cache (~9 MB, built on first use) goes with ours, outside the repo
+        cache = cache_dir()
+        cache.mkdir(parents=True, exist_ok=True)
+        jieba.dt.tmp_dir = str(cache)
+    except OSError:
+        pass  # jieba's default: the system temp directory
     jieba.initialize()
     return jieba
 

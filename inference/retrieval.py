@@ -136,10 +136,20 @@ class RetrievalIndex:
             self._cached_t = self.docs.T.tocsr()
         return self._cached_t
 
+    def _similarities(self, q: sp.csr_matrix) -> np.ndarray:
+        """(B, V) queries -> (B, N) dense cosines. Only the query terms' rows of the (V, N) index
+        take part, multiplied as a (N, k) CSC by a dense (k, B): one pass over their postings for
+        the whole batch (a sparse x sparse product costs ~1 ms per query and does not batch)."""
+        terms = np.unique(q.indices)
+        if len(terms) == 0:
+            return np.zeros((q.shape[0], self.docs.shape[0]), dtype=np.float32)
+        postings = self._docs_t()[terms]  # (k, N)
+        return np.asarray(postings.T @ q[:, terms].toarray().T).T  # (N, k) @ (k, B) -> (B, N)
+
     def neighbors(self, queries: Sequence[Query], k_neighbors: int | None = None) -> list[list[tuple[int, float]]]:
         """Per query, the k most similar training documents as (document index, cosine)."""
         k = k_neighbors or self.config.k_neighbors
-        sims = (self.vectorize(queries) @ self._docs_t()).toarray()  # (B, V) @ (V, N) -> (B, N)
+        sims = self._similarities(self.vectorize(queries))
         result = []
         for row in sims:
             k_eff = min(k, len(row))

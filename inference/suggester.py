@@ -108,7 +108,8 @@ class LanguageModel:
             model.generator = Generator(folder, providers=providers, threads=threads)
         if (folder / INDEX_JSON).exists():
             model.retrieval = RetrievalIndex.load(folder)
-        if (folder / TAGS_JSON).exists():
+        lexicon_sources = ("extract", "prior", "overlap")  # its lookup tables take a while to build: only when weighted
+        if (folder / TAGS_JSON).exists() and any(model.fusion.get("weights", {}).get(s, 0) > 0 for s in lexicon_sources):
             model.lexicon = TagLexicon.load(folder)
         if not model.sources:
             raise ValueError(
@@ -223,7 +224,8 @@ class Suggester:
     def warm_up(self) -> None:
         """One request per model, with an inline hashtag: loads the lazily built pieces (segmenter
         counts, jieba's dictionary, onnxruntime's first-run allocations) before traffic arrives."""
-        samples = {"zh": "今晚 看 #澳网# 决赛", "en": "watching the final tonight #AusOpen"}
+        # raw Chinese (as people write it) loads jieba; the inline hashtag loads the segmenter
+        samples = {"zh": "今晚看#澳网#决赛 #AusOpen", "en": "watching the final tonight #AusOpen"}
         self.suggest_batch([SuggestRequest(samples.get(lang, samples["en"]), ("ok",), lang=lang) for lang in self.models])
         if self.image_tagger is not None:
             self.image_tagger.warm_up()
