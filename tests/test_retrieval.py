@@ -1,6 +1,6 @@
 """Retrieval index: nearest training posts vote their hashtags; the index survives save/load."""
 
-from inference.retrieval import RetrievalConfig, RetrievalIndex
+from inference.retrieval import RetrievalConfig, RetrievalIndex, TagLexicon
 
 RECORDS = [
     {"post": "nadal wins the australian open final", "thread": ["what a match"], "hashtags": ["aus open", "tennis"]},
@@ -52,3 +52,26 @@ def test_save_load_round_trip_gives_the_same_votes(tmp_path):
             assert abs(a - b) < 1e-3
     assert loaded.config.top_terms == 4
     assert all(index.docs.getnnz(axis=1) <= 4)
+
+
+def test_chinese_character_bigrams_match_differently_segmented_words():
+    records = [{"post": "马航客机 失联", "thread": [], "hashtags": ["马航 飞机 失联"]},
+               {"post": "今晚 吃 火锅", "thread": [], "hashtags": ["美食"]}]
+    index = RetrievalIndex.build(records, str.split, RetrievalConfig(char_ngrams=2))
+    [votes] = index.query([["马航", "客机"]], k_neighbors=1)
+    assert votes[0][0] == "马航 飞机 失联"
+
+
+def test_lexicon_extracts_known_tags_ignoring_spaces_and_case_and_ranks_the_prior():
+    lexicon = TagLexicon.from_tag_lists([["aus open"], ["aus open", "tennis"], ["马航 飞机 失联"]])
+    assert lexicon.extract(["watching", "AusOpen", "now"], ["tennis", "tennis"])[:2] == [("aus open", 1.0), ("tennis", 0.6)]
+    assert lexicon.extract(["马航飞机", "失联"])[0][0] == "马航 飞机 失联"
+    assert lexicon.prior(2) == [("aus open", 1.0), ("tennis", 0.5)]
+
+
+def test_lexicon_overlap_scores_the_share_of_tag_words_present(tmp_path):
+    lexicon = TagLexicon.from_tag_lists([["马航 飞机 失联"], ["飞机"], ["美食"]])
+    scores = dict(lexicon.overlap(["马航", "新闻"], [], lambda w: 1.0))
+    assert abs(scores["马航 飞机 失联"] - 1 / 3) < 1e-9 and "美食" not in scores
+    lexicon.save(tmp_path)
+    assert TagLexicon.load(tmp_path).counts == lexicon.counts
