@@ -7,8 +7,8 @@ numpy search for every backend) over one-step decoder calls; only the backend th
 changes. Inputs: the `tagsmith bench serve` post+thread payload of the model's language (30-word
 post, 5 replies), repeated to each batch size, or --dev posts. Figures are CPU milliseconds per
 generate call (this process's user+sys time; with 1 thread that is the compute, and unlike wall
-time it does not grow when other jobs share the cores), the median of --repeats calls; wall ms are
-printed beside them. Prints one line (`tagsmith bench serve` shows it as it is).
+time it does not grow when other jobs share the cores), the median of --repeats calls; beside them
+the CPU ms inside the encoder/decoder calls alone ("graphs": what the backend changes) and wall ms. Prints one line (`tagsmith bench serve` shows it as it is).
 
 Before a trained model exists, a randomly initialised one of the intended size stands in:
 
@@ -53,11 +53,39 @@ def bench_inputs(lang: str, dev: Path | None, n: int) -> list[tuple[list[str], l
     return [record_tokens({"post": payload["text"], "thread": payload["thread"], "lang": lang}, lang)] * n
 
 
+class BackendClock:
+    """CPU seconds spent inside the backend's encoder and decoder calls (the rest of a generate
+    call, the numpy beam search, is the same code for every backend)."""
+
+    def __init__(self):
+        self.seconds = 0.0
+
+    def wrap(self, fn):
+        def timed(*args, **kwargs):
+            start = time.process_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.seconds += time.process_time() - start
+        return timed
+
+
+def clocked_ort(generator: Generator) -> BackendClock:
+    """Time the generator's onnxruntime calls (instance attributes shadow the methods)."""
+    clock = BackendClock()
+    generator.encode = clock.wrap(generator.encode)
+    generator.decode_step = clock.wrap(generator.decode_step)
+    return clock
+
+
 class TorchGenerator:
     """The checkpoint in PyTorch eager mode behind the Generator's search (same feeds, same beam)."""
 
     def __init__(self, model, generator: Generator):
         self.model, self.generator = model.eval(), generator
+        self.clock = BackendClock()
+        self.model.encode = self.clock.wrap(self.model.encode)
+        self.model.decode_step = self.clock.wrap(self.model.decode_step)
 
     @torch.no_grad()
     def search(self, batch, n_best: int, beam_size: int):
@@ -74,16 +102,18 @@ class TorchGenerator:
         return search.run(step, init_state=(hidden0.numpy(),), batch_size=len(batch))
 
 
-def time_calls(fn, repeats: int) -> tuple[float, float]:
-    """-> (median CPU ms, median wall ms) of `repeats` calls, after one warm-up call."""
+def time_calls(fn, repeats: int, clock: BackendClock) -> tuple[float, float, float]:
+    """-> (median CPU ms, median wall ms, median backend CPU ms) of `repeats` calls, after a warm-up call."""
     fn()
-    cpu, wall = [], []
+    cpu, wall, backend = [], [], []
     for _ in range(repeats):
+        clock.seconds = 0.0
         c, w = time.process_time(), time.perf_counter()
         fn()
         cpu.append((time.process_time() - c) * 1000)
         wall.append((time.perf_counter() - w) * 1000)
-    return statistics.median(cpu), statistics.median(wall)
+        backend.append(clock.seconds * 1000)
+    return statistics.median(cpu), statistics.median(wall), statistics.median(backend)
 
 
 def export_random(out: Path, lang: str, arch: dict, src_vocab: int, tgt_vocab: int, dev: Path | None) -> Path:
@@ -137,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     folder = load_model_folder(args.model)
     precisions = [p for p in ("fp32", "int8") if p in folder.config.get("graphs", {})]
     generators = {p: Generator(folder, providers=["CPUExecutionProvider"], threads=args.threads, precision=p) for p in precisions}
+    clocks = {p: clocked_ort(g) for p, g in generators.items()}
     reference = generators.get("fp32") or next(iter(generators.values()))
     eager = TorchGenerator(model, reference)
     beam = args.beam_size or reference.beam_size
@@ -146,13 +177,14 @@ def main(argv: list[str] | None = None) -> int:
     for size in (int(b) for b in args.batch_sizes.split(",")):
         batch = bench_inputs(lang, args.dev, size)
         torch_hyps = eager.search(batch, args.n_best, beam)
-        t_cpu, t_wall = time_calls(lambda: eager.search(batch, args.n_best, beam), args.repeats)
-        cell = f"batch {size}: torch eager {t_cpu:.1f} ms (wall {t_wall:.1f})"
+        t_cpu, t_wall, t_model = time_calls(lambda: eager.search(batch, args.n_best, beam), args.repeats, eager.clock)
+        cell = f"batch {size}: torch eager {t_cpu:.1f} ms (graphs {t_model:.1f}, wall {t_wall:.1f})"
         for precision, generator in generators.items():
             hyps = generator.search_ids(batch, args.n_best, beam)
             same = sum([h.tokens for h in a] == [h.tokens for h in b] for a, b in zip(torch_hyps, hyps))
-            o_cpu, o_wall = time_calls(lambda: generator.search_ids(batch, args.n_best, beam), args.repeats)
-            cell += f", ort {precision} {o_cpu:.1f} ms (wall {o_wall:.1f}, eager/ort {t_cpu / o_cpu:.2f}x, top-{args.n_best} = torch {same}/{size})"
+            o_cpu, o_wall, o_model = time_calls(lambda: generator.search_ids(batch, args.n_best, beam), args.repeats, clocks[precision])
+            cell += (f", ort {precision} {o_cpu:.1f} ms (graphs {o_model:.1f}, wall {o_wall:.1f}; eager/ort {t_cpu / o_cpu:.2f}x, "
+                     f"graphs alone {t_model / o_model:.2f}x; top-{args.n_best} = torch's {same}/{size})")
         cells.append(cell)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"{folder.model_id} ({lang}), CPU ms per generate call (median of {args.repeats}), beam {beam}, top-{args.n_best}, "

@@ -66,7 +66,7 @@ class ServiceConfig:
     max_queue: int = 256
     max_inflight_batches: int = 1  # >1 only pays with spare cores
     executor_threads: int = 2  # the bounded pool for model loading and batches
-    ort_threads: int = 0  # onnxruntime intra-op threads per session; 0 = one per core
+    ort_threads: int = 1  # onnxruntime intra-op threads per session (0 = one per core): the pool threads fill the cores
     providers: list[str] | None = None  # None: probed (CUDA where it really runs, else CPU)
     blocklist: tuple[str, ...] = ()  # tags never suggested ("words" or "#Tag")
     fusion: dict | None = None  # {"weights": {source: w}, "norms": {...}}; None: each folder's fusion.json

@@ -60,7 +60,8 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-wait-ms", type=float, default=2.0, help="how long a request waits for others to batch with")
     p.add_argument("--max-queue", type=int, default=256, help="waiting requests beyond which the service answers 503")
     p.add_argument("--threads", type=int, default=2, help="thread pool for model calls")
-    p.add_argument("--ort-threads", type=int, default=0, help="onnxruntime intra-op threads (0: one per core)")
+    p.add_argument("--ort-threads", type=int, default=1, help="onnxruntime intra-op threads per session (0: one per core); "
+                   "1 by default: the pool threads already keep the cores busy, more spin and compete (docs/performance.md)")
     p.add_argument("--max-body-bytes", type=int, default=8 * 1024 * 1024)
 
 

@@ -121,3 +121,14 @@ def test_bench_command_scores_a_tiny_fixture(tmp_path, capsys):
     assert ours["tiny_dev.txt"][2:4] == ["2", "100.0%"]
     assert ours["tiny.tsv"][2:4] == ["2", "50.0%"]
     assert any(row[1] == "wordsegment" for row in rows if len(row) == 5)
+
+
+def test_default_tables_load_from_the_cache_with_the_same_segmentations(tmp_path, monkeypatch):
+    monkeypatch.setenv("TAGSMITH_CACHE_DIR", str(tmp_path))
+    tags = ["#NBAFinals2019", "iPhone", "#throwbackthursday", "ABCnews", "what_a_goal", "#澳网"]
+    built = Segmenter()  # builds from the count files and writes the cache
+    assert list(tmp_path.glob("segmenter-*.npz"))
+    cached = Segmenter()  # loads the cache: the count files are not read
+    assert cached._counts is None
+    assert [cached(t) for t in tags] == [built(t) for t in tags]
+    assert cached.logp1 == built.logp1 and cached.bonus == built.bonus
