@@ -37,13 +37,28 @@ def prediction_line(words: list[str]) -> str:
     return ";".join(w.replace(";", " ").strip() for w in words)
 
 
-def request_for(record: dict, k: int, single_model_lang: str | None) -> SuggestRequest:
+def record_image(record: dict, suggester: Suggester):
+    """The record's image (an absolute path: the readers resolve it against the JSONL's folder),
+    preprocessed; None without an image, without an image model, or when the file is unusable
+    (a warning; the record is then predicted from its text alone)."""
+    path = record.get("image")
+    if not path or suggester.image_tagger is None:
+        return None
+    try:
+        return suggester.image_tagger.preprocess(Path(path).read_bytes())
+    except Exception as exc:  # missing file, not an image, too large: one record, not the whole run
+        print(f"warning: {record.get('id', path)}: image {path} skipped: {exc}", file=sys.stderr)
+        return None
+
+
+def request_for(record: dict, k: int, single_model_lang: str | None, suggester: Suggester | None = None) -> SuggestRequest:
     # a single explicit model serves every record; otherwise the record's language picks the model
     return SuggestRequest(
         text=record.get("post") or "",
         thread=tuple(record.get("thread") or ()),
         k=k,
         lang=single_model_lang or record.get("lang"),
+        image=record_image(record, suggester) if suggester is not None else None,
     )
 
 
@@ -73,7 +88,7 @@ def run_predict(args: argparse.Namespace) -> int:
             batch.clear()
 
         for record in records:
-            batch.append(request_for(record, args.k, single))
+            batch.append(request_for(record, args.k, single, suggester))
             if len(batch) == BATCH:
                 flush()
         if batch:

@@ -236,3 +236,24 @@ async def test_without_an_image_model_an_image_alone_is_501(aiohttp_client, tmp_
 async def test_readiness_lists_the_image_model(client):
     body = await (await client.get("/readyz")).json()
     assert body["models"]["image"]["model"] == "tiny-image@test"
+
+
+def test_predict_reads_image_paths_relative_to_the_jsonl_folder(models_dir, tmp_path):
+    import argparse
+
+    from inference.predict import run_predict
+
+    data = tmp_path / "posts"
+    (data / "photos").mkdir(parents=True)
+    (data / "photos" / "red.jpg").write_bytes(RED)
+    records = [
+        {"id": "a", "post": "", "hashtags": ["x"], "image": "photos/red.jpg"},  # an image alone
+        {"id": "b", "post": "Nadal wins the Australian Open final", "hashtags": ["x"], "image": None},
+        {"id": "c", "post": "", "hashtags": ["x"], "image": "photos/missing.jpg"},  # warned, skipped
+    ]
+    (data / "posts.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    out = tmp_path / "pred.txt"
+    args = argparse.Namespace(input=str(data / "posts.jsonl"), format=None, output=str(out), k=3, model=str(models_dir))
+    assert run_predict(args) == 0
+    lines = out.read_text().splitlines()
+    assert len(lines) == 3 and lines[0].split(";")[0] == "red" and "aus open" in lines[1]
