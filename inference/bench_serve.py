@@ -201,6 +201,11 @@ def fp32_vs_int8(args: argparse.Namespace) -> list[str]:
 
     lines = []
     for folder in folders:
+        shipped = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("graphs", {})
+        if not {"fp32", "int8"} <= set(shipped):
+            lines.append(f"fp32 vs int8 ({folder.name}): skipped (the folder ships {sorted(shipped)} graphs only; "
+                         "export with --full-out for both)")
+            continue
         try:
             fp32 = Generator(folder, precision="fp32", threads=1)
             int8 = Generator(folder, precision="int8", threads=1)
