@@ -14,8 +14,9 @@ the beam search never copies [N,Tm,D] memory in numpy.
 Before anything lands in --out (built in a temporary folder, then moved in place):
     1. onnx.checker on both graphs, and linear_before_reset=1 on every GRU node (PyTorch #189225);
     2. parity with PyTorch on >= 200 dev posts at batch sizes 1, 7, 32: max |Δ log-prob| <= 1e-4
-       along the beam (against the PyTorch model in float64; the float32 figure is reported too,
-       see parity_check), and identical top-10 hashtags from beam search with either backend;
+       at every step of the beam and max |Δ| <= 1e-4 on the encoder outputs (each graph on the same
+       inputs as PyTorch; end-to-end float32 drift is reported beside, see parity_check), and
+       identical top-10 hashtags from beam search with either backend;
     3. with --int8: dynamic int8 quantization (MatMul, Gather; GRU stays fp32), made the default only
        if dev F1@1 drops by less than 0.5 point.
 """
@@ -214,12 +215,15 @@ def parity_check(
 ) -> dict:
     """Compare PyTorch and onnxruntime on `examples` at each batch size; raise ExportError on failure.
 
-    Log-probs are compared along the PyTorch beam with each backend carrying its own state (end to
-    end: encoder error included). The reference is the PyTorch model run in float64: a trained
-    model's output layer amplifies float32 rounding in its state, and PyTorch's own float32 kernels
-    can be further from the exact value than onnxruntime's (seen: 1.4e-4 vs 1.3e-5 on one Weibo
-    post), so comparing two float32 runs would measure PyTorch's noise, not the export. The float32
-    PyTorch difference is reported beside it, and the top-k hashtags must match float32 PyTorch's.
+    Gated (each graph against PyTorch float32 on identical inputs, along the PyTorch beam):
+      - encoder: max |Δ| of memory and hidden0 <= PARITY_TOLERANCE;
+      - decoder: max |Δ log-prob| <= PARITY_TOLERANCE at every beam step, onnxruntime fed PyTorch's
+        hidden state and memory;
+      - the top-k hashtags of a beam search run entirely in onnxruntime == PyTorch's.
+    Reported, not gated: end to end, onnxruntime carrying its own encoder output and state, against
+    PyTorch float32 and float64. A trained model's output layer amplifies float32 rounding from the
+    encoder's long recurrences: on the Weibo model PyTorch float32 itself drifts 4e-4 from float64
+    where onnxruntime drifts 1.3e-4, so that end-to-end figure measures float32, not the export.
     Columns of ids the model never emits (<pad>, <bos>, <unk>: pinned near -1e4, where float32
     spacing is ~1e-3) are left out.
     """
@@ -227,15 +231,15 @@ def parity_check(
     reference = copy.deepcopy(model).double().eval()
     banned = [generator.tgt["pad"], generator.tgt["bos"], generator.tgt["unk"]]
     search = generator.beam_search(n_best=top_k, beam_size=max(beam_size, top_k), max_len=None, length_penalty=0.0)
-    # the PyTorch float32 search carries three states: (torch fp32, onnxruntime, torch fp64 reference)
+    # the PyTorch float32 search carries three states: (torch fp32, onnxruntime, torch fp64)
     twin = BeamSearch(
         search.beam_size, search.max_len, search.bos_id, search.eos_id, n_best=top_k,
         state_axes=(1, 1, 1), banned_ids=search.banned_ids,
     )
-    report = {"posts": len(examples), "tolerance": PARITY_TOLERANCE, "reference": "torch float64", "batch_sizes": {}}
+    report = {"posts": len(examples), "tolerance": PARITY_TOLERANCE, "batch_sizes": {}}
     worst = 0.0
     for batch_size in batch_sizes:
-        diffs = {"ort_vs_fp64": 0.0, "ort_vs_torch_fp32": 0.0, "torch_fp32_vs_fp64": 0.0, "encoder": 0.0}
+        diffs = dict.fromkeys(("step", "encoder", "end_to_end_vs_fp32", "end_to_end_vs_fp64", "torch_fp32_vs_fp64"), 0.0)
         same, ties, different = 0, 0, []
         for start in range(0, len(examples), batch_size):
             batch = examples[start : start + batch_size]
@@ -248,8 +252,8 @@ def parity_check(
                 raise ExportError(f"memory_mask differs between PyTorch and onnxruntime (batch size {batch_size})")
             diffs["encoder"] = max(
                 diffs["encoder"],
-                float(np.abs(memory_r.numpy() - memory_o).max()),
-                float(np.abs(hidden0_r.numpy() - hidden0_o).max()),
+                float(np.abs(memory_t.numpy() - memory_o).max()),
+                float(np.abs(hidden0_t.numpy() - hidden0_o).max()),
             )
 
             def step(tokens, batch_rows, state):
@@ -262,8 +266,10 @@ def parity_check(
                     log_probs_r, new_hidden_r = reference.decode_step(
                         prev, torch.from_numpy(hidden_r), memory_r.index_select(0, rows), mask_t.index_select(0, rows))
                 log_probs_t, log_probs_r = log_probs_t.numpy(), log_probs_r.numpy()
+                log_probs_same, _ = generator.decode_step(tokens, batch_rows, hidden_t, memory_t.numpy(), mask_o)
                 log_probs_o, new_hidden_o = generator.decode_step(tokens, batch_rows, hidden_o, memory_o, mask_o)
-                for key, a, b in (("ort_vs_fp64", log_probs_o, log_probs_r), ("ort_vs_torch_fp32", log_probs_o, log_probs_t),
+                for key, a, b in (("step", log_probs_same, log_probs_t), ("end_to_end_vs_fp32", log_probs_o, log_probs_t),
+                                  ("end_to_end_vs_fp64", log_probs_o, log_probs_r),
                                   ("torch_fp32_vs_fp64", log_probs_t, log_probs_r)):
                     diff = np.abs(a - b)
                     diff[:, banned] = 0.0
@@ -281,22 +287,25 @@ def parity_check(
                     ties += 1
                 else:
                     different.append(start + i)
-        max_diff = diffs["ort_vs_fp64"]
+        max_diff = diffs["step"]
         report["batch_sizes"][str(batch_size)] = {
             "max_abs_log_prob_diff": max_diff,
-            "max_abs_log_prob_diff_vs_torch_fp32": diffs["ort_vs_torch_fp32"],
-            "torch_fp32_max_abs_log_prob_diff": diffs["torch_fp32_vs_fp64"],
             "max_abs_encoder_diff": diffs["encoder"],
+            "end_to_end_max_abs_log_prob_diff_vs_torch_fp32": diffs["end_to_end_vs_fp32"],
+            "end_to_end_max_abs_log_prob_diff_vs_torch_fp64": diffs["end_to_end_vs_fp64"],
+            "torch_fp32_vs_fp64_max_abs_log_prob_diff": diffs["torch_fp32_vs_fp64"],
             "identical_top_k": same,
             "tied_top_k": ties,
             "different_top_k": len(different),
         }
-        log.info("parity at batch size %d: max |Δ log-prob| %.2e vs torch float64 (vs torch float32 %.2e; torch float32 "
-                 "itself %.2e), top-%d identical %d/%d (ties %d)", batch_size, max_diff, diffs["ort_vs_torch_fp32"],
+        log.info("parity at batch size %d: max |Δ log-prob| %.2e per step, |Δ encoder| %.2e; end to end %.2e vs torch "
+                 "float32, %.2e vs float64 (torch float32 itself %.2e); top-%d identical %d/%d (ties %d)",
+                 batch_size, max_diff, diffs["encoder"], diffs["end_to_end_vs_fp32"], diffs["end_to_end_vs_fp64"],
                  diffs["torch_fp32_vs_fp64"], top_k, same, len(examples), ties)
         worst = max(worst, max_diff)
-        if max_diff > PARITY_TOLERANCE or not math.isfinite(max_diff):
-            raise ExportError(f"parity failed at batch size {batch_size}: max |Δ log-prob| {max_diff:.3g} > {PARITY_TOLERANCE}")
+        for what, value in (("log-prob", max_diff), ("encoder output", diffs["encoder"])):
+            if value > PARITY_TOLERANCE or not math.isfinite(value):
+                raise ExportError(f"parity failed at batch size {batch_size}: max |Δ {what}| {value:.3g} > {PARITY_TOLERANCE}")
         if different:
             raise ExportError(f"parity failed at batch size {batch_size}: top-{top_k} hashtags differ for posts {different[:10]}")
     report["max_abs_log_prob_diff"] = worst
@@ -575,8 +584,10 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps({
         "out": str(args.out), "model": f"{config['name']}@{config['version']}", "size_mb": round(size_mb, 2),
         "parity_max_abs_log_prob_diff": {
-            bs: {"vs_torch_fp64": v["max_abs_log_prob_diff"], "vs_torch_fp32": v["max_abs_log_prob_diff_vs_torch_fp32"],
-                 "torch_fp32_vs_fp64": v["torch_fp32_max_abs_log_prob_diff"], "top10_identical": v["identical_top_k"]}
+            bs: {"step": v["max_abs_log_prob_diff"], "encoder": v["max_abs_encoder_diff"],
+                 "end_to_end_vs_torch_fp32": v["end_to_end_max_abs_log_prob_diff_vs_torch_fp32"],
+                 "end_to_end_vs_torch_fp64": v["end_to_end_max_abs_log_prob_diff_vs_torch_fp64"],
+                 "torch_fp32_vs_fp64": v["torch_fp32_vs_fp64_max_abs_log_prob_diff"], "top10_identical": v["identical_top_k"]}
             for bs, v in config["parity"]["batch_sizes"].items()},
         "quantization": config["quantization"], "dev_f1@1": {k: v["f1@1"] for k, v in config["dev_metrics"].items()},
     }, indent=2, ensure_ascii=False))
