@@ -92,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, default=10)
     p.add_argument("--lang", choices=["en", "zh"], default=None)
     p.add_argument("--model", default=None)
+    p.add_argument("--image", default=None, help="a photo file: its tags are fused with the text's ('' text: image only)")
     p.set_defaults(run=_runner("inference.predict:run_suggest"))
 
     p = commands.add_parser("train", help="train a model (needs the [train] extra)", add_help=False)

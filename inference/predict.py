@@ -98,12 +98,23 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def run_suggest(args: argparse.Namespace) -> int:
-    if not args.text.strip() and not args.thread:
-        print("error: give a post text", file=sys.stderr)
+    image_path = getattr(args, "image", None)
+    if not args.text.strip() and not args.thread and not image_path:
+        print("error: give a post text (or --image)", file=sys.stderr)
         return 2
     suggester = load_suggester(args.model)
+    image = None
+    if image_path:
+        if suggester.image_tagger is None:
+            print("error: no image model loaded (inference/models/image)", file=sys.stderr)
+            return 2
+        try:
+            image = suggester.image_tagger.preprocess(Path(image_path).read_bytes())
+        except Exception as exc:  # missing file, not an image, too large
+            print(f"error: {image_path}: {exc}", file=sys.stderr)
+            return 2
     request = SuggestRequest(
-        text=args.text, thread=tuple(args.thread), hashtags=tuple(args.hashtags), k=args.k, lang=args.lang
+        text=args.text, thread=tuple(args.thread), hashtags=tuple(args.hashtags), k=args.k, lang=args.lang, image=image
     )
     result = suggester.suggest(request)
     for s in result.suggestions:
