@@ -197,7 +197,8 @@ class Segmenter:
         self.config = config or SegmenterConfig()
         self.segment = lru_cache(maxsize=65536)(self._segment_tuple)
         self._counts = counts
-        if counts is None and corpus and self._load_compiled():
+        # only the default segmenter is cached (tuning trials pass their own counts or configs)
+        if counts is None and corpus and self.config == SegmenterConfig() and self._load_compiled():
             return
         counts = counts or load_counts()
         if not corpus:  # wordsegment's counts alone, for comparison
@@ -276,6 +277,9 @@ class Segmenter:
                     bonus=np.array(values, dtype=np.float64),
                 )
             os.replace(tmp, path)  # atomic: a concurrent reader sees the old file or the whole new one
+            for stale in path.parent.glob("segmenter-*.npz"):  # tables of older count files or code
+                if stale != path:
+                    stale.unlink(missing_ok=True)
         except OSError as exc:
             log.info("segmenter cache not written (%s): the next start builds the tables again", exc)
 
