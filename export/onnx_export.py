@@ -573,7 +573,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = build_model_folder(
             model, checkpoint["src_vocab"], checkpoint["tgt_vocab"], args.out, dev_records, lang,
-            name=args.name, training=training_summary(checkpoint, args.checkpoint),
+            name=args.name,
+            training={**training_summary(checkpoint, args.checkpoint),
+                      "export_command": "python -m export.onnx_export " + " ".join(sys.argv[1:] if argv is None else argv)},
             int8=args.int8, parity_posts=args.parity_posts, eval_posts=args.eval_posts, max_folder_mb=args.max_mb,
             threads=args.threads, full_out=args.full_out,
         )
