@@ -22,10 +22,11 @@ TGT_VOCAB = ["<pad>", "<bos>", "<eos>", "<unk>"] + WORDS[:30]
 PARITY_POSTS = 24
 
 
-def tiny_model(seed: int = 0, variant: str = "full") -> HashtagGenerator:
+def tiny_model(seed: int = 0, variant: str = "full", **overrides) -> HashtagGenerator:
     torch.manual_seed(seed)
-    config = ModelConfig(len(SRC_VOCAB), len(TGT_VOCAB), emb_dim=16, hidden=24, enc_layers=2, variant=variant,
-                         max_post_len=12, max_conv_len=20, max_tag_len=4)
+    config = ModelConfig(len(SRC_VOCAB), len(TGT_VOCAB), **{
+        "emb_dim": 16, "hidden": 24, "enc_layers": 2, "variant": variant, "max_post_len": 12, "max_conv_len": 20,
+        "max_tag_len": 4, **overrides})
     return HashtagGenerator(config).eval()
 
 
@@ -207,3 +208,11 @@ def test_reexport_replaces_the_graphs_and_keeps_other_tools_files(tmp_path):
     assert load_model_folder(out).config["version"] == second["version"]
     assert (out / "retrieval.npz").read_bytes() == b"index"
     assert [p.name for p in tmp_path.iterdir()] == ["en"]
+
+
+def test_tied_output_layer_with_one_encoder_layer_exports_with_parity(tmp_path):
+    model = tiny_model(seed=10, enc_layers=1, tie_output=True)  # the English model's shape
+    config = onnx_export.build_model_folder(model, SRC_VOCAB, TGT_VOCAB, tmp_path / "tied", dev_records(8, seed=3),
+                                            "en", parity_posts=8, batch_sizes=(1, 8), eval_posts=8)
+    assert config["parity"]["max_abs_log_prob_diff"] <= 1e-4
+    assert config["architecture"]["tie_output"] is True
