@@ -22,9 +22,9 @@ log = logging.getLogger(__name__)
 
 Batch = list[tuple[list[str], list[str]]]
 # Beam width when none is given. Weibo dev (788 posts, `tagsmith predict --beam-size B` + `tagsmith
-# evaluate`, docs/performance.md): F1@1 6.52 at beams 15, 10, 5 and 3 alike, but F1@5 / R@10 fall
-# with the beam (15: 4.82 / 16.6, 10: 4.74 / 15.4, 5: 4.37 / 13.0); 10 keeps the top-10 list
-# (the service's default k) close to beam 15's at about 2/3 of its decoder cost.
+# evaluate`, docs/performance.md): F1@1 the same at beams 15, 10, 5 and 3 (6.64 with the shipped
+# model), but F1@5 / R@10 fall with the beam (15: 4.49 / 15.3, 10: 4.45 / 14.5, 5: 4.16 / 12.0);
+# 10 keeps the top-10 list (the service's default k) close to beam 15's for less decoder work.
 DEFAULT_BEAM_SIZE = 10
 
 
