@@ -15,6 +15,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -336,6 +337,7 @@ def run_bench_serve(args: argparse.Namespace) -> int:
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        shutil.rmtree(env["TAGSMITH_CACHE_DIR"], ignore_errors=True)  # ~20 MB of caches built for the measurement
     for line in fp32_vs_int8(args) + eager_vs_onnxruntime(args):
         print(line)
     print(TARGETS)
