@@ -16,6 +16,7 @@ from pathlib import Path
 
 from inference.preprocess import detect_lang, tokenize
 from inference.ranking import FUSION_JSON, rank
+from inference.rerank import RERANK_JSON, FeatureContext, Reranker
 from inference.segment import format_tag
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,8 @@ class LanguageModel:
     retrieval: object | None = None  # inference.retrieval.RetrievalIndex (retrieval.npz/json)
     lexicon: object | None = None  # inference.retrieval.TagLexicon (tags.json)
     fusion: dict = field(default_factory=lambda: dict(DEFAULT_FUSION))
+    reranker: object | None = None  # inference.rerank.Reranker (rerank.json): ranks instead of the fusion
+    rerank_context: object | None = None  # its folder-level lookups (inference.rerank.FeatureContext)
 
     @property
     def model_id(self) -> str:
@@ -78,14 +81,15 @@ class LanguageModel:
     def sources(self) -> list[str]:
         """Sources that can run here and carry weight in the fusion, in a fixed order."""
         weights = self.fusion.get("weights", {})
-        return [s for s in self._source_fns() if weights.get(s, 0) > 0]
+        reranked = set(self.reranker.sources) if self.reranker is not None else set()
+        return [s for s in self._source_fns() if weights.get(s, 0) > 0 or s in reranked]
 
     @classmethod
     def load(
         cls, folder: str | Path, providers: list[str] | None = None, threads: int = 0, fusion: dict | None = None
     ) -> "LanguageModel":
         """fusion: overrides the folder's fusion.json ({"weights": {source: w}, "norms": {...}},
-        see inference.ranking.rank)."""
+        see inference.ranking.rank); the folder's rerank.json (learned reranker) is used only without one."""
         from inference.retrieval import INDEX_JSON, TAGS_JSON, RetrievalIndex, TagLexicon
 
         folder = Path(folder)
@@ -102,6 +106,8 @@ class LanguageModel:
             model.fusion = fusion
         elif (folder / FUSION_JSON).exists():
             model.fusion = json.loads((folder / FUSION_JSON).read_text(encoding="utf-8"))
+        if fusion is None and (folder / RERANK_JSON).exists():
+            model.reranker = Reranker.load(folder)
         if (folder / "encoder.onnx").exists() and (folder / "decoder.onnx").exists():
             from inference.generator import Generator  # onnxruntime: imported only when a graph exists
 
@@ -109,13 +115,18 @@ class LanguageModel:
         if (folder / INDEX_JSON).exists():
             model.retrieval = RetrievalIndex.load(folder)
         lexicon_sources = ("extract", "prior", "overlap")  # its lookup tables take a while to build: only when weighted
-        if (folder / TAGS_JSON).exists() and any(model.fusion.get("weights", {}).get(s, 0) > 0 for s in lexicon_sources):
+        if (folder / TAGS_JSON).exists() and any(
+            model.fusion.get("weights", {}).get(s, 0) > 0 or (model.reranker and s in model.reranker.sources)
+            for s in lexicon_sources
+        ):
             model.lexicon = TagLexicon.load(folder)
         if not model.sources:
             raise ValueError(
                 f"model folder {folder} has no usable source: no ONNX graphs or retrieval index, "
                 f"or none of them weighted in its fusion ({model.fusion.get('weights')})"
             )
+        if model.reranker is not None:
+            model.rerank_context = FeatureContext.from_sources(model.retrieval, model.lexicon)
         log.info("loaded %s (%s) from %s: %s", model.model_id, lang, folder, " + ".join(model.sources))
         return model
 
@@ -270,6 +281,7 @@ class Suggester:
         # ask the sources for more than k: ranking drops existing and blocked tags
         n = max(r.k for r in batch) + max(len(e) for e in excluded) + 5
         text_candidates: dict[int, dict] = {}
+        pairs: list = []
         if text_rows:
             pairs = [
                 (tokenize(batch[j].text, lang), [t for message in batch[j].thread for t in tokenize(message, lang)])
@@ -285,7 +297,11 @@ class Suggester:
             if images[j] is not None:
                 candidates["image"] = images[j]
                 used.append(self.image_tagger.model_id)
-            ranked = rank(candidates, fusion, req.k, exclude, self.blocklist)
+            if model is not None and model.reranker is not None and j in text_candidates and images[j] is None:
+                post, thread = pairs[text_rows.index(j)]
+                ranked = model.reranker.rank(candidates, post, thread, model.rerank_context, req.k, exclude, self.blocklist)
+            else:
+                ranked = rank(candidates, fusion, req.k, exclude, self.blocklist)
             out.append(([
                 Suggestion(tag=format_tag(r.words, lang), words=r.words, score=round(float(r.score), 4), source=r.source)
                 for r in ranked

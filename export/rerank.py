@@ -1,0 +1,191 @@
+"""Train the learned reranker (inference/rerank.py) and report it on dev through the real Suggester.
+
+    python -m export.rerank --train runs/corpus/zh_train.jsonl --dev runs/corpus/zh_dev.jsonl --lang zh \
+        --prior ../shared/data/weibo/train_tag.txt --model-folder DIR --out runs/rerank-zh
+
+DIR is a model folder holding the retrieval index and tags.json built on all of TRAIN (as
+`export.fusion --model-folder` writes them) and a config.json naming its language.
+
+1. Cross-fitting on TRAIN: split it into `--folds` parts (at most `--max-heldout` posts in all, so
+   English is subsampled); for each part, build the retrieval index and tag lexicon on every other
+   training post and gather the held-out posts' candidates, exactly as the service does. Label = the
+   candidate matches a gold tag (`inference.metrics.match_key`). Dev is never used for training.
+2. Logistic regression (scikit-learn, standardised features; C chosen by leave-one-fold-out ranking
+   quality, the sum of the five headline metrics), folded back to raw-feature weights.
+3. Write DIR/rerank.json; rank dev with `Suggester.from_folders([DIR])` (what `tagsmith predict
+   --model DIR` produces) and, for comparison, retrieval alone and the folder's linear fusion.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+
+from export.baselines import METRICS, format_table, load_jsonl, read_tag_file, tokens_of, write_predictions
+from export.fusion import build_sources, gather
+from inference.metrics import evaluate, match_key
+from inference.rerank import FeatureContext, Reranker, featurize, feature_names
+
+SOURCES = ["retrieval", "centroid", "extract", "overlap", "prior"]
+C_GRID = (0.01, 0.1, 1.0, 10.0)
+
+
+def labelled(candidates: list[dict], pairs, gold: list[list[str]], context: FeatureContext, sources, pool: int):
+    """Per query: (words of each candidate, features (C, F), labels (C,))."""
+    out = []
+    for cands, (post, thread), tags in zip(candidates, pairs, gold):
+        _, entries, features = featurize(cands, post, thread, sources, context, pool)
+        gold_keys = {match_key(t) for t in tags}
+        labels = np.array([match_key(e["words"]) in gold_keys for e in entries], dtype=np.int8)
+        out.append(([e["words"] for e in entries], features, labels))
+    return out
+
+
+def fit_logistic(queries: list, c: float) -> tuple[np.ndarray, float]:
+    """Standardised logistic regression, returned as weights and bias over the raw features."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.concatenate([q[1] for q in queries]).astype(np.float64)
+    y = np.concatenate([q[2] for q in queries])
+    mean, std = x.mean(axis=0), x.std(axis=0)
+    std[std < 1e-9] = 1.0
+    model = LogisticRegression(C=c, max_iter=2000).fit((x - mean) / std, y)
+    w = model.coef_[0] / std
+    return w, float(model.intercept_[0] - (model.coef_[0] * mean / std).sum())
+
+
+def ranked_words(queries: list, weights: np.ndarray, bias: float, k: int) -> list[list[str]]:
+    out = []
+    for words, features, _ in queries:
+        logits = features.astype(np.float64) @ weights + bias
+        out.append([words[i] for i in np.argsort(-logits, kind="stable")[:k]])
+    return out
+
+
+def suggester_predictions(folder: Path, dev: list[dict], k: int, fusion: dict | None = None) -> list[list[str]]:
+    """Dev predictions exactly as `tagsmith predict --model folder` makes them (fusion: linear override)."""
+    from inference.predict import request_for
+    from inference.suggester import Suggester
+
+    suggester = Suggester.from_folders([folder], fusion=fusion)
+    single = suggester.languages[0]
+    out = []
+    for start in range(0, len(dev), 64):
+        batch = [request_for(r, k, single) for r in dev[start : start + 64]]
+        out += [[s.words for s in result.suggestions] for result in suggester.suggest_batch(batch)]
+    return out
+
+
+def run(args: argparse.Namespace) -> dict:
+    lang, k, n = args.lang, args.k, args.k + 5  # the service asks each source for k + 5 candidates
+    train = [r for r in load_jsonl(args.train) if r.get("hashtags")]
+    dev = load_jsonl(args.dev)
+    gold_dev = [r.get("hashtags") or [] for r in dev]
+    prior_lists = read_tag_file(args.prior) if args.prior else []
+    train_pairs = tokens_of(train, lang)
+    sources = SOURCES
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    folder = Path(args.model_folder)
+
+    # 1. cross-fitted candidates on TRAIN
+    order = list(range(len(train)))
+    random.Random(args.seed).shuffle(order)
+    per_fold = min(len(train) // args.folds, args.max_heldout // args.folds)
+    folds = []
+    t0 = time.time()
+    for fold in range(args.folds):
+        hold = order[fold * per_fold : (fold + 1) * per_fold]
+        held = set(hold)
+        fit = [i for i in order if i not in held]
+        index, lexicon = build_sources([train[i] for i in fit], [train_pairs[i] for i in fit], prior_lists)
+        context = FeatureContext.from_sources(index, lexicon)
+        pairs = [train_pairs[i] for i in hold]
+        candidates = gather(index, lexicon, pairs, n)
+        folds.append(labelled(candidates, pairs, [train[i]["hashtags"] for i in hold], context, sources, args.pool))
+        print(f"fold {fold + 1}/{args.folds}: {len(hold)} held-out posts, index on {len(fit)}, "
+              f"{sum(len(q[0]) for q in folds[-1])} candidates ({time.time() - t0:.0f}s)", flush=True)
+    all_queries = [q for f in folds for q in f]
+    positives = sum(int(q[2].sum()) for q in all_queries)
+    gold_total = sum(len(train[i]["hashtags"]) for i in order[: per_fold * args.folds])
+    print(f"candidate recall on held-out train: {positives}/{gold_total} gold tags in the pools", flush=True)
+
+    # 2. C by leave-one-fold-out ranking quality
+    best_c, best_obj = C_GRID[0], -1.0
+    for c in C_GRID:
+        preds, gold = [], []
+        for f in range(len(folds)):
+            rest = [q for g, fq in enumerate(folds) if g != f for q in fq]
+            w, b = fit_logistic(rest, c)
+            preds += ranked_words(folds[f], w, b, k)
+        for f in range(len(folds)):
+            hold = order[f * per_fold : (f + 1) * per_fold]
+            gold += [train[i]["hashtags"] for i in hold]
+        figures = evaluate(gold, preds, lang)
+        obj = sum(figures[m] for m in METRICS)
+        print(f"  C {c:g}: held-out train " + "  ".join(f"{m} {figures[m]:.2f}" for m in METRICS), flush=True)
+        if obj > best_obj:
+            best_c, best_obj = c, obj
+    weights, bias = fit_logistic(all_queries, best_c)
+    names = feature_names(sources)
+    top = sorted(zip(names, weights), key=lambda kv: -abs(kv[1]))[:12]
+    print(f"kept C {best_c:g}; largest raw-feature weights: " + ", ".join(f"{n} {w:+.3f}" for n, w in top), flush=True)
+
+    # 3. write rerank.json, score dev through the Suggester
+    reranker = Reranker(sources, weights, bias, args.pool, {
+        "trained_on": f"{len(all_queries)} cross-fitted held-out posts of {args.train} ({args.folds} folds)",
+        "C": best_c})
+    reranker.save(folder)
+    systems = {
+        "retrieval alone": {"weights": {"retrieval": 1.0}, "norms": {}},
+        "linear fusion (fusion.json)": json.loads((folder / "fusion.json").read_text(encoding="utf-8"))
+        if (folder / "fusion.json").exists() else None,
+        "reranked (rerank.json)": None,
+    }
+    rows = []
+    for name, fusion in systems.items():
+        if name.startswith("linear") and fusion is None:
+            continue
+        t1 = time.time()
+        predictions = suggester_predictions(folder, dev, k, fusion)
+        write_predictions(out / (name.split(" ")[0] + ".txt"), predictions)
+        rows.append((name, evaluate(gold_dev, predictions, lang)))
+        print(f"{name}: dev ranked in {time.time() - t1:.0f}s", flush=True)
+    table = format_table(rows)
+    print(table)
+    (out / "table.txt").write_text(table + "\n", encoding="utf-8")
+    summary = {name: {m: figures[m] for m in METRICS} for name, figures in rows}
+    data = reranker.to_json()
+    data["dev"] = summary["reranked (rerank.json)"]
+    (folder / "rerank.json").write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+    (out / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    print(f"wrote {folder / 'rerank.json'}")
+    return summary
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--train", required=True)
+    parser.add_argument("--dev", required=True)
+    parser.add_argument("--lang", choices=["en", "zh"], required=True)
+    parser.add_argument("--model-folder", required=True, help="folder with retrieval index + tags.json on all of TRAIN")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--prior", default=None, help="extra *_tag.txt of training hashtags (Weibo train_tag.txt)")
+    parser.add_argument("--folds", type=int, default=3)
+    parser.add_argument("--max-heldout", type=int, default=3300, help="at most this many held-out TRAIN posts in all")
+    parser.add_argument("--pool", type=int, default=20, help="each source's top candidates entering the pool")
+    parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("OMP_NUM_THREADS", "2")
+    run(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,209 @@
+"""A learned reranker over the candidate hashtags of every source (torch-free, sklearn-free).
+
+The linear fusion (inference/ranking.py) weighs whole sources; the reranker scores each candidate
+tag from features of that (post, tag) pair: every source's raw score, normalised score and rank,
+how many sources propose it, whether the tag is written in the post or thread (as tokens and as
+characters), its training and lexicon counts, its length. A logistic model (weights in the model
+folder's `rerank.json`, trained by `export/rerank.py` on cross-fitted TRAIN candidates) maps the
+features to P(tag is gold); the suggester ranks by it when the file is present.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from inference.ranking import Ranked, normalise, tag_key
+
+RERANK_JSON = "rerank.json"
+NORMS = {"generator": "softmax"}  # as export/fusion.py: generator scores are log-probs
+MISSING_RANK = 50  # rank given to a candidate a source did not propose
+GLOBAL_FEATURES = (
+    "n_sources", "log_train_count", "log_lexicon_count", "known",
+    "n_words", "n_chars",
+    "post_tokens", "thread_tokens", "post_chars", "thread_chars",
+    "post_word_cover", "thread_word_cover", "post_char_cover", "thread_char_cover",
+    "log_post_len", "log_thread_len",
+)
+PER_SOURCE = ("raw", "norm", "has", "inv_rank", "log_rank")
+
+
+def feature_names(sources: Sequence[str]) -> list[str]:
+    return [f"{s}:{p}" for s in sources for p in PER_SOURCE] + list(GLOBAL_FEATURES)
+
+
+@dataclass
+class FeatureContext:
+    """Folder-level lookups: tag key -> count among the retrieval index's posts / in the lexicon."""
+
+    train_counts: dict[str, int] = field(default_factory=dict)
+    lexicon_counts: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def from_sources(cls, retrieval=None, lexicon=None) -> "FeatureContext":
+        train: Counter = Counter()
+        if retrieval is not None:
+            for ids in retrieval.doc_tags:
+                for t in ids:
+                    train[tag_key(retrieval.tags[t])] += 1
+        lex: Counter = Counter()
+        if lexicon is not None:
+            for tag, count in lexicon.counts.items():
+                lex[tag_key(tag)] += count
+        return cls(dict(train), dict(lex))
+
+
+def _contains_run(tokens: list[str], run: list[str]) -> bool:
+    n = len(run)
+    if n == 0 or n > len(tokens):
+        return False
+    first = run[0]
+    return any(tokens[i] == first and tokens[i : i + n] == run for i in range(len(tokens) - n + 1))
+
+
+@dataclass
+class TextView:
+    """A post and thread prepared once for every candidate's text features."""
+
+    post: list[str]
+    thread: list[str]
+    post_set: set[str]
+    thread_set: set[str]
+    post_joined: str
+    thread_joined: str
+
+    @classmethod
+    def of(cls, post: Sequence[str], thread: Sequence[str]) -> "TextView":
+        p, t = [w.lower() for w in post], [w.lower() for w in thread]
+        return cls(p, t, set(p), set(t), "".join(p), "".join(t))
+
+
+def pool_candidates(candidates: dict[str, list[tuple[str, float]]], sources: Sequence[str], pool: int) -> dict[str, dict]:
+    """Merge each source's top `pool` candidates by tag key: key -> {"words", "by": {source: (raw, norm, rank)}}."""
+    merged: dict[str, dict] = {}
+    for source in sources:
+        scored = list(candidates.get(source) or [])[:pool]
+        if not scored:
+            continue
+        seen: set[str] = set()
+        for rank_i, ((words, raw), (_, norm)) in enumerate(zip(scored, normalise(scored, NORMS.get(source, "max")))):
+            words = " ".join(words.split())
+            key = tag_key(words)
+            if not key or key in seen:
+                continue
+            seen.add(key)
+            entry = merged.setdefault(key, {"words": words, "by": {}, "best": -1.0})
+            entry["by"][source] = (float(raw), float(norm), rank_i)
+            if norm > entry["best"]:  # keep the spelling of the source most confident in it
+                entry["words"], entry["best"] = words, norm
+    return merged
+
+
+def candidate_features(entry: dict, key: str, sources: Sequence[str], view: TextView, context: FeatureContext) -> list[float]:
+    row: list[float] = []
+    for source in sources:
+        found = entry["by"].get(source)
+        if found is None:
+            row += [0.0, 0.0, 0.0, 0.0, math.log1p(MISSING_RANK)]
+        else:
+            raw, norm, r = found
+            raw = max(-50.0, min(50.0, raw))
+            row += [raw, norm, 1.0, 1.0 / (1 + r), math.log1p(r)]
+    words = entry["words"].lower().split()
+    chars = set(key)
+    train_count = context.train_counts.get(key, 0)
+    lexicon_count = context.lexicon_counts.get(key, 0)
+    row += [
+        float(len(entry["by"])),
+        math.log1p(train_count),
+        math.log1p(lexicon_count),
+        1.0 if lexicon_count or train_count else 0.0,
+        float(len(words)),
+        float(len(key)),
+        1.0 if _contains_run(view.post, words) else 0.0,
+        1.0 if _contains_run(view.thread, words) else 0.0,
+        1.0 if key in view.post_joined else 0.0,
+        1.0 if key in view.thread_joined else 0.0,
+        sum(w in view.post_set for w in words) / max(1, len(words)),
+        sum(w in view.thread_set for w in words) / max(1, len(words)),
+        sum(c in view.post_joined for c in chars) / max(1, len(chars)),
+        sum(c in view.thread_joined for c in chars) / max(1, len(chars)),
+        math.log1p(len(view.post)),
+        math.log1p(len(view.thread)),
+    ]
+    return row
+
+
+def featurize(candidates: dict, post: Sequence[str], thread: Sequence[str], sources: Sequence[str],
+              context: FeatureContext, pool: int) -> tuple[list[str], list[dict], np.ndarray]:
+    """One query's candidate pool: (keys, entries, features (C, F) float32)."""
+    merged = pool_candidates(candidates, sources, pool)
+    view = TextView.of(post, thread)
+    keys = list(merged)
+    rows = [candidate_features(merged[k], k, sources, view, context) for k in keys]
+    features = np.asarray(rows, dtype=np.float32).reshape(len(keys), len(feature_names(sources)))
+    return keys, [merged[k] for k in keys], features
+
+
+@dataclass
+class Reranker:
+    """A logistic model over `feature_names(sources)`: P(gold) = sigmoid(features @ weights + bias)."""
+
+    sources: list[str]
+    weights: np.ndarray  # (F,)
+    bias: float
+    pool: int = 20  # each source's top candidates that enter the pool
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.weights = np.asarray(self.weights, dtype=np.float64)
+        expected = len(feature_names(self.sources))
+        if self.weights.shape != (expected,):
+            raise ValueError(f"rerank model has {self.weights.shape} weights, its sources need {expected}")
+
+    def score(self, features: np.ndarray) -> np.ndarray:
+        logits = features.astype(np.float64) @ self.weights + self.bias
+        return 1.0 / (1.0 + np.exp(-np.clip(logits, -50, 50)))
+
+    def rank(self, candidates: dict, post: Sequence[str], thread: Sequence[str], context: FeatureContext, k: int,
+             exclude=(), blocklist=()) -> list[Ranked]:
+        """Top-k candidates by P(gold); existing (`exclude`) and blocked tags dropped, as `ranking.rank`."""
+        keys, entries, features = featurize(candidates, post, thread, self.sources, context, self.pool)
+        if not keys:
+            return []
+        dropped = {tag_key(t) for t in exclude} | {tag_key(t) for t in blocklist}
+        probs = self.score(features)
+        order = sorted((i for i, key in enumerate(keys) if key not in dropped), key=lambda i: (-probs[i], i))[:k]
+        return [
+            Ranked(entries[i]["words"], float(probs[i]), max(entries[i]["by"].items(), key=lambda kv: kv[1][1])[0])
+            for i in order
+        ]
+
+    # -- persistence -----------------------------------------------------------------------------
+    def to_json(self) -> dict:
+        return {"model": "logistic", "sources": self.sources, "features": feature_names(self.sources),
+                "weights": [float(w) for w in self.weights], "bias": float(self.bias), "pool": self.pool, **self.meta}
+
+    def save(self, folder: str | Path) -> Path:
+        path = Path(folder) / RERANK_JSON
+        path.write_text(json.dumps(self.to_json(), ensure_ascii=False, indent=1), encoding="utf-8")
+        return path
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Reranker":
+        sources = list(data["sources"])
+        if data.get("features") and list(data["features"]) != feature_names(sources):
+            raise ValueError("rerank.json was trained on other features than this code computes")
+        own = {"model", "sources", "features", "weights", "bias", "pool"}
+        return cls(sources, np.asarray(data["weights"]), float(data["bias"]), int(data.get("pool", 20)),
+                   {k: v for k, v in data.items() if k not in own})
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "Reranker":
+        return cls.from_json(json.loads((Path(folder) / RERANK_JSON).read_text(encoding="utf-8")))

@@ -1,0 +1,130 @@
+"""The learned reranker: features, the rerank.json round trip, ranking order, the suggester hook."""
+
+import json
+
+import numpy as np
+import pytest
+
+from export.fusion import build_sources, gather
+from export.rerank import fit_logistic, labelled
+from inference.rerank import RERANK_JSON, FeatureContext, Reranker, feature_names, featurize
+from inference.retrieval import RetrievalIndex, TagLexicon
+from inference.suggester import SuggestRequest, Suggester
+
+SOURCES = ["retrieval", "centroid", "extract", "overlap", "prior"]
+RECORDS = [
+    {"post": "watching the aus open final tonight", "thread": ["great tennis"], "hashtags": ["aus open", "tennis"]},
+    {"post": "what a tennis match at the aus open", "thread": [], "hashtags": ["aus open"]},
+    {"post": "new phone camera is amazing", "thread": ["which phone"], "hashtags": ["tech"]},
+    {"post": "the phone battery died again", "thread": [], "hashtags": ["tech", "fail"]},
+    {"post": "cooking pasta with fresh basil", "thread": ["yum"], "hashtags": ["food"]},
+    {"post": "best pizza in town tonight", "thread": [], "hashtags": ["food"]},
+]
+
+
+def _tokens(records):
+    return [(r["post"].split(), " ".join(r["thread"]).split()) for r in records]
+
+
+def _column(name):
+    return feature_names(SOURCES).index(name)
+
+
+def test_features_describe_sources_text_and_counts():
+    index, lexicon = build_sources(RECORDS, _tokens(RECORDS), [])
+    context = FeatureContext.from_sources(index, lexicon)
+    post, thread = "tonight the aus open final".split(), "tennis again".split()
+    candidates = gather(index, lexicon, [(post, thread)], n=15)[0]
+    keys, entries, features = featurize(candidates, post, thread, SOURCES, context, pool=20)
+    assert features.shape == (len(keys), len(feature_names(SOURCES)))
+    row = features[keys.index("ausopen")]
+    assert row[_column("post_tokens")] == 1.0 and row[_column("post_chars")] == 1.0
+    assert row[_column("extract:has")] == 1.0
+    assert row[_column("log_train_count")] == pytest.approx(np.log1p(2))
+    assert row[_column("n_words")] == 2.0
+    tennis = features[keys.index("tennis")]
+    assert tennis[_column("thread_tokens")] == 1.0 and tennis[_column("post_tokens")] == 0.0
+    assert row[_column("n_sources")] >= 2
+
+
+def test_chinese_tags_match_the_post_by_characters():
+    context = FeatureContext({"马航失联": 3}, {"马航失联": 5})
+    candidates = {"overlap": [("马航 失联", 0.5)]}
+    keys, _, features = featurize(candidates, ["马航", "客机", "失联"], [], ["overlap"], context, pool=20)
+    names = feature_names(["overlap"])
+    row = features[0]
+    assert keys == ["马航失联"]
+    assert row[names.index("post_tokens")] == 0.0  # not a contiguous token run
+    assert row[names.index("post_word_cover")] == 1.0
+    assert row[names.index("post_char_cover")] == 1.0
+    assert row[names.index("log_lexicon_count")] == pytest.approx(np.log1p(5))
+
+
+def test_rerank_json_round_trips(tmp_path):
+    weights = np.arange(len(feature_names(SOURCES)), dtype=float) / 10
+    Reranker(SOURCES, weights, -1.5, pool=12, meta={"C": 0.1}).save(tmp_path)
+    loaded = Reranker.load(tmp_path)
+    assert loaded.sources == SOURCES and loaded.pool == 12 and loaded.bias == -1.5 and loaded.meta["C"] == 0.1
+    assert np.allclose(loaded.weights, weights)
+    data = json.loads((tmp_path / RERANK_JSON).read_text())
+    data["features"] = data["features"][::-1]
+    with pytest.raises(ValueError):
+        Reranker.from_json(data)
+
+
+def test_reranking_follows_the_weights_and_drops_excluded_tags():
+    sources = ["retrieval", "extract"]
+    names = feature_names(sources)
+    weights = np.zeros(len(names))
+    weights[names.index("post_chars")] = 5.0  # tags written in the post win
+    reranker = Reranker(sources, weights, -2.0)
+    candidates = {"retrieval": [("popular", 0.9), ("aus open", 0.1), ("spam", 0.05)], "extract": [("aus open", 1.0)]}
+    ranked = reranker.rank(candidates, "at the ausopen today".split(), [], FeatureContext(), k=5)
+    assert [r.words for r in ranked][0] == "aus open"
+    assert all(0.0 <= r.score <= 1.0 for r in ranked) and ranked[0].score > ranked[1].score
+    assert ranked[0].source == "extract"
+    ranked = reranker.rank(candidates, "at the ausopen today".split(), [], FeatureContext(), k=5,
+                           exclude={"AusOpen"}, blocklist={"spam"})
+    assert [r.words for r in ranked] == ["popular"]
+
+
+def test_a_logistic_fit_on_labelled_candidates_ranks_gold_first():
+    index, lexicon = build_sources(RECORDS, _tokens(RECORDS), [])
+    context = FeatureContext.from_sources(index, lexicon)
+    pairs = _tokens(RECORDS)
+    queries = labelled(gather(index, lexicon, pairs, n=15), pairs, [r["hashtags"] for r in RECORDS], context, SOURCES, 20)
+    assert all(len(words) == len(labels) for words, _, labels in queries)
+    weights, bias = fit_logistic(queries, 1.0)
+    reranker = Reranker(SOURCES, weights, bias)
+    top = reranker.rank(gather(index, lexicon, [pairs[4]], n=15)[0], *pairs[4], context, k=1)
+    assert top[0].words == "food"
+
+
+def _folder(tmp_path):
+    index = RetrievalIndex.build(RECORDS, str.split)
+    index.save(tmp_path)
+    TagLexicon.from_tag_lists(r["hashtags"] for r in RECORDS).save(tmp_path)
+    (tmp_path / "config.json").write_text(json.dumps({"language": "en"}))
+    (tmp_path / "fusion.json").write_text(json.dumps({"weights": {"retrieval": 1.0}}))
+    return tmp_path
+
+
+def test_the_suggester_uses_rerank_json_when_present_and_falls_back_otherwise(tmp_path):
+    folder = _folder(tmp_path)
+    request = SuggestRequest("cooking fresh pasta with basil and pizza in the aus open", k=3, lang="en")
+    plain = Suggester.from_folders([folder]).suggest(request)
+    assert Suggester.from_folders([folder]).models["en"].reranker is None
+
+    names = feature_names(SOURCES)
+    weights = np.zeros(len(names))
+    weights[names.index("post_tokens")] = 10.0
+    Reranker(SOURCES, weights, -5.0).save(folder)
+    suggester = Suggester.from_folders([folder])
+    model = suggester.models["en"]
+    assert model.reranker is not None and set(SOURCES) <= set(model.sources)
+    reranked = suggester.suggest(request)
+    assert reranked.suggestions[0].words == "aus open"
+    assert reranked.suggestions[0].score > 0.99
+    assert plain.suggestions[0].words == "food"  # the linear fusion (retrieval alone here)
+    # an explicit fusion override means the linear fusion
+    assert Suggester.from_folders([folder], fusion={"weights": {"retrieval": 1.0}}).models["en"].reranker is None
