@@ -30,17 +30,26 @@ import numpy as np
 from export.baselines import METRICS, format_table, load_jsonl, read_tag_file, tokens_of, write_predictions
 from export.fusion import build_sources, gather
 from inference.metrics import evaluate, match_key
-from inference.rerank import FeatureContext, Reranker, featurize, feature_names
+from inference.rerank import FeatureContext, Reranker, add_crosses, featurize, feature_names
 
 SOURCES = ["retrieval", "centroid", "extract", "overlap", "prior"]
+# --crosses: products the linear model cannot form itself: a source's confidence matters more when the tag is
+# also written in the text, or is a frequent training tag.
+CROSSES = [
+    ("retrieval:norm", "post_char_cover"), ("retrieval:norm", "thread_char_cover"), ("retrieval:norm", "log_train_count"),
+    ("centroid:norm", "post_char_cover"), ("overlap:norm", "retrieval:norm"), ("retrieval:inv_rank", "n_sources"),
+    ("extract:has", "log_train_count"), ("post_chars", "log_train_count"),
+]
 C_GRID = (0.01, 0.1, 1.0, 10.0)
 
 
-def labelled(candidates: list[dict], pairs, gold: list[list[str]], context: FeatureContext, sources, pool: int):
+def labelled(candidates: list[dict], pairs, gold: list[list[str]], context: FeatureContext, sources, pool: int,
+             crosses=()):
     """Per query: (words of each candidate, features (C, F), labels (C,))."""
     out = []
     for cands, (post, thread), tags in zip(candidates, pairs, gold):
         _, entries, features = featurize(cands, post, thread, sources, context, pool)
+        features = add_crosses(features, sources, crosses)
         gold_keys = {match_key(t) for t in tags}
         labels = np.array([match_key(e["words"]) in gold_keys for e in entries], dtype=np.int8)
         out.append(([e["words"] for e in entries], features, labels))
@@ -90,6 +99,7 @@ def run(args: argparse.Namespace) -> dict:
     prior_lists = read_tag_file(args.prior) if args.prior else []
     train_pairs = tokens_of(train, lang)
     sources = SOURCES
+    crosses = CROSSES if args.crosses else []
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     folder = Path(args.model_folder)
@@ -108,7 +118,7 @@ def run(args: argparse.Namespace) -> dict:
         context = FeatureContext.from_sources(index, lexicon)
         pairs = [train_pairs[i] for i in hold]
         candidates = gather(index, lexicon, pairs, n)
-        folds.append(labelled(candidates, pairs, [train[i]["hashtags"] for i in hold], context, sources, args.pool))
+        folds.append(labelled(candidates, pairs, [train[i]["hashtags"] for i in hold], context, sources, args.pool, crosses))
         print(f"fold {fold + 1}/{args.folds}: {len(hold)} held-out posts, index on {len(fit)}, "
               f"{sum(len(q[0]) for q in folds[-1])} candidates ({time.time() - t0:.0f}s)", flush=True)
     all_queries = [q for f in folds for q in f]
@@ -133,14 +143,14 @@ def run(args: argparse.Namespace) -> dict:
         if obj > best_obj:
             best_c, best_obj = c, obj
     weights, bias = fit_logistic(all_queries, best_c)
-    names = feature_names(sources)
+    names = feature_names(sources, crosses)
     top = sorted(zip(names, weights), key=lambda kv: -abs(kv[1]))[:12]
     print(f"kept C {best_c:g}; largest raw-feature weights: " + ", ".join(f"{n} {w:+.3f}" for n, w in top), flush=True)
 
     # 3. write rerank.json, score dev through the Suggester
     reranker = Reranker(sources, weights, bias, args.pool, {
         "trained_on": f"{len(all_queries)} cross-fitted held-out posts of {args.train} ({args.folds} folds)",
-        "C": best_c})
+        "C": best_c}, crosses)
     reranker.save(folder)
     systems = {
         "retrieval alone": {"weights": {"retrieval": 1.0}, "norms": {}},
@@ -179,7 +189,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--prior", default=None, help="extra *_tag.txt of training hashtags (Weibo train_tag.txt)")
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--max-heldout", type=int, default=3300, help="at most this many held-out TRAIN posts in all")
-    parser.add_argument("--pool", type=int, default=20, help="each source's top candidates entering the pool")
+    parser.add_argument("--crosses", action="store_true", help="add the hand-picked feature products (CROSSES)")
+    parser.add_argument("--pool", type=int, default=40, help="each source's top candidates entering the pool")
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)

@@ -34,8 +34,19 @@ GLOBAL_FEATURES = (
 PER_SOURCE = ("raw", "norm", "has", "inv_rank", "log_rank")
 
 
-def feature_names(sources: Sequence[str]) -> list[str]:
-    return [f"{s}:{p}" for s in sources for p in PER_SOURCE] + list(GLOBAL_FEATURES)
+def feature_names(sources: Sequence[str], crosses: Sequence[Sequence[str]] = ()) -> list[str]:
+    """The base features, then one product column per cross (a pair of base feature names)."""
+    base = [f"{s}:{p}" for s in sources for p in PER_SOURCE] + list(GLOBAL_FEATURES)
+    return base + [f"{a}*{b}" for a, b in crosses]
+
+
+def add_crosses(features: np.ndarray, sources: Sequence[str], crosses: Sequence[Sequence[str]]) -> np.ndarray:
+    """(C, F) base features -> (C, F + len(crosses)) with the hand-picked products appended."""
+    if not crosses:
+        return features
+    names = feature_names(sources)
+    extra = [features[:, names.index(a)] * features[:, names.index(b)] for a, b in crosses]
+    return np.concatenate([features, np.stack(extra, axis=1)], axis=1)
 
 
 @dataclass
@@ -153,17 +164,19 @@ def featurize(candidates: dict, post: Sequence[str], thread: Sequence[str], sour
 
 @dataclass
 class Reranker:
-    """A logistic model over `feature_names(sources)`: P(gold) = sigmoid(features @ weights + bias)."""
+    """A logistic model over `feature_names(sources, crosses)`: P(gold) = sigmoid(features @ weights + bias)."""
 
     sources: list[str]
     weights: np.ndarray  # (F,)
     bias: float
-    pool: int = 20  # each source's top candidates that enter the pool
+    pool: int = 40  # each source's top candidates that enter the pool
     meta: dict = field(default_factory=dict)
+    crosses: list = field(default_factory=list)  # [(feature a, feature b)]: products added as features
 
     def __post_init__(self) -> None:
         self.weights = np.asarray(self.weights, dtype=np.float64)
-        expected = len(feature_names(self.sources))
+        self.crosses = [tuple(c) for c in self.crosses]
+        expected = len(feature_names(self.sources, self.crosses))
         if self.weights.shape != (expected,):
             raise ValueError(f"rerank model has {self.weights.shape} weights, its sources need {expected}")
 
@@ -178,7 +191,7 @@ class Reranker:
         if not keys:
             return []
         dropped = {tag_key(t) for t in exclude} | {tag_key(t) for t in blocklist}
-        probs = self.score(features)
+        probs = self.score(add_crosses(features, self.sources, self.crosses))
         order = sorted((i for i, key in enumerate(keys) if key not in dropped), key=lambda i: (-probs[i], i))[:k]
         return [
             Ranked(entries[i]["words"], float(probs[i]), max(entries[i]["by"].items(), key=lambda kv: kv[1][1])[0])
@@ -187,7 +200,8 @@ class Reranker:
 
     # -- persistence -----------------------------------------------------------------------------
     def to_json(self) -> dict:
-        return {"model": "logistic", "sources": self.sources, "features": feature_names(self.sources),
+        return {"model": "logistic", "sources": self.sources, "crosses": [list(c) for c in self.crosses],
+                "features": feature_names(self.sources, self.crosses),
                 "weights": [float(w) for w in self.weights], "bias": float(self.bias), "pool": self.pool, **self.meta}
 
     def save(self, folder: str | Path) -> Path:
@@ -197,12 +211,12 @@ class Reranker:
 
     @classmethod
     def from_json(cls, data: dict) -> "Reranker":
-        sources = list(data["sources"])
-        if data.get("features") and list(data["features"]) != feature_names(sources):
+        sources, crosses = list(data["sources"]), [tuple(c) for c in data.get("crosses", [])]
+        if data.get("features") and list(data["features"]) != feature_names(sources, crosses):
             raise ValueError("rerank.json was trained on other features than this code computes")
-        own = {"model", "sources", "features", "weights", "bias", "pool"}
+        own = {"model", "sources", "features", "weights", "bias", "pool", "crosses"}
         return cls(sources, np.asarray(data["weights"]), float(data["bias"]), int(data.get("pool", 20)),
-                   {k: v for k, v in data.items() if k not in own})
+                   {k: v for k, v in data.items() if k not in own}, crosses)
 
     @classmethod
     def load(cls, folder: str | Path) -> "Reranker":

@@ -128,3 +128,18 @@ def test_the_suggester_uses_rerank_json_when_present_and_falls_back_otherwise(tm
     assert plain.suggestions[0].words == "food"  # the linear fusion (retrieval alone here)
     # an explicit fusion override means the linear fusion
     assert Suggester.from_folders([folder], fusion={"weights": {"retrieval": 1.0}}).models["en"].reranker is None
+
+
+def test_feature_crosses_are_stored_and_applied(tmp_path):
+    sources = ["retrieval", "extract"]
+    crosses = [("retrieval:norm", "post_chars")]
+    names = feature_names(sources, crosses)
+    assert names[-1] == "retrieval:norm*post_chars"
+    weights = np.zeros(len(names))
+    weights[-1] = 8.0  # only the product counts: retrieved AND written in the post
+    Reranker(sources, weights, -4.0, crosses=crosses).save(tmp_path)
+    loaded = Reranker.load(tmp_path)
+    assert loaded.crosses == crosses
+    candidates = {"retrieval": [("popular", 1.0), ("aus open", 0.5)], "extract": [("tennis", 1.0)]}
+    ranked = loaded.rank(candidates, "the ausopen and tennis".split(), [], FeatureContext(), k=3)
+    assert ranked[0].words == "aus open"
