@@ -30,7 +30,7 @@ import numpy as np
 from export.baselines import METRICS, format_table, load_jsonl, read_tag_file, tokens_of, write_predictions
 from export.fusion import build_sources, gather
 from inference.metrics import evaluate, match_key
-from inference.rerank import FeatureContext, Reranker, add_crosses, featurize, feature_names
+from inference.rerank import FeatureContext, Reranker, Trees, add_crosses, featurize, feature_names
 
 SOURCES = ["retrieval", "centroid", "extract", "overlap", "prior"]
 # --crosses: products the linear model cannot form itself: a source's confidence matters more when the tag is
@@ -41,6 +41,7 @@ CROSSES = [
     ("extract:has", "log_train_count"), ("post_chars", "log_train_count"),
 ]
 C_GRID = (0.01, 0.1, 1.0, 10.0)
+GBM = dict(max_iter=400, learning_rate=0.05, max_leaf_nodes=31, l2_regularization=1.0, random_state=0)
 
 
 def labelled(candidates: list[dict], pairs, gold: list[list[str]], context: FeatureContext, sources, pool: int,
@@ -69,10 +70,38 @@ def fit_logistic(queries: list, c: float) -> tuple[np.ndarray, float]:
     return w, float(model.intercept_[0] - (model.coef_[0] * mean / std).sum())
 
 
-def ranked_words(queries: list, weights: np.ndarray, bias: float, k: int) -> list[list[str]]:
+def fit_trees(queries: list) -> Trees:
+    """scikit-learn's HistGradientBoostingClassifier, copied into numpy arrays (checked to agree)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    x = np.concatenate([q[1] for q in queries]).astype(np.float64)
+    y = np.concatenate([q[2] for q in queries])
+    model = HistGradientBoostingClassifier(**GBM).fit(x, y)
+    nodes = [predictors[0].nodes for predictors in model._predictors]  # one tree per iteration (binary)
+    width = max(len(n) for n in nodes)
+    arrays = {k: np.zeros((len(nodes), width), dtype=d) for k, d in
+              (("feature", np.int64), ("threshold", np.float64), ("left", np.int64), ("right", np.int64),
+               ("leaf", bool), ("value", np.float64))}
+    arrays["leaf"][:] = True  # padding: leaves worth 0
+    for t, n in enumerate(nodes):
+        m = len(n)
+        arrays["feature"][t, :m], arrays["threshold"][t, :m] = n["feature_idx"], n["num_threshold"]
+        arrays["left"][t, :m], arrays["right"][t, :m] = n["left"], n["right"]
+        arrays["leaf"][t, :m], arrays["value"][t, :m] = n["is_leaf"].astype(bool), n["value"]
+    trees = Trees(**arrays, baseline=float(np.ravel(model._baseline_prediction)[0]))
+    sample = x[:2000]
+    if not np.allclose(trees.logits(sample), model.decision_function(sample), atol=1e-6):
+        raise RuntimeError("numpy trees disagree with scikit-learn")
+    return trees
+
+
+def ranked_words(queries: list, weights: np.ndarray | None, bias: float, k: int, trees: Trees | None = None) -> list[list[str]]:
     out = []
     for words, features, _ in queries:
-        logits = features.astype(np.float64) @ weights + bias
+        if trees is not None:
+            logits = trees.logits(features.astype(np.float64))
+        else:
+            logits = features.astype(np.float64) @ weights + bias
         out.append([words[i] for i in np.argsort(-logits, kind="stable")[:k]])
     return out
 
@@ -126,31 +155,40 @@ def run(args: argparse.Namespace) -> dict:
     gold_total = sum(len(train[i]["hashtags"]) for i in order[: per_fold * args.folds])
     print(f"candidate recall on held-out train: {positives}/{gold_total} gold tags in the pools", flush=True)
 
-    # 2. C by leave-one-fold-out ranking quality
-    best_c, best_obj = C_GRID[0], -1.0
-    for c in C_GRID:
-        preds, gold = [], []
+    # 2. model (logistic with C, or boosted trees) by leave-one-fold-out ranking quality
+    gold = [train[i]["hashtags"] for f in range(len(folds)) for i in order[f * per_fold : (f + 1) * per_fold]]
+
+    def held_out(fit_and_rank, label: str) -> float:
+        preds = []
         for f in range(len(folds)):
-            rest = [q for g, fq in enumerate(folds) if g != f for q in fq]
-            w, b = fit_logistic(rest, c)
-            preds += ranked_words(folds[f], w, b, k)
-        for f in range(len(folds)):
-            hold = order[f * per_fold : (f + 1) * per_fold]
-            gold += [train[i]["hashtags"] for i in hold]
+            preds += fit_and_rank([q for g, fq in enumerate(folds) if g != f for q in fq], folds[f])
         figures = evaluate(gold, preds, lang)
         obj = sum(figures[m] for m in METRICS)
-        print(f"  C {c:g}: held-out train " + "  ".join(f"{m} {figures[m]:.2f}" for m in METRICS), flush=True)
-        if obj > best_obj:
-            best_c, best_obj = c, obj
-    weights, bias = fit_logistic(all_queries, best_c)
-    names = feature_names(sources, crosses)
-    top = sorted(zip(names, weights), key=lambda kv: -abs(kv[1]))[:12]
-    print(f"kept C {best_c:g}; largest raw-feature weights: " + ", ".join(f"{n} {w:+.3f}" for n, w in top), flush=True)
+        print(f"  {label}: held-out train " + "  ".join(f"{m} {figures[m]:.2f}" for m in METRICS) + f"  sum {obj:.2f}", flush=True)
+        return obj
+
+    choices = {}
+    if args.model in ("auto", "logistic"):
+        for c in C_GRID:
+            choices[f"logistic C {c:g}"] = held_out(lambda rest, test, c=c: ranked_words(test, *fit_logistic(rest, c), k), f"logistic C {c:g}")
+    if args.model in ("auto", "trees"):
+        choices["trees"] = held_out(lambda rest, test: ranked_words(test, None, 0.0, k, fit_trees(rest)), "boosted trees")
+    kept = max(choices, key=choices.get)
+    meta = {"trained_on": f"{len(all_queries)} cross-fitted held-out posts of {args.train} ({args.folds} folds)",
+            "chosen": f"{kept} (held-out train sum of the five metrics {choices[kept]:.2f})"}
+    if kept == "trees":
+        trees = fit_trees(all_queries)
+        reranker = Reranker(sources, np.zeros(0), 0.0, args.pool, {**meta, "gbm": GBM}, crosses, trees)
+        print(f"kept boosted trees ({trees.feature.shape[0]} trees)", flush=True)
+    else:
+        c = float(kept.split()[-1])
+        weights, bias = fit_logistic(all_queries, c)
+        names = feature_names(sources, crosses)
+        top = sorted(zip(names, weights), key=lambda kv: -abs(kv[1]))[:12]
+        print(f"kept {kept}; largest raw-feature weights: " + ", ".join(f"{n} {w:+.3f}" for n, w in top), flush=True)
+        reranker = Reranker(sources, weights, bias, args.pool, {**meta, "C": c}, crosses)
 
     # 3. write rerank.json, score dev through the Suggester
-    reranker = Reranker(sources, weights, bias, args.pool, {
-        "trained_on": f"{len(all_queries)} cross-fitted held-out posts of {args.train} ({args.folds} folds)",
-        "C": best_c}, crosses)
     reranker.save(folder)
     systems = {
         "retrieval alone": {"weights": {"retrieval": 1.0}, "norms": {}},
@@ -173,7 +211,7 @@ def run(args: argparse.Namespace) -> dict:
     summary = {name: {m: figures[m] for m in METRICS} for name, figures in rows}
     data = reranker.to_json()
     data["dev"] = summary["reranked (rerank.json)"]
-    (folder / "rerank.json").write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+    (folder / "rerank.json").write_text(json.dumps(data, ensure_ascii=False, indent=None if reranker.trees else 1), encoding="utf-8")
     (out / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
     print(f"wrote {folder / 'rerank.json'}")
     return summary
@@ -189,6 +227,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--prior", default=None, help="extra *_tag.txt of training hashtags (Weibo train_tag.txt)")
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--max-heldout", type=int, default=3300, help="at most this many held-out TRAIN posts in all")
+    parser.add_argument("--model", choices=["auto", "logistic", "trees"], default="auto",
+                        help="auto: whichever ranks held-out train better (leave one fold out)")
     parser.add_argument("--crosses", action="store_true", help="add the hand-picked feature products (CROSSES)")
     parser.add_argument("--pool", type=int, default=40, help="each source's top candidates entering the pool")
     parser.add_argument("--k", type=int, default=10)

@@ -163,6 +163,47 @@ def featurize(candidates: dict, post: Sequence[str], thread: Sequence[str], sour
 
 
 @dataclass
+class Trees:
+    """Gradient-boosted regression trees in padded arrays (T trees x N nodes), evaluated in numpy.
+    A node sends x to `left` when x[feature] <= threshold (scikit-learn's HistGradientBoosting rule)."""
+
+    feature: np.ndarray  # (T, N) int
+    threshold: np.ndarray  # (T, N) float
+    left: np.ndarray  # (T, N) int
+    right: np.ndarray  # (T, N) int
+    leaf: np.ndarray  # (T, N) bool
+    value: np.ndarray  # (T, N) float: a leaf's contribution to the logit
+    baseline: float = 0.0
+
+    def logits(self, features: np.ndarray) -> np.ndarray:
+        """(C, F) -> (C,) summed leaf values plus the baseline."""
+        n_trees, n_rows = self.feature.shape[0], features.shape[0]
+        if n_rows == 0:
+            return np.zeros(0)
+        t = np.arange(n_trees)[:, None]  # (T, 1)
+        rows = np.arange(n_rows)[None, :]  # (1, C)
+        node = np.zeros((n_trees, n_rows), dtype=np.int64)  # (T, C), every tree starts at its root
+        while True:
+            at_leaf = self.leaf[t, node]
+            if at_leaf.all():
+                break
+            go_left = features[rows, self.feature[t, node]] <= self.threshold[t, node]
+            node = np.where(at_leaf, node, np.where(go_left, self.left[t, node], self.right[t, node]))
+        return self.baseline + self.value[t, node].sum(axis=0)
+
+    def to_json(self) -> dict:
+        return {"baseline": self.baseline, **{k: getattr(self, k).tolist() for k in
+                ("feature", "threshold", "left", "right", "leaf", "value")}}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Trees":
+        return cls(np.asarray(data["feature"], dtype=np.int64), np.asarray(data["threshold"], dtype=np.float64),
+                   np.asarray(data["left"], dtype=np.int64), np.asarray(data["right"], dtype=np.int64),
+                   np.asarray(data["leaf"], dtype=bool), np.asarray(data["value"], dtype=np.float64),
+                   float(data.get("baseline", 0.0)))
+
+
+@dataclass
 class Reranker:
     """A logistic model over `feature_names(sources, crosses)`: P(gold) = sigmoid(features @ weights + bias)."""
 
@@ -172,16 +213,20 @@ class Reranker:
     pool: int = 40  # each source's top candidates that enter the pool
     meta: dict = field(default_factory=dict)
     crosses: list = field(default_factory=list)  # [(feature a, feature b)]: products added as features
+    trees: Trees | None = None  # when set: boosted trees instead of the logistic weights (weights unused)
 
     def __post_init__(self) -> None:
         self.weights = np.asarray(self.weights, dtype=np.float64)
         self.crosses = [tuple(c) for c in self.crosses]
         expected = len(feature_names(self.sources, self.crosses))
-        if self.weights.shape != (expected,):
+        if self.trees is None and self.weights.shape != (expected,):
             raise ValueError(f"rerank model has {self.weights.shape} weights, its sources need {expected}")
 
     def score(self, features: np.ndarray) -> np.ndarray:
-        logits = features.astype(np.float64) @ self.weights + self.bias
+        if self.trees is not None:
+            logits = self.trees.logits(features.astype(np.float64))
+        else:
+            logits = features.astype(np.float64) @ self.weights + self.bias
         return 1.0 / (1.0 + np.exp(-np.clip(logits, -50, 50)))
 
     def rank(self, candidates: dict, post: Sequence[str], thread: Sequence[str], context: FeatureContext, k: int,
@@ -200,9 +245,12 @@ class Reranker:
 
     # -- persistence -----------------------------------------------------------------------------
     def to_json(self) -> dict:
-        return {"model": "logistic", "sources": self.sources, "crosses": [list(c) for c in self.crosses],
-                "features": feature_names(self.sources, self.crosses),
+        data = {"model": "logistic" if self.trees is None else "trees", "sources": self.sources,
+                "crosses": [list(c) for c in self.crosses], "features": feature_names(self.sources, self.crosses),
                 "weights": [float(w) for w in self.weights], "bias": float(self.bias), "pool": self.pool, **self.meta}
+        if self.trees is not None:
+            data["trees"] = self.trees.to_json()
+        return data
 
     def save(self, folder: str | Path) -> Path:
         path = Path(folder) / RERANK_JSON
@@ -214,9 +262,10 @@ class Reranker:
         sources, crosses = list(data["sources"]), [tuple(c) for c in data.get("crosses", [])]
         if data.get("features") and list(data["features"]) != feature_names(sources, crosses):
             raise ValueError("rerank.json was trained on other features than this code computes")
-        own = {"model", "sources", "features", "weights", "bias", "pool", "crosses"}
-        return cls(sources, np.asarray(data["weights"]), float(data["bias"]), int(data.get("pool", 20)),
-                   {k: v for k, v in data.items() if k not in own}, crosses)
+        own = {"model", "sources", "features", "weights", "bias", "pool", "crosses", "trees"}
+        trees = Trees.from_json(data["trees"]) if data.get("model") == "trees" else None
+        return cls(sources, np.asarray(data.get("weights", [])), float(data.get("bias", 0.0)), int(data.get("pool", 20)),
+                   {k: v for k, v in data.items() if k not in own}, crosses, trees)
 
     @classmethod
     def load(cls, folder: str | Path) -> "Reranker":

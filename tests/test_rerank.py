@@ -143,3 +143,30 @@ def test_feature_crosses_are_stored_and_applied(tmp_path):
     candidates = {"retrieval": [("popular", 1.0), ("aus open", 0.5)], "extract": [("tennis", 1.0)]}
     ranked = loaded.rank(candidates, "the ausopen and tennis".split(), [], FeatureContext(), k=3)
     assert ranked[0].words == "aus open"
+
+
+def test_boosted_trees_agree_with_scikit_learn_and_round_trip(tmp_path):
+    from export.rerank import fit_trees
+    from inference.rerank import Trees
+
+    index, lexicon = build_sources(RECORDS, _tokens(RECORDS), [])
+    context = FeatureContext.from_sources(index, lexicon)
+    pairs = _tokens(RECORDS)
+    queries = labelled(gather(index, lexicon, pairs, n=15), pairs, [r["hashtags"] for r in RECORDS], context, SOURCES, 20)
+    trees = fit_trees(queries)  # raises when the numpy copy disagrees with scikit-learn
+    Reranker(SOURCES, np.zeros(0), 0.0, trees=trees).save(tmp_path)
+    loaded = Reranker.load(tmp_path)
+    assert isinstance(loaded.trees, Trees) and json.loads((tmp_path / RERANK_JSON).read_text())["model"] == "trees"
+    x = np.concatenate([q[1] for q in queries]).astype(np.float64)
+    assert np.allclose(loaded.trees.logits(x), trees.logits(x))
+    top = loaded.rank(gather(index, lexicon, [pairs[4]], n=15)[0], *pairs[4], context, k=1)
+    assert top[0].words == "food" and 0.0 <= top[0].score <= 1.0
+
+
+def test_hand_built_trees_route_by_threshold():
+    from inference.rerank import Trees
+
+    # one stump on feature 0: x <= 0.5 -> -1, else +2
+    trees = Trees(np.array([[0, 0, 0]]), np.array([[0.5, 0, 0]]), np.array([[1, 0, 0]]), np.array([[2, 0, 0]]),
+                  np.array([[False, True, True]]), np.array([[0.0, -1.0, 2.0]]), baseline=0.5)
+    assert trees.logits(np.array([[0.2], [0.9]])).tolist() == [-0.5, 2.5]
