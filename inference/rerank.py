@@ -3,9 +3,10 @@
 The linear fusion (inference/ranking.py) weighs whole sources; the reranker scores each candidate
 tag from features of that (post, tag) pair: every source's raw score, normalised score and rank,
 how many sources propose it, whether the tag is written in the post or thread (as tokens and as
-characters), its training and lexicon counts, its length. A logistic model (weights in the model
-folder's `rerank.json`, trained by `export/rerank.py` on cross-fitted TRAIN candidates) maps the
-features to P(tag is gold); the suggester ranks by it when the file is present.
+characters), its training and lexicon counts, its length. A logistic model or boosted trees (plain
+arrays in the model folder's `rerank.json`, trained by `export/rerank.py` on cross-fitted TRAIN
+candidates, evaluated here in numpy) map the features to P(tag is gold); the suggester ranks by it
+when the file is present.
 """
 
 from __future__ import annotations
