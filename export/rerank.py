@@ -28,8 +28,9 @@ from pathlib import Path
 import numpy as np
 
 from export.baselines import METRICS, format_table, load_jsonl, read_tag_file, tokens_of, write_predictions
-from export.fusion import build_sources, gather
+from export.fusion import build_sources, gather, unseen_rouge
 from inference.metrics import evaluate, match_key
+from inference.retrieval import TagLexicon
 from inference.rerank import FeatureContext, Reranker, Trees, add_crosses, featurize, feature_names
 
 SOURCES = ["retrieval", "centroid", "extract", "overlap", "prior"]
@@ -196,7 +197,7 @@ def run(args: argparse.Namespace) -> dict:
         if (folder / "fusion.json").exists() else None,
         "reranked (rerank.json)": None,
     }
-    rows = []
+    rows, unseen = [], []
     for name, fusion in systems.items():
         if name.startswith("linear") and fusion is None:
             continue
@@ -204,9 +205,12 @@ def run(args: argparse.Namespace) -> dict:
         predictions = suggester_predictions(folder, dev, k, fusion)
         write_predictions(out / (name.split(" ")[0] + ".txt"), predictions)
         rows.append((name, evaluate(gold_dev, predictions, lang)))
+        unseen.append((name, *unseen_rouge(gold_dev, predictions, TagLexicon.load(folder), lang)))
         print(f"{name}: dev ranked in {time.time() - t1:.0f}s", flush=True)
     table = format_table(rows)
     print(table)
+    for name, count, rouge in unseen:  # the paper's Table 5 setting
+        print(f"unseen-tag dev posts ({count}): {name:28s} RG-1 {rouge:.2f}")
     (out / "table.txt").write_text(table + "\n", encoding="utf-8")
     summary = {name: {m: figures[m] for m in METRICS} for name, figures in rows}
     data = reranker.to_json()
