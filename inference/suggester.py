@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from inference.preprocess import detect_lang, tokenize
@@ -151,6 +151,24 @@ class LanguageModel:
         fns = self._source_fns()
         per_source = {name: fns[name](pairs, n) for name in self.sources}
         return [{name: found[row] for name, found in per_source.items()} for row in range(len(pairs))]
+
+
+def _blend_generator(reranked: list, candidates: dict, fusion: dict, k: int, exclude, blocklist) -> list:
+    """Add the generator's beams to the reranker's list with the fusion's generator weight.
+
+    The reranker learns from cross-fitted training posts, which the generator (trained on all of
+    them) cannot provide without leaking, so its beams join afterwards: this is how hashtags never
+    seen in training reach the list."""
+    weight = fusion.get("weights", {}).get("generator", 0.0)
+    if weight <= 0 or not candidates.get("generator"):
+        return reranked[:k]
+    sources = {r.words: r.source for r in reranked}
+    blended = rank(
+        {"rerank": [(r.words, r.score) for r in reranked], "generator": candidates["generator"]},
+        {"weights": {"rerank": 1.0, "generator": weight}, "norms": {"rerank": "max", "generator": fusion.get("norms", {}).get("generator", "softmax")}},
+        k, exclude, blocklist,
+    )
+    return [replace(r, source=sources.get(r.words, r.source)) if r.source == "rerank" else r for r in blended]
 
 
 def _existing_tags(req: SuggestRequest) -> set[str]:
@@ -299,7 +317,8 @@ class Suggester:
                 used.append(self.image_tagger.model_id)
             if model is not None and model.reranker is not None and j in text_candidates and images[j] is None:
                 post, thread = pairs[text_rows.index(j)]
-                ranked = model.reranker.rank(candidates, post, thread, model.rerank_context, req.k, exclude, self.blocklist)
+                ranked = model.reranker.rank(candidates, post, thread, model.rerank_context, n, exclude, self.blocklist)
+                ranked = _blend_generator(ranked, candidates, model.fusion, req.k, exclude, self.blocklist)
             else:
                 ranked = rank(candidates, fusion, req.k, exclude, self.blocklist)
             out.append(([
