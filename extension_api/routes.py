@@ -13,7 +13,7 @@ from aiohttp import web
 
 from extension_api.store import FEEDBACK_ACTIONS, CommunitySettings, Store
 from inference.appkeys import API_KEY_ID, EXT_CONFIG, STORE
-from inference.errors import BodyTooLarge, InvalidField, InvalidJSON, MissingInput, UnknownLanguage
+from inference.errors import BodyTooLarge, InvalidField, InvalidJSON, MissingInput, UnknownLanguage, parse_json_object
 from inference.segment import segment
 
 LANGS = ("en", "zh")
@@ -40,12 +40,7 @@ async def read_json_object(request: web.Request, allowed: tuple[str, ...]) -> di
         raise BodyTooLarge(f"body is over {MAX_BODY_BYTES} bytes")
     if not raw.strip():
         raise InvalidJSON("body is empty: send a JSON object")
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidJSON(f"body is not valid JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise InvalidJSON(f"body must be a JSON object, not {type(body).__name__}")
+    body = parse_json_object(raw)
     unknown = sorted(set(body) - set(allowed))
     if unknown:
         raise InvalidField(f"unknown field(s) {unknown}; allowed: {list(allowed)}")

@@ -27,6 +27,7 @@ from aiohttp import web
 from inference.appkeys import BATCHER, CONFIG, EXECUTOR, METRICS, OPENAPI_PATHS, SUGGESTER, TRENDING
 from inference.batching import BatchConfig, MicroBatcher
 from inference.errors import (
+    parse_json_object,
     InputTooLarge,
     InvalidField,
     InvalidJSON,
@@ -98,13 +99,7 @@ def parse_suggest_request(
     raw: bytes, languages: Sequence[str], images_supported: bool = False
 ) -> tuple[SuggestRequest, bytes | None]:
     """Validate a /v1/suggest JSON body; returns the request and the decoded image (or None)."""
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidJSON(f"body is not valid JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise InvalidJSON(f"body must be a JSON object, not {type(body).__name__}")
-    return validate_suggest_body(body, languages, images_supported)
+    return validate_suggest_body(parse_json_object(raw), languages, images_supported)
 
 
 def _part_bytes(value: Any) -> bytes:

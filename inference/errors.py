@@ -8,6 +8,8 @@ body carries no traceback.
 
 from __future__ import annotations
 
+import json
+
 import logging
 
 from aiohttp import web
@@ -114,3 +116,14 @@ async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
     except Exception:  # a bug: log it with its traceback, tell the client nothing internal
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal", "internal error; the server log has the details")
+
+
+def parse_json_object(raw: bytes) -> dict:
+    """A request body that must be one JSON object; InvalidJSON saying what is wrong otherwise."""
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidJSON(f"body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise InvalidJSON(f"body must be a JSON object, not {type(body).__name__}")
+    return body
