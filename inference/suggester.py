@@ -108,7 +108,11 @@ class LanguageModel:
             model.fusion = json.loads((folder / FUSION_JSON).read_text(encoding="utf-8"))
         if fusion is None and (folder / RERANK_JSON).exists():
             model.reranker = Reranker.load(folder)
-        if (folder / "encoder.onnx").exists() and (folder / "decoder.onnx").exists():
+        generator_weighted = model.fusion.get("weights", {}).get("generator", 0) > 0 or (
+            model.reranker is not None and "generator" in model.reranker.sources
+        )
+        # the graphs are opened only when the ranking uses them (a folder may ship them at weight 0)
+        if generator_weighted and (folder / "encoder.onnx").exists() and (folder / "decoder.onnx").exists():
             from inference.generator import Generator  # onnxruntime: imported only when a graph exists
 
             model.generator = Generator(folder, providers=providers, threads=threads)
