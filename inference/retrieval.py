@@ -285,8 +285,13 @@ class TagLexicon:
 
     def prior(self, k: int) -> list[tuple[str, float]]:
         """The k most frequent tags, score = count / top count."""
-        top = sorted(self.counts.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+        top = self._by_count[:k]
         return [(t, c / top[0][1]) for t, c in top] if top else []
+
+    @functools.cached_property
+    def _by_count(self) -> list[tuple[str, int]]:
+        # sorted once: the prior is asked for on every request, the counts never change after loading
+        return sorted(self.counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
     def extract(self, post: Sequence[str], thread: Sequence[str] = (), thread_weight: float = 0.3) -> list[tuple[str, float]]:
         """Known tags occurring as contiguous tokens; score = occurrences (thread ones weighted)."""
