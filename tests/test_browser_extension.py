@@ -7,6 +7,7 @@ and checks the feedback rows it caused in SQLite. It skips, printing why, only w
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -34,8 +35,19 @@ def _run(cmd: list[str], timeout: float, **kwargs) -> subprocess.CompletedProces
 
 
 @pytest.fixture(scope="module")
-def browser_tools() -> None:
-    """Chromium at /usr/bin/chromium and the driver's node_modules, installed when missing."""
+def node_tools() -> None:
+    """The driver's node_modules (playwright-core, web-ext), installed with `npm ci` when missing."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        _skip("node/npm are not installed (they drive the browser)")
+    if not all((DRIVER / "node_modules" / name).exists() for name in ("playwright-core", "web-ext")):
+        result = _run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], 300, cwd=DRIVER)
+        if result.returncode != 0:
+            _skip(f"npm ci in tests/browser failed: {result.stderr.strip()[-500:]}")
+
+
+@pytest.fixture(scope="module")
+def browser_tools(node_tools) -> None:
+    """Chromium at /usr/bin/chromium, installed when missing."""
     if not Path(CHROMIUM).exists():
         if shutil.which("apt-get") is None or os.geteuid() != 0:
             _skip(f"{CHROMIUM} is missing and apt-get cannot install it here (not root or no apt-get)")
@@ -47,12 +59,14 @@ def browser_tools() -> None:
             _skip("apt-get install chromium timed out")
         if result.returncode != 0 or not Path(CHROMIUM).exists():
             _skip(f"apt-get install chromium failed: {result.stderr.strip()[-500:]}")
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        _skip("node/npm are not installed (they drive the browser)")
-    if not (DRIVER / "node_modules" / "playwright-core").exists():
-        result = _run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], 300, cwd=DRIVER)
-        if result.returncode != 0:
-            _skip(f"npm ci in tests/browser failed: {result.stderr.strip()[-500:]}")
+
+
+def test_extension_passes_mozillas_addons_linter_for_firefox(node_tools):
+    """`web-ext lint`: what Firefox checks when it loads an extension; no errors allowed."""
+    extension = ROOT / "extension_api" / "extension"
+    result = _run([str(DRIVER / "node_modules" / ".bin" / "web-ext"), "lint", "--source-dir", str(extension), "--output", "json"], 180)
+    report = json.loads(result.stdout[result.stdout.index("{"):])
+    assert report["summary"]["errors"] == 0, report["errors"]
 
 
 def test_extension_suggests_inserts_and_sends_feedback_in_chromium(browser_tools, tmp_path):
