@@ -63,7 +63,7 @@ class ServiceConfig:
     models_dir: Path | None = None  # None: the models shipped in inference/models
     max_body_bytes: int = 8 * 1024 * 1024  # a base64 image fits; larger bodies get 413
     max_batch_size: int = 32
-    max_wait_ms: float = 2.0
+    max_wait_ms: float = 0.0
     max_queue: int = 256
     max_inflight_batches: int = 1  # >1 only pays with spare cores
     executor_threads: int = 2  # the bounded pool for model loading and batches

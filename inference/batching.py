@@ -27,7 +27,10 @@ Out = TypeVar("Out")
 @dataclass
 class BatchConfig:
     max_batch_size: int = 32
-    max_wait_ms: float = 2.0  # how long the first request of a batch waits for company
+    # how long the first request of a batch waits for company. 0: none; with one batch in flight at a
+    # time, requests arriving while a batch runs still merge into the next one, so waiting only
+    # delays a lone request (2 ms at concurrency 1, docs/performance.md)
+    max_wait_ms: float = 0.0
     max_queue: int = 256  # requests waiting (not counting those in flight); beyond: 503
     max_inflight: int = 1  # batches running at once (each one uses the onnxruntime threads)
 

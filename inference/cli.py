@@ -57,7 +57,7 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     add_data_dir_argument(p)
     p.add_argument("--models", default=None, metavar="DIR", help="folder of model folders (default: the shipped ones)")
     p.add_argument("--max-batch-size", type=int, default=32)
-    p.add_argument("--max-wait-ms", type=float, default=2.0, help="how long a request waits for others to batch with")
+    p.add_argument("--max-wait-ms", type=float, default=0.0, help="how long a request waits for others to batch with (0: requests arriving while a batch runs still merge)")
     p.add_argument("--max-queue", type=int, default=256, help="waiting requests beyond which the service answers 503")
     p.add_argument("--threads", type=int, default=2, help="thread pool for model calls")
     p.add_argument("--ort-threads", type=int, default=1, help="onnxruntime intra-op threads per session (0: one per core); "
