@@ -260,13 +260,19 @@ def run(args: argparse.Namespace) -> list[tuple[str, dict]]:
     return rows
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_corpus_arguments(parser: argparse.ArgumentParser) -> None:
+    """The corpus every experiment command reads: train and dev JSONL of export.ingest, the language,
+    and the optional extra hashtag list (Weibo's train_tag.txt)."""
     parser.add_argument("--train", required=True)
     parser.add_argument("--dev", required=True)
     parser.add_argument("--lang", choices=["en", "zh"], required=True)
-    parser.add_argument("--out", required=True)
     parser.add_argument("--prior", default=None, help="extra *_tag.txt of training hashtags (Weibo train_tag.txt)")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_corpus_arguments(parser)
+    parser.add_argument("--out", required=True)
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--k-neighbors", type=int, default=None, help="default: RetrievalConfig.k_neighbors")
     parser.add_argument("--epochs", type=int, default=8, help="classifier epochs")

@@ -24,7 +24,7 @@ import random
 import time
 from pathlib import Path
 
-from export.baselines import METRICS, format_table, load_jsonl, read_tag_file, tokens_of, write_predictions
+from export.baselines import METRICS, add_corpus_arguments, format_table, load_jsonl, read_tag_file, tokens_of, write_predictions
 from inference.metrics import evaluate
 from inference.ranking import FUSION_JSON, rank, tag_key
 from inference.retrieval import RetrievalConfig, RetrievalIndex, TagLexicon
@@ -179,11 +179,8 @@ def run(args: argparse.Namespace) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--train", required=True)
-    parser.add_argument("--dev", required=True)
-    parser.add_argument("--lang", choices=["en", "zh"], required=True)
+    add_corpus_arguments(parser)
     parser.add_argument("--out", required=True)
-    parser.add_argument("--prior", default=None, help="extra *_tag.txt of training hashtags (Weibo train_tag.txt)")
     parser.add_argument("--generator", default=None, help="ONNX model folder (encoder.onnx + decoder.onnx) to add its beams")
     parser.add_argument("--generator-weights", type=lambda v: [float(x) for x in v.split(",")], default=[0.5, 1.0, 2.0, 4.0],
                         help="generator weights added to the tuned fusion, each reported on dev")

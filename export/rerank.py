@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from export.baselines import METRICS, format_table, load_jsonl, read_tag_file, tokens_of, write_predictions
+from export.baselines import METRICS, add_corpus_arguments, format_table, load_jsonl, read_tag_file, tokens_of, write_predictions
 from export.fusion import build_sources, gather, unseen_rouge
 from inference.metrics import evaluate, match_key
 from inference.retrieval import TagLexicon
@@ -223,12 +223,9 @@ def run(args: argparse.Namespace) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--train", required=True)
-    parser.add_argument("--dev", required=True)
-    parser.add_argument("--lang", choices=["en", "zh"], required=True)
+    add_corpus_arguments(parser)
     parser.add_argument("--model-folder", required=True, help="folder with retrieval index + tags.json on all of TRAIN")
     parser.add_argument("--out", required=True)
-    parser.add_argument("--prior", default=None, help="extra *_tag.txt of training hashtags (Weibo train_tag.txt)")
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--max-heldout", type=int, default=3300, help="at most this many held-out TRAIN posts in all")
     parser.add_argument("--model", choices=["auto", "logistic", "trees"], default="auto",
