@@ -71,14 +71,6 @@ class FeatureContext:
         return cls(dict(train), dict(lex))
 
 
-def _contains_run(tokens: list[str], run: list[str]) -> bool:
-    n = len(run)
-    if n == 0 or n > len(tokens):
-        return False
-    first = run[0]
-    return any(tokens[i] == first and tokens[i : i + n] == run for i in range(len(tokens) - n + 1))
-
-
 @dataclass
 class TextView:
     """A post and thread prepared once for every candidate's text features."""
@@ -89,11 +81,27 @@ class TextView:
     thread_set: set[str]
     post_joined: str
     thread_joined: str
+    post_chars: set[str] = field(default_factory=set)
+    thread_chars: set[str] = field(default_factory=set)
+    _runs: dict = field(default_factory=dict)  # (which text, n) -> its n-token runs as tuples
 
     @classmethod
     def of(cls, post: Sequence[str], thread: Sequence[str]) -> "TextView":
         p, t = [w.lower() for w in post], [w.lower() for w in thread]
-        return cls(p, t, set(p), set(t), "".join(p), "".join(t))
+        post_joined, thread_joined = "".join(p), "".join(t)
+        return cls(p, t, set(p), set(t), post_joined, thread_joined, set(post_joined), set(thread_joined))
+
+    def contains_run(self, in_thread: bool, run: list[str]) -> bool:
+        """Whether `run` occurs as contiguous tokens of the post (or thread): a set lookup, the
+        n-token runs of each text being built once per n (a pool has ~100 candidates)."""
+        n = len(run)
+        tokens = self.thread if in_thread else self.post
+        if n == 0 or n > len(tokens):
+            return False
+        runs = self._runs.get((in_thread, n))
+        if runs is None:
+            runs = self._runs[(in_thread, n)] = {tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)}
+        return tuple(run) in runs
 
 
 def pool_candidates(candidates: dict[str, list[tuple[str, float]]], sources: Sequence[str], pool: int) -> dict[str, dict]:
@@ -138,14 +146,14 @@ def candidate_features(entry: dict, key: str, sources: Sequence[str], view: Text
         1.0 if lexicon_count or train_count else 0.0,
         float(len(words)),
         float(len(key)),
-        1.0 if _contains_run(view.post, words) else 0.0,
-        1.0 if _contains_run(view.thread, words) else 0.0,
+        1.0 if view.contains_run(False, words) else 0.0,
+        1.0 if view.contains_run(True, words) else 0.0,
         1.0 if key in view.post_joined else 0.0,
         1.0 if key in view.thread_joined else 0.0,
         sum(w in view.post_set for w in words) / max(1, len(words)),
         sum(w in view.thread_set for w in words) / max(1, len(words)),
-        sum(c in view.post_joined for c in chars) / max(1, len(chars)),
-        sum(c in view.thread_joined for c in chars) / max(1, len(chars)),
+        len(chars & view.post_chars) / max(1, len(chars)),
+        len(chars & view.thread_chars) / max(1, len(chars)),
         math.log1p(len(view.post)),
         math.log1p(len(view.thread)),
     ]
@@ -176,21 +184,35 @@ class Trees:
     value: np.ndarray  # (T, N) float: a leaf's contribution to the logit
     baseline: float = 0.0
 
+    def __post_init__(self) -> None:
+        # Flat copies for evaluation: node g = tree * N + n; a leaf points to itself with an infinite
+        # threshold, so every (tree, row) walks in lockstep until none moves (4x the speed of (T, C)
+        # fancy indexing with per-step leaf masks, identical results).
+        n_trees, n_nodes = self.feature.shape
+        roots = (np.arange(n_trees) * n_nodes)[:, None]  # (T, 1)
+        own = roots + np.arange(n_nodes)[None, :]  # (T, N)
+        self._roots = roots.ravel()
+        self._feature = np.where(self.leaf, 0, self.feature).ravel()
+        self._threshold = np.where(self.leaf, np.inf, self.threshold).ravel()
+        self._left = np.where(self.leaf, own, roots + self.left).ravel()
+        self._right = np.where(self.leaf, own, roots + self.right).ravel()
+        self._value = self.value.ravel()
+
     def logits(self, features: np.ndarray) -> np.ndarray:
         """(C, F) -> (C,) summed leaf values plus the baseline."""
-        n_trees, n_rows = self.feature.shape[0], features.shape[0]
+        n_rows, n_features = features.shape
         if n_rows == 0:
             return np.zeros(0)
-        t = np.arange(n_trees)[:, None]  # (T, 1)
-        rows = np.arange(n_rows)[None, :]  # (1, C)
-        node = np.zeros((n_trees, n_rows), dtype=np.int64)  # (T, C), every tree starts at its root
+        x = np.ascontiguousarray(features).ravel()
+        node = np.repeat(self._roots, n_rows)  # (T*C,) tree-major, every tree starts at its root
+        row = np.tile(np.arange(n_rows) * n_features, len(self._roots))  # (T*C,) offset of the row in x
         while True:
-            at_leaf = self.leaf[t, node]
-            if at_leaf.all():
+            go_left = x[row + self._feature[node]] <= self._threshold[node]
+            moved = np.where(go_left, self._left[node], self._right[node])
+            if np.array_equal(moved, node):
                 break
-            go_left = features[rows, self.feature[t, node]] <= self.threshold[t, node]
-            node = np.where(at_leaf, node, np.where(go_left, self.left[t, node], self.right[t, node]))
-        return self.baseline + self.value[t, node].sum(axis=0)
+            node = moved
+        return self.baseline + self._value[node].reshape(len(self._roots), n_rows).sum(axis=0)
 
     def to_json(self) -> dict:
         return {"baseline": self.baseline, **{k: getattr(self, k).tolist() for k in

@@ -11,6 +11,7 @@ weights as float16, so the English index stays a few MB.
 from __future__ import annotations
 
 import functools
+import heapq
 import json
 import math
 import re
@@ -183,7 +184,11 @@ class RetrievalIndex:
             centroids = (incidence.T @ self.docs).tocsr()  # (T, V)
             norms = np.sqrt(np.asarray(centroids.multiply(centroids).sum(axis=1)).ravel()) + 1e-9
             self._centroids = sp.diags(1.0 / norms).dot(centroids).T.tocsr()  # (V, T)
-        sims = (self.vectorize(tokens_batch) @ self._centroids).toarray()  # (B, T)
+        q = self.vectorize(tokens_batch)
+        terms = np.unique(q.indices)  # only the query terms' rows take part, as in _similarities
+        if len(terms) == 0:
+            return [[] for _ in tokens_batch]
+        sims = np.asarray(self._centroids[terms].T @ q[:, terms].toarray().T).T  # (T, k) @ (k, B) -> (B, T)
         out = []
         for row in sims:
             top = np.argsort(-row)[:limit]
@@ -232,6 +237,43 @@ class RetrievalIndex:
 
 
 _CJK_RE = re.compile("[\u3400-\u4dbf\u4e00-\u9fff]")
+
+
+@dataclass
+class _OverlapTable:
+    """Every lexicon tag's lowercase words (as word ids, padded with the id len(word_ids)) and their
+    IDFs, so `TagLexicon.overlap` scores thousands of proposed tags in one numpy expression."""
+
+    names: list[str]  # tag id -> tag
+    count: np.ndarray  # (T,) training count
+    name_rank: np.ndarray  # (T,) position of the tag in sorted order: the last tie-break
+    words: np.ndarray  # (T, L) word ids
+    idf: np.ndarray  # (T, L) IDF of each word, 0 for padding
+    total: np.ndarray  # (T,) IDF total (1 when 0)
+    word_ids: dict[str, int]
+    word_tags: dict[str, np.ndarray]  # lowercase word -> ids of the tags containing it
+
+    @classmethod
+    def build(cls, counts: dict[str, int], word_tags: dict[str, list[str]], idf: Callable[[str], float]) -> "_OverlapTable":
+        names = list(counts)
+        tag_ids = {t: i for i, t in enumerate(names)}
+        split = [t.lower().split() for t in names]
+        word_ids: dict[str, int] = {}
+        for words in split:
+            for w in words:
+                word_ids.setdefault(w, len(word_ids))
+        width = max((len(w) for w in split), default=1) or 1
+        ids = np.full((len(names), width), len(word_ids), dtype=np.int64)
+        weights = np.zeros((len(names), width))
+        word_idf = {w: idf(w) for w in word_ids}
+        for i, words in enumerate(split):
+            ids[i, : len(words)] = [word_ids[w] for w in words]
+            weights[i, : len(words)] = [word_idf[w] for w in words]
+        totals = np.array([sum(word_idf[w] for w in words) or 1.0 for words in split])
+        name_rank = np.empty(len(names), dtype=np.int64)
+        name_rank[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
+        return cls(names, np.array([counts[t] for t in names], dtype=np.int64), name_rank, ids, weights, totals,
+                   word_ids, {w: np.array([tag_ids[t] for t in tags], dtype=np.int64) for w, tags in word_tags.items()})
 
 
 def _expand_terms(tokens: Sequence[str], char_ngrams: int) -> list[str]:
@@ -311,36 +353,34 @@ class TagLexicon:
                 thread_weight: float = 0.3, limit: int = 50, max_tags_per_word: int = 100) -> list[tuple[str, float]]:
         """Known tags sharing words with the text, scored by IDF-weighted coverage of the tag's words.
         Words found in more than `max_tags_per_word` tags ("the", "love") are too common to propose tags."""
-        presence: dict[str, float] = {}
+        table = self._overlap_table(idf)
+        presence: dict[int, float] = {}
         for tokens, weight in ((post, 1.0), (thread, thread_weight)):
             for word in set(t.lower() for t in tokens):
-                presence[word] = max(presence.get(word, 0.0), weight)
+                column = table.word_ids.get(word)
+                if column is not None:
+                    presence[column] = max(presence.get(column, 0.0), weight)
         # Tags are proposed by post words and by thread words said at least twice (long threads would
         # otherwise propose thousands); every present word counts towards the coverage score.
         thread_counts = Counter(t.lower() for t in thread)
         proposers = {t.lower() for t in post} | {w for w, c in thread_counts.items() if c >= 2}
-        scores: dict[str, float] = {}
-        for word in proposers:
-            tags = self._word_tags.get(word, ())
-            if len(tags) > max_tags_per_word:
-                continue
-            for tag in tags:
-                if tag not in scores:
-                    words, weights, total = self._tag_idf(tag, idf)
-                    scores[tag] = sum(w * presence.get(x, 0.0) for w, x in zip(weights, words)) / total
-        return sorted(scores.items(), key=lambda kv: (-kv[1], -self.counts[kv[0]], kv[0]))[:limit]
+        proposed = [table.word_tags[w] for w in proposers if w in table.word_tags and len(table.word_tags[w]) <= max_tags_per_word]
+        if not proposed:
+            return []
+        tags = np.unique(np.concatenate(proposed))  # (P,) tag ids
+        present = np.zeros(len(table.word_ids) + 1)  # the last column pads short tags: never present
+        present[list(presence)] = list(presence.values())
+        # IDF-weighted share of each tag's words present, summed word by word as a Python loop would
+        scores = (table.idf[tags] * present[table.words[tags]]).sum(axis=1) / table.total[tags]  # (P,)
+        order = np.lexsort((table.name_rank[tags], -table.count[tags], -scores))[:limit]
+        return [(table.names[t], float(scores[i])) for i, t in ((i, int(tags[i])) for i in order)]
 
-    def _tag_idf(self, tag: str, idf: Callable[[str], float]) -> tuple[list[str], list[float], float]:
-        """A tag's lowercase words, their IDFs and the IDF total, cached per IDF source."""
+    def _overlap_table(self, idf: Callable[[str], float]) -> "_OverlapTable":
+        """The lexicon as arrays for `overlap`, built once per IDF source (its retrieval index)."""
         owner = getattr(idf, "__self__", idf)
         if getattr(self, "_idf_owner", None) is not owner:
-            self._idf_owner, self._idf_cache = owner, {}
-        cached = self._idf_cache.get(tag)
-        if cached is None:
-            words = tag.lower().split()
-            weights = [idf(w) for w in words]
-            cached = self._idf_cache[tag] = (words, weights, sum(weights) or 1.0)
-        return cached
+            self._idf_owner, self._table = owner, _OverlapTable.build(self.counts, self._word_tags, idf)
+        return self._table
 
     def save(self, folder: str | Path) -> None:
         Path(folder).mkdir(parents=True, exist_ok=True)
