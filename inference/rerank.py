@@ -85,6 +85,9 @@ class TextView:
     thread_chars: set[str] = field(default_factory=set)
     _runs: dict = field(default_factory=dict)  # (which text, n) -> its n-token runs as tuples
 
+    def __post_init__(self) -> None:
+        self.log_post_len, self.log_thread_len = math.log1p(len(self.post)), math.log1p(len(self.thread))
+
     @classmethod
     def of(cls, post: Sequence[str], thread: Sequence[str]) -> "TextView":
         p, t = [w.lower() for w in post], [w.lower() for w in thread]
@@ -125,22 +128,33 @@ def pool_candidates(candidates: dict[str, list[tuple[str, float]]], sources: Seq
     return merged
 
 
+_MISSING_SOURCE = (0.0, 0.0, 0.0, 0.0, math.log1p(MISSING_RANK))
+_RANK_FEATURES = [(1.0, 1.0 / (1 + r), math.log1p(r)) for r in range(1000)]  # has, inv_rank, log_rank
+
+
+def _rank_features(r: int) -> tuple[float, float, float]:
+    return _RANK_FEATURES[r] if r < len(_RANK_FEATURES) else (1.0, 1.0 / (1 + r), math.log1p(r))
+
+
 def candidate_features(entry: dict, key: str, sources: Sequence[str], view: TextView, context: FeatureContext) -> list[float]:
     row: list[float] = []
+    by = entry["by"]
     for source in sources:
-        found = entry["by"].get(source)
+        found = by.get(source)
         if found is None:
-            row += [0.0, 0.0, 0.0, 0.0, math.log1p(MISSING_RANK)]
+            row.extend(_MISSING_SOURCE)
         else:
             raw, norm, r = found
-            raw = max(-50.0, min(50.0, raw))
-            row += [raw, norm, 1.0, 1.0 / (1 + r), math.log1p(r)]
+            row.append(max(-50.0, min(50.0, raw)))
+            row.append(norm)
+            row.extend(_rank_features(r))
     words = entry["words"].lower().split()
+    n_words = max(1, len(words))
     chars = set(key)
     train_count = context.train_counts.get(key, 0)
     lexicon_count = context.lexicon_counts.get(key, 0)
     row += [
-        float(len(entry["by"])),
+        float(len(by)),
         math.log1p(train_count),
         math.log1p(lexicon_count),
         1.0 if lexicon_count or train_count else 0.0,
@@ -150,12 +164,12 @@ def candidate_features(entry: dict, key: str, sources: Sequence[str], view: Text
         1.0 if view.contains_run(True, words) else 0.0,
         1.0 if key in view.post_joined else 0.0,
         1.0 if key in view.thread_joined else 0.0,
-        sum(w in view.post_set for w in words) / max(1, len(words)),
-        sum(w in view.thread_set for w in words) / max(1, len(words)),
+        sum(w in view.post_set for w in words) / n_words,
+        sum(w in view.thread_set for w in words) / n_words,
         len(chars & view.post_chars) / max(1, len(chars)),
         len(chars & view.thread_chars) / max(1, len(chars)),
-        math.log1p(len(view.post)),
-        math.log1p(len(view.thread)),
+        view.log_post_len,
+        view.log_thread_len,
     ]
     return row
 
