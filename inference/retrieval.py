@@ -263,7 +263,7 @@ class _OverlapTable:
             for w in words:
                 word_ids.setdefault(w, len(word_ids))
         width = max((len(w) for w in split), default=1) or 1
-        ids = np.full((len(names), width), len(word_ids), dtype=np.int64)
+        ids = np.full((len(names), width), len(word_ids), dtype=np.int32)
         weights = np.zeros((len(names), width))
         word_idf = {w: idf(w) for w in word_ids}
         for i, words in enumerate(split):
