@@ -147,7 +147,7 @@ def run(args: argparse.Namespace) -> dict:
         index, lexicon = build_sources([train[i] for i in fit], [train_pairs[i] for i in fit], prior_lists)
         context = FeatureContext.from_sources(index, lexicon)
         pairs = [train_pairs[i] for i in hold]
-        candidates = gather(index, lexicon, pairs, n)
+        candidates = gather(index, lexicon, pairs, max(n, args.source_limit))
         folds.append(labelled(candidates, pairs, [train[i]["hashtags"] for i in hold], context, sources, args.pool, crosses))
         print(f"fold {fold + 1}/{args.folds}: {len(hold)} held-out posts, index on {len(fit)}, "
               f"{sum(len(q[0]) for q in folds[-1])} candidates ({time.time() - t0:.0f}s)", flush=True)
@@ -179,7 +179,7 @@ def run(args: argparse.Namespace) -> dict:
             "chosen": f"{kept} (held-out train sum of the five metrics {choices[kept]:.2f})"}
     if kept == "trees":
         trees = fit_trees(all_queries)
-        reranker = Reranker(sources, np.zeros(0), 0.0, args.pool, {**meta, "gbm": GBM}, crosses, trees)
+        reranker = Reranker(sources, np.zeros(0), 0.0, args.pool, {**meta, "gbm": GBM}, crosses, trees, args.source_limit)
         print(f"kept boosted trees ({trees.feature.shape[0]} trees)", flush=True)
     else:
         c = float(kept.split()[-1])
@@ -187,7 +187,7 @@ def run(args: argparse.Namespace) -> dict:
         names = feature_names(sources, crosses)
         top = sorted(zip(names, weights), key=lambda kv: -abs(kv[1]))[:12]
         print(f"kept {kept}; largest raw-feature weights: " + ", ".join(f"{n} {w:+.3f}" for n, w in top), flush=True)
-        reranker = Reranker(sources, weights, bias, args.pool, {**meta, "C": c}, crosses)
+        reranker = Reranker(sources, weights, bias, args.pool, {**meta, "C": c}, crosses, source_limit=args.source_limit)
 
     # 3. write rerank.json, score dev through the Suggester
     reranker.save(folder)
@@ -232,6 +232,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="auto: whichever ranks held-out train better (leave one fold out)")
     parser.add_argument("--crosses", action="store_true", help="add the hand-picked feature products (CROSSES)")
     parser.add_argument("--pool", type=int, default=40, help="each source's top candidates entering the pool")
+    parser.add_argument("--source-limit", type=int, default=0, help="candidates asked of centroid, overlap and prior "
+                        "(0: k + 5, as the service asks without a reranker); stored in rerank.json, used when serving")
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)

@@ -251,8 +251,13 @@ class Reranker:
     meta: dict = field(default_factory=dict)
     crosses: list = field(default_factory=list)  # [(feature a, feature b)]: products added as features
     trees: Trees | None = None  # when set: boosted trees instead of the logistic weights (weights unused)
+    # candidates asked of the sources that take a limit (centroid, overlap, prior); 0: the service's
+    # k + 5. Training and serving must use the same value: it shapes the rank features.
+    source_limit: int = 0
 
     def __post_init__(self) -> None:
+        if self.source_limit < 0:
+            raise ValueError(f"rerank source_limit must be >= 0, got {self.source_limit}")
         self.weights = np.asarray(self.weights, dtype=np.float64)
         self.crosses = [tuple(c) for c in self.crosses]
         expected = len(feature_names(self.sources, self.crosses))
@@ -285,6 +290,8 @@ class Reranker:
         data = {"model": "logistic" if self.trees is None else "trees", "sources": self.sources,
                 "crosses": [list(c) for c in self.crosses], "features": feature_names(self.sources, self.crosses),
                 "weights": [float(w) for w in self.weights], "bias": float(self.bias), "pool": self.pool, **self.meta}
+        if self.source_limit:
+            data["source_limit"] = self.source_limit
         if self.trees is not None:
             data["trees"] = self.trees.to_json()
         return data
@@ -299,10 +306,10 @@ class Reranker:
         sources, crosses = list(data["sources"]), [tuple(c) for c in data.get("crosses", [])]
         if data.get("features") and list(data["features"]) != feature_names(sources, crosses):
             raise ValueError("rerank.json was trained on other features than this code computes")
-        own = {"model", "sources", "features", "weights", "bias", "pool", "crosses", "trees"}
+        own = {"model", "sources", "features", "weights", "bias", "pool", "crosses", "trees", "source_limit"}
         trees = Trees.from_json(data["trees"]) if data.get("model") == "trees" else None
         return cls(sources, np.asarray(data.get("weights", [])), float(data.get("bias", 0.0)), int(data.get("pool", 20)),
-                   {k: v for k, v in data.items() if k not in own}, crosses, trees)
+                   {k: v for k, v in data.items() if k not in own}, crosses, trees, int(data.get("source_limit", 0)))
 
     @classmethod
     def load(cls, folder: str | Path) -> "Reranker":

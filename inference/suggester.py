@@ -153,7 +153,10 @@ class LanguageModel:
     def candidates(self, pairs: list[tuple[list[str], list[str]]], n: int) -> list[dict[str, list]]:
         """Per pair, {source: [(words, raw score)]} from every weighted source (one batched call each)."""
         fns = self._source_fns()
-        per_source = {name: fns[name](pairs, n) for name in self.sources}
+        # the reranker may want deeper lists than k + 5 (more gold tags reach its pool); the
+        # generator's beams stay at n
+        limit = max(n, self.reranker.source_limit) if self.reranker is not None else n
+        per_source = {name: fns[name](pairs, n if name == "generator" else limit) for name in self.sources}
         return [{name: found[row] for name, found in per_source.items()} for row in range(len(pairs))]
 
 

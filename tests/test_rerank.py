@@ -170,3 +170,30 @@ def test_hand_built_trees_route_by_threshold():
     trees = Trees(np.array([[0, 0, 0]]), np.array([[0.5, 0, 0]]), np.array([[1, 0, 0]]), np.array([[2, 0, 0]]),
                   np.array([[False, True, True]]), np.array([[0.0, -1.0, 2.0]]), baseline=0.5)
     assert trees.logits(np.array([[0.2], [0.9]])).tolist() == [-0.5, 2.5]
+
+
+def test_a_rerank_source_limit_deepens_the_limited_sources_but_not_the_beams(tmp_path):
+    folder = _folder(tmp_path)
+    names = feature_names(SOURCES)
+    Reranker(SOURCES, np.zeros(len(names)), 0.0, source_limit=25).save(folder)
+    assert json.loads((folder / RERANK_JSON).read_text())["source_limit"] == 25
+    model = Suggester.from_folders([folder]).models["en"]
+    assert model.reranker.source_limit == 25
+    asked = {}
+    prior = model.lexicon.prior
+    model.lexicon.prior = lambda n: asked.setdefault("prior", n) and prior(n)
+
+    class Beams:
+        def generate(self, pairs, n_best):
+            asked["generator"] = n_best
+            return [[] for _ in pairs]
+
+    model.generator = Beams()
+    model.fusion = {"weights": {"retrieval": 1.0, "generator": 0.5}}
+    model.candidates([(["pasta"], [])], 15)
+    assert asked == {"prior": 25, "generator": 15}
+
+
+def test_a_negative_source_limit_is_refused():
+    with pytest.raises(ValueError, match="source_limit"):
+        Reranker(SOURCES, np.zeros(len(feature_names(SOURCES))), 0.0, source_limit=-1)
