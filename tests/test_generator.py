@@ -199,6 +199,17 @@ def test_batched_generation_equals_one_post_at_a_time(generator):
         assert [s for _, s in a] == pytest.approx([s for _, s in b], abs=1e-4)
 
 
+def test_a_batch_over_the_search_limit_is_searched_in_chunks_with_the_same_results(generator):
+    from inference.generator import MAX_SEARCH_BATCH
+
+    batch = [([f"w{i % 9 + 1}", "w2"], [f"w{i % 5 + 3}"]) for i in range(MAX_SEARCH_BATCH * 2 + 3)]
+    together = generator.generate(batch, n_best=5, beam_size=6)
+    alone = [generator.generate([item], n_best=5, beam_size=6)[0] for item in batch]
+    assert len(together) == len(batch)
+    for a, b in zip(together, alone):
+        assert [w for w, _ in a] == [w for w, _ in b]
+
+
 def test_empty_post_and_thread_are_served(generator):
     results = generator.generate([([], []), (["oov", "unseen"], [])], n_best=3)
     assert len(results) == 2 and all(isinstance(tags, list) for tags in results)
