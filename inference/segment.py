@@ -182,6 +182,12 @@ def load_counts() -> Counts:
         return _counts
 
 
+def _release_counts() -> None:
+    global _counts
+    with _counts_lock:
+        _counts = None
+
+
 # -- segmenter ------------------------------------------------------------------------------------
 
 
@@ -200,6 +206,7 @@ class Segmenter:
         # only the default segmenter is cached (tuning trials pass their own counts or configs)
         if counts is None and corpus and self.config == SegmenterConfig() and self._load_compiled():
             return
+        given = counts is not None
         counts = counts or load_counts()
         if not corpus:  # wordsegment's counts alone, for comparison
             counts = replace(counts, corpus_unigrams={}, corpus_bigrams={})
@@ -208,6 +215,9 @@ class Segmenter:
         self._build(counts)
         if self._compiled is not None:
             self._save_compiled(self._compiled)
+            if not given:  # the raw counts (~140 MB of dicts) are no longer needed: later starts never hold them
+                self._counts = None
+                _release_counts()
 
     _compiled: Path | None = None  # the cache file the default tables load from / are saved to
 
