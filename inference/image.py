@@ -47,6 +47,10 @@ from inference.errors import ServiceError
 log = logging.getLogger(__name__)
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
+# photos per onnxruntime call (see ImageTagger.run): on CPU one at a time costs no more per photo and
+# keeps the backbone's activations to one photo's; a GPU wants batches
+MAX_RUN_BATCH = {"CPUExecutionProvider": 1}
+MAX_RUN_BATCH_DEFAULT = 16
 MAX_PIXELS = 50_000_000  # ~ 8660 x 5773; a decoded RGB frame stays <= 150 MB before the draft downscale
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow's own guard; we also check the header before decoding
 INPUT_SIZE = 224
@@ -371,6 +375,7 @@ class ImageTagger:
             providers = ["CPUExecutionProvider"]
         self.session = ort.InferenceSession(str(self.folder / self.config.get("graph", "tagger.onnx")), options, providers=providers)
         self.outputs = [o.name for o in self.session.get_outputs()]
+        self.max_run_batch = MAX_RUN_BATCH.get(self.session.get_providers()[0], MAX_RUN_BATCH_DEFAULT)
         self.knn = KnnBank.load(self.folder / "knn.npz", len(self.tags), self.fusion)
         if "tag_scores" not in self.outputs and self.knn.head_weight is None:
             raise ValueError(f"{self.folder}: neither the graph's tag_scores nor knn.npz head_weight: no head")
@@ -400,7 +405,11 @@ class ImageTagger:
         """[B,3,224,224] -> the graph's outputs by name: features [B,1280], imagenet_probs [B,1000],
         tag_scores [B,V] and/or taps [B,624]."""
         x = np.ascontiguousarray(np.stack(arrays) if isinstance(arrays, list) else arrays, dtype=np.float32)
-        return dict(zip(self.outputs, self.session.run(None, {"image": x})))
+        # the backbone's activations grow with the batch (32 photos at once: ~550 MB more RSS), so
+        # a micro-batch of photos runs in chunks of `max_run_batch`
+        step = self.max_run_batch
+        chunks = [self.session.run(None, {"image": x[i : i + step]}) for i in range(0, max(len(x), 1), step)]
+        return {name: np.concatenate([c[j] for c in chunks]) for j, name in enumerate(self.outputs)}
 
     def head_scores(self, outputs: dict[str, np.ndarray]) -> np.ndarray:
         """[B,V] sigmoid scores of the head: in the graph, or a linear layer on the features."""

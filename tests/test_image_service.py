@@ -92,6 +92,20 @@ def tagger(models_dir) -> ImageTagger:
 
 
 # -- tagger and fusion logic --------------------------------------------------------------------------
+def test_photos_run_in_bounded_chunks_with_the_same_tags(tagger):
+    assert tagger.max_run_batch == 1  # onnxruntime on the CPU: one photo's activations at a time
+    together = tagger.tag_batch([RED, GREEN, BLUE, RED], k=5)
+    tagger.max_run_batch = 3
+    try:
+        chunked = tagger.tag_batch([RED, GREEN, BLUE, RED], k=5)
+    finally:
+        tagger.max_run_batch = 1
+    alone = [tagger.tag_batch([p], k=5)[0] for p in (RED, GREEN, BLUE, RED)]
+    for other in (chunked, alone):
+        assert [[w for w, _ in tags] for tags in other] == [[w for w, _ in tags] for tags in together]
+        assert [s for tags in other for _, s in tags] == pytest.approx([s for tags in together for _, s in tags], abs=1e-5)
+
+
 def test_tagger_ranks_the_colour_of_each_photo_first(tagger):
     red, green, blue = tagger.tag_batch([RED, GREEN, BLUE], k=5)
     assert red[0][0] == "red" and blue[0][0] == "blue"
