@@ -133,7 +133,7 @@ class TrainConfig:
     colour_dim: int = 48  # colour space (3 x 192 HSV bins)
     imagenet_dim: int = 48  # ImageNet space (1000 classes)
     cnn_power: float = 0.5
-    bias_rounds: int = 2  # coordinate ascent on per-word log-biases (0: none)
+    bias_rounds: int = 3  # coordinate ascent on per-word log-biases: at most; held-out halves pick how many
     bias_steps: tuple[float, ...] = (-1.0, -0.5, -0.25, 0.25, 0.5, 1.0)
     seed: int = 0
 
@@ -225,18 +225,24 @@ class ChunkedProtocol:
     of ~500 photos so that the per-word averages cover a dev-sized vocabulary. Vectorised: the
     per-word bias search calls it thousands of times."""
 
-    def __init__(self, y: np.ndarray, n_chunks: int, seed: int):
+    def __init__(self, y: np.ndarray, n_chunks: int, seed: int, use: list[int] | None = None):
         self.y = y  # [N,W] 0/1
         order = np.random.default_rng(seed).permutation(len(y))
         self.chunks = [order[i::n_chunks] for i in range(n_chunks)]
         self.gold = np.stack([y[c].sum(axis=0) for c in self.chunks])  # [C,W]
+        self.use = list(range(n_chunks)) if use is None else use
+
+    def subset(self, use: list[int]) -> "ChunkedProtocol":
+        other = ChunkedProtocol.__new__(ChunkedProtocol)
+        other.y, other.chunks, other.gold, other.use = self.y, self.chunks, self.gold, use
+        return other
 
     def __call__(self, scores: np.ndarray) -> dict:
         n_words = self.y.shape[1]
         top = np.argpartition(-scores, 5, axis=1)[:, :5]  # [N,5]
         hit = np.take_along_axis(self.y, top, axis=1)
         ps, rs, f1s, nplus = [], [], [], []
-        for rows, gold in zip(self.chunks, self.gold):
+        for rows, gold in ((self.chunks[c], self.gold[c]) for c in self.use):
             t, h = top[rows].ravel(), hit[rows].ravel()
             n_pred = np.bincount(t, minlength=n_words)
             hits = np.bincount(t, weights=h, minlength=n_words)
@@ -248,9 +254,10 @@ class ChunkedProtocol:
                 "F1": round(100 * float(np.mean(f1s)), 2), "N+": round(float(np.mean(nplus)), 1)}
 
 
-def tune_biases(log_scores: np.ndarray, protocol: ChunkedProtocol, cfg: TrainConfig) -> np.ndarray:
+def tune_biases(log_scores: np.ndarray, protocol: ChunkedProtocol, cfg: TrainConfig):
     """Per-word log-biases b [W] maximising the chunked leave-one-out F1 (coordinate ascent, frequent
-    words first): the metric averages over words, so a word's turn in the top 5 is worth tuning."""
+    words first): the metric averages over words, so a word's turn in the top 5 is worth tuning.
+    Yields the biases after each round."""
     bias = np.zeros(log_scores.shape[1], dtype=np.float32)
     scores = log_scores.copy()
     current = protocol(scores)["F1"]
@@ -267,8 +274,8 @@ def tune_biases(log_scores: np.ndarray, protocol: ChunkedProtocol, cfg: TrainCon
                 scores[:, w] += best[1]
                 bias[w] += best[1]
                 current = best[0]
-        log.info("bias round %d: leave-one-out F1 %.2f", rnd, current)
-    return bias
+        log.info("bias round %d: leave-one-out F1 %.2f on chunks %s", rnd, current, protocol.use)
+        yield bias.copy()
 
 
 def cmd_train(args) -> None:
@@ -358,7 +365,7 @@ def cmd_train(args) -> None:
         log.info("loo %-34s %s %s (%.0f s)", name, rows_loo[name], fusions[name], time.time() - t0)
     best_spaces = (fusions["knn (+ colour + imagenet sims)"].colour_sim, fusions["knn (+ colour + imagenet sims)"].imagenet_sim)
     name = "head+knn+rebalance"
-    fusions[name], rows_loo[name] = grid([best_spaces], (0.0, 0.25, 0.5, 1.0), (0.0, 0.5, 0.75, 1.0), {})
+    fusions[name], rows_loo[name] = grid([best_spaces], (0.0, 0.25, 0.5, 1.0, 2.0), (0.0, 0.5, 0.75, 1.0, 1.25, 1.5), {})
     log.info("loo %-34s %s %s", name, rows_loo[name], fusions[name])
 
     # 4. per-word biases on the leave-one-out scores of the best fusion
@@ -366,7 +373,23 @@ def cmd_train(args) -> None:
     sims_best = loo_sims["cnn"] + fusion.colour_sim * loo_sims["colour"] + fusion.imagenet_sim * loo_sims["imagenet"]
     rebalance = tag_scale_for(y_train, fusion.alpha)
     fused = score(sims_best, fusion, rebalance, head_loo)[:, :n_corel]
-    bias = tune_biases(np.log(fused + 1e-6), protocol, cfg) if cfg.bias_rounds else np.zeros(n_corel, np.float32)
+    # how many rounds: fitted on half of the chunks, scored on the other half (both ways)
+    base = np.log(fused + 1e-6)
+    half = cfg.loo_chunks // 2
+    halves = (list(range(half)), list(range(half, cfg.loo_chunks)))
+    held = np.zeros(cfg.bias_rounds + 1)
+    for fit_on, score_on in (halves, halves[::-1]):
+        held[0] += protocol.subset(score_on)(base)["F1"] / 2
+        for r, b in enumerate(tune_biases(base, protocol.subset(fit_on), cfg), start=1):
+            held[r] += protocol.subset(score_on)(base + b)["F1"] / 2
+    rounds = int(held.argmax())
+    held = {r: round(float(f), 2) for r, f in enumerate(held)}
+    log.info("per-word bias rounds -> held-out half F1 %s: %d rounds", held, rounds)
+    bias = np.zeros(n_corel, np.float32)
+    for r, b in enumerate(tune_biases(base, protocol, cfg) if rounds else (), start=1):
+        bias = b
+        if r == rounds:
+            break
     tag_scale = rebalance.copy()
     tag_scale[:n_corel] *= np.exp(bias)
     fusion_bias = ImageFusion(**{**asdict(fusion), "per_word_bias": True})
@@ -402,7 +425,7 @@ def cmd_train(args) -> None:
         "vocab": vocab, "n_corel_words": n_corel, "fusion": asdict(shipped), "tag_scale": tag_scale.round(4).tolist(),
         "resize": str(cache["resize"]) if "resize" in cache else "crop",
         "dev": results, "leave_one_out": rows_loo, "fusions": {k: asdict(v) for k, v in fusions.items()},
-        "config": asdict(cfg), "dev_ids": sorted(dev_ids),
+        "bias_rounds_held_out": held, "config": asdict(cfg), "dev_ids": sorted(dev_ids),
         "split": {"train": len(train_idx), "dev_corel": len(dev_corel), "dev_mediaeval": len(dev_media)},
     }, indent=1))
     log.info("wrote %s (%.0f s)", out, time.time() - t0)
