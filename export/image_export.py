@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default="inference/models/image")
     parser.add_argument("--parity-images", type=int, default=200)
     parser.add_argument("--version", default=time.strftime("%Y%m%d"))
-    parser.add_argument("--text-fusion-weight", type=float, default=0.25,
+    parser.add_argument("--text-fusion-weight", type=float, default=0.5,
                         help="the image source's weight beside text sources (MediaEval dev sweep: train_image fusion-eval)")
     args = parser.parse_args(argv)
     torch.set_num_threads(2)

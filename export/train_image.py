@@ -390,8 +390,10 @@ def cmd_train(args) -> None:
         bias = b
         if r == rounds:
             break
-    tag_scale = rebalance.copy()
-    tag_scale[:n_corel] *= np.exp(bias)
+    # rebalancing and biases serve the Corel protocol's per-word averages: only the Corel words get
+    # them; the MediaEval hashtags (scored per post in the fusion) keep scale 1
+    tag_scale = np.ones_like(rebalance)
+    tag_scale[:n_corel] = rebalance[:n_corel] * np.exp(bias)
     fusion_bias = ImageFusion(**{**asdict(fusion), "per_word_bias": True})
     rows_loo["head+knn+rebalance+per-word bias"] = protocol(np.log(fused + 1e-6) + bias)
     fusions["head+knn+rebalance+per-word bias"] = fusion_bias
