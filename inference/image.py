@@ -229,7 +229,7 @@ def project(features: np.ndarray, mean: np.ndarray, proj: np.ndarray | None) -> 
     """[B,F] -> centred, PCA-projected (when proj is given), L2-normalised [B,D]."""
     z = features.astype(np.float32) - mean
     if proj is not None:
-        z = z @ proj
+        z = np.einsum("bf,fd->bd", z, proj, optimize=False)  # not BLAS: see `knn_vote` (and 10x slower on real features)
     return z / (np.linalg.norm(z, axis=1, keepdims=True) + 1e-8)
 
 
@@ -305,9 +305,10 @@ class KnnBank:
             prefix = "" if space == "cnn" and "mean" in names else f"{space}_"
             if f"{prefix}bank" not in names:
                 raise ValueError(f"{path}: the fusion uses the {space} similarity but {prefix}bank is missing")
+            # C order: a transposed (Fortran-order) matrix makes every `x @ proj` copy it first
             mean = data[f"{prefix}mean"].astype(np.float32)
-            proj = data[f"{prefix}proj"].astype(np.float32) if f"{prefix}proj" in names else None
-            bank = data[f"{prefix}bank"].astype(np.float32)
+            proj = np.ascontiguousarray(data[f"{prefix}proj"], dtype=np.float32) if f"{prefix}proj" in names else None
+            bank = np.ascontiguousarray(data[f"{prefix}bank"], dtype=np.float32)
             dim = proj.shape[1] if proj is not None else mean.shape[0]
             if (proj is not None and proj.shape[0] != mean.shape[0]) or bank.shape[1] != dim:
                 raise ValueError(f"{path}: {space} shapes disagree (mean {mean.shape}, proj "
@@ -324,7 +325,8 @@ class KnnBank:
             labels[row, indices[indptr[row]:indptr[row + 1]]] = 1.0
         head_weight = head_bias = None
         if "head_weight" in names:
-            head_weight, head_bias = data["head_weight"].astype(np.float32), data["head_bias"].astype(np.float32)
+            head_weight = np.ascontiguousarray(data["head_weight"], dtype=np.float32)
+            head_bias = data["head_bias"].astype(np.float32)
             if head_weight.shape[1] != n_tags or head_bias.shape != (n_tags,):
                 raise ValueError(f"{path}: head shapes {head_weight.shape}, {head_bias.shape} do not match {n_tags} tags")
         for name in data.files:
@@ -416,7 +418,7 @@ class ImageTagger:
         if "tag_scores" in outputs:
             return outputs["tag_scores"]
         x = np.concatenate([outputs["features"], outputs["taps"]], axis=1) if self.fusion.head_taps else outputs["features"]
-        logits = x @ self.knn.head_weight + self.knn.head_bias
+        logits = np.einsum("bf,fv->bv", x, self.knn.head_weight, optimize=False) + self.knn.head_bias  # not BLAS, as `project`
         return 1.0 / (1.0 + np.exp(-logits))
 
     def knn_scores(self, outputs: dict[str, np.ndarray], pixels: np.ndarray | None = None) -> np.ndarray:
