@@ -95,7 +95,7 @@ def extract(items: list[ImageItem], onnx_path: Path, resize: str, workers: int =
         got = {name: outputs[name][:n] for name in names}
         got["colour"] = np.stack([colour_histograms(p) for p in x[:n]])
         if mirror:
-            got["features_flip"] = outputs["features"][n:]
+            got["features_flip"], got["taps_flip"] = outputs["features"][n:], outputs["taps"][n:]
         return got
 
     with ThreadPoolExecutor(workers) as pool:
@@ -133,6 +133,7 @@ class TrainConfig:
     colour_dim: int = 48  # colour space (3 x 192 HSV bins)
     imagenet_dim: int = 48  # ImageNet space (1000 classes)
     cnn_power: float = 0.5
+    head_mirror: bool = True  # train the head on the mirrored photos too, when the cache has them
     bias_rounds: int = 3  # coordinate ascent on per-word log-biases: at most; held-out halves pick how many
     bias_steps: tuple[float, ...] = (-1.0, -0.5, -0.25, 0.25, 0.5, 1.0)
     seed: int = 0
@@ -319,10 +320,21 @@ def cmd_train(args) -> None:
     # 2. the head's held-out scores on train: cross-fitted; its input: features ++ taps (35.8 vs 26.6
     #    leave-one-out F1 for the features alone)
     head_x = np.concatenate([features, cache["taps"].astype(np.float32)], axis=1)  # [N,1904]
+    # with `features --mirror`: the mirrored photos join the head's training rows (augmentation only;
+    # serving sees the photo as sent)
+    mirrored = "taps_flip" in cache and cfg.head_mirror
+    head_x_flip = np.concatenate([cache["features_flip"], cache["taps_flip"]], axis=1).astype(np.float32) if mirrored else None
+
+    def fit_head(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x, y = head_x[rows], y_all[rows]
+        if mirrored:
+            x, y = np.concatenate([x, head_x_flip[rows]]), np.concatenate([y, y])
+        return head_arrays(train_head(x, y, cfg))
+
     folds = np.arange(len(train_idx)) % cfg.head_folds
     head_oof = np.zeros_like(y_train)
     for f in range(cfg.head_folds):
-        weight, bias = head_arrays(train_head(head_x[train_idx][folds != f], y_train[folds != f], cfg))
+        weight, bias = fit_head(train_idx[folds != f])
         head_oof[folds == f] = served_head_scores(weight, bias, head_x[train_idx][folds == f])
     head_loo = head_oof[loo]
     log.info("leave-one-out sims and cross-fitted head in %.1f s; head alone %s", time.time() - t0, protocol(head_loo[:, :n_corel]))
@@ -400,7 +412,7 @@ def cmd_train(args) -> None:
     log.info("loo per-word bias (fitted there: optimistic) %s (%.0f s)", rows_loo["head+knn+rebalance+per-word bias"], time.time() - t0)
 
     # 5. refit the head on all of train; dev, scored exactly as served
-    weight, head_bias = head_arrays(train_head(head_x[train_idx], y_train, cfg))
+    weight, head_bias = fit_head(train_idx)
     bank.head_weight, bank.head_bias = weight, head_bias
     dev_c = np.array([i for i in range(len(items)) if items[i].id in dev_corel])
     gold_dev = gold_sets(y_all[dev_c][:, :n_corel])
@@ -425,7 +437,7 @@ def cmd_train(args) -> None:
     np.savez(out / "knn.npz", **arrays)
     (out / "train_meta.json").write_text(json.dumps({
         "vocab": vocab, "n_corel_words": n_corel, "fusion": asdict(shipped), "tag_scale": tag_scale.round(4).tolist(),
-        "resize": str(cache["resize"]) if "resize" in cache else "crop",
+        "resize": str(cache["resize"]) if "resize" in cache else "crop", "head_mirrored": bool(mirrored),
         "dev": results, "leave_one_out": rows_loo, "fusions": {k: asdict(v) for k, v in fusions.items()},
         "bias_rounds_held_out": held, "config": asdict(cfg), "dev_ids": sorted(dev_ids),
         "split": {"train": len(train_idx), "dev_corel": len(dev_corel), "dev_mediaeval": len(dev_media)},
