@@ -185,6 +185,20 @@ def featurize(candidates: dict, post: Sequence[str], thread: Sequence[str], sour
     return keys, [merged[k] for k in keys], features
 
 
+def _max_depth(left: np.ndarray, right: np.ndarray, leaf: np.ndarray) -> int:
+    """Edges on the longest root-to-leaf path of any tree (T, N arrays; node 0 is each root)."""
+    deepest = 0
+    for t in range(left.shape[0]):
+        frontier, depth = [0], 0
+        while True:
+            children = [c for n in frontier if not leaf[t, n] for c in (left[t, n], right[t, n])]
+            if not children:
+                break
+            frontier, depth = children, depth + 1
+        deepest = max(deepest, depth)
+    return deepest
+
+
 @dataclass
 class Trees:
     """Gradient-boosted regression trees in padded arrays (T trees x N nodes), evaluated in numpy.
@@ -211,6 +225,7 @@ class Trees:
         self._left = np.where(self.leaf, own, roots + self.left).ravel()
         self._right = np.where(self.leaf, own, roots + self.right).ravel()
         self._value = self.value.ravel()
+        self._depth = _max_depth(self.left, self.right, self.leaf)
 
     def logits(self, features: np.ndarray) -> np.ndarray:
         """(C, F) -> (C,) summed leaf values plus the baseline."""
@@ -220,12 +235,9 @@ class Trees:
         x = np.ascontiguousarray(features).ravel()
         node = np.repeat(self._roots, n_rows)  # (T*C,) tree-major, every tree starts at its root
         row = np.tile(np.arange(n_rows) * n_features, len(self._roots))  # (T*C,) offset of the row in x
-        while True:
+        for _ in range(self._depth):  # every path ends within the deepest tree's depth
             go_left = x[row + self._feature[node]] <= self._threshold[node]
-            moved = np.where(go_left, self._left[node], self._right[node])
-            if np.array_equal(moved, node):
-                break
-            node = moved
+            node = np.where(go_left, self._left[node], self._right[node])
         return self.baseline + self._value[node].reshape(len(self._roots), n_rows).sum(axis=0)
 
     def to_json(self) -> dict:

@@ -147,10 +147,12 @@ class RetrievalIndex:
         postings = self._docs_t()[terms]  # (k, N)
         return np.asarray(postings.T @ q[:, terms].toarray().T).T  # (N, k) @ (k, B) -> (B, N)
 
-    def neighbors(self, queries: Sequence[Query], k_neighbors: int | None = None) -> list[list[tuple[int, float]]]:
-        """Per query, the k most similar training documents as (document index, cosine)."""
+    def neighbors(self, queries: Sequence[Query], k_neighbors: int | None = None,
+                  vectors: sp.csr_matrix | None = None) -> list[list[tuple[int, float]]]:
+        """Per query, the k most similar training documents as (document index, cosine).
+        `vectors`: `self.vectorize(queries)` when the caller has it already."""
         k = k_neighbors or self.config.k_neighbors
-        sims = self._similarities(self.vectorize(queries))
+        sims = self._similarities(self.vectorize(queries) if vectors is None else vectors)
         result = []
         for row in sims:
             k_eff = min(k, len(row))
@@ -162,10 +164,11 @@ class RetrievalIndex:
             result.append([(int(d), float(row[d])) for d in top if row[d] > 0])
         return result
 
-    def query(self, tokens_batch: Sequence[Query], k_neighbors: int | None = None) -> list[list[tuple[str, float]]]:
+    def query(self, tokens_batch: Sequence[Query], k_neighbors: int | None = None,
+              vectors: sp.csr_matrix | None = None) -> list[list[tuple[str, float]]]:
         """Per query, hashtags voted by its nearest training posts, best first, scores summing to 1."""
         out = []
-        for hits in self.neighbors(tokens_batch, k_neighbors):
+        for hits in self.neighbors(tokens_batch, k_neighbors, vectors):
             votes: dict[int, float] = {}
             for doc, sim in hits:
                 for tag in self.doc_tags[doc]:
@@ -175,7 +178,8 @@ class RetrievalIndex:
             out.append([(self.tags[t], s / total) for t, s in ranked])
         return out
 
-    def query_centroids(self, tokens_batch: Sequence[Query], limit: int = 50) -> list[list[tuple[str, float]]]:
+    def query_centroids(self, tokens_batch: Sequence[Query], limit: int = 50,
+                        vectors: sp.csr_matrix | None = None) -> list[list[tuple[str, float]]]:
         """Per query, hashtags ranked by cosine to the centroid of their training posts."""
         if getattr(self, "_centroids", None) is None:
             rows = [d for d, ts in enumerate(self.doc_tags) for _ in ts]
@@ -184,7 +188,7 @@ class RetrievalIndex:
             centroids = (incidence.T @ self.docs).tocsr()  # (T, V)
             norms = np.sqrt(np.asarray(centroids.multiply(centroids).sum(axis=1)).ravel()) + 1e-9
             self._centroids = sp.diags(1.0 / norms).dot(centroids).T.tocsr()  # (V, T)
-        q = self.vectorize(tokens_batch)
+        q = self.vectorize(tokens_batch) if vectors is None else vectors
         terms = np.unique(q.indices)  # only the query terms' rows take part, as in _similarities
         if len(terms) == 0:
             return [[] for _ in tokens_batch]

@@ -140,8 +140,15 @@ class LanguageModel:
         if self.generator is not None:
             fns["generator"] = lambda pairs, n: self.generator.generate(pairs, n_best=n)
         if self.retrieval is not None:
-            fns["retrieval"] = lambda pairs, n: self.retrieval.query(pairs)
-            fns["centroid"] = lambda pairs, n: self.retrieval.query_centroids(pairs, limit=n)
+            vectors = {}  # the TF-IDF vectors of a batch, made once for both retrieval sources
+
+            def vectorized(pairs):
+                if vectors.get("pairs") is not pairs:
+                    vectors.update(pairs=pairs, matrix=self.retrieval.vectorize(pairs))
+                return vectors["matrix"]
+
+            fns["retrieval"] = lambda pairs, n: self.retrieval.query(pairs, vectors=vectorized(pairs))
+            fns["centroid"] = lambda pairs, n: self.retrieval.query_centroids(pairs, limit=n, vectors=vectorized(pairs))
         if self.lexicon is not None:
             fns["extract"] = lambda pairs, n: [self.lexicon.extract(p, c) for p, c in pairs]
             fns["prior"] = lambda pairs, n: [self.lexicon.prior(n)] * len(pairs)
