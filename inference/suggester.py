@@ -115,7 +115,10 @@ class LanguageModel:
         if generator_weighted and (folder / "encoder.onnx").exists() and (folder / "decoder.onnx").exists():
             from inference.generator import Generator  # onnxruntime: imported only when a graph exists
 
-            model.generator = Generator(folder, providers=providers, threads=threads)
+            beam = model.fusion.get("generator_beam_size")  # the width the folder was tuned with
+            if beam is not None and (not isinstance(beam, int) or isinstance(beam, bool) or beam < 1):
+                raise ValueError(f"{folder / FUSION_JSON}: generator_beam_size must be an integer >= 1, got {beam!r}")
+            model.generator = Generator(folder, providers=providers, threads=threads, beam_size=beam)
         if (folder / INDEX_JSON).exists():
             model.retrieval = RetrievalIndex.load(folder)
         lexicon_sources = ("extract", "prior", "overlap")  # its lookup tables take a while to build: only when weighted

@@ -240,3 +240,19 @@ def test_generator_logs_its_providers_and_honours_thread_counts(model_dir, caplo
     assert "CPUExecutionProvider" in caplog.text and gen.folder.model_id in caplog.text
     options = gen.decoder.get_session_options()
     assert options.intra_op_num_threads == 1 and options.inter_op_num_threads == 1
+
+
+def test_the_folder_fusion_sets_the_generator_beam_and_a_bad_one_is_refused(model_dir, tmp_path):
+    import json
+    import shutil
+
+    from inference.suggester import LanguageModel
+
+    folder = tmp_path / "en"
+    shutil.copytree(model_dir, folder)
+    fusion = {"weights": {"generator": 1.0}, "generator_beam_size": 3}
+    (folder / "fusion.json").write_text(json.dumps(fusion))
+    assert LanguageModel.load(folder, threads=1).generator.beam_size == 3
+    (folder / "fusion.json").write_text(json.dumps({**fusion, "generator_beam_size": "wide"}))
+    with pytest.raises(ValueError, match="generator_beam_size"):
+        LanguageModel.load(folder, threads=1)
