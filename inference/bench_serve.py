@@ -246,6 +246,10 @@ def eager_vs_onnxruntime(args: argparse.Namespace) -> list[str]:
     for checkpoint in args.checkpoint:
         model = _folder_of_checkpoint(folders, checkpoint)
         cmd = [sys.executable, "-m", "export.bench_runtime", "--checkpoint", checkpoint, "--model", str(model)]
+        fusion = model / "fusion.json"
+        beam = json.loads(fusion.read_text(encoding="utf-8")).get("generator_beam_size") if fusion.exists() else None
+        if beam:  # the width the folder serves with
+            cmd += ["--beam-size", str(beam)]
         done = subprocess.run(cmd, capture_output=True, text=True)
         if done.returncode != 0:
             lines.append(f"PyTorch eager vs onnxruntime ({checkpoint}): failed ({done.stderr.strip().splitlines()[-1:]})")
