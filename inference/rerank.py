@@ -214,8 +214,8 @@ class Trees:
 
     def __post_init__(self) -> None:
         # Flat copies for evaluation: node g = tree * N + n; a leaf points to itself with an infinite
-        # threshold, so every (tree, row) walks in lockstep until none moves (4x the speed of (T, C)
-        # fancy indexing with per-step leaf masks, identical results).
+        # threshold, so every (tree, row) pair walks in lockstep for the ensemble's depth, with no
+        # per-step leaf masks (identical results to walking each tree on its own).
         n_trees, n_nodes = self.feature.shape
         roots = (np.arange(n_trees) * n_nodes)[:, None]  # (T, 1)
         own = roots + np.arange(n_nodes)[None, :]  # (T, N)

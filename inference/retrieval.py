@@ -11,7 +11,6 @@ weights as float16, so the English index stays a few MB.
 from __future__ import annotations
 
 import functools
-import heapq
 import json
 import math
 import re
@@ -377,7 +376,7 @@ class TagLexicon:
         # IDF-weighted share of each tag's words present, summed word by word as a Python loop would
         scores = (table.idf[tags] * present[table.words[tags]]).sum(axis=1) / table.total[tags]  # (P,)
         order = np.lexsort((table.name_rank[tags], -table.count[tags], -scores))[:limit]
-        return [(table.names[t], float(scores[i])) for i, t in ((i, int(tags[i])) for i in order)]
+        return [(table.names[tags[i]], float(scores[i])) for i in order]
 
     def _overlap_table(self, idf: Callable[[str], float]) -> "_OverlapTable":
         """The lexicon as arrays for `overlap`, built once per IDF source (its retrieval index)."""
