@@ -92,8 +92,8 @@ class TorchGenerator:
         feeds = {k: torch.from_numpy(v) for k, v in self.generator.encoder_feeds(batch).items()}
         memory, mask, hidden0 = self.model.encode(feeds["post"], feeds["post_mask"], feeds["conv"], feeds["conv_mask"])
 
-        def step(tokens, batch_rows, state):
-            rows = torch.from_numpy(batch_rows)
+        def step(tokens, element_rows, state):
+            rows = torch.from_numpy(element_rows)
             log_probs, hidden = self.model.decode_step(
                 torch.from_numpy(tokens), torch.from_numpy(state[0]), memory.index_select(0, rows), mask.index_select(0, rows))
             return log_probs.numpy(), (hidden.numpy(),)

@@ -166,10 +166,18 @@ class HashtagGenerator(nn.Module):
         return self.output(features)  # eq. 10 before the softmax
 
     def decode_step(self, prev_word, hidden, memory, memory_mask):
-        # prev_word [B] int64, hidden [1,B,H] -> log_probs [B,V], new hidden [1,B,H]
-        states, hidden = self.decoder(self.dropout(self.tgt_embedding(prev_word.unsqueeze(1))), hidden)
-        logits = self._logits(states, memory, memory_mask).squeeze(1) + self.blocked
-        return F.log_softmax(logits, dim=-1), hidden
+        # prev_word [N] int64, hidden [1,N,H], memory [A,Tm,D] with N = A*R: rows come in A equal,
+        # contiguous groups (one batch element's beam), each attending over its own memory row; A = N
+        # is one memory row per hypothesis. -> log_probs [N,V], new hidden [1,N,H]
+        states, hidden = self.decoder(self.dropout(self.tgt_embedding(prev_word.unsqueeze(1))), hidden)  # [N,1,H]
+        return self.step_log_probs(states, memory, memory_mask), hidden
+
+    def step_log_probs(self, states, memory, memory_mask):
+        # states [N,1,H] -> log_probs [N,V]; grouping the rows per element makes attention one small
+        # matmul per element (R queries) instead of N single-query ones over N gathered memory copies
+        grouped = states.reshape(memory.size(0), -1, states.size(-1))  # [A,R,H]
+        logits = self._logits(grouped, memory, memory_mask).flatten(0, 1) + self.blocked  # [N,V]
+        return F.log_softmax(logits, dim=-1)
 
     def forward(self, post, post_mask, conv, conv_mask, tgt_in):
         # teacher forcing: tgt_in [B,Tt] (<bos> y1 .. yn, padded) -> logits [B,Tt,V]

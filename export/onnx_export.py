@@ -6,10 +6,12 @@
 Two graphs, TorchScript exporter (dynamo=False), opset 17, dynamic batch and lengths:
     encoder.onnx  post [B,Tp] int64, post_mask [B,Tp] bool, conv [B,Tc] int64, conv_mask [B,Tc] bool
                   -> memory [B,Tm,D], memory_mask [B,Tm] bool, hidden0 [1,B,H]
-    decoder.onnx  prev_word [N] int64, batch_rows [N] int64, hidden [1,N,H], memory [B,Tm,D],
+    decoder.onnx  prev_word [N] int64, element_rows [A] int64, hidden [1,N,H], memory [B,Tm,D],
                   memory_mask [B,Tm] -> log_probs [N,V], new_hidden [1,N,H]
-The decoder gathers its memory rows itself (`batch_rows`: the batch element of each beam row), so
-the beam search never copies [N,Tm,D] memory in numpy.
+The N rows come in A equal, contiguous groups (one element's beam, N = A*R); the decoder gathers the
+A memory rows itself (`element_rows`) and attends with one [R,D] x [D,Tm] matmul per element, so no
+one copies [N,Tm,D] memory (folders from before this layout have `batch_rows` [N], one per row;
+inference/generator.py reads both). Its GRU cell is written out as matmuls (DecoderGraph).
 
 Before anything lands in --out (built in a temporary folder, then moved in place):
     1. onnx.checker on both graphs, and linear_before_reset=1 on every GRU node (PyTorch #189225);
@@ -17,7 +19,7 @@ Before anything lands in --out (built in a temporary folder, then moved in place
        at every step of the beam and max |Δ| <= 1e-4 on the encoder outputs (each graph on the same
        inputs as PyTorch; end-to-end float32 drift is reported beside, see parity_check), and
        identical top-10 hashtags from beam search with either backend;
-    3. with --int8: dynamic int8 quantization (MatMul, Gather; GRU stays fp32), made the default only
+    3. with --int8: dynamic int8 quantization (MatMul, Gather; the encoder's GRU ops stay fp32), made the default only
        if dev F1@1 drops by less than 0.5 point.
 """
 
@@ -41,6 +43,7 @@ import numpy as np
 import onnx
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from export.model import HashtagGenerator, ModelConfig
 from inference.beam import BeamSearch
@@ -90,15 +93,28 @@ class EncoderGraph(nn.Module):
 
 
 class DecoderGraph(nn.Module):
+    """The model's decode_step with its GRU written out as two matmuls and the gates, the same
+    equations as nn.GRU (linear_before_reset): onnxruntime then runs the recurrent matmuls as int8
+    like the others (its GRU op is never quantized), and a one-step GRU op costs more than the
+    matmuls. Parity with the model's own decode_step is checked before anything is written."""
+
     def __init__(self, model: HashtagGenerator):
         super().__init__()
         self.model = model
 
-    def forward(self, prev_word, batch_rows, hidden, memory, memory_mask):
-        # memory [B,Tm,D] -> [N,Tm,D]: row n attends over its batch element batch_rows[n]
-        memory = memory.index_select(0, batch_rows)
-        memory_mask = memory_mask.index_select(0, batch_rows)
-        return self.model.decode_step(prev_word, hidden, memory, memory_mask)
+    def forward(self, prev_word, element_rows, hidden, memory, memory_mask):
+        # prev_word [N], element_rows [A] (N = A*R rows in A contiguous groups), hidden [1,N,H],
+        # memory [B,Tm,D] -> log_probs [N,V], new_hidden [1,N,H]
+        model, gru = self.model, self.model.decoder
+        memory = memory.index_select(0, element_rows)  # [A,Tm,D]
+        memory_mask = memory_mask.index_select(0, element_rows)
+        h = hidden[0]  # [N,H]
+        x_r, x_z, x_n = F.linear(model.tgt_embedding(prev_word), gru.weight_ih_l0, gru.bias_ih_l0).chunk(3, dim=-1)
+        h_r, h_z, h_n = F.linear(h, gru.weight_hh_l0, gru.bias_hh_l0).chunk(3, dim=-1)  # [N,H] each
+        reset, update = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
+        candidate = torch.tanh(x_n + reset * h_n)
+        h = (1 - update) * candidate + update * h  # [N,H]
+        return model.step_log_probs(h.unsqueeze(1), memory, memory_mask), h.unsqueeze(0)
 
 
 def export_graphs(model: HashtagGenerator, out_dir: Path) -> tuple[Path, Path]:
@@ -138,18 +154,19 @@ def export_graphs(model: HashtagGenerator, out_dir: Path) -> tuple[Path, Path]:
             },
         )
         memory, memory_mask, hidden0 = model.encode(post, post_mask, conv, conv_mask)
-        batch_rows = torch.tensor([0, 1, 1])
+        element_rows = torch.tensor([1, 0])  # two groups of three rows: nothing specialises on R or order
         torch.onnx.export(
             DecoderGraph(model).eval(),
-            (torch.tensor([1, 5, 7]), batch_rows, hidden0.index_select(1, batch_rows), memory, memory_mask),
+            (torch.tensor([1, 5, 7, 4, 4, 6]), element_rows, hidden0.index_select(1, element_rows.repeat_interleave(3)),
+             memory, memory_mask),
             str(decoder_path),
             dynamo=False,
             opset_version=OPSET,
-            input_names=["prev_word", "batch_rows", "hidden", "memory", "memory_mask"],
+            input_names=["prev_word", "element_rows", "hidden", "memory", "memory_mask"],
             output_names=["log_probs", "new_hidden"],
             dynamic_axes={
                 "prev_word": {0: "rows"},
-                "batch_rows": {0: "rows"},
+                "element_rows": {0: "elements"},
                 "hidden": {1: "rows"},
                 "memory": {0: "batch", 1: "memory_len"},
                 "memory_mask": {0: "batch", 1: "memory_len"},
@@ -256,9 +273,9 @@ def parity_check(
                 float(np.abs(hidden0_t.numpy() - hidden0_o).max()),
             )
 
-            def step(tokens, batch_rows, state):
+            def step(tokens, element_rows, state):
                 hidden_t, hidden_o, hidden_r = state
-                rows = torch.from_numpy(batch_rows)
+                rows = torch.from_numpy(element_rows)
                 prev = torch.from_numpy(tokens)
                 with torch.no_grad():
                     log_probs_t, new_hidden_t = model.decode_step(
@@ -266,8 +283,8 @@ def parity_check(
                     log_probs_r, new_hidden_r = reference.decode_step(
                         prev, torch.from_numpy(hidden_r), memory_r.index_select(0, rows), mask_t.index_select(0, rows))
                 log_probs_t, log_probs_r = log_probs_t.numpy(), log_probs_r.numpy()
-                log_probs_same, _ = generator.decode_step(tokens, batch_rows, hidden_t, memory_t.numpy(), mask_o)
-                log_probs_o, new_hidden_o = generator.decode_step(tokens, batch_rows, hidden_o, memory_o, mask_o)
+                log_probs_same, _ = generator.decode_step(tokens, element_rows, hidden_t, memory_t.numpy(), mask_o)
+                log_probs_o, new_hidden_o = generator.decode_step(tokens, element_rows, hidden_o, memory_o, mask_o)
                 for key, a, b in (("step", log_probs_same, log_probs_t), ("end_to_end_vs_fp32", log_probs_o, log_probs_t),
                                   ("end_to_end_vs_fp64", log_probs_o, log_probs_r),
                                   ("torch_fp32_vs_fp64", log_probs_t, log_probs_r)):
@@ -318,7 +335,7 @@ def parity_check(
 
 
 def quantize_int8(encoder_path: Path, decoder_path: Path, out_dir: Path) -> tuple[Path, Path]:
-    """Dynamic int8 weights for MatMul and Gather (embeddings); GRU and the rest stay fp32."""
+    """Dynamic int8 weights for MatMul and Gather (embeddings); GRU ops and the rest stay fp32."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     from onnxruntime.quantization.shape_inference import quant_pre_process

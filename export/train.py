@@ -111,13 +111,13 @@ def dev_loss(model: HashtagGenerator, examples, batch_size: int) -> float:
 
 
 def make_step_fn(model: HashtagGenerator, memory: torch.Tensor, memory_mask: torch.Tensor):
-    """Numpy step function for inference.beam over the torch decoder; memory rows gathered per hypothesis."""
+    """Numpy step function for inference.beam over the torch decoder; memory gathered per element."""
     cache: dict = {}
 
-    def step(tokens: np.ndarray, batch_rows: np.ndarray, state: tuple) -> tuple[np.ndarray, tuple]:
-        key = batch_rows.tobytes()
-        if cache.get("key") != key:  # rows rarely change between steps: gather the memory once
-            rows = torch.from_numpy(np.ascontiguousarray(batch_rows))
+    def step(tokens: np.ndarray, element_rows: np.ndarray, state: tuple) -> tuple[np.ndarray, tuple]:
+        key = element_rows.tobytes()
+        if cache.get("key") != key:  # elements rarely retire between steps: gather the memory once
+            rows = torch.from_numpy(np.ascontiguousarray(element_rows))
             cache.update(key=key, memory=memory[rows], mask=memory_mask[rows])
         with torch.no_grad():
             log_probs, hidden = model.decode_step(torch.from_numpy(np.ascontiguousarray(tokens)),

@@ -1,10 +1,12 @@
 """Batched beam search in numpy, over any one-step decoder.
 
-The decoder is a function `step(tokens, batch_rows, state) -> (log_probs, new_state)`:
-- tokens      int64[N]      the previous token of each live hypothesis (row)
-- batch_rows  int64[N]      which batch element each row belongs to (to gather encoder memory)
-- state       tuple of arrays whose row axis is given by `state_axes` (a GRU hidden is [L, N, H]: axis 1)
-- log_probs   float32[N, V]
+The decoder is a function `step(tokens, element_rows, state) -> (log_probs, new_state)`:
+- tokens        int64[N]      the previous token of each live hypothesis (row)
+- element_rows  int64[A]      the batch elements still searching; rows come in A equal, contiguous
+                              groups (N = A * R), group a belonging to element element_rows[a], so a
+                              decoder can attend over A memory rows instead of gathering N copies
+- state         tuple of arrays whose row axis is given by `state_axes` (a GRU hidden is [L, N, H]: axis 1)
+- log_probs     float32[N, V]
 
 Rows are batch × beam: the first step has one row per batch element, later steps `beam_size` rows for
 each element still searching. An element retires as soon as its `n_best` finished hypotheses can no
@@ -14,6 +16,7 @@ one still open at `max_len` is dropped (a truncated hashtag is not a hashtag).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -74,24 +77,27 @@ class BeamSearch:
 
         Each row first keeps its own best 2*beam tokens (cum is constant along a row, so an element's
         best 2*beam are among them): the sort then sees R*2*beam candidates instead of R*V, and the
-        float64 sum is formed only for those.
+        float64 sum is formed only for those. Plain fancy indexing throughout: np.take_along_axis
+        builds its index grids in Python on every call, which costs more than the arithmetic here.
         """
         n_elements, n_rows, vocab = log_probs.shape
         width = min(2 * self.beam_size, n_rows * vocab)
+        flat = log_probs.reshape(n_elements * n_rows, vocab)
         if vocab > width:
-            row_tok = np.argpartition(log_probs, vocab - width, axis=2)[:, :, vocab - width :]  # [A, R, w]
-            row_lp = np.take_along_axis(log_probs, row_tok, axis=2)
+            row_tok = np.argpartition(flat, vocab - width, axis=1)[:, vocab - width :]  # [A*R, w]
+            row_lp = flat[np.arange(len(flat))[:, None], row_tok]
         else:
-            row_tok = np.broadcast_to(np.arange(vocab), log_probs.shape)
-            row_lp = log_probs
-        per_row = row_tok.shape[2]
-        scores = (cum[:, :, None] + row_lp).reshape(n_elements, n_rows * per_row)  # float64
+            row_tok = np.broadcast_to(np.arange(vocab), flat.shape)
+            row_lp = flat
+        per_row = row_tok.shape[1]
+        scores = (cum.reshape(-1, 1) + row_lp).reshape(n_elements, n_rows * per_row)  # float64
+        elements = np.arange(n_elements)[:, None]
         top = np.argpartition(-scores, width - 1, axis=1)[:, :width]
-        top_scores = np.take_along_axis(scores, top, axis=1)
+        top_scores = scores[elements, top]
         order = np.argsort(-top_scores, axis=1, kind="stable")
-        top = np.take_along_axis(top, order, axis=1)
-        tokens = np.take_along_axis(row_tok.reshape(n_elements, n_rows * per_row), top, axis=1)
-        return np.take_along_axis(top_scores, order, axis=1), top // per_row, tokens
+        top = top[elements, order]
+        tokens = row_tok.reshape(n_elements, n_rows * per_row)[elements, top]
+        return top_scores[elements, order], top // per_row, tokens
 
     def reorder(self, state: State, rows: np.ndarray) -> State:
         return tuple(np.take(s, rows, axis=axis) for s, axis in zip(state, self.state_axes))
@@ -103,13 +109,12 @@ class BeamSearch:
         active = np.arange(batch_size)  # batch elements still searching
         rows_per_element = 1
         tokens = np.full(batch_size, self.bos_id, dtype=np.int64)
-        batch_rows = active.copy()
         cum = np.zeros((batch_size, 1), dtype=np.float64)  # [A, R] cumulative log-prob
         history = np.zeros((batch_size, 0), dtype=np.int64)  # [A*R, t] tokens so far
         state = init_state
 
         for t in range(self.max_len):
-            log_probs, state = step(tokens, batch_rows, state)
+            log_probs, state = step(tokens, active, state)
             # a float32 copy is enough (scores are summed in float64 per candidate) and ours to edit
             log_probs = np.array(log_probs, dtype=np.float32 if log_probs.dtype == np.float32 else np.float64)
             if self.banned_ids.size:
@@ -122,16 +127,14 @@ class BeamSearch:
 
             # finished hypotheses: candidates that emit eos
             for a, j in zip(*np.nonzero((tok == self.eos_id) & np.isfinite(scores))):
-                element = int(active[a])
                 prefix = history[a * rows_per_element + src[a, j]]
                 lp = float(scores[a, j])
-                finished[element].append(Hypothesis(tuple(int(x) for x in prefix), float(self.normalise(lp, t + 1)), lp))
+                finished[int(active[a])].append(Hypothesis(tuple(prefix.tolist()), float(self.normalise(lp, t + 1)), lp))
 
             # live hypotheses: the best beam_size candidates that do not emit eos, per element
             keep = np.argsort(tok == self.eos_id, axis=1, kind="stable")[:, : self.beam_size]
-            live_scores = np.take_along_axis(scores, keep, axis=1)
-            live_tok = np.take_along_axis(tok, keep, axis=1)
-            live_src = np.take_along_axis(src, keep, axis=1)
+            elements = np.arange(n_active)[:, None]
+            live_scores, live_tok, live_src = scores[elements, keep], tok[elements, keep], src[elements, keep]
             live_scores[live_tok == self.eos_id] = -np.inf
             if live_scores.shape[1] < self.beam_size:  # tiny vocabularies: pad with dead rows
                 pad = self.beam_size - live_scores.shape[1]
@@ -139,7 +142,8 @@ class BeamSearch:
                 live_tok = np.pad(live_tok, ((0, 0), (0, pad)), constant_values=self.eos_id)
                 live_src = np.pad(live_src, ((0, 0), (0, pad)))
 
-            still = np.array([not self.is_done(finished[int(e)], live_scores[a].max(), t + 1) for a, e in enumerate(active)], dtype=bool)
+            best_live = live_scores.max(axis=1).tolist()
+            still = np.array([not self.is_done(finished[e], best, t + 1) for e, best in zip(active.tolist(), best_live)], dtype=bool)
             if t == self.max_len - 1 or not still.any():
                 break
 
@@ -151,12 +155,11 @@ class BeamSearch:
             cum = live_scores[still]
             rows_per_element = self.beam_size
             tokens = live_tok[still].reshape(-1).astype(np.int64)
-            batch_rows = np.repeat(active, rows_per_element)
 
         return [sorted(hyps, key=lambda h: -h.score)[: self.n_best] for hyps in finished]
 
     def is_done(self, finished: list[Hypothesis], best_live_log_prob: float, length: int) -> bool:
-        if not np.isfinite(best_live_log_prob):
+        if not math.isfinite(best_live_log_prob):
             return True
         if len(finished) < self.n_best:
             return False

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from inference.beam import BeamSearch
-from inference.model_folder import ModelFolder, load_model_folder
+from inference.model_folder import InvalidModelFolder, ModelFolder, load_model_folder
 from inference.providers import choose_providers, create_session
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,12 @@ class Generator:
         self.encoder = create_session(encoder_path, self.providers, threads, inter_op_threads)
         self.decoder = create_session(decoder_path, self.providers, threads, inter_op_threads)
         self._encoder_inputs = {i.name for i in self.encoder.get_inputs()}
+        decoder_inputs = {i.name for i in self.decoder.get_inputs()}
+        # decoders exported before the grouped layout take one memory row per hypothesis
+        self._per_row_memory = "batch_rows" in decoder_inputs
+        expected = {"prev_word", "batch_rows" if self._per_row_memory else "element_rows", "hidden", "memory", "memory_mask"}
+        if decoder_inputs != expected:
+            raise InvalidModelFolder(f"{decoder_path}: decoder inputs {sorted(decoder_inputs)}, expected {sorted(expected)}")
         self.length_penalty = length_penalty
         self.beam_size = beam_size or DEFAULT_BEAM_SIZE
         specials = self.folder.special_ids
@@ -101,13 +107,17 @@ class Generator:
         memory, memory_mask, hidden0 = self.encoder.run(["memory", "memory_mask", "hidden0"], feeds)
         return memory, memory_mask, hidden0
 
-    def decode_step(self, tokens, batch_rows, hidden, memory, memory_mask) -> tuple[np.ndarray, np.ndarray]:
-        """tokens [N], batch_rows [N] (rows of memory), hidden [1, N, H] -> log_probs [N, V], hidden."""
+    def decode_step(self, tokens, element_rows, hidden, memory, memory_mask) -> tuple[np.ndarray, np.ndarray]:
+        """tokens [N], element_rows [A] (the memory row of each of A equal, contiguous groups of
+        rows), hidden [1, N, H] -> log_probs [N, V], hidden."""
+        rows = element_rows
+        if self._per_row_memory:
+            rows = np.repeat(element_rows, len(tokens) // len(element_rows))
         log_probs, new_hidden = self.decoder.run(
             ["log_probs", "new_hidden"],
             {
                 "prev_word": np.ascontiguousarray(tokens, dtype=np.int64),
-                "batch_rows": np.ascontiguousarray(batch_rows, dtype=np.int64),
+                "batch_rows" if self._per_row_memory else "element_rows": np.ascontiguousarray(rows, dtype=np.int64),
                 "hidden": np.ascontiguousarray(hidden, dtype=np.float32),
                 "memory": memory,
                 "memory_mask": memory_mask,
@@ -138,8 +148,8 @@ class Generator:
             return []
         memory, memory_mask, hidden0 = self.encode(self.encoder_feeds(batch))
 
-        def step(tokens, batch_rows, state):
-            log_probs, hidden = self.decode_step(tokens, batch_rows, state[0], memory, memory_mask)
+        def step(tokens, element_rows, state):
+            log_probs, hidden = self.decode_step(tokens, element_rows, state[0], memory, memory_mask)
             return log_probs, (hidden,)
 
         search = self.beam_search(n_best, beam_size, max_len, length_penalty)

@@ -1,7 +1,7 @@
 """A self-describing model folder, as written by `export/onnx_export.py`.
 
     encoder.onnx   post, conv (+ masks) -> memory, memory_mask, hidden0
-    decoder.onnx   one step: prev_word, batch_rows, hidden, memory, memory_mask -> log_probs, hidden
+    decoder.onnx   one step: prev_word, element_rows (or batch_rows, older folders), hidden, memory, memory_mask -> log_probs, hidden
     config.json    architecture, vocab sizes, special ids, preprocessing version, language,
                    dev metrics, training data summary, opset, quantization, sha256 of every file
     src_vocab.txt  one token a line; line i is id i

@@ -12,7 +12,7 @@ V = 5
 def table_step(table):
     """A decoder whose next-token distribution depends only on the previous token."""
 
-    def step(tokens, batch_rows, state):
+    def step(tokens, element_rows, state):
         (counter,) = state
         return np.log(np.array([table[t] for t in tokens], dtype=np.float32)), (counter,)
 
@@ -63,8 +63,11 @@ def test_length_penalty_favours_longer_hashtags():
 
 def test_batch_elements_search_independently_and_state_follows_rows():
     # the state holds each row's batch element; the step checks the search reordered it correctly
-    def step(tokens, batch_rows, state):
+    # and that rows come in equal, contiguous groups, one per element in element_rows
+    def step(tokens, element_rows, state):
         (owner,) = state
+        assert len(tokens) % len(element_rows) == 0
+        batch_rows = np.repeat(element_rows, len(tokens) // len(element_rows))
         assert np.array_equal(owner[0, :, 0].astype(int), batch_rows)
         out = np.full((len(tokens), V), np.log(1e-9))
         for i, (row, tok) in enumerate(zip(batch_rows, tokens)):
@@ -86,9 +89,9 @@ def test_elements_retire_once_their_best_cannot_be_beaten():
     table = {BOS: probs(a=0.99, b=0.01), A: probs(eos=0.99, c=0.01), B: probs(eos=0.5, c=0.5), C: probs(eos=0.5, c=0.5)}
     inner = table_step(table)
 
-    def step(tokens, batch_rows, state):
+    def step(tokens, element_rows, state):
         calls.append(len(tokens))
-        return inner(tokens, batch_rows, state)
+        return inner(tokens, element_rows, state)
 
     search = BeamSearch(beam_size=2, max_len=10, bos_id=BOS, eos_id=EOS, n_best=1, banned_ids=[BOS])
     (hyps,) = search.run(step, (np.zeros((1, 1, 1)),), batch_size=1)

@@ -96,26 +96,35 @@ def test_generated_scores_match_pytorch_log_probs(exported):
 
 def test_every_gru_node_has_linear_before_reset(exported):
     _, out, config = exported
-    for name in ("encoder.onnx", "decoder.onnx"):
-        grus = [n for n in onnx.load(str(out / name)).graph.node if n.op_type == "GRU"]
-        assert grus, f"{name} should keep nn.GRU as ONNX GRU nodes"
-        for node in grus:
-            attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
-            assert attrs["linear_before_reset"] == 1
+    grus = [n for n in onnx.load(str(out / "encoder.onnx")).graph.node if n.op_type == "GRU"]
+    assert grus, "the encoder should keep nn.GRU as ONNX GRU nodes"
+    for node in grus:
+        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        assert attrs["linear_before_reset"] == 1
     assert config["exporter"]["dynamo"] is False and config["opset"] == 17
+
+
+def test_decoder_step_writes_its_gru_cell_as_matmuls_that_int8_covers(exported):
+    _, out, config = exported
+    decoder = onnx.load(str(out / "decoder.onnx"))
+    assert not [n for n in decoder.graph.node if n.op_type == "GRU"]
+    assert [i.name for i in decoder.graph.input][:2] == ["prev_word", "element_rows"]
+    if "decoder.int8.onnx" in {p.name for p in out.iterdir()}:
+        quantized = {n.op_type for n in onnx.load(str(out / "decoder.int8.onnx")).graph.node}
+        assert quantized & {"DynamicQuantizeMatMul", "MatMulInteger"}
 
 
 def test_gru_with_wrong_linear_before_reset_is_refused(exported, tmp_path):
     _, out, _ = exported
-    graph = onnx.load(str(out / "decoder.onnx"))
+    graph = onnx.load(str(out / "encoder.onnx"))
     for node in graph.graph.node:
         if node.op_type == "GRU":
             for attr in node.attribute:
                 if attr.name == "linear_before_reset":
                     attr.i = 0
-    onnx.save(graph, str(tmp_path / "decoder.onnx"))
+    onnx.save(graph, str(tmp_path / "encoder.onnx"))
     with pytest.raises(onnx_export.ExportError, match="linear_before_reset"):
-        onnx_export.check_graphs(tmp_path / "decoder.onnx")
+        onnx_export.check_graphs(tmp_path / "encoder.onnx")
 
 
 def test_config_describes_the_folder(exported):
