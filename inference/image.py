@@ -15,8 +15,8 @@ Bad input raises an `ImageError` (a `ServiceError`): `InvalidImage` (400) for by
 decodable image, `ImageTooLarge` (413) over 10 MB or over MAX_PIXELS pixels.
 
 Model folder (inference/models/image/, written by export/image_export.py):
-    image.json   name, version, input/normalisation, tag vocabulary, fusion weights, per-tag
-                 scales, sha256s
+    image.json   format_version (IMAGE_FORMATS), name, version, input/normalisation, tag vocabulary,
+                 fusion weights, per-tag scales, sha256s
     tagger.onnx  image [B,3,224,224] -> features [B,1280], imagenet_probs [B,1000], and either
                  tag_scores [B,V] (the head in the graph) or taps [B,624] (pooled blocks 10/14/15)
     knn.npz      per similarity space (cnn: pooled features [+ taps]; colour: HSV histograms;
@@ -63,6 +63,9 @@ MEAN_STD = {
 }
 DEFAULT_NORM = "tf"
 IMAGE_CONFIG = "image.json"
+# image.json format_version: 1 cnn kNN on features; 2 several similarity spaces, taps, head in knn.npz;
+# 3 the same outputs from a graph with float16 weights and a fine-tuned copy of the last blocks
+IMAGE_FORMATS = (1, 2, 3)
 IMAGENET_TAGS = Path(__file__).parent / "data" / "imagenet_tags.json"
 
 
@@ -356,6 +359,9 @@ class ImageTagger:
         if not config_path.exists():
             raise FileNotFoundError(f"{config_path} not found: not an image model folder")
         self.config = json.loads(config_path.read_text(encoding="utf-8"))
+        version = self.config.get("format_version", 1)
+        if version not in IMAGE_FORMATS:
+            raise ValueError(f"{config_path}: format_version {version!r} is not supported (this code reads {IMAGE_FORMATS})")
         for name, digest in self.config.get("sha256", {}).items():
             actual = hashlib.sha256((self.folder / name).read_bytes()).hexdigest()
             if actual != digest:

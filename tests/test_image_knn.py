@@ -119,3 +119,12 @@ def test_tag_scale_must_match_the_vocabulary(tmp_path):
     (folder / "image.json").write_text(json.dumps(config))
     with pytest.raises(ValueError, match="tag_scale"):
         ImageTagger(folder)
+
+
+def test_an_unknown_format_version_fails_at_load(tmp_path):
+    folder = write_format2_tagger(tmp_path / "image")
+    config = json.loads((folder / "image.json").read_text())
+    config["format_version"] = 99
+    (folder / "image.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="format_version 99 is not supported"):
+        ImageTagger(folder)
