@@ -26,9 +26,10 @@ Batch = list[tuple[list[str], list[str]]]
 # model), but F1@5 / R@10 fall with the beam (15: 4.49 / 15.3, 10: 4.45 / 14.5, 5: 4.16 / 12.0);
 # 10 keeps the top-10 list (the service's default k) close to beam 15's for less decoder work.
 DEFAULT_BEAM_SIZE = 10
-# Posts searched together: the decoder gathers every beam row's encoder memory at each step (rows x
-# memory length x width floats), so a batch of 32 grows the process by ~100 MB where 8 adds ~15 MB,
-# and is no faster per post (the output layer is compute-bound by then).
+# Posts searched together. Chosen when the decoder still gathered every beam row's encoder memory at
+# each step (a batch of 32 grew the process by ~100 MB where 8 added ~15 MB); it now attends per post,
+# but a search of 32 posts is still no faster per post than 8 (the output layer is compute-bound by
+# then) and holds 4x the [rows, V] log-prob arrays, so 8 stays.
 MAX_SEARCH_BATCH = 8
 
 
