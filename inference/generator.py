@@ -28,7 +28,7 @@ Batch = list[tuple[list[str], list[str]]]
 DEFAULT_BEAM_SIZE = 10
 # Posts searched together. Chosen when the decoder still gathered every beam row's encoder memory at
 # each step (a batch of 32 grew the process by ~100 MB where 8 added ~15 MB); it now attends per post,
-# but a search of 32 posts is still no faster per post than 8 (the output layer is compute-bound by
+# but a search of 32 posts costs about the same CPU per post as 8 (the output layer is compute-bound by
 # then) and holds 4x the [rows, V] log-prob arrays, so 8 stays.
 MAX_SEARCH_BATCH = 8
 
