@@ -229,6 +229,7 @@ class TunedTail(nn.Module):
         import copy
 
         self.start = start
+        self.taps_original = False  # served graph: the original blocks' pooled features join the taps
         self.blocks = copy.deepcopy(backbone._blocks[start:])
         self.conv_head, self.bn = copy.deepcopy(backbone._conv_head), copy.deepcopy(backbone._bn1)
         self.dropout = nn.Dropout(dropout)
@@ -278,7 +279,8 @@ class TaggerNet(nn.Module):
                 original = block(original)
             original = F.relu6(self.backbone._bn1(self.backbone._conv_head(original))).mean(dim=(2, 3))
             features, tail_taps = self.tail.features_and_taps(shared)  # [B,1280], [B,512]
-            return features, torch.softmax(self.backbone._fc(original), dim=-1), torch.cat(taps + [tail_taps], dim=1)
+            taps = taps + [tail_taps] + ([original] if self.tail.taps_original else [])  # [B,624] (+1280)
+            return features, torch.softmax(self.backbone._fc(original), dim=-1), torch.cat(taps, dim=1)
         if self.head is None:
             features, taps = self.backbone.features_and_taps(x)  # [B,1280], [B,624]
             return features, torch.softmax(self.backbone._fc(features), dim=-1), taps
@@ -294,6 +296,7 @@ def load_tail(path, backbone: EfficientNetLite0) -> TunedTail:
     state = saved["state_dict"]
     tail = TunedTail(backbone, saved["config"]["start"], state["classifier.weight"].shape[0])
     tail.load_state_dict(state, strict=True)
+    tail.taps_original = bool(saved["config"].get("taps_original", False))
     return tail.eval()
 
 
