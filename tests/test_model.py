@@ -73,6 +73,22 @@ def test_a_row_alone_decodes_like_the_same_row_in_a_padded_batch():
     assert torch.allclose(batch[1], alone[0], atol=1e-5)
 
 
+def test_beam_rows_grouped_per_post_decode_like_one_memory_row_per_hypothesis():
+    model = tiny("full")
+    post, post_mask, conv, conv_mask = inputs()
+    beam = 4
+    torch.manual_seed(2)
+    with torch.no_grad():
+        memory, memory_mask, hidden0 = model.encode(post, post_mask, conv, conv_mask)
+        rows = torch.arange(3).repeat_interleave(beam)  # [12]: posts 0,0,0,0,1,...
+        hidden = hidden0.index_select(1, rows) + 0.1 * torch.randn(1, 12, 12)
+        tokens = torch.randint(4, TGT_V, (12,))
+        grouped, grouped_hidden = model.decode_step(tokens, hidden, memory, memory_mask)
+        per_row, per_row_hidden = model.decode_step(tokens, hidden, memory[rows], memory_mask[rows])
+    assert torch.allclose(grouped, per_row, atol=1e-5)
+    assert torch.allclose(grouped_hidden, per_row_hidden, atol=1e-6)
+
+
 @pytest.mark.parametrize("variant", ["full", "seq2seq_concat"])
 def test_step_by_step_decoding_matches_teacher_forcing(variant):
     model = tiny(variant)
