@@ -310,23 +310,25 @@ def cmd_finetune(args) -> None:
     early, early_flip = data["taps"], data["taps_flip"]  # block 10's tap: the frozen (float16-weight) prefix's
     arrays = dict(cache)
     if (out / "features.npz").exists():  # a second call adds the other model's arrays
-        arrays.update({k: v for k, v in np.load(out / "features.npz").items() if k.startswith("cv_") or k not in cache})
+        arrays.update({k: v for k, v in np.load(out / "features.npz").items() if k.startswith("cv") or k not in cache})
     for name in args.models:
-        rows = np.flatnonzero(folds > 0 if name == "cv" else folds >= 0)
+        held_fold = 0 if name == "cv" else int(name[2:]) if name.startswith("cv") else -1
+        rows = np.flatnonzero((folds != held_fold) & (folds >= 0))
         log.info("fine-tune %s: %d photos, %s", name, len(rows), cfg)
         start = time.time()
-        tail = finetune_tail(act, act_flip, y, rows, args.upto, cfg, np.flatnonzero(folds == 0) if name == "cv" else None)
+        tail = finetune_tail(act, act_flip, y, rows, args.upto, cfg, np.flatnonzero(folds == held_fold) if held_fold >= 0 else None)
         tail.taps_original = cfg.taps_original
         (feats, taps, logits), (feats_flip, taps_flip, _) = tail_outputs(tail, [act, act_flip], out,
                                                                          upto=args.upto if cfg.taps_original else None)
         log.info("features of %d photos and mirrors (%.0f s in all)", len(act), time.time() - start)
-        held = np.flatnonzero(folds == 0)
-        log.info("%s tail classifier on held-out fold 0: %s", name,
+        held = np.flatnonzero(folds == max(held_fold, 0))
+        log.info("%s tail classifier on held-out fold %d: %s", name, max(held_fold, 0),
                  corel_protocol(gold_sets(y[held]), logits[held], n_corel))
-        prefix = "cv_" if name == "cv" else ""
-        arrays[prefix + "features"], arrays[prefix + "features_flip"] = feats, feats_flip
-        arrays[prefix + "taps"] = np.concatenate([early, taps], axis=1)
-        arrays[prefix + "taps_flip"] = np.concatenate([early_flip, taps_flip], axis=1)
+        prefix = "" if held_fold < 0 else "cv_" if held_fold == 0 else f"cv{held_fold}_"
+        dtype = np.float16 if held_fold > 0 else np.float32  # the extra folds' arrays: half the disk
+        arrays[prefix + "features"], arrays[prefix + "features_flip"] = feats.astype(dtype), feats_flip.astype(dtype)
+        arrays[prefix + "taps"] = np.concatenate([early, taps], axis=1).astype(dtype)
+        arrays[prefix + "taps_flip"] = np.concatenate([early_flip, taps_flip], axis=1).astype(dtype)
         if name == "full":
             torch.save({"state_dict": tail.state_dict(), "config": asdict(cfg), "upto": args.upto}, out / "tail.pt")
     arrays["cv_fold"] = folds
@@ -564,24 +566,32 @@ def cmd_train(args) -> None:
         # in the space of a model (fine-tuned tail: the cache's cv_* arrays; frozen: its own) that never saw them
         fold_of = cache["cv_fold"] if "cv_fold" in cache else corel_folds(items, {items[i].id for i in train_idx}, FinetuneConfig().folds)
         fold_tr = fold_of[train_idx]
-        loo, bank_rows = np.flatnonzero(fold_tr == 0), np.flatnonzero(fold_tr != 0)  # rows of train_idx
-        prefix = "cv_" if "cv_features" in cache else ""
-        cv_features = cache[prefix + "features"].astype(np.float32)
-        cv_vectors = space_inputs(full, cv_features, cache[prefix + "taps"].astype(np.float32), cache["colour"].astype(np.float32),
-                                  cache["imagenet_probs"].astype(np.float32))
-        cv_bank = fit_bank({s: v[train_idx[bank_rows]] for s, v in cv_vectors.items()}, y_train[bank_rows], cfg)
-        cv_plain = fit_bank({"cnn": cv_features[train_idx[bank_rows]]}, y_train[bank_rows], TrainConfig(pca_dim=192))
-        loo_sims = {}
-        for name, (b, vecs) in {"": (cv_bank, cv_vectors), "plain": (cv_plain, {"cnn": cv_features})}.items():
-            for space, part in sims_of(b, vecs, train_idx[loo]).items():
-                wide = np.full((len(loo), len(train_idx)), -1e4, dtype=np.float32)  # fold 0: never a neighbour
-                wide[:, bank_rows] = part
-                loo_sims[name or space] = wide
+        held_folds = [0] + [f for f in range(1, 8) if f"cv{f}_features" in cache] if "cv_features" in cache \
+            else sorted(set(fold_tr[fold_tr >= 0].tolist()))  # frozen features: every fold
+        loo_parts, sims_parts, head_parts = [], [], []
+        for f in held_folds:
+            queries, bank_rows = np.flatnonzero(fold_tr == f), np.flatnonzero(fold_tr != f)  # rows of train_idx
+            prefix = ("cv_" if f == 0 else f"cv{f}_") if "cv_features" in cache else ""
+            cv_features = cache[prefix + "features"].astype(np.float32)
+            cv_vectors = space_inputs(full, cv_features, cache[prefix + "taps"].astype(np.float32), cache["colour"].astype(np.float32),
+                                      cache["imagenet_probs"].astype(np.float32))
+            cv_bank = fit_bank({s: v[train_idx[bank_rows]] for s, v in cv_vectors.items()}, y_train[bank_rows], cfg)
+            cv_plain = fit_bank({"cnn": cv_features[train_idx[bank_rows]]}, y_train[bank_rows], TrainConfig(pca_dim=192))
+            part = {}
+            for name, (b, vecs) in {"": (cv_bank, cv_vectors), "plain": (cv_plain, {"cnn": cv_features})}.items():
+                for space, sims in sims_of(b, vecs, train_idx[queries]).items():
+                    wide = np.full((len(queries), len(train_idx)), -1e4, dtype=np.float32)  # fold f: never a neighbour
+                    wide[:, bank_rows] = sims
+                    part[name or space] = wide
+            cv_x, cv_x_flip = head_inputs(prefix)
+            weight, bias = fit_head(train_idx[bank_rows], cv_x, cv_x_flip)
+            loo_parts.append(queries), sims_parts.append(part), head_parts.append(served_head_scores(weight, bias, cv_x[train_idx[queries]]))
+        loo = np.concatenate(loo_parts)
+        loo_sims = {k: np.concatenate([p[k] for p in sims_parts]) for k in sims_parts[0]}
+        head_loo = np.concatenate(head_parts)
         protocol = ChunkedProtocol(y_train[loo][:, :n_corel], max(2, round(len(loo) / 500)), cfg.seed)
-        cv_x, cv_x_flip = head_inputs(prefix)
-        weight, bias = fit_head(train_idx[bank_rows], cv_x, cv_x_flip)
-        head_loo = served_head_scores(weight, bias, cv_x[train_idx[loo]])
-    log.info("%s sims and head in %.1f s; head alone %s", "held-out fold 0" if holdout else "leave-one-out",
+    chosen_on = f"held-out folds {held_folds} of train" if holdout else "leave-one-out train"
+    log.info("%s sims and head in %.1f s; head alone %s", chosen_on,
              time.time() - t0, protocol(head_loo[:, :n_corel]))
 
     # 3. grid on leave-one-out train: k, temperature, similarity weights, head weight, rebalancing
@@ -683,7 +693,7 @@ def cmd_train(args) -> None:
     (out / "train_meta.json").write_text(json.dumps({
         "vocab": vocab, "n_corel_words": n_corel, "fusion": asdict(shipped), "tag_scale": tag_scale.round(4).tolist(),
         "resize": str(cache["resize"]) if "resize" in cache else "crop", "head_mirrored": bool(mirrored),
-        "dev": results, "leave_one_out": rows_loo, "chosen_on": "held-out fold 0 of train" if holdout else "leave-one-out train", "fusions": {k: asdict(v) for k, v in fusions.items()},
+        "dev": results, "leave_one_out": rows_loo, "chosen_on": chosen_on, "fusions": {k: asdict(v) for k, v in fusions.items()},
         "bias_rounds_held_out": held, "config": asdict(cfg), "dev_ids": sorted(dev_ids),
         "split": {"train": len(train_idx), "dev_corel": len(dev_corel), "dev_mediaeval": len(dev_media)},
     }, indent=1))
@@ -760,8 +770,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--start", type=int)
     p.add_argument("--epochs", type=int)
     p.add_argument("--rare-power", type=float)
-    p.add_argument("--models", nargs="+", choices=["cv", "full"], default=["cv", "full"],
-                   help="cv: trained on folds 1..k-1 (train chooses on fold 0); full: on all of train (shipped)")
+    p.add_argument("--models", nargs="+", choices=["cv", "cv1", "cv2", "cv3", "full"], default=["cv", "full"],
+                   help="cv: trained on folds 1..k-1 (train chooses on fold 0); cvF: without fold F (with all of "
+                        "cv, cv1..cv3 train chooses on every Corel train photo, each held out once); full: on all of train (shipped)")
     p.set_defaults(fn=cmd_finetune)
     p = sub.add_parser("train")
     p.add_argument("--corel", default=str(SHARED / "corel5k"))
