@@ -309,8 +309,8 @@ def cmd_finetune(args) -> None:
     folds = corel_folds(items, {items[i].id for i in train_idx}, cfg.folds, cfg.seed)
     early, early_flip = data["taps"], data["taps_flip"]  # block 10's tap: the frozen (float16-weight) prefix's
     arrays = dict(cache)
-    if (out / "features.npz").exists():  # a second call adds the other model's arrays
-        arrays.update({k: v for k, v in np.load(out / "features.npz").items() if k.startswith("cv") or k not in cache})
+    if (out / "features.npz").exists():  # a later call keeps the other models' arrays and replaces its own
+        arrays.update(np.load(out / "features.npz"))
     for name in args.models:
         held_fold = 0 if name == "cv" else int(name[2:]) if name.startswith("cv") else -1
         rows = np.flatnonzero((folds != held_fold) & (folds >= 0))
