@@ -5,6 +5,10 @@
 Writes (built in a temporary folder, moved in place only when every check passes):
     tagger.onnx  image [B,3,224,224] float32 -> features [B,1280], imagenet_probs [B,1000],
                  taps [B,624] (pooled blocks 10/14/15); TorchScript exporter, opset 17, dynamic batch
+                 format 3 (the run has tail.pt from `train_image finetune`): float16 initializers + Cast,
+                 BatchNorms folded; features and the taps of blocks 14/15 from the tuned copy of blocks
+                 12-15, the original blocks' pooled features appended to the taps, ImageNet classes from
+                 the original blocks (`imagenet_vs_float32` in image.json: top-1 agreement with float32)
     knn.npz      from the training run (per similarity space: mean, projection, the training photos'
                  projected vectors; their tags; the linear head's weights, float16)
     image.json   name, version, preprocessing, vocabulary, fusion, tag_scale, dev metrics, sha256s

@@ -2,6 +2,13 @@
 
     nice -n 5 python -m export.train_image features --out runs/image      # backbone once: features.npz
     nice -n 5 python -m export.train_image train --out runs/image         # head + kNN + calibration, dev eval
+    nice -n 10 python -m export.train_image activations --from runs/image-v3 --out runs/image-v4   # input of block 12
+    nice -n 10 python -m export.train_image finetune --from runs/image-v3 --out runs/image-v4 --models cv cv1 cv2 cv3 full
+    nice -n 10 python -m export.train_image train --out runs/image-v4     # chooses on the held-out folds (cv* arrays)
+
+Fine-tuning (measured, not shipped: docs/results.md): a copy of blocks 12-15 + head conv trained on the
+cached input of block 12 (LP-FT, bfloat16 autocast, one thread); with a fine-tuned cache `train` chooses
+on held-out folds (each fold's photos scored by a copy that never saw them) instead of leave-one-out.
 
 Backbone frozen (ImageNet weights): the pooled 1280-d features of every Corel-5k and MediaEval image
 (--mirror: and of its horizontal mirror) are computed once with the serving
