@@ -14,6 +14,7 @@ padding/normalisation combination (tests/test_image_model.py keeps the chosen on
 from __future__ import annotations
 
 import argparse
+import copy
 import math
 from dataclasses import dataclass
 
@@ -127,14 +128,8 @@ class EfficientNetLite0(nn.Module):
     def features_and_taps(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x [B,3,H,W] -> pooled features [B,1280], taps [B,624]: the mean-pooled outputs of the
         TAP_BLOCKS (mid-level texture and colour that the last layers abstract away)."""
-        x = F.relu6(self._bn0(self._conv_stem(x)))
-        taps = []
-        for i, block in enumerate(self._blocks):
-            x = block(x)
-            if i in TAP_BLOCKS:
-                taps.append(x.mean(dim=(2, 3)))
-        x = F.relu6(self._bn1(self._conv_head(x)))
-        return x.mean(dim=(2, 3)), torch.cat(taps, dim=1)
+        x, taps = self.prefix(x, len(self._blocks))
+        return self.features(x, first_block=len(self._blocks)), torch.cat(taps, dim=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self._fc(self._dropout(self.features(x)))  # ImageNet logits [B,1000]
@@ -165,7 +160,7 @@ def fuse_bn_fp16(model: nn.Module) -> nn.Module:
             pairs += [(module, "_depthwise_conv", "_bn1"), (module, "_project_conv", "_bn2")]
         elif isinstance(module, EfficientNetLite0):
             pairs += [(module, "_conv_stem", "_bn0"), (module, "_conv_head", "_bn1")]
-        elif type(module).__name__ == "TunedTail":
+        elif isinstance(module, TunedTail):
             pairs.append((module, "conv_head", "bn"))
     for owner, conv_name, bn_name in pairs:
         conv, norm = getattr(owner, conv_name), getattr(owner, bn_name)
@@ -226,8 +221,6 @@ class TunedTail(nn.Module):
 
     def __init__(self, backbone: EfficientNetLite0, start: int, num_tags: int, dropout: float = 0.2):
         super().__init__()
-        import copy
-
         self.start = start
         self.taps_original = False  # served graph: the original blocks' pooled features join the taps
         self.blocks = copy.deepcopy(backbone._blocks[start:])
@@ -274,10 +267,7 @@ class TaggerNet(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         if self.tail is not None:
             shared, taps = self.backbone.prefix(x, self.tail.start)  # [B,C,7,7], block 10's tap
-            original = shared
-            for block in self.backbone._blocks[self.tail.start:]:
-                original = block(original)
-            original = F.relu6(self.backbone._bn1(self.backbone._conv_head(original))).mean(dim=(2, 3))
+            original = self.backbone.features(shared, first_block=self.tail.start)  # [B,1280]
             features, tail_taps = self.tail.features_and_taps(shared)  # [B,1280], [B,512]
             taps = taps + [tail_taps] + ([original] if self.tail.taps_original else [])  # [B,624] (+1280)
             return features, torch.softmax(self.backbone._fc(original), dim=-1), torch.cat(taps, dim=1)

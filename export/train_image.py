@@ -204,11 +204,10 @@ def finetune_tail(act: np.ndarray, act_flip: np.ndarray, y: np.ndarray, rows: np
     torch.manual_seed(cfg.seed)
     backbone = load_pretrained(fp16=True)  # BatchNorms folded: the tail trains conv weights and biases
     tail = TunedTail(backbone, cfg.start, y.shape[1], cfg.dropout)
-    frozen = nn.Sequential(*backbone._blocks[upto:cfg.start]).eval()  # blocks between the cache and the tuned copy
-    tail.__dict__["frozen"] = frozen
+    frozen = frozen_blocks(backbone, upto, cfg.start)
     if cfg.linear_probe:  # a random classifier's first gradients would wreck the copied blocks' features
         with tempfile.TemporaryDirectory() as tmp:
-            (x, _, _), (x_flip, _, _) = tail_outputs(tail.eval(), [act[rows], act_flip[rows]], Path(tmp))
+            (x, _, _), (x_flip, _, _) = tail_outputs(tail.eval(), frozen, [act[rows], act_flip[rows]], Path(tmp))
         probe = train_head(np.concatenate([x, x_flip]), np.concatenate([y[rows], y[rows]]), TrainConfig())
         tail.classifier.load_state_dict(probe.net[-1].state_dict())
         log.info("linear probe on the original features of %d photos and mirrors", len(rows))
@@ -249,33 +248,27 @@ def finetune_tail(act: np.ndarray, act_flip: np.ndarray, y: np.ndarray, rows: np
             tail.train()
             held_f1 = f", held-out classifier {corel_protocol(gold_sets(y[held]), logits, y.shape[1])}"
         log.info("fine-tune epoch %d: loss %.4f (%.0f s)%s", epoch, total / len(order), time.time() - start, held_f1)
-    return fuse_bn_fp16(tail.eval())  # float16 values, as shipped; tail.frozen is no submodule: tail.pt holds the tuned copy only
+    return fuse_bn_fp16(tail.eval())  # float16 values, as shipped; tail.pt holds the tuned copy only
+
+
+def frozen_blocks(backbone, upto: int, start: int) -> nn.Module:
+    """The original blocks between the cached input of block `upto` and the tuned copy from `start`."""
+    return nn.Sequential(*backbone._blocks[upto:start]).eval()
 
 
 class _TailGraph(nn.Module):
-    def __init__(self, tail, original: nn.Module | None):
+    def __init__(self, tail, frozen: nn.Module, original, upto: int | None):
         super().__init__()
-        self.tail, self.original = tail, original
+        self.tail, self.frozen, self.original, self.upto = tail, frozen, original, upto
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        features, taps, logits = self.tail(self.tail.frozen(x))
-        if self.original is not None:
-            taps = torch.cat([taps, self.original(x)], dim=1)
+        features, taps, logits = self.tail(self.frozen(x))
+        if self.original is not None:  # the original blocks upto..15 + head conv, pooled
+            taps = torch.cat([taps, self.original.features(x, first_block=self.upto)], dim=1)
         return features, taps, logits
 
 
-class _OriginalTail(nn.Module):
-    """The original blocks upto..15 + head conv, pooled: the ImageNet branch's features."""
-
-    def __init__(self, backbone, upto: int):
-        super().__init__()
-        self.blocks, self.conv_head = nn.Sequential(*backbone._blocks[upto:]), backbone._conv_head
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.relu6(self.conv_head(self.blocks(x))).mean(dim=(2, 3))  # BatchNorm folded (fuse_bn_fp16)
-
-
-def tail_outputs(tail, acts: list[np.ndarray], folder: Path, batch: int = 64,
+def tail_outputs(tail, frozen: nn.Module, acts: list[np.ndarray], folder: Path, batch: int = 64,
                  upto: int | None = None) -> list[tuple[np.ndarray, ...]]:
     """Cached block inputs [N,C,7,7] -> features [N,1280], taps of blocks 14/15 [N,512] (++ with `upto`,
     the original blocks' pooled features [N,1280]), logits [N,W] (float32), with onnxruntime on one
@@ -283,8 +276,8 @@ def tail_outputs(tail, acts: list[np.ndarray], folder: Path, batch: int = 64,
     import onnxruntime as ort
 
     path = folder / "tail.onnx"
-    original = _OriginalTail(load_pretrained(fp16=True), upto) if upto is not None else None
-    net = _TailGraph(tail, original).eval()
+    original = load_pretrained(fp16=True) if upto is not None else None
+    net = _TailGraph(tail, frozen, original, upto).eval()
     torch.onnx.export(net, (torch.zeros(1, *acts[0].shape[1:]),), str(path), input_names=["act"],
                       output_names=["features", "taps", "logits"], opset_version=17, dynamo=False,
                       dynamic_axes={n: {0: "b"} for n in ("act", "features", "taps", "logits")})
@@ -325,7 +318,8 @@ def cmd_finetune(args) -> None:
         start = time.time()
         tail = finetune_tail(act, act_flip, y, rows, args.upto, cfg, np.flatnonzero(folds == held_fold) if held_fold >= 0 else None)
         tail.taps_original = cfg.taps_original
-        (feats, taps, logits), (feats_flip, taps_flip, _) = tail_outputs(tail, [act, act_flip], out,
+        frozen = frozen_blocks(load_pretrained(fp16=True), args.upto, cfg.start)
+        (feats, taps, logits), (feats_flip, taps_flip, _) = tail_outputs(tail, frozen, [act, act_flip], out,
                                                                          upto=args.upto if cfg.taps_original else None)
         log.info("features of %d photos and mirrors (%.0f s in all)", len(act), time.time() - start)
         held = np.flatnonzero(folds == max(held_fold, 0))
