@@ -5,6 +5,10 @@
 
 Adam 1e-3, gradient-norm clip 1, dropout 0.1, batch 64; the learning rate halves whenever the dev loss
 does not improve and training stops after `--patience` such epochs (or when it falls below 1e-6).
+`--init-from CKPT` warm-starts a fresh run from another run's best weights (e.g. the full model from a
+trained SEQ2SEQ post-only run): every parameter whose name and shape match is copied, the rest start
+fresh, and the run uses CKPT's vocabularies (the copied embedding and output rows are indexed by them).
+
 Writes into --out:
     ckpt.pt       every epoch: config, vocabularies, preprocess version, latest and best weights,
                   optimizer, epoch, best dev loss, history (`--resume` continues from it)
@@ -65,6 +69,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a busy machine)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--resume", action="store_true", help="continue from OUT/ckpt.pt")
+    p.add_argument("--init-from", metavar="CKPT", help="warm start a fresh run: copy CKPT's best weights wherever a "
+                   "parameter's name and shape match (its vocabularies and dims must fit this run)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p.parse_args(argv)
 
@@ -95,6 +101,55 @@ def ckpt_conv_len(path: Path) -> int | None:
     if not path.exists():
         return None
     return torch.load(path, map_location="cpu", weights_only=False)["config"]["max_conv_len"]
+
+
+# -- warm start -----------------------------------------------------------------------------------
+SHAPE_FIELDS = ("src_vocab_size", "tgt_vocab_size", "emb_dim", "hidden", "enc_layers", "tie_output")
+
+
+def warm_start(model: HashtagGenerator, init: dict) -> dict[str, list[str]]:
+    """Copy a checkpoint's best weights into `model` wherever a parameter's name and shape match.
+
+    The one expected shape difference is the bridge of a SEQ2SEQ checkpoint (d -> d) going into a model
+    whose bridge reads [post_final; conv_final] (2d -> d): its post half gets the SEQ2SEQ bridge and
+    its conv half starts at zero, so the decoder's first state is exactly SEQ2SEQ's until training
+    moves it. Any other mismatch is refused. Returns the parameter names per outcome."""
+    source = init["config"]
+    wrong = [f"{f} {source[f]} != {getattr(model.config, f)}" for f in SHAPE_FIELDS
+             if source.get(f) != getattr(model.config, f)]
+    if wrong:
+        raise ValueError("--init-from checkpoint does not fit this model: " + "; ".join(wrong))
+    weights = init.get("best_model") or init["model"]
+    target = model.state_dict()
+    done: dict[str, list[str]] = {"copied": [], "bridge post half": [], "fresh": [],
+                                  "unused": [k for k in weights if k not in target]}
+    for name, value in target.items():
+        if name not in weights:
+            done["fresh"].append(name)
+            continue
+        w = weights[name]
+        if w.shape == value.shape:
+            target[name] = w.clone()
+            done["copied"].append(name)
+        elif name == "bridge.weight" and w.dim() == 2 and value.shape == (w.shape[0], 2 * w.shape[1]):
+            target[name] = torch.cat([w, torch.zeros_like(w)], dim=1)  # [d, 2d]: post half, conv half
+            done["bridge post half"].append(name)
+        else:
+            raise ValueError(f"--init-from: {name} is {tuple(w.shape)} in the checkpoint, {tuple(value.shape)} here")
+    model.load_state_dict(target)
+    return done
+
+
+def describe_warm_start(done: dict[str, list[str]]) -> str:
+    """One line per outcome, parameters grouped by module: 'copied (23): src_embedding, post_encoder(16), ...'."""
+    lines = []
+    for outcome, names in done.items():
+        modules: dict[str, int] = {}
+        for n in names:
+            modules[n.split(".")[0]] = modules.get(n.split(".")[0], 0) + 1
+        groups = ", ".join(m if k == 1 else f"{m}({k})" for m, k in modules.items()) or "-"
+        lines.append(f"  {outcome} ({len(names)}): {groups}")
+    return "\n".join(lines)
 
 
 # -- evaluation -----------------------------------------------------------------------------------
@@ -190,7 +245,9 @@ def main(argv: list[str] | None = None) -> int:
     dev_data = [t for t in tokenize_records(load_records(opts.dev), max_conv_len=conv_cap) if t.tags]
     lang = (train_data[0].record.get("lang") if train_data else None) or "en"
 
-    if opts.resume and ckpt_path.exists():
+    resuming = opts.resume and ckpt_path.exists()
+    init = torch.load(opts.init_from, map_location="cpu", weights_only=False) if opts.init_from and not resuming else None
+    if resuming:
         ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
         config = ModelConfig(**ckpt["config"])
         src, tgt = Vocab(ckpt["src_vocab"], SRC_UNK), Vocab(ckpt["tgt_vocab"], UNK)
@@ -198,11 +255,24 @@ def main(argv: list[str] | None = None) -> int:
     else:
         ckpt = None
         src, tgt = build_vocabs(train_data, opts.min_freq, opts.src_vocab, 1, opts.tgt_vocab)
+        if init is not None:  # the copied embedding and output rows are indexed by the checkpoint's vocabularies
+            if init.get("preprocess_version") != preprocess_version():
+                raise ValueError(f"--init-from {opts.init_from}: preprocess version {init.get('preprocess_version')} "
+                                 f"!= {preprocess_version()}; its vocabularies do not describe this text")
+            same = src.itos == init["src_vocab"] and tgt.itos == init["tgt_vocab"]
+            print(f"vocabularies from {opts.init_from} (src {len(init['src_vocab'])}, tgt {len(init['tgt_vocab'])}); "
+                  f"built from --train they would be {'the same' if same else f'src {len(src)}, tgt {len(tgt)}'}",
+                  file=sys.stderr)
+            src, tgt = Vocab(init["src_vocab"], SRC_UNK), Vocab(init["tgt_vocab"], UNK)
         config = ModelConfig(len(src), len(tgt), emb_dim=opts.emb_dim, hidden=opts.hidden, enc_layers=opts.enc_layers,
                              dropout=opts.dropout, variant=opts.variant, max_post_len=opts.max_post_len,
                              max_conv_len=opts.max_conv_len, max_tag_len=opts.max_tag_len, tie_output=opts.tie_output)
 
     model = HashtagGenerator(config)
+    if init is not None:
+        print(f"warm start from {opts.init_from} ({init['config']['variant']}, epoch {init.get('epoch')}):\n"
+              + describe_warm_start(warm_start(model, init)), file=sys.stderr)
+        del init
     optimizer = torch.optim.Adam(model.parameters(), lr=opts.lr)
     state = {"epoch": 0, "step": 0, "best_dev_loss": math.inf, "bad_epochs": 0, "lr": opts.lr, "history": [],
              "train_seconds": 0.0}
@@ -225,11 +295,13 @@ def main(argv: list[str] | None = None) -> int:
           f"vocab src {len(src)} tgt {len(tgt)}; {config.variant} model, {n_params / 1e6:.2f}M parameters",
           file=sys.stderr)
 
+    init_from = ckpt.get("init_from") if ckpt is not None else opts.init_from
+
     def checkpoint() -> None:
         save_checkpoint(ckpt_path, {
             "config": asdict(config), "src_vocab": src.itos, "tgt_vocab": tgt.itos,
             "preprocess_version": preprocess_version(), "model": model.state_dict(), "best_model": best_weights,
-            "optimizer": optimizer.state_dict(), "rng": random.getstate(), **state})
+            "optimizer": optimizer.state_dict(), "rng": random.getstate(), "init_from": init_from, **state})
 
     started = time.time() - state["train_seconds"]
     out_of_time = False
@@ -288,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
         "variant": config.variant, "lang": lang, "epochs": state["epoch"], "steps": state["step"],
         "best_dev_loss": state["best_dev_loss"], "train_posts": n_train_posts, "train_examples": len(train_examples),
         "dev_posts_scored": len(eval_data), "src_vocab": len(src), "tgt_vocab": len(tgt), "parameters": n_params,
-        "config": asdict(config), "beam_size": opts.beam_size, "train_seconds": round(state["train_seconds"], 1),
+        "config": asdict(config), "beam_size": opts.beam_size, "init_from": init_from, "train_seconds": round(state["train_seconds"], 1),
         "beam_seconds": round(time.time() - t0, 1), "command": "python -m export.train " + " ".join(argv or sys.argv[1:])}}
     (out / "metrics.json").write_text(json.dumps(metrics_doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(json.dumps(metrics, ensure_ascii=False), file=sys.stderr)
