@@ -38,6 +38,7 @@ import torch
 
 from export.model import HashtagGenerator, ModelConfig
 from export.onnx_export import build_model_folder, load_checkpoint, record_tokens
+from inference.beam import TopK
 from inference.generator import Generator
 from inference.model_folder import load_model_folder
 
@@ -74,31 +75,33 @@ def clocked_ort(generator: Generator) -> BackendClock:
     """Time the generator's onnxruntime calls (instance attributes shadow the methods)."""
     clock = BackendClock()
     generator.encode = clock.wrap(generator.encode)
-    generator.decode_step = clock.wrap(generator.decode_step)
+    generator.decode_candidates = clock.wrap(generator.decode_candidates)
     return clock
 
 
 class TorchGenerator:
-    """The checkpoint in PyTorch eager mode behind the Generator's search (same feeds, same beam)."""
+    """The checkpoint in PyTorch eager mode behind the Generator's search (same feeds, same beam; each
+    step ranks its rows' best 2 x beam in torch, as the exported decoder does in onnxruntime)."""
 
     def __init__(self, model, generator: Generator):
         self.model, self.generator = model.eval(), generator
         self.clock = BackendClock()
         self.model.encode = self.clock.wrap(self.model.encode)
-        self.model.decode_step = self.clock.wrap(self.model.decode_step)
+        self.model.decode_step_top_k = self.clock.wrap(self.model.decode_step_top_k)
 
     @torch.no_grad()
     def search(self, batch, n_best: int, beam_size: int):
         feeds = {k: torch.from_numpy(v) for k, v in self.generator.encoder_feeds(batch).items()}
         memory, mask, hidden0 = self.model.encode(feeds["post"], feeds["post_mask"], feeds["conv"], feeds["conv_mask"])
+        search = self.generator.beam_search(n_best, beam_size, None, None)
+        k = min(2 * search.beam_size, self.model.config.tgt_vocab_size)  # what the exported decoder is asked for
 
         def step(tokens, element_rows, state):
             rows = torch.from_numpy(element_rows)
-            log_probs, hidden = self.model.decode_step(
-                torch.from_numpy(tokens), torch.from_numpy(state[0]), memory.index_select(0, rows), mask.index_select(0, rows))
-            return log_probs.numpy(), (hidden.numpy(),)
+            log_probs, ids, hidden = self.model.decode_step_top_k(
+                torch.from_numpy(tokens), torch.from_numpy(state[0]), memory.index_select(0, rows), mask.index_select(0, rows), k)
+            return TopK(log_probs.numpy(), ids.numpy()), (hidden.numpy(),)
 
-        search = self.generator.beam_search(n_best, beam_size, None, None)
         return search.run(step, init_state=(hidden0.numpy(),), batch_size=len(batch))
 
 

@@ -172,12 +172,19 @@ class HashtagGenerator(nn.Module):
         states, hidden = self.decoder(self.dropout(self.tgt_embedding(prev_word.unsqueeze(1))), hidden)  # [N,1,H]
         return self.step_log_probs(states, memory, memory_mask), hidden
 
-    def step_log_probs(self, states, memory, memory_mask):
-        # states [N,1,H] -> log_probs [N,V]; grouping the rows per element makes attention one small
+    def step_logits(self, states, memory, memory_mask):
+        # states [N,1,H] -> logits [N,V]; grouping the rows per element makes attention one small
         # matmul per element (R queries) instead of N single-query ones over N gathered memory copies
         grouped = states.reshape(memory.size(0), -1, states.size(-1))  # [A,R,H]
-        logits = self._logits(grouped, memory, memory_mask).flatten(0, 1) + self.blocked  # [N,V]
-        return F.log_softmax(logits, dim=-1)
+        return self._logits(grouped, memory, memory_mask).flatten(0, 1) + self.blocked  # [N,V]
+
+    def step_log_probs(self, states, memory, memory_mask):
+        return F.log_softmax(self.step_logits(states, memory, memory_mask), dim=-1)  # [N,V]
+
+    def decode_step_top_k(self, prev_word, hidden, memory, memory_mask, k: int):
+        # as decode_step, but only each row's k best -> log_probs [N,k] (best first), ids [N,k], hidden
+        states, hidden = self.decoder(self.dropout(self.tgt_embedding(prev_word.unsqueeze(1))), hidden)
+        return (*top_k_log_probs(self.step_logits(states, memory, memory_mask), k), hidden)
 
     def forward(self, post, post_mask, conv, conv_mask, tgt_in):
         # teacher forcing: tgt_in [B,Tt] (<bos> y1 .. yn, padded) -> logits [B,Tt,V]
@@ -189,6 +196,15 @@ class HashtagGenerator(nn.Module):
         """Mean NLL per target token (eq. 11 up to normalisation); tgt_out padded with <pad>."""
         logits = self(post, post_mask, conv, conv_mask, tgt_in)
         return F.cross_entropy(logits.flatten(0, 1), tgt_out.flatten(), ignore_index=PAD)
+
+
+def top_k_log_probs(logits: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """logits [N,V] -> the k best log-probs per row [N,k] (best first) and their ids [N,k].
+
+    A beam search needs only each row's best 2 x beam tokens; ranking them next to the output layer
+    spares copying [N,V] log-probs out and ranking them again (log_softmax first: onnxruntime's
+    LogSoftmax is ~10x faster than its ReduceLogSumExp)."""
+    return F.log_softmax(logits, dim=-1).topk(k, dim=-1)
 
 
 def concat_padded(a, a_mask, b, b_mask):

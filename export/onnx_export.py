@@ -7,11 +7,14 @@ Two graphs, TorchScript exporter (dynamo=False), opset 17, dynamic batch and len
     encoder.onnx  post [B,Tp] int64, post_mask [B,Tp] bool, conv [B,Tc] int64, conv_mask [B,Tc] bool
                   -> memory [B,Tm,D], memory_mask [B,Tm] bool, hidden0 [1,B,H]
     decoder.onnx  prev_word [N] int64, element_rows [A] int64, hidden [1,N,H], memory [B,Tm,D],
-                  memory_mask [B,Tm] -> log_probs [N,V], new_hidden [1,N,H]
+                  memory_mask [B,Tm], k [1] int64 -> top_log_probs [N,k], top_ids [N,k] (each row's
+                  k best, best first), new_hidden [1,N,H]
 The N rows come in A equal, contiguous groups (one element's beam, N = A*R); the decoder gathers the
 A memory rows itself (`element_rows`) and attends with one [R,D] x [D,Tm] matmul per element, so no
 one copies [N,Tm,D] memory (folders from before this layout have `batch_rows` [N], one per row;
-inference/generator.py reads both). Its GRU cell is written out as matmuls (DecoderGraph).
+inference/generator.py reads both). Its GRU cell is written out as matmuls (DecoderGraph), and it
+ranks each row itself (ONNX TopK, k fed at run time: the search asks for 2 x beam), so the [N,V]
+log-softmax is never written out or copied into numpy (older folders return log_probs [N,V]).
 
 Before anything lands in --out (built in a temporary folder, then moved in place):
     1. onnx.checker on both graphs, and linear_before_reset=1 on every GRU node (PyTorch #189225);
@@ -45,7 +48,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from export.model import HashtagGenerator, ModelConfig
+from export.model import HashtagGenerator, ModelConfig, top_k_log_probs
 from inference.beam import BeamSearch
 from inference.generator import Generator
 from inference.model_folder import (
@@ -98,13 +101,15 @@ class DecoderGraph(nn.Module):
     like the others (its GRU op is never quantized), and a one-step GRU op costs more than the
     matmuls. Parity with the model's own decode_step is checked before anything is written."""
 
+    TRACE_K = 3  # traced as a constant, then made the graph input `k` (with_k_input)
+
     def __init__(self, model: HashtagGenerator):
         super().__init__()
         self.model = model
 
     def forward(self, prev_word, element_rows, hidden, memory, memory_mask):
         # prev_word [N], element_rows [A] (N = A*R rows in A contiguous groups), hidden [1,N,H],
-        # memory [B,Tm,D] -> log_probs [N,V], new_hidden [1,N,H]
+        # memory [B,Tm,D] -> top_log_probs [N,k], top_ids [N,k], new_hidden [1,N,H]
         model, gru = self.model, self.model.decoder
         memory = memory.index_select(0, element_rows)  # [A,Tm,D]
         memory_mask = memory_mask.index_select(0, element_rows)
@@ -114,7 +119,27 @@ class DecoderGraph(nn.Module):
         reset, update = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
         candidate = torch.tanh(x_n + reset * h_n)
         h = (1 - update) * candidate + update * h  # [N,H]
-        return model.step_log_probs(h.unsqueeze(1), memory, memory_mask), h.unsqueeze(0)
+        top_log_probs, top_ids = top_k_log_probs(model.step_logits(h.unsqueeze(1), memory, memory_mask), self.TRACE_K)
+        return top_log_probs, top_ids, h.unsqueeze(0)
+
+
+def with_k_input(path: Path) -> None:
+    """Make the decoder's one TopK take its k from a new graph input `k` [1] int64 (the tracer bakes
+    the Python int in as a constant)."""
+    model = onnx.load(str(path))
+    graph = model.graph
+    top_ks = [n for n in graph.node if n.op_type == "TopK"]
+    if len(top_ks) != 1:
+        raise ExportError(f"{path.name}: expected one TopK node, found {len(top_ks)}")
+    constant = top_ks[0].input[1]
+    top_ks[0].input[1] = "k"
+    graph.input.append(onnx.helper.make_tensor_value_info("k", onnx.TensorProto.INT64, [1]))
+    if not any(constant in n.input for n in graph.node):  # drop the traced constant if nothing else reads it
+        for node in [n for n in graph.node if constant in n.output]:
+            graph.node.remove(node)
+        for init in [i for i in graph.initializer if i.name == constant]:
+            graph.initializer.remove(init)
+    onnx.save(model, str(path))
 
 
 def export_graphs(model: HashtagGenerator, out_dir: Path) -> tuple[Path, Path]:
@@ -163,17 +188,19 @@ def export_graphs(model: HashtagGenerator, out_dir: Path) -> tuple[Path, Path]:
             dynamo=False,
             opset_version=OPSET,
             input_names=["prev_word", "element_rows", "hidden", "memory", "memory_mask"],
-            output_names=["log_probs", "new_hidden"],
+            output_names=["top_log_probs", "top_ids", "new_hidden"],
             dynamic_axes={
                 "prev_word": {0: "rows"},
                 "element_rows": {0: "elements"},
                 "hidden": {1: "rows"},
                 "memory": {0: "batch", 1: "memory_len"},
                 "memory_mask": {0: "batch", 1: "memory_len"},
-                "log_probs": {0: "rows"},
+                "top_log_probs": {0: "rows", 1: "k"},
+                "top_ids": {0: "rows", 1: "k"},
                 "new_hidden": {1: "rows"},
             },
         )
+    with_k_input(decoder_path)
     model.eval()
     return encoder_path, decoder_path
 

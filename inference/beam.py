@@ -6,7 +6,8 @@ The decoder is a function `step(tokens, element_rows, state) -> (log_probs, new_
                               groups (N = A * R), group a belonging to element element_rows[a], so a
                               decoder can attend over A memory rows instead of gathering N copies
 - state         tuple of arrays whose row axis is given by `state_axes` (a GRU hidden is [L, N, H]: axis 1)
-- log_probs     float32[N, V]
+- log_probs     float32[N, V], or a `TopK` of each row's best K (K >= 2 * beam_size keeps the search
+                exact: an element's best 2 * beam candidates are among its rows' best 2 * beam)
 
 Rows are batch × beam: the first step has one row per batch element, later steps `beam_size` rows for
 each element still searching. An element retires as soon as its `n_best` finished hypotheses can no
@@ -18,12 +19,21 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 
 State = tuple[np.ndarray, ...]
-StepFn = Callable[[np.ndarray, np.ndarray, State], tuple[np.ndarray, State]]
+
+
+class TopK(NamedTuple):
+    """A step's best K tokens per row, best first (a decoder that ranks them itself)."""
+
+    log_probs: np.ndarray  # [N, K]
+    ids: np.ndarray  # [N, K] int64
+
+
+StepFn = Callable[[np.ndarray, np.ndarray, State], tuple["np.ndarray | TopK", State]]
 
 
 @dataclass(frozen=True)
@@ -72,25 +82,41 @@ class BeamSearch:
             return live_log_prob / (self.max_len**self.length_penalty)
         return live_log_prob
 
-    def top_candidates(self, cum: np.ndarray, log_probs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """cum [A, R], log_probs [A, R, V] -> the best 2*beam (score, source row, token) per element.
+    def row_candidates(self, out: "np.ndarray | TopK", first_step: bool) -> tuple[np.ndarray, np.ndarray]:
+        """A step's output -> each row's best min(2*beam, V) (log-prob [N, w], token [N, w]), with
+        banned ids (and eos on the first step: an empty hashtag is no hashtag) at -inf."""
+        if isinstance(out, TopK):
+            # a float copy is ours to edit
+            row_lp = np.array(out.log_probs, dtype=np.float32 if out.log_probs.dtype == np.float32 else np.float64)
+            row_tok = np.asarray(out.ids, dtype=np.int64)
+            blocked = row_tok == self.eos_id if first_step else np.zeros(row_tok.shape, dtype=bool)
+            for banned in self.banned_ids.tolist():
+                blocked |= row_tok == banned
+            row_lp[blocked] = -np.inf
+            return row_lp, row_tok
+        log_probs = np.array(out, dtype=np.float32 if out.dtype == np.float32 else np.float64)
+        if self.banned_ids.size:
+            log_probs[:, self.banned_ids] = -np.inf
+        if first_step:
+            log_probs[:, self.eos_id] = -np.inf
+        vocab = log_probs.shape[1]
+        width = 2 * self.beam_size
+        if vocab <= width:
+            return log_probs, np.broadcast_to(np.arange(vocab), log_probs.shape)
+        # each row's best 2*beam (cum is constant along a row, so an element's best 2*beam are among them)
+        row_tok = np.argpartition(log_probs, vocab - width, axis=1)[:, vocab - width :]  # [N, w]
+        return log_probs[np.arange(len(log_probs))[:, None], row_tok], row_tok
 
-        Each row first keeps its own best 2*beam tokens (cum is constant along a row, so an element's
-        best 2*beam are among them): the sort then sees R*2*beam candidates instead of R*V, and the
-        float64 sum is formed only for those. Plain fancy indexing throughout: np.take_along_axis
-        builds its index grids in Python on every call, which costs more than the arithmetic here.
+    def top_candidates(self, cum: np.ndarray, row_lp: np.ndarray, row_tok: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """cum [A, R], row_lp / row_tok [A, R, w] -> the best 2*beam (score, source row, token) per element.
+
+        The sort sees R*w candidates instead of R*V, and the float64 sum is formed only for those.
+        Plain fancy indexing throughout: np.take_along_axis builds its index grids in Python on every
+        call, which costs more than the arithmetic here.
         """
-        n_elements, n_rows, vocab = log_probs.shape
-        width = min(2 * self.beam_size, n_rows * vocab)
-        flat = log_probs.reshape(n_elements * n_rows, vocab)
-        if vocab > width:
-            row_tok = np.argpartition(flat, vocab - width, axis=1)[:, vocab - width :]  # [A*R, w]
-            row_lp = flat[np.arange(len(flat))[:, None], row_tok]
-        else:
-            row_tok = np.broadcast_to(np.arange(vocab), flat.shape)
-            row_lp = flat
-        per_row = row_tok.shape[1]
-        scores = (cum.reshape(-1, 1) + row_lp).reshape(n_elements, n_rows * per_row)  # float64
+        n_elements, n_rows, per_row = row_lp.shape
+        width = min(2 * self.beam_size, n_rows * per_row)
+        scores = (cum.reshape(n_elements, n_rows, 1) + row_lp).reshape(n_elements, n_rows * per_row)  # float64
         elements = np.arange(n_elements)[:, None]
         top = np.argpartition(-scores, width - 1, axis=1)[:, :width]
         top_scores = scores[elements, top]
@@ -114,16 +140,11 @@ class BeamSearch:
         state = init_state
 
         for t in range(self.max_len):
-            log_probs, state = step(tokens, active, state)
-            # a float32 copy is enough (scores are summed in float64 per candidate) and ours to edit
-            log_probs = np.array(log_probs, dtype=np.float32 if log_probs.dtype == np.float32 else np.float64)
-            if self.banned_ids.size:
-                log_probs[:, self.banned_ids] = -np.inf
-            if t == 0:
-                log_probs[:, self.eos_id] = -np.inf  # an empty hashtag is no hashtag
+            out, state = step(tokens, active, state)
+            row_lp, row_tok = self.row_candidates(out, first_step=t == 0)
             n_active = len(active)
-            log_probs = log_probs.reshape(n_active, rows_per_element, -1)
-            scores, src, tok = self.top_candidates(cum, log_probs)
+            shape = (n_active, rows_per_element, -1)
+            scores, src, tok = self.top_candidates(cum, row_lp.reshape(shape), row_tok.reshape(shape))
 
             # finished hypotheses: candidates that emit eos
             for a, j in zip(*np.nonzero((tok == self.eos_id) & np.isfinite(scores))):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from inference.beam import BeamSearch
+from inference.beam import BeamSearch, TopK
 from inference.model_folder import InvalidModelFolder, ModelFolder, load_model_folder
 from inference.providers import choose_providers, create_session
 
@@ -56,11 +56,17 @@ class Generator:
         self.decoder = create_session(decoder_path, self.providers, threads, inter_op_threads)
         self._encoder_inputs = {i.name for i in self.encoder.get_inputs()}
         decoder_inputs = {i.name for i in self.decoder.get_inputs()}
-        # decoders exported before the grouped layout take one memory row per hypothesis
+        decoder_outputs = {o.name for o in self.decoder.get_outputs()}
+        # decoders exported before the grouped layout take one memory row per hypothesis; before the
+        # in-graph top-k they return every row's whole log-softmax
         self._per_row_memory = "batch_rows" in decoder_inputs
+        self._top_k = "k" in decoder_inputs
         expected = {"prev_word", "batch_rows" if self._per_row_memory else "element_rows", "hidden", "memory", "memory_mask"}
-        if decoder_inputs != expected:
-            raise InvalidModelFolder(f"{decoder_path}: decoder inputs {sorted(decoder_inputs)}, expected {sorted(expected)}")
+        expected |= {"k"} if self._top_k else set()
+        expected_outputs = {"top_log_probs", "top_ids", "new_hidden"} if self._top_k else {"log_probs", "new_hidden"}
+        if decoder_inputs != expected or decoder_outputs != expected_outputs:
+            raise InvalidModelFolder(f"{decoder_path}: decoder inputs {sorted(decoder_inputs)} and outputs "
+                                     f"{sorted(decoder_outputs)}, expected {sorted(expected)} and {sorted(expected_outputs)}")
         self.length_penalty = length_penalty
         self.beam_size = beam_size or DEFAULT_BEAM_SIZE
         specials = self.folder.special_ids
@@ -110,21 +116,36 @@ class Generator:
 
     def decode_step(self, tokens, element_rows, hidden, memory, memory_mask) -> tuple[np.ndarray, np.ndarray]:
         """tokens [N], element_rows [A] (the memory row of each of A equal, contiguous groups of
-        rows), hidden [1, N, H] -> log_probs [N, V], hidden."""
+        rows), hidden [1, N, H] -> log_probs [N, V] (every token's), hidden."""
+        if not self._top_k:
+            return self._run_decoder(tokens, element_rows, hidden, memory, memory_mask, None)
+        (log_probs, ids), new_hidden = self._run_decoder(tokens, element_rows, hidden, memory, memory_mask, len(self.folder.tgt_vocab))
+        full = np.empty_like(log_probs)
+        full[np.arange(len(ids))[:, None], ids] = log_probs
+        return full, new_hidden
+
+    def decode_candidates(self, tokens, element_rows, hidden, memory, memory_mask, k: int) -> tuple["TopK | np.ndarray", np.ndarray]:
+        """What the beam search needs from one step: each row's best k as a TopK where the graph ranks
+        them itself, else the whole log_probs [N, V] (older folders)."""
+        return self._run_decoder(tokens, element_rows, hidden, memory, memory_mask, min(k, len(self.folder.tgt_vocab)) if self._top_k else None)
+
+    def _run_decoder(self, tokens, element_rows, hidden, memory, memory_mask, k: int | None):
         rows = element_rows
         if self._per_row_memory:
             rows = np.repeat(element_rows, len(tokens) // len(element_rows))
-        log_probs, new_hidden = self.decoder.run(
-            ["log_probs", "new_hidden"],
-            {
-                "prev_word": np.ascontiguousarray(tokens, dtype=np.int64),
-                "batch_rows" if self._per_row_memory else "element_rows": np.ascontiguousarray(rows, dtype=np.int64),
-                "hidden": np.ascontiguousarray(hidden, dtype=np.float32),
-                "memory": memory,
-                "memory_mask": memory_mask,
-            },
-        )
-        return log_probs, new_hidden
+        feeds = {
+            "prev_word": np.ascontiguousarray(tokens, dtype=np.int64),
+            "batch_rows" if self._per_row_memory else "element_rows": np.ascontiguousarray(rows, dtype=np.int64),
+            "hidden": np.ascontiguousarray(hidden, dtype=np.float32),
+            "memory": memory,
+            "memory_mask": memory_mask,
+        }
+        if k is None:
+            log_probs, new_hidden = self.decoder.run(["log_probs", "new_hidden"], feeds)
+            return log_probs, new_hidden
+        feeds["k"] = np.array([k], dtype=np.int64)
+        log_probs, ids, new_hidden = self.decoder.run(["top_log_probs", "top_ids", "new_hidden"], feeds)
+        return TopK(log_probs, ids), new_hidden
 
     # -- generation ------------------------------------------------------------------------------
 
@@ -149,11 +170,12 @@ class Generator:
             return []
         memory, memory_mask, hidden0 = self.encode(self.encoder_feeds(batch))
 
-        def step(tokens, element_rows, state):
-            log_probs, hidden = self.decode_step(tokens, element_rows, state[0], memory, memory_mask)
-            return log_probs, (hidden,)
-
         search = self.beam_search(n_best, beam_size, max_len, length_penalty)
+
+        def step(tokens, element_rows, state):
+            candidates, hidden = self.decode_candidates(tokens, element_rows, state[0], memory, memory_mask, 2 * search.beam_size)
+            return candidates, (hidden,)
+
         return search.run(step, init_state=(hidden0,), batch_size=len(batch))
 
     def generate(

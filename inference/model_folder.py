@@ -1,7 +1,8 @@
 """A self-describing model folder, as written by `export/onnx_export.py`.
 
     encoder.onnx   post, conv (+ masks) -> memory, memory_mask, hidden0
-    decoder.onnx   one step: prev_word, element_rows (or batch_rows, older folders), hidden, memory, memory_mask -> log_probs, hidden
+    decoder.onnx   one step: prev_word, element_rows (or batch_rows, older folders), hidden, memory, memory_mask,
+                   k -> top_log_probs, top_ids (each row's k best), new_hidden (older folders: no k, -> log_probs, new_hidden)
     config.json    architecture, vocab sizes, special ids, preprocessing version, language,
                    dev metrics, training data summary, opset, quantization, sha256 of every file
     src_vocab.txt  one token a line; line i is id i

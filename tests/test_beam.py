@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from inference.beam import BeamSearch
+from inference.beam import BeamSearch, TopK
 
 BOS, EOS, A, B, C = 0, 1, 2, 3, 4
 V = 5
@@ -97,3 +97,31 @@ def test_elements_retire_once_their_best_cannot_be_beaten():
     (hyps,) = search.run(step, (np.zeros((1, 1, 1)),), batch_size=1)
     assert hyps[0].tokens == (A,)
     assert len(calls) < 10
+
+
+def test_a_step_that_returns_each_rows_top_k_gives_the_same_hypotheses_as_full_log_probs():
+    # random next-token tables over a vocabulary wider than 2 x beam; the top-k step hands the search
+    # only each row's best 2 x beam (eos and banned ids among them), as the exported decoder does
+    rng = np.random.default_rng(3)
+    vocab, beam = 40, 4
+    probs = rng.dirichlet(np.full(vocab, 0.3), size=vocab)
+    probs[:, EOS] += rng.uniform(0.0, 0.6, size=vocab)  # hashtags end at different lengths
+    table = np.log(probs / probs.sum(1, keepdims=True)).astype(np.float32)
+
+    def full_step(tokens, element_rows, state):
+        return table[tokens] + state[0][0, :, :1], state
+
+    def top_k_step(tokens, element_rows, state):
+        log_probs, _ = full_step(tokens, element_rows, state)
+        ids = np.argsort(-log_probs, axis=1, kind="stable")[:, : 2 * beam]
+        return TopK(np.take_along_axis(log_probs, ids, axis=1), ids), state
+
+    bias = rng.normal(size=(1, 3, 1)).astype(np.float32) * 0.1  # a per-element offset carried in the state
+    for n_best in (1, 5, 12):
+        search = BeamSearch(beam_size=beam, max_len=5, bos_id=BOS, eos_id=EOS, n_best=n_best, banned_ids=[BOS, 7])
+        full = search.run(full_step, (bias,), batch_size=3)
+        top_k = search.run(top_k_step, (bias,), batch_size=3)
+        assert [[h.tokens for h in hyps] for hyps in top_k] == [[h.tokens for h in hyps] for hyps in full]
+        assert all(len(hyps) == n_best for hyps in full)
+        assert [h.log_prob for hyps in top_k for h in hyps] == pytest.approx([h.log_prob for hyps in full for h in hyps])
+        assert all(7 not in h.tokens and BOS not in h.tokens for hyps in top_k for h in hyps)

@@ -114,6 +114,62 @@ def test_decoder_step_writes_its_gru_cell_as_matmuls_that_int8_covers(exported):
         assert quantized & {"DynamicQuantizeMatMul", "MatMulInteger"}
 
 
+def test_decoder_ranks_each_row_itself_and_returns_k_best_as_asked(exported):
+    _, out, _ = exported
+    decoder = onnx.load(str(out / "decoder.onnx"))
+    assert [i.name for i in decoder.graph.input][-1] == "k"
+    assert [o.name for o in decoder.graph.output] == ["top_log_probs", "top_ids", "new_hidden"]
+    generator = Generator(out, precision="fp32", threads=1)
+    memory, mask, hidden = generator.encode(generator.encoder_feeds([(["w1", "w2"], ["w3"])]))
+    rows, tokens = np.array([0]), np.array([1, 1])
+    full, _ = generator.decode_step(tokens, rows, np.repeat(hidden, 2, axis=1), memory, mask)
+    top, _ = generator.decode_candidates(tokens, rows, np.repeat(hidden, 2, axis=1), memory, mask, k=5)
+    assert top.ids.shape == (2, 5)
+    assert np.array_equal(top.log_probs, -np.sort(-full, axis=1)[:, :5])
+    assert np.allclose(np.exp(full).sum(1), 1.0, atol=1e-5)
+
+
+class WholeLogSoftmaxDecoder(torch.nn.Module):
+    """The decoder graph folders had before the in-graph top-k: log_probs [N,V] out, nn.GRU inside."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, prev_word, element_rows, hidden, memory, memory_mask):
+        rows = element_rows
+        return self.model.decode_step(prev_word, hidden, memory.index_select(0, rows), memory_mask.index_select(0, rows))
+
+
+def test_a_folder_whose_decoder_returns_whole_log_probs_still_serves_the_same_tags(exported, tmp_path):
+    import shutil
+
+    model, out, _ = exported
+    older = tmp_path / "older"
+    shutil.copytree(out, older)
+    generator = Generator(out, precision="fp32", threads=1)
+    memory, mask, hidden = generator.encode(generator.encoder_feeds([(["w1"], ["w2"]), (["w3"], [])]))
+    inputs = (torch.tensor([1, 1, 1, 1]), torch.tensor([1, 0]), torch.from_numpy(np.repeat(hidden, 2, axis=1)),
+              torch.from_numpy(memory), torch.from_numpy(mask))
+    with torch.no_grad():
+        torch.onnx.export(WholeLogSoftmaxDecoder(model).eval(), inputs, str(older / "decoder.onnx"), dynamo=False, opset_version=17,
+                          input_names=["prev_word", "element_rows", "hidden", "memory", "memory_mask"],
+                          output_names=["log_probs", "new_hidden"],
+                          dynamic_axes={"prev_word": {0: "rows"}, "element_rows": {0: "elements"}, "hidden": {1: "rows"},
+                                        "memory": {0: "batch", 1: "memory_len"}, "memory_mask": {0: "batch", 1: "memory_len"},
+                                        "log_probs": {0: "rows"}, "new_hidden": {1: "rows"}})
+    config = json.loads((older / "config.json").read_text(encoding="utf-8"))
+    onnx_export._write_config(older, config)  # new checksums
+    batch = [onnx_export.record_tokens(r, "en") for r in dev_records(24, seed=5)]
+    older_generator = Generator(older, precision="fp32", threads=1)
+    assert not older_generator._top_k
+    # a random model rarely ends a hashtag: a wide beam finds some that do
+    old_tags, new_tags = (g.generate(batch, n_best=10, beam_size=20, max_len=8) for g in (older_generator, generator))
+    assert sum(map(len, new_tags)) >= 3
+    assert [[w for w, _ in tags] for tags in old_tags] == [[w for w, _ in tags] for tags in new_tags]
+    assert [s for tags in old_tags for _, s in tags] == pytest.approx([s for tags in new_tags for _, s in tags], abs=1e-4)
+
+
 def test_gru_with_wrong_linear_before_reset_is_refused(exported, tmp_path):
     _, out, _ = exported
     graph = onnx.load(str(out / "encoder.onnx"))
