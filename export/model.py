@@ -156,14 +156,17 @@ class HashtagGenerator(nn.Module):
         return torch.cat([v_post, v_conv], dim=1), torch.cat([post_mask, conv_mask], dim=1), hidden0
 
     # -- decoder ------------------------------------------------------------------------------
-    def _logits(self, states, memory, memory_mask):
-        # states [B,T,H], memory [B,Tm,D] -> logits [B,T,V]
+    def _logits(self, states, memory, memory_mask, extra_bias=None):
+        # states [B,T,H], memory [B,Tm,D] -> logits [B,T,V]; extra_bias [V] joins the output bias
+        # before it meets the [B,T,V] product (one add over the vocabulary, not two)
         scores = self.attention(states) @ memory.transpose(1, 2)  # [B,T,Tm] = s_t W v_i (eq. 9)
         context = masked_softmax(scores, memory_mask.unsqueeze(1)) @ memory  # [B,T,D] (eq. 8)
         features = self.dropout(torch.cat([states, context], dim=-1))  # [B,T,2D]
         if self.config.tie_output:
-            return self.output_projection(features) @ self.tgt_embedding.weight.t() + self.output_bias
-        return self.output(features)  # eq. 10 before the softmax
+            bias = self.output_bias if extra_bias is None else self.output_bias + extra_bias
+            return self.output_projection(features) @ self.tgt_embedding.weight.t() + bias
+        bias = self.output.bias if extra_bias is None else self.output.bias + extra_bias
+        return F.linear(features, self.output.weight, bias)  # eq. 10 before the softmax
 
     def decode_step(self, prev_word, hidden, memory, memory_mask):
         # prev_word [N] int64, hidden [1,N,H], memory [A,Tm,D] with N = A*R: rows come in A equal,
@@ -176,7 +179,7 @@ class HashtagGenerator(nn.Module):
         # states [N,1,H] -> logits [N,V]; grouping the rows per element makes attention one small
         # matmul per element (R queries) instead of N single-query ones over N gathered memory copies
         grouped = states.reshape(memory.size(0), -1, states.size(-1))  # [A,R,H]
-        return self._logits(grouped, memory, memory_mask).flatten(0, 1) + self.blocked  # [N,V]
+        return self._logits(grouped, memory, memory_mask, extra_bias=self.blocked).flatten(0, 1)  # [N,V]
 
     def step_log_probs(self, states, memory, memory_mask):
         return F.log_softmax(self.step_logits(states, memory, memory_mask), dim=-1)  # [N,V]
