@@ -1,11 +1,14 @@
-"""Training: a tiny model overfits 20 posts, checkpoints round-trip and resume, the loss curve is drawn."""
+"""Training: a tiny model overfits 20 posts, checkpoints round-trip and resume, the loss curve is drawn, a warm
+start copies a SEQ2SEQ run's matching weights and refuses a checkpoint that does not fit."""
 
 import json
 
+import pytest
 import torch
 
 from export.data import tokenize_records
-from export.train import load_checkpoint, main, predict
+from export.model import HashtagGenerator, ModelConfig
+from export.train import load_checkpoint, main, predict, warm_start
 
 TOPICS = ["tennis", "football", "cooking", "travel", "music", "movies", "science", "fashion", "gaming", "politics",
           "weather", "coffee", "books", "cats", "dogs", "cars", "art", "space", "health", "finance"]
@@ -67,3 +70,47 @@ def test_tagsmith_train_forwards_its_options(tmp_path):
     assert tagsmith(["train", "--train", str(data), "--dev", str(data), "--out", str(out), "--emb-dim", "8",
                      "--hidden", "8", "--enc-layers", "1", "--epochs", "1", "--quiet", "--no-eval"]) == 0
     assert torch.load(out / "ckpt.pt", weights_only=False)["config"]["hidden"] == 8
+
+
+def test_init_from_copies_matching_weights_into_the_full_model(tmp_path):
+    # a SEQ2SEQ post-only run with its own vocabularies (--min-freq 1 keeps words seen once)
+    _, seq2seq_out = train(tmp_path, "--epochs", "1", "--variant", "seq2seq_post")
+    init = torch.load(seq2seq_out / "ckpt.pt", weights_only=False)
+    weights = init["best_model"]
+
+    # the full model, warm-started with a smaller --src-vocab: the run must keep the checkpoint's vocabularies
+    data = tmp_path / "train.jsonl"
+    out = tmp_path / "warm"
+    assert main(["--train", str(data), "--dev", str(data), "--out", str(out), "--emb-dim", "16", "--hidden", "32",
+                 "--enc-layers", "1", "--src-vocab", "10", "--batch-size", "5", "--epochs", "1", "--quiet", "--no-eval",
+                 "--variant", "full", "--init-from", str(seq2seq_out / "ckpt.pt")]) == 0
+    warm = torch.load(out / "ckpt.pt", weights_only=False)
+    assert len(init["src_vocab"]) > 10
+    assert warm["src_vocab"] == init["src_vocab"] and warm["tgt_vocab"] == init["tgt_vocab"]
+    assert warm["init_from"] == str(seq2seq_out / "ckpt.pt") and warm["config"]["variant"] == "full"
+
+    # before any training step: every shared parameter equals the checkpoint's, the rest start fresh
+    model = HashtagGenerator(ModelConfig(**warm["config"]))
+    done = warm_start(model, init)
+    state = model.state_dict()
+    assert "src_embedding.weight" in done["copied"] and "output.weight" in done["copied"]
+    assert all(torch.equal(state[k], weights[k]) for k in done["copied"])
+    assert done["bridge post half"] == ["bridge.weight"]
+    assert torch.equal(state["bridge.weight"][:, :32], weights["bridge.weight"])
+    assert not state["bridge.weight"][:, 32:].any()  # conv half zero: the decoder starts from SEQ2SEQ's state
+    assert {k.split(".")[0] for k in done["fresh"]} == {"conv_encoder", "bi_attention", "merge_post", "merge_conv"}
+
+
+def test_init_from_refuses_a_checkpoint_of_other_dims(tmp_path):
+    _, seq2seq_out = train(tmp_path, "--epochs", "1", "--variant", "seq2seq_post")
+    data = tmp_path / "train.jsonl"
+    with pytest.raises(ValueError, match="hidden 32 != 16"):
+        main(["--train", str(data), "--dev", str(data), "--out", str(tmp_path / "bad"), "--emb-dim", "16",
+              "--hidden", "16", "--enc-layers", "1", "--epochs", "1", "--quiet", "--no-eval",
+              "--init-from", str(seq2seq_out / "ckpt.pt")])
+
+    init = torch.load(seq2seq_out / "ckpt.pt", weights_only=False)
+    init["best_model"]["attention.weight"] = torch.zeros(32, 31)  # same dims, one parameter of the wrong shape
+    model = HashtagGenerator(ModelConfig(**{**init["config"], "variant": "full"}))
+    with pytest.raises(ValueError, match="attention.weight"):
+        warm_start(model, init)
