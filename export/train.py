@@ -8,6 +8,9 @@ does not improve and training stops after `--patience` such epochs (or when it f
 `--init-from CKPT` warm-starts a fresh run from another run's best weights (e.g. the full model from a
 trained SEQ2SEQ post-only run): every parameter whose name and shape match is copied, the rest start
 fresh, and the run uses CKPT's vocabularies (the copied embedding and output rows are indexed by them).
+With `--identity-merge` the fresh merge layers start as W = [I, 0], b = 0, so the memory starts as
+tanh(h) of the encoders, close to the states the copied decoder was trained to attend over;
+`--freeze-copied-epochs N` trains only the parameters that were not copied for the first N epochs.
 
 Writes into --out:
     ckpt.pt       every epoch: config, vocabularies, preprocess version, latest and best weights,
@@ -71,6 +74,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--resume", action="store_true", help="continue from OUT/ckpt.pt")
     p.add_argument("--init-from", metavar="CKPT", help="warm start a fresh run: copy CKPT's best weights wherever a "
                    "parameter's name and shape match (its vocabularies and dims must fit this run)")
+    p.add_argument("--identity-merge", action="store_true", help="with --init-from: the fresh merge layers start "
+                   "as [I, 0] with bias 0, so the memory starts as tanh(encoder states), close to the source's memory")
+    p.add_argument("--freeze-copied-epochs", type=int, default=0, metavar="N", help="with --init-from: for the first "
+                   "N epochs train only the parameters that were not copied (those epochs neither halve the learning "
+                   "rate nor count toward --patience)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p.parse_args(argv)
 
@@ -107,13 +115,21 @@ def ckpt_conv_len(path: Path) -> int | None:
 SHAPE_FIELDS = ("src_vocab_size", "tgt_vocab_size", "emb_dim", "hidden", "enc_layers", "tie_output")
 
 
-def warm_start(model: HashtagGenerator, init: dict) -> dict[str, list[str]]:
+MERGE_LAYERS = ("merge_post", "merge_conv")
+
+
+def warm_start(model: HashtagGenerator, init: dict, identity_merge: bool = False) -> dict[str, list[str]]:
     """Copy a checkpoint's best weights into `model` wherever a parameter's name and shape match.
 
     The one expected shape difference is the bridge of a SEQ2SEQ checkpoint (d -> d) going into a model
     whose bridge reads [post_final; conv_final] (2d -> d): its post half gets the SEQ2SEQ bridge and
     its conv half starts at zero, so the decoder's first state is exactly SEQ2SEQ's until training
-    moves it. Any other mismatch is refused. Returns the parameter names per outcome."""
+    moves it. Any other mismatch is refused.
+
+    identity_merge: merge layers the checkpoint lacks start as W = [I, 0] (identity on the encoder
+    state, zero on the attended half), b = 0, so v = tanh(h): the copied decoder first attends over
+    (squashed) encoder states, as it was trained to, instead of over random projections.
+    Returns the parameter names per outcome."""
     source = init["config"]
     wrong = [f"{f} {source[f]} != {getattr(model.config, f)}" for f in SHAPE_FIELDS
              if source.get(f) != getattr(model.config, f)]
@@ -136,8 +152,38 @@ def warm_start(model: HashtagGenerator, init: dict) -> dict[str, list[str]]:
             done["bridge post half"].append(name)
         else:
             raise ValueError(f"--init-from: {name} is {tuple(w.shape)} in the checkpoint, {tuple(value.shape)} here")
+    if identity_merge:
+        merge = [n for n in done["fresh"] if n.split(".")[0] in MERGE_LAYERS]
+        if not merge:
+            raise ValueError("--identity-merge: this model has no fresh merge layers (variant "
+                             f"{model.config.variant!r}, checkpoint {init['config']['variant']!r})")
+        for name in merge:
+            value = target[name]
+            if name.endswith("weight"):  # [d, 2d] reading [h; r]
+                d = value.shape[0]
+                target[name] = torch.cat([torch.eye(d), torch.zeros(d, value.shape[1] - d)], dim=1)
+            else:
+                target[name] = torch.zeros_like(value)
+        done["fresh"] = [n for n in done["fresh"] if n not in merge]
+        done["identity merge"] = merge
     model.load_state_dict(target)
     return done
+
+
+def freeze_copied(model: HashtagGenerator, done: dict[str, list[str]], frozen: bool) -> list:
+    """Freeze (or thaw) the parameters a warm start copied; the bridge's copied post half is held by a
+    gradient mask so its fresh conv half still trains. Returns the hook handles to remove on thawing."""
+    params = dict(model.named_parameters())
+    for name in done.get("copied", []):
+        params[name].requires_grad_(not frozen)
+    hooks = []
+    if frozen:
+        for name in done.get("bridge post half", []):  # [d, 2d]: zero the post half's gradient
+            weight = params[name]
+            keep = torch.zeros_like(weight)
+            keep[:, weight.shape[1] // 2:] = 1
+            hooks.append(weight.register_hook(lambda grad, keep=keep: grad * keep))
+    return hooks
 
 
 def describe_warm_start(done: dict[str, list[str]]) -> str:
@@ -230,6 +276,20 @@ def plot_losses(history: list[dict], path: Path) -> None:
 
 
 # -- training -------------------------------------------------------------------------------------
+def record_dev_loss(state: dict, loss_dev: float, frozen: bool = False) -> bool:
+    """Early-stopping bookkeeping after an epoch; True when loss_dev is the best so far. On a plateau the
+    learning rate halves (the paper's decay of 0.5) and the epoch counts toward --patience, unless the
+    copied parameters were frozen in it: those epochs keep the rate and the count, so the whole model
+    gets the full rate and patience once it all trains (a frozen epoch can still set the best weights)."""
+    if loss_dev < state["best_dev_loss"]:
+        state["best_dev_loss"], state["bad_epochs"] = loss_dev, 0
+        return True
+    if not frozen:
+        state["bad_epochs"] += 1
+        state["lr"] *= 0.5
+    return False
+
+
 def main(argv: list[str] | None = None) -> int:
     opts = parse_args(argv)
     torch.set_num_threads(opts.threads)
@@ -246,6 +306,8 @@ def main(argv: list[str] | None = None) -> int:
     lang = (train_data[0].record.get("lang") if train_data else None) or "en"
 
     resuming = opts.resume and ckpt_path.exists()
+    if (opts.identity_merge or opts.freeze_copied_epochs) and not (opts.init_from or resuming):
+        raise ValueError("--identity-merge and --freeze-copied-epochs need --init-from")
     init = torch.load(opts.init_from, map_location="cpu", weights_only=False) if opts.init_from and not resuming else None
     if resuming:
         ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
@@ -269,10 +331,15 @@ def main(argv: list[str] | None = None) -> int:
                              max_conv_len=opts.max_conv_len, max_tag_len=opts.max_tag_len, tie_output=opts.tie_output)
 
     model = HashtagGenerator(config)
+    warm = ckpt.get("warm_start") if ckpt is not None else None  # parameter names per warm-start outcome
     if init is not None:
+        warm = warm_start(model, init, identity_merge=opts.identity_merge)
         print(f"warm start from {opts.init_from} ({init['config']['variant']}, epoch {init.get('epoch')}):\n"
-              + describe_warm_start(warm_start(model, init)), file=sys.stderr)
+              + describe_warm_start(warm), file=sys.stderr)
         del init
+    freeze_epochs = ckpt.get("freeze_copied_epochs", 0) if ckpt is not None else opts.freeze_copied_epochs
+    if freeze_epochs and not warm:
+        raise ValueError("--freeze-copied-epochs: this run was not warm-started, nothing was copied")
     optimizer = torch.optim.Adam(model.parameters(), lr=opts.lr)
     state = {"epoch": 0, "step": 0, "best_dev_loss": math.inf, "bad_epochs": 0, "lr": opts.lr, "history": [],
              "train_seconds": 0.0}
@@ -301,14 +368,30 @@ def main(argv: list[str] | None = None) -> int:
         save_checkpoint(ckpt_path, {
             "config": asdict(config), "src_vocab": src.itos, "tgt_vocab": tgt.itos,
             "preprocess_version": preprocess_version(), "model": model.state_dict(), "best_model": best_weights,
-            "optimizer": optimizer.state_dict(), "rng": random.getstate(), "init_from": init_from, **state})
+            "optimizer": optimizer.state_dict(), "rng": random.getstate(), "init_from": init_from,
+            "warm_start": warm, "freeze_copied_epochs": freeze_epochs, **state})
 
     started = time.time() - state["train_seconds"]
     out_of_time = False
+    freeze_hooks: list = []
     while state["epoch"] < opts.epochs and not out_of_time:
         if state["bad_epochs"] >= opts.patience or state["lr"] < 1e-6:
             break
         epoch = state["epoch"] + 1
+        frozen = epoch <= freeze_epochs
+        if frozen and not freeze_hooks:
+            freeze_hooks = freeze_copied(model, warm, frozen=True)
+        elif freeze_epochs and epoch == freeze_epochs + 1:  # thaw: everything trains from here on
+            for hook in freeze_hooks:
+                hook.remove()
+            freeze_hooks = freeze_copied(model, warm, frozen=False)
+            # the bridge's Adam moments are zero in its held post half; without bias correction they
+            # would take several-times-lr steps there for hundreds of updates: restart them
+            for name in warm.get("bridge post half", []):
+                optimizer.state.pop(dict(model.named_parameters())[name], None)
+        if frozen:
+            trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+            print(f"epoch {epoch}: copied parameters frozen, {trainable / 1e6:.2f}M trainable", file=sys.stderr)
         for group in optimizer.param_groups:
             group["lr"] = state["lr"]
         model.train()
@@ -335,12 +418,8 @@ def main(argv: list[str] | None = None) -> int:
         state["train_seconds"] = time.time() - started
         state["history"].append({"epoch": epoch, "train_loss": total / max(tokens, 1), "dev_loss": loss_dev,
                                  "lr": state["lr"], "steps": state["step"], "seconds": round(state["train_seconds"], 1)})
-        if loss_dev < state["best_dev_loss"]:
-            state["best_dev_loss"], state["bad_epochs"] = loss_dev, 0
+        if record_dev_loss(state, loss_dev, frozen):
             best_weights = {k: v.clone() for k, v in model.state_dict().items()}
-        else:  # plateau: halve the learning rate (the paper's decay of 0.5)
-            state["bad_epochs"] += 1
-            state["lr"] *= 0.5
         print(f"epoch {epoch}: train {total / max(tokens, 1):.4f} dev {loss_dev:.4f} (best {state['best_dev_loss']:.4f}) "
               f"lr {state['lr']:.2e} {state['train_seconds']:.0f}s", file=sys.stderr)
         checkpoint()
@@ -360,7 +439,9 @@ def main(argv: list[str] | None = None) -> int:
         "variant": config.variant, "lang": lang, "epochs": state["epoch"], "steps": state["step"],
         "best_dev_loss": state["best_dev_loss"], "train_posts": n_train_posts, "train_examples": len(train_examples),
         "dev_posts_scored": len(eval_data), "src_vocab": len(src), "tgt_vocab": len(tgt), "parameters": n_params,
-        "config": asdict(config), "beam_size": opts.beam_size, "init_from": init_from, "train_seconds": round(state["train_seconds"], 1),
+        "config": asdict(config), "beam_size": opts.beam_size, "init_from": init_from,
+        "identity_merge": bool(warm and warm.get("identity merge")), "freeze_copied_epochs": freeze_epochs,
+        "train_seconds": round(state["train_seconds"], 1),
         "beam_seconds": round(time.time() - t0, 1), "command": "python -m export.train " + " ".join(argv or sys.argv[1:])}}
     (out / "metrics.json").write_text(json.dumps(metrics_doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(json.dumps(metrics, ensure_ascii=False), file=sys.stderr)

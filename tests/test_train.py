@@ -1,5 +1,6 @@
 """Training: a tiny model overfits 20 posts, checkpoints round-trip and resume, the loss curve is drawn, a warm
-start copies a SEQ2SEQ run's matching weights and refuses a checkpoint that does not fit."""
+start copies a SEQ2SEQ run's matching weights and refuses a checkpoint that does not fit, can start the merge
+layers at identity and can train only the fresh parameters for its first epochs."""
 
 import json
 
@@ -8,7 +9,7 @@ import torch
 
 from export.data import tokenize_records
 from export.model import HashtagGenerator, ModelConfig
-from export.train import load_checkpoint, main, predict, warm_start
+from export.train import load_checkpoint, main, predict, record_dev_loss, warm_start
 
 TOPICS = ["tennis", "football", "cooking", "travel", "music", "movies", "science", "fashion", "gaming", "politics",
           "weather", "coffee", "books", "cats", "dogs", "cars", "art", "space", "health", "finance"]
@@ -114,3 +115,72 @@ def test_init_from_refuses_a_checkpoint_of_other_dims(tmp_path):
     model = HashtagGenerator(ModelConfig(**{**init["config"], "variant": "full"}))
     with pytest.raises(ValueError, match="attention.weight"):
         warm_start(model, init)
+
+
+def warm_full_run(tmp_path, seq2seq_out, *extra):
+    data = tmp_path / "train.jsonl"
+    out = tmp_path / "warm"
+    assert main(["--train", str(data), "--dev", str(data), "--out", str(out), "--emb-dim", "16", "--hidden", "32",
+                 "--enc-layers", "1", "--min-freq", "1", "--batch-size", "5", "--lr", "0.01", "--quiet", "--no-eval",
+                 "--variant", "full", "--init-from", str(seq2seq_out / "ckpt.pt"), *extra]) == 0
+    return out
+
+
+def test_identity_merge_starts_the_memory_as_squashed_post_encoder_states(tmp_path):
+    _, seq2seq_out = train(tmp_path, "--epochs", "1", "--variant", "seq2seq_post")
+    init = torch.load(seq2seq_out / "ckpt.pt", weights_only=False)
+    model = HashtagGenerator(ModelConfig(**{**init["config"], "variant": "full"}))
+    done = warm_start(model, init, identity_merge=True)
+    assert sorted(done["identity merge"]) == ["merge_conv.bias", "merge_conv.weight", "merge_post.bias",
+                                              "merge_post.weight"]
+    assert {k.split(".")[0] for k in done["fresh"]} == {"conv_encoder", "bi_attention"}
+    assert torch.equal(model.merge_post.weight, torch.cat([torch.eye(32), torch.zeros(32, 32)], dim=1))
+    assert not model.merge_conv.bias.any()
+
+    model.eval()
+    post, conv = torch.tensor([[4, 5, 6, 0]]), torch.tensor([[7, 8, 0]])
+    post_mask, conv_mask = post != 0, conv != 0
+    memory, memory_mask, _ = model.encode(post, post_mask, conv, conv_mask)
+    h_post, _ = model.post_encoder(model.src_embedding(post), post_mask)
+    h_conv, _ = model.conv_encoder(model.src_embedding(conv), conv_mask)
+    assert torch.allclose(memory[:, :4], torch.tanh(h_post)) and torch.allclose(memory[:, 4:], torch.tanh(h_conv))
+
+    seq2seq = HashtagGenerator(ModelConfig(**init["config"]))
+    with pytest.raises(ValueError, match="no fresh merge layers"):
+        warm_start(seq2seq, init, identity_merge=True)
+
+
+def test_freeze_copied_epochs_trains_only_fresh_parameters_then_everything(tmp_path):
+    _, seq2seq_out = train(tmp_path, "--epochs", "1", "--variant", "seq2seq_post")
+    copied = torch.load(seq2seq_out / "ckpt.pt", weights_only=False)["best_model"]
+    out = warm_full_run(tmp_path, seq2seq_out, "--identity-merge", "--freeze-copied-epochs", "1", "--epochs", "1")
+    first = torch.load(out / "ckpt.pt", weights_only=False)
+    weights = first["model"]
+    assert first["freeze_copied_epochs"] == 1 and first["warm_start"]["identity merge"]
+    assert all(torch.equal(weights[k], copied[k]) for k in first["warm_start"]["copied"])
+    assert torch.equal(weights["bridge.weight"][:, :32], copied["bridge.weight"])  # post half held
+    assert weights["bridge.weight"][:, 32:].any()  # conv half trained
+    assert not torch.equal(weights["merge_post.weight"][:, 32:], torch.zeros(32, 32))
+    assert not torch.equal(weights["conv_encoder.forward_grus.0.weight_hh_l0"],
+                           HashtagGenerator(ModelConfig(**first["config"])).state_dict()["conv_encoder.forward_grus.0.weight_hh_l0"])
+
+    warm_full_run(tmp_path, seq2seq_out, "--epochs", "2", "--resume")  # epoch 2: everything trains
+    second = torch.load(out / "ckpt.pt", weights_only=False)["model"]
+    assert not torch.equal(second["src_embedding.weight"], copied["src_embedding.weight"])
+    assert not torch.equal(second["bridge.weight"][:, :32], copied["bridge.weight"])
+
+
+def test_frozen_epochs_neither_halve_the_rate_nor_count_toward_patience():
+    state = {"best_dev_loss": 3.0, "bad_epochs": 0, "lr": 1e-3}
+    assert not record_dev_loss(state, 3.5, frozen=True)
+    assert state == {"best_dev_loss": 3.0, "bad_epochs": 0, "lr": 1e-3}
+    assert not record_dev_loss(state, 3.5, frozen=False)
+    assert state == {"best_dev_loss": 3.0, "bad_epochs": 1, "lr": 5e-4}
+    assert record_dev_loss(state, 2.9, frozen=True) and state["bad_epochs"] == 0 and state["best_dev_loss"] == 2.9
+
+
+def test_freeze_copied_epochs_needs_a_warm_start(tmp_path):
+    data = write_fixture(tmp_path)
+    with pytest.raises(ValueError, match="need --init-from"):
+        main(["--train", str(data), "--dev", str(data), "--out", str(tmp_path / "cold"), "--emb-dim", "8",
+              "--hidden", "8", "--enc-layers", "1", "--epochs", "1", "--quiet", "--no-eval", "--freeze-copied-epochs", "1"])
