@@ -35,6 +35,7 @@ PAD, BOS, EOS, UNK = 0, 1, 2, 3
 SRC_PAD, SRC_UNK = 0, 1
 
 NEG = -1e4  # finite "minus infinity": stays finite in fp16 and in every ONNX runtime
+TINY_WEIGHT = 1e-30  # attention weights below this are zeroed (see masked_softmax)
 VARIANTS = ("full", "seq2seq_post", "seq2seq_concat", "post_att", "conv_att")
 
 
@@ -57,9 +58,14 @@ class ModelConfig:
 
 def masked_softmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Softmax over the last axis keeping only positions where mask is True; an all-False row gives
-    all zeros (so an empty conversation contributes a zero context, whatever its padding)."""
+    all zeros (so an empty conversation contributes a zero context, whatever its padding).
+
+    Weights under TINY_WEIGHT are zeroed with the masked ones: they add nothing a float32 sum can
+    hold, but the smallest of them are denormals (< 1.2e-38), and a CPU matmul reading denormals
+    runs ~80x slower (onnxruntime and PyTorch alike: 6.8 ms instead of 0.08 ms for [8,30,58] x
+    [8,58,300])."""
     weights = torch.softmax(scores.masked_fill(~mask, NEG), dim=-1)
-    return weights * mask.to(weights.dtype)
+    return weights * (mask & (weights > TINY_WEIGHT)).to(weights.dtype)
 
 
 def reverse_within_length(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
