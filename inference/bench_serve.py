@@ -193,8 +193,23 @@ def _time_generate(generator, batch, repeats: int = 20) -> float:
     return float(np.median(times)) * 1000
 
 
+def _full_folders(args: argparse.Namespace) -> list[Path]:
+    """--full-folder: the same exports with every precision (`onnx_export --full-out`); a shipped
+    folder keeps only its default precision, so fp32 vs int8 needs these."""
+    return [Path(f) for f in getattr(args, "full_folder", None) or []]
+
+
+def _served_beam(args: argparse.Namespace, language: str) -> int | None:
+    """The generator beam the served folder of this language uses (its fusion.json), if any."""
+    for folder in _model_folders(args):
+        fusion, config = folder / "fusion.json", folder / "config.json"
+        if fusion.exists() and json.loads(config.read_text(encoding="utf-8")).get("language") == language:
+            return json.loads(fusion.read_text(encoding="utf-8")).get("generator_beam_size")
+    return None
+
+
 def fp32_vs_int8(args: argparse.Namespace) -> list[str]:
-    folders = [f for f in _model_folders(args) if (f / "encoder.onnx").exists()]
+    folders = _full_folders(args) or [f for f in _model_folders(args) if (f / "encoder.onnx").exists()]
     if not folders:
         return ["fp32 vs int8: skipped (no model folder with ONNX graphs)"]
     from inference.generator import Generator
@@ -214,10 +229,11 @@ def fp32_vs_int8(args: argparse.Namespace) -> list[str]:
             lines.append(f"fp32 vs int8 ({folder.name}): skipped ({type(exc).__name__}: {exc})")
             continue
         lang = fp32.folder.language
+        fp32.beam_size = int8.beam_size = _served_beam(args, lang) or fp32.beam_size  # the width served
         payload = payloads_for(lang)["post+thread"]
         batch = [(tokenize(payload["text"], lang), [t for m in payload["thread"] for t in tokenize(m, lang)])]
         t32, t8 = _time_generate(fp32, batch), _time_generate(int8, batch)
-        lines.append(f"fp32 vs int8 ({folder.name}, 1 thread, CPU ms per post+thread, top-10, beam {fp32.beam_size}): "
+        lines.append(f"fp32 vs int8 ({folder}, {fp32.folder.model_id}, 1 thread, CPU ms per post+thread, top-10, beam {fp32.beam_size}): "
                      f"fp32 {t32:.1f} ms, int8 {t8:.1f} ms, fp32/int8 = {t32 / t8:.2f}x")
     return lines
 
@@ -239,16 +255,16 @@ def eager_vs_onnxruntime(args: argparse.Namespace) -> list[str]:
         return ["PyTorch eager vs onnxruntime: skipped (torch not installed: the [train] extra)"]
     if importlib.util.find_spec("export.bench_runtime") is None:
         return ["PyTorch eager vs onnxruntime: skipped (export/bench_runtime.py not available)"]
-    folders = [f for f in _model_folders(args) if (f / "encoder.onnx").exists()]
+    folders = _full_folders(args) + [f for f in _model_folders(args) if (f / "encoder.onnx").exists()]
     if not folders:
         return ["PyTorch eager vs onnxruntime: skipped (no model folder with ONNX graphs)"]
     lines = []
     for checkpoint in args.checkpoint:
         model = _folder_of_checkpoint(folders, checkpoint)
         cmd = [sys.executable, "-m", "export.bench_runtime", "--checkpoint", checkpoint, "--model", str(model)]
-        fusion = model / "fusion.json"
-        beam = json.loads(fusion.read_text(encoding="utf-8")).get("generator_beam_size") if fusion.exists() else None
-        if beam:  # the width the folder serves with
+        language = json.loads((model / "config.json").read_text(encoding="utf-8")).get("language")
+        beam = _served_beam(args, language)
+        if beam:  # the width the served folder uses
             cmd += ["--beam-size", str(beam)]
         done = subprocess.run(cmd, capture_output=True, text=True)
         if done.returncode != 0:

@@ -147,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--requests", type=int, default=400, help="requests per (concurrency, payload) cell")
     p.add_argument("--concurrency", type=int, action="append", default=None, help="default: 1, 8, 32")
     p.add_argument("--checkpoint", action="append", default=None, help="PyTorch checkpoint for the eager vs onnxruntime ratio (repeatable; its exported folder is the one under --models whose config.json names it)")
+    p.add_argument("--full-folder", action="append", default=None, metavar="DIR", help="an export with both precisions (onnx_export --full-out; repeatable): fp32 vs int8 and eager vs onnxruntime read it, shipped folders keep only int8")
     p.add_argument("--build-retrieval", default=None, metavar="CORPUS", help="first build retrieval-only models from CORPUS/{en,zh}_train.jsonl into --models (default runs/bench-models)")
     p.set_defaults(run=_runner("inference.bench_serve:run_bench_serve"))
 

@@ -284,3 +284,15 @@ def test_tied_output_layer_with_one_encoder_layer_exports_with_parity(tmp_path):
                                             "en", parity_posts=8, batch_sizes=(1, 8), eval_posts=8)
     assert config["parity"]["max_abs_log_prob_diff"] <= 1e-4
     assert config["architecture"]["tie_output"] is True
+
+
+def test_bench_serve_compares_fp32_and_int8_on_a_folder_exported_with_both(exported, tmp_path):
+    import argparse
+
+    from inference.bench_serve import fp32_vs_int8
+
+    _, out, config = exported
+    assert {"fp32", "int8"} <= set(config["graphs"])
+    args = argparse.Namespace(models=str(tmp_path), full_folder=[str(out)])  # no served folders there
+    (line,) = fp32_vs_int8(args)
+    assert f"tagsmith-en@{config['version']}" in line and "fp32/int8 = " in line
