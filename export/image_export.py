@@ -10,7 +10,8 @@ Writes (built in a temporary folder, moved in place only when every check passes
                  12-15, the original blocks' pooled features appended to the taps, ImageNet classes from
                  the original blocks (`imagenet_vs_float32` in image.json: top-1 agreement with float32)
     knn.npz      from the training run (per similarity space: mean, projection, the training photos'
-                 projected vectors; their tags; the linear head's weights, float16)
+                 projected vectors; their tags; the linear head's weights, float16; format 4: the per-word
+                 calibration calib_weight [W,4] / calib_bias [W])
     image.json   name, version, preprocessing, vocabulary, fusion, tag_scale, dev metrics, sha256s
 Parity: PyTorch and onnxruntime on >= 200 dev photos (batches of 1 and 32): identical top-5 tags
 (the served ranking: head + kNN + rebalancing, `ImageTagger.vocab_scores`, on each side's graph
@@ -154,7 +155,8 @@ def main(argv: list[str] | None = None) -> None:
         net = TaggerNet(backbone, tail=load_tail(run / "tail.pt", backbone)).eval()
     else:
         net = TaggerNet(load_pretrained()).eval()  # the head ships as numbers in knn.npz
-    format_version = 3 if net.tail is not None else 2
+    # 4: a calibrated fusion (per-word sigmoid, co-occurrence: knn.npz calib_*), over either graph
+    format_version = 4 if meta["fusion"].get("calibrated") else 3 if net.tail is not None else 2
     vocab = meta["vocab"]
     items = {d["id"]: ImageItem(d["id"], d["path"], tuple(d["tags"])) for d in json.loads((run / "items.json").read_text())}
     dev = [items[i] for i in meta["dev_ids"] if i in items][: args.parity_images]

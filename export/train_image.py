@@ -17,6 +17,10 @@ the tag vocabulary (Corel words + MediaEval hashtags on >= 3 training images), t
 cross-entropy. At test time its scores are fused with kNN label transfer (see inference.image) and
 rebalanced per tag (a bias raising rare words, tuned on a held-out part of train), then evaluated
 with the Corel-5k protocol on the dev split (export.image_eval-style numbers in metrics.json).
+Calibration (format 4, TagProp-style): for the Corel words a per-word sigmoid over the kNN votes (the
+weighted spaces, the cnn space alone, the colour space alone) and the head's logit, fitted by
+likelihood on the leave-one-out scores, then label co-occurrence smoothing (s + beta * s @ C); kept
+when it wins on held-out halves of the leave-one-out photos.
 """
 
 from __future__ import annotations
@@ -38,8 +42,9 @@ from PIL import Image
 
 from export.image_data import ImageItem, corel_items, corel_words, dev_split, mediaeval_items, mediaeval_posts
 from export.image_model import HeadConfig, TagHead, TaggerNet, fuse_bn_fp16, load_pretrained
-from inference.image import (RESIZERS, ImageFusion, KnnBank, colour_histograms, fuse_vocab, knn_vote, normalise,
-                             open_image, project, resize_crop, space_inputs, space_weights)
+from inference.image import (RESIZERS, ImageFusion, KnnBank, calibrate, calibration_inputs, colour_histograms, cooc_matrix,
+                             fuse_vocab, knn_vote, needed_spaces, normalise, open_image, project, resize_crop, score_tags,
+                             space_inputs, space_weights)
 
 log = logging.getLogger("export.train_image")
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
@@ -357,6 +362,12 @@ class TrainConfig:
     head_mirror: bool = True  # train the head on the mirrored photos too, when the cache has them
     bias_rounds: int = 3  # coordinate ascent on per-word log-biases: at most; held-out halves pick how many
     bias_steps: tuple[float, ...] = (-1.0, -0.5, -0.25, 0.25, 0.5, 1.0)
+    # TagProp-style per-word sigmoid over kNN votes and the head's logit (Corel words), fitted by
+    # likelihood on the leave-one-out scores; kept when its held-out halves beat the uncalibrated fusion
+    calibrate: bool = True
+    calib_lams: tuple[float, ...] = (1.0, 10.0, 100.0)  # L2 on the per-word deviations from the shared fit
+    calib_steps: int = 400
+    cooc_betas: tuple[float, ...] = (0.0, 0.1, 0.15, 0.2, 0.3)  # s + beta * s @ C (label co-occurrence)
     seed: int = 0
 
 
@@ -474,6 +485,27 @@ class ChunkedProtocol:
             ps.append(p), rs.append(r), f1s.append(2 * p * r / max(p + r, 1e-9)), nplus.append(((hits > 0) & vocab).sum())
         return {"P": round(100 * float(np.mean(ps)), 2), "R": round(100 * float(np.mean(rs)), 2),
                 "F1": round(100 * float(np.mean(f1s)), 2), "N+": round(float(np.mean(nplus)), 1)}
+
+
+def fit_calibration(x: np.ndarray, y: np.ndarray, lam: float, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-word logistic regression (TagProp's word-specific sigmoid, with its inputs as features):
+    x [L,W,F] (`inference.image.calibration_inputs`), y [L,W] 0/1 -> weight [W,F], bias [W]. Shared
+    weights plus per-word deviations with an L2 penalty `lam` on the deviations, so a rare word stays
+    near the shared fit; full-batch Adam on the summed log-likelihood (deterministic)."""
+    n_words, n_in = x.shape[1:]
+    shared_w = torch.ones(n_in, requires_grad=True)
+    shared_b = torch.tensor(-4.0, requires_grad=True)
+    dev_w = torch.zeros(n_words, n_in, requires_grad=True)
+    dev_b = torch.zeros(n_words, requires_grad=True)
+    opt = torch.optim.Adam([shared_w, shared_b, dev_w, dev_b], lr=0.05)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    for _ in range(steps):
+        z = (xt * (shared_w + dev_w)).sum(-1) + shared_b + dev_b  # [L,W]
+        loss = (F.binary_cross_entropy_with_logits(z, yt, reduction="sum") + lam * ((dev_w ** 2).sum() + (dev_b ** 2).sum())) / len(x)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return (shared_w + dev_w).detach().numpy().astype(np.float32), (shared_b + dev_b).detach().numpy().astype(np.float32)
 
 
 def tune_biases(log_scores: np.ndarray, protocol: ChunkedProtocol, cfg: TrainConfig):
@@ -636,15 +668,64 @@ def cmd_train(args) -> None:
     fusions[name], rows_loo[name] = grid([best_spaces], (0.0, 0.25, 0.5, 1.0, 2.0), (0.0, 0.5, 0.75, 1.0, 1.25, 1.5), {})
     log.info("loo %-34s %s %s", name, rows_loo[name], fusions[name])
 
-    # 4. per-word biases on the leave-one-out scores of the best fusion
+    def corel_scale(alpha: float) -> np.ndarray:
+        """Calibrated fusions' rebalancing: the Corel words against their own median (the clip at
+        [0.25, 4] then falls elsewhere than with the hashtags' median), the hashtags at 1."""
+        scale = np.ones(len(vocab), np.float32)
+        scale[:n_corel] = tag_scale_for(y_train[:, :n_corel], alpha)
+        return scale
+
+    # 4. calibration (TagProp-style per-word sigmoid) + label co-occurrence, on held-out halves of the
+    #    chunks: the sigmoid fitted on one half's leave-one-out scores scores the other (both ways)
     fusion = fusions[name]
-    sims_best = loo_sims["cnn"] + fusion.colour_sim * loo_sims["colour"] + fusion.imagenet_sim * loo_sims["imagenet"]
-    rebalance = tag_scale_for(y_train, fusion.alpha)
-    fused = score(sims_best, fusion, rebalance, head_loo)[:, :n_corel]
-    # how many rounds: fitted on half of the chunks, scored on the other half (both ways)
-    base = np.log(fused + 1e-6)
     n_chunks = len(protocol.chunks)
     halves = (list(range(n_chunks // 2)), list(range(n_chunks // 2, n_chunks)))
+    half_rows = [np.concatenate([protocol.chunks[c] for c in h]) for h in halves]
+    space_sims = {s: loo_sims[s] for s in ("cnn", "colour", "imagenet")}
+    calibs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    calibrated = None
+    if cfg.calibrate:
+        calib_fusion = ImageFusion(**{**asdict(fusion), "calibrated": True})
+        x_cal = calibration_inputs(head_loo, space_sims, y_train, calib_fusion, n_corel)  # [L,W,4]
+        y_cal = y_train[loo][:, :n_corel]
+        cooc = cooc_matrix(y_train[:, :n_corel])  # as served: from the bank's tag lists
+        key = lambda m: m["F1"] + 0.02 * m["N+"]
+        best = None
+        for lam in cfg.calib_lams:
+            held_p = np.zeros_like(y_cal)
+            for fit_rows, score_rows in (half_rows, half_rows[::-1]):
+                held_p[score_rows] = calibrate(x_cal[score_rows], *fit_calibration(x_cal[fit_rows], y_cal[fit_rows], lam, cfg.calib_steps))
+            for beta in cfg.cooc_betas:
+                smoothed = held_p + beta * held_p @ cooc
+                for alpha in (0.5, 0.75, 1.0, 1.25, 1.5):
+                    m = protocol(smoothed * corel_scale(alpha)[:n_corel])
+                    log.info("calibrated lam %g, cooc %g, alpha %g: held-out halves %s", lam, beta, alpha, m)
+                    if best is None or key(m) > key(best[0]):
+                        best = (m, lam, beta, alpha, smoothed)
+                    if beta == 0 and (f"calibrated+rebalance" not in rows_loo or key(m) > key(rows_loo["calibrated+rebalance"])):
+                        rows_loo["calibrated+rebalance"] = m
+                        fusions["calibrated+rebalance"] = ImageFusion(**{**asdict(calib_fusion), "alpha": alpha, "cooc": 0.0})
+                        calibs["calibrated+rebalance"] = lam
+        m, lam, beta, alpha, smoothed = best
+        name_c = "calibrated+cooc+rebalance"
+        rows_loo[name_c], fusions[name_c], calibs[name_c] = m, ImageFusion(**{**asdict(calib_fusion), "alpha": alpha, "cooc": beta}), lam
+        for n_ in ("calibrated+rebalance", name_c):  # refit on all the leave-one-out photos
+            calibs[n_] = fit_calibration(x_cal, y_cal, calibs[n_], cfg.calib_steps)
+        log.info("loo %-34s %s (held-out halves) %s", "calibrated+rebalance", rows_loo["calibrated+rebalance"], fusions["calibrated+rebalance"])
+        log.info("loo %-34s %s (held-out halves) %s", name_c, m, fusions[name_c])
+        if key(m) > key(rows_loo[name]):
+            calibrated, fusion = smoothed, fusions[name_c]
+        log.info("calibrated: %s (held-out halves F1 %.2f vs %.2f uncalibrated)", calibrated is not None, m["F1"], rows_loo[name]["F1"])
+
+    # 5. per-word biases on the leave-one-out scores of the best fusion (calibrated: the held-out halves' scores)
+    sims_best = loo_sims["cnn"] + fusion.colour_sim * loo_sims["colour"] + fusion.imagenet_sim * loo_sims["imagenet"]
+    rebalance = tag_scale_for(y_train, fusion.alpha) if calibrated is None else corel_scale(fusion.alpha)
+    if calibrated is None:
+        fused = score(sims_best, fusion, rebalance, head_loo)[:, :n_corel]
+    else:
+        fused = calibrated * rebalance[:n_corel]
+    # how many rounds: fitted on half of the chunks, scored on the other half (both ways)
+    base = np.log(fused + 1e-6)
     held = np.zeros(cfg.bias_rounds + 1)
     for fit_on, score_on in (halves, halves[::-1]):
         held[0] += protocol.subset(score_on)(base)["F1"] / 2
@@ -663,11 +744,14 @@ def cmd_train(args) -> None:
     tag_scale = np.ones_like(rebalance)
     tag_scale[:n_corel] = rebalance[:n_corel] * np.exp(bias)
     fusion_bias = ImageFusion(**{**asdict(fusion), "per_word_bias": True})
-    rows_loo["head+knn+rebalance+per-word bias"] = protocol(np.log(fused + 1e-6) + bias)
-    fusions["head+knn+rebalance+per-word bias"] = fusion_bias
-    log.info("loo per-word bias (fitted there: optimistic) %s (%.0f s)", rows_loo["head+knn+rebalance+per-word bias"], time.time() - t0)
+    name_b = ("calibrated+cooc+rebalance" if calibrated is not None else "head+knn+rebalance") + "+per-word bias"
+    rows_loo[name_b] = protocol(np.log(fused + 1e-6) + bias)
+    fusions[name_b] = fusion_bias
+    if calibrated is not None:
+        calibs[name_b] = calibs["calibrated+cooc+rebalance"]
+    log.info("loo per-word bias (fitted there: optimistic) %s (%.0f s)", rows_loo[name_b], time.time() - t0)
 
-    # 5. refit the head on all of train; dev, scored exactly as served
+    # 6. refit the head on all of train; dev, scored exactly as served
     weight, head_bias = fit_head(train_idx, head_x, head_x_flip)
     bank.head_weight, bank.head_bias = weight, head_bias
     dev_c = np.array([i for i in range(len(items)) if items[i].id in dev_corel])
@@ -677,24 +761,32 @@ def cmd_train(args) -> None:
     dev_sims["plain"] = sims_of(bank_plain, plain, dev_c)["cnn"]
     results = {}
     ones = np.ones(len(vocab), dtype=np.float32)
+    dev_cooc = cooc_matrix(y_train[:, :n_corel])
     for name, f in fusions.items():
-        sims = dev_sims["plain"] if not f.cnn_taps else \
-            dev_sims["cnn"] + f.colour_sim * dev_sims["colour"] + f.imagenet_sim * dev_sims["imagenet"]
-        scale = tag_scale if f.per_word_bias else tag_scale_for(y_train, f.alpha) if f.alpha else ones
-        results[name] = corel_protocol(gold_dev, score(sims, f, scale, head_dev)[:, :n_corel], n_corel)
+        scale = tag_scale if f.per_word_bias else corel_scale(f.alpha) if f.calibrated else \
+            tag_scale_for(y_train, f.alpha) if f.alpha else ones
+        if f.calibrated:  # exactly as served (inference.image.score_tags)
+            s = score_tags(head_dev, dev_sims, y_train, f, scale, calibs[name], dev_cooc)
+        else:
+            sims = dev_sims["plain"] if not f.cnn_taps else \
+                dev_sims["cnn"] + f.colour_sim * dev_sims["colour"] + f.imagenet_sim * dev_sims["imagenet"]
+            s = score(sims, f, scale, head_dev)
+        results[name] = corel_protocol(gold_dev, s[:, :n_corel], n_corel)
         log.info("dev %-34s %s", name, results[name])
-    shipped = fusions["head+knn+rebalance+per-word bias"]
+    shipped = fusions[name_b]
     indptr = np.concatenate([[0], np.cumsum(y_train.sum(axis=1).astype(np.int64))])
     indices = np.concatenate([np.flatnonzero(r) for r in y_train]).astype(np.int32)
     arrays = {"indptr": indptr, "indices": indices, "head_weight": weight.astype(np.float16), "head_bias": head_bias}
+    if shipped.calibrated:
+        arrays["calib_weight"], arrays["calib_bias"] = calibs[name_b]
     for space, (mean, proj, b) in bank.spaces.items():
-        if space == "cnn" or getattr(shipped, f"{space}_sim"):
+        if space in needed_spaces(shipped):
             arrays.update({f"{space}_mean": mean, f"{space}_proj": proj.astype(np.float16), f"{space}_bank": b.astype(np.float16)})
     np.savez(out / "knn.npz", **arrays)
     (out / "train_meta.json").write_text(json.dumps({
         "vocab": vocab, "n_corel_words": n_corel, "fusion": asdict(shipped), "tag_scale": tag_scale.round(4).tolist(),
         "resize": str(cache["resize"]) if "resize" in cache else "crop", "head_mirrored": bool(mirrored),
-        "dev": results, "leave_one_out": rows_loo, "chosen_on": chosen_on, "fusions": {k: asdict(v) for k, v in fusions.items()},
+        "dev": results, "leave_one_out": rows_loo, "chosen_on": chosen_on, "shipped": name_b, "fusions": {k: asdict(v) for k, v in fusions.items()},
         "bias_rounds_held_out": held, "config": asdict(cfg), "dev_ids": sorted(dev_ids),
         "split": {"train": len(train_idx), "dev_corel": len(dev_corel), "dev_mediaeval": len(dev_media)},
     }, indent=1))

@@ -23,7 +23,9 @@ Model folder (inference/models/image/, written by export/image_export.py):
                  imagenet: class probabilities) a mean, a projection and the L2-normalised projected
                  vectors of the training photos; their tags (CSR); head_weight/head_bias when the
                  head is not in the graph. kNN label transfer on the weighted sum of the spaces'
-                 cosine similarities is fused with the head's scores.
+                 cosine similarities is fused with the head's scores. Format 4: calib_weight [W,4] and
+                 calib_bias [W], a per-word sigmoid over kNN votes and the head's logit for the first W
+                 tags (`score_tags`), smoothed by their label co-occurrence in the bank (fusion.cooc).
 The ImageNet classes become open-vocabulary tags through inference/data/imagenet_tags.json.
 
     tagger = ImageTagger(folder); tagger.tag_batch([jpeg_bytes], k=10) -> [[("golden retriever", 0.71), ...]]
@@ -35,6 +37,7 @@ import hashlib
 import io
 import json
 import logging
+import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,8 +67,9 @@ MEAN_STD = {
 DEFAULT_NORM = "tf"
 IMAGE_CONFIG = "image.json"
 # image.json format_version: 1 cnn kNN on features; 2 several similarity spaces, taps, head in knn.npz;
-# 3 the same outputs from a graph with float16 weights and a fine-tuned copy of the last blocks
-IMAGE_FORMATS = (1, 2, 3)
+# 3 the same outputs from a graph with float16 weights and a fine-tuned copy of the last blocks;
+# 4 format 2 + per-word calibration (knn.npz calib_weight/calib_bias) and label co-occurrence smoothing
+IMAGE_FORMATS = (1, 2, 3, 4)
 IMAGENET_TAGS = Path(__file__).parent / "data" / "imagenet_tags.json"
 
 
@@ -223,6 +227,11 @@ class ImageFusion:
     imagenet_sim: float = 0.0
     per_word_bias: bool = False  # recorded: tag_scale also holds biases tuned on leave-one-out train
     head_taps: bool = False  # head not in the graph: its input is features ++ taps [B,1904], not features
+    # format 4, on the first calib_weight.shape[0] tags (the Corel words): TagProp-style per-word sigmoid
+    # sigmoid(calib_weight[w] . CALIB_INPUTS[w] + calib_bias[w]) replaces the head + kNN mean
+    calibrated: bool = False
+    colour_knn_temperature: float = 0.03  # the colour-only votes, a calibration input (k = knn_k)
+    cooc: float = 0.0  # then s + cooc * s @ C: label co-occurrence of those words (`cooc_matrix`)
 
 
 SPACES = ("cnn", "colour", "imagenet")
@@ -247,7 +256,7 @@ def space_inputs(fusion: "ImageFusion", features: np.ndarray, taps: np.ndarray |
     if fusion.cnn_power != 1.0:
         cnn = np.sign(cnn) * np.abs(cnn) ** fusion.cnn_power
     out = {"cnn": cnn.astype(np.float32)}
-    if fusion.colour_sim:
+    if fusion.colour_sim or fusion.calibrated:
         out["colour"] = np.sqrt(colour).astype(np.float32)  # Hellinger: cosine of square roots
     if fusion.imagenet_sim:
         out["imagenet"] = np.sqrt(np.maximum(imagenet_probs, 0)).astype(np.float32)
@@ -256,6 +265,71 @@ def space_inputs(fusion: "ImageFusion", features: np.ndarray, taps: np.ndarray |
 
 def space_weights(fusion: "ImageFusion") -> dict[str, float]:
     return {"cnn": 1.0, "colour": fusion.colour_sim, "imagenet": fusion.imagenet_sim}
+
+
+def needed_spaces(fusion: "ImageFusion") -> list[str]:
+    """The spaces whose similarities the scores use (the calibration also votes in the colour space alone)."""
+    return [s for s, w in space_weights(fusion).items() if w or (s == "colour" and fusion.calibrated)]
+
+
+# per calibrated word: votes in the weighted sum of spaces, in the cnn space alone, in the colour space
+# alone, and the head's logit
+CALIB_INPUTS = ("votes", "cnn_votes", "colour_votes", "head_logit")
+
+
+def calibration_inputs(head: np.ndarray, sims: dict[str, np.ndarray], labels: np.ndarray,
+                       fusion: "ImageFusion", n_words: int, votes: np.ndarray | None = None) -> np.ndarray:
+    """[B,W,4] (CALIB_INPUTS) for the first n_words tags; head [B,V] sigmoid scores, sims per space [B,N]
+    (unweighted cosines), labels [N,V]; `votes` [B,V]: the weighted-space votes when already computed."""
+    if votes is None:
+        votes = knn_vote(None, None, labels, fusion.knn_k, fusion.knn_temperature, sims=mixed_similarities(sims, fusion))
+    cnn = knn_vote(None, None, labels[:, :n_words], fusion.knn_k, fusion.knn_temperature, sims=sims["cnn"])
+    colour = knn_vote(None, None, labels[:, :n_words], fusion.knn_k, fusion.colour_knn_temperature, sims=sims["colour"])
+    p = np.clip(head[:, :n_words], 1e-6, 1 - 1e-6)
+    return np.stack([votes[:, :n_words], cnn, colour, np.log(p) - np.log1p(-p)], axis=-1).astype(np.float32)
+
+
+def calibrate(inputs: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """[B,W,F] inputs, weight [W,F], bias [W] -> [B,W] per-word sigmoid probabilities."""
+    z = np.einsum("bwf,wf->bw", inputs, weight, optimize=False) + bias
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def cooc_matrix(labels: np.ndarray) -> np.ndarray:
+    """[N,W] 0/1 training labels -> [W,W] co-occurrence counts / sqrt(count_i count_j), zero diagonal
+    (computed from knn.npz's tag lists at load: nothing extra ships)."""
+    y = (labels > 0).astype(np.float64)
+    c = y.T @ y
+    np.fill_diagonal(c, 0.0)
+    n = np.sqrt(np.maximum(y.sum(axis=0), 1.0))
+    return (c / n[:, None] / n[None, :]).astype(np.float32)
+
+
+def mixed_similarities(sims: dict[str, np.ndarray], fusion: "ImageFusion") -> np.ndarray:
+    """[B,N]: the weighted sum of the spaces' cosine similarities the kNN votes on."""
+    total = None
+    for space, weight in space_weights(fusion).items():
+        if weight:
+            part = sims[space] * weight
+            total = part if total is None else total + part
+    return total
+
+
+def score_tags(head: np.ndarray, sims: dict[str, np.ndarray], labels: np.ndarray, fusion: "ImageFusion",
+               tag_scale: np.ndarray, calib: tuple[np.ndarray, np.ndarray] | None = None,
+               cooc: np.ndarray | None = None) -> np.ndarray:
+    """[B,V] served scores: head + kNN mean (`fuse_vocab`); with calibration the first W tags get the
+    per-word sigmoid of `calibration_inputs`, then co-occurrence smoothing; then the per-tag scale.
+    Training scores its leave-one-out photos with this function too (sims with the photo left out)."""
+    votes = knn_vote(None, None, labels, fusion.knn_k, fusion.knn_temperature, sims=mixed_similarities(sims, fusion))
+    fused = fuse_vocab(head, votes, fusion, np.ones(head.shape[1], np.float32))
+    if fusion.calibrated:
+        weight, bias = calib
+        n = len(bias)
+        fused[:, :n] = calibrate(calibration_inputs(head, sims, labels, fusion, n, votes), weight, bias)
+        if fusion.cooc:
+            fused[:, :n] += fusion.cooc * np.einsum("bw,wv->bv", fused[:, :n], cooc, optimize=False)
+    return fused * tag_scale
 
 
 def knn_vote(z: np.ndarray, bank: np.ndarray, labels: np.ndarray, k: int, temperature: float,
@@ -294,6 +368,9 @@ class KnnBank:
     labels: np.ndarray
     head_weight: np.ndarray | None = None  # [F,V]
     head_bias: np.ndarray | None = None  # [V]
+    calib_weight: np.ndarray | None = None  # [W,len(CALIB_INPUTS)] format 4: the first W tags calibrated
+    calib_bias: np.ndarray | None = None  # [W]
+    cooc: np.ndarray | None = None  # [W,W] `cooc_matrix` of the bank's labels (when fusion.cooc)
 
     @classmethod
     def load(cls, path: Path, n_tags: int, fusion: "ImageFusion") -> "KnnBank":
@@ -302,9 +379,7 @@ class KnnBank:
         data = np.load(path)
         names = set(data.files)
         spaces = {}
-        for space, weight in space_weights(fusion).items():
-            if not weight:
-                continue
+        for space in needed_spaces(fusion):
             prefix = "" if space == "cnn" and "mean" in names else f"{space}_"
             if f"{prefix}bank" not in names:
                 raise ValueError(f"{path}: the fusion uses the {space} similarity but {prefix}bank is missing")
@@ -332,10 +407,32 @@ class KnnBank:
             head_bias = data["head_bias"].astype(np.float32)
             if head_weight.shape[1] != n_tags or head_bias.shape != (n_tags,):
                 raise ValueError(f"{path}: head shapes {head_weight.shape}, {head_bias.shape} do not match {n_tags} tags")
+        calib_weight = calib_bias = cooc = None
+        if fusion.calibrated:
+            if "calib_weight" not in names or "calib_bias" not in names:
+                raise ValueError(f"{path}: the fusion is calibrated but calib_weight / calib_bias are missing")
+            calib_weight = np.ascontiguousarray(data["calib_weight"], dtype=np.float32)
+            calib_bias = data["calib_bias"].astype(np.float32)
+            n = len(calib_bias)
+            if calib_bias.ndim != 1 or calib_weight.shape != (n, len(CALIB_INPUTS)) or not 0 < n <= n_tags:
+                raise ValueError(f"{path}: calib_weight {calib_weight.shape} / calib_bias {calib_bias.shape} must be "
+                                 f"[W,{len(CALIB_INPUTS)}] / [W] with W <= {n_tags} tags")
+            if fusion.cooc:
+                cooc = cooc_matrix(labels[:, :n])
+        elif fusion.cooc:
+            raise ValueError(f"{path}: co-occurrence smoothing (fusion.cooc) needs a calibrated fusion")
         for name in data.files:
             if data[name].dtype.kind == "f" and not np.isfinite(data[name]).all():
                 raise ValueError(f"{path}: {name} has non-finite values")
-        return cls(spaces, labels, head_weight, head_bias)
+        return cls(spaces, labels, head_weight, head_bias, calib_weight, calib_bias, cooc)
+
+    def space_similarities(self, vectors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Per loaded space [B,N]: the cosine similarities to every training photo."""
+        out = {}
+        for space, (mean, proj, bank) in self.spaces.items():
+            z = project(vectors[space], mean, proj)
+            out[space] = np.einsum("bd,nd->bn", z, bank, optimize=False)
+        return out
 
     def similarities(self, vectors: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
         """[B,N]: the weighted sum of the spaces' cosine similarities to every training photo."""
@@ -372,6 +469,10 @@ class ImageTagger:
             raise ValueError(f"{config_path}: input.resize {self.resize!r} is not one of {sorted(RESIZERS)}")
         self.tags: list[str] = list(self.config["tags"])
         self.fusion = ImageFusion(**self.config.get("fusion", {}))
+        if (self.fusion.calibrated or self.fusion.cooc) and version < 4:
+            raise ValueError(f"{config_path}: a calibrated fusion needs format_version 4 (this one says {version})")
+        if not (math.isfinite(self.fusion.cooc) and self.fusion.cooc >= 0):
+            raise ValueError(f"{config_path}: fusion.cooc must be a number >= 0")
         # per-tag rebalancing (rare words up) and biases, tuned in training: see `fuse_vocab`
         self.tag_scale = np.asarray(self.config.get("tag_scale", [1.0] * len(self.tags)), dtype=np.float32)
         if self.tag_scale.shape != (len(self.tags),) or not np.isfinite(self.tag_scale).all() or (self.tag_scale <= 0).any():
@@ -427,16 +528,23 @@ class ImageTagger:
         logits = np.einsum("bf,fv->bv", x, self.knn.head_weight, optimize=False) + self.knn.head_bias  # not BLAS, as `project`
         return 1.0 / (1.0 + np.exp(-logits))
 
+    def space_similarities(self, outputs: dict[str, np.ndarray], pixels: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Per similarity space [B,N]: cosine similarities to the training photos."""
+        colour = np.stack([colour_histograms(p, self.norm) for p in pixels]) if "colour" in needed_spaces(self.fusion) else None
+        vectors = space_inputs(self.fusion, outputs["features"], outputs.get("taps"), colour, outputs.get("imagenet_probs"))
+        return self.knn.space_similarities(vectors)
+
     def knn_scores(self, outputs: dict[str, np.ndarray], pixels: np.ndarray | None = None) -> np.ndarray:
         """[B,V]: tag votes of the nearest training photos (see `knn_vote`)."""
-        colour = np.stack([colour_histograms(p, self.norm) for p in pixels]) if self.fusion.colour_sim else None
-        vectors = space_inputs(self.fusion, outputs["features"], outputs.get("taps"), colour, outputs.get("imagenet_probs"))
-        sims = self.knn.similarities(vectors, space_weights(self.fusion))
+        sims = mixed_similarities(self.space_similarities(outputs, pixels), self.fusion)
         return knn_vote(None, None, self.knn.labels, self.fusion.knn_k, self.fusion.knn_temperature, sims=sims)
 
     def vocab_scores(self, outputs: dict[str, np.ndarray], pixels: np.ndarray | None = None) -> np.ndarray:
-        """Scores over the trained vocabulary [B,V]: head and kNN fused, then rebalanced per tag."""
-        return fuse_vocab(self.head_scores(outputs), self.knn_scores(outputs, pixels), self.fusion, self.tag_scale)
+        """Scores over the trained vocabulary [B,V]: head and kNN fused (format 4: calibrated per word,
+        co-occurrence smoothed), then rebalanced per tag (`score_tags`)."""
+        calib = (self.knn.calib_weight, self.knn.calib_bias) if self.fusion.calibrated else None
+        return score_tags(self.head_scores(outputs), self.space_similarities(outputs, pixels), self.knn.labels,
+                          self.fusion, self.tag_scale, calib, self.knn.cooc)
 
     def tag_arrays(self, arrays: list[np.ndarray], k: int = 10) -> list[list[tuple[str, float]]]:
         """Preprocessed images -> per image the top-k [(tag words, score in [0,1])]."""

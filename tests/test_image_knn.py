@@ -1,5 +1,6 @@
 """The format-2 image folder: head as numbers in knn.npz (on features ++ taps), kNN over a weighted
-sum of similarity spaces (cnn, colour histograms), squashed input; its validation at load."""
+sum of similarity spaces (cnn, colour histograms), squashed input; format 4's per-word calibration and
+co-occurrence smoothing; their validation at load."""
 
 from __future__ import annotations
 
@@ -127,4 +128,78 @@ def test_an_unknown_format_version_fails_at_load(tmp_path):
     config["format_version"] = 99
     (folder / "image.json").write_text(json.dumps(config))
     with pytest.raises(ValueError, match="format_version 99 is not supported"):
+        ImageTagger(folder)
+
+
+def write_format4_tagger(folder: Path, cooc: float = 0.5) -> Path:
+    """The format-2 fixture calibrated: a per-word sigmoid over (votes, cnn votes, colour votes, head
+    logit) for the first 3 tags, co-occurrence smoothing; colour_sim 0 (the colour votes still need
+    the colour space)."""
+    write_format2_tagger(folder, colour_sim=0.0)
+    config = json.loads((folder / "image.json").read_text())
+    config["format_version"] = 4
+    config["fusion"].update({"calibrated": True, "cooc": cooc, "colour_knn_temperature": 0.03})
+    (folder / "image.json").write_text(json.dumps(config))
+    data = dict(np.load(folder / "knn.npz"))
+    calib_weight = np.tile(np.array([[4.0, 2.0, 1.0, 0.5]], np.float32), (3, 1))
+    np.savez(folder / "knn.npz", **data, calib_weight=calib_weight, calib_bias=np.array([-3.0, -3.0, -2.0], np.float32))
+    return folder
+
+
+def test_format4_scores_are_the_per_word_sigmoid_smoothed_by_cooccurrence(tmp_path):
+    from inference.image import CALIB_INPUTS, cooc_matrix
+
+    tagger = ImageTagger(write_format4_tagger(tmp_path / "image"))
+    assert tagger.knn.calib_weight.shape == (3, len(CALIB_INPUTS)) and "colour" in tagger.knn.spaces
+    pixels = np.stack([preprocess(photo((250, 5, 5)), resize="squash")])
+    outputs = tagger.run(pixels)
+    got = tagger.vocab_scores(outputs, pixels)
+    # by hand: the nearest photo (k = 1) is the red one in every space: votes (1, 0, 0) for the 3 words
+    head = tagger.head_scores(outputs)[0]
+    logit = np.log(head[:3]) - np.log1p(-head[:3])
+    x = np.stack([[1.0, 0, 0], [1.0, 0, 0], [1.0, 0, 0], logit], axis=-1)  # [3,4]
+    p = 1 / (1 + np.exp(-((x * tagger.knn.calib_weight).sum(-1) + tagger.knn.calib_bias)))
+    labels = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1]], np.float32)
+    assert np.allclose(cooc_matrix(labels), 0.0)  # no two of the words on one photo: nothing to smooth
+    assert np.allclose(got[0, :3], p * 1.0, atol=1e-5)
+    sunset = (0.5 * head[3] + 1.0 * 1.0) / 1.5 * 0.9  # uncalibrated tag: head + kNN mean, times its scale
+    assert np.isclose(got[0, 3], sunset, atol=1e-5)
+    assert tagger.tag_batch([photo((250, 5, 5))], k=1)[0][0][0] == "red"
+
+
+def test_cooccurrence_smoothing_raises_a_word_seen_with_the_predicted_one():
+    from inference.image import ImageFusion, score_tags
+
+    labels = np.array([[1, 1, 0], [1, 1, 0], [0, 0, 1], [1, 0, 0]], np.float32)  # words 0 and 1 go together
+    sims = {"cnn": np.array([[0.9, 0.1, 0.1, 0.1]], np.float32), "colour": np.zeros((1, 4), np.float32)}
+    head = np.full((1, 3), 0.5, np.float32)
+    calib = (np.array([[5.0, 0, 0, 0]] * 3, np.float32), np.full(3, -2.0, np.float32))
+    fusion = ImageFusion(knn_k=1, calibrated=True)
+    plain = score_tags(head, sims, labels, fusion, np.ones(3, np.float32), calib, None)
+    from inference.image import cooc_matrix
+
+    smoothed = score_tags(head, sims, labels, ImageFusion(knn_k=1, calibrated=True, cooc=0.5), np.ones(3, np.float32),
+                          calib, cooc_matrix(labels))
+    assert smoothed[0, 1] - plain[0, 1] > smoothed[0, 2] - plain[0, 2] >= 0
+
+
+def test_a_calibrated_fusion_needs_its_arrays_and_format_4(tmp_path):
+    folder = write_format4_tagger(tmp_path / "image")
+    data = dict(np.load(folder / "knn.npz"))
+    np.savez(folder / "knn.npz", **{k: v for k, v in data.items() if k != "calib_bias"})
+    with pytest.raises(ValueError, match="calib_weight / calib_bias are missing"):
+        ImageTagger(folder)
+    np.savez(folder / "knn.npz", **{**data, "calib_weight": data["calib_weight"][:, :3]})
+    with pytest.raises(ValueError, match="calib_weight"):
+        ImageTagger(folder)
+    np.savez(folder / "knn.npz", **{k: v for k, v in data.items() if not k.startswith("colour_")})
+    with pytest.raises(ValueError, match="colour"):
+        ImageTagger(folder)
+    np.savez(folder / "knn.npz", **data)
+    config = json.loads((folder / "image.json").read_text())
+    (folder / "image.json").write_text(json.dumps({**config, "format_version": 2}))
+    with pytest.raises(ValueError, match="format_version 4"):
+        ImageTagger(folder)
+    (folder / "image.json").write_text(json.dumps({**config, "fusion": {**config["fusion"], "cooc": -1.0}}))
+    with pytest.raises(ValueError, match="cooc"):
         ImageTagger(folder)
