@@ -203,3 +203,17 @@ def test_a_calibrated_fusion_needs_its_arrays_and_format_4(tmp_path):
     (folder / "image.json").write_text(json.dumps({**config, "fusion": {**config["fusion"], "cooc": -1.0}}))
     with pytest.raises(ValueError, match="cooc"):
         ImageTagger(folder)
+
+
+def test_calibration_fit_learns_which_input_predicts_each_word():
+    from export.train_image import fit_calibration
+    from inference.image import calibrate
+
+    rng = np.random.default_rng(0)
+    x = rng.random((400, 2, 4)).astype(np.float32)  # [L,W,4]
+    y = np.stack([x[:, 0, 0] > 0.7, x[:, 1, 3] > 0.7], axis=1).astype(np.float32)  # word 0: input 0; word 1: input 3
+    weight, bias = fit_calibration(x, y, lam=0.1, steps=300)
+    assert weight.shape == (2, 4) and bias.shape == (2,)
+    assert weight[0].argmax() == 0 and weight[1].argmax() == 3
+    p = calibrate(x, weight, bias)
+    assert ((p > 0.5) == (y > 0)).mean() > 0.9
