@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from inference.preprocess import detect_lang, tokenize
-from inference.ranking import FUSION_JSON, rank
+from inference.ranking import FUNCTION_WORDS, FUSION_JSON, rank
 from inference.rerank import RERANK_JSON, FeatureContext, Reranker
 from inference.segment import format_tag
 
@@ -313,6 +313,7 @@ class Suggester:
         has_text = [model is not None and bool(r.text.strip() or any(m.strip() for m in r.thread)) for r in batch]
         text_rows = [j for j, t in enumerate(has_text) if t]
         excluded = [_existing_tags(r) for r in batch]
+        blocklist = self.blocklist | FUNCTION_WORDS.get(lang, frozenset())
         # ask the sources for more than k: ranking drops existing and blocked tags
         n = max(r.k for r in batch) + max(len(e) for e in excluded) + 5
         text_candidates: dict[int, dict] = {}
@@ -334,10 +335,10 @@ class Suggester:
                 used.append(self.image_tagger.model_id)
             if model is not None and model.reranker is not None and j in text_candidates and images[j] is None:
                 post, thread = pairs[text_rows.index(j)]
-                ranked = model.reranker.rank(candidates, post, thread, model.rerank_context, n, exclude, self.blocklist)
-                ranked = _blend_generator(ranked, candidates, model.fusion, req.k, exclude, self.blocklist)
+                ranked = model.reranker.rank(candidates, post, thread, model.rerank_context, n, exclude, blocklist)
+                ranked = _blend_generator(ranked, candidates, model.fusion, req.k, exclude, blocklist)
             else:
-                ranked = rank(candidates, fusion, req.k, exclude, self.blocklist)
+                ranked = rank(candidates, fusion, req.k, exclude, blocklist)
             out.append(([
                 Suggestion(tag=format_tag(r.words, lang), words=r.words, score=round(float(r.score), 4), source=r.source)
                 for r in ranked

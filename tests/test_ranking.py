@@ -42,3 +42,16 @@ def test_a_fusion_config_dict_carries_weights_and_norms():
     ranked = rank({"g": [("a", -5.0), ("b", -1.0)]}, config, k=2)
     assert [r.words for r in ranked] == ["a", "b"]
     assert normalise([("a", -5.0), ("b", -1.0)], "softmax")[1][1] == 1.0
+
+
+def test_english_function_words_are_never_suggested_alone_but_stay_inside_longer_tags(tmp_path):
+    from inference.suggester import Suggester, SuggestRequest
+    from service_fixtures import write_retrieval_model
+
+    records = [("after the race we ate pasta", ["after", "after party", "pasta"]), ("pasta after the game", ["after", "pasta"]),
+               ("the after party was great", ["after party", "that"])]
+    folder = write_retrieval_model(tmp_path / "en", "en", records)
+    suggester = Suggester.from_folders([folder])
+    tags = [s.words for s in suggester.suggest(SuggestRequest("pasta after the after party, that was it", k=10, lang="en")).suggestions]
+    assert "pasta" in tags and "after party" in tags
+    assert "after" not in tags and "that" not in tags
