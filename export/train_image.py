@@ -72,17 +72,17 @@ def corel_protocol(gold: list[set[int]], scores: np.ndarray, n_words: int, top: 
 
 
 # -- features ----------------------------------------------------------------------------------------
-def export_backbone(path: Path) -> None:
-    """The served graph without a head: image -> features, imagenet_probs, taps."""
+def export_backbone(path: Path, size: int = 224) -> None:
+    """The served graph without a head: image -> features, imagenet_probs, taps (SAME pads fixed for `size`)."""
     net = TaggerNet(load_pretrained()).eval()  # eval: export restores the module's mode
     names = list(net.output_names)
-    torch.onnx.export(net, (torch.zeros(1, 3, 224, 224),), str(path), input_names=["image"],
+    torch.onnx.export(net, (torch.zeros(1, 3, size, size),), str(path), input_names=["image"],
                       output_names=names, opset_version=17, dynamo=False,
                       dynamic_axes={n: {0: "batch"} for n in ("image", *names)})
 
 
 def extract(items: list[ImageItem], onnx_path: Path, resize: str, workers: int = 2, batch_size: int = 16,
-            mirror: bool = False) -> dict[str, np.ndarray]:
+            mirror: bool = False, size: int = 224) -> dict[str, np.ndarray]:
     """Per image: pooled features, taps, ImageNet probabilities (the served graph's outputs) and
     colour histograms, all from the serving preprocessing (and of the mirror: 2x the CPU).
     onnxruntime with one thread per worker: ~3x less CPU than eager PyTorch here, same numbers
@@ -98,7 +98,7 @@ def extract(items: list[ImageItem], onnx_path: Path, resize: str, workers: int =
     start = time.time()
 
     def run(job: int) -> dict[str, np.ndarray]:
-        images = [RESIZERS[resize](open_image(Path(it.path).read_bytes())) for it in batches[job]]
+        images = [RESIZERS[resize](open_image(Path(it.path).read_bytes()), size=size) for it in batches[job]]
         x = np.stack([normalise(c) for c in images])
         if mirror:
             x = np.concatenate([x, np.stack([normalise(c.transpose(Image.Transpose.FLIP_LEFT_RIGHT)) for c in images])])
@@ -124,11 +124,33 @@ def cmd_features(args) -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     items = corel_items(args.corel) + mediaeval_items(mediaeval_posts(args.mediaeval))
-    export_backbone(out / "backbone.onnx")
-    arrays = extract(items, out / "backbone.onnx", args.resize, workers=args.threads, mirror=args.mirror)
-    np.savez(out / "features.npz", ids=np.array([it.id for it in items]), resize=np.array(args.resize), **arrays)
+    export_backbone(out / "backbone.onnx", args.size)
+    arrays = extract(items, out / "backbone.onnx", args.resize, workers=args.threads, mirror=args.mirror, size=args.size)
+    np.savez(out / "features.npz", ids=np.array([it.id for it in items]), resize=np.array(args.resize),
+             size=np.array(args.size), **arrays)
     (out / "items.json").write_text(json.dumps([asdict(it) for it in items]))
     log.info("%d images -> %s", len(items), out / "features.npz")
+
+
+def cmd_views(args) -> None:
+    """Two views of each photo (e.g. the squashed photo and a centre crop, each from a `features` run
+    over the same items): their pooled features and taps averaged (--how mean, same widths) or
+    concatenated (--how concat), mirrors likewise; colour histograms and ImageNet probabilities from
+    the first view. Writes a cache `train` reads like any other."""
+    first, second = (Path(f) for f in getattr(args, "from"))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    a, b = np.load(first / "features.npz"), np.load(second / "features.npz")
+    if not np.array_equal(a["ids"], b["ids"]):
+        raise SystemExit(f"{first} and {second} do not hold the same photos in the same order")
+    arrays = {k: a[k] for k in a.files}
+    for key in ("features", "taps", "features_flip", "taps_flip"):
+        if key in a.files and key in b.files:
+            arrays[key] = (a[key] + b[key]) / 2 if args.how == "mean" else np.concatenate([a[key], b[key]], axis=1)
+    arrays["resize"] = np.array(f"{a['resize']}+{b['resize']} ({args.how})")
+    np.savez(out / "features.npz", **arrays)
+    (out / "items.json").write_text((first / "items.json").read_text())
+    log.info("%d photos, features %s -> %s", len(arrays["ids"]), arrays["features"].shape, out / "features.npz")
 
 
 def cmd_activations(args) -> None:
@@ -849,7 +871,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--mirror", action="store_true", help="also the mirrored images (2x the time)")
     p.add_argument("--resize", choices=sorted(RESIZERS), default="squash", help="serving preprocessing: whole photo or centre crop")
+    p.add_argument("--size", type=int, default=224, help="input side in pixels (the graph's pads are fixed for it)")
     p.set_defaults(fn=cmd_features)
+    p = sub.add_parser("views", help="combine two `features` runs of the same photos (two views)")
+    p.add_argument("--from", nargs=2, required=True, help="two features runs (colour and ImageNet from the first)")
+    p.add_argument("--how", choices=["mean", "concat"], default="mean")
+    p.add_argument("--out", required=True)
+    p.set_defaults(fn=cmd_views)
+
     p = sub.add_parser("activations", help="cache the input of the last blocks (fine-tuning)")
     p.add_argument("--from", default="runs/image-v3", help="a features run: its items.json and resize")
     p.add_argument("--out", default="runs/image-v4")
