@@ -38,11 +38,11 @@ from inference.image import (DEFAULT_NORM, IMAGE_CONFIG, INPUT_SIZE, MAX_IMAGE_B
                              ImageTagger, preprocess)
 
 log = logging.getLogger("export.image_export")
-def export_onnx(net: TaggerNet, path: Path) -> None:
+def export_onnx(net: TaggerNet, path: Path, size: int = INPUT_SIZE) -> None:
     net.eval()  # torch.onnx.export restores the module's mode afterwards: keep it eval
     names = list(net.output_names)
     torch.onnx.export(
-        net, (torch.zeros(1, 3, INPUT_SIZE, INPUT_SIZE),), str(path), input_names=["image"], output_names=names,
+        net, (torch.zeros(1, 3, size, size),), str(path), input_names=["image"], output_names=names,
         dynamic_axes={n: {0: "batch"} for n in ("image", *names)}, opset_version=17, dynamo=False,
     )
     net.eval()
@@ -156,13 +156,16 @@ def main(argv: list[str] | None = None) -> None:
     else:
         net = TaggerNet(load_pretrained()).eval()  # the head ships as numbers in knn.npz
     # 4: a calibrated fusion (per-word sigmoid, co-occurrence: knn.npz calib_*), over either graph
+    # the input side the run's features were computed at (train_meta.json, else the cache; 224 before either said)
+    cache = np.load(run / "features.npz")
+    size = int(meta.get("size", cache["size"] if "size" in cache.files else INPUT_SIZE))
     format_version = 4 if meta["fusion"].get("calibrated") else 3 if net.tail is not None else 2
     vocab = meta["vocab"]
     items = {d["id"]: ImageItem(d["id"], d["path"], tuple(d["tags"])) for d in json.loads((run / "items.json").read_text())}
     dev = [items[i] for i in meta["dev_ids"] if i in items][: args.parity_images]
     with tempfile.TemporaryDirectory(dir=out.parent if out.parent.exists() else None) as tmp:
         tmp = Path(tmp)
-        export_onnx(net, tmp / "tagger.onnx")
+        export_onnx(net, tmp / "tagger.onnx", size)
         if net.tail is not None:
             log.info("float16 weights: %s", float16_initializers(tmp / "tagger.onnx"))
         shutil.copy(run / "knn.npz", tmp / "knn.npz")
@@ -174,7 +177,7 @@ def main(argv: list[str] | None = None) -> None:
                         + (f"; float16 weights; blocks {net.tail.start}-15 + head conv fine-tuned on Corel-5k train"
                            " (features, taps of blocks 14/15; ImageNet classes from the original blocks)" if net.tail is not None else ""),
             "graph": "tagger.onnx",
-            "input": {"size": INPUT_SIZE, "resize": meta.get("resize", "crop"), "resize_shorter": RESIZE_SHORTER,
+            "input": {"size": size, "resize": meta.get("resize", "crop"), "resize_shorter": RESIZE_SHORTER,
                       "norm": DEFAULT_NORM, "max_bytes": MAX_IMAGE_BYTES, "max_pixels": MAX_PIXELS},
             "norm": DEFAULT_NORM,
             "tags": vocab,

@@ -808,6 +808,7 @@ def cmd_train(args) -> None:
     (out / "train_meta.json").write_text(json.dumps({
         "vocab": vocab, "n_corel_words": n_corel, "fusion": asdict(shipped), "tag_scale": tag_scale.round(4).tolist(),
         "resize": str(cache["resize"]) if "resize" in cache else "crop", "head_mirrored": bool(mirrored),
+        "size": int(cache["size"]) if "size" in cache else 224,
         "dev": results, "leave_one_out": rows_loo, "chosen_on": chosen_on, "shipped": name_b, "fusions": {k: asdict(v) for k, v in fusions.items()},
         "bias_rounds_held_out": held, "config": asdict(cfg), "dev_ids": sorted(dev_ids),
         "split": {"train": len(train_idx), "dev_corel": len(dev_corel), "dev_mediaeval": len(dev_media)},

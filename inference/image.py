@@ -7,7 +7,7 @@ model was trained on and the pixels it serves are made by the same code:
     animation; JPEG DCT-domain downscale via `draft` while both sides stay >= 256)
     --> EXIF orientation --> RGB (alpha / palette transparency composited on white, 16-bit and
     32-bit greyscale scaled to 8 bits, CMYK converted) --> the whole photo resized to 224 x 224
-    ("squash", image.json input.resize; Corel photos are 3:2 and a centre crop cut a third of them)
+    (image.json input.size, 224 when absent; "squash", image.json input.resize; Corel photos are 3:2 and a centre crop cut a third of them)
     or, for folders that say "crop", the shorter side to 256 then the centre 224 x 224 (bilinear,
     Pillow's reducing_gap=None) --> float32 (x - 127) / 128, CHW.
 
@@ -173,9 +173,10 @@ def normalise(img: Image.Image, norm: str = DEFAULT_NORM) -> np.ndarray:
     return np.ascontiguousarray(((arr - mean) / std).transpose(2, 0, 1))
 
 
-def preprocess(data: bytes, norm: str = DEFAULT_NORM, resize: str = DEFAULT_RESIZE) -> np.ndarray:
-    """Image bytes -> model input float32 [3,224,224]; raises InvalidImage / ImageTooLarge."""
-    return normalise(RESIZERS[resize](open_image(data)), norm)
+def preprocess(data: bytes, norm: str = DEFAULT_NORM, resize: str = DEFAULT_RESIZE, size: int = INPUT_SIZE) -> np.ndarray:
+    """Image bytes -> model input float32 [3,size,size] (image.json input.size, 224 unless it says
+    otherwise); raises InvalidImage / ImageTooLarge."""
+    return normalise(RESIZERS[resize](open_image(data), size=size), norm)
 
 
 COLOUR_BINS = (12, 4, 4)  # hue x saturation x value
@@ -467,6 +468,9 @@ class ImageTagger:
         self.resize = self.config.get("input", {}).get("resize", DEFAULT_RESIZE)
         if self.resize not in RESIZERS:
             raise ValueError(f"{config_path}: input.resize {self.resize!r} is not one of {sorted(RESIZERS)}")
+        self.size = self.config.get("input", {}).get("size", INPUT_SIZE)  # the graph's pads are fixed for it
+        if not isinstance(self.size, int) or not 32 <= self.size <= 1024:
+            raise ValueError(f"{config_path}: input.size {self.size!r} is not a whole number of pixels in 32..1024")
         self.tags: list[str] = list(self.config["tags"])
         self.fusion = ImageFusion(**self.config.get("fusion", {}))
         if (self.fusion.calibrated or self.fusion.cooc) and version < 4:
@@ -508,7 +512,7 @@ class ImageTagger:
         return f"{self.config.get('name', 'tagsmith-image')}@{self.config.get('version', '0')}"
 
     def preprocess(self, data: bytes) -> np.ndarray:
-        return preprocess(data, self.norm, self.resize)
+        return preprocess(data, self.norm, self.resize, self.size)
 
     def run(self, arrays: list[np.ndarray] | np.ndarray) -> dict[str, np.ndarray]:
         """[B,3,224,224] -> the graph's outputs by name: features [B,1280], imagenet_probs [B,1000],
@@ -574,7 +578,7 @@ class ImageTagger:
         return self.tag_arrays([self.preprocess(b) for b in images], k)
 
     def warm_up(self) -> None:
-        self.run(np.zeros((1, 3, INPUT_SIZE, INPUT_SIZE), dtype=np.float32))
+        self.run(np.zeros((1, 3, self.size, self.size), dtype=np.float32))
 
 
 # -- benchmark: python -m inference.image --requests 100 ------------------------------------------------

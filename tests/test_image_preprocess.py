@@ -45,6 +45,12 @@ def test_training_uses_the_serving_preprocessing():
     np.testing.assert_array_equal(normalise(resize_crop(open_image(data))), preprocess(data))
 
 
+def test_preprocess_resizes_to_the_input_size_a_folder_asks_for():
+    data = encode(Image.new("RGB", (640, 480), (0, 255, 0)), "JPEG")
+    assert preprocess(data, resize="squash", size=288).shape == (3, 288, 288)
+    assert preprocess(data, resize="crop", size=288).shape == (3, 288, 288)
+
+
 def test_small_and_portrait_images_are_resized_and_centre_cropped():
     tall = Image.new("RGB", (128, 192), (0, 0, 255))
     tall.paste((255, 0, 0), (0, 0, 128, 20))  # a red band at the top is cropped away
