@@ -5,6 +5,8 @@
     nice -n 10 python -m export.train_image activations --from runs/image-v3 --out runs/image-v4   # input of block 12
     nice -n 10 python -m export.train_image finetune --from runs/image-v3 --out runs/image-v4 --models cv cv1 cv2 cv3 full
     nice -n 10 python -m export.train_image train --out runs/image-v4     # chooses on the held-out folds (cv* arrays)
+    nice -n 10 python -m export.train_image features --size 288 --mirror --out runs/image-v5-288   # a larger input
+    nice -n 10 python -m export.train_image views --from runs/image-v3 runs/image-v5-crop --how mean --out runs/image-v5-2v-mean
 
 Fine-tuning (measured, not shipped: docs/results.md): a copy of blocks 12-15 + head conv trained on the
 cached input of block 12 (LP-FT, bfloat16 autocast, one thread); with a fine-tuned cache `train` chooses
