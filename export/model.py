@@ -177,8 +177,12 @@ class HashtagGenerator(nn.Module):
         # prev_word [N] int64, hidden [1,N,H], memory [A,Tm,D] with N = A*R: rows come in A equal,
         # contiguous groups (one batch element's beam), each attending over its own memory row; A = N
         # is one memory row per hypothesis. -> log_probs [N,V], new hidden [1,N,H]
-        states, hidden = self.decoder(self.dropout(self.tgt_embedding(prev_word.unsqueeze(1))), hidden)  # [N,1,H]
+        states, hidden = self._step_states(prev_word, hidden)
         return self.step_log_probs(states, memory, memory_mask), hidden
+
+    def _step_states(self, prev_word, hidden):
+        # prev_word [N], hidden [1,N,H] -> decoder states [N,1,H], new hidden [1,N,H]
+        return self.decoder(self.dropout(self.tgt_embedding(prev_word.unsqueeze(1))), hidden)
 
     def step_logits(self, states, memory, memory_mask):
         # states [N,1,H] -> logits [N,V]; grouping the rows per element makes attention one small
@@ -191,7 +195,7 @@ class HashtagGenerator(nn.Module):
 
     def decode_step_top_k(self, prev_word, hidden, memory, memory_mask, k: int):
         # as decode_step, but only each row's k best -> log_probs [N,k] (best first), ids [N,k], hidden
-        states, hidden = self.decoder(self.dropout(self.tgt_embedding(prev_word.unsqueeze(1))), hidden)
+        states, hidden = self._step_states(prev_word, hidden)
         return (*top_k_log_probs(self.step_logits(states, memory, memory_mask), k), hidden)
 
     def forward(self, post, post_mask, conv, conv_mask, tgt_in):

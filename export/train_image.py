@@ -586,7 +586,7 @@ def cmd_train(args) -> None:
     bank_plain = fit_bank({"cnn": features[train_idx]}, y_train, TrainConfig(pca_dim=192))
 
     def sims_of(b: KnnBank, vecs: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:
-        return {s: b.similarities({s: vecs[s][rows]}, {s: 1.0}) for s in b.spaces}
+        return b.space_similarities({s: vecs[s][rows] for s in b.spaces})
 
     # 2. the head: input features ++ taps (35.8 vs 26.6 leave-one-out F1 for the features alone); with
     #    `features --mirror` the mirrored photos join its training rows (augmentation only; serving

@@ -435,18 +435,6 @@ class KnnBank:
             out[space] = np.einsum("bd,nd->bn", z, bank, optimize=False)
         return out
 
-    def similarities(self, vectors: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
-        """[B,N]: the weighted sum of the spaces' cosine similarities to every training photo."""
-        sims = None
-        for space, weight in weights.items():
-            if not weight:
-                continue
-            mean, proj, bank = self.spaces[space]
-            z = project(vectors[space], mean, proj)
-            part = np.einsum("bd,nd->bn", z, bank, optimize=False) * weight
-            sims = part if sims is None else sims + part
-        return sims
-
 
 class ImageTagger:
     def __init__(self, folder: str | Path, providers: list[str] | None = None, threads: int = 0):
@@ -537,11 +525,6 @@ class ImageTagger:
         colour = np.stack([colour_histograms(p, self.norm) for p in pixels]) if "colour" in needed_spaces(self.fusion) else None
         vectors = space_inputs(self.fusion, outputs["features"], outputs.get("taps"), colour, outputs.get("imagenet_probs"))
         return self.knn.space_similarities(vectors)
-
-    def knn_scores(self, outputs: dict[str, np.ndarray], pixels: np.ndarray | None = None) -> np.ndarray:
-        """[B,V]: tag votes of the nearest training photos (see `knn_vote`)."""
-        sims = mixed_similarities(self.space_similarities(outputs, pixels), self.fusion)
-        return knn_vote(None, None, self.knn.labels, self.fusion.knn_k, self.fusion.knn_temperature, sims=sims)
 
     def vocab_scores(self, outputs: dict[str, np.ndarray], pixels: np.ndarray | None = None) -> np.ndarray:
         """Scores over the trained vocabulary [B,V]: head and kNN fused (format 4: calibrated per word,
