@@ -48,11 +48,15 @@ from inference.openapi import (
     SCHEMAS,
     handle_openapi,
 )
+from inference.image import MAX_IMAGE_BYTES
 from inference.suggester import KNOWN_LANGS, SuggestRequest, Suggester, SuggestResult
 
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
+# room for a MAX_IMAGE_BYTES photo in base64 JSON (4/3 of its bytes) and the text around it: an image
+# the image check accepts is never refused for the size of its request first
+MAX_BODY_BYTES = MAX_IMAGE_BYTES * 4 // 3 + 1024 * 1024
 
 
 @dataclass
@@ -61,7 +65,7 @@ class ServiceConfig:
     port: int = 8080
     data_dir: Path = Path("var")  # SQLite files and other state of extensions
     models_dir: Path | None = None  # None: the models shipped in inference/models
-    max_body_bytes: int = 8 * 1024 * 1024  # a base64 image fits; larger bodies get 413
+    max_body_bytes: int = MAX_BODY_BYTES  # larger bodies get 413
     max_batch_size: int = 32
     max_wait_ms: float = 0.0
     max_queue: int = 256

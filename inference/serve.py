@@ -10,7 +10,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from inference.app import ServiceConfig, create_app
+from inference.app import MAX_BODY_BYTES, ServiceConfig, create_app
 
 log = logging.getLogger("tagsmith.serve")
 
@@ -34,7 +34,7 @@ def config_from_args(args: argparse.Namespace) -> ServiceConfig:
         max_queue=args.max_queue,
         executor_threads=args.threads,
         ort_threads=args.ort_threads,
-        max_body_bytes=args.max_body_bytes,
+        max_body_bytes=args.max_body_bytes or MAX_BODY_BYTES,
         trending_boost=getattr(args, "trending_boost", 0.0),
         extra={  # read by extension_api.setup.ExtensionConfig.from_service_config
             "cors_origins": getattr(args, "cors_origin", []),

@@ -19,7 +19,7 @@ from onnx import TensorProto, helper, numpy_helper
 from PIL import Image
 
 from inference.app import ServiceConfig, create_app
-from inference.image import ImageTagger
+from inference.image import MAX_IMAGE_BYTES, ImageTagger
 from inference.suggester import SuggestRequest, Suggester
 from service_fixtures import write_retrieval_model
 
@@ -238,6 +238,26 @@ async def test_multipart_bad_image_and_bad_k_are_4xx(client):
     form.add_field("image", RED, filename="x.jpg")
     response = await client.post("/v1/suggest", data=form)
     assert response.status == 400 and (await response.json())["error"]["code"] == "invalid_field"
+
+
+async def test_a_photo_just_under_ten_megabytes_is_tagged_both_ways_and_one_over_is_413(client):
+    import aiohttp
+
+    noise = np.random.default_rng(0).integers(0, 256, (1780, 1780, 3), dtype=np.uint8)  # incompressible
+    buffer = io.BytesIO()
+    Image.fromarray(noise).save(buffer, "PNG", compress_level=0)
+    big = buffer.getvalue()
+    assert 9 * 1024 * 1024 < len(big) <= MAX_IMAGE_BYTES
+    response = await client.post("/v1/suggest", json={"image": base64.b64encode(big).decode(), "k": 3})
+    assert response.status == 200, await response.text()
+    form = aiohttp.FormData()
+    form.add_field("image", big, filename="big.png", content_type="image/png")
+    response = await client.post("/v1/suggest", data=form)
+    assert response.status == 200, await response.text()
+    form = aiohttp.FormData()
+    form.add_field("image", big + bytes(MAX_IMAGE_BYTES + 1 - len(big)), filename="over.png", content_type="image/png")
+    response = await client.post("/v1/suggest", data=form)
+    assert response.status == 413 and (await response.json())["error"]["code"] == "image_too_large"
 
 
 async def test_without_an_image_model_an_image_alone_is_501(aiohttp_client, tmp_path):
