@@ -47,6 +47,7 @@ from export.image_model import HeadConfig, TagHead, TaggerNet, fuse_bn_fp16, loa
 from inference.image import (RESIZERS, ImageFusion, KnnBank, calibrate, calibration_inputs, colour_histograms, cooc_matrix,
                              fuse_vocab, knn_vote, needed_spaces, normalise, open_image, project, resize_crop, score_tags,
                              space_inputs, space_weights)
+from inference.metrics import corel_protocol as metrics_corel_protocol
 
 log = logging.getLogger("export.train_image")
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
@@ -54,23 +55,9 @@ SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
 # -- evaluation (Corel-5k protocol) ---------------------------------------------------------------
 def corel_protocol(gold: list[set[int]], scores: np.ndarray, n_words: int, top: int = 5) -> dict:
-    """Each image annotated with its `top` best words; per-word precision and recall averaged over
-    the words of the test vocabulary (words with >= 1 gold image); F1 of the two averages; N+ =
-    words with recall > 0. Precision of a word never predicted counts 0 (the usual convention)."""
-    predicted = np.argsort(-scores, axis=1)[:, :top]
-    hits, n_pred, n_gold = np.zeros(n_words), np.zeros(n_words), np.zeros(n_words)
-    for tags, row in zip(gold, predicted):
-        for w in row:
-            n_pred[w] += 1
-            hits[w] += w in tags
-        for w in tags:
-            n_gold[w] += 1
-    vocab = n_gold > 0
-    precision = np.where(n_pred > 0, hits / np.maximum(n_pred, 1), 0.0)[vocab].mean()
-    recall = (hits / np.maximum(n_gold, 1))[vocab].mean()
-    f1 = 2 * precision * recall / max(precision + recall, 1e-9)
-    return {"P": round(100 * precision, 2), "R": round(100 * recall, 2), "F1": round(100 * f1, 2),
-            "N+": int(((hits > 0) & vocab).sum()), "test_words": int(vocab.sum()), "images": len(gold)}
+    """The Corel protocol (`inference.metrics.corel_protocol`, what `tagsmith evaluate` prints) on scores
+    [N,n_words]: each image annotated with its `top` best words."""
+    return metrics_corel_protocol(gold, np.argsort(-scores[:, :n_words], axis=1)[:, :top].tolist(), top)
 
 
 # -- features ----------------------------------------------------------------------------------------
@@ -863,6 +850,20 @@ def cmd_fusion_eval(args) -> None:
     (out / "fusion_eval.json").write_text(json.dumps({"posts": len(dev), "images": len(pixels), "rows": rows}, indent=1))
 
 
+def cmd_dev_labels(args) -> None:
+    """The Corel dev split as a Corel-5k folder (`words`, `dev_label`, `images` linked to the data's), so
+    `tagsmith predict` + `tagsmith evaluate` score it exactly as they would the standard test split."""
+    corel, out = Path(args.corel), Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    dev = dev_split([it.id for it in corel_items(corel)], TrainConfig().n_dev_corel)
+    lines = [line for line in (corel / "training_label").read_text().splitlines() if line.split() and f"corel-{line.split()[0]}" in dev]
+    (out / "dev_label").write_text("\n".join(lines) + "\n")
+    (out / "words").write_text((corel / "words").read_text())
+    if not (out / "images").exists():
+        (out / "images").symlink_to((corel / "images").resolve(), target_is_directory=True)
+    log.info("%d dev photos -> %s", len(lines), out / "dev_label")
+
+
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -876,6 +877,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--resize", choices=sorted(RESIZERS), default="squash", help="serving preprocessing: whole photo or centre crop")
     p.add_argument("--size", type=int, default=224, help="input side in pixels (the graph's pads are fixed for it)")
     p.set_defaults(fn=cmd_features)
+    p = sub.add_parser("dev-labels", help="the Corel dev split as a Corel-5k label file (for tagsmith predict/evaluate)")
+    p.add_argument("--corel", default=str(SHARED / "corel5k"))
+    p.add_argument("--out", default="runs/corel-dev")
+    p.set_defaults(fn=cmd_dev_labels)
     p = sub.add_parser("views", help="combine two `features` runs of the same photos (two views)")
     p.add_argument("--from", nargs=2, required=True, help="two features runs (colour and ImageNet from the first)")
     p.add_argument("--how", choices=["mean", "concat"], default="mean")

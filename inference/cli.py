@@ -62,7 +62,7 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=2, help="thread pool for model calls")
     p.add_argument("--ort-threads", type=int, default=1, help="onnxruntime intra-op threads per session (0: one per core); "
                    "1 by default: the pool threads already keep the cores busy, more spin and compete (docs/performance.md)")
-    p.add_argument("--max-body-bytes", type=int, default=8 * 1024 * 1024)
+    p.add_argument("--max-body-bytes", type=int, default=None, help="request body limit (default: a 10 MB image in base64 JSON fits)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,16 +73,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("predict", help="predict hashtags for every record of a data file")
     p.add_argument("--input", required=True, help="JSONL, a raw data-set file, or DIR/split for --format weibo")
     p.add_argument("--output", required=True, help="one line per input record: tags joined by ';'")
-    p.add_argument("--format", default=None, help="jsonl, weibo, instagram, tweeteval, rumoureval, sarcasm, crisislex, mediaeval (default: detected)")
+    p.add_argument("--format", default=None, help="jsonl, weibo, instagram, tweeteval, rumoureval, sarcasm, crisislex, mediaeval, corel5k (a label file "
+                   "such as corel5k/test_label) (default: detected)")
     p.add_argument("--k", type=int, default=10, help="hashtags per record")
+    p.add_argument("--vocab", default=None, help="a file of allowed tags, one per line: only these are predicted "
+                   "(corel5k input: its `words` file unless given)")
     p.add_argument("--model", default=None, help="model folder or shipped model name (default: by language)")
     p.add_argument("--beam-size", type=int, default=None, help="generator beam width (default: the generator's)")
     p.set_defaults(run=_runner("inference.predict:run_predict"))
 
     p = commands.add_parser("evaluate", help="score predictions against gold hashtags")
-    p.add_argument("--gold", required=True, help="gold JSONL or *_tag.txt")
+    p.add_argument("--gold", required=True, help="gold JSONL, *_tag.txt, a raw data-set file or a Corel-5k label file")
     p.add_argument("--pred", required=True, help="predictions written by `tagsmith predict`")
     p.add_argument("--lang", choices=["en", "zh"], default=None, help="language (default: detected)")
+    p.add_argument("--protocol", choices=["hashtags", "corel"], default=None,
+                   help="hashtags: F1@K, MAP, ROUGE (the paper's); corel: per-word P/R/F1/N+ of the top 5 "
+                   "(default: corel for a Corel-5k label file)")
     p.set_defaults(run=_runner("inference.metrics:run_evaluate"))
 
     p = commands.add_parser("suggest", help="suggest hashtags for one post, without a server")

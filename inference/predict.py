@@ -12,10 +12,25 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from inference.readers import read_records
+from inference.readers import detect_format, read_records
 from inference.suggester import DEFAULT_MODELS_DIR, SuggestRequest, Suggester
 
 BATCH = 64
+VOCAB_POOL = 100  # with --vocab, the suggestions asked for per record before the allowed ones are kept
+
+
+def tag_key(words: str) -> str:
+    """A tag compared without case, spaces or punctuation: "Polar Bear" == "polarbear"."""
+    return "".join(ch for ch in words.lower() if ch.isalnum())
+
+
+def read_vocab(path: str | Path) -> set[str]:
+    """Allowed tags, one per line (`#` optional), as `tag_key`s."""
+    keys = {tag_key(line.strip().lstrip("#")) for line in Path(path).read_text(encoding="utf-8").splitlines()}
+    keys.discard("")
+    if not keys:
+        raise SystemExit(f"error: {path} lists no tags")
+    return keys
 
 
 def load_suggester(model: str | None) -> Suggester:
@@ -72,7 +87,12 @@ def run_predict(args: argparse.Namespace) -> int:
             if model.generator is not None:
                 model.generator.beam_size = args.beam_size
     single = suggester.languages[0] if args.model and len(suggester.languages) == 1 else None
-    records = read_records(args.input, args.format)
+    fmt = args.format or detect_format(args.input)
+    # a benchmark's closed vocabulary (Corel-5k: its `words` file): the best allowed tags of a longer list
+    vocab_path = getattr(args, "vocab", None) or (Path(args.input).parent / "words" if fmt == "corel5k" else None)
+    allowed = read_vocab(vocab_path) if vocab_path else None
+    ask = max(args.k, VOCAB_POOL) if allowed else args.k
+    records = read_records(args.input, fmt)
     out_path = Path(args.output)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     written = 0
@@ -82,13 +102,16 @@ def run_predict(args: argparse.Namespace) -> int:
         def flush() -> None:
             nonlocal written
             for result in suggester.suggest_batch(batch):
-                out.write(prediction_line([s.words for s in result.suggestions]) + "\n")
+                words = [s.words for s in result.suggestions]
+                if allowed:
+                    words = [w for w in words if tag_key(w) in allowed][: args.k]
+                out.write(prediction_line(words) + "\n")
             written += len(batch)
             bar.update(len(batch))
             batch.clear()
 
         for record in records:
-            batch.append(request_for(record, args.k, single, suggester))
+            batch.append(request_for(record, ask, single, suggester))
             if len(batch) == BATCH:
                 flush()
         if batch:

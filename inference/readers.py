@@ -20,7 +20,7 @@ from typing import Iterator
 
 from inference.preprocess import detect_lang, normalize_tag, split_gold_hashtags
 
-FORMATS = ("jsonl", "weibo", "instagram", "tweeteval", "rumoureval", "sarcasm", "crisislex", "mediaeval")
+FORMATS = ("jsonl", "weibo", "instagram", "tweeteval", "rumoureval", "sarcasm", "crisislex", "mediaeval", "corel5k")
 _WEIBO_SUFFIXES = ("_post.txt", "_conv.txt", "_tag.txt")
 
 csv.field_size_limit(sys.maxsize)  # Instagram comment threads exceed the 128 KiB default
@@ -74,6 +74,8 @@ def detect_format(path: str | os.PathLike) -> str:
         return "weibo"
     if not path.is_file():
         raise ReaderError(f"no such data file: {path}")
+    if is_corel_labels(path):
+        return "corel5k"
     suffix = path.suffix.lower()
     with _open(path) as f:
         first = ""
@@ -254,6 +256,28 @@ def read_mediaeval(path: Path) -> Iterator[dict]:
             yield record(f"mediaeval-{get('post_id') or i}", body, [], gold, image, None, "mediaeval")
 
 
+def is_corel_labels(path: Path) -> bool:
+    """Corel-5k's `training_label` / `test_label`: a `*_label` file beside the `words` file."""
+    return path.name.endswith("_label") and (path.parent / "words").is_file()
+
+
+def read_corel5k(path: Path) -> Iterator[dict]:
+    """A Corel-5k label file (`training_label`, `test_label`): lines `ID idx idx ...`, 1-based into the
+    `words` file beside it; the photo is `images/ID.jpeg` there. Image-only records, the words as gold."""
+    words = [w.strip() for w in (path.parent / "words").read_text(encoding="utf-8").splitlines() if w.strip()]
+    with _open(path) as f:
+        for n, line in enumerate(f, start=1):
+            parts = line.split()
+            if not parts:
+                continue
+            try:
+                tags = [words[int(i) - 1] for i in parts[1:]]
+            except (ValueError, IndexError):
+                raise ReaderError(f"{path}:{n}: word numbers must be 1..{len(words)}, got {line.strip()[:80]!r}") from None
+            image = path.parent / "images" / f"{parts[0]}.jpeg"
+            yield record(f"corel-{parts[0]}", "", [], list(dict.fromkeys(tags)), str(image), "en", "corel5k")
+
+
 _READERS = {
     "jsonl": read_jsonl,
     "weibo": read_weibo,
@@ -263,6 +287,7 @@ _READERS = {
     "sarcasm": read_sarcasm,
     "crisislex": read_crisislex,
     "mediaeval": read_mediaeval,
+    "corel5k": read_corel5k,
 }
 
 

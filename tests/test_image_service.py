@@ -291,3 +291,26 @@ def test_predict_reads_image_paths_relative_to_the_jsonl_folder(models_dir, tmp_
     assert run_predict(args) == 0
     lines = out.read_text().splitlines()
     assert len(lines) == 3 and lines[0].split(";")[0] == "red" and "aus open" in lines[1]
+
+
+def test_predict_on_a_corel5k_label_file_keeps_to_its_words_and_evaluate_scores_the_corel_protocol(models_dir, tmp_path, capsys):
+    import argparse
+
+    from inference.metrics import run_evaluate
+    from inference.predict import run_predict
+
+    corel = tmp_path / "corel5k"
+    (corel / "images").mkdir(parents=True)
+    (corel / "words").write_text("red\ngreen\nsunset\n")  # no "blue", no ImageNet "tiger"
+    (corel / "images" / "101.jpeg").write_bytes(RED)
+    (corel / "images" / "102.jpeg").write_bytes(GREEN)
+    (corel / "test_label").write_text("101 1 3\n102 2\n")
+    out = tmp_path / "pred.txt"
+    args = argparse.Namespace(input=str(corel / "test_label"), format=None, output=str(out), k=5, model=str(models_dir), vocab=None)
+    assert run_predict(args) == 0
+    lines = [line.split(";") for line in out.read_text().splitlines()]
+    assert lines[0][0] == "red" and lines[1][0] == "green"
+    assert {w for line in lines for w in line} <= {"red", "green", "sunset"}
+    assert run_evaluate(argparse.Namespace(gold=str(corel / "test_label"), pred=str(out), lang=None, protocol=None)) == 0
+    printed = dict(line.split("\t") for line in capsys.readouterr().out.splitlines())
+    assert list(printed) == ["P", "R", "F1", "N+"] and printed["N+"] == "3"

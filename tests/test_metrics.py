@@ -2,7 +2,7 @@ import argparse
 
 import pytest
 
-from inference.metrics import evaluate, match_key, rouge_scores, run_evaluate
+from inference.metrics import corel_protocol, evaluate, match_key, rouge_scores, run_evaluate
 
 
 def approx(x):
@@ -91,3 +91,16 @@ def test_run_evaluate_rejects_a_prediction_file_of_the_wrong_length(tmp_path, ca
     args = argparse.Namespace(gold=str(tmp_path / "x_tag.txt"), pred=str(tmp_path / "pred.txt"), lang="en")
     assert run_evaluate(args) == 2
     assert "2 records" in capsys.readouterr().err
+
+
+def test_corel_protocol_averages_precision_and_recall_over_the_gold_words():
+    gold = [{"a", "b"}, {"a"}, {"c"}]
+    pred = [["a", "c"], ["b", "d"], ["c"]]  # "d" has no gold image: not a test word
+    scores = corel_protocol(gold, pred)
+    # a: P 1/1, R 1/2; b: P 0/1, R 0/1; c: P 1/2, R 1/1 -> P .5, R .5
+    assert (scores["P"], scores["R"], scores["F1"], scores["N+"], scores["test_words"]) == (50.0, 50.0, 50.0, 2, 3)
+
+
+def test_corel_protocol_annotates_each_image_with_its_top_five_only():
+    assert corel_protocol([{"f"}], [["a", "b", "c", "d", "e", "f"]])["N+"] == 0
+    assert corel_protocol([{"f"}], [["a", "b", "c", "d", "f"]])["N+"] == 1

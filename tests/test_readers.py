@@ -123,3 +123,20 @@ def test_canonical_jsonl_fills_missing_keys_and_resolves_images(tmp_path):
 def test_missing_file_is_a_reader_error(tmp_path):
     with pytest.raises(ReaderError):
         list(read_records(tmp_path / "nope.csv"))
+
+
+def test_a_corel5k_label_file_gives_image_records_with_its_words(tmp_path):
+    write(tmp_path / "corel5k" / "words", "city\nmountain\nsky\n")
+    path = write(tmp_path / "corel5k" / "test_label", "1000 3 1\n1001 2\n")
+    assert detect_format(path) == "corel5k"
+    records = list(read_records(path))
+    assert [r["hashtags"] for r in records] == [["sky", "city"], ["mountain"]]
+    assert records[0]["image"] == str(tmp_path / "corel5k" / "images" / "1000.jpeg")
+    assert records[0]["post"] == "" and records[0]["id"] == "corel-1000" and set(records[0]) >= KEYS
+
+
+def test_a_corel5k_word_number_out_of_range_is_a_reader_error(tmp_path):
+    write(tmp_path / "words", "city\n")
+    path = write(tmp_path / "test_label", "1000 2\n")
+    with pytest.raises(ReaderError, match="1..1"):
+        list(read_records(path))
