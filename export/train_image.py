@@ -813,7 +813,7 @@ def cmd_fusion_eval(args) -> None:
     from inference.metrics import evaluate
     from inference.preprocess import tokenize
     from inference.retrieval import RetrievalIndex, TagLexicon
-    from inference.suggester import LanguageModel, SuggestRequest, Suggester
+    from inference.suggester import IMAGE_SHARE, LanguageModel, SuggestRequest, Suggester
 
     out = Path(args.out)
     meta = json.loads((out / "train_meta.json").read_text())
@@ -833,11 +833,13 @@ def cmd_fusion_eval(args) -> None:
     gold = [p["hashtags"] for p in dev]
     log.info("MediaEval fusion dev: %d posts, %d images (train: %d posts)", len(dev), len(pixels), len(train))
     rows = {}
-    for weight in args.image_weights:
-        suggester = Suggester({"en": LanguageModel.load(text_folder)}, image_tagger=tagger, image_weight=weight)
-        variants = {"text only": lambda p: SuggestRequest(p["post"], k=10, lang="en"),
-                    "image only": lambda p: SuggestRequest("", k=10, lang="en", image=pixels[p["image"]]),
-                    f"fused (image weight {weight})": lambda p: SuggestRequest(p["post"], k=10, lang="en", image=pixels[p["image"]])}
+    k = args.k
+    for weight, share in [(w, IMAGE_SHARE) for w in args.image_weights] + [(0.5, 0.0)]:
+        suggester = Suggester({"en": LanguageModel.load(text_folder)}, image_tagger=tagger, image_weight=weight, image_share=share)
+        fused = f"fused (image weight {weight})" + ("" if share else ", no places kept for the photo")
+        variants = {"text only": lambda p: SuggestRequest(p["post"], k=k, lang="en"),
+                    "image only": lambda p: SuggestRequest("", k=k, lang="en", image=pixels[p["image"]]),
+                    fused: lambda p: SuggestRequest(p["post"], k=k, lang="en", image=pixels[p["image"]])}
         for name, make in variants.items():
             if name in rows:
                 continue
@@ -845,9 +847,9 @@ def cmd_fusion_eval(args) -> None:
             for i in range(0, len(dev), 64):
                 results += suggester.suggest_batch([make(p) for p in dev[i:i + 64]])
             m = evaluate(gold, [[s.words for s in r.suggestions] for r in results], "en")
-            rows[name] = {k: round(m[k], 2) for k in ("P@1", "F1@1", "P@5", "R@5", "F1@5", "MAP@5")}
+            rows[name] = {key: round(m[key], 2) for key in ("P@1", "F1@1", "P@5", "R@5", "F1@5", "MAP@5")}
             log.info("%-28s %s", name, rows[name])
-    (out / "fusion_eval.json").write_text(json.dumps({"posts": len(dev), "images": len(pixels), "rows": rows}, indent=1))
+    (out / f"fusion_eval_k{k}.json").write_text(json.dumps({"posts": len(dev), "images": len(pixels), "k": k, "rows": rows}, indent=1))
 
 
 def cmd_dev_labels(args) -> None:
@@ -915,6 +917,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--model", default="inference/models/image")
     p.add_argument("--out", default="runs/image")
     p.add_argument("--image-weights", type=float, nargs="+", default=[0.25, 0.5, 1.0, 2.0])
+    p.add_argument("--k", type=int, default=10, help="suggestions asked for per post (the metrics' @1 and @5 read its top)")
     p.set_defaults(fn=cmd_fusion_eval)
     args = parser.parse_args(argv)
     args.fn(args)

@@ -118,6 +118,32 @@ def rank(
     ]
 
 
+def keep_image_share(
+    fused: list[Ranked], image: list[tuple[str, float]], k: int, share: float,
+    exclude: set[str] | frozenset[str] | tuple = (), blocklist: set[str] | frozenset[str] | tuple = (),
+) -> list[Ranked]:
+    """Top-k of `fused` (every fused candidate, best first) in which round(k x share) places go to the
+    photo's own best tags: those missing take the last places, best fused score first. A caption
+    with little to say ("morning walk") otherwise fills every place with its text neighbours' tags,
+    however clear the photo; a caption that names the photo's content already holds its share."""
+    slots = int(k * share + 0.5)
+    top = fused[:k]
+    own = {tag_key(r.words) for r in rank({"image": image}, {"image": 1.0}, k, exclude, blocklist)}
+    missing = slots - sum(1 for r in top if tag_key(r.words) in own)
+    if missing <= 0:
+        return top
+    extra = [r for r in fused[k:] if tag_key(r.words) in own][:missing]
+    room = k - len(extra)  # the text tags that give way are the lowest of the top
+    keep, text_left = [], room - sum(1 for r in top if tag_key(r.words) in own)
+    for r in top:
+        if tag_key(r.words) in own:
+            keep.append(r)
+        elif text_left > 0:
+            keep.append(r)
+            text_left -= 1
+    return keep + extra
+
+
 def load_fusion(folder: str | Path) -> dict:
     """The fusion config of a model folder: {"weights": {...}, "norms": {...}, ...}."""
     return json.loads((Path(folder) / FUSION_JSON).read_text(encoding="utf-8"))

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from inference.preprocess import detect_lang, tokenize
-from inference.ranking import FUNCTION_WORDS, FUSION_JSON, rank
+from inference.ranking import FUNCTION_WORDS, FUSION_JSON, keep_image_share, rank
 from inference.rerank import RERANK_JSON, FeatureContext, Reranker
 from inference.segment import format_tag
 
@@ -28,6 +28,7 @@ KNOWN_LANGS = ("en", "zh")
 DEFAULT_FUSION = {"weights": {"generator": 1.0, "retrieval": 0.6}, "norms": {"generator": "softmax"}}
 IMAGE_FOLDER = "image"  # the image tagger's folder inside a models dir (inference/image.py)
 DEFAULT_IMAGE_WEIGHT = 1.0  # the image source's weight beside a text model's sources
+IMAGE_SHARE = 1 / 3  # of a fused list (photo + text): places kept for the photo's own best tags (`keep_image_share`)
 _HASHTAG_IN_TEXT = re.compile(r"#(\w+)")
 
 
@@ -201,6 +202,7 @@ class Suggester:
         blocklist: set[str] | frozenset[str] = frozenset(),
         image_tagger: object | None = None,  # inference.image.ImageTagger
         image_weight: float | None = None,  # None: the tagger's image.json "text_fusion_weight"
+        image_share: float = IMAGE_SHARE,
     ):
         if not models and image_tagger is None:
             raise ValueError("a Suggester needs at least one model")
@@ -211,6 +213,7 @@ class Suggester:
         if image_weight is None and image_tagger is not None:
             image_weight = image_tagger.config.get("text_fusion_weight", DEFAULT_IMAGE_WEIGHT)
         self.image_weight = DEFAULT_IMAGE_WEIGHT if image_weight is None else float(image_weight)
+        self.image_share = image_share
 
     # -- construction ------------------------------------------------------------------------------
     @classmethod
@@ -240,7 +243,7 @@ class Suggester:
 
             kwargs["image_tagger"] = ImageTagger(image_folder, providers=kwargs.get("providers"), threads=kwargs.get("threads", 0))
         if not folders:
-            own = {"blocklist", "image_tagger", "image_weight"}
+            own = {"blocklist", "image_tagger", "image_weight", "image_share"}
             return cls({}, **{k: v for k, v in kwargs.items() if k in own})
         return cls.from_folders(folders, **kwargs)
 
@@ -337,6 +340,9 @@ class Suggester:
                 post, thread = pairs[text_rows.index(j)]
                 ranked = model.reranker.rank(candidates, post, thread, model.rerank_context, n, exclude, blocklist)
                 ranked = _blend_generator(ranked, candidates, model.fusion, req.k, exclude, blocklist)
+            elif images[j] is not None and j in text_candidates:
+                every = rank(candidates, fusion, sum(len(c) for c in candidates.values()), exclude, blocklist)
+                ranked = keep_image_share(every, images[j], req.k, self.image_share, exclude, blocklist)
             else:
                 ranked = rank(candidates, fusion, req.k, exclude, blocklist)
             out.append(([

@@ -149,6 +149,15 @@ def test_caption_and_image_are_fused(models_dir, tagger):
     assert fused.model == "tiny-en@test+tiny-image@test"
 
 
+def test_a_wordy_caption_leaves_the_photo_a_third_of_the_places(models_dir, tagger):
+    text = "Watching the final set at the Australian Open tonight"
+    quiet = Suggester.from_models_dir(models_dir, image_weight=0.01, image_share=0.0)
+    assert "red" not in [s.words for s in quiet.suggest(SuggestRequest(text=text, image=tagger.preprocess(RED), k=3)).suggestions]
+    fused = Suggester.from_models_dir(models_dir, image_weight=0.01)
+    words = [s.words for s in fused.suggest(SuggestRequest(text=text, image=tagger.preprocess(RED), k=3)).suggestions]
+    assert len(words) == 3 and words[-1] == "red"  # round(3/3) = 1 place, the last
+
+
 def test_a_batch_mixing_text_image_and_both_answers_each_request(models_dir, tagger):
     suggester = Suggester.from_models_dir(models_dir)
     requests = [SuggestRequest(text="Nadal wins the final"), SuggestRequest(text="", image=tagger.preprocess(GREEN)),

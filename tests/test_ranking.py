@@ -1,6 +1,6 @@
 """Fusion ranking: normalisation, weights, de-duplication, exclusion and blocklist."""
 
-from inference.ranking import Ranked, normalise, rank, tag_key
+from inference.ranking import Ranked, keep_image_share, normalise, rank, tag_key
 
 
 def test_tags_equal_ignoring_spaces_and_case_are_one_candidate():
@@ -55,3 +55,29 @@ def test_english_function_words_are_never_suggested_alone_but_stay_inside_longer
     tags = [s.words for s in suggester.suggest(SuggestRequest("pasta after the after party, that was it", k=10, lang="en")).suggestions]
     assert "pasta" in tags and "after party" in tags
     assert "after" not in tags and "that" not in tags
+
+
+def _fused(*pairs):
+    return [Ranked(words, score, source) for words, score, source in pairs]
+
+
+FUSED = _fused(("a", 0.9, "retrieval"), ("b", 0.8, "retrieval"), ("c", 0.7, "retrieval"), ("d", 0.6, "retrieval"),
+               ("e", 0.5, "retrieval"), ("red", 0.3, "image"), ("green", 0.2, "image"))
+PHOTO = [("red", 1.0), ("green", 0.5), ("blue", 0.1)]
+
+
+def test_a_third_of_a_fused_list_goes_to_the_photos_own_best_tags():
+    top = keep_image_share(FUSED, PHOTO, 5, 1 / 3)
+    assert [r.words for r in top] == ["a", "b", "c", "red", "green"]
+
+
+def test_a_list_already_holding_the_photos_tags_is_left_as_it_is():
+    fused = _fused(("red", 0.9, "image"), ("a", 0.8, "retrieval"), ("green", 0.7, "image"), ("b", 0.6, "retrieval"))
+    assert keep_image_share(fused, PHOTO, 3, 1 / 3) == fused[:3]
+    assert keep_image_share(FUSED, PHOTO, 1, 1 / 3) == FUSED[:1]  # round(1/3) = 0 places
+
+
+def test_existing_and_blocked_tags_are_not_brought_back_for_the_photo():
+    fused = [r for r in FUSED if r.words != "red"]  # rank() already dropped the post's own #red
+    top = keep_image_share(fused, PHOTO, 5, 1 / 3, exclude={"red"}, blocklist={"blue"})
+    assert [r.words for r in top] == ["a", "b", "c", "d", "green"]
