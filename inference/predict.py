@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from inference.ranking import tag_key
 from inference.readers import detect_format, read_records
 from inference.suggester import DEFAULT_MODELS_DIR, SuggestRequest, Suggester
 
@@ -19,13 +20,8 @@ BATCH = 64
 VOCAB_POOL = 100  # with --vocab, the suggestions asked for per record before the allowed ones are kept
 
 
-def tag_key(words: str) -> str:
-    """A tag compared without case, spaces or punctuation: "Polar Bear" == "polarbear"."""
-    return "".join(ch for ch in words.lower() if ch.isalnum())
-
-
 def read_vocab(path: str | Path) -> set[str]:
-    """Allowed tags, one per line (`#` optional), as `tag_key`s."""
+    """Allowed tags, one per line (`#` optional), as `tag_key`s (case and spaces ignored)."""
     keys = {tag_key(line.strip().lstrip("#")) for line in Path(path).read_text(encoding="utf-8").splitlines()}
     keys.discard("")
     if not keys:

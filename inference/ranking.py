@@ -133,15 +133,9 @@ def keep_image_share(
     if missing <= 0:
         return top
     extra = [r for r in fused[k:] if tag_key(r.words) in own][:missing]
-    room = k - len(extra)  # the text tags that give way are the lowest of the top
-    keep, text_left = [], room - sum(1 for r in top if tag_key(r.words) in own)
-    for r in top:
-        if tag_key(r.words) in own:
-            keep.append(r)
-        elif text_left > 0:
-            keep.append(r)
-            text_left -= 1
-    return keep + extra
+    others = [i for i, r in enumerate(top) if tag_key(r.words) not in own]
+    give_way = set(others[len(others) - len(extra):]) if extra else set()  # the lowest of the others
+    return [r for i, r in enumerate(top) if i not in give_way] + extra
 
 
 def load_fusion(folder: str | Path) -> dict:
