@@ -41,6 +41,7 @@ _TOKEN_RE = re.compile(
 )
 _SPECIAL_SPLIT_RE = re.compile(r"(URL|MENTION|DIGIT)")
 _DIGITS_RE = re.compile(r"\d+")
+_NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
 
 # Gold-hashtag extraction.
 _HASHTAG_RE = re.compile(r"#(\w+)")
@@ -217,3 +218,20 @@ def tokenize(text: str, lang: str | None = None) -> list[str]:
         else:
             out.extend(_normalize(piece, zh=True))
     return out
+
+
+def fill_placeholders(words: str, raw_text: str) -> str | None:
+    """A candidate tag as a user can post it. Tags learnt from the data sets hold their normalisation's
+    placeholders (#鹿晗DIGIT生日快乐): each DIGIT takes the raw text's next number, in order; a tag that
+    needs more numbers than the text has, or holds URL / MENTION, is None (not a usable hashtag). Text
+    written in the data sets' own convention (it holds the placeholders itself, like the Weibo posts)
+    keeps them, so benchmarks compare like with like."""
+    if not any(s in words for s in SPECIAL_TOKENS) or any(s in raw_text for s in SPECIAL_TOKENS):
+        return words
+    if "URL" in words or "MENTION" in words:
+        return None
+    numbers = [re.sub(r"[.,]", "", n) for n in _NUMBER_RE.findall(raw_text)]
+    if len(numbers) < words.count("DIGIT"):
+        return None
+    fill = iter(numbers)
+    return re.sub("DIGIT", lambda _: next(fill), words)

@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from inference.preprocess import detect_lang, tokenize
-from inference.ranking import FUNCTION_WORDS, FUSION_JSON, keep_image_share, rank
+from inference.preprocess import detect_lang, fill_placeholders, tokenize
+from inference.ranking import FUNCTION_WORDS, FUSION_JSON, keep_image_share, rank, tag_key
 from inference.rerank import RERANK_JSON, FeatureContext, Reranker
 from inference.segment import format_tag
 
@@ -195,6 +195,21 @@ def _existing_tags(req: SuggestRequest) -> set[str]:
     return {t.lstrip("#").strip() for t in list(req.hashtags) + _HASHTAG_IN_TEXT.findall(req.text)} - {""}
 
 
+def _usable(ranked: list, raw_text: str, exclude) -> list:
+    """A ranked list with the data sets' placeholders filled from the request's text, or the tags that
+    cannot be filled dropped (`fill_placeholders`); a filled tag equal to one above or to an existing
+    one goes too. Applied to the ranked list, not to the candidates, so the others keep their order."""
+    seen = {tag_key(t) for t in exclude}
+    out = []
+    for r in ranked:
+        words = fill_placeholders(r.words, raw_text)
+        if words is None or (words != r.words and tag_key(words) in seen):
+            continue
+        seen.add(tag_key(words))
+        out.append(r if words == r.words else replace(r, words=words))
+    return out
+
+
 class Suggester:
     def __init__(
         self,
@@ -332,6 +347,7 @@ class Suggester:
         out = []
         for j, (req, exclude) in enumerate(zip(batch, excluded)):
             candidates = dict(text_candidates.get(j, {}))
+            raw_text = " ".join([req.text, *req.thread])
             used = [model.model_id] if j in text_candidates else []
             if images[j] is not None:
                 candidates["image"] = images[j]
@@ -339,12 +355,13 @@ class Suggester:
             if model is not None and model.reranker is not None and j in text_candidates and images[j] is None:
                 post, thread = pairs[text_rows.index(j)]
                 ranked = model.reranker.rank(candidates, post, thread, model.rerank_context, n, exclude, blocklist)
-                ranked = _blend_generator(ranked, candidates, model.fusion, req.k, exclude, blocklist)
+                ranked = _blend_generator(ranked, candidates, model.fusion, n, exclude, blocklist)
+                ranked = _usable(ranked, raw_text, exclude)[: req.k]
             elif images[j] is not None and j in text_candidates:
                 every = rank(candidates, fusion, sum(len(c) for c in candidates.values()), exclude, blocklist)
-                ranked = keep_image_share(every, images[j], req.k, self.image_share, exclude, blocklist)
+                ranked = keep_image_share(_usable(every, raw_text, exclude), images[j], req.k, self.image_share, exclude, blocklist)
             else:
-                ranked = rank(candidates, fusion, req.k, exclude, blocklist)
+                ranked = _usable(rank(candidates, fusion, n, exclude, blocklist), raw_text, exclude)[: req.k]
             out.append(([
                 Suggestion(tag=format_tag(r.words, lang), words=r.words, score=round(float(r.score), 4), source=r.source)
                 for r in ranked

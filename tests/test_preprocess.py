@@ -1,6 +1,7 @@
 from inference.preprocess import (
     PREPROCESS_VERSION,
     detect_lang,
+    fill_placeholders,
     normalize_tag,
     split_gold_hashtags,
     tokenize,
@@ -93,3 +94,16 @@ def test_detect_lang_uses_the_cjk_share():
     assert detect_lang("还是 一样 URL") == "zh"
     assert detect_lang("Watching the final set tonight") == "en"
     assert detect_lang("Great trip to 北京 with friends and family today") == "en"
+
+
+def test_placeholders_in_learnt_tags_take_the_posts_numbers_or_the_tag_is_dropped():
+    assert fill_placeholders("鹿晗 DIGIT 生日快乐", "祝鹿晗26岁生日快乐！") == "鹿晗 26 生日快乐"
+    assert fill_placeholders("DIGIT 年 DIGIT 月", "2016年5月的回忆") == "2016 年 5 月"
+    assert fill_placeholders("top DIGIT", "my top 1,000 songs") == "top 1000"
+    assert fill_placeholders("鹿晗 DIGIT 生日快乐", "祝鹿晗生日快乐") is None  # no number to put there
+    assert fill_placeholders("MENTION 加油", "加油 @someone") is None
+    assert fill_placeholders("生日快乐", "生日快乐") == "生日快乐"
+
+
+def test_text_in_the_data_sets_convention_keeps_the_placeholders():
+    assert fill_placeholders("鹿晗 DIGIT 生日快乐", "祝 鹿晗 DIGIT 岁 生日快乐") == "鹿晗 DIGIT 生日快乐"

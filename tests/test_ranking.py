@@ -57,6 +57,22 @@ def test_english_function_words_are_never_suggested_alone_but_stay_inside_longer
     assert "after" not in tags and "that" not in tags
 
 
+def test_a_learnt_tag_with_a_number_placeholder_is_suggested_with_the_posts_number_or_not_at_all(tmp_path):
+    from inference.suggester import Suggester, SuggestRequest
+    from service_fixtures import write_retrieval_model
+
+    records = [("小时代 DIGIT 首映 好看", ["小时代 DIGIT", "首映"]), ("小时代 DIGIT 首映 哭了", ["小时代 DIGIT"]),
+               ("今天 首映 礼", ["首映"])]
+    suggester = Suggester.from_folders([write_retrieval_model(tmp_path / "zh", "zh", records)])
+
+    def tags(text):
+        return [s.words for s in suggester.suggest(SuggestRequest(text, k=5, lang="zh")).suggestions]
+
+    assert "小时代 3" in tags("小时代3首映好看")
+    assert not any("DIGIT" in t for t in tags("小时代首映好看"))
+    assert "小时代 DIGIT" in tags("小时代 DIGIT 首映 好看")  # the data sets' own convention in, the same out
+
+
 def _fused(*pairs):
     return [Ranked(words, score, source) for words, score, source in pairs]
 
