@@ -155,11 +155,12 @@ def main(argv: list[str] | None = None) -> None:
         net = TaggerNet(backbone, tail=load_tail(run / "tail.pt", backbone)).eval()
     else:
         net = TaggerNet(load_pretrained()).eval()  # the head ships as numbers in knn.npz
-    # 4: a calibrated fusion (per-word sigmoid, co-occurrence: knn.npz calib_*), over either graph
+    # 4: a calibrated fusion (per-word sigmoid, co-occurrence: knn.npz calib_*), over either graph;
+    # 5: the same with a hubness correction (knn.npz SPACE_hub)
     # the input side the run's features were computed at (train_meta.json, else the cache; 224 before either said)
     cache = np.load(run / "features.npz")
     size = int(meta.get("size", cache["size"] if "size" in cache.files else INPUT_SIZE))
-    format_version = 4 if meta["fusion"].get("calibrated") else 3 if net.tail is not None else 2
+    format_version = 5 if meta["fusion"].get("hub") else 4 if meta["fusion"].get("calibrated") else 3 if net.tail is not None else 2
     vocab = meta["vocab"]
     items = {d["id"]: ImageItem(d["id"], d["path"], tuple(d["tags"])) for d in json.loads((run / "items.json").read_text())}
     dev = [items[i] for i in meta["dev_ids"] if i in items][: args.parity_images]

@@ -379,6 +379,8 @@ class TrainConfig:
     calib_lams: tuple[float, ...] = (1.0, 10.0, 100.0)  # L2 on the per-word deviations from the shared fit
     calib_steps: int = 400
     cooc_betas: tuple[float, ...] = (0.0, 0.1, 0.15, 0.2, 0.3)  # s + beta * s @ C (label co-occurrence)
+    hub_weights: tuple[float, ...] = (0.0,)  # hubness correction weights to choose among on the held-out halves
+    hub_k: int = 10  # a bank photo's hub offset: its mean similarity to this many nearest bank photos
     seed: int = 0
 
 
@@ -452,6 +454,17 @@ def tag_scale_for(y: np.ndarray, alpha: float) -> np.ndarray:
 
 def gold_sets(y: np.ndarray) -> list[set[int]]:
     return [set(np.flatnonzero(row)) for row in y]
+
+
+def hub_offsets(bank: KnnBank, k: int) -> dict[str, np.ndarray]:
+    """Per space [N]: each training photo's mean similarity to its k nearest other training photos (the
+    hubness correction takes hub x this off every similarity to it; see ImageFusion.hub)."""
+    out = {}
+    for space, (_, _, b) in bank.spaces.items():
+        sims = b @ b.T  # [N,N]
+        np.fill_diagonal(sims, -np.inf)
+        out[space] = (-np.partition(-sims, k - 1, axis=1)[:, :k]).mean(axis=1).astype(np.float32)
+    return out
 
 
 def fit_bank(vectors: dict[str, np.ndarray], labels: np.ndarray, cfg: TrainConfig) -> KnnBank:
@@ -545,7 +558,7 @@ def tune_biases(log_scores: np.ndarray, protocol: ChunkedProtocol, cfg: TrainCon
 
 def cmd_train(args) -> None:
     torch.set_num_threads(1)  # tiny matrices: more threads only spin on a shared machine
-    cfg = TrainConfig()
+    cfg = TrainConfig(hub_weights=tuple(args.hub_weights))
     out = Path(args.out)
     items, cache = load_cache(out)
     features = cache["features"].astype(np.float32)
@@ -687,41 +700,46 @@ def cmd_train(args) -> None:
         return scale
 
     # 4. calibration (TagProp-style per-word sigmoid) + label co-occurrence, on held-out halves of the
-    #    chunks: the sigmoid fitted on one half's leave-one-out scores scores the other (both ways)
+    #    chunks: the sigmoid fitted on one half's leave-one-out scores scores the other (both ways); and
+    #    the hubness correction's weight (each bank photo's similarities less hub x its mean similarity
+    #    to its own nearest bank photos), chosen the same way
     fusion = fusions[name]
     n_chunks = len(protocol.chunks)
     halves = (list(range(n_chunks // 2)), list(range(n_chunks // 2, n_chunks)))
     half_rows = [np.concatenate([protocol.chunks[c] for c in h]) for h in halves]
-    space_sims = {s: loo_sims[s] for s in ("cnn", "colour", "imagenet")}
+    offsets = hub_offsets(bank, cfg.hub_k) if not holdout else {}
     calibs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     calibrated = None
     if cfg.calibrate:
-        calib_fusion = ImageFusion(**{**asdict(fusion), "calibrated": True})
-        x_cal = calibration_inputs(head_loo, space_sims, y_train, calib_fusion, n_corel)  # [L,W,4]
         y_cal = y_train[loo][:, :n_corel]
         cooc = cooc_matrix(y_train[:, :n_corel])  # as served: from the bank's tag lists
         key = lambda m: m["F1"] + 0.02 * m["N+"]
-        best = None
-        for lam in cfg.calib_lams:
-            held_p = np.zeros_like(y_cal)
-            for fit_rows, score_rows in (half_rows, half_rows[::-1]):
-                held_p[score_rows] = calibrate(x_cal[score_rows], *fit_calibration(x_cal[fit_rows], y_cal[fit_rows], lam, cfg.calib_steps))
-            for beta in cfg.cooc_betas:
-                smoothed = held_p + beta * held_p @ cooc
-                for alpha in (0.5, 0.75, 1.0, 1.25, 1.5):
-                    m = protocol(smoothed * corel_scale(alpha)[:n_corel])
-                    log.info("calibrated lam %g, cooc %g, alpha %g: held-out halves %s", lam, beta, alpha, m)
-                    if best is None or key(m) > key(best[0]):
-                        best = (m, lam, beta, alpha, smoothed)
-                    if beta == 0 and (f"calibrated+rebalance" not in rows_loo or key(m) > key(rows_loo["calibrated+rebalance"])):
-                        rows_loo["calibrated+rebalance"] = m
-                        fusions["calibrated+rebalance"] = ImageFusion(**{**asdict(calib_fusion), "alpha": alpha, "cooc": 0.0})
-                        calibs["calibrated+rebalance"] = lam
-        m, lam, beta, alpha, smoothed = best
-        name_c = "calibrated+cooc+rebalance"
-        rows_loo[name_c], fusions[name_c], calibs[name_c] = m, ImageFusion(**{**asdict(calib_fusion), "alpha": alpha, "cooc": beta}), lam
+        best, x_cals = None, {}
+        for hub in cfg.hub_weights if offsets else (0.0,):
+            calib_fusion = ImageFusion(**{**asdict(fusion), "calibrated": True, "hub": hub})
+            space_sims = {s: loo_sims[s] - hub * offsets[s][None, :] if hub else loo_sims[s] for s in ("cnn", "colour", "imagenet")}
+            x_cals[hub] = x_cal = calibration_inputs(head_loo, space_sims, y_train, calib_fusion, n_corel)  # [L,W,4]
+            for lam in cfg.calib_lams:
+                held_p = np.zeros_like(y_cal)
+                for fit_rows, score_rows in (half_rows, half_rows[::-1]):
+                    held_p[score_rows] = calibrate(x_cal[score_rows], *fit_calibration(x_cal[fit_rows], y_cal[fit_rows], lam, cfg.calib_steps))
+                for beta in cfg.cooc_betas:
+                    smoothed = held_p + beta * held_p @ cooc
+                    for alpha in (0.5, 0.75, 1.0, 1.25, 1.5):
+                        m = protocol(smoothed * corel_scale(alpha)[:n_corel])
+                        log.info("calibrated hub %g, lam %g, cooc %g, alpha %g: held-out halves %s", hub, lam, beta, alpha, m)
+                        if best is None or key(m) > key(best[0]):
+                            best = (m, lam, beta, alpha, smoothed, hub)
+                        if hub == 0 and beta == 0 and ("calibrated+rebalance" not in rows_loo or key(m) > key(rows_loo["calibrated+rebalance"])):
+                            rows_loo["calibrated+rebalance"] = m
+                            fusions["calibrated+rebalance"] = ImageFusion(**{**asdict(calib_fusion), "alpha": alpha, "cooc": 0.0})
+                            calibs["calibrated+rebalance"] = lam
+        m, lam, beta, alpha, smoothed, hub = best
+        name_c = "calibrated+cooc+rebalance" + (f"+hubness {hub:g}" if hub else "")
+        rows_loo[name_c], calibs[name_c] = m, lam
+        fusions[name_c] = ImageFusion(**{**asdict(fusion), "calibrated": True, "alpha": alpha, "cooc": beta, "hub": hub})
         for n_ in ("calibrated+rebalance", name_c):  # refit on all the leave-one-out photos
-            calibs[n_] = fit_calibration(x_cal, y_cal, calibs[n_], cfg.calib_steps)
+            calibs[n_] = fit_calibration(x_cals[fusions[n_].hub], y_cal, calibs[n_], cfg.calib_steps)
         log.info("loo %-34s %s (held-out halves) %s", "calibrated+rebalance", rows_loo["calibrated+rebalance"], fusions["calibrated+rebalance"])
         log.info("loo %-34s %s (held-out halves) %s", name_c, m, fusions[name_c])
         if key(m) > key(rows_loo[name]):
@@ -755,11 +773,11 @@ def cmd_train(args) -> None:
     tag_scale = np.ones_like(rebalance)
     tag_scale[:n_corel] = rebalance[:n_corel] * np.exp(bias)
     fusion_bias = ImageFusion(**{**asdict(fusion), "per_word_bias": True})
-    name_b = ("calibrated+cooc+rebalance" if calibrated is not None else "head+knn+rebalance") + "+per-word bias"
+    name_b = (name_c if calibrated is not None else "head+knn+rebalance") + "+per-word bias"
     rows_loo[name_b] = protocol(np.log(fused + 1e-6) + bias)
     fusions[name_b] = fusion_bias
     if calibrated is not None:
-        calibs[name_b] = calibs["calibrated+cooc+rebalance"]
+        calibs[name_b] = calibs[name_c]
     log.info("loo per-word bias (fitted there: optimistic) %s (%.0f s)", rows_loo[name_b], time.time() - t0)
 
     # 6. refit the head on all of train; dev, scored exactly as served
@@ -776,8 +794,9 @@ def cmd_train(args) -> None:
     for name, f in fusions.items():
         scale = tag_scale if f.per_word_bias else corel_scale(f.alpha) if f.calibrated else \
             tag_scale_for(y_train, f.alpha) if f.alpha else ones
-        if f.calibrated:  # exactly as served (inference.image.score_tags)
-            s = score_tags(head_dev, dev_sims, y_train, f, scale, calibs[name], dev_cooc)
+        if f.calibrated:  # exactly as served (inference.image.score_tags; KnnBank takes the hub offsets off)
+            sims = {sp: v - f.hub * offsets[sp][None, :] if f.hub and sp in offsets else v for sp, v in dev_sims.items()}
+            s = score_tags(head_dev, sims, y_train, f, scale, calibs[name], dev_cooc)
         else:
             sims = dev_sims["plain"] if not f.cnn_taps else \
                 dev_sims["cnn"] + f.colour_sim * dev_sims["colour"] + f.imagenet_sim * dev_sims["imagenet"]
@@ -793,6 +812,8 @@ def cmd_train(args) -> None:
     for space, (mean, proj, b) in bank.spaces.items():
         if space in needed_spaces(shipped):
             arrays.update({f"{space}_mean": mean, f"{space}_proj": proj.astype(np.float16), f"{space}_bank": b.astype(np.float16)})
+            if shipped.hub:
+                arrays[f"{space}_hub"] = offsets[space]
     np.savez(out / "knn.npz", **arrays)
     (out / "train_meta.json").write_text(json.dumps({
         "vocab": vocab, "n_corel_words": n_corel, "fusion": asdict(shipped), "tag_scale": tag_scale.round(4).tolist(),
@@ -911,6 +932,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", default="runs/image")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--holdout", action="store_true", help="choose on held-out fold 0 (automatic with a finetune cache)")
+    p.add_argument("--hub-weights", type=float, nargs="+", default=[0.0],
+                   help="hubness correction weights the held-out halves choose among (0: none; docs/results.md)")
     p.set_defaults(fn=cmd_train)
     p = sub.add_parser("fusion-eval")
     p.add_argument("--mediaeval", default=str(SHARED / "mediaeval2016" / "train_posts.txt"))

@@ -69,7 +69,7 @@ IMAGE_CONFIG = "image.json"
 # image.json format_version: 1 cnn kNN on features; 2 several similarity spaces, taps, head in knn.npz;
 # 3 the same outputs from a graph with float16 weights and a fine-tuned copy of the last blocks;
 # 4 format 2 + per-word calibration (knn.npz calib_weight/calib_bias) and label co-occurrence smoothing
-IMAGE_FORMATS = (1, 2, 3, 4)
+IMAGE_FORMATS = (1, 2, 3, 4, 5)
 IMAGENET_TAGS = Path(__file__).parent / "data" / "imagenet_tags.json"
 
 
@@ -233,6 +233,10 @@ class ImageFusion:
     calibrated: bool = False
     colour_knn_temperature: float = 0.03  # the colour-only votes, a calibration input (k = knn_k)
     cooc: float = 0.0  # then s + cooc * s @ C: label co-occurrence of those words (`cooc_matrix`)
+    # format 5: hubness correction (CSLS-like): each space's similarity to training photo n, minus hub
+    # x knn.npz SPACE_hub[n] (n's mean similarity to its nearest training photos): photos close to
+    # everything stop voting for every query
+    hub: float = 0.0
 
 
 SPACES = ("cnn", "colour", "imagenet")
@@ -372,6 +376,7 @@ class KnnBank:
     calib_weight: np.ndarray | None = None  # [W,len(CALIB_INPUTS)] format 4: the first W tags calibrated
     calib_bias: np.ndarray | None = None  # [W]
     cooc: np.ndarray | None = None  # [W,W] `cooc_matrix` of the bank's labels (when fusion.cooc)
+    hubs: dict[str, np.ndarray] | None = None  # per space [N]: fusion.hub x SPACE_hub, taken off the similarities
 
     @classmethod
     def load(cls, path: Path, n_tags: int, fusion: "ImageFusion") -> "KnnBank":
@@ -393,6 +398,14 @@ class KnnBank:
                 raise ValueError(f"{path}: {space} shapes disagree (mean {mean.shape}, proj "
                                  f"{None if proj is None else proj.shape}, bank {bank.shape})")
             spaces[space] = (mean, proj, bank)
+        hubs = None
+        if fusion.hub:
+            missing = [s for s in spaces if f"{s}_hub" not in names]
+            if missing or not math.isfinite(fusion.hub) or fusion.hub < 0:
+                raise ValueError(f"{path}: fusion.hub {fusion.hub!r} needs a number >= 0 and SPACE_hub arrays (missing {missing})")
+            hubs = {s: fusion.hub * data[f"{s}_hub"].astype(np.float32) for s in spaces}
+            if any(h.shape != (len(spaces[s][2]),) for s, h in hubs.items()):
+                raise ValueError(f"{path}: every SPACE_hub must hold one number per bank photo")
         n = len(next(iter(spaces.values()))[2])
         if any(len(b) != n for _, _, b in spaces.values()):
             raise ValueError(f"{path}: the spaces' banks have different numbers of photos")
@@ -425,14 +438,17 @@ class KnnBank:
         for name in data.files:
             if data[name].dtype.kind == "f" and not np.isfinite(data[name]).all():
                 raise ValueError(f"{path}: {name} has non-finite values")
-        return cls(spaces, labels, head_weight, head_bias, calib_weight, calib_bias, cooc)
+        return cls(spaces, labels, head_weight, head_bias, calib_weight, calib_bias, cooc, hubs)
 
     def space_similarities(self, vectors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Per loaded space [B,N]: the cosine similarities to every training photo."""
+        """Per loaded space [B,N]: the cosine similarities to every training photo (less their hub
+        offsets when the fusion corrects hubness)."""
         out = {}
         for space, (mean, proj, bank) in self.spaces.items():
             z = project(vectors[space], mean, proj)
             out[space] = np.einsum("bd,nd->bn", z, bank, optimize=False)
+            if self.hubs is not None:
+                out[space] -= self.hubs[space]
         return out
 
 
@@ -463,6 +479,8 @@ class ImageTagger:
         self.fusion = ImageFusion(**self.config.get("fusion", {}))
         if (self.fusion.calibrated or self.fusion.cooc) and version < 4:
             raise ValueError(f"{config_path}: a calibrated fusion needs format_version 4 (this one says {version})")
+        if self.fusion.hub and version < 5:
+            raise ValueError(f"{config_path}: a hubness correction needs format_version 5 (this one says {version})")
         if not (math.isfinite(self.fusion.cooc) and self.fusion.cooc >= 0):
             raise ValueError(f"{config_path}: fusion.cooc must be a number >= 0")
         # per-tag rebalancing (rare words up) and biases, tuned in training: see `fuse_vocab`

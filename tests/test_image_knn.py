@@ -217,3 +217,56 @@ def test_calibration_fit_learns_which_input_predicts_each_word():
     assert weight[0].argmax() == 0 and weight[1].argmax() == 3
     p = calibrate(x, weight, bias)
     assert ((p > 0.5) == (y > 0)).mean() > 0.9
+
+
+def write_format5_tagger(folder: Path, hub: float = 1.0) -> Path:
+    """The format-4 fixture with a hubness correction: bank photo 0 (the red one) is a hub."""
+    write_format4_tagger(folder)
+    config = json.loads((folder / "image.json").read_text())
+    config["format_version"] = 5
+    config["fusion"]["hub"] = hub
+    (folder / "image.json").write_text(json.dumps(config))
+    data = dict(np.load(folder / "knn.npz"))
+    n = len(data["indptr"]) - 1
+    offsets = np.zeros(n, np.float32)
+    offsets[0] = 0.25
+    np.savez(folder / "knn.npz", **data, cnn_hub=offsets, colour_hub=offsets)
+    return folder
+
+
+def test_the_hubness_correction_takes_each_bank_photos_offset_off_its_similarities(tmp_path):
+    plain = ImageTagger(write_format4_tagger(tmp_path / "plain"))
+    corrected = ImageTagger(write_format5_tagger(tmp_path / "hub", hub=2.0))
+    pixels = np.stack([preprocess(photo((250, 5, 5)), resize="squash")])
+    before = plain.space_similarities(plain.run(pixels), pixels)
+    after = corrected.space_similarities(corrected.run(pixels), pixels)
+    for space in ("cnn", "colour"):
+        assert np.allclose(after[space][0, 0], before[space][0, 0] - 2.0 * 0.25, atol=1e-6)
+        assert np.allclose(after[space][0, 1:], before[space][0, 1:], atol=1e-6)
+
+
+def test_a_hubness_correction_needs_its_offsets_and_format_5(tmp_path):
+    folder = write_format5_tagger(tmp_path / "image")
+    data = dict(np.load(folder / "knn.npz"))
+    np.savez(folder / "knn.npz", **{k: v for k, v in data.items() if k != "colour_hub"})
+    with pytest.raises(ValueError, match="colour"):
+        ImageTagger(folder)
+    np.savez(folder / "knn.npz", **{**data, "cnn_hub": data["cnn_hub"][:2]})
+    with pytest.raises(ValueError, match="one number per bank photo"):
+        ImageTagger(folder)
+    np.savez(folder / "knn.npz", **data)
+    config = json.loads((folder / "image.json").read_text())
+    (folder / "image.json").write_text(json.dumps({**config, "format_version": 4}))
+    with pytest.raises(ValueError, match="format_version 5"):
+        ImageTagger(folder)
+
+
+def test_hub_offsets_are_each_photos_mean_similarity_to_its_nearest_other_photos():
+    from export.train_image import hub_offsets
+    from inference.image import KnnBank
+
+    b = np.array([[1.0, 0.0], [0.8, 0.6], [0.6, 0.8], [0.0, 1.0]], np.float32)  # unit rows
+    offsets = hub_offsets(KnnBank({"cnn": (np.zeros(2, np.float32), None, b)}, np.zeros((4, 1), np.float32)), k=2)["cnn"]
+    sims = b @ b.T
+    expected = [np.sort(np.delete(sims[i], i))[-2:].mean() for i in range(4)]
+    assert np.allclose(offsets, expected) and offsets[1] > offsets[0]  # the middle photos are the hubs
