@@ -13,7 +13,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from inference.ranking import tag_key
-from inference.readers import detect_format, read_records
+from inference.readers import corel_label_file, detect_format, read_records
 from inference.suggester import DEFAULT_MODELS_DIR, SuggestRequest, Suggester
 
 BATCH = 64
@@ -85,7 +85,7 @@ def run_predict(args: argparse.Namespace) -> int:
     single = suggester.languages[0] if args.model and len(suggester.languages) == 1 else None
     fmt = args.format or detect_format(args.input)
     # a benchmark's closed vocabulary (Corel-5k: its `words` file): the best allowed tags of a longer list
-    vocab_path = getattr(args, "vocab", None) or (Path(args.input).parent / "words" if fmt == "corel5k" else None)
+    vocab_path = getattr(args, "vocab", None) or (corel_label_file(args.input).parent / "words" if fmt == "corel5k" else None)
     allowed = read_vocab(vocab_path) if vocab_path else None
     ask = max(args.k, VOCAB_POOL) if allowed else args.k
     records = read_records(args.input, fmt)

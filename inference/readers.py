@@ -72,6 +72,8 @@ def detect_format(path: str | os.PathLike) -> str:
     path = Path(path)
     if _weibo_prefix(path) is not None:
         return "weibo"
+    if path.is_dir() and (path / "words").is_file():
+        return "corel5k"
     if not path.is_file():
         raise ReaderError(f"no such data file: {path}")
     if is_corel_labels(path):
@@ -261,9 +263,24 @@ def is_corel_labels(path: Path) -> bool:
     return path.name.endswith("_label") and (path.parent / "words").is_file()
 
 
+def corel_label_file(path: str | os.PathLike) -> Path:
+    """A Corel-5k label file itself, or the folder holding it: its `test_label`, else its only `*_label`."""
+    path = Path(path)
+    if not path.is_dir():
+        return path
+    labels = sorted(p.name for p in path.glob("*_label"))
+    if "test_label" in labels:
+        return path / "test_label"
+    if len(labels) == 1:
+        return path / labels[0]
+    raise ReaderError(f"{path}: give one of its label files ({', '.join(labels) or 'none found'})")
+
+
 def read_corel5k(path: Path) -> Iterator[dict]:
-    """A Corel-5k label file (`training_label`, `test_label`): lines `ID idx idx ...`, 1-based into the
-    `words` file beside it; the photo is `images/ID.jpeg` there. Image-only records, the words as gold."""
+    """A Corel-5k label file (`training_label`, `test_label`; or the folder: `corel_label_file`): lines
+    `ID idx idx ...`, 1-based into the `words` file beside it; the photo is `images/ID.jpeg` there.
+    Image-only records, the words as gold."""
+    path = corel_label_file(path)
     words = [w.strip() for w in (path.parent / "words").read_text(encoding="utf-8").splitlines() if w.strip()]
     with _open(path) as f:
         for n, line in enumerate(f, start=1):
@@ -297,6 +314,8 @@ def read_records(path: str | os.PathLike, fmt: str | None = None) -> Iterator[di
     fmt = fmt or detect_format(path)
     if fmt not in _READERS:
         raise ReaderError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
-    if fmt != "weibo" and not path.is_file():
+    if fmt not in ("weibo", "corel5k") and not path.is_file():
         raise ReaderError(f"no such data file: {path}")
+    if fmt == "corel5k" and not corel_label_file(path).is_file():
+        raise ReaderError(f"no such data file: {corel_label_file(path)}")
     return _READERS[fmt](path)

@@ -140,3 +140,17 @@ def test_a_corel5k_word_number_out_of_range_is_a_reader_error(tmp_path):
     path = write(tmp_path / "test_label", "1000 2\n")
     with pytest.raises(ReaderError, match="1..1"):
         list(read_records(path))
+
+
+def test_a_corel5k_folder_reads_its_test_label_or_asks_which_label_file(tmp_path):
+    write(tmp_path / "corel5k" / "words", "city\nsky\n")
+    write(tmp_path / "corel5k" / "training_label", "1 1\n2 2\n")
+    assert detect_format(tmp_path / "corel5k") == "corel5k"
+    assert [r["id"] for r in read_records(tmp_path / "corel5k")] == ["corel-1", "corel-2"]  # its only label file
+    write(tmp_path / "corel5k" / "test_label", "3 2\n")
+    assert [r["hashtags"] for r in read_records(tmp_path / "corel5k")] == [["sky"]]  # the test split first
+    write(tmp_path / "two" / "words", "city\n")
+    write(tmp_path / "two" / "a_label", "1 1\n")
+    write(tmp_path / "two" / "b_label", "2 1\n")
+    with pytest.raises(ReaderError, match="a_label, b_label"):
+        list(read_records(tmp_path / "two"))
