@@ -707,7 +707,7 @@ def cmd_train(args) -> None:
     n_chunks = len(protocol.chunks)
     halves = (list(range(n_chunks // 2)), list(range(n_chunks // 2, n_chunks)))
     half_rows = [np.concatenate([protocol.chunks[c] for c in h]) for h in halves]
-    offsets = hub_offsets(bank, cfg.hub_k) if not holdout else {}
+    offsets = hub_offsets(bank, cfg.hub_k) if not holdout and any(cfg.hub_weights) else {}  # [N,N] per space: only when asked
     calibs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     calibrated = None
     if cfg.calibrate:

@@ -314,8 +314,7 @@ def read_records(path: str | os.PathLike, fmt: str | None = None) -> Iterator[di
     fmt = fmt or detect_format(path)
     if fmt not in _READERS:
         raise ReaderError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
-    if fmt not in ("weibo", "corel5k") and not path.is_file():
-        raise ReaderError(f"no such data file: {path}")
-    if fmt == "corel5k" and not corel_label_file(path).is_file():
-        raise ReaderError(f"no such data file: {corel_label_file(path)}")
+    data_file = corel_label_file(path) if fmt == "corel5k" else path
+    if fmt != "weibo" and not data_file.is_file():
+        raise ReaderError(f"no such data file: {data_file}")
     return _READERS[fmt](path)
