@@ -2,8 +2,9 @@
 
 The bots are thin adapters: every suggestion is a `POST {TAGSMITH_URL}/v1/suggest`, every guild
 setting a `GET/PUT /v1/communities/{id}/settings`. Transient failures (connection refused,
-timeouts, 502/503/504) are retried with exponential backoff; when they persist the caller gets
-`CoreUnavailable` and tells the person to try again, instead of crashing.
+timeouts, 502/503/504) are retried with exponential backoff, never sooner than a `Retry-After`
+the core sent (one longer than `max_retry_after_s` is not waited for); when they persist the
+caller gets `CoreUnavailable` and tells the person to try again, instead of crashing.
 """
 
 from __future__ import annotations
@@ -14,10 +15,14 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
+
+from bots import defaults
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +47,13 @@ class ImagesNotSupported(CoreError):
 
 @dataclass
 class CoreConfig:
-    url: str = "http://127.0.0.1:8080"
+    url: str = defaults.CORE_URL
     api_key: str | None = None
-    timeout_s: float = 20.0  # per attempt
-    retries: int = 3  # attempts after the first
-    backoff_s: float = 0.5  # first wait; doubles each retry
-    settings_ttl_s: float = 60.0  # how long community settings are cached
+    timeout_s: float = defaults.CORE_TIMEOUT_S  # per attempt
+    retries: int = defaults.CORE_RETRIES  # attempts after the first
+    backoff_s: float = defaults.CORE_BACKOFF_S  # first wait; doubles each retry
+    max_retry_after_s: float = defaults.CORE_MAX_RETRY_AFTER_S  # a longer Retry-After: give up at once
+    settings_ttl_s: float = defaults.SETTINGS_TTL_S  # how long community settings are cached
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "CoreConfig":
@@ -93,6 +99,37 @@ class CommunitySettings:
         return {"blocked_tags": self.blocked_tags, "max_count": self.max_count, "lang": self.lang}
 
 
+def retry_after_s(value: str | None) -> float:
+    """A Retry-After header (seconds or an HTTP date) in seconds from now; 0.0 when absent or unreadable."""
+    if not value:
+        return 0.0
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return 0.0
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+async def _json_or_raise(resp: aiohttp.ClientResponse) -> dict[str, Any]:
+    """The body of a final answer; a CoreError when it is an error (or not a JSON object)."""
+    try:
+        data = await resp.json(content_type=None)
+    except ValueError:
+        data = None
+    if resp.status >= 400 or not isinstance(data, dict):
+        err = (data or {}).get("error", {}) if isinstance(data, dict) else {}
+        err = err if isinstance(err, dict) else {}
+        cls = ImagesNotSupported if resp.status == 501 else CoreError
+        raise cls(resp.status, err.get("code", "error"), err.get("message", f"HTTP {resp.status}"))
+    return data
+
+
 class CoreClient:
     """Async client of the core service; create once per bot, `await close()` on shutdown."""
 
@@ -114,28 +151,22 @@ class CoreClient:
             self._session = aiohttp.ClientSession(headers=self._headers())
         url = self.config.url + path
         timeout = aiohttp.ClientTimeout(total=self.config.timeout_s)
-        last = "no attempt"
+        last, retry_after = "no attempt", 0.0
         for attempt in range(self.config.retries + 1):
-            if attempt:
-                await asyncio.sleep(self.config.backoff_s * 2 ** (attempt - 1))
+            if attempt:  # never sooner than the core asked
+                await asyncio.sleep(max(self.config.backoff_s * 2 ** (attempt - 1), retry_after))
             try:
                 async with self._session.request(method, url, json=payload, timeout=timeout) as resp:
-                    if resp.status in RETRY_STATUSES:
-                        last = f"HTTP {resp.status}"
-                        continue
-                    try:
-                        data = await resp.json(content_type=None)
-                    except ValueError:
-                        data = None
-                    if resp.status >= 400 or not isinstance(data, dict):
-                        err = (data or {}).get("error", {}) if isinstance(data, dict) else {}
-                        cls = ImagesNotSupported if resp.status == 501 else CoreError
-                        raise cls(resp.status, err.get("code", "error"), err.get("message", f"HTTP {resp.status}"))
-                    return data
+                    if resp.status not in RETRY_STATUSES:
+                        return await _json_or_raise(resp)
+                    last, retry_after = f"HTTP {resp.status}", retry_after_s(resp.headers.get("Retry-After"))
             except (aiohttp.ClientConnectionError, asyncio.TimeoutError) as exc:
-                last = type(exc).__name__
+                last, retry_after = type(exc).__name__, 0.0
             log.warning("core %s %s failed (attempt %d/%d): %s", method, path, attempt + 1, self.config.retries + 1, last)
-        raise CoreUnavailable(503, "unavailable", f"core unreachable after {self.config.retries + 1} attempts ({last})")
+            if retry_after > self.config.max_retry_after_s:
+                last += f", Retry-After {retry_after:g} s is longer than the bots wait"
+                break
+        raise CoreUnavailable(503, "unavailable", f"core unavailable after {attempt + 1} attempts ({last})")
 
     async def suggest(
         self,

@@ -11,6 +11,10 @@ Intents: none are needed for slash commands and the context menu's own message (
 carry their data). Reading the *replies* of a message needs the privileged Message Content intent
 (DISCORD_MESSAGE_CONTENT=1, enabled in the Developer Portal too); without it Discord blanks other
 people's message text and the context menu uses the message alone.
+
+`/hashtag thread:<link>` never lends the bot's access: the link must point into the server the
+command is used in (or, in direct messages, into the same conversation), at a channel where the
+person has View Channel and Read Message History.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bots import defaults
 from bots import formatting as fmt
 from bots.client import CommunitySettings, CoreClient, CoreError, CoreUnavailable, ImagesNotSupported
 from bots.logsafe import RedactSecrets
@@ -40,13 +45,13 @@ MESSAGE_LINK = re.compile(r"https://(?:\w+\.)?discord(?:app)?\.com/channels/(\d+
 class DiscordConfig:
     token: str
     api_base: str | None = None  # DISCORD_API_BASE: e.g. a REST rate-limit proxy
-    count: int = 10  # hashtags per answer unless the guild or the command says otherwise
-    max_image_bytes: int = 8_000_000
-    thread_depth: int = 10  # replies used as conversation
-    history_scan: int = 100  # messages after the target scanned for replies to it
+    count: int = defaults.COUNT  # hashtags per answer unless the guild or the command says otherwise
+    max_image_bytes: int = defaults.DISCORD_MAX_IMAGE_BYTES
+    thread_depth: int = defaults.THREAD_DEPTH  # replies used as conversation
+    history_scan: int = defaults.DISCORD_HISTORY_SCAN  # messages after the target scanned for replies to it
     message_content: bool = False  # request the privileged intent (needed to read replies)
-    rate_burst: int = 5  # per guild (per person in DMs)
-    rate_per_s: float = 10.0
+    rate_burst: int = defaults.RATE_BURST  # answers per guild (per person in DMs) ...
+    rate_window_s: float = defaults.RATE_WINDOW_S  # ... per this many seconds
     sync_guild: int | None = None  # sync commands to one guild only (instant; for development)
 
     @classmethod
@@ -126,7 +131,7 @@ class PostPubliclyView(discord.ui.View):
 class HashtagCog(commands.Cog):
     def __init__(self, bot: "HashtagBot"):
         self.bot, self.core, self.config = bot, bot.core, bot.config
-        self.limiter = RateLimiter(burst=self.config.rate_burst, per_s=self.config.rate_per_s)
+        self.limiter = RateLimiter(burst=self.config.rate_burst, window_s=self.config.rate_window_s)
         # Context menus cannot be declared inside a cog: added to the tree by hand.
         self.menu = app_commands.ContextMenu(name="Suggest hashtags", callback=self.suggest_for_message)
 
@@ -155,7 +160,7 @@ class HashtagCog(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         conversation: list[str] = []
         if thread:
-            message = await self._message_from_link(thread)
+            message = await self._message_from_link(thread, interaction)
             conversation = [t for t in [message.content, *await self._replies(message)] if t]
         await self._answer(interaction, text, conversation, None, count)
 
@@ -212,11 +217,9 @@ class HashtagCog(commands.Cog):
                     tags = [t for t in re.split(r"[\s,]+", blocked) if t and t != "-"]
                     settings.blocked_tags = ["#" + t.lstrip("#") for t in tags]
                 settings = await self.core.put_settings(cid, settings)
-        except CoreUnavailable:
-            await interaction.followup.send(fmt.UNAVAILABLE, ephemeral=True)
-            return
         except CoreError as exc:
-            await interaction.followup.send(f"Could not store the settings: {exc.message}", ephemeral=True)
+            sentence = self._core_failed(exc, interaction)
+            await interaction.followup.send(fmt.SETTINGS_NOT_STORED if sentence == fmt.CORE_REFUSED else sentence, ephemeral=True)
             return
         await interaction.followup.send(
             f"Hashtags per suggestion: {settings.max_count or self.config.count}\n"
@@ -234,16 +237,57 @@ class HashtagCog(commands.Cog):
             await interaction.response.send_message(fmt.slow_down(wait), ephemeral=True)
         return not wait
 
-    async def _message_from_link(self, link: str) -> discord.Message:
+    async def _message_from_link(self, link: str, interaction: discord.Interaction) -> discord.Message:
+        """The linked message, when the person could read it themselves; else a UserFacingError."""
         match = MESSAGE_LINK.search(link)
         if not match:
-            raise UserFacingError("The thread option takes a message link (Copy Message Link).")
-        channel_id, message_id = int(match.group(2)), int(match.group(3))
-        channel = self.bot.get_channel(channel_id) or self.bot.get_partial_messageable(channel_id)
+            raise UserFacingError(fmt.THREAD_LINK_EXPECTED)
+        guild_part, channel_id, message_id = match.group(1), int(match.group(2)), int(match.group(3))
+        if interaction.guild_id is None:  # a direct message: only the conversation the command is in
+            if guild_part != "@me" or channel_id != interaction.channel_id or interaction.channel is None:
+                raise UserFacingError(fmt.THREAD_NOT_ALLOWED)
+            channel = interaction.channel
+        else:
+            if guild_part != str(interaction.guild_id):
+                raise UserFacingError(fmt.THREAD_NOT_ALLOWED)
+            channel = await self._readable_channel(channel_id, interaction)
         try:
             return await channel.fetch_message(message_id)
         except (discord.NotFound, discord.Forbidden):
-            raise UserFacingError("I cannot read that message: check the link and my access to the channel.")
+            raise UserFacingError(fmt.THREAD_UNREADABLE)
+
+    async def _readable_channel(self, channel_id: int, interaction: discord.Interaction) -> discord.abc.Messageable:
+        """A channel of the interaction's guild in which the invoking member may read the history."""
+        channel = self.bot.get_channel(channel_id)
+        if channel is None:
+            try:
+                channel = await self.bot.fetch_channel(channel_id)  # e.g. an archived thread
+            except discord.HTTPException:
+                raise UserFacingError(fmt.THREAD_NOT_ALLOWED)
+        member = interaction.user
+        if getattr(channel, "guild", None) is None or channel.guild.id != interaction.guild_id or not isinstance(member, discord.Member):
+            raise UserFacingError(fmt.THREAD_NOT_ALLOWED)
+        try:
+            permissions = channel.permissions_for(member)
+        except discord.ClientException:  # a thread whose parent is not cached
+            raise UserFacingError(fmt.THREAD_NOT_ALLOWED)
+        allowed = permissions.view_channel and permissions.read_message_history
+        if allowed and isinstance(channel, discord.Thread) and channel.is_private() and not permissions.manage_threads:
+            allowed = channel.owner_id == member.id or await self._in_thread(channel, member.id)
+        if not allowed:
+            raise UserFacingError(fmt.THREAD_NOT_ALLOWED)
+        return channel
+
+    @staticmethod
+    async def _in_thread(thread: discord.Thread, user_id: int) -> bool:
+        """Whether the person was added to a private thread."""
+        if thread.get_member(user_id) is not None:
+            return True
+        try:
+            await thread.fetch_member(user_id)
+        except discord.HTTPException:
+            return False
+        return True
 
     async def _replies(self, message: discord.Message) -> list[str]:
         """The conversation under a message: the thread it started, else the messages replying to it."""
@@ -291,14 +335,19 @@ class HashtagCog(commands.Cog):
             content = fmt.format_tags(tags)
         except ImagesNotSupported:
             content = fmt.IMAGES_NOT_SUPPORTED
-        except CoreUnavailable:
-            content = fmt.UNAVAILABLE
         except CoreError as exc:
-            content = f"Could not suggest hashtags: {exc.message}"
+            content = self._core_failed(exc, interaction)
         if tags:
             await interaction.followup.send(content, ephemeral=True, view=PostPubliclyView(content))
         else:
             await interaction.followup.send(content, ephemeral=True)
+
+    def _core_failed(self, exc: CoreError, interaction: discord.Interaction) -> str:
+        """Log the core's own text (redacted) and return the sentence the person sees instead."""
+        if not isinstance(exc, CoreUnavailable):
+            where = f"guild={interaction.guild_id} channel={interaction.channel_id}"
+            log.warning("core refused a request [%s]: %s", where, self.bot.tree.redactor.redact(str(exc)))
+        return fmt.core_error_sentence(exc)
 
 
 class HashtagBot(commands.Bot):

@@ -3,7 +3,8 @@
 Configuration comes from the environment (tokens never on the command line, where `ps` shows
 them): DISCORD_TOKEN / TELEGRAM_TOKEN, TAGSMITH_URL (default http://127.0.0.1:8080),
 TAGSMITH_API_KEY, DISCORD_API_BASE, TELEGRAM_BASE_URL / TELEGRAM_BASE_FILE_URL,
-TELEGRAM_WEBHOOK_URL (webhook mode instead of polling).
+TELEGRAM_WEBHOOK_URL (webhook mode instead of polling; it needs TELEGRAM_WEBHOOK_SECRET, and
+listens on TELEGRAM_WEBHOOK_LISTEN, default 127.0.0.1, behind your HTTPS proxy).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import secrets
 from urllib.parse import urlparse
 
 from bots import logsafe
@@ -36,14 +36,19 @@ def run_discord(args: argparse.Namespace) -> int:
 def run_telegram(args: argparse.Namespace) -> int:
     from telegram import Update
 
-    from bots.telegram_bot import TelegramConfig, build_application
+    from bots.telegram_bot import TelegramConfig, WebhookSecretError, build_application, check_webhook_secret
 
-    logsafe.install()
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs every polling URL, token included
     config = TelegramConfig.from_env()
     for name in ("webhook_url", "webhook_listen", "webhook_port"):
         if getattr(args, name, None):
             setattr(config, name, getattr(args, name))
+    if config.webhook_url:
+        try:
+            check_webhook_secret(config.webhook_secret)
+        except WebhookSecretError as exc:
+            raise SystemExit(f"error: {exc}") from None
+    logsafe.install()
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs every polling URL, token included
     core = CoreClient(CoreConfig.from_env())
     app = build_application(config, core)
     log.info("telegram bot: core at %s, %s", core.config.url, "webhook" if config.webhook_url else "polling")
@@ -64,9 +69,9 @@ async def serve_webhook(app, config) -> None:
 
     from bots.telegram_bot import webhook_app
 
-    secret = config.webhook_secret or secrets.token_urlsafe(32)
+    secret = config.webhook_secret
     path = urlparse(config.webhook_url).path or "/telegram"
-    runner = web.AppRunner(webhook_app(app, path=path, secret=secret))
+    runner = web.AppRunner(webhook_app(app, secret=secret, path=path))
     async with app:  # initialize ... shutdown
         await app.start()
         await app.bot.set_webhook(url=config.webhook_url, secret_token=secret, allowed_updates=Update.ALL_TYPES)

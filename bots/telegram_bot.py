@@ -8,29 +8,29 @@
 - Groups: answers only when commanded, mentioned (@bot) or replied to; works with privacy mode on.
 - Inline mode: `@bot some text` -> results the person taps to send.
 - Video, stickers, voice, files: a clear sentence instead of silence.
+
+Flood control: every answer in a chat (suggestions, /help, usage lines, "not supported"
+sentences) takes one token of the chat's budget (`rate_burst` answers per `rate_window_s`
+seconds); past it the bot says "Slow down" at most once per window and otherwise stays silent.
+Edited messages are never answered (the edit only updates the remembered text; reply /hashtag
+to it for fresh tags). Webhook mode needs a secret, checked in constant time.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
 import os
 import re
 import traceback
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from aiohttp import web
-from telegram import (
-    InlineQueryResultArticle,
-    InlineQueryResultsButton,
-    InputTextMessageContent,
-    Message,
-    PhotoSize,
-    Update,
-)
+from telegram import InlineQueryResultArticle, InlineQueryResultsButton, InputTextMessageContent, Message, Update
 from telegram.constants import ChatAction
 from telegram.ext import (
     Application,
+    ApplicationHandlerStop,
     CommandHandler,
     ContextTypes,
     InlineQueryHandler,
@@ -38,12 +38,22 @@ from telegram.ext import (
     filters,
 )
 
+from bots import defaults
 from bots import formatting as fmt
 from bots.client import CoreClient, CoreError, CoreUnavailable, ImagesNotSupported
 from bots.logsafe import RedactSecrets
 from bots.ratelimit import RateLimiter
+from bots.telegram_chat import AddressedToBot, ChatHistory, message_text, pick_photo, strip_mention, unsupported_kind
 
 log = logging.getLogger(__name__)
+
+
+COMMANDS = ("hashtag", "start", "help")
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram accepts as secret_token
+
+
+class WebhookSecretError(ValueError):
+    """Webhook mode without a usable secret: forged updates would be accepted."""
 
 
 @dataclass
@@ -51,17 +61,18 @@ class TelegramConfig:
     token: str
     base_url: str = "https://api.telegram.org/bot"  # TELEGRAM_BASE_URL: a self-hosted Bot API server
     base_file_url: str = "https://api.telegram.org/file/bot"
-    count: int = 10  # hashtags per answer
-    max_image_bytes: int = 5_000_000  # largest photo size sent to the core
-    thread_depth: int = 10  # reply-chain messages used as conversation
-    history_per_chat: int = 500  # messages remembered per chat for reply chains
-    rate_burst: int = 5  # per chat (per person for inline queries)
-    rate_per_s: float = 10.0
-    concurrent_updates: int = 8  # one slow core call must not hold up other chats
+    count: int = defaults.COUNT  # hashtags per answer
+    max_image_bytes: int = defaults.TELEGRAM_MAX_IMAGE_BYTES  # largest photo size sent to the core
+    thread_depth: int = defaults.THREAD_DEPTH  # reply-chain messages used as conversation
+    history_per_chat: int = defaults.TELEGRAM_HISTORY_PER_CHAT  # messages remembered per chat for reply chains
+    history_chats: int = defaults.TELEGRAM_HISTORY_CHATS  # chats remembered (least recently active forgotten)
+    rate_burst: int = defaults.RATE_BURST  # answers per chat (per person for inline queries) ...
+    rate_window_s: float = defaults.RATE_WINDOW_S  # ... per this many seconds
+    concurrent_updates: int = defaults.TELEGRAM_CONCURRENT_UPDATES  # one slow core call must not hold up other chats
     webhook_url: str | None = None  # public URL: webhook mode instead of polling
-    webhook_listen: str = "0.0.0.0"
-    webhook_port: int = 8443
-    webhook_secret: str | None = None
+    webhook_listen: str = defaults.TELEGRAM_WEBHOOK_LISTEN  # behind your HTTPS proxy
+    webhook_port: int = defaults.TELEGRAM_WEBHOOK_PORT
+    webhook_secret: str | None = None  # required in webhook mode
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "TelegramConfig":
@@ -82,108 +93,33 @@ class TelegramConfig:
         )
 
 
-class ChatHistory:
-    """(chat, message id) -> (text, parent id, from a bot?) for the last messages of each chat."""
-
-    def __init__(self, per_chat: int = 500):
-        self.per_chat = per_chat
-        self._chats: dict[int, OrderedDict[int, tuple[str, int | None, bool]]] = {}
-
-    def record(self, message: Message) -> None:
-        chat = self._chats.setdefault(message.chat_id, OrderedDict())
-        parent = message.reply_to_message
-        old = chat.pop(message.message_id, None)
-        # The Bot API nests one reply level: a nested message arrives without its own parent,
-        # so never forget a parent learnt earlier.
-        parent_id = parent.message_id if parent else (old[1] if old else None)
-        is_bot = bool(message.from_user and message.from_user.is_bot)
-        chat[message.message_id] = (message_text(message), parent_id, is_bot)
-        while len(chat) > self.per_chat:
-            chat.popitem(last=False)
-        if parent is not None:
-            self.record(parent)
-
-    def chain_above(self, chat_id: int, message_id: int, depth: int) -> list[str]:
-        """Texts of the messages the given one replies to, oldest first (bots' messages skipped)."""
-        chat = self._chats.get(chat_id, {})
-        texts: list[str] = []
-        seen = {message_id}
-        parent_id = chat.get(message_id, ("", None, False))[1]
-        while parent_id is not None and parent_id not in seen and len(texts) < depth and parent_id in chat:
-            seen.add(parent_id)
-            text, next_id, is_bot = chat[parent_id]
-            if text and not is_bot:
-                texts.append(text)
-            parent_id = next_id
-        return texts[::-1]
-
-
-def message_text(message: Message) -> str:
-    return message.text or message.caption or ""
-
-
-def unsupported_kind(message: Message) -> str | None:
-    """What the message carries that the bot cannot tag, in words; None for text/photos."""
-    for attr, words in (
-        ("animation", "a GIF"),
-        ("video", "a video"),
-        ("video_note", "a video message"),
-        ("sticker", "a sticker"),
-        ("voice", "a voice message"),
-        ("audio", "audio"),
-    ):
-        if getattr(message, attr, None):
-            return words
-    if message.document and not (message.document.mime_type or "").startswith("image/"):
-        return "a file"
-    return None
-
-
-def pick_photo(sizes: tuple[PhotoSize, ...] | list[PhotoSize], limit: int) -> PhotoSize | None:
-    """The largest photo size whose file is under the limit (None when every size is over)."""
-    fitting = [p for p in sizes if p.file_size is None or p.file_size <= limit]
-    return max(fitting, key=lambda p: (p.width * p.height, p.file_size or 0), default=None)
-
-
-class _AddressedToBot(filters.MessageFilter):
-    """Private chats; in groups: replies to the bot's messages and @mentions of the bot."""
-
-    def filter(self, message: Message) -> bool:
-        if message.chat.type == "private":
-            return True
-        bot = message.get_bot()
-        reply = message.reply_to_message
-        if reply is not None and reply.from_user is not None and reply.from_user.id == bot.id:
-            return True
-        return bool(bot.username) and mentions(message_text(message), bot.username)
-
-
-def mentions(text: str, username: str) -> bool:
-    return re.search(rf"@{re.escape(username)}\b", text, re.IGNORECASE) is not None
-
-
-def strip_mention(text: str, username: str | None) -> str:
-    if not username:
-        return text.strip()
-    return re.sub(rf"\s*@{re.escape(username)}\b", "", text, flags=re.IGNORECASE).strip()
-
-
 class TelegramHashtagBot:
     """Holds the core client, the limits and the chat history; its methods are the handlers."""
 
     def __init__(self, config: TelegramConfig, core: CoreClient):
         self.config, self.core = config, core
-        self.limiter = RateLimiter(burst=config.rate_burst, per_s=config.rate_per_s)
-        self.history = ChatHistory(config.history_per_chat)
+        self.limiter = RateLimiter(burst=config.rate_burst, window_s=config.rate_window_s)
+        self.history = ChatHistory(per_chat=config.history_per_chat, max_chats=config.history_chats)
         self.redactor = RedactSecrets([config.token, core.config.api_key or "", config.webhook_secret or ""])
 
     # -- handlers ------------------------------------------------------------------------------
     async def remember(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Group -1: record every message seen, so later replies can rebuild their chain."""
+        """Group -2: record every message seen (edits too), so later replies can rebuild their chain."""
         if update.effective_message is not None:
             self.history.record(update.effective_message)
 
+    async def gate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Group -1: each answer costs the chat a token; past the limit one notice per window, then silence."""
+        chat_id = update.effective_chat.id
+        wait = self.limiter.hit(chat_id)
+        if not wait:
+            return
+        if self.limiter.notice_due(chat_id):
+            await update.effective_message.reply_text(fmt.slow_down(wait))
+        raise ApplicationHandlerStop
+
     async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/start and /help: what the bot does."""
         await update.effective_message.reply_text(
             "Send me a post's text or a photo and I answer with hashtags.\n"
             "/hashtag <text> - hashtags for that text\n"
@@ -192,6 +128,7 @@ class TelegramHashtagBot:
         )
 
     async def hashtag_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/hashtag <text>, or /hashtag as a reply: hashtags for that text or message."""
         message = update.effective_message
         text = " ".join(context.args or []).strip()
         target = message.reply_to_message
@@ -204,17 +141,21 @@ class TelegramHashtagBot:
             await message.reply_text("Usage: /hashtag <text>, or reply /hashtag to a message or a photo.")
 
     async def photo(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A photo (or image file) addressed to the bot: hashtags for it and its caption."""
         await self._suggest_for(update.effective_message, update.effective_message)
 
     async def text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A text addressed to the bot: hashtags for it."""
         message = update.effective_message
         await self._suggest_for(message, message)
 
     async def unsupported(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Video, stickers, voice, files: say what the bot cannot tag."""
         message = update.effective_message
         await message.reply_text(fmt.UNSUPPORTED_CONTENT.format(what=unsupported_kind(message) or "that"))
 
     async def inline_query(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """@bot <text> in any chat: tappable results (rate limited per person)."""
         query = update.inline_query
         text = query.query.strip()
         if not text:
@@ -226,8 +167,9 @@ class TelegramHashtagBot:
             return
         try:
             result = await self.core.suggest(text, k=min(20, self.config.count + 2))
-        except CoreUnavailable:
-            await query.answer([], cache_time=0, button=InlineQueryResultsButton(fmt.UNAVAILABLE[:64], start_parameter="unavailable"))
+        except CoreError as exc:
+            sentence = self._core_failed(exc, f"inline query of user {query.from_user.id}")
+            await query.answer([], cache_time=0, button=InlineQueryResultsButton(sentence[:64], start_parameter="unavailable"))
             return
         tags = fmt.pick_tags(result.suggestions, self.config.count)
         if not tags:
@@ -287,10 +229,6 @@ class TelegramHashtagBot:
             if file_id is None:
                 await reply_to.reply_text(fmt.too_large(limit))
                 return
-            wait = self.limiter.hit(reply_to.chat_id)  # before the download, which costs too
-            if wait:
-                await reply_to.reply_text(fmt.slow_down(wait))
-                return
             file = await reply_to.get_bot().get_file(file_id)
             if file.file_size is not None and file.file_size > limit:
                 await reply_to.reply_text(fmt.too_large(limit))
@@ -299,29 +237,22 @@ class TelegramHashtagBot:
             if len(image) > limit:
                 await reply_to.reply_text(fmt.too_large(limit))
                 return
-            await self._suggest(reply_to, text, thread, image=image, rate_checked=True)
+            await self._suggest(reply_to, text, thread, image=image)
             return
         await self._suggest(reply_to, text, thread)
 
-    async def _suggest(
-        self, reply_to: Message, text: str, thread: list[str], image: bytes | None = None, rate_checked: bool = False
-    ) -> None:
+    async def _suggest(self, reply_to: Message, text: str, thread: list[str], image: bytes | None = None) -> None:
         if not text and image is None:
             await reply_to.reply_text(fmt.EMPTY_POST)
             return
-        if not rate_checked:
-            wait = self.limiter.hit(reply_to.chat_id)
-            if wait:
-                await reply_to.reply_text(fmt.slow_down(wait))
-                return
         try:
             await reply_to.get_bot().send_chat_action(reply_to.chat_id, ChatAction.TYPING)
         except Exception:  # cosmetic only
             pass
-        answer = await self._ask_core(text, thread, image)
+        answer = await self._ask_core(text, thread, image, where=f"chat={reply_to.chat_id}")
         await reply_to.reply_text(answer)
 
-    async def _ask_core(self, text: str, thread: list[str], image: bytes | None) -> str:
+    async def _ask_core(self, text: str, thread: list[str], image: bytes | None, where: str) -> str:
         """The core's answer as the message to send; every core failure becomes a sentence."""
         try:
             try:
@@ -330,11 +261,15 @@ class TelegramHashtagBot:
                 if not text:
                     return fmt.IMAGES_NOT_SUPPORTED
                 result = await self.core.suggest(text, thread=thread, k=min(20, self.config.count + 2))
-        except CoreUnavailable:
-            return fmt.UNAVAILABLE
         except CoreError as exc:
-            return f"Could not suggest hashtags: {exc.message}"
+            return self._core_failed(exc, where)
         return fmt.format_tags(fmt.pick_tags(result.suggestions, self.config.count))
+
+    def _core_failed(self, exc: CoreError, where: str) -> str:
+        """Log the core's own text (redacted) and return the sentence the person sees instead."""
+        if not isinstance(exc, CoreUnavailable):
+            log.warning("core refused a suggestion [%s]: %s", where, self.redactor.redact(str(exc)))
+        return fmt.core_error_sentence(exc)
 
 
 def build_application(config: TelegramConfig, core: CoreClient | None = None) -> Application:
@@ -355,30 +290,52 @@ def build_application(config: TelegramConfig, core: CoreClient | None = None) ->
         .build()
     )
     app.bot_data["hashtag_bot"] = bot
-    addressed = _AddressedToBot()
-    image = filters.PHOTO | filters.Document.IMAGE
-    unsupported = (
+    fresh = ~filters.UpdateType.EDITED  # edits are remembered, never answered
+    addressed = fresh & AddressedToBot()
+    image = addressed & (filters.PHOTO | filters.Document.IMAGE)
+    unsupported = addressed & (
         filters.ANIMATION | filters.VIDEO | filters.VIDEO_NOTE | filters.Sticker.ALL | filters.VOICE | filters.AUDIO | filters.Document.ALL
     ) & ~filters.Document.IMAGE
-    app.add_handler(MessageHandler(filters.ALL, bot.remember), group=-1)
-    app.add_handler(CommandHandler("hashtag", bot.hashtag_command))
-    app.add_handler(CommandHandler(["start", "help"], bot.help))
+    text = addressed & filters.TEXT & ~filters.COMMAND
+    app.add_handler(MessageHandler(filters.ALL, bot.remember), group=-2)
+    app.add_handler(CommandHandler(COMMANDS, bot.gate, filters=filters.UpdateType.MESSAGE), group=-1)
+    app.add_handler(MessageHandler(image | unsupported | text, bot.gate), group=-1)
+    app.add_handler(CommandHandler("hashtag", bot.hashtag_command, filters=filters.UpdateType.MESSAGE))
+    app.add_handler(CommandHandler(["start", "help"], bot.help, filters=filters.UpdateType.MESSAGE))
     app.add_handler(InlineQueryHandler(bot.inline_query))
-    app.add_handler(MessageHandler(addressed & image, bot.photo))
-    app.add_handler(MessageHandler(addressed & unsupported, bot.unsupported))
-    app.add_handler(MessageHandler(addressed & filters.TEXT & ~filters.COMMAND, bot.text))
+    app.add_handler(MessageHandler(image, bot.photo))
+    app.add_handler(MessageHandler(unsupported, bot.unsupported))
+    app.add_handler(MessageHandler(text, bot.text))
     app.add_error_handler(bot.on_error)
     return app
 
 
-def webhook_app(application: Application, path: str = "/telegram", secret: str | None = None) -> web.Application:
+def check_webhook_secret(secret: str | None) -> str:
+    """The webhook secret, or a WebhookSecretError saying what a usable one looks like."""
+    if not secret:
+        raise WebhookSecretError(
+            "webhook mode needs TELEGRAM_WEBHOOK_SECRET (without it anyone can post forged updates); "
+            "make one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
+    if not WEBHOOK_SECRET.fullmatch(secret) or len(secret) < defaults.TELEGRAM_WEBHOOK_SECRET_MIN_CHARS:
+        raise WebhookSecretError(
+            f"TELEGRAM_WEBHOOK_SECRET must be {defaults.TELEGRAM_WEBHOOK_SECRET_MIN_CHARS} to 256 characters "
+            "of A-Z, a-z, 0-9, '_' and '-' (Telegram's rule)"
+        )
+    return secret
+
+
+def webhook_app(application: Application, *, secret: str, path: str = "/telegram") -> web.Application:
     """An aiohttp app receiving Telegram's webhook POSTs and queueing them for the Application.
 
-    The Application must be initialized and started (its lifecycle belongs to the caller).
+    Requests without the secret (X-Telegram-Bot-Api-Secret-Token) are refused. The Application
+    must be initialized and started (its lifecycle belongs to the caller).
     """
+    expected = check_webhook_secret(secret).encode()
 
     async def receive(request: web.Request) -> web.Response:
-        if secret and request.headers.get("X-Telegram-Bot-Api-Secret-Token") != secret:
+        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "").encode("utf-8", "replace")
+        if not hmac.compare_digest(given, expected):
             return web.json_response({"error": {"code": "forbidden", "message": "bad secret token"}}, status=403)
         try:
             data = await request.json()

@@ -250,7 +250,7 @@ async def test_settings_need_manage_server_and_apply_to_suggestions(discord_bot)
 
 
 async def test_rate_limit_per_guild(discord_bot):
-    bot = await discord_bot.start(rate_burst=1, rate_per_s=60.0)
+    bot = await discord_bot.start(rate_burst=1, rate_window_s=60.0)
     await call(bot, interaction_payload(slash("hashtag", text="first")))
     await call(bot, interaction_payload(slash("hashtag", text="second")))
     assert discord_bot.callbacks[1]["data"]["content"].startswith("Slow down")

@@ -29,6 +29,7 @@ PRIVATE = {"id": 42, "type": "private", "first_name": "Ann"}
 GROUP = {"id": -100, "type": "supergroup", "title": "Tennis fans"}
 ANN = {"id": 7, "is_bot": False, "first_name": "Ann"}
 BEN = {"id": 8, "is_bot": False, "first_name": "Ben"}
+WEBHOOK_SECRET = "hook-secret-0123456789"
 
 
 class FakeBotAPI:
@@ -261,7 +262,7 @@ async def test_inline_query_answers_tappable_results(telegram):
 
 
 async def test_rate_limit_per_chat(telegram):
-    await telegram.start(rate_burst=1, rate_per_s=60.0)
+    await telegram.start(rate_burst=1, rate_window_s=60.0)
     telegram.deliver(message=message(1, text="first post"))
     telegram.deliver(message=message(2, text="second post"))
     sent = await telegram.wait_sent(2)
@@ -283,10 +284,10 @@ async def test_error_handler_logs_context_without_the_token_and_answers(telegram
 async def test_webhook_mode_queues_posted_updates(telegram, aiohttp_client):
     app = await telegram.start()
     await app.updater.stop()  # webhook instead of polling
-    client = await aiohttp_client(webhook_app(app, secret="hook-secret"))
+    client = await aiohttp_client(webhook_app(app, secret=WEBHOOK_SECRET))
     update = {"update_id": 77, "message": message(1, text="Final set tonight")}
     assert (await client.post("/telegram", json=update)).status == 403
-    assert (await client.post("/telegram", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "hook-secret"})).status == 200
+    assert (await client.post("/telegram", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET})).status == 200
     sent = await telegram.wait_sent(1)
     assert sent[0]["text"].startswith("#AusOpen")
 
