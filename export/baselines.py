@@ -4,7 +4,7 @@
         --lang zh --out runs/baselines-zh [--prior /work/shared/data/weibo/train_tag.txt]
 
 RANDOM (random training hashtags), MOST-POPULAR, TF-IDF n-gram extraction (n <= 5, post + thread),
-RETRIEVAL (TF-IDF nearest training posts vote their hashtags, inference/retrieval.py) and
+RETRIEVAL (TF-IDF nearest training posts vote their hashtags, inference/runtime/retrieval.py) and
 CLASSIFIER post-only / post+conv (Gong & Zhang 2016: attention CNN over the training hashtags).
 Writes `<out>/<name>.txt` per baseline in the `tagsmith predict` format and prints a table.
 """
@@ -21,8 +21,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from inference.preprocess import SPECIAL_TOKENS, tokenize
-from inference.retrieval import RetrievalConfig, RetrievalIndex, TagLexicon
+from inference.text.preprocess import SPECIAL_TOKENS, tokenize
+from inference.runtime.retrieval import RetrievalConfig, RetrievalIndex, TagLexicon
 
 METRICS = ("F1@1", "F1@5", "MAP@5", "RG-1", "RG-SU4")
 
@@ -58,7 +58,7 @@ def write_predictions(path: Path, predictions: list[list[str]]) -> None:
 
 
 def score(gold: list[list[str]], predictions: list[list[str]], lang: str) -> dict:
-    from inference.metrics import evaluate
+    from inference.evaluation.metrics import evaluate
 
     return evaluate(gold, predictions, lang)
 

@@ -2,7 +2,7 @@
 
     python -m export.bench_runtime --checkpoint runs/exports/zh-ckpt.pt --model runs/exports/zh-full
 
-One generate call = the encoder once, then the batched beam search (inference/beam.py, the same
+One generate call = the encoder once, then the batched beam search (inference/runtime/beam.py, the same
 numpy search for every backend) over one-step decoder calls; only the backend that runs the graphs
 changes. Inputs: the `tagsmith bench serve` post+thread payload of the model's language (30-word
 post, 5 replies), repeated to each batch size, or --dev posts. Figures are CPU milliseconds per
@@ -38,9 +38,9 @@ import torch
 
 from export.model import HashtagGenerator, ModelConfig
 from export.onnx_export import build_model_folder, load_checkpoint, record_tokens
-from inference.beam import TopK
-from inference.generator import Generator
-from inference.model_folder import load_model_folder
+from inference.runtime.beam import TopK
+from inference.runtime.generator import Generator
+from inference.runtime.model_folder import load_model_folder
 
 
 def bench_inputs(lang: str, dev: Path | None, n: int) -> list[tuple[list[str], list[str]]]:
@@ -48,7 +48,7 @@ def bench_inputs(lang: str, dev: Path | None, n: int) -> list[tuple[list[str], l
         with open(dev, encoding="utf-8") as f:
             records = [json.loads(line) for line, _ in zip(f, range(n))]
         return [record_tokens(r, lang) for r in records]
-    from inference.bench_serve import payloads_for
+    from inference.evaluation.bench_serve import payloads_for
 
     payload = payloads_for(lang)["post+thread"]
     return [record_tokens({"post": payload["text"], "thread": payload["thread"], "lang": lang}, lang)] * n

@@ -27,9 +27,9 @@ def _fallback_tokenize(text: str, lang: str | None = None) -> list[str]:
 
 
 def get_tokenizer():
-    """inference.preprocess.tokenize (shared with serving) when it exists, else a whitespace split."""
+    """inference.text.preprocess.tokenize (shared with serving) when it exists, else a whitespace split."""
     try:
-        from inference.preprocess import tokenize
+        from inference.text.preprocess import tokenize
     except ImportError:
         return _fallback_tokenize
     return tokenize
@@ -37,7 +37,7 @@ def get_tokenizer():
 
 def preprocess_version() -> str:
     try:
-        from inference.preprocess import PREPROCESS_VERSION
+        from inference.text.preprocess import PREPROCESS_VERSION
     except ImportError:
         return "whitespace-0"
     return str(PREPROCESS_VERSION)
@@ -71,7 +71,7 @@ def load_records(path: str | Path) -> list[dict]:
         return read_jsonl(path)
     if Path(f"{path}_post.txt").exists():
         return read_weibo(path)
-    from inference.readers import read_records
+    from inference.evaluation.readers import read_records
 
     return list(read_records(path))
 

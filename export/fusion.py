@@ -3,7 +3,7 @@
     python -m export.fusion --train runs/corpus/zh_train.jsonl --dev runs/corpus/zh_dev.jsonl --lang zh \
         --prior /work/shared/data/weibo/train_tag.txt --out runs/fusion-zh [--generator FOLDER] [--model-folder DIR]
 
-Sources, exactly as the service's `inference.suggester.LanguageModel` computes them:
+Sources, exactly as the service's `inference.runtime.suggester.LanguageModel` computes them:
 retrieval (nearest posts vote), centroid (tag centroids), extract (known tags written in the text),
 overlap (known tags sharing words with the text), prior (most popular tags), generator (beams).
 
@@ -25,9 +25,9 @@ import time
 from pathlib import Path
 
 from export.baselines import METRICS, add_corpus_arguments, format_table, load_jsonl, read_tag_file, tokens_of, write_predictions
-from inference.metrics import evaluate
-from inference.ranking import FUSION_JSON, rank, tag_key
-from inference.retrieval import RetrievalConfig, RetrievalIndex, TagLexicon
+from inference.evaluation.metrics import evaluate
+from inference.runtime.ranking import FUSION_JSON, rank, tag_key
+from inference.runtime.retrieval import RetrievalConfig, RetrievalIndex, TagLexicon
 
 SOURCES = ("retrieval", "centroid", "extract", "overlap", "prior", "generator")
 NORMS = {"generator": "softmax"}  # generator scores are log-probs; the rest are >= 0 ("max")
@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> dict:
     train_pairs, dev_pairs = tokens_of(train, lang), tokens_of(dev, lang)
     generator = None
     if args.generator:
-        from inference.generator import Generator
+        from inference.runtime.generator import Generator
 
         generator = Generator(args.generator)
     sources = [s for s in SOURCES if s != "generator" or generator is not None]

@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from inference.readers import read_records
+from inference.evaluation.readers import read_records
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ def corel_words(root: str | Path) -> list[str]:
 
 
 def mediaeval_posts(path: str | Path) -> list[dict]:
-    """Canonical records (inference.readers) that carry an image file that exists."""
+    """Canonical records (inference.evaluation.readers) that carry an image file that exists."""
     return [r for r in read_records(path, "mediaeval") if r.get("image") and Path(r["image"]).exists()]
 
 

@@ -34,7 +34,7 @@ import torch
 
 from export.image_data import ImageItem
 from export.image_model import TaggerNet, load_pretrained, load_tail
-from inference.image import (DEFAULT_NORM, IMAGE_CONFIG, INPUT_SIZE, MAX_IMAGE_BYTES, MAX_PIXELS, RESIZE_SHORTER,
+from inference.runtime.image import (DEFAULT_NORM, IMAGE_CONFIG, INPUT_SIZE, MAX_IMAGE_BYTES, MAX_PIXELS, RESIZE_SHORTER,
                              ImageTagger, preprocess)
 
 log = logging.getLogger("export.image_export")

@@ -297,7 +297,7 @@ def _check(paths: list[str]) -> None:
 
     import numpy as np
 
-    from inference.image import MEAN_STD, preprocess
+    from inference.runtime.image import MEAN_STD, preprocess
 
     labels_path = Path(__file__).resolve().parent.parent / "inference" / "data" / "imagenet_tags.json"
     labels = [c["name"] for c in json.loads(labels_path.read_text())["classes"]] if labels_path.exists() else None

@@ -1,6 +1,6 @@
 """Build the training corpora from the shared data: `python -m export.ingest --out runs/corpus`.
 
-Every set goes through `inference.readers.read_records` (so training sees exactly what `tagsmith predict`
+Every set goes through `inference.evaluation.readers.read_records` (so training sees exactly what `tagsmith predict`
 sees), then:
 1. keep records with at least one gold hashtag and some text (post or thread);
 2. de-duplicate on the normalised post (`tokenize`, leading "rt MENTION" dropped; the thread joins the key
@@ -25,8 +25,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from inference.preprocess import PREPROCESS_VERSION, tokenize
-from inference.readers import read_records
+from inference.text.preprocess import PREPROCESS_VERSION, tokenize
+from inference.evaluation.readers import read_records
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,7 +12,7 @@ Two graphs, TorchScript exporter (dynamo=False), opset 17, dynamic batch and len
 The N rows come in A equal, contiguous groups (one element's beam, N = A*R); the decoder gathers the
 A memory rows itself (`element_rows`) and attends with one [R,D] x [D,Tm] matmul per element, so no
 one copies [N,Tm,D] memory (folders from before this layout have `batch_rows` [N], one per row;
-inference/generator.py reads both). Its GRU cell is written out as matmuls (DecoderGraph), and it
+inference/runtime/generator.py reads both). Its GRU cell is written out as matmuls (DecoderGraph), and it
 ranks each row itself (ONNX TopK, k fed at run time: the search asks for 2 x beam), so the [N,V]
 log-softmax is never written out or copied into numpy (older folders return log_probs [N,V]).
 
@@ -49,9 +49,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from export.model import HashtagGenerator, ModelConfig, top_k_log_probs
-from inference.beam import BeamSearch
-from inference.generator import Generator
-from inference.model_folder import (
+from inference.runtime.beam import BeamSearch
+from inference.runtime.generator import Generator
+from inference.runtime.model_folder import (
     CONFIG_FILE,
     DECODER_FILE,
     ENCODER_FILE,
@@ -64,7 +64,7 @@ from inference.model_folder import (
     sha256_file,
     write_vocab,
 )
-from inference.preprocess import PREPROCESS_VERSION, tokenize
+from inference.text.preprocess import PREPROCESS_VERSION, tokenize
 
 log = logging.getLogger("export.onnx_export")
 
@@ -383,8 +383,8 @@ def quantize_int8(encoder_path: Path, decoder_path: Path, out_dir: Path) -> tupl
 
 
 def _f1_at_1(gold: list[list[str]], pred: list[list[str]], lang: str) -> dict:
-    """The paper's metrics (inference.metrics.evaluate, percent); "f1@1" is the int8 criterion."""
-    from inference.metrics import evaluate
+    """The paper's metrics (inference.evaluation.metrics.evaluate, percent); "f1@1" is the int8 criterion."""
+    from inference.evaluation.metrics import evaluate
 
     scores = evaluate(gold, pred, lang)
     return {"f1@1": float(scores["F1@1"]), "metrics": scores}

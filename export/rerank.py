@@ -1,4 +1,4 @@
-"""Train the learned reranker (inference/rerank.py) and report it on dev through the real Suggester.
+"""Train the learned reranker (inference/runtime/rerank.py) and report it on dev through the real Suggester.
 
     python -m export.rerank --train runs/corpus/zh_train.jsonl --dev runs/corpus/zh_dev.jsonl --lang zh \
         --prior ../shared/data/weibo/train_tag.txt --model-folder DIR --out runs/rerank-zh
@@ -9,7 +9,7 @@ DIR is a model folder holding the retrieval index and tags.json built on all of 
 1. Cross-fitting on TRAIN: split it into `--folds` parts (at most `--max-heldout` posts in all, so
    English is subsampled); for each part, build the retrieval index and tag lexicon on every other
    training post and gather the held-out posts' candidates, exactly as the service does. Label = the
-   candidate matches a gold tag (`inference.metrics.match_key`). Dev is never used for training.
+   candidate matches a gold tag (`inference.evaluation.metrics.match_key`). Dev is never used for training.
 2. Logistic regression (scikit-learn, standardised features; C chosen by leave-one-fold-out ranking
    quality, the sum of the five headline metrics), folded back to raw-feature weights.
 3. Write DIR/rerank.json; rank dev with `Suggester.from_folders([DIR])` (what `tagsmith predict
@@ -29,9 +29,9 @@ import numpy as np
 
 from export.baselines import METRICS, add_corpus_arguments, format_table, load_jsonl, read_tag_file, tokens_of, write_predictions
 from export.fusion import build_sources, gather, unseen_rouge
-from inference.metrics import evaluate, match_key
-from inference.retrieval import TagLexicon
-from inference.rerank import FeatureContext, Reranker, Trees, add_crosses, featurize, feature_names
+from inference.evaluation.metrics import evaluate, match_key
+from inference.runtime.retrieval import TagLexicon
+from inference.runtime.rerank import FeatureContext, Reranker, Trees, add_crosses, featurize, feature_names
 
 SOURCES = ["retrieval", "centroid", "extract", "overlap", "prior"]
 # --crosses: products the linear model cannot form itself: a source's confidence matters more when the tag is
@@ -109,8 +109,8 @@ def ranked_words(queries: list, weights: np.ndarray | None, bias: float, k: int,
 
 def suggester_predictions(folder: Path, dev: list[dict], k: int, fusion: dict | None = None) -> list[list[str]]:
     """Dev predictions exactly as `tagsmith predict --model folder` makes them (fusion: linear override)."""
-    from inference.predict import request_for
-    from inference.suggester import Suggester
+    from inference.evaluation.predict import request_for
+    from inference.runtime.suggester import Suggester
 
     suggester = Suggester.from_folders([folder], fusion=fusion)
     single = suggester.languages[0]

@@ -17,7 +17,7 @@ times are dropped to keep the files small (CamelCase hashtag counts are all kept
 
     python -m export.segment_counts --tune [--params NAME ...] [--rounds 2]
 
-searches inference.segment.SegmenterConfig on stan_large_train.tsv and heldout.txt.gz (never on the
+searches inference.text.segment.SegmenterConfig on stan_large_train.tsv and heldout.txt.gz (never on the
 dev benchmarks) and prints the best configuration, to copy into SegmenterConfig's defaults.
 """
 
@@ -34,7 +34,7 @@ import zlib
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from inference.segment import camel_pieces
+from inference.text.segment import camel_pieces
 
 csv.field_size_limit(sys.maxsize)
 
@@ -220,7 +220,7 @@ GRID = {
 def tune(data: Path, counts_dir: Path, rounds: int = 2, params: list[str] | None = None) -> None:
     from dataclasses import asdict, replace
 
-    from inference.segment import Counts, Segmenter, SegmenterConfig, evaluate, read_benchmark
+    from inference.text.segment import Counts, Segmenter, SegmenterConfig, evaluate, read_benchmark
 
     counts = Counts.load(counts_dir)
     stan = read_benchmark(data / "segmentation" / "stan_large_train.tsv")

@@ -212,7 +212,7 @@ def dev_loss(model: HashtagGenerator, examples, batch_size: int) -> float:
 
 
 def make_step_fn(model: HashtagGenerator, memory: torch.Tensor, memory_mask: torch.Tensor):
-    """Numpy step function for inference.beam over the torch decoder; memory gathered per element."""
+    """Numpy step function for inference.runtime.beam over the torch decoder; memory gathered per element."""
     cache: dict = {}
 
     def step(tokens: np.ndarray, element_rows: np.ndarray, state: tuple) -> tuple[np.ndarray, tuple]:
@@ -233,7 +233,7 @@ def make_step_fn(model: HashtagGenerator, memory: torch.Tensor, memory_mask: tor
 def predict(model: HashtagGenerator, data: list[Tokenized], src: Vocab, tgt: Vocab, beam_size: int = 20,
             n_best: int = 10, batch_size: int = 16, progress: bool = False) -> list[list[str]]:
     """Beam search for every post -> ranked distinct hashtags, each its words joined by spaces."""
-    from inference.beam import BeamSearch
+    from inference.runtime.beam import BeamSearch
 
     c = model.config
     model.eval()
@@ -250,7 +250,7 @@ def predict(model: HashtagGenerator, data: list[Tokenized], src: Vocab, tgt: Voc
 
 
 def score(gold: list[list[str]], pred: list[list[str]], lang: str) -> dict:
-    from inference.metrics import evaluate
+    from inference.evaluation.metrics import evaluate
 
     return evaluate(gold, pred, lang)
 

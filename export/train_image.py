@@ -14,9 +14,9 @@ on held-out folds (each fold's photos scored by a copy that never saw them) inst
 
 Backbone frozen (ImageNet weights): the pooled 1280-d features of every Corel-5k and MediaEval image
 (--mirror: and of its horizontal mirror) are computed once with the serving
-preprocessing (`inference.image.preprocess`). The head is one linear layer with sigmoid outputs over
+preprocessing (`inference.runtime.image.preprocess`). The head is one linear layer with sigmoid outputs over
 the tag vocabulary (Corel words + MediaEval hashtags on >= 3 training images), trained with binary
-cross-entropy. At test time its scores are fused with kNN label transfer (see inference.image) and
+cross-entropy. At test time its scores are fused with kNN label transfer (see inference.runtime.image) and
 rebalanced per tag (a bias raising rare words, tuned on a held-out part of train), then evaluated
 with the Corel-5k protocol on the dev split (export.image_eval-style numbers in metrics.json).
 Calibration (format 4, TagProp-style): for the Corel words a per-word sigmoid over the kNN votes (the
@@ -44,10 +44,10 @@ from PIL import Image
 
 from export.image_data import ImageItem, corel_items, corel_words, dev_split, mediaeval_items, mediaeval_posts
 from export.image_model import HeadConfig, TagHead, TaggerNet, fuse_bn_fp16, load_pretrained
-from inference.image import (RESIZERS, ImageFusion, KnnBank, calibrate, calibration_inputs, colour_histograms, cooc_matrix,
+from inference.runtime.image import (RESIZERS, ImageFusion, KnnBank, calibrate, calibration_inputs, colour_histograms, cooc_matrix,
                              fuse_vocab, knn_vote, needed_spaces, normalise, open_image, project, resize_crop, score_tags,
                              space_inputs, space_weights)
-from inference.metrics import corel_protocol as metrics_corel_protocol
+from inference.evaluation.metrics import corel_protocol as metrics_corel_protocol
 
 log = logging.getLogger("export.train_image")
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
@@ -55,7 +55,7 @@ SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
 # -- evaluation (Corel-5k protocol) ---------------------------------------------------------------
 def corel_protocol(gold: list[set[int]], scores: np.ndarray, n_words: int, top: int = 5) -> dict:
-    """The Corel protocol (`inference.metrics.corel_protocol`, what `tagsmith evaluate` prints) on scores
+    """The Corel protocol (`inference.evaluation.metrics.corel_protocol`, what `tagsmith evaluate` prints) on scores
     [N,n_words]: each image annotated with its `top` best words."""
     return metrics_corel_protocol(gold, np.argsort(-scores[:, :n_words], axis=1)[:, :top].tolist(), top)
 
@@ -513,7 +513,7 @@ class ChunkedProtocol:
 
 def fit_calibration(x: np.ndarray, y: np.ndarray, lam: float, steps: int) -> tuple[np.ndarray, np.ndarray]:
     """Per-word logistic regression (TagProp's word-specific sigmoid, with its inputs as features):
-    x [L,W,F] (`inference.image.calibration_inputs`), y [L,W] 0/1 -> weight [W,F], bias [W]. Shared
+    x [L,W,F] (`inference.runtime.image.calibration_inputs`), y [L,W] 0/1 -> weight [W,F], bias [W]. Shared
     weights plus per-word deviations with an L2 penalty `lam` on the deviations, so a rare word stays
     near the shared fit; full-batch Adam on the summed log-likelihood (deterministic)."""
     n_words, n_in = x.shape[1:]
@@ -794,7 +794,7 @@ def cmd_train(args) -> None:
     for name, f in fusions.items():
         scale = tag_scale if f.per_word_bias else corel_scale(f.alpha) if f.calibrated else \
             tag_scale_for(y_train, f.alpha) if f.alpha else ones
-        if f.calibrated:  # exactly as served (inference.image.score_tags; KnnBank takes the hub offsets off)
+        if f.calibrated:  # exactly as served (inference.runtime.image.score_tags; KnnBank takes the hub offsets off)
             sims = {sp: v - f.hub * offsets[sp][None, :] if f.hub and sp in offsets else v for sp, v in dev_sims.items()}
             s = score_tags(head_dev, sims, y_train, f, scale, calibs[name], dev_cooc)
         else:
@@ -830,11 +830,11 @@ def cmd_train(args) -> None:
 def cmd_fusion_eval(args) -> None:
     """Text-only vs image-only vs fused suggestions on the MediaEval dev posts (their images unseen
     in training): a retrieval text model built from the train posts, the shipped image tagger."""
-    from inference.image import ImageTagger
-    from inference.metrics import evaluate
-    from inference.preprocess import tokenize
-    from inference.retrieval import RetrievalIndex, TagLexicon
-    from inference.suggester import IMAGE_SHARE, LanguageModel, SuggestRequest, Suggester
+    from inference.runtime.image import ImageTagger
+    from inference.evaluation.metrics import evaluate
+    from inference.text.preprocess import tokenize
+    from inference.runtime.retrieval import RetrievalIndex, TagLexicon
+    from inference.runtime.suggester import IMAGE_SHARE, LanguageModel, SuggestRequest, Suggester
 
     out = Path(args.out)
     meta = json.loads((out / "train_meta.json").read_text())

@@ -1,10 +1,10 @@
-"""The extension API's domain errors; inference/errors.py's middleware turns them into JSON."""
+"""The extension API's domain errors; inference/server/errors.py's middleware turns them into JSON."""
 
 from __future__ import annotations
 
 import math
 
-from inference.errors import ServiceError
+from inference.server.errors import ServiceError
 
 
 class Unauthorized(ServiceError):

@@ -1,6 +1,6 @@
 """HTTP routes of the extension API: feedback, trending, per-community settings.
 
-Every handler validates its input into clear 4xx errors (inference/errors.py shapes them as JSON)
+Every handler validates its input into clear 4xx errors (inference/server/errors.py shapes them as JSON)
 and does its SQLite work through `Store.run`, off the event loop.
 """
 
@@ -11,10 +11,10 @@ import re
 
 from aiohttp import web
 
-from extension_api.store import FEEDBACK_ACTIONS, CommunitySettings, Store
-from inference.appkeys import API_KEY_ID, EXT_CONFIG, STORE
-from inference.errors import BodyTooLarge, InvalidField, InvalidJSON, MissingInput, UnknownLanguage, parse_json_object
-from inference.segment import segment
+from inference.server.store import FEEDBACK_ACTIONS, CommunitySettings, Store
+from inference.server.appkeys import API_KEY_ID, EXT_CONFIG, STORE
+from inference.server.errors import BodyTooLarge, InvalidField, InvalidJSON, MissingInput, UnknownLanguage, parse_json_object
+from inference.text.segment import segment
 
 LANGS = ("en", "zh")
 MAX_BODY_BYTES = 64 * 1024

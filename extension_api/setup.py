@@ -21,14 +21,14 @@ from pathlib import Path
 
 from aiohttp import web
 
-from extension_api.cors import add_cors_headers, is_preflight, parse_origins, preflight_response
+from inference.server.cors import add_cors_headers, is_preflight, parse_origins, preflight_response
 from extension_api.errors import OriginNotAllowed, RateLimited, Unauthorized
-from extension_api.keys import verify_key
-from extension_api.ratelimit import TokenBucketLimiter
+from inference.server.keys import verify_key
+from inference.server.ratelimit import TokenBucketLimiter
 from extension_api.routes import add_routes
-from extension_api.store import Store, default_data_dir
+from inference.server.store import Store, default_data_dir
 from extension_api.trending import TrendingBoost
-from inference.appkeys import API_KEY_ID, CONFIG, EXT_CONFIG, LIMITER, OPENAPI_PATHS, STORE, TRENDING
+from inference.server.appkeys import API_KEY_ID, CONFIG, EXT_CONFIG, LIMITER, OPENAPI_PATHS, STORE, TRENDING
 
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 PROTECTED_PREFIX = "/v1/"
@@ -150,7 +150,7 @@ def setup(app: web.Application, config: ExtensionConfig | None = None) -> None:
 
 def make_standalone_app(config: ExtensionConfig) -> web.Application:
     """The extension API without the core models (tests and the kill test's subprocess)."""
-    from inference.errors import error_middleware
+    from inference.server.errors import error_middleware
 
     app = web.Application(middlewares=[error_middleware])
     setup(app, config)

@@ -18,7 +18,7 @@ import logging
 import time
 from typing import Sequence, TypeVar
 
-from extension_api.store import Store
+from inference.server.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ T = TypeVar("T")
 
 
 def tag_key(tag: str) -> str:
-    """Same identity as inference.ranking.tag_key: 'Aus Open', '#ausopen' and 'aus open' are one tag."""
+    """Same identity as inference.runtime.ranking.tag_key: 'Aus Open', '#ausopen' and 'aus open' are one tag."""
     return "".join(tag.lstrip("#").split()).casefold()
 
 

@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "(corel5k input: its `words` file unless given)")
     p.add_argument("--model", default=None, help="model folder or shipped model name (default: by language)")
     p.add_argument("--beam-size", type=int, default=None, help="generator beam width (default: the generator's)")
-    p.set_defaults(run=_runner("inference.predict:run_predict"))
+    p.set_defaults(run=_runner("inference.evaluation.predict:run_predict"))
 
     p = commands.add_parser("evaluate", help="score predictions against gold hashtags")
     p.add_argument("--gold", required=True, help="gold JSONL, *_tag.txt, a raw data-set file or a Corel-5k label file")
@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--protocol", choices=["hashtags", "corel"], default=None,
                    help="hashtags: F1@K, MAP, ROUGE (the paper's); corel: per-word P/R/F1/N+ of the top 5 "
                    "(default: corel for a Corel-5k label file)")
-    p.set_defaults(run=_runner("inference.metrics:run_evaluate"))
+    p.set_defaults(run=_runner("inference.evaluation.metrics:run_evaluate"))
 
     p = commands.add_parser("suggest", help="suggest hashtags for one post, without a server")
     p.add_argument("text")
@@ -99,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", choices=["en", "zh"], default=None)
     p.add_argument("--model", default=None)
     p.add_argument("--image", default=None, help="a photo file: its tags are fused with the text's ('' text: image only)")
-    p.set_defaults(run=_runner("inference.predict:run_suggest"))
+    p.set_defaults(run=_runner("inference.evaluation.predict:run_suggest"))
 
     p = commands.add_parser("train", help="train a model (needs the [train] extra)", add_help=False)
     p.add_argument("train_args", nargs=argparse.REMAINDER)
@@ -111,25 +111,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--extension", action="append", default=[], metavar="MODULE:FUNC", help="extra setup(app) (repeatable)")
     add_extension_api_arguments(p)
     p.add_argument("--access-log", action="store_true", help="log every request")
-    p.set_defaults(run=_runner("inference.serve:run_serve"))
+    p.set_defaults(run=_runner("inference.server.serve:run_serve"))
 
     # -- segmentation ------------------------------------------------------------------------
     p = commands.add_parser("segment", help="segment hashtags read from standard input, one per line")
-    p.set_defaults(run=_runner("inference.segment:run_segment"))
+    p.set_defaults(run=_runner("inference.text.segment:run_segment"))
 
     # -- API keys of the extension API (stored under --data-dir) ----------------------------
     keys = commands.add_parser("keys", help="create, list and revoke API keys").add_subparsers(dest="keys", metavar="ACTION", required=True)
     p = keys.add_parser("create", help="create a key and print it (the only time it is shown)")
     p.add_argument("--name", required=True, help="who the key is for, e.g. 'chrome extension'")
     add_data_dir_argument(p)
-    p.set_defaults(run=_runner("extension_api.keys:run_create"))
+    p.set_defaults(run=_runner("inference.server.keys:run_create"))
     p = keys.add_parser("list", help="list keys (id, status, creation time, name; never the key)")
     add_data_dir_argument(p)
-    p.set_defaults(run=_runner("extension_api.keys:run_list"))
+    p.set_defaults(run=_runner("inference.server.keys:run_list"))
     p = keys.add_parser("revoke", help="revoke a key by id (takes effect on the next request)")
     p.add_argument("id", type=int)
     add_data_dir_argument(p)
-    p.set_defaults(run=_runner("extension_api.keys:run_revoke"))
+    p.set_defaults(run=_runner("inference.server.keys:run_revoke"))
 
     # -- chat bots (configuration from the environment: see README "Discord bot", "Telegram bot") --
     p = commands.add_parser("discord", help="run the Discord bot (DISCORD_TOKEN; core at TAGSMITH_URL)")
@@ -147,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = bench.add_parser("segment", help="segmentation accuracy and speed")
     p.add_argument("--data", required=True, action="append", help="boun/stanford .txt or STAN .tsv (repeatable)")
     p.add_argument("--show-misses", type=int, default=0, metavar="N", help="print the first N misses of each file")
-    p.set_defaults(run=_runner("inference.segment:run_bench"))
+    p.set_defaults(run=_runner("inference.text.segment:run_bench"))
     p = bench.add_parser("serve", help="latency, throughput, RSS and cold start of the real server")
     add_serve_arguments(p)
     p.add_argument("--requests", type=int, default=400, help="requests per (concurrency, payload) cell")
@@ -155,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", action="append", default=None, help="PyTorch checkpoint for the eager vs onnxruntime ratio (repeatable; its exported folder is the one under --models whose config.json names it)")
     p.add_argument("--full-folder", action="append", default=None, metavar="DIR", help="an export with both precisions (onnx_export --full-out; repeatable): fp32 vs int8 and eager vs onnxruntime read it, shipped folders keep only int8")
     p.add_argument("--build-retrieval", default=None, metavar="CORPUS", help="first build retrieval-only models from CORPUS/{en,zh}_train.jsonl into --models (default runs/bench-models)")
-    p.set_defaults(run=_runner("inference.bench_serve:run_bench_serve"))
+    p.set_defaults(run=_runner("inference.evaluation.bench_serve:run_bench_serve"))
 
     return parser
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from inference.preprocess import tokenize
-from inference.retrieval import RetrievalConfig, RetrievalIndex, TagLexicon
+from inference.text.preprocess import tokenize
+from inference.runtime.retrieval import RetrievalConfig, RetrievalIndex, TagLexicon
 
 EN_RECORDS = [
     ("Watching the final set at the Australian Open tonight", ["aus open", "tennis"]),

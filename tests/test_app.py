@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from inference.app import ServiceConfig, create_app
-from inference.appkeys import OPENAPI_PATHS
+from inference.server.app import ServiceConfig, create_app
+from inference.server.appkeys import OPENAPI_PATHS
 from service_fixtures import write_models_dir
 
 
@@ -133,7 +133,7 @@ def fused_models_dir(tmp_path_factory):
 
     from export.model import HashtagGenerator, ModelConfig
     from export.onnx_export import build_model_folder
-    from inference.retrieval import RetrievalIndex
+    from inference.runtime.retrieval import RetrievalIndex
 
     src_vocab = ["<pad>", "<unk>"] + [f"w{i}" for i in range(40)]
     tgt_vocab = ["<pad>", "<bos>", "<eos>", "<unk>"] + [f"w{i}" for i in range(20)]

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from inference.app import ServiceConfig, create_app
+from inference.server.app import ServiceConfig, create_app
 from service_fixtures import write_models_dir, write_retrieval_model
 
 MAX_BODY = 64 * 1024
@@ -144,7 +144,7 @@ async def test_wrong_method_is_a_json_405_with_allow(client):
 
 
 async def test_an_unexpected_failure_is_a_json_500_without_traceback(aiohttp_client, models_dir):
-    from inference.suggester import Suggester
+    from inference.runtime.suggester import Suggester
 
     class Broken(Suggester):
         def suggest_batch(self, requests):

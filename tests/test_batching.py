@@ -9,11 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from inference.app import ServiceConfig, create_app
-from inference.appkeys import BATCHER
-from inference.batching import BatchConfig, MicroBatcher
-from inference.errors import Overloaded
-from inference.suggester import Suggester
+from inference.server.app import ServiceConfig, create_app
+from inference.server.appkeys import BATCHER
+from inference.server.batching import BatchConfig, MicroBatcher
+from inference.server.errors import Overloaded
+from inference.runtime.suggester import Suggester
 from service_fixtures import write_models_dir
 
 

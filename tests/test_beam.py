@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from inference.beam import BeamSearch, TopK
+from inference.runtime.beam import BeamSearch, TopK
 
 BOS, EOS, A, B, C = 0, 1, 2, 3, 4
 V = 5

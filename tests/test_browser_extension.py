@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from extension_api.bench_extension import CHROMIUM, running_server
-from extension_api.store import DB_FILENAME
+from inference.server.store import DB_FILENAME
 from service_fixtures import write_models_dir
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from extension_api.cors import parse_origins
+from inference.server.cors import parse_origins
 from extension_api.setup import ExtensionConfig, make_standalone_app
 
 CHROME = "chrome-extension://abcdefghijklmnopabcdefghijklmnop"
@@ -37,8 +37,8 @@ async def test_preflight_from_a_listed_extension_gets_204_with_allow_headers(cli
 
 
 async def test_preflight_works_without_a_key_even_when_keys_exist(aiohttp_client, tmp_path):
-    from extension_api.keys import create_key
-    from extension_api.store import Store
+    from inference.server.keys import create_key
+    from inference.server.store import Store
 
     store = Store(tmp_path)
     create_key(store, "x")

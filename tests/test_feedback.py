@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 
 from extension_api.setup import ExtensionConfig, make_standalone_app
-from extension_api.store import DB_FILENAME, Store
+from inference.server.store import DB_FILENAME, Store
 
 HASH = hashlib.sha256(b"Watching the final set at the Australian Open").hexdigest()
 

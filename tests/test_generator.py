@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from inference.model_folder import InvalidModelFolder, load_model_folder, sha256_file, write_vocab
-from inference.preprocess import PREPROCESS_VERSION
+from inference.runtime.model_folder import InvalidModelFolder, load_model_folder, sha256_file, write_vocab
+from inference.text.preprocess import PREPROCESS_VERSION
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC_VOCAB = ["<pad>", "<unk>"] + [f"w{i}" for i in range(40)]
@@ -135,7 +135,7 @@ def test_missing_folder_raises_invalid_model_folder(tmp_path):
 
 
 def test_provider_probe_prints_nothing_and_always_offers_the_cpu():
-    code = "from inference.providers import probe_providers; print(','.join(probe_providers()))"
+    code = "from inference.runtime.providers import probe_providers; print(','.join(probe_providers()))"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
@@ -143,7 +143,7 @@ def test_provider_probe_prints_nothing_and_always_offers_the_cpu():
 
 
 def test_unknown_provider_is_refused():
-    from inference.providers import choose_providers
+    from inference.runtime.providers import choose_providers
 
     with pytest.raises(ValueError, match="unknown onnxruntime provider"):
         choose_providers(["NoSuchExecutionProvider"])
@@ -175,7 +175,7 @@ def model_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def generator(model_dir):
-    from inference.generator import Generator
+    from inference.runtime.generator import Generator
 
     return Generator(model_dir, threads=1)
 
@@ -200,7 +200,7 @@ def test_batched_generation_equals_one_post_at_a_time(generator):
 
 
 def test_a_batch_over_the_search_limit_is_searched_in_chunks_with_the_same_results(generator):
-    from inference.generator import MAX_SEARCH_BATCH
+    from inference.runtime.generator import MAX_SEARCH_BATCH
 
     batch = [([f"w{i % 9 + 1}", "w2"], [f"w{i % 5 + 3}"]) for i in range(MAX_SEARCH_BATCH * 2 + 3)]
     together = generator.generate(batch, n_best=5, beam_size=6)
@@ -233,9 +233,9 @@ def test_length_penalty_is_configurable(generator):
 
 
 def test_generator_logs_its_providers_and_honours_thread_counts(model_dir, caplog):
-    from inference.generator import Generator
+    from inference.runtime.generator import Generator
 
-    with caplog.at_level(logging.INFO, logger="inference.generator"):
+    with caplog.at_level(logging.INFO, logger="inference.runtime.generator"):
         gen = Generator(model_dir, providers=["CPUExecutionProvider"], threads=1, inter_op_threads=1)
     assert "CPUExecutionProvider" in caplog.text and gen.folder.model_id in caplog.text
     options = gen.decoder.get_session_options()
@@ -246,7 +246,7 @@ def test_the_folder_fusion_sets_the_generator_beam_and_a_bad_one_is_refused(mode
     import json
     import shutil
 
-    from inference.suggester import LanguageModel
+    from inference.runtime.suggester import LanguageModel
 
     folder = tmp_path / "en"
     shutil.copytree(model_dir, folder)

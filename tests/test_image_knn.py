@@ -14,7 +14,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 from PIL import Image
 
-from inference.image import ImageTagger, colour_histograms, open_image, preprocess, resize_squash
+from inference.runtime.image import ImageTagger, colour_histograms, open_image, preprocess, resize_squash
 
 TAGS = ["red", "green", "blue", "sunset"]
 D, T = 8, 4  # features, taps
@@ -147,7 +147,7 @@ def write_format4_tagger(folder: Path, cooc: float = 0.5) -> Path:
 
 
 def test_format4_scores_are_the_per_word_sigmoid_smoothed_by_cooccurrence(tmp_path):
-    from inference.image import CALIB_INPUTS, cooc_matrix
+    from inference.runtime.image import CALIB_INPUTS, cooc_matrix
 
     tagger = ImageTagger(write_format4_tagger(tmp_path / "image"))
     assert tagger.knn.calib_weight.shape == (3, len(CALIB_INPUTS)) and "colour" in tagger.knn.spaces
@@ -168,7 +168,7 @@ def test_format4_scores_are_the_per_word_sigmoid_smoothed_by_cooccurrence(tmp_pa
 
 
 def test_cooccurrence_smoothing_raises_a_word_seen_with_the_predicted_one():
-    from inference.image import ImageFusion, score_tags
+    from inference.runtime.image import ImageFusion, score_tags
 
     labels = np.array([[1, 1, 0], [1, 1, 0], [0, 0, 1], [1, 0, 0]], np.float32)  # words 0 and 1 go together
     sims = {"cnn": np.array([[0.9, 0.1, 0.1, 0.1]], np.float32), "colour": np.zeros((1, 4), np.float32)}
@@ -176,7 +176,7 @@ def test_cooccurrence_smoothing_raises_a_word_seen_with_the_predicted_one():
     calib = (np.array([[5.0, 0, 0, 0]] * 3, np.float32), np.full(3, -2.0, np.float32))
     fusion = ImageFusion(knn_k=1, calibrated=True)
     plain = score_tags(head, sims, labels, fusion, np.ones(3, np.float32), calib, None)
-    from inference.image import cooc_matrix
+    from inference.runtime.image import cooc_matrix
 
     smoothed = score_tags(head, sims, labels, ImageFusion(knn_k=1, calibrated=True, cooc=0.5), np.ones(3, np.float32),
                           calib, cooc_matrix(labels))
@@ -207,7 +207,7 @@ def test_a_calibrated_fusion_needs_its_arrays_and_format_4(tmp_path):
 
 def test_calibration_fit_learns_which_input_predicts_each_word():
     from export.train_image import fit_calibration
-    from inference.image import calibrate
+    from inference.runtime.image import calibrate
 
     rng = np.random.default_rng(0)
     x = rng.random((400, 2, 4)).astype(np.float32)  # [L,W,4]
@@ -263,7 +263,7 @@ def test_a_hubness_correction_needs_its_offsets_and_format_5(tmp_path):
 
 def test_hub_offsets_are_each_photos_mean_similarity_to_its_nearest_other_photos():
     from export.train_image import hub_offsets
-    from inference.image import KnnBank
+    from inference.runtime.image import KnnBank
 
     b = np.array([[1.0, 0.0], [0.8, 0.6], [0.6, 0.8], [0.0, 1.0]], np.float32)  # unit rows
     offsets = hub_offsets(KnnBank({"cnn": (np.zeros(2, np.float32), None, b)}, np.zeros((4, 1), np.float32)), k=2)["cnn"]

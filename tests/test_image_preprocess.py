@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inference.image import (
+from inference.runtime.image import (
     INPUT_SIZE,
     MAX_IMAGE_BYTES,
     ImageTooLarge,
@@ -133,7 +133,7 @@ def test_exif_orientation_is_applied():
 
 
 def test_image_errors_are_service_errors_with_4xx_status():
-    from inference.errors import ServiceError
+    from inference.server.errors import ServiceError
 
     assert issubclass(InvalidImage, ServiceError) and InvalidImage.status == 400
     assert issubclass(ImageTooLarge, ServiceError) and ImageTooLarge.status == 413

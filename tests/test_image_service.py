@@ -18,9 +18,9 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 from PIL import Image
 
-from inference.app import ServiceConfig, create_app
-from inference.image import MAX_IMAGE_BYTES, ImageTagger
-from inference.suggester import SuggestRequest, Suggester
+from inference.server.app import ServiceConfig, create_app
+from inference.runtime.image import MAX_IMAGE_BYTES, ImageTagger
+from inference.runtime.suggester import SuggestRequest, Suggester
 from service_fixtures import write_retrieval_model
 
 TAGS = ["red", "green", "blue", "sunset"]
@@ -284,7 +284,7 @@ async def test_readiness_lists_the_image_model(client):
 def test_predict_reads_image_paths_relative_to_the_jsonl_folder(models_dir, tmp_path):
     import argparse
 
-    from inference.predict import run_predict
+    from inference.evaluation.predict import run_predict
 
     data = tmp_path / "posts"
     (data / "photos").mkdir(parents=True)
@@ -305,8 +305,8 @@ def test_predict_reads_image_paths_relative_to_the_jsonl_folder(models_dir, tmp_
 def test_predict_on_a_corel5k_label_file_keeps_to_its_words_and_evaluate_scores_the_corel_protocol(models_dir, tmp_path, capsys):
     import argparse
 
-    from inference.metrics import run_evaluate
-    from inference.predict import run_predict
+    from inference.evaluation.metrics import run_evaluate
+    from inference.evaluation.predict import run_predict
 
     corel = tmp_path / "corel5k"
     (corel / "images").mkdir(parents=True)

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from extension_api.keys import create_key, run_create, run_list, run_revoke, verify_key
+from inference.server.keys import create_key, run_create, run_list, run_revoke, verify_key
 from extension_api.setup import ExtensionConfig, make_standalone_app
-from extension_api.store import DB_FILENAME, Store
+from inference.server.store import DB_FILENAME, Store
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -124,7 +124,7 @@ def test_tagsmith_keys_cli_creates_lists_and_revokes(tmp_path):
 
 async def test_on_the_core_app_v1_suggest_needs_a_key_and_health_routes_do_not(aiohttp_client, tmp_path, capsys):
     from extension_api.setup import setup
-    from inference.app import ServiceConfig, create_app
+    from inference.server.app import ServiceConfig, create_app
     from service_fixtures import write_models_dir
 
     key = _create(tmp_path / "data", capsys)

@@ -2,7 +2,7 @@ import argparse
 
 import pytest
 
-from inference.metrics import corel_protocol, evaluate, match_key, rouge_scores, run_evaluate
+from inference.evaluation.metrics import corel_protocol, evaluate, match_key, rouge_scores, run_evaluate
 
 
 def approx(x):

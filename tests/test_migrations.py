@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from extension_api.store import DB_FILENAME, SCHEMA_VERSION, SchemaTooNewError, Store, schema_version
+from inference.server.store import DB_FILENAME, SCHEMA_VERSION, SchemaTooNewError, Store, schema_version
 
 # The schema as tagsmith first shipped it (version 1), frozen here on purpose.
 V1_SCHEMA = """

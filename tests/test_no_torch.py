@@ -38,6 +38,6 @@ def test_runtime_modules_import_without_torch():
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert "inference.generator" in report["imported"]
+    assert "inference.runtime.generator" in report["imported"]
     assert report["errors"] == {}, report["errors"]
     assert report["heavy"] == [], f"runtime modules imported {report['heavy']}"

@@ -13,8 +13,8 @@ onnx = pytest.importorskip("onnx")
 
 from export import onnx_export  # noqa: E402
 from export.model import HashtagGenerator, ModelConfig  # noqa: E402
-from inference.generator import Generator  # noqa: E402
-from inference.model_folder import load_model_folder  # noqa: E402
+from inference.runtime.generator import Generator  # noqa: E402
+from inference.runtime.model_folder import load_model_folder  # noqa: E402
 
 WORDS = [f"w{i}" for i in range(60)]
 SRC_VOCAB = ["<pad>", "<unk>"] + WORDS
@@ -289,7 +289,7 @@ def test_tied_output_layer_with_one_encoder_layer_exports_with_parity(tmp_path):
 def test_bench_serve_compares_fp32_and_int8_on_a_folder_exported_with_both(exported, tmp_path):
     import argparse
 
-    from inference.bench_serve import fp32_vs_int8
+    from inference.evaluation.bench_serve import fp32_vs_int8
 
     _, out, config = exported
     assert {"fp32", "int8"} <= set(config["graphs"])

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from inference.app import ServiceConfig, create_app
-from inference.openapi import build_openapi
+from inference.server.app import ServiceConfig, create_app
+from inference.server.openapi import build_openapi
 from service_fixtures import write_models_dir
 
 
@@ -59,7 +59,7 @@ def models_dir(tmp_path_factory):
 async def test_served_document_covers_routes_including_extensions(aiohttp_client, models_dir):
     from aiohttp import web
 
-    from inference.appkeys import OPENAPI_PATHS
+    from inference.server.appkeys import OPENAPI_PATHS
 
     async def feedback(request):
         return web.json_response({})

@@ -52,8 +52,8 @@ def test_predict_reads_the_weibo_format_and_evaluate_scores_it(tmp_path, models)
 
 
 def test_predict_picks_the_model_by_each_records_language(tmp_path, models, monkeypatch):
-    import inference.predict as predict
-    import inference.suggester as suggester
+    import inference.evaluation.predict as predict
+    import inference.runtime.suggester as suggester
 
     monkeypatch.setattr(suggester, "DEFAULT_MODELS_DIR", models)
     monkeypatch.setattr(predict, "DEFAULT_MODELS_DIR", models)

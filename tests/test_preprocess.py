@@ -1,4 +1,4 @@
-from inference.preprocess import (
+from inference.text.preprocess import (
     PREPROCESS_VERSION,
     detect_lang,
     fill_placeholders,
@@ -6,7 +6,7 @@ from inference.preprocess import (
     split_gold_hashtags,
     tokenize,
 )
-from inference.segment import segment
+from inference.text.segment import segment
 
 
 def words(tag):

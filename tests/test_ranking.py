@@ -1,6 +1,6 @@
 """Fusion ranking: normalisation, weights, de-duplication, exclusion and blocklist."""
 
-from inference.ranking import Ranked, keep_image_share, normalise, rank, tag_key
+from inference.runtime.ranking import Ranked, keep_image_share, normalise, rank, tag_key
 
 
 def test_tags_equal_ignoring_spaces_and_case_are_one_candidate():
@@ -45,7 +45,7 @@ def test_a_fusion_config_dict_carries_weights_and_norms():
 
 
 def test_english_function_words_are_never_suggested_alone_but_stay_inside_longer_tags(tmp_path):
-    from inference.suggester import Suggester, SuggestRequest
+    from inference.runtime.suggester import Suggester, SuggestRequest
     from service_fixtures import write_retrieval_model
 
     records = [("after the race we ate pasta", ["after", "after party", "pasta"]), ("pasta after the game", ["after", "pasta"]),
@@ -58,7 +58,7 @@ def test_english_function_words_are_never_suggested_alone_but_stay_inside_longer
 
 
 def test_a_learnt_tag_with_a_number_placeholder_is_suggested_with_the_posts_number_or_not_at_all(tmp_path):
-    from inference.suggester import Suggester, SuggestRequest
+    from inference.runtime.suggester import Suggester, SuggestRequest
     from service_fixtures import write_retrieval_model
 
     records = [("小时代 DIGIT 首映 好看", ["小时代 DIGIT", "首映"]), ("小时代 DIGIT 首映 哭了", ["小时代 DIGIT"]),

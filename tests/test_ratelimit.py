@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from extension_api.keys import create_key
-from extension_api.ratelimit import TokenBucketLimiter
+from inference.server.keys import create_key
+from inference.server.ratelimit import TokenBucketLimiter
 from extension_api.setup import ExtensionConfig, make_standalone_app
-from extension_api.store import Store
+from inference.server.store import Store
 
 
 class FakeClock:

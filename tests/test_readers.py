@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from inference.preprocess import normalize_tag
-from inference.readers import ReaderError, detect_format, read_records
+from inference.text.preprocess import normalize_tag
+from inference.evaluation.readers import ReaderError, detect_format, read_records
 
 KEYS = {"id", "post", "thread", "hashtags", "image", "lang", "source"}
 

@@ -7,9 +7,9 @@ import pytest
 
 from export.fusion import build_sources, gather
 from export.rerank import fit_logistic, labelled
-from inference.rerank import RERANK_JSON, FeatureContext, Reranker, feature_names, featurize
-from inference.retrieval import RetrievalIndex, TagLexicon
-from inference.suggester import SuggestRequest, Suggester
+from inference.runtime.rerank import RERANK_JSON, FeatureContext, Reranker, feature_names, featurize
+from inference.runtime.retrieval import RetrievalIndex, TagLexicon
+from inference.runtime.suggester import SuggestRequest, Suggester
 
 SOURCES = ["retrieval", "centroid", "extract", "overlap", "prior"]
 RECORDS = [
@@ -147,7 +147,7 @@ def test_feature_crosses_are_stored_and_applied(tmp_path):
 
 def test_boosted_trees_agree_with_scikit_learn_and_round_trip(tmp_path):
     from export.rerank import fit_trees
-    from inference.rerank import Trees
+    from inference.runtime.rerank import Trees
 
     index, lexicon = build_sources(RECORDS, _tokens(RECORDS), [])
     context = FeatureContext.from_sources(index, lexicon)
@@ -164,7 +164,7 @@ def test_boosted_trees_agree_with_scikit_learn_and_round_trip(tmp_path):
 
 
 def test_hand_built_trees_route_by_threshold():
-    from inference.rerank import Trees
+    from inference.runtime.rerank import Trees
 
     # one stump on feature 0: x <= 0.5 -> -1, else +2
     trees = Trees(np.array([[0, 0, 0]]), np.array([[0.5, 0, 0]]), np.array([[1, 0, 0]]), np.array([[2, 0, 0]]),

@@ -1,6 +1,6 @@
 """Retrieval index: nearest training posts vote their hashtags; the index survives save/load."""
 
-from inference.retrieval import RetrievalConfig, RetrievalIndex, TagLexicon
+from inference.runtime.retrieval import RetrievalConfig, RetrievalIndex, TagLexicon
 
 RECORDS = [
     {"post": "nadal wins the australian open final", "thread": ["what a match"], "hashtags": ["aus open", "tennis"]},

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from inference import cli
-from inference.segment import Counts, Formatter, Segmenter, format_tag, read_benchmark, segment
+from inference.text.segment import Counts, Formatter, Segmenter, format_tag, read_benchmark, segment
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from extension_api.setup import ExtensionConfig, make_standalone_app
-from extension_api.store import Store
+from inference.server.store import Store
 from extension_api.trending import MAX_BOOST, TrendingBoost
 
 HASH = "ab" * 32

@@ -3,7 +3,7 @@
     gen = Generator("inference/models/zh")
     gen.generate([(post_tokens, conv_tokens)], n_best=10)  # -> [[("aus open", -0.41), ...]]
 
-Tokens are what `inference.preprocess.tokenize` gives (the training side used the same function);
+Tokens are what `inference.text.preprocess.tokenize` gives (the training side used the same function);
 this module only maps them to ids with the folder's vocabulary. No torch here.
 """
 
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from inference.beam import BeamSearch, TopK
-from inference.model_folder import InvalidModelFolder, ModelFolder, load_model_folder
-from inference.providers import choose_providers, create_session
+from inference.runtime.beam import BeamSearch, TopK
+from inference.runtime.model_folder import InvalidModelFolder, ModelFolder, load_model_folder
+from inference.runtime.providers import choose_providers, create_session
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import re
 
-from inference.segment import cache_dir, segment
+from inference.text.segment import cache_dir, segment
 
 PREPROCESS_VERSION = 1
 

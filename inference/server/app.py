@@ -24,9 +24,9 @@ from typing import Any, Callable, Sequence
 
 from aiohttp import web
 
-from inference.appkeys import BATCHER, CONFIG, EXECUTOR, METRICS, OPENAPI_PATHS, SUGGESTER, TRENDING
-from inference.batching import BatchConfig, MicroBatcher
-from inference.errors import (
+from inference.server.appkeys import BATCHER, CONFIG, EXECUTOR, METRICS, OPENAPI_PATHS, SUGGESTER, TRENDING
+from inference.server.batching import BatchConfig, MicroBatcher
+from inference.server.errors import (
     parse_json_object,
     InputTooLarge,
     InvalidField,
@@ -37,8 +37,8 @@ from inference.errors import (
     UnknownLanguage,
     error_middleware,
 )
-from inference.metrics_http import ServiceMetrics, handle_metrics, metrics_middleware
-from inference.openapi import (
+from inference.server.prometheus import ServiceMetrics, handle_metrics, metrics_middleware
+from inference.server.openapi import (
     DEFAULT_K,
     MAX_K,
     MAX_TEXT_CHARS,
@@ -48,8 +48,8 @@ from inference.openapi import (
     SCHEMAS,
     handle_openapi,
 )
-from inference.image import MAX_IMAGE_BYTES
-from inference.suggester import KNOWN_LANGS, SuggestRequest, Suggester, SuggestResult
+from inference.runtime.image import MAX_IMAGE_BYTES
+from inference.runtime.suggester import KNOWN_LANGS, SuggestRequest, Suggester, SuggestResult
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """A learned reranker over the candidate hashtags of every source (torch-free, sklearn-free).
 
-The linear fusion (inference/ranking.py) weighs whole sources; the reranker scores each candidate
+The linear fusion (inference/runtime/ranking.py) weighs whole sources; the reranker scores each candidate
 tag from features of that (post, tag) pair: every source's raw score, normalised score and rank,
 how many sources propose it, whether the tag is written in the post or thread (as tokens and as
 characters), its training and lexicon counts, its length. A logistic model or boosted trees (plain
@@ -20,7 +20,7 @@ from typing import Sequence
 
 import numpy as np
 
-from inference.ranking import Ranked, normalise, tag_key
+from inference.runtime.ranking import Ranked, normalise, tag_key
 
 RERANK_JSON = "rerank.json"
 NORMS = {"generator": "softmax"}  # as export/fusion.py: generator scores are log-probs

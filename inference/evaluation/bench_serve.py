@@ -176,7 +176,7 @@ async def load_phase(base: str, payload: dict, concurrency: int, n_requests: int
 
 
 def _model_folders(args: argparse.Namespace) -> list[Path]:
-    from inference.suggester import DEFAULT_MODELS_DIR
+    from inference.runtime.suggester import DEFAULT_MODELS_DIR
 
     root = Path(args.models) if args.models else DEFAULT_MODELS_DIR
     return sorted(p.parent for p in root.glob("*/config.json")) or ([root] if (root / "config.json").exists() else [])
@@ -212,8 +212,8 @@ def fp32_vs_int8(args: argparse.Namespace) -> list[str]:
     folders = _full_folders(args) or [f for f in _model_folders(args) if (f / "encoder.onnx").exists()]
     if not folders:
         return ["fp32 vs int8: skipped (no model folder with ONNX graphs)"]
-    from inference.generator import Generator
-    from inference.preprocess import tokenize
+    from inference.runtime.generator import Generator
+    from inference.text.preprocess import tokenize
 
     lines = []
     for folder in folders:
@@ -277,9 +277,9 @@ def eager_vs_onnxruntime(args: argparse.Namespace) -> list[str]:
 def build_retrieval_models(corpus: Path, out: Path) -> Path:
     """Retrieval-only model folders {lang}/ from `{lang}_train.jsonl` of an ingest corpus (what the
     service serves until generator folders exist); returns `out`."""
-    from inference.preprocess import tokenize
-    from inference.readers import read_records
-    from inference.retrieval import RetrievalIndex, TagLexicon
+    from inference.text.preprocess import tokenize
+    from inference.evaluation.readers import read_records
+    from inference.runtime.retrieval import RetrievalIndex, TagLexicon
 
     for lang in ("en", "zh"):
         train = corpus / f"{lang}_train.jsonl"

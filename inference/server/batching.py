@@ -16,7 +16,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, Callable, Generic, Sequence, TypeVar
 
-from inference.errors import Overloaded
+from inference.server.errors import Overloaded
 
 log = logging.getLogger(__name__)
 

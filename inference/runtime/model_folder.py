@@ -127,7 +127,7 @@ def write_vocab(path: Path, vocab: list[str]) -> None:
 
 def _current_preprocess_version() -> int | None:
     try:
-        from inference.preprocess import PREPROCESS_VERSION
+        from inference.text.preprocess import PREPROCESS_VERSION
     except ImportError:  # preprocess not importable (yet): nothing to compare against
         return None
     return int(PREPROCESS_VERSION)

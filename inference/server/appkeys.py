@@ -12,16 +12,16 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 if TYPE_CHECKING:  # imported for the type names only: appkeys stays import-cheap
-    from inference.app import ServiceConfig
-    from inference.batching import MicroBatcher
-    from inference.metrics_http import ServiceMetrics
-    from inference.suggester import Suggester
-    from extension_api.ratelimit import TokenBucketLimiter
+    from inference.server.app import ServiceConfig
+    from inference.server.batching import MicroBatcher
+    from inference.server.prometheus import ServiceMetrics
+    from inference.runtime.suggester import Suggester
+    from inference.server.ratelimit import TokenBucketLimiter
     from extension_api.setup import ExtensionConfig
-    from extension_api.store import Store
+    from inference.server.store import Store
     from extension_api.trending import TrendingBoost
 
-# -- core service (inference/app.py) -----------------------------------------------------------
+# -- core service (inference/server/app.py) -----------------------------------------------------------
 CONFIG: web.AppKey["ServiceConfig"] = web.AppKey("config")
 EXECUTOR: web.AppKey[ThreadPoolExecutor] = web.AppKey("executor", ThreadPoolExecutor)
 SUGGESTER: web.AppKey["Suggester"] = web.AppKey("suggester")

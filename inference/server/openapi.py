@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from inference.appkeys import OPENAPI_PATHS
+from inference.server.appkeys import OPENAPI_PATHS
 
 MAX_TEXT_CHARS = 10_000
 MAX_THREAD_MESSAGES = 50

@@ -185,7 +185,7 @@ class Store:
         with self._lock:
             return self.db.execute("PRAGMA integrity_check").fetchone()[0]
 
-    # -- API keys (hashing lives in extension_api/keys.py; this stores and reads rows)
+    # -- API keys (hashing lives in inference/server/keys.py; this stores and reads rows)
     def insert_key(self, name: str, salt: str, key_hash: str) -> int:
         with self._lock, self.db.atomic():
             return self.db["api_keys"].insert({"name": name, "salt": salt, "key_hash": key_hash, "created_at": time.time()}).last_pk

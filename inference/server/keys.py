@@ -17,7 +17,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from extension_api.store import Store
+from inference.server.store import Store
 
 KEY_PREFIX = "tsk_"
 _KEY_RE = re.compile(r"^tsk_([0-9]{1,18})_([A-Za-z0-9_-]{32,128})$")

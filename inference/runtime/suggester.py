@@ -14,19 +14,19 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from inference.preprocess import detect_lang, fill_placeholders, tokenize
-from inference.ranking import FUNCTION_WORDS, FUSION_JSON, keep_image_share, rank, tag_key
-from inference.rerank import RERANK_JSON, FeatureContext, Reranker
-from inference.segment import format_tag
+from inference.text.preprocess import detect_lang, fill_placeholders, tokenize
+from inference.runtime.ranking import FUNCTION_WORDS, FUSION_JSON, keep_image_share, rank, tag_key
+from inference.runtime.rerank import RERANK_JSON, FeatureContext, Reranker
+from inference.text.segment import format_tag
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODELS_DIR = Path(__file__).parent / "models"
+DEFAULT_MODELS_DIR = Path(__file__).parent.parent / "models"
 KNOWN_LANGS = ("en", "zh")
 # Used when a folder has no fusion.json (export/fusion.py writes tuned ones). Generator scores are
 # log-probs: "softmax" makes the best beam 1 and the others their probability relative to it.
 DEFAULT_FUSION = {"weights": {"generator": 1.0, "retrieval": 0.6}, "norms": {"generator": "softmax"}}
-IMAGE_FOLDER = "image"  # the image tagger's folder inside a models dir (inference/image.py)
+IMAGE_FOLDER = "image"  # the image tagger's folder inside a models dir (inference/runtime/image.py)
 DEFAULT_IMAGE_WEIGHT = 1.0  # the image source's weight beside a text model's sources
 IMAGE_SHARE = 1 / 3  # of a fused list (photo + text): places kept for the photo's own best tags (`keep_image_share`)
 _HASHTAG_IN_TEXT = re.compile(r"#(\w+)")
@@ -67,12 +67,12 @@ class LanguageModel:
     name: str
     version: str
     folder: Path
-    generator: object | None = None  # inference.generator.Generator (encoder.onnx + decoder.onnx)
-    retrieval: object | None = None  # inference.retrieval.RetrievalIndex (retrieval.npz/json)
-    lexicon: object | None = None  # inference.retrieval.TagLexicon (tags.json)
+    generator: object | None = None  # inference.runtime.generator.Generator (encoder.onnx + decoder.onnx)
+    retrieval: object | None = None  # inference.runtime.retrieval.RetrievalIndex (retrieval.npz/json)
+    lexicon: object | None = None  # inference.runtime.retrieval.TagLexicon (tags.json)
     fusion: dict = field(default_factory=lambda: dict(DEFAULT_FUSION))
-    reranker: object | None = None  # inference.rerank.Reranker (rerank.json): ranks instead of the fusion
-    rerank_context: object | None = None  # its folder-level lookups (inference.rerank.FeatureContext)
+    reranker: object | None = None  # inference.runtime.rerank.Reranker (rerank.json): ranks instead of the fusion
+    rerank_context: object | None = None  # its folder-level lookups (inference.runtime.rerank.FeatureContext)
 
     @property
     def model_id(self) -> str:
@@ -90,8 +90,8 @@ class LanguageModel:
         cls, folder: str | Path, providers: list[str] | None = None, threads: int = 0, fusion: dict | None = None
     ) -> "LanguageModel":
         """fusion: overrides the folder's fusion.json ({"weights": {source: w}, "norms": {...}},
-        see inference.ranking.rank); the folder's rerank.json (learned reranker) is used only without one."""
-        from inference.retrieval import INDEX_JSON, TAGS_JSON, RetrievalIndex, TagLexicon
+        see inference.runtime.ranking.rank); the folder's rerank.json (learned reranker) is used only without one."""
+        from inference.runtime.retrieval import INDEX_JSON, TAGS_JSON, RetrievalIndex, TagLexicon
 
         folder = Path(folder)
         config_path = folder / "config.json"
@@ -114,7 +114,7 @@ class LanguageModel:
         )
         # the graphs are opened only when the ranking uses them (a folder may ship them at weight 0)
         if generator_weighted and (folder / "encoder.onnx").exists() and (folder / "decoder.onnx").exists():
-            from inference.generator import Generator  # onnxruntime: imported only when a graph exists
+            from inference.runtime.generator import Generator  # onnxruntime: imported only when a graph exists
 
             beam = model.fusion.get("generator_beam_size")  # the width the folder was tuned with
             if beam is not None and (not isinstance(beam, int) or isinstance(beam, bool) or beam < 1):
@@ -215,7 +215,7 @@ class Suggester:
         self,
         models: dict[str, LanguageModel],
         blocklist: set[str] | frozenset[str] = frozenset(),
-        image_tagger: object | None = None,  # inference.image.ImageTagger
+        image_tagger: object | None = None,  # inference.runtime.image.ImageTagger
         image_weight: float | None = None,  # None: the tagger's image.json "text_fusion_weight"
         image_share: float = IMAGE_SHARE,
     ):
@@ -254,7 +254,7 @@ class Suggester:
         if not folders and not has_image:
             raise FileNotFoundError(f"no model folder (a folder with config.json) under {models_dir}")
         if has_image and "image_tagger" not in kwargs:
-            from inference.image import ImageTagger  # onnxruntime + Pillow: only when a tagger ships
+            from inference.runtime.image import ImageTagger  # onnxruntime + Pillow: only when a tagger ships
 
             kwargs["image_tagger"] = ImageTagger(image_folder, providers=kwargs.get("providers"), threads=kwargs.get("threads", 0))
         if not folders:

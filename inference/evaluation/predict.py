@@ -12,9 +12,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from inference.ranking import tag_key
-from inference.readers import corel_label_file, detect_format, read_records
-from inference.suggester import DEFAULT_MODELS_DIR, SuggestRequest, Suggester
+from inference.runtime.ranking import tag_key
+from inference.evaluation.readers import corel_label_file, detect_format, read_records
+from inference.runtime.suggester import DEFAULT_MODELS_DIR, SuggestRequest, Suggester
 
 BATCH = 64
 VOCAB_POOL = 100  # with --vocab, the suggestions asked for per record before the allowed ones are kept

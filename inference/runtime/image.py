@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from inference.errors import ServiceError
+from inference.server.errors import ServiceError
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ IMAGE_CONFIG = "image.json"
 # 3 the same outputs from a graph with float16 weights and a fine-tuned copy of the last blocks;
 # 4 format 2 + per-word calibration (knn.npz calib_weight/calib_bias) and label co-occurrence smoothing
 IMAGE_FORMATS = (1, 2, 3, 4, 5)
-IMAGENET_TAGS = Path(__file__).parent / "data" / "imagenet_tags.json"
+IMAGENET_TAGS = Path(__file__).parent.parent / "data" / "imagenet_tags.json"
 
 
 class ImageError(ServiceError):
@@ -582,7 +582,7 @@ class ImageTagger:
         self.run(np.zeros((1, 3, self.size, self.size), dtype=np.float32))
 
 
-# -- benchmark: python -m inference.image --requests 100 ------------------------------------------------
+# -- benchmark: python -m inference.runtime.image --requests 100 ------------------------------------------------
 def _bench(argv: list[str] | None = None) -> None:
     """Image requests through the real service (aiohttp on 127.0.0.1, the shipped image model
     only), one at a time: latency percentiles of POST /v1/suggest with a base64 JPEG."""
@@ -594,8 +594,8 @@ def _bench(argv: list[str] | None = None) -> None:
     import tempfile
     import time
 
-    parser = argparse.ArgumentParser(prog="python -m inference.image", description=_bench.__doc__)
-    parser.add_argument("--model", default=str(Path(__file__).parent / "models" / "image"))
+    parser = argparse.ArgumentParser(prog="python -m inference.runtime.image", description=_bench.__doc__)
+    parser.add_argument("--model", default=str(Path(__file__).parent.parent / "models" / "image"))
     parser.add_argument("--image", help="a photo to send (default: a generated 1024x768 JPEG)")
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--threads", type=int, default=2, help="onnxruntime intra-op threads")
@@ -614,7 +614,7 @@ def _bench(argv: list[str] | None = None) -> None:
     async def run() -> list[float]:
         from aiohttp import ClientSession, web
 
-        from inference.app import ServiceConfig, create_app
+        from inference.server.app import ServiceConfig, create_app
 
         with tempfile.TemporaryDirectory() as tmp:
             os.symlink(Path(args.model).resolve(), Path(tmp) / "image")

@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
-DATA_DIR = Path(__file__).resolve().parent / "data" / "segmentation"
+DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "segmentation"
 COMPILED_FORMAT = 1  # bump when the compiled tables' layout or meaning changes
 
 log = logging.getLogger(__name__)

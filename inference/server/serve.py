@@ -10,7 +10,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from inference.app import MAX_BODY_BYTES, ServiceConfig, create_app
+from inference.server.app import MAX_BODY_BYTES, ServiceConfig, create_app
 
 log = logging.getLogger("tagsmith.serve")
 
@@ -49,7 +49,7 @@ def run_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = config_from_args(args)
     try:
-        from inference.providers import choose_providers
+        from inference.runtime.providers import choose_providers
 
         log.info("onnxruntime providers in use: %s", ", ".join(choose_providers(config.providers)))
     except ImportError as exc:

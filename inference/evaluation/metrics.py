@@ -200,20 +200,20 @@ def read_gold(path: str | Path) -> list[list[str]]:
     is_text_file = name.endswith(("_text.txt", "_post.txt", "_conv.txt", "_posts.txt"))
     if name.endswith("_tag.txt") or (path.suffix == ".txt" and not is_text_file):
         return read_tag_lines(path)
-    from inference.readers import read_records
+    from inference.evaluation.readers import read_records
 
     return [list(r["hashtags"]) for r in read_records(path)]
 
 
 def detect_tags_lang(gold: list[list[str]]) -> str:
-    from inference.preprocess import detect_lang
+    from inference.text.preprocess import detect_lang
 
     sample = " ".join(t for tags in gold[:2000] for t in tags)
     return detect_lang(sample)
 
 
 def gold_is_corel(path: str | Path) -> bool:
-    from inference.readers import ReaderError, detect_format
+    from inference.evaluation.readers import ReaderError, detect_format
 
     try:
         return detect_format(path) == "corel5k"

