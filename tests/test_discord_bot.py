@@ -22,7 +22,7 @@ from aiohttp import web
 from bots import formatting as fmt
 from bots.client import CoreClient, CoreConfig
 from bots.discord_bot import DiscordConfig, HashtagBot, intents_for
-from bots.testing import FakeCore
+from bots.testing import FakeCore, capture_logs
 
 TOKEN = "MTIzNDU2.fake-discord-token-do-not-leak"
 APP_ID = 4242
@@ -46,6 +46,8 @@ class FakeDiscordAPI:
         self.callbacks: list[dict] = []  # interaction responses (type 4 message, 5 deferred, ...)
         self.followups: list[dict] = []
         self.channel_messages: list[dict] = []
+        self.linkable: dict[str, dict] = {}  # message id -> message, for GET channels/{id}/messages/{id}
+        self.fetched: list[str] = []  # "channel/message" of every single message fetched
         self.ids = itertools.count(10_000)
         self.base = ""
 
@@ -76,6 +78,11 @@ class FakeDiscordAPI:
             return json_response(self.message(body["_message_id"], body.get("content", ""), author={**USER, "id": "900", "bot": True}, flags=body.get("flags", 0)))
         if path == f"channels/{CHANNEL_ID}/messages":
             return json_response(self.channel_messages)
+        if path.startswith("channels/") and "/messages/" in path:
+            channel_id, message_id = path.split("/")[1], path.split("/")[3]
+            self.fetched.append(f"{channel_id}/{message_id}")
+            if message_id in self.linkable:
+                return json_response(self.linkable[message_id])
         return json_response({"message": f"fake Discord has no {request.method} {path}", "code": 0}, status=404)
 
     async def cdn(self, request: web.Request) -> web.Response:
@@ -111,6 +118,14 @@ _interaction_ids = itertools.count(1)
 def slash(name: str, **options) -> dict:
     kinds = {str: 3, int: 4}
     return {"id": "1", "name": name, "type": 1, "options": [{"name": k, "type": kinds[type(v)], "value": v} for k, v in options.items()]}
+
+
+@pytest.fixture(autouse=True)
+def no_log_record_carries_the_token():
+    """Every log record of every test here, as production logging writes it, free of the token."""
+    with capture_logs([TOKEN]) as logs:
+        yield logs
+    assert logs.leaks(TOKEN) == []
 
 
 @pytest.fixture
@@ -271,3 +286,70 @@ async def test_error_handler_answers_and_logs_without_the_token(discord_bot, cap
     assert discord_bot.followups[0]["content"] == fmt.GENERIC_ERROR
     assert f"guild={GUILD_ID}" in caplog.text and "exploded" in caplog.text
     assert TOKEN not in caplog.text
+
+
+OTHER_GUILD_ID, HIDDEN_CHANNEL_ID, OTHER_CHANNEL_ID = 501, 601, 602
+EVERYONE_CAN = discord.Permissions(view_channel=True, read_message_history=True, send_messages=True, use_application_commands=True)
+
+
+def text_channel(channel_id: int, guild_id: int, deny: discord.Permissions = discord.Permissions.none()) -> dict:
+    overwrite = {"id": str(guild_id), "type": 0, "allow": "0", "deny": str(deny.value)}  # on @everyone
+    return {"id": str(channel_id), "type": 0, "guild_id": str(guild_id), "name": f"c{channel_id}", "position": 0, "permission_overwrites": [overwrite]}
+
+
+def cache_guild(bot: HashtagBot, guild_id: int, channels: list[dict]) -> None:
+    """What GUILD_CREATE puts in the cache (the guilds intent): roles and channels of a server."""
+    everyone = {"id": str(guild_id), "name": "@everyone", "permissions": str(EVERYONE_CAN.value), "position": 0,
+                "color": 0, "hoist": False, "managed": False, "mentionable": False}
+    bot._connection._add_guild_from_data({"id": str(guild_id), "name": f"g{guild_id}", "owner_id": "1", "roles": [everyone],
+                                          "channels": channels, "features": [], "emojis": [], "stickers": []})
+
+
+async def bot_in_two_servers(discord_bot, hidden_deny: discord.Permissions) -> HashtagBot:
+    """The bot sees GUILD_ID (general + a channel with `hidden_deny` on @everyone) and OTHER_GUILD_ID."""
+    bot = await discord_bot.start()
+    cache_guild(bot, GUILD_ID, [text_channel(CHANNEL_ID, GUILD_ID), text_channel(HIDDEN_CHANNEL_ID, GUILD_ID, deny=hidden_deny)])
+    cache_guild(bot, OTHER_GUILD_ID, [text_channel(OTHER_CHANNEL_ID, OTHER_GUILD_ID)])
+    for message_id, channel_id in (("810", CHANNEL_ID), ("811", HIDDEN_CHANNEL_ID), ("812", OTHER_CHANNEL_ID)):
+        discord_bot.linkable[message_id] = {**discord_bot.message(int(message_id), f"secret words {message_id}"), "channel_id": str(channel_id)}
+    return bot
+
+
+def link(guild: int | str, channel: int, message_id: int) -> str:
+    return f"https://discord.com/channels/{guild}/{channel}/{message_id}"
+
+
+async def test_thread_link_to_a_channel_the_member_reads_gives_the_conversation(discord_bot):
+    bot = await bot_in_two_servers(discord_bot, hidden_deny=discord.Permissions(view_channel=True))
+    await call(bot, interaction_payload(slash("hashtag", text="Final set tonight", thread=link(GUILD_ID, CHANNEL_ID, 810))))
+    assert discord_bot.followups[0]["content"].startswith("#AusOpen")
+    assert discord_bot.core.requests[0]["thread"] == ["secret words 810"]
+
+
+@pytest.mark.parametrize(
+    "thread, hidden_deny",
+    [
+        (link(OTHER_GUILD_ID, OTHER_CHANNEL_ID, 812), discord.Permissions.none()),  # another server
+        (link(GUILD_ID, OTHER_CHANNEL_ID, 812), discord.Permissions.none()),  # another server's channel under this server's id
+        (link(GUILD_ID, HIDDEN_CHANNEL_ID, 811), discord.Permissions(view_channel=True)),  # a channel the member cannot see
+        (link(GUILD_ID, HIDDEN_CHANNEL_ID, 811), discord.Permissions(read_message_history=True)),  # ... or whose history they cannot read
+        (link(GUILD_ID, 603, 813), discord.Permissions.none()),  # a channel the bot does not know
+        (link("@me", CHANNEL_ID, 810), discord.Permissions.none()),  # a direct-message link used in a server
+    ],
+    ids=["other-server", "forged-server-id", "hidden-channel", "no-history", "unknown-channel", "dm-link"],
+)
+async def test_thread_link_the_member_could_not_read_is_refused_without_fetching(discord_bot, thread, hidden_deny):
+    bot = await bot_in_two_servers(discord_bot, hidden_deny=hidden_deny)
+    await call(bot, interaction_payload(slash("hashtag", text="Final set tonight", thread=thread)))
+    assert discord_bot.followups[0]["content"] == fmt.THREAD_NOT_ALLOWED
+    assert discord_bot.followups[0]["flags"] & EPHEMERAL
+    assert discord_bot.fetched == [] and discord_bot.core.requests == []
+
+
+async def test_core_errors_reach_the_member_as_a_sentence_and_the_log_as_text(discord_bot, caplog):
+    discord_bot.core.refuse = (403, "key_revoked", "API key 3 was revoked")
+    bot = await discord_bot.start()
+    with caplog.at_level(logging.WARNING, logger="bots.discord_bot"):
+        await call(bot, interaction_payload(slash("hashtag", text="Final set tonight")))
+    assert discord_bot.followups[0]["content"] == fmt.MISCONFIGURED
+    assert "API key 3 was revoked" in caplog.text and f"guild={GUILD_ID}" in caplog.text

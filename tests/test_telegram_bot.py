@@ -6,6 +6,7 @@ the core service are small aiohttp servers on 127.0.0.1; nothing touches the rea
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import base64
 import itertools
@@ -13,13 +14,17 @@ import json
 import logging
 import socket
 
+from urllib.parse import quote
+
 import pytest
 from aiohttp import web
 
 from bots import formatting as fmt
 from bots.client import CoreClient, CoreConfig
-from bots.telegram_bot import TelegramConfig, build_application, pick_photo, webhook_app
-from bots.testing import FakeCore
+from bots.run import run_telegram
+from bots.telegram_bot import TelegramConfig, WebhookSecretError, build_application, pick_photo, webhook_app
+from bots.telegram_chat import ChatHistory
+from bots.testing import FakeCore, capture_logs
 
 TOKEN = "123456:TEST-telegram-token-do-not-leak"
 BOT_ID = 999
@@ -71,7 +76,9 @@ class FakeBotAPI:
         if name == "getFile":
             self.file_requests.append(params["file_id"])
             if self.fail_get_file:
-                return web.json_response({"ok": False, "error_code": 400, "description": f"Bad Request: bot{TOKEN} has no such file"}, status=400)
+                # python-telegram-bot lower-cases this text (str.capitalize); the file URL is percent-encoded
+                description = f"Bad Request: bot{TOKEN} has no such file (/file/bot{quote(TOKEN, safe='')}/photos/big.jpg)"
+                return web.json_response({"ok": False, "error_code": 400, "description": description}, status=400)
             data = PHOTO_BYTES[params["file_id"]]
             return self.ok({"file_id": params["file_id"], "file_unique_id": "u" + params["file_id"], "file_size": len(data), "file_path": f"photos/{params['file_id']}.jpg"})
         if name == "sendMessage":
@@ -97,6 +104,18 @@ class FakeBotAPI:
         app.router.add_get("/file/bot{token}/{path:.*}", self.file)
         return app
 
+    async def settle(self, quiet_s: float = 0.3, timeout: float = 10.0) -> list[dict]:
+        """Wait until every delivered update was fetched and the bot has sent nothing for quiet_s."""
+        for _ in range(int(timeout / 0.02)):
+            if not self.pending:
+                break
+            await asyncio.sleep(0.02)
+        count = -1
+        while count != len(self.sent):
+            count = len(self.sent)
+            await asyncio.sleep(quiet_s)
+        return self.sent
+
     async def wait_sent(self, n: int = 1, timeout: float = 5.0) -> list[dict]:
         for _ in range(int(timeout / 0.02)):
             if len(self.sent) >= n:
@@ -114,6 +133,14 @@ def photo_sizes() -> list[dict]:
         {"file_id": "small", "file_unique_id": "us", "width": 90, "height": 90, "file_size": len(PHOTO_BYTES["small"])},
         {"file_id": "big", "file_unique_id": "ub", "width": 1280, "height": 960, "file_size": len(PHOTO_BYTES["big"])},
     ]
+
+
+@pytest.fixture(autouse=True)
+def no_log_record_carries_the_token():
+    """Every log record of every test here, as production logging writes it, free of the token."""
+    with capture_logs([TOKEN]) as logs:
+        yield logs
+    assert logs.leaks(TOKEN) == []
 
 
 @pytest.fixture
@@ -270,7 +297,7 @@ async def test_rate_limit_per_chat(telegram):
     assert len(telegram.core.requests) == 1
 
 
-async def test_error_handler_logs_context_without_the_token_and_answers(telegram, caplog):
+async def test_error_handler_logs_context_without_the_token_and_answers(telegram, caplog, no_log_record_carries_the_token):
     telegram.fail_get_file = True
     await telegram.start()
     with caplog.at_level(logging.ERROR, logger="bots.telegram_bot"):
@@ -278,7 +305,10 @@ async def test_error_handler_logs_context_without_the_token_and_answers(telegram
         sent = await telegram.wait_sent(1)
     assert sent[0]["text"] == fmt.GENERIC_ERROR
     assert "chat=42" in caplog.text and "has no such file" in caplog.text
-    assert TOKEN not in caplog.text
+    assert TOKEN.casefold() not in caplog.text.casefold() and quote(TOKEN, safe="").casefold() not in caplog.text.casefold()
+    # the bot's own error line held the token lower-cased and percent-encoded: both redacted
+    error_line = next(line for line in no_log_record_carries_the_token.own if "has no such file" in line)
+    assert error_line.count("***") >= 2
 
 
 async def test_webhook_mode_queues_posted_updates(telegram, aiohttp_client):
@@ -298,3 +328,113 @@ def test_pick_photo_prefers_the_largest_size_under_the_limit():
     sizes = [PhotoSize("a", "ua", 90, 90, file_size=100), PhotoSize("b", "ub", 800, 800, file_size=5000), PhotoSize("c", "uc", 1280, 1280, file_size=9000)]
     assert pick_photo(sizes, 6000).file_id == "b"
     assert pick_photo(sizes, 50) is None
+
+
+def command(message_id: int, text: str, chat=PRIVATE, **fields) -> dict:
+    entity = {"type": "bot_command", "offset": 0, "length": len(text.split()[0])}
+    return message(message_id, chat=chat, text=text, entities=[entity], **fields)
+
+
+STICKER = {"file_id": "st", "file_unique_id": "ust", "width": 512, "height": 512, "is_animated": False, "is_video": False, "type": "regular"}
+
+
+async def test_a_flood_from_one_chat_gets_its_burst_of_answers_and_one_notice(telegram):
+    await telegram.start()  # the defaults: 5 answers per 10 s
+    for i in range(30):
+        telegram.deliver(message=message(i + 1, text=f"post number {i}"))
+    sent = await telegram.settle()
+    assert [m["text"].startswith("Slow down") for m in sent] == [False] * 5 + [True]
+    assert len(telegram.core.requests) == 5
+
+
+async def test_stickers_help_and_bare_hashtag_count_against_the_chat_budget(telegram):
+    await telegram.start(rate_burst=1, rate_window_s=60.0)
+    ids = itertools.count(1)
+    for _ in range(30):
+        telegram.deliver(message=message(next(ids), sticker=STICKER))
+        telegram.deliver(message=command(next(ids), "/help"))
+        telegram.deliver(message=command(next(ids), "/hashtag"))
+    sent = await telegram.settle()
+    assert [m["text"] for m in sent] == [fmt.UNSUPPORTED_CONTENT.format(what="a sticker"), fmt.slow_down(60.0)]
+    telegram.deliver(message=command(next(ids), "/help", chat=GROUP))  # another chat has its own budget
+    sent = await telegram.wait_sent(3)
+    assert sent[2]["text"].startswith("Send me a post") and sent[2]["chat_id"] == str(GROUP["id"])
+
+
+async def test_a_group_flood_of_commands_gets_one_answer_and_one_notice(telegram):
+    await telegram.start(rate_burst=1, rate_window_s=60.0)
+    for i in range(30):
+        telegram.deliver(message=command(i + 1, f"/hashtag@{USERNAME} post {i}", chat=GROUP))
+    sent = await telegram.settle()
+    assert len(sent) == 2 and sent[1]["text"].startswith("Slow down")
+    assert len(telegram.core.requests) == 1
+
+
+async def test_edits_are_never_answered_and_cost_nothing(telegram):
+    await telegram.start(rate_burst=2, rate_window_s=60.0)
+    telegram.deliver(message=message(1, text="Final set tonight"))
+    await telegram.wait_sent(1)
+    for i in range(5):
+        telegram.deliver(edited_message=message(1, text=f"Final set tonight (edit {i})", edit_date=1700000100 + i))
+        telegram.deliver(edited_message=command(2, f"/hashtag edit {i}", edit_date=1700000100 + i))
+    telegram.deliver(message=message(3, text="Night session next"))
+    sent = await telegram.settle()
+    assert len(sent) == 2 and not any(m["text"].startswith("Slow down") for m in sent)
+    assert [r["text"] for r in telegram.core.requests] == ["Final set tonight", "Night session next"]
+
+
+async def test_core_errors_reach_the_chat_as_a_sentence_and_the_log_as_text(telegram, caplog):
+    telegram.core.refuse = (403, "key_revoked", "API key 3 was revoked")
+    await telegram.start()
+    with caplog.at_level(logging.WARNING, logger="bots.telegram_bot"):
+        telegram.deliver(message=message(1, text="Final set tonight"))
+        sent = await telegram.wait_sent(1)
+    assert sent[0]["text"] == fmt.MISCONFIGURED
+    assert "API key 3 was revoked" in caplog.text and "chat=42" in caplog.text
+
+
+async def test_webhook_needs_a_secret_and_refuses_forged_updates(telegram, aiohttp_client):
+    app = await telegram.start()
+    await app.updater.stop()  # webhook instead of polling
+    for secret in (None, "", "too-short", "long enough but with spaces"):
+        with pytest.raises(WebhookSecretError):
+            webhook_app(app, secret=secret)
+    client = await aiohttp_client(webhook_app(app, secret=WEBHOOK_SECRET))
+    forged = {"update_id": 78, "message": command(1, "/hashtag buy followers", chat=GROUP)}
+    for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}, {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET + "x"}):
+        assert (await client.post("/telegram", json=forged, headers=headers)).status == 403
+    await telegram.settle(quiet_s=0.2)
+    assert telegram.sent == [] and telegram.core.requests == []
+
+
+def test_webhook_listens_on_localhost_by_default():
+    assert TelegramConfig(token=TOKEN).webhook_listen == "127.0.0.1"
+    assert TelegramConfig.from_env({"TELEGRAM_TOKEN": TOKEN}).webhook_listen == "127.0.0.1"
+
+
+def test_webhook_mode_without_a_secret_refuses_to_start(monkeypatch):
+    monkeypatch.setenv("TELEGRAM_TOKEN", TOKEN)
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_URL", "https://127.0.0.1:8443/telegram")
+    monkeypatch.delenv("TELEGRAM_WEBHOOK_SECRET", raising=False)
+    with pytest.raises(SystemExit, match="needs TELEGRAM_WEBHOOK_SECRET"):
+        run_telegram(argparse.Namespace(webhook_url=None, webhook_listen=None, webhook_port=None))
+
+
+def test_chat_history_forgets_the_least_recently_active_chat_and_old_messages():
+    from datetime import datetime, timezone
+
+    from telegram import Chat, Message
+
+    def seen(chat_id: int, message_id: int) -> Message:
+        return Message(message_id, datetime.now(timezone.utc), Chat(chat_id, "supergroup"), text="x" * 5000)
+
+    history = ChatHistory(per_chat=3, max_chats=2)
+    history.record(seen(1, 1))
+    history.record(seen(2, 1))
+    history.record(seen(1, 2))  # chat 1 active again: chat 2 is now the least recently active
+    history.record(seen(3, 1))
+    assert len(history) == 2 and history.messages_in(2) == 0 and history.messages_in(1) == 2
+    for message_id in range(3, 10):
+        history.record(seen(1, message_id))
+    assert history.messages_in(1) == 3
+    assert len(history._chats[1][9][0]) == history.text_chars
