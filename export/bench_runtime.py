@@ -4,11 +4,13 @@
 
 One generate call = the encoder once, then the batched beam search (inference/runtime/beam.py, the same
 numpy search for every backend) over one-step decoder calls; only the backend that runs the graphs
-changes. Inputs: the `tagsmith bench serve` post+thread payload of the model's language (30-word
-post, 5 replies), repeated to each batch size, or --dev posts. Figures are CPU milliseconds per
-generate call (this process's user+sys time; with 1 thread that is the compute, and unlike wall
-time it does not grow when other jobs share the cores), the median of --repeats calls; beside them
-the CPU ms inside the encoder/decoder calls alone ("graphs": what the backend changes) and wall ms. Prints one line (`tagsmith bench serve` shows it as it is).
+changes. Inputs: the post+thread payload of the model's language (30-word post, 5 replies;
+inference/evaluation/bench_payloads.py, what `tagsmith bench serve` posts), repeated to each batch
+size, or --dev posts. Figures are CPU milliseconds per generate call (this process's user+sys time;
+with 1 thread that is the compute, and unlike wall time it does not grow when other jobs share the
+cores), the median of --repeats calls; beside them the CPU ms inside the encoder/decoder calls alone
+("graphs": what the backend changes) and wall ms. Prints one line. `--beam-size`: give the served
+folder's `generator_beam_size` (its fusion.json) to measure the width served.
 
 Before a trained model exists, a randomly initialised one of the intended size stands in:
 
@@ -38,6 +40,7 @@ import torch
 
 from export.model import HashtagGenerator, ModelConfig
 from export.onnx_export import build_model_folder, load_checkpoint, record_tokens
+from inference.evaluation.bench_payloads import payloads_for
 from inference.runtime.beam import TopK
 from inference.runtime.generator import Generator
 from inference.runtime.model_folder import load_model_folder
@@ -48,8 +51,6 @@ def bench_inputs(lang: str, dev: Path | None, n: int) -> list[tuple[list[str], l
         with open(dev, encoding="utf-8") as f:
             records = [json.loads(line) for line, _ in zip(f, range(n))]
         return [record_tokens(r, lang) for r in records]
-    from inference.evaluation.bench_serve import payloads_for
-
     payload = payloads_for(lang)["post+thread"]
     return [record_tokens({"post": payload["text"], "thread": payload["thread"], "lang": lang}, lang)] * n
 

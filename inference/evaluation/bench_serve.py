@@ -3,15 +3,15 @@
 Cold start (process start -> /readyz 200), p50/p99 latency and throughput of /v1/suggest at
 several concurrencies for a post alone and a post with its thread (30-word post, 5 replies,
 k=10), mean micro-batch size, RSS after load and peak RSS of the server process; then, where
-the inputs exist, onnxruntime fp32 vs int8 decoding and PyTorch eager vs onnxruntime (printed as
-"skipped (reason)" otherwise). The load generator runs on the same machine, as a client would.
+a folder with both precisions exists, onnxruntime fp32 vs int8 decoding (printed as "skipped
+(reason)" otherwise). The load generator runs on the same machine, as a client would. PyTorch eager
+vs onnxruntime needs torch, so it is a benchmark of the training side, not of this command.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import os
 import re
@@ -26,36 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-POST = (
-    "Watching the final set at the Australian Open tonight and the crowd is going wild as Nadal "
-    "saves another break point on centre court after four hours of brilliant tennis under the lights"
-)  # 30 words
-THREAD = [
-    "What a match, I can't believe he is still running after four hours",
-    "Best final I have seen in years, both players deserve the trophy",
-    "The crowd in Melbourne is unreal tonight",
-    "Federer would have finished this in three sets haha",
-    "Staying up until 3am for this, no regrets at all",
-]
-# Chinese as people write it (no spaces: jieba segments it per request): a 30-word Weibo dev post
-# (30 words in the data set's segmentation) and 5 replies from other dev threads
-ZH_POST = "看好多人都在担心专业户把兄弟都嫁出去了，自己转正的时候谁来给当伴郎？这个问题确实要考虑一下，大家来给出出主意"
-ZH_THREAD = [
-    "行星家的帅气忙内第四，真是太温柔，最喜欢你世勋",
-    "這張可以當桌布了好美，早安早上好，这张好有意境",
-    "杰伦今天会求婚嘛？很期待哦 @小星星",
-    "不考职称还不行了，这老师挺牛的，一直坚持自己",
-    "最后一集简直是向流星花园致敬，随手刷话题",
-]
+from inference.evaluation.bench_payloads import payloads_for
 
-
-def payloads_for(lang: str) -> dict[str, dict]:
-    """The two request bodies measured for a language: the post alone, the post with its thread."""
-    post, thread = (ZH_POST, ZH_THREAD) if lang == "zh" else (POST, THREAD)
-    return {"post": {"text": post, "k": 10}, "post+thread": {"text": post, "thread": thread, "k": 10}}
-
-
-PAYLOADS = payloads_for("en")
 TARGETS = "targets (2 CPU cores): p50 <= 20 ms and p99 <= 60 ms at c=1; >= 150 req/s at c=32; RSS <= 600 MB; cold start <= 5 s"
 
 
@@ -194,7 +166,7 @@ def _time_generate(generator, batch, repeats: int = 20) -> float:
 
 
 def _full_folders(args: argparse.Namespace) -> list[Path]:
-    """--full-folder: the same exports with every precision (`onnx_export --full-out`); a shipped
+    """--full-folder: the same exports with every precision (written with `--full-out`); a shipped
     folder keeps only its default precision, so fp32 vs int8 needs these."""
     return [Path(f) for f in getattr(args, "full_folder", None) or []]
 
@@ -235,42 +207,6 @@ def fp32_vs_int8(args: argparse.Namespace) -> list[str]:
         t32, t8 = _time_generate(fp32, batch), _time_generate(int8, batch)
         lines.append(f"fp32 vs int8 ({folder}, {fp32.folder.model_id}, 1 thread, CPU ms per post+thread, top-10, beam {fp32.beam_size}): "
                      f"fp32 {t32:.1f} ms, int8 {t8:.1f} ms, fp32/int8 = {t32 / t8:.2f}x")
-    return lines
-
-
-def _folder_of_checkpoint(folders: list[Path], checkpoint: str) -> Path:
-    """The exported folder whose config.json names this checkpoint, else the first one."""
-    for folder in folders:
-        training = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("training") or {}
-        if training.get("checkpoint") and Path(training["checkpoint"]).resolve() == Path(checkpoint).resolve():
-            return folder
-    return folders[0]
-
-
-def eager_vs_onnxruntime(args: argparse.Namespace) -> list[str]:
-    """PyTorch runs in `export/` (inference/ never imports torch): a subprocess, when available."""
-    if not args.checkpoint:
-        return ["PyTorch eager vs onnxruntime: skipped (no --checkpoint given)"]
-    if importlib.util.find_spec("torch") is None:
-        return ["PyTorch eager vs onnxruntime: skipped (torch not installed: the [train] extra)"]
-    if importlib.util.find_spec("export.bench_runtime") is None:
-        return ["PyTorch eager vs onnxruntime: skipped (export/bench_runtime.py not available)"]
-    folders = _full_folders(args) + [f for f in _model_folders(args) if (f / "encoder.onnx").exists()]
-    if not folders:
-        return ["PyTorch eager vs onnxruntime: skipped (no model folder with ONNX graphs)"]
-    lines = []
-    for checkpoint in args.checkpoint:
-        model = _folder_of_checkpoint(folders, checkpoint)
-        cmd = [sys.executable, "-m", "export.bench_runtime", "--checkpoint", checkpoint, "--model", str(model)]
-        language = json.loads((model / "config.json").read_text(encoding="utf-8")).get("language")
-        beam = _served_beam(args, language)
-        if beam:  # the width the served folder uses
-            cmd += ["--beam-size", str(beam)]
-        done = subprocess.run(cmd, capture_output=True, text=True)
-        if done.returncode != 0:
-            lines.append(f"PyTorch eager vs onnxruntime ({checkpoint}): failed ({done.stderr.strip().splitlines()[-1:]})")
-        else:
-            lines.extend(f"PyTorch eager vs onnxruntime ({checkpoint}): {line}" for line in done.stdout.strip().splitlines())
     return lines
 
 
@@ -359,7 +295,7 @@ def run_bench_serve(args: argparse.Namespace) -> int:
         except subprocess.TimeoutExpired:
             proc.kill()
         shutil.rmtree(env["TAGSMITH_CACHE_DIR"], ignore_errors=True)  # ~20 MB of caches built for the measurement
-    for line in fp32_vs_int8(args) + eager_vs_onnxruntime(args):
+    for line in fp32_vs_int8(args):
         print(line)
     print(TARGETS)
     return 0
