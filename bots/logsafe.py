@@ -4,7 +4,8 @@ Libraries log URLs that contain the token (the Telegram Bot API puts it in the p
 percent-encoded: `bot123456%3ATOKEN`), python-telegram-bot lower-cases the text of a
 `BadRequest`, and exceptions may carry headers. So the known secrets are matched in any case,
 raw or percent-encoded (once or twice), the secret half of a Telegram token on its own too, and
-anything shaped like a bot token (`<digits>:<secret>`) is redacted even when nobody named it.
+anything shaped like a bot token (Telegram's `<digits>:<secret>`, Discord's three dotted parts)
+is redacted even when nobody named it.
 The filter rewrites every record before any handler formats it.
 """
 
@@ -41,6 +42,8 @@ def secret_pattern(secrets: list[str]) -> re.Pattern[str]:
 
 
 class RedactSecrets(logging.Filter):
+    """Replaces the given secrets (default: those in SECRET_ENV) and token shapes by "***"."""
+
     def __init__(self, secrets: list[str] | None = None):
         super().__init__()
         found = secrets if secrets is not None else [os.environ.get(name, "") for name in SECRET_ENV]
