@@ -1,17 +1,14 @@
 """Open-vocabulary hashtag candidates taken from the words of a post and its reply thread.
 
-The learnt vocabulary only suggests tags it has seen; `extract_phrases(post, thread, lang)` proposes
-what the post itself names, for the ranking to score: `Phrase`s whose `words` follow the tag
-convention (English: lowercase words joined by single spaces, "elden ring"; Chinese: no spaces,
-"中秋节"), with a `score` in [0, 1] and a `kind`:
-- "title": capitalised spans of 2-4 words (Elden Ring, Great North Run, Main Street), Chinese
-  festival names (中秋节) and 《书名号》 titles;
-- "entity": one capitalised word that is no sentence-initial common word (Malenia, SpaceX, NASA),
-  jieba.posseg's people/places/organisations/proper nouns (nr ns nt nz), Latin names in Chinese (Mate60);
-- "keyphrase": lowercase English 1-3 word phrases between stop words, verbs and punctuation (RAKE-like);
-- "topic": Chinese key nouns (n vn l) weighted by jieba.analyse's IDF table, and runs of single
-  characters jieba could not place (国足, 雾霾: words its dictionary lacks).
-Titles > entities > keyphrases/topics; rarer words (wordsegment's web counts), known two-word
+`extract_phrases(post, thread, lang)` proposes what the post itself names, for the ranking to score:
+`Phrase`s whose `words` follow the tag convention (English lowercase words joined by single spaces,
+"elden ring"; Chinese without spaces, "中秋节"), with a `score` in [0, 1] and a `kind`:
+"title": capitalised spans of 2-4 words (Great North Run, The Last of Us), Chinese festivals, 《titles》;
+"entity": one capitalised word that is no sentence-initial common word (Malenia, SpaceX, NASA), jieba's
+people/places/organisations/proper nouns/abbreviations (nr ns nt nz j), Latin names in Chinese (Mate60);
+"keyphrase": lowercase English 1-3 word phrases between stop words, verbs and punctuation (RAKE-like);
+"topic": Chinese nouns (n vn l) weighted by jieba.analyse's IDF table, and words jieba's dictionary
+lacks (国足, 雾霾). Titles > entities > keyphrases/topics; rarer words (wordsegment's web counts), known
 collocations and repetition score higher, phrases only in the thread lower. URLs, @mentions, inline
 #hashtags, emoji and numbers go first; stop words and time words never stand alone. jieba's global
 dictionary is only read (the model's tokeniser shares it). Word lists load lazily, once.
@@ -19,6 +16,7 @@ dictionary is only read (the model's tokeniser shares it). Word lists load lazil
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import math
@@ -35,8 +33,6 @@ class Phrase:
     kind: str  # "entity" | "title" | "keyphrase" | "topic"
 
 
-# --- word lists ------------------------------------------------------------------------------------
-
 # Function words: trimmed from the ends of capitalised spans, never a phrase, end keyphrase chunks.
 FUNCTION_WORDS = frozenset("""
 a an the this that these those my your his her its our their me him us them i you he she it we they of in on
@@ -49,7 +45,7 @@ that's there's let's we're they're near behind beside inside outside above below
 today tonight tomorrow yesterday finally just really very too also still already again always never ever even
 only once soon later sometimes often maybe perhaps almost quite rather all any some each every both either
 neither few more most much many other another such same own one ones lol lmao omg wow yeah yep nope ok okay oh
-ah haha hey hi hello please thanks thank pls plz btw imo tbh idk rn gonna wanna gotta via amp ur u im dont
+ah haha hey hi hello please thanks thank pls plz rt cc btw imo tbh idk rn gonna wanna gotta via amp ur u im dont
 cant wont didnt doesnt isnt
 """.split())
 # Never alone, and delimiters of lowercase key phrases, but kept inside capitalised spans
@@ -65,7 +61,8 @@ win won lose lost play played monday tuesday wednesday thursday friday saturday 
 april june july august september october november december mon tue wed thu fri sat sun jan feb mar apr jun jul
 aug sep sept oct nov dec am pm ago yet anyway literally actually basically totally definitely
 """.split())
-CONNECTORS = frozenset("of the and de la le du des del der von van da di y & n".split())  # inside spans
+CONNECTORS = frozenset("of the de la le du des del der von van da di".split())  # inside spans, not "and"
+_TRIMMED = FUNCTION_WORDS | CONNECTORS
 IRREGULAR_VERBS = frozenset("""
 bought brought built caught drove ate fell fought found flew forgot froze gave grew hid held hit kept knew
 laid led left lent lost met paid ran rode rang rose sang sank sat sent shot showed shut slept sold spent spoke
@@ -73,18 +70,23 @@ stole stood struck swam taught thought threw told understood woke wore won wrote
 """.split())
 
 ZH_STOP = frozenset("""
-今天 明天 昨天 今晚 今年 明年 去年 现在 刚刚 终于 记得 时候 时间 东西 事情 大家 我们 你们 他们 她们 自己 什么 怎么 这个 那个 这样 那样 还是 就是 已经 可以 没有 真的 觉得 知道 感觉 一下
-一起 一点 一定 不是 还有 因为 所以 但是 如果 然后 而且 其实 哈哈 哈哈哈 呵呵 微博 转发 评论 网页 链接 视频 图片 分享 朋友 今日 晚上 早上 中午 下午 上午 周末 问题 情况 人们 人家 地方
-样子 方面 结果 原因 快乐 回家 出门 一场 一次 一天 一个 有点 好像 希望 喜欢 谢谢 小伙伴 全文 原文 网友 大家好 日子 心情 生活 世界 工作
+今天 明天 昨天 今晚 今年 明年 去年 现在 刚刚 终于 记得 时候 时间 东西 事情 大家 我们 你们 他们
+她们 自己 什么 怎么 这个 那个 这样 那样 还是 就是 已经 可以 没有 真的 觉得 知道 感觉 一下 一起
+一点 一定 不是 还有 因为 所以 但是 如果 然后 而且 其实 哈哈 哈哈哈 呵呵 微博 转发 评论 网页
+链接 视频 图片 分享 朋友 今日 晚上 早上 中午 下午 上午 周末 问题 情况 人们 人家 地方 样子 方面
+结果 原因 快乐 回家 出门 一场 一次 一天 一个 有点 好像 希望 喜欢 谢谢 小伙伴 全文 原文 网友
+大家好 日子 心情 生活 世界 工作 小时 分钟
 """.split())
 ZH_FESTIVALS = tuple("""
-春节 除夕 元宵节 清明节 端午节 七夕 七夕节 中秋节 重阳节 国庆节 元旦 劳动节 五一 儿童节 母亲节 父亲节 情人节 圣诞节 平安夜 感恩节 教师节 妇女节 万圣节 腊八节 小年 冬至 寒食节 中元节 建军节
+春节 除夕 元宵节 清明节 端午节 七夕 七夕节 中秋节 重阳节 国庆节 元旦 劳动节 五一 儿童节 母亲节
+父亲节 情人节 圣诞节 平安夜 感恩节 教师节 妇女节 万圣节 腊八节 小年 冬至 寒食节 中元节 建军节
 青年节 植树节 愚人节 双十一 双十二 跨年 年夜饭
 """.split())
-ZH_ENTITY_FLAGS = frozenset("nr nrt nrfg ns nt nz".split())
+ZH_ENTITY_FLAGS = frozenset("nr nrt nrfg ns nt nz j".split())  # j: abbreviations (亚运会, 央视)
 ZH_TOPIC_FLAGS = frozenset("n vn l".split())
 ZH_SINGLE_OK = frozenset("n ng g a ag b j nr ns nz".split())  # single characters that may form a word
 ZH_WEAK_FIRST = frozenset("太很最超好真更挺还又也都就才不没被把让")  # 太帅, 很好: degree adverb + word
+ZH_FUNCTION_CHARS = ZH_WEAK_FIRST | frozenset("了的吗呢吧啊呀哦着过是在有和与我你他她它这那")
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w.-]+\.(?:com|org|net|io|ly|co|gov|edu|cn)(?:/\S*)?", re.I)
@@ -93,8 +95,7 @@ _HASHTAG = re.compile(rf"#[^#\s]{{1,40}}#|#[\w{_CJK}]+")  # Weibo's #话题# fir
 _EMOTE = re.compile(r"\[[^\[\]\s]{1,8}\]")  # Weibo's [哈哈]
 _CJK_RUN = re.compile(rf"[{_CJK}]+")
 _BOOK_TITLE = re.compile(r"《([^《》]{2,6})》")
-# English tokens: words (a letter, then letters/digits with inner ' - & .), numbers, sentence ends,
-# anything else (commas, brackets, emoji, symbols) ends a clause.
+# English tokens: words (a letter, then letters/digits, inner ' - &), numbers, sentence ends, other marks.
 _TOKEN = re.compile(r"(?P<w>[^\W\d_](?:\w|['’\-&](?=[^\W_]))*)|(?P<n>\d[\w.,:]*)|(?P<s>[.!?;:\n…]+)|(?P<p>[^\w\s])")
 _EMOJI_LIKE = re.compile(r"[^\x00-\u024f\u2000-\u206f]")  # outside Latin and general punctuation
 _SPLIT_WORD = re.compile(r"['’\-&]+")
@@ -112,12 +113,8 @@ def _english_lists() -> tuple[frozenset[str], dict[str, int]]:
 
     folder = Path(wordsegment.__file__).resolve().parent
     dictionary = frozenset((folder / "words.txt").read_text(encoding="utf-8").split())
-    ranks: dict[str, int] = {}
-    with open(folder / "unigrams.txt", encoding="utf-8") as lines:
-        for rank, line in enumerate(lines, 1):
-            ranks[line.split("\t", 1)[0]] = rank
-            if rank >= 200_000:
-                break
+    with open(folder / "unigrams.txt", encoding="utf-8") as lines:  # most frequent first
+        ranks = {line.split("\t", 1)[0]: rank for rank, line in zip(range(1, 200_001), lines)}
     return dictionary, ranks
 
 
@@ -126,32 +123,31 @@ def _collocations() -> frozenset[str]:
     """Two-word phrases frequent on the web, neither word a stop word: "heat wave", "city council"."""
     import wordsegment
 
-    pairs = []
     with open(Path(wordsegment.__file__).resolve().parent / "bigrams.txt", encoding="utf-8") as lines:
-        for line in lines:
-            pair = line.split("\t", 1)[0]
-            if all(w.isalpha() and w not in STOP_WORDS for w in pair.split(" ")):
-                pairs.append(pair)
-    return frozenset(pairs)
+        pairs = (line.split("\t", 1)[0] for line in lines)
+        return frozenset(p for p in pairs if all(w.isalpha() and w not in STOP_WORDS for w in p.split(" ")))
 
 
 @functools.lru_cache(maxsize=1)
 def _jieba():
+    """(jieba, word -> part of speech, word -> IDF, median IDF, name-start test for a character)."""
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
-    if not jieba.dt.initialized:
-        try:  # jieba's dictionary cache goes with the project's cache, as inference's tokeniser does
+    if not jieba.dt.initialized:  # its dictionary cache goes with the project's, as the tokeniser's does
+        with contextlib.suppress(OSError):
             _cache_dir().mkdir(parents=True, exist_ok=True)
             jieba.dt.tmp_dir = str(_cache_dir())
-        except OSError:
-            pass
         jieba.initialize()
     import jieba.analyse
     import jieba.posseg
 
+    # jieba.posseg's own HMM tags words missing from the dictionary but costs ~1 ms a word; instead
+    # its emission table says which characters begin people's names more often than nouns (王 余 梅).
+    names, nouns = jieba.posseg.emit_P[("B", "nr")], jieba.posseg.emit_P[("B", "n")]
+    name_start = frozenset(c for c, p in names.items() if p > max(-7.0, nouns.get(c, -99.0)))
     tfidf = jieba.analyse.default_tfidf
-    return jieba.posseg, tfidf.idf_freq, tfidf.median_idf
+    return jieba, jieba.posseg.dt.word_tag_tab, tfidf.idf_freq, tfidf.median_idf, name_start
 
 
 def warm_up(chinese: bool = True) -> None:
@@ -168,14 +164,13 @@ def _rarity(word: str) -> float:
     return min(1.0, max(0.0, math.log(rank / 1000) / math.log(200)))
 
 
-# --- English ---------------------------------------------------------------------------------------
-
 @dataclass
 class _Token:
     text: str
     lower: str
     cap: bool
     initial: bool  # first word of a sentence
+    possessive: bool  # Malenia's, grandma's: ends a key phrase
     used: bool = False  # part of an accepted capitalised span
 
 
@@ -186,10 +181,10 @@ def _clauses(text: str, embedded: bool) -> list[list[_Token]]:
     for m in _TOKEN.finditer(text):
         if m.lastgroup == "w":
             word = m.group()
-            if word.endswith(("'s", "’s")):
-                word = word[:-2]
+            possessive = word.endswith(("'s", "’s"))
+            word = word[:-2] if possessive else word
             cap = word[0].isupper() or (any(c.isupper() for c in word[1:]) and not word.isupper())
-            clauses[-1].append(_Token(word, word.lower().replace("’", "'"), cap, initial))
+            clauses[-1].append(_Token(word, word.lower().replace("’", "'"), cap, initial, possessive))
             initial = False
             continue
         if clauses[-1]:
@@ -231,9 +226,10 @@ def _words(tokens: Sequence[_Token]) -> str:
 
 
 def _trim(span: list[_Token]) -> list[_Token]:
-    while span and span[0].lower in FUNCTION_WORDS | CONNECTORS:
+    """Function words off a span's ends, but a title's own: The Last of Us (not I, LOL, sentence-initial The)."""
+    while span and span[0].lower in _TRIMMED and (span[0].initial or span[0].text != "The"):
         span = span[1:]
-    while span and span[-1].lower in FUNCTION_WORDS | CONNECTORS:
+    while span and span[-1].lower in _TRIMMED and (not span[-1].cap or span[-1].text.isupper()):
         span = span[:-1]
     return span
 
@@ -253,9 +249,13 @@ def _capitalised_spans(clause: list[_Token]) -> Iterable[tuple[str, float, str]]
             i += 1
             continue
         j = i + 1
-        while j < len(clause) and (clause[j].cap or (
-                clause[j].lower in CONNECTORS and j + 1 < len(clause) and clause[j + 1].cap)):
-            j += 1
+        while j < len(clause):
+            k = j  # connectors (Lord of the Rings) only between capitalised words
+            while k < len(clause) and not clause[k].cap and clause[k].lower in CONNECTORS:
+                k += 1
+            if k == len(clause) or not clause[k].cap:
+                break
+            j = k + 1
         span = _trim(clause[i:j])
         i = j
         if len(span) > 1 and span[0].initial and _verb_like(span[0].lower, dictionary):
@@ -274,67 +274,75 @@ def _capitalised_spans(clause: list[_Token]) -> Iterable[tuple[str, float, str]]
             yield words, 0.78 + 0.04 * min(n, 3) - 0.04 * (n == 4), "title"
 
 
+def _grams(chunk: list[str]) -> Iterable[tuple[str, float, str]]:
+    """One stop-word-bounded chunk -> its 1-3 word sub-phrases, scored by rarity and collocation."""
+    for n in (1, 2, 3):
+        for k in range(len(chunk) - n + 1):
+            gram = chunk[k:k + n]
+            if gram[-1] in STOP_WORDS or gram[0] in STOP_WORDS:
+                continue
+            rarity = sum(map(_rarity, gram)) / n
+            base = (0.1 + 0.3 * rarity, 0.38 + 0.22 * rarity, 0.3 + 0.2 * rarity)[n - 1]
+            if n == 2 and " ".join(gram) in _collocations():
+                base += 0.1
+            if n == 1 and rarity < 0.2:  # a single common word: barely a candidate
+                base *= 0.5
+            yield " ".join(gram), base, "keyphrase"
+
+
 def _keyphrases(clause: list[_Token]) -> Iterable[tuple[str, float, str]]:
-    """Stop-word-bounded chunks of the remaining words -> their 1-3 word sub-phrases (RAKE-like)."""
+    """Runs of words outside capitalised spans, between stop words and verbs -> _grams (RAKE-like)."""
     dictionary = _english_lists()[0]
     chunk: list[str] = []
     for t in [*clause, None]:
         if t is not None and not t.used and t.lower not in STOP_WORDS and len(t.lower) > 1 and (
                 not _verb_like(t.lower, dictionary) or (t.lower.endswith("ing") and chunk)):
             chunk.extend(w for w in _SPLIT_WORD.split(t.lower) if w)
-            continue
-        for n in (1, 2, 3):
-            for k in range(len(chunk) - n + 1):
-                gram = chunk[k:k + n]
-                if gram[-1] in STOP_WORDS or gram[0] in STOP_WORDS:
-                    continue
-                rarity = sum(map(_rarity, gram)) / n
-                base = (0.1 + 0.3 * rarity, 0.38 + 0.22 * rarity, 0.3 + 0.2 * rarity)[n - 1]
-                if n == 2 and " ".join(gram) in _collocations():
-                    base += 0.1
-                if n == 1 and rarity < 0.2:  # a single common word: barely a candidate
-                    base *= 0.5
-                yield " ".join(gram), base, "keyphrase"
+            if not t.possessive:
+                continue
+        yield from _grams(chunk)
         chunk = []
 
 
 def _english(text: str, embedded: bool = False) -> list[tuple[str, float, str]]:
     clauses = _clauses(text, embedded)
-    _casing_informative(clauses)
-    found: list[tuple[str, float, str]] = []
-    for clause in clauses:
-        found.extend(_capitalised_spans(clause))
-    for clause in clauses:
-        found.extend(_keyphrases(clause))
-    return found
+    if not embedded:  # names inside Chinese text are capitalised on purpose
+        _casing_informative(clauses)
+    spans = [found for clause in clauses for found in _capitalised_spans(clause)]  # first: marks `used`
+    return spans + [found for clause in clauses for found in _keyphrases(clause)]
 
 
-# --- Chinese ---------------------------------------------------------------------------------------
+def _chinese_word(word: str, flag: str, name_start: frozenset[str]) -> tuple[str, float, str] | None:
+    """One word of jieba's segmentation -> a title, entity or new word; None for everything else."""
+    if word.endswith("节") and len(word) >= 3:
+        return word, 0.85, "title"
+    if flag in ZH_ENTITY_FLAGS:
+        return word, 0.68 + 0.04 * min(len(word) - 2, 2), "entity"
+    if flag == "?" and len(word) <= 4 and not ZH_FUNCTION_CHARS.intersection(word):
+        # a word jieba's HMM found outside its dictionary: a name (余承东, 梅西) or a new term
+        return (word, 0.68, "entity") if len(word) <= 3 and word[0] in name_start else (word, 0.5, "topic")
+    return None
+
 
 def _chinese(text: str) -> list[tuple[str, float, str]]:
-    posseg, idf, median_idf = _jieba()
-    found: list[tuple[str, float, str]] = []
-    for festival in ZH_FESTIVALS:
-        if festival in text:
-            found.append((festival, 0.85, "title"))
+    jieba, tags, idf, median_idf, name_start = _jieba()
+    found = [(festival, 0.85, "title") for festival in ZH_FESTIVALS if festival in text]
     found.extend((m.group(1), 0.85, "title") for m in _BOOK_TITLE.finditer(text))
     topics: list[tuple[str, float]] = []
     singles: list[str] = []
-    for pair in [*posseg.lcut(text), None]:
-        word, flag = (pair.word, pair.flag) if pair is not None else ("", "x")
+    for word in [*jieba.lcut(text), ""]:
+        flag = tags.get(word, "?")
         if len(word) == 1 and flag in ZH_SINGLE_OK and _CJK_RUN.fullmatch(word):
-            singles.append(word)  # jieba left a word it does not know in pieces: 国 足, 雾 霾
+            singles.append(word)  # a word jieba does not know, left in known pieces: 国 足, 雾 霾
             continue
-        if 2 <= len(singles) <= 4 and "".join(singles) not in ZH_STOP:
-            found.append(("".join(singles), 0.55, "topic"))
+        if 2 <= len(singles) <= 4 and (joined := "".join(singles)) not in ZH_STOP:
+            found.append((joined, 0.7, "entity") if tags.get(joined) in ZH_ENTITY_FLAGS else (joined, 0.55, "topic"))
         singles = []
-        if not 2 <= len(word) <= 6 or word in ZH_STOP or not _CJK_RUN.fullmatch(word):
+        if not 2 <= len(word) <= 6 or word in ZH_STOP or word[0] in ZH_WEAK_FIRST or not _CJK_RUN.fullmatch(word):
             continue
-        if word.endswith("节") and len(word) >= 3:
-            found.append((word, 0.85, "title"))
-        elif flag in ZH_ENTITY_FLAGS:
-            found.append((word, 0.68 + 0.04 * min(len(word) - 2, 2), "entity"))
-        elif flag in ZH_TOPIC_FLAGS and word[0] not in ZH_WEAK_FIRST:
+        if (candidate := _chinese_word(word, flag, name_start)) is not None:
+            found.append(candidate)
+        elif flag in ZH_TOPIC_FLAGS:
             topics.append((word, idf.get(word, median_idf)))
     if topics:
         top = max(weight for _, weight in topics)
@@ -344,15 +352,9 @@ def _chinese(text: str) -> list[tuple[str, float, str]]:
 
 def _latin_in_chinese(text: str) -> list[tuple[str, float, str]]:
     """Product and brand names written in Latin letters inside Chinese text (iPhone, Mate60, NBA)."""
-    latin = _CJK_RUN.sub("\n", text)
-    found = []
-    for words, base, kind in _english(latin, embedded=True):
-        if kind != "keyphrase" or any(c.isdigit() for c in words):
-            found.append((words, base, kind))
-    return found
+    found = _english(_CJK_RUN.sub("\n", text), embedded=True)
+    return [(words, base, kind) for words, base, kind in found if kind != "keyphrase" or re.search(r"\d", words)]
 
-
-# --- both ------------------------------------------------------------------------------------------
 
 def _clean(text: str) -> str:
     """URLs, @mentions, inline hashtags and Weibo's [emotes] -> sentence breaks."""
@@ -366,7 +368,7 @@ def _candidates(text: str, lang: str) -> list[tuple[str, float, str]]:
     if not text.strip():
         return []
     cjk = sum(map(len, _CJK_RUN.findall(text)))
-    if cjk and (lang.lower().startswith("zh") or cjk > sum(c.isascii() and c.isalpha() for c in text)):
+    if cjk and ((lang or "").lower().startswith("zh") or cjk > sum(c.isascii() and c.isalpha() for c in text)):
         return _chinese(text) + _latin_in_chinese(text)
     return _english(_CJK_RUN.sub("\n", text))
 

@@ -1,0 +1,184 @@
+"""Open-vocabulary hashtag candidates taken from the post itself (inference/text/phrases.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import pytest
+
+from inference.text.phrases import Phrase, extract_phrases
+
+
+def words_of(post: str, lang: str = "en", thread: tuple[str, ...] = ()) -> list[str]:
+    return [p.words for p in extract_phrases(post, thread, lang)]
+
+
+def scores_of(post: str, lang: str = "en", thread: tuple[str, ...] = ()) -> dict[str, float]:
+    return {p.words: p.score for p in extract_phrases(post, thread, lang)}
+
+
+# --- the brief's examples --------------------------------------------------------------------------
+
+def test_the_australian_open_is_a_title_and_sentence_initial_watching_is_not():
+    found = words_of("Watching the final set at the Australian Open tonight")
+    assert "australian open" in found
+    assert "watching" not in found and "tonight" not in found and "the" not in found
+
+
+def test_a_boss_and_a_game_are_found_while_finally_and_the_number_are_not():
+    found = words_of("Finally beat Malenia after 47 tries. Elden Ring is brutal")
+    assert "elden ring" in found and "malenia" in found
+    assert not {"finally", "after", "47"} & set(found)
+
+
+def test_lowercase_key_phrases_and_a_street_name_come_from_a_local_news_post():
+    found = words_of("The city council approved a new bike lane on Main Street")
+    assert {"bike lane", "main street", "city council"} <= set(found)
+    assert "the" not in found and "approved" not in found
+
+
+def test_a_weather_warning_gives_the_city_and_the_snow_phrase():
+    found = words_of("Heavy snow warning for Chicago tonight, up to 12 inches")
+    assert "chicago" in found
+    assert "snow warning" in found or "heavy snow" in found
+    assert "12" not in found and "tonight" not in found
+
+
+def test_a_company_and_its_rocket_are_both_entities():
+    found = extract_phrases("SpaceX launched Starship again today", (), "en")
+    kinds = {p.words: p.kind for p in found}
+    assert kinds.get("spacex") == "entity" and kinds.get("starship") == "entity"
+    assert "today" not in kinds and "again" not in kinds
+
+
+def test_the_national_football_team_and_its_opponent_come_from_a_chinese_match_report():
+    found = words_of("国足今晚1比0战胜泰国，终于拿下一场胜利！", "zh")
+    assert "国足" in found and "泰国" in found
+    assert not {"今晚", "终于", "1", "0"} & set(found)
+
+
+def test_smog_in_beijing_is_found_and_the_filler_words_are_not():
+    found = words_of("北京今天又是重度雾霾，出门记得戴口罩。", "zh")
+    assert "雾霾" in found and "北京" in found
+    assert not {"今天", "记得", "出门"} & set(found)
+
+
+def test_the_mid_autumn_festival_is_a_title():
+    found = extract_phrases("中秋节快乐，月饼吃了吗", (), "zh")
+    assert ("中秋节", "title") in {(p.words, p.kind) for p in found}
+
+
+@pytest.mark.parametrize("post", ["😂😂🔥🔥", "https://t.co/abc123", "http://t.cn/RxYz 🙏", "", "   "])
+def test_posts_of_only_emoji_or_links_give_nothing(post):
+    assert extract_phrases(post, (), "en") == []
+    assert extract_phrases(post, (), "zh") == []
+
+
+# --- more domains ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("post, present, absent", [
+    ("Ran the Great North Run this morning in 1:52, legs are jelly", ["great north run"], ["ran", "morning"]),
+    ("Just finished reading Project Hail Mary by Andy Weir. What a ride!",
+     ["project hail mary", "andy weir"], ["just", "what"]),
+    ("Heat wave hits Phoenix again, 118 degrees and the power grid is struggling",
+     ["heat wave", "phoenix", "power grid"], ["again", "118"]),
+    ("Interest rates stay on hold as the Federal Reserve waits for inflation data",
+     ["federal reserve", "interest rates"], ["the", "as"]),
+    ("Loving the new Taylor Swift album, Fortnight is on repeat", ["taylor swift", "fortnight"], ["loving", "new"]),
+    ("Our sourdough starter finally doubled overnight 🍞 best bread yet", ["sourdough starter"], ["finally", "best"]),
+    ("Breaking: Magnitude 6.1 earthquake strikes near Tokyo, no tsunami warning issued",
+     ["tokyo", "tsunami warning"], ["breaking", "6.1", "near"]),
+    ("Anyone else watching The Last of Us? Episode 3 destroyed me", ["the last of us"], ["watching", "me"]),
+    ("Can't believe Manchester United lost 3-0 to Brighton at Old Trafford",
+     ["manchester united", "brighton", "old trafford"], ["can't", "lost"]),
+    ("Power outage across Brooklyn after the storm, Con Edison says 6 hours",
+     ["power outage", "brooklyn", "con edison"], ["after", "6"]),
+    ("So proud of my daughter, she graduated from UCLA today!!", ["ucla"], ["so", "today", "graduated"]),
+    ("WATCHING THE SUPER BOWL WITH THE FAMILY TONIGHT", ["super bowl"], ["watching", "tonight", "the"]),
+])
+def test_english_posts_from_other_domains(post, present, absent):
+    found = words_of(post)
+    assert set(present) <= set(found), found
+    assert not set(absent) & set(found), found
+
+
+@pytest.mark.parametrize("post, present, absent", [
+    ("华为发布了新款Mate60手机，余承东说遥遥领先", ["华为", "余承东", "mate60"], ["发布"]),
+    ("梅西带领阿根廷夺得世界杯冠军", ["梅西", "阿根廷", "世界杯"], ["带领"]),
+    ("今天看了《流浪地球2》，吴京太帅了", ["流浪地球2", "吴京"], ["今天", "太帅"]),
+    ("周末去成都吃火锅，宽窄巷子人太多了", ["成都"], ["周末"]),
+    ("杭州亚运会开幕式太震撼了", ["杭州", "亚运会"], ["太震撼"]),
+    ("今年双十一你们剁手了吗？淘宝的满减太复杂了", ["双十一", "淘宝"], ["今年", "你们"]),
+])
+def test_chinese_posts_from_other_domains(post, present, absent):
+    found = words_of(post, "zh")
+    assert set(present) <= set(found), found
+    assert not set(absent) & set(found), found
+
+
+# --- rules -----------------------------------------------------------------------------------------
+
+def test_mentions_links_and_inline_hashtags_are_not_candidates():
+    found = words_of("Apple unveils the iPhone 16 with a new camera button @tim_cook https://apple.com #apple")
+    assert "iphone" in found and "camera button" in found
+    assert not [w for w in found if "tim" in w or "cook" in w or "com" in w.split()], found
+    found_zh = words_of("春节回家的高铁票又没抢到 #春运# @铁路12306 [哭]", "zh")
+    assert "春节" in found_zh and "春运" not in found_zh and "哭" not in found_zh
+
+
+def test_words_follow_the_tag_convention_and_scores_stay_in_range():
+    posts = [("Can't believe Manchester United lost to Brighton, the heat-wave match", "en"),
+             ("北京今天又是重度雾霾，出门记得戴口罩。", "zh")]
+    for post, lang in posts:
+        for phrase in extract_phrases(post, ("What a Game!",), lang):
+            assert 0.0 <= phrase.score <= 1.0
+            assert phrase.kind in {"entity", "title", "keyphrase", "topic"}
+            if lang == "en":
+                assert phrase.words == " ".join(phrase.words.lower().split())
+                assert 1 <= len(phrase.words.split()) <= 4
+            else:
+                assert " " not in phrase.words and 2 <= len(phrase.words) <= 6
+
+
+def test_a_phrase_is_a_frozen_dataclass():
+    phrase = extract_phrases("SpaceX launched Starship", (), "en")[0]
+    assert isinstance(phrase, Phrase)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        phrase.score = 1.0  # type: ignore[misc]
+
+
+def test_multi_word_names_outrank_single_common_words():
+    scores = scores_of("The city council approved a new bike lane on Main Street")
+    assert scores["main street"] > scores["bike lane"] > scores["bike"]
+    assert scores["city council"] > scores["city"]
+
+
+def test_a_phrase_only_in_the_thread_scores_lower_and_a_repeated_one_higher():
+    thread = ("Elden Ring bosses are no joke", "Malenia took me 60 tries lol")
+    with_thread = scores_of("Finally beat Malenia after 47 tries", thread=thread)
+    alone = scores_of("Finally beat Malenia after 47 tries")
+    assert with_thread["malenia"] > alone["malenia"]
+    assert "elden ring" in with_thread
+    assert with_thread["elden ring"] < scores_of("Elden Ring bosses are no joke")["elden ring"]
+
+
+def test_limit_keeps_the_best_phrases_first():
+    found = extract_phrases("Heat wave hits Phoenix again, 118 degrees and the power grid is struggling", (), "en", 3)
+    assert len(found) == 3
+    assert [p.score for p in found] == sorted((p.score for p in found), reverse=True)
+    assert extract_phrases("Heat wave hits Phoenix", (), "en", 0) == []
+
+
+def test_a_typical_post_takes_a_few_milliseconds_at_most_after_warm_up():
+    posts = [("Finally beat Malenia after 47 tries. Elden Ring is brutal", "en"),
+             ("The city council approved a new bike lane on Main Street", "en"),
+             ("国足今晚1比0战胜泰国，终于拿下一场胜利！", "zh"), ("华为发布了新款Mate60手机，余承东说遥遥领先", "zh")]
+    for post, lang in posts:
+        extract_phrases(post, (), lang)
+    start = time.perf_counter()
+    for _ in range(25):
+        for post, lang in posts:
+            extract_phrases(post, (), lang)
+    per_post_ms = (time.perf_counter() - start) / (25 * len(posts)) * 1000
+    assert per_post_ms < 20  # about 0.3 ms measured; the margin is for shared, busy test machines
