@@ -1,0 +1,50 @@
+"""Nearest tags of a post: cosine search over a tag vocabulary embedded by the sentence encoder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+class TagIndexError(ValueError):
+    """A tag_index.npz file is missing or malformed."""
+
+
+class TagIndex:
+    """Unit vectors of tags (float16 on disk, float32 in memory), their words and counts."""
+
+    def __init__(self, vectors: np.ndarray, tags: list[str], counts: np.ndarray):
+        if vectors.ndim != 2 or len(vectors) != len(tags) or len(tags) != len(counts):
+            raise TagIndexError(f"tag index shapes disagree: vectors {vectors.shape}, {len(tags)} tags")
+        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.tags = list(tags)
+        self.counts = np.asarray(counts)
+
+    @classmethod
+    def load(cls, path: Path | str) -> "TagIndex":
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                return cls(data["vectors"], [str(t) for t in data["tags"]], data["counts"])
+        except (OSError, KeyError, ValueError) as exc:
+            raise TagIndexError(f"cannot read tag index {path}: {exc}") from exc
+
+    @property
+    def dim(self) -> int:
+        return self.vectors.shape[1]
+
+    def search(self, vectors: np.ndarray, k: int) -> list[list[tuple[str, float]]]:
+        """For each query row, the k tags of highest cosine (rows are unit vectors), best first."""
+        queries = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
+        if queries.shape[1] != self.dim:
+            raise TagIndexError(f"query dimension {queries.shape[1]} != index dimension {self.dim}")
+        k = min(k, len(self.tags))
+        if k <= 0:
+            return [[] for _ in queries]
+        scores = queries @ self.vectors.T
+        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        results = []
+        for row, candidates in zip(scores, top):
+            best = candidates[np.argsort(-row[candidates], kind="stable")]
+            results.append([(self.tags[i], float(row[i])) for i in best])
+        return results
