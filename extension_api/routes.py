@@ -12,12 +12,12 @@ import re
 from aiohttp import web
 
 from inference.server.store import FEEDBACK_ACTIONS, CommunitySettings, Store
-from inference.server.appkeys import API_KEY_ID, EXT_CONFIG, STORE
+from extension_api.appkeys import EXT_CONFIG
+from inference.server.appkeys import API_KEY_ID, STORE
+from inference.limits import MAX_SMALL_BODY_BYTES as MAX_BODY_BYTES
 from inference.server.errors import BodyTooLarge, InvalidField, InvalidJSON, MissingInput, UnknownLanguage, parse_json_object
-from inference.text.segment import segment
+from inference.text.tags import LANGUAGES, normalize_tag as tag_words
 
-LANGS = ("en", "zh")
-MAX_BODY_BYTES = 64 * 1024
 MAX_TAG_CHARS = 100
 MAX_POST_TEXT_CHARS = 10_000
 MAX_BLOCKED_TAGS = 1000
@@ -64,15 +64,15 @@ def optional_str(body: dict, name: str, max_chars: int, pattern: re.Pattern | No
 def parse_lang(value) -> str | None:
     if value is None:
         return None
-    if value not in LANGS:
-        raise UnknownLanguage(f"unknown lang {value!r}; supported: {list(LANGS)}")
+    if value not in LANGUAGES:
+        raise UnknownLanguage(f"unknown lang {value!r}; supported: {list(LANGUAGES)}")
     return value
 
 
 def normalize_tag(raw: str, field_name: str = "tag") -> str:
     """'#AusOpen', 'ausopen', 'Aus Open' -> 'aus open' (the canonical words form). Blocking (segmenter)."""
     raw = raw.strip().lstrip("#").strip()
-    words = raw.lower().split() if any(c.isspace() for c in raw) else segment(raw)
+    words = raw.lower().split() if any(c.isspace() for c in raw) else tag_words(raw).split()
     words = [w for w in words if w]
     if not words:
         raise InvalidField(f"'{field_name}' has no letters or digits")

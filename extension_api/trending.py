@@ -19,6 +19,7 @@ import time
 from typing import Sequence, TypeVar
 
 from inference.server.store import Store
+from inference.text.tags import LANGUAGES, tag_key
 
 log = logging.getLogger(__name__)
 
@@ -26,13 +27,8 @@ MAX_BOOST = 0.5
 T = TypeVar("T")
 
 
-def tag_key(tag: str) -> str:
-    """Same identity as inference.runtime.ranking.tag_key: 'Aus Open', '#ausopen' and 'aus open' are one tag."""
-    return "".join(tag.lstrip("#").split()).casefold()
-
-
 class TrendingBoost:
-    def __init__(self, store: Store, max_boost: float = 0.1, window_s: float = 86400.0, top_n: int = 200, refresh_s: float = 60.0, languages: Sequence[str] = ("en", "zh")):
+    def __init__(self, store: Store, max_boost: float = 0.1, window_s: float = 86400.0, top_n: int = 200, refresh_s: float = 60.0, languages: Sequence[str] = LANGUAGES):
         self.store = store
         self.max_boost = min(MAX_BOOST, max(0.0, float(max_boost)))
         self.window_s = window_s

@@ -12,6 +12,8 @@ import importlib
 import os
 import sys
 
+from inference.limits import RATE_BURST, RATE_PER_S
+
 
 def _runner(target: str):
     """Return a callable that imports "module:function" lazily and calls it with the args."""
@@ -41,11 +43,11 @@ def add_data_dir_argument(p: argparse.ArgumentParser) -> None:
 
 
 def add_extension_api_arguments(p: argparse.ArgumentParser) -> None:
-    """Options of the extension API mounted by `serve` (extension_api/setup.py)."""
+    """Options of the gateway (keys, CORS, rate limits) and of the extension API mounted by `serve`."""
     p.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
                    help="allowed browser origin, e.g. chrome-extension://ID (repeatable; also TAGSMITH_CORS_ORIGINS, comma-separated; default: none)")
-    p.add_argument("--rate-limit", type=float, default=10.0, metavar="PER_S", help="requests/s per API key (default 10)")
-    p.add_argument("--rate-burst", type=int, default=20, help="burst per API key (default 20)")
+    p.add_argument("--rate-limit", type=float, default=RATE_PER_S, metavar="PER_S", help=f"requests/s per API key (default {RATE_PER_S:g})")
+    p.add_argument("--rate-burst", type=int, default=RATE_BURST, help=f"burst per API key (default {RATE_BURST})")
     p.add_argument("--trending-boost", type=float, default=0.0, help="max score boost of trending tags in /v1/suggest, 0 to 0.5 (default 0: off)")
     p.add_argument("--store-post-text", action="store_true", help="store the raw post text sent with feedback (default: only its hash)")
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from inference.server.cors import parse_origins
-from extension_api.setup import ExtensionConfig, make_standalone_app
+from extension_api.setup import make_standalone_app
+from inference.server.gateway import GatewayConfig
 
 CHROME = "chrome-extension://abcdefghijklmnopabcdefghijklmnop"
 FIREFOX = "moz-extension://2f1a3c4e-8b9d-4e5f-a1b2-c3d4e5f60718"
@@ -14,7 +15,7 @@ WEB = "https://tagsmith.example.org"
 
 @pytest.fixture
 async def client(aiohttp_client, tmp_path):
-    config = ExtensionConfig(data_dir=tmp_path, cors_origins=(CHROME, FIREFOX, WEB))
+    config = GatewayConfig(data_dir=tmp_path, cors_origins=(CHROME, FIREFOX, WEB))
     return await aiohttp_client(make_standalone_app(config))
 
 
@@ -43,7 +44,7 @@ async def test_preflight_works_without_a_key_even_when_keys_exist(aiohttp_client
     store = Store(tmp_path)
     create_key(store, "x")
     store.close()
-    client = await aiohttp_client(make_standalone_app(ExtensionConfig(data_dir=tmp_path, host="0.0.0.0", cors_origins=(CHROME,))))
+    client = await aiohttp_client(make_standalone_app(GatewayConfig(data_dir=tmp_path, host="0.0.0.0", cors_origins=(CHROME,))))
     resp = await client.options("/v1/trending", headers=_preflight(CHROME, "GET", "authorization"))
     assert resp.status == 204
 
@@ -65,7 +66,7 @@ async def test_preflight_asking_for_an_unlisted_header_or_method_is_refused(clie
 
 async def test_nothing_is_allowed_by_default(aiohttp_client, tmp_path, monkeypatch):
     monkeypatch.delenv("TAGSMITH_CORS_ORIGINS", raising=False)
-    config = ExtensionConfig(data_dir=tmp_path, cors_origins=parse_origins([]))
+    config = GatewayConfig(data_dir=tmp_path, cors_origins=parse_origins([]))
     client = await aiohttp_client(make_standalone_app(config))
     resp = await client.options("/v1/feedback", headers=_preflight(CHROME))
     assert resp.status == 403

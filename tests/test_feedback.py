@@ -9,6 +9,7 @@ import sqlite3
 import pytest
 
 from extension_api.setup import ExtensionConfig, make_standalone_app
+from inference.server.gateway import GatewayConfig
 from inference.server.store import DB_FILENAME, Store
 
 HASH = hashlib.sha256(b"Watching the final set at the Australian Open").hexdigest()
@@ -17,7 +18,7 @@ HASH = hashlib.sha256(b"Watching the final set at the Australian Open").hexdiges
 @pytest.fixture
 def make_client(aiohttp_client, tmp_path):
     async def make(**kwargs):
-        return await aiohttp_client(make_standalone_app(ExtensionConfig(data_dir=tmp_path, **kwargs)))
+        return await aiohttp_client(make_standalone_app(GatewayConfig(data_dir=tmp_path), ExtensionConfig(**kwargs)))
 
     return make
 

@@ -11,7 +11,8 @@ import pytest
 from aiohttp import web
 
 from inference.server.keys import create_key, run_create, run_list, run_revoke, verify_key
-from extension_api.setup import ExtensionConfig, make_standalone_app
+from extension_api.setup import make_standalone_app
+from inference.server.gateway import GatewayConfig
 from inference.server.store import DB_FILENAME, Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,7 +25,7 @@ async def _healthz(request):
 @pytest.fixture
 def make_client(aiohttp_client, tmp_path):
     async def make(host: str = "127.0.0.1"):
-        app = make_standalone_app(ExtensionConfig(data_dir=tmp_path, host=host))
+        app = make_standalone_app(GatewayConfig(data_dir=tmp_path, host=host))
         app.router.add_get("/healthz", _healthz)
         return await aiohttp_client(app)
 
@@ -128,8 +129,8 @@ async def test_on_the_core_app_v1_suggest_needs_a_key_and_health_routes_do_not(a
     from service_fixtures import write_models_dir
 
     key = _create(tmp_path / "data", capsys)
-    config = ServiceConfig(host="0.0.0.0", data_dir=tmp_path / "data", models_dir=write_models_dir(tmp_path / "models"),
-                           extra={"cors_origins": ["chrome-extension://abc"], "rate_per_s": 1, "rate_burst": 2})
+    gateway = GatewayConfig(data_dir=tmp_path / "data", host="0.0.0.0", cors_origins=("chrome-extension://abc",), rate_per_s=1, rate_burst=2)
+    config = ServiceConfig(host="0.0.0.0", models_dir=write_models_dir(tmp_path / "models"), gateway=gateway)
     client = await aiohttp_client(create_app(config, extensions=[setup]))
     body = {"text": "Watching the final set at the Australian Open tonight"}
     resp = await client.post("/v1/suggest", json=body)
@@ -138,7 +139,7 @@ async def test_on_the_core_app_v1_suggest_needs_a_key_and_health_routes_do_not(a
     resp = await client.post("/v1/suggest", json=body, headers=auth)
     assert resp.status == 200 and resp.headers["Access-Control-Allow-Origin"] == "chrome-extension://abc"
     assert (await client.post("/v1/suggest", json=body, headers=auth)).status == 200
-    assert (await client.post("/v1/suggest", json=body, headers=auth)).status == 429  # burst 2 from extra
+    assert (await client.post("/v1/suggest", json=body, headers=auth)).status == 429  # burst 2 from the gateway config
     for path in ("/healthz", "/readyz", "/metrics", "/openapi.json"):
         assert (await client.get(path)).status == 200, path
     paths = (await (await client.get("/openapi.json")).json())["paths"]

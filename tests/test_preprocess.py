@@ -1,12 +1,11 @@
 from inference.text.preprocess import (
     PREPROCESS_VERSION,
-    detect_lang,
     fill_placeholders,
-    normalize_tag,
     split_gold_hashtags,
     tokenize,
 )
 from inference.text.segment import segment
+from inference.text.tags import detect_lang, normalize_tag
 
 
 def words(tag):

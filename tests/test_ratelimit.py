@@ -6,7 +6,8 @@ import pytest
 
 from inference.server.keys import create_key
 from inference.server.ratelimit import TokenBucketLimiter
-from extension_api.setup import ExtensionConfig, make_standalone_app
+from extension_api.setup import make_standalone_app
+from inference.server.gateway import GatewayConfig
 from inference.server.store import Store
 
 
@@ -52,7 +53,7 @@ async def test_the_server_answers_429_with_retry_after_per_key(aiohttp_client, t
     _, key_a = create_key(store, "a")
     _, key_b = create_key(store, "b")
     store.close()
-    config = ExtensionConfig(data_dir=tmp_path, rate_per_s=0.5, rate_burst=3)
+    config = GatewayConfig(data_dir=tmp_path, rate_per_s=0.5, rate_burst=3)
     client = await aiohttp_client(make_standalone_app(config))
     a = {"Authorization": f"Bearer {key_a}"}
     statuses = [(await client.get("/v1/trending", headers=a)).status for _ in range(3)]

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from inference.text.preprocess import normalize_tag
+from inference.text.tags import normalize_tag
 from inference.evaluation.readers import ReaderError, detect_format, read_records
 
 KEYS = {"id", "post", "thread", "hashtags", "image", "lang", "source"}

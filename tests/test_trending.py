@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from extension_api.setup import ExtensionConfig, make_standalone_app
+from extension_api.setup import make_standalone_app
+from inference.server.gateway import GatewayConfig
 from inference.server.store import Store
 from extension_api.trending import MAX_BOOST, TrendingBoost
 
@@ -66,7 +67,7 @@ def test_trending_is_per_language(store):
 
 
 async def test_trending_route_orders_tags_and_validates_its_query(aiohttp_client, tmp_path):
-    client = await aiohttp_client(make_standalone_app(ExtensionConfig(data_dir=tmp_path)))
+    client = await aiohttp_client(make_standalone_app(GatewayConfig(data_dir=tmp_path)))
     for tag, n in (("aus open", 2), ("Aus  Open", 1), ("#Tennis", 1)):
         for _ in range(n):
             resp = await client.post("/v1/feedback", json={"tag": tag, "text_hash": HASH, "action": "accepted"})

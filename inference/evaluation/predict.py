@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from inference.runtime.ranking import tag_key
+from inference.text.tags import tag_key
 from inference.evaluation.readers import corel_label_file, detect_format, read_records
 from inference.runtime.suggester import DEFAULT_MODELS_DIR, SuggestRequest, Suggester
 

@@ -18,7 +18,8 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
-from inference.text.preprocess import detect_lang, normalize_tag, split_gold_hashtags
+from inference.text.preprocess import split_gold_hashtags
+from inference.text.tags import detect_lang, normalize_tag
 
 FORMATS = ("jsonl", "weibo", "instagram", "tweeteval", "rumoureval", "sarcasm", "crisislex", "mediaeval", "corel5k")
 _WEIBO_SUFFIXES = ("_post.txt", "_conv.txt", "_tag.txt")

@@ -8,10 +8,10 @@ live in the model folder's `fusion.json` (written by `export/fusion.py`).
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
-from pathlib import Path
+
+from inference.text.tags import tag_key
 
 FUSION_JSON = "fusion.json"
 
@@ -40,11 +40,6 @@ class Ranked:
     words: str  # the hashtag as words separated by spaces
     score: float  # in [0, 1]
     source: str  # the source contributing most to the score
-
-
-def tag_key(tag: str) -> str:
-    """Identity of a hashtag: 'Aus Open', 'ausopen' and 'aus open' are one tag."""
-    return "".join(tag.split()).casefold()
 
 
 def normalise(scores: list[tuple[str, float]], method: str = "max") -> list[tuple[str, float]]:
@@ -136,8 +131,3 @@ def keep_image_share(
     others = [i for i, r in enumerate(top) if tag_key(r.words) not in own]
     give_way = set(others[len(others) - len(extra):]) if extra else set()  # the lowest of the others
     return [r for i, r in enumerate(top) if i not in give_way] + extra
-
-
-def load_fusion(folder: str | Path) -> dict:
-    """The fusion config of a model folder: {"weights": {...}, "norms": {...}, ...}."""
-    return json.loads((Path(folder) / FUSION_JSON).read_text(encoding="utf-8"))

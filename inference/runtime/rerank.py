@@ -20,7 +20,8 @@ from typing import Sequence
 
 import numpy as np
 
-from inference.runtime.ranking import Ranked, normalise, tag_key
+from inference.runtime.ranking import Ranked, normalise
+from inference.text.tags import tag_key
 
 RERANK_JSON = "rerank.json"
 NORMS = {"generator": "softmax"}  # as export/fusion.py: generator scores are log-probs

@@ -22,6 +22,8 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from inference.text.tags import tag_key
+
 INDEX_NPZ = "retrieval.npz"
 INDEX_JSON = "retrieval.json"
 
@@ -319,7 +321,7 @@ class TagLexicon:
 
     def __post_init__(self) -> None:
         for tag, count in sorted(self.counts.items(), key=lambda kv: -kv[1]):
-            self._keys.setdefault(_key(tag), tag)
+            self._keys.setdefault(tag_key(tag), tag)
             for word in set(tag.split()):
                 self._word_tags.setdefault(word.lower(), []).append(tag)
 
@@ -392,7 +394,3 @@ class TagLexicon:
     @classmethod
     def load(cls, folder: str | Path) -> "TagLexicon":
         return cls(json.loads((Path(folder) / TAGS_JSON).read_text(encoding="utf-8")))
-
-
-def _key(tag: str) -> str:
-    return "".join(tag.split()).lower()

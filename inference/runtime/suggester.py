@@ -14,15 +14,14 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from inference.text.preprocess import detect_lang, fill_placeholders, tokenize
-from inference.runtime.ranking import FUNCTION_WORDS, FUSION_JSON, keep_image_share, rank, tag_key
+from inference.text.preprocess import fill_placeholders, tokenize
+from inference.text.tags import LANGUAGES, detect_lang, format_tag, tag_key
+from inference.runtime.ranking import FUNCTION_WORDS, FUSION_JSON, keep_image_share, rank
 from inference.runtime.rerank import RERANK_JSON, FeatureContext, Reranker
-from inference.text.segment import format_tag
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MODELS_DIR = Path(__file__).parent.parent / "models"
-KNOWN_LANGS = ("en", "zh")
 # Used when a folder has no fusion.json (export/fusion.py writes tuned ones). Generator scores are
 # log-probs: "softmax" makes the best beam 1 and the others their probability relative to it.
 DEFAULT_FUSION = {"weights": {"generator": 1.0, "retrieval": 0.6}, "norms": {"generator": "softmax"}}
@@ -96,7 +95,7 @@ class LanguageModel:
         folder = Path(folder)
         config_path = folder / "config.json"
         config = json.loads(config_path.read_text(encoding="utf-8")) if config_path.exists() else {}
-        lang = config.get("language") or config.get("lang") or (folder.name if folder.name in KNOWN_LANGS else "en")
+        lang = config.get("language") or config.get("lang") or (folder.name if folder.name in LANGUAGES else "en")
         model = cls(
             lang=lang,
             name=str(config.get("name") or f"tagsmith-{lang}"),

@@ -18,13 +18,24 @@ import json
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from aiohttp import web
 
-from inference.server.appkeys import BATCHER, CONFIG, EXECUTOR, METRICS, OPENAPI_PATHS, SUGGESTER, TRENDING
+from inference.limits import (
+    DEFAULT_K,
+    MAX_BODY_BYTES,
+    MAX_HASHTAG_CHARS,
+    MAX_HASHTAGS,
+    MAX_K,
+    MAX_TEXT_CHARS,
+    MAX_THREAD_MESSAGE_CHARS,
+    MAX_THREAD_MESSAGES,
+    MIN_K,
+)
+from inference.server.appkeys import BATCHER, CONFIG, EXECUTOR, METRICS, OPENAPI_PATHS, POSTPROCESSORS, SUGGESTER
 from inference.server.batching import BatchConfig, MicroBatcher
 from inference.server.errors import (
     parse_json_object,
@@ -38,32 +49,20 @@ from inference.server.errors import (
     error_middleware,
 )
 from inference.server.prometheus import ServiceMetrics, handle_metrics, metrics_middleware
-from inference.server.openapi import (
-    DEFAULT_K,
-    MAX_K,
-    MAX_TEXT_CHARS,
-    MAX_THREAD_MESSAGE_CHARS,
-    MAX_THREAD_MESSAGES,
-    MIN_K,
-    SCHEMAS,
-    handle_openapi,
-)
-from inference.runtime.image import MAX_IMAGE_BYTES
-from inference.runtime.suggester import KNOWN_LANGS, SuggestRequest, Suggester, SuggestResult
+from inference.server.gateway import GatewayConfig, setup_gateway
+from inference.server.openapi import SCHEMAS, handle_openapi
+from inference.runtime.suggester import SuggestRequest, Suggester, SuggestResult
+from inference.text.tags import LANGUAGES
 
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
-# room for a MAX_IMAGE_BYTES photo in base64 JSON (4/3 of its bytes) and the text around it: an image
-# the image check accepts is never refused for the size of its request first
-MAX_BODY_BYTES = MAX_IMAGE_BYTES * 4 // 3 + 1024 * 1024
 
 
 @dataclass
 class ServiceConfig:
     host: str = "127.0.0.1"
     port: int = 8080
-    data_dir: Path = Path("var")  # SQLite files and other state of extensions
     models_dir: Path | None = None  # None: the models shipped in inference/models
     max_body_bytes: int = MAX_BODY_BYTES  # larger bodies get 413
     max_batch_size: int = 32
@@ -76,8 +75,8 @@ class ServiceConfig:
     blocklist: tuple[str, ...] = ()  # tags never suggested ("words" or "#Tag")
     fusion: dict | None = None  # {"weights": {source: w}, "norms": {...}}; None: each folder's fusion.json
     warm_up: bool = True  # one request per model before /readyz says ready
-    trending_boost: float = 0.0  # read by the extension API's trending feature
-    extra: dict[str, Any] = field(default_factory=dict)  # settings of extensions
+    # keys, CORS and rate limits of every /v1/* route, and the SQLite store; None: an unguarded app (tests, embedding)
+    gateway: GatewayConfig | None = None
 
 
 # -- request parsing -------------------------------------------------------------------------------
@@ -179,7 +178,7 @@ def validate_suggest_body(
     if len(text) > MAX_TEXT_CHARS:
         raise InputTooLarge(f"'text' has {len(text)} characters; at most {MAX_TEXT_CHARS} allowed")
     thread = _string_list(body, "thread", MAX_THREAD_MESSAGES, MAX_THREAD_MESSAGE_CHARS)
-    hashtags = _string_list(body, "hashtags", max_items=100, max_chars=200)
+    hashtags = _string_list(body, "hashtags", max_items=MAX_HASHTAGS, max_chars=MAX_HASHTAG_CHARS)
 
     k = body.get("k", DEFAULT_K)
     if not isinstance(k, int) or isinstance(k, bool) or not MIN_K <= k <= MAX_K:
@@ -189,8 +188,8 @@ def validate_suggest_body(
     if lang is not None:
         if not isinstance(lang, str):
             raise InvalidField(f"'lang' must be a string, not {type(lang).__name__}")
-        if lang not in KNOWN_LANGS:
-            raise UnknownLanguage(f"unknown lang {lang!r}; supported: {list(KNOWN_LANGS)} (or omit it to detect)")
+        if lang not in LANGUAGES:
+            raise UnknownLanguage(f"unknown lang {lang!r}; supported: {list(LANGUAGES)} (or omit it to detect)")
         if lang not in languages:
             raise UnknownLanguage(f"no model loaded for lang {lang!r}; loaded: {list(languages)}")
 
@@ -247,9 +246,8 @@ async def handle_suggest(request: web.Request) -> web.Response:
         pixels = await loop.run_in_executor(request.app[EXECUTOR], suggester.image_tagger.preprocess, image)
         suggest_request = dataclasses.replace(suggest_request, image=pixels)
     result = await request.app[BATCHER].submit(suggest_request)
-    trending = request.app.get(TRENDING)  # the extension API's bounded boost, when mounted
-    if trending is not None:
-        result = SuggestResult(trending.rerank(result.suggestions, result.lang), result.lang, result.model)
+    for postprocess in request.app[POSTPROCESSORS]:  # e.g. the extension API's trending boost
+        result = postprocess(result)
     return web.json_response(result_json(result, (time.perf_counter() - start) * 1000))
 
 
@@ -315,9 +313,12 @@ def create_app(
     config: ServiceConfig | None = None,
     extensions: Sequence[Callable[[web.Application], None]] = (),
     suggester: Suggester | None = None,
+    postprocessors: Sequence[Callable[[SuggestResult], SuggestResult]] = (),
 ) -> web.Application:
-    """The core app. `suggester`: an already loaded one (tests, in-process embedding) instead of
-    loading `config.models_dir`."""
+    """The core app. `extensions`: `setup(app)` callables run once the core routes (and the gateway,
+    when `config.gateway` is set) exist; `postprocessors`: applied to every /v1/suggest result, in order,
+    before those the extensions add. `suggester`: an already loaded one (tests, in-process embedding)
+    instead of loading `config.models_dir`."""
     config = config or ServiceConfig()
     app = web.Application(
         middlewares=[metrics_middleware, error_middleware], client_max_size=config.max_body_bytes
@@ -325,6 +326,7 @@ def create_app(
     app[CONFIG] = config
     app[METRICS] = ServiceMetrics()
     app[OPENAPI_PATHS] = {}
+    app[POSTPROCESSORS] = list(postprocessors)
     app.router.add_get("/", handle_index)
     app.router.add_post("/v1/suggest", handle_suggest)
     app.router.add_get("/healthz", handle_healthz)
@@ -332,6 +334,8 @@ def create_app(
     app.router.add_get("/metrics", handle_metrics)
     app.router.add_get("/openapi.json", handle_openapi)
     app.cleanup_ctx.append(_models_ctx(suggester))
+    if config.gateway is not None:
+        setup_gateway(app, config.gateway)
     for setup in extensions:
         setup(app)
     return app

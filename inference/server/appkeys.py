@@ -1,27 +1,26 @@
-"""Every `web.AppKey` of the project, in one place.
+"""Every `web.AppKey` of the core service, in one place.
 
 aiohttp warns on string keys and type-checks AppKeys; keeping them together means one import and
-no two modules picking the same name. Other parts (extension API, image tagger) add theirs here.
+no two modules picking the same name. An extension keeps its own keys in its own package.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from aiohttp import web
 
 if TYPE_CHECKING:  # imported for the type names only: appkeys stays import-cheap
+    from inference.runtime.suggester import Suggester, SuggestResult
     from inference.server.app import ServiceConfig
     from inference.server.batching import MicroBatcher
+    from inference.server.gateway import GatewayConfig
     from inference.server.prometheus import ServiceMetrics
-    from inference.runtime.suggester import Suggester
     from inference.server.ratelimit import TokenBucketLimiter
-    from extension_api.setup import ExtensionConfig
     from inference.server.store import Store
-    from extension_api.trending import TrendingBoost
 
-# -- core service (inference/server/app.py) -----------------------------------------------------------
+# -- core service (inference/server/app.py) ------------------------------------------------------
 CONFIG: web.AppKey["ServiceConfig"] = web.AppKey("config")
 EXECUTOR: web.AppKey[ThreadPoolExecutor] = web.AppKey("executor", ThreadPoolExecutor)
 SUGGESTER: web.AppKey["Suggester"] = web.AppKey("suggester")
@@ -29,12 +28,12 @@ BATCHER: web.AppKey["MicroBatcher"] = web.AppKey("batcher")
 METRICS: web.AppKey["ServiceMetrics"] = web.AppKey("metrics")
 # Extra OpenAPI path items added by extensions: {"/path": {"get": {...}}}, merged into /openapi.json.
 OPENAPI_PATHS: web.AppKey[dict[str, dict[str, Any]]] = web.AppKey("openapi_paths", dict)
+# Applied in order to every /v1/suggest result before it is answered (an extension appends its own).
+POSTPROCESSORS: web.AppKey[list[Callable[["SuggestResult"], "SuggestResult"]]] = web.AppKey("postprocessors", list)
 
-# -- extension API (extension_api/setup.py) ---------------------------------------------------------
-EXT_CONFIG: web.AppKey["ExtensionConfig"] = web.AppKey("ext_config")
-STORE: web.AppKey["Store"] = web.AppKey("store")  # the SQLite file under --data-dir
+# -- the gateway (inference/server/gateway.py) ---------------------------------------------------
+GATEWAY: web.AppKey["GatewayConfig"] = web.AppKey("gateway")
+STORE: web.AppKey["Store"] = web.AppKey("store")  # the SQLite file under the data dir
 LIMITER: web.AppKey["TokenBucketLimiter"] = web.AppKey("limiter")
-# Trending tags for /v1/suggest: `app[TRENDING].rerank(result.suggestions, result.lang)` (bounded boost).
-TRENDING: web.AppKey["TrendingBoost"] = web.AppKey("trending")
 # Per request: the verified API key id (None for keyless local use).
 API_KEY_ID: web.RequestKey[int | None] = web.RequestKey("api_key_id")

@@ -9,8 +9,8 @@ body carries no traceback.
 from __future__ import annotations
 
 import json
-
 import logging
+import math
 
 from aiohttp import web
 
@@ -29,6 +29,27 @@ class ServiceError(Exception):
         if code is not None:
             self.code = code
         self.headers = headers or {}
+
+
+class Unauthorized(ServiceError):
+    status = 401
+    code = "unauthorized"
+
+    def __init__(self, message: str):
+        super().__init__(message, headers={"WWW-Authenticate": 'Bearer realm="tagsmith"'})
+
+
+class RateLimited(ServiceError):
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after_s: float):
+        super().__init__(message, headers={"Retry-After": str(max(1, math.ceil(retry_after_s)))})
+
+
+class OriginNotAllowed(ServiceError):
+    status = 403
+    code = "origin_not_allowed"
 
 
 class InvalidJSON(ServiceError):
@@ -58,11 +79,6 @@ class UnknownLanguage(ServiceError):
 class BodyTooLarge(ServiceError):
     status = 413
     code = "body_too_large"
-
-
-class UnsupportedMediaType(ServiceError):
-    status = 415
-    code = "unsupported_media_type"
 
 
 class NotImplementedYet(ServiceError):

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from inference.limits import DEFAULT_K, MAX_K, MAX_TEXT_CHARS, MAX_THREAD_MESSAGE_CHARS, MAX_THREAD_MESSAGES, MIN_K
 from inference.server.appkeys import OPENAPI_PATHS
+from inference.text.tags import LANGUAGES
 
-MAX_TEXT_CHARS = 10_000
-MAX_THREAD_MESSAGES = 50
-MAX_THREAD_MESSAGE_CHARS = 5_000
-MIN_K, MAX_K, DEFAULT_K = 1, 20, 10
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -60,7 +58,7 @@ SCHEMAS = {
             },
             "image": {"type": "string", "format": "byte", "description": "base64 image (JPEG, PNG, GIF, WebP…; <= 10 MB, <= 50 Mpx; animated: first frame); alone or with text. Also accepted as the `image` file part of a multipart/form-data body whose other fields are text, lang, k, repeated thread/hashtags (or a `request` part with this JSON)"},
             "k": {"type": "integer", "minimum": MIN_K, "maximum": MAX_K, "default": DEFAULT_K},
-            "lang": {"type": "string", "enum": ["en", "zh"], "description": "detected when absent"},
+            "lang": {"type": "string", "enum": list(LANGUAGES), "description": "detected when absent"},
         },
         "example": {"text": "Watching the final set at the Australian Open tonight", "thread": ["what a match"], "k": 5},
     },

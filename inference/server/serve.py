@@ -1,4 +1,9 @@
-"""`tagsmith serve`: the core service on the shipped models (or --models DIR)."""
+"""`tagsmith serve`: the core service on the shipped models (or --models DIR).
+
+Extensions are found through the `tagsmith.extensions` entry point group (the extension API declares
+one in pyproject.toml): each entry is `from_args(args) -> setup(app)`. `--extension MODULE:FUNC` adds a
+plain `setup(app)` by hand.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +11,19 @@ import argparse
 import importlib
 import logging
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from aiohttp import web
 
-from inference.server.app import MAX_BODY_BYTES, ServiceConfig, create_app
+from inference.limits import MAX_BODY_BYTES
+from inference.server.app import ServiceConfig, create_app
+from inference.server.cors import parse_origins
+from inference.server.gateway import GatewayConfig
 
 log = logging.getLogger("tagsmith.serve")
 
-# Extensions run on every `tagsmith serve`, as "module:function" taking the app (imported lazily).
-DEFAULT_EXTENSIONS: tuple[str, ...] = ("extension_api.setup:setup",)
+EXTENSIONS_GROUP = "tagsmith.extensions"
 
 
 def load_extension(target: str):
@@ -23,11 +31,16 @@ def load_extension(target: str):
     return getattr(importlib.import_module(module_name), function_name)
 
 
+def installed_extensions(args: argparse.Namespace) -> list:
+    """`setup(app)` callables of every installed extension, configured from the command line."""
+    return [entry.load()(args) for entry in sorted(entry_points(group=EXTENSIONS_GROUP), key=lambda e: e.name)]
+
+
 def config_from_args(args: argparse.Namespace) -> ServiceConfig:
+    """Raises ValueError on a bad --cors-origin."""
     return ServiceConfig(
         host=args.host,
         port=args.port,
-        data_dir=Path(args.data_dir),
         models_dir=Path(args.models) if args.models else None,
         max_batch_size=args.max_batch_size,
         max_wait_ms=args.max_wait_ms,
@@ -35,27 +48,31 @@ def config_from_args(args: argparse.Namespace) -> ServiceConfig:
         executor_threads=args.threads,
         ort_threads=args.ort_threads,
         max_body_bytes=args.max_body_bytes or MAX_BODY_BYTES,
-        trending_boost=getattr(args, "trending_boost", 0.0),
-        extra={  # read by extension_api.setup.ExtensionConfig.from_service_config
-            "cors_origins": getattr(args, "cors_origin", []),
-            "rate_per_s": getattr(args, "rate_limit", 10.0),
-            "rate_burst": getattr(args, "rate_burst", 20),
-            "store_post_text": getattr(args, "store_post_text", False),
-        },
+        gateway=GatewayConfig(
+            data_dir=Path(args.data_dir),
+            host=args.host,
+            cors_origins=parse_origins(getattr(args, "cors_origin", [])),
+            rate_per_s=getattr(args, "rate_limit", GatewayConfig.rate_per_s),
+            rate_burst=getattr(args, "rate_burst", GatewayConfig.rate_burst),
+        ),
     )
 
 
 def run_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    config = config_from_args(args)
+    try:
+        config = config_from_args(args)
+        extensions = [*installed_extensions(args), *(load_extension(t) for t in args.extension)]
+        app = create_app(config, extensions=extensions)
+    except ValueError as exc:  # a bad --cors-origin or rate limit: a message, not a traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     try:
         from inference.runtime.providers import choose_providers
 
         log.info("onnxruntime providers in use: %s", ", ".join(choose_providers(config.providers)))
     except ImportError as exc:
         log.info("onnxruntime unavailable (%s): retrieval-only models", exc)
-    extensions = [load_extension(t) for t in (*DEFAULT_EXTENSIONS, *args.extension)]
-    app = create_app(config, extensions=extensions)
     try:
         web.run_app(
             app,

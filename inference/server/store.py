@@ -14,7 +14,6 @@ import asyncio
 import json
 import math
 import os
-import re
 import sqlite3
 import threading
 import time
@@ -24,19 +23,16 @@ from pathlib import Path
 
 import sqlite_utils
 
+from inference.text.tags import tag_key, tag_lang
+
 DB_FILENAME = "tagsmith.db"
 FEEDBACK_ACTIONS = ("accepted", "rejected", "typed")
 TRENDING_ACTIONS = ("accepted", "typed")
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 
 
 def default_data_dir() -> Path:
     """`$TAGSMITH_DATA_DIR`, else ./var (relative to the working directory)."""
     return Path(os.environ.get("TAGSMITH_DATA_DIR") or "var")
-
-
-def guess_lang(tag: str) -> str:
-    return "zh" if _CJK.search(tag) else "en"
 
 
 class SchemaTooNewError(RuntimeError):
@@ -70,7 +66,7 @@ def _migrate_2(db: sqlite_utils.Database) -> None:
     feedback.add_column("key_id", int)
     feedback.add_column("community_id", str)
     feedback.add_column("post_text", str)
-    db.register_function(lambda tag: 1 if tag and _CJK.search(tag) else 0, name="has_cjk", deterministic=True, replace=True)
+    db.register_function(lambda tag: 1 if tag and tag_lang(tag) == "zh" else 0, name="has_cjk", deterministic=True, replace=True)
     db.execute("UPDATE feedback SET lang = 'zh' WHERE has_cjk(tag)")
     feedback.create_index(["lang", "created_at"], index_name="feedback_lang_time")
 
@@ -234,17 +230,13 @@ class Store:
             "action": action,
             "client": client,
             "created_at": time.time() if created_at is None else created_at,
-            "lang": lang or (guess_lang(tag) if tag else "en"),
+            "lang": lang or (tag_lang(tag) if tag else "en"),
             "key_id": key_id,
             "community_id": community_id,
             "post_text": post_text,
         }
         with self._lock, self.db.atomic():
             return self.db["feedback"].insert(row).last_pk
-
-    def feedback_ids(self) -> set[int]:
-        with self._read_lock:
-            return {r[0] for r in self.reader.execute("SELECT id FROM feedback")}
 
     def trending(self, *, window_s: float, lang: str, limit: int = 20, now: float | None = None, half_life_s: float | None = None) -> list[dict]:
         """Tags ranked by exponentially time-decayed counts of accepted + typed feedback.
@@ -272,7 +264,7 @@ class Store:
         counts: dict[str, int] = {}
         spellings: dict[str, dict[str, int]] = {}
         for tag, bucket, n in rows:
-            key = "".join(tag.split()).casefold()
+            key = tag_key(tag)
             age = (bucket + 0.5) * bucket_s
             scores[key] = scores.get(key, 0.0) + n * math.pow(0.5, age / half_life_s)
             counts[key] = counts.get(key, 0) + n

@@ -18,7 +18,8 @@ from __future__ import annotations
 import functools
 import re
 
-from inference.text.segment import cache_dir, segment
+from inference.text.segment import cache_dir
+from inference.text.tags import detect_lang, normalize_tag
 
 PREPROCESS_VERSION = 1
 
@@ -27,7 +28,6 @@ ARTEFACT_TAGS = {"semst"}  # TweetEval stance appends #SemST to every tweet
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RE = re.compile(f"[{_CJK}]")
-_LATIN_RE = re.compile(r"[A-Za-z]")
 _EMOJI = "\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF"
 
 # One pass over the text; the first alternative that matches at a position wins.
@@ -51,26 +51,6 @@ _URL_TOKEN_RE = re.compile(r"^(?:https?://|www\.)\S+$", re.IGNORECASE)
 _NO_WORD_RE = re.compile(r"^\W*$")
 # Instagram cross-posts end with " @ Place" (or foursquare's "(@ Place)"): location, not text.
 _PLACE_SUFFIX_RE = re.compile(r"(?:\s+@\s+\S[^\n]*|\s*\(@ [^)]*\)\W*)$")
-
-
-def detect_lang(text: str) -> str:
-    """"zh" when CJK characters make up at least 30% of the letters, else "en"."""
-    cjk = len(_CJK_RE.findall(text))
-    if cjk == 0:
-        return "en"
-    latin = len(_LATIN_RE.findall(text))
-    return "zh" if cjk >= 0.3 * (cjk + latin / 4) else "en"  # ~4 latin letters per word vs 1-2 chars per CJK word
-
-
-@functools.lru_cache(maxsize=200_000)
-def normalize_tag(raw_tag: str) -> str:
-    """Raw hashtag -> lowercase word sequence: "#AusOpen" -> "aus open"; Chinese tags unchanged."""
-    tag = raw_tag.strip().strip("#").strip()
-    if not tag:
-        return ""
-    if _CJK_RE.search(tag):
-        return " ".join(tag.split())
-    return " ".join(w.lower() for w in segment(tag) if w)
 
 
 def _is_tag_token(token: str) -> bool:
