@@ -124,7 +124,8 @@ class SafetyLexicon:
         self.threshold = float(data["closeness_threshold"])
         self.stopwords = frozenset(w for ws in data["stopwords"].values() for w in ws)
         self.safe = frozenset(_compact(t) for ts in data["safe"].values() for t in ts)
-        self.cjk_safe = tuple(t for t in sorted(self.safe, key=len, reverse=True) if has_cjk(t))
+        self.safe_pieces = tuple(sorted(self.safe, key=len, reverse=True))
+        self.cjk_safe = tuple(t for t in self.safe_pieces if has_cjk(t))
         self.groups: dict[str, Group] = {}
         self.word_terms: dict[tuple[str, ...], list[Group]] = {}
         self.compact_terms: dict[str, list[Group]] = {}
@@ -187,7 +188,7 @@ def _compact(text: str) -> str:
 
 
 @lru_cache(maxsize=65536)
-def _match_cached(lexicon: SafetyLexicon, tag_words: str) -> TagMatch:
+def _match(lexicon: SafetyLexicon, tag_words: str) -> TagMatch:
     words = tokens(tag_words)
     compact = "".join(words)
     if not compact or compact in lexicon.safe:
@@ -207,30 +208,43 @@ def _match_cached(lexicon: SafetyLexicon, tag_words: str) -> TagMatch:
                 found.setdefault(g.name, g)
                 covered[i : i + n] = [True] * n
                 terms.append(" ".join(words[i : i + n]))
-    pieces: list[str] = []
-    for i, word in enumerate(words):
-        if lexicon.compact_re is None or covered[i]:
-            continue
-        text = word
-        for safe in lexicon.cjk_safe:
-            text = text.replace(safe, " ")
-        hits = list(lexicon.compact_re.finditer(text))
-        for hit in hits:
-            for g in lexicon.compact_terms[hit.group()]:
-                found.setdefault(g.name, g)
-            terms.append(hit.group())
-        if hits:
-            covered[i] = True
-            pieces += [p for p in lexicon.compact_re.split(text) for p in p.split() if p]
+    extras, pieces = _compact_hits(lexicon, [w for w, c in zip(words, covered) if not c], found, terms)
     never = next((g.category for g in found.values() if g.policy == "never"), None)
-    extras = [stems[i] for i in range(len(words)) if not covered[i]] + pieces
-    extras = [e for e in extras if e not in lexicon.stopwords and not e.isdigit()
+    extras = [e for e in extras + pieces if e not in lexicon.stopwords and not e.isdigit()
               and (len(e) >= _PIECE_MIN or has_cjk(e))]
     event = any(g.event for g in found.values())
-    return TagMatch(never, tuple(found.values()), tuple(extras), event, ", ".join(terms))
+    return TagMatch(never, tuple(found.values()), tuple(extras), event, ", ".join(dict.fromkeys(terms)))
 
 
-_match = _match_cached
+def _compact_hits(lexicon: SafetyLexicon, words: list[str], found: dict[str, Group],
+                  terms: list[str]) -> tuple[list[str], list[str]]:
+    """Terms inside written-together words (Chinese across words too): (whole words left, pieces)."""
+    spans, text = [], ""
+    for word in words:
+        if text and not (has_cjk(word) and has_cjk(text[-1])):
+            text += " "
+        spans.append((len(text), len(text) + len(word), word))
+        text += word
+    for safe in lexicon.safe_pieces:
+        text = text.replace(safe, "\0" * len(safe))
+    hit = bytearray(len(text))
+    starts, ends = {a for a, _, _ in spans}, {b for _, b, _ in spans}
+    for m in lexicon.compact_re.finditer(text) if lexicon.compact_re else ():
+        inside = any(a <= m.start() and m.end() <= b for a, b, _ in spans)
+        if not inside and m.start() not in starts and m.end() not in ends:
+            continue  # across words, aligned with neither: 白色 情人节 holds no 色情
+        hit[m.start() : m.end()] = b"\1" * (m.end() - m.start())
+        terms.append(m.group())
+        for g in lexicon.compact_terms[m.group()]:
+            found.setdefault(g.name, g)
+    whole, pieces = [], []
+    for start, end, word in spans:
+        if not any(hit[start:end]):
+            whole.append(stem(word))
+            continue
+        rest = "".join(" " if hit[i] else text[i] for i in range(start, end))
+        pieces += rest.replace("\0", " ").split()
+    return whole, pieces
 
 
 class SafetyFilter:

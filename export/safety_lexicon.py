@@ -1,0 +1,216 @@
+"""Build the hashtag safety lexicon `inference/models/safety.json` and report its coverage.
+
+    python -m export.safety_lexicon build    # writes inference/models/safety.json
+    python -m export.safety_lexicon report   # per language: tags and count mass per category
+
+Sources: (a) the hand-curated seed lists of `export/safety_seeds.py`; (b) the corpora's own event
+tags: every tag of the shipped tags.json files and every hashtag of the crisis data in
+/work/shared/data (CrisisLex T26, MediaEval 2016, RumourEval 2019) that names a curated event, plus
+a default event for each data event the seeds do not cover; (c) the English word list of the PyPI
+package better-profanity 0.7.0 (MIT), less its everyday and identity words, split into sexual
+(contextual) and slur/insult (never).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import sys
+from collections import Counter
+from importlib import resources
+from pathlib import Path
+
+from export import safety_seeds as seeds
+from inference.runtime.safety import FORMAT_VERSION, SafetyLexicon, has_cjk, tokens
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "inference" / "models" / "safety.json"
+MODELS = ROOT / "inference" / "models"
+DATA = Path("/work/shared/data")
+LANGS = ("en", "zh")
+_HASHTAG = re.compile(r"#([^\W_][\w]*)")
+
+
+class SafetyBuildError(RuntimeError):
+    """An input the lexicon build needs is missing or malformed."""
+
+
+def profanity_words() -> list[str]:
+    """better-profanity's word list (the wheel's own copy), lowercased and de-duplicated."""
+    try:
+        text = resources.files("better_profanity").joinpath("profanity_wordlist.txt").read_text()
+    except (ModuleNotFoundError, FileNotFoundError) as exc:
+        raise SafetyBuildError("pip install better-profanity==0.7.0 to build the lexicon") from exc
+    words = {w.strip().lower() for w in text.splitlines()}
+    return sorted(w for w in words if w and w not in seeds.PROFANITY_EXCLUDE and tokens(w))
+
+
+def profanity_groups() -> dict[str, list[str]]:
+    """The profanity words split into sexual (contextual) and slur_insult (never)."""
+    split: dict[str, list[str]] = {"sexual": [], "slur_insult": []}
+    for word in profanity_words():
+        insult = any(root in word for root in seeds.INSULT_ROOTS)
+        sexual = not insult and any(root in word for root in seeds.SEXUAL_ROOTS)
+        split["sexual" if sexual else "slur_insult"].append(word)
+    return split
+
+
+def _terms(en: str, zh: str = "") -> dict[str, list[str]]:
+    out = {"en": [t.strip() for t in en.split("|") if t.strip()]}
+    if zh:
+        out["zh"] = [t.strip() for t in zh.split("|") if t.strip()]
+    return out
+
+
+def categories() -> dict:
+    cats: dict = {}
+    for name, policy in seeds.POLICIES.items():
+        groups = [{"name": g[0], "terms": _terms(g[1], g[2]), "triggers": _terms(g[3], g[4])}
+                  for g in seeds.GROUPS.get(name, ())]
+        cats[name] = {"policy": policy, "groups": groups}
+    for name, words in profanity_groups().items():
+        # whole words only: "massachusetts" must not match a word list entry inside it
+        cats[name]["groups"].append({"name": f"profanity_{name}", "terms": {"en": words},
+                                     "triggers": {}, "compact": False})
+    return cats
+
+
+def data_events(data: Path = DATA) -> dict[str, Counter]:
+    """Event key (``crisislex:2013_Boston_bombings``, ``mediaeval:sandy``…) -> its hashtags."""
+    events: dict[str, Counter] = {}
+    for path in sorted((data / "crisislex" / "T26").glob("*.csv")):
+        key = "crisislex:" + path.name.split("-tweets")[0]
+        with path.open(encoding="utf-8", errors="replace", newline="") as f:
+            rows = csv.reader(f)
+            next(rows, None)
+            events[key] = Counter(h.lower() for r in rows if len(r) > 1 for h in _HASHTAG.findall(r[1]))
+    posts = data / "mediaeval2016" / "train_posts.txt"
+    if posts.exists():
+        with posts.open(encoding="utf-8", errors="replace", newline="") as f:
+            for r in csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
+                if len(r) > 3 and r[3] != "image_id":
+                    key = "mediaeval:" + r[3].split("_")[0]
+                    events.setdefault(key, Counter()).update(h.lower() for h in _HASHTAG.findall(r[1]))
+    threads = data / "rumoureval2019" / "train_threads.jsonl"
+    if threads.exists():
+        for line in threads.read_text(encoding="utf-8").splitlines():
+            thread = json.loads(line)
+            key = "rumoureval:" + thread["event"]
+            events.setdefault(key, Counter()).update(h.lower() for h in thread.get("hashtags", []))
+    return events
+
+
+def default_event(key: str) -> dict:
+    """An event for a data set's event the seeds do not name: its own name, placed and typed."""
+    words = [w.lower() for w in re.split(r"[_\W]+", key.split(":", 1)[1]) if w and not w.isdigit()]
+    kind = next((seeds.EVENT_KINDS[w] for w in words if w in seeds.EVENT_KINDS), "disaster")
+    place = [w for w in words if w not in seeds.EVENT_KINDS]
+    return {"name": " ".join(words), "category": kind, "sources": [key],
+            "terms": {"en": [" ".join(words)]}, "triggers": {"en": place}}
+
+
+def events(data_tags: dict[str, Counter]) -> list[dict]:
+    out = [{"name": e[0], "category": e[1], "sources": list(e[6]),
+            "terms": _terms(e[2], e[3]), "triggers": _terms(e[4], e[5])} for e in seeds.EVENTS]
+    covered = {s for e in out for s in e["sources"]} | set(seeds.IGNORED_DATA_EVENTS)
+    out += [default_event(k) for k in sorted(data_tags) if k not in covered]
+    return out
+
+
+def shipped_tags(lang: str) -> dict[str, int]:
+    path = MODELS / lang / "tags.json"
+    if not path.exists():
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def harvest(evs: list[dict], candidates: set[str], safe: set[str]) -> None:
+    """Give each event the corpus tags that contain one of its names (written together or not)."""
+    for ev in evs:
+        names = {"".join(tokens(t)) for ts in ev["terms"].values() for t in ts}
+        names = [n for n in names if len(n) >= 4]
+        tags: dict[str, list[str]] = {"en": [], "zh": []}
+        for cand in sorted(candidates):
+            compact = "".join(tokens(cand))
+            if compact not in safe and any(n in compact for n in names):
+                tags["zh" if has_cjk(cand) else "en"].append(cand)
+        ev["tags"] = {k: v for k, v in tags.items() if v}
+
+
+def build(data: Path = DATA) -> dict:
+    data_tags = data_events(data)
+    evs = events(data_tags)
+    candidates = {t for lang in LANGS for t in shipped_tags(lang)}
+    candidates |= {h for c in data_tags.values() for h in c}
+    safe = {"".join(tokens(t)) for ts in seeds.SAFE.values() for t in ts}
+    harvest(evs, candidates, safe)
+    lexicon = {
+        "format_version": FORMAT_VERSION,
+        "closeness_threshold": seeds.CLOSENESS_THRESHOLD,
+        "categories": categories(),
+        "events": evs,
+        "never": seeds.NEVER_TAGS,
+        "safe": seeds.SAFE,
+        "stopwords": seeds.STOPWORDS,
+        "sources": {"profanity": "better-profanity 0.7.0 (MIT), word list less PROFANITY_EXCLUDE",
+                    "data_events": sorted(data_tags)},
+    }
+    SafetyLexicon(lexicon)  # validates
+    return lexicon
+
+
+def dumps(lexicon: dict) -> str:
+    return json.dumps(lexicon, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+
+
+def report(lexicon: SafetyLexicon, top: int = 300, samples: int = 12, out=sys.stdout) -> None:
+    """For each shipped tags.json: tags and count mass per category, samples, flagged top tags."""
+    for lang in LANGS:
+        tags = shipped_tags(lang)
+        if not tags:
+            continue
+        mass = sum(tags.values())
+        per: dict[str, list[tuple[int, str, str]]] = {}
+        for tag, count in tags.items():
+            m = lexicon.match(tag)
+            if m.never or m.groups:
+                category = m.never or m.groups[0].category
+                kind = "never" if m.never else "contextual"
+                per.setdefault(category, []).append((count, tag, kind))
+        flagged = sum(len(v) for v in per.values())
+        flagged_mass = sum(c for v in per.values() for c, _, _ in v)
+        print(f"== {lang}: {len(tags)} tags, count mass {mass}; flagged {flagged} tags "
+              f"({flagged / len(tags):.1%}), mass {flagged_mass / mass:.1%}", file=out)
+        for category, rows in sorted(per.items(), key=lambda kv: -sum(c for c, _, _ in kv[1])):
+            rows.sort(reverse=True)
+            share = sum(c for c, _, _ in rows) / mass
+            never = sum(1 for r in rows if r[2] == "never")
+            print(f"  {category:<16} {len(rows):>6} tags ({never} never)  mass {share:6.2%}  e.g. "
+                  + " | ".join(t for _, t, _ in rows[:samples]), file=out)
+        ranked = sorted(tags, key=lambda t: (-tags[t], t))[:top]
+        hits = [t for t in ranked if lexicon.match(t).never or lexicon.match(t).groups]
+        print(f"  top {top} by count: {len(hits)} flagged: " + " | ".join(hits), file=out)
+        rest = [t for t in ranked if t not in hits]
+        print(f"  top {top} not flagged: " + " | ".join(rest), file=out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m export.safety_lexicon", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=("build", "report"))
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--data", type=Path, default=DATA)
+    args = parser.parse_args(argv)
+    if args.command == "build":
+        text = dumps(build(args.data))
+        args.out.write_text(text, encoding="utf-8")
+        print(f"wrote {args.out} ({len(text.encode()) / 1024:.0f} KiB)")
+    else:
+        report(SafetyLexicon.load(args.out))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
