@@ -331,6 +331,7 @@ async def test_a_flood_from_one_chat_gets_its_burst_of_answers_and_one_notice(te
     await telegram.start()  # the defaults: 5 answers per 10 s
     for i in range(30):
         telegram.deliver(message=message(i + 1, text=f"post number {i}"))
+    await telegram.wait_sent(6)
     sent = await telegram.settle()
     assert [m["text"].startswith("Slow down") for m in sent] == [False] * 5 + [True]
     assert len(telegram.core.requests) == 5
@@ -343,6 +344,7 @@ async def test_stickers_help_and_bare_hashtag_count_against_the_chat_budget(tele
         telegram.deliver(message=message(next(ids), sticker=STICKER))
         telegram.deliver(message=command(next(ids), "/help"))
         telegram.deliver(message=command(next(ids), "/hashtag"))
+    await telegram.wait_sent(2)
     sent = await telegram.settle()
     assert [m["text"] for m in sent] == [fmt.UNSUPPORTED_CONTENT.format(what="a sticker"), fmt.slow_down(60.0)]
     telegram.deliver(message=command(next(ids), "/help", chat=GROUP))  # another chat has its own budget
@@ -354,6 +356,7 @@ async def test_a_group_flood_of_commands_gets_one_answer_and_one_notice(telegram
     await telegram.start(rate_burst=1, rate_window_s=60.0)
     for i in range(30):
         telegram.deliver(message=command(i + 1, f"/hashtag@{USERNAME} post {i}", chat=GROUP))
+    await telegram.wait_sent(2)
     sent = await telegram.settle()
     assert len(sent) == 2 and sent[1]["text"].startswith("Slow down")
     assert len(telegram.core.requests) == 1
@@ -367,6 +370,7 @@ async def test_edits_are_never_answered_and_cost_nothing(telegram):
         telegram.deliver(edited_message=message(1, text=f"Final set tonight (edit {i})", edit_date=1700000100 + i))
         telegram.deliver(edited_message=command(2, f"/hashtag edit {i}", edit_date=1700000100 + i))
     telegram.deliver(message=message(3, text="Night session next"))
+    await telegram.wait_sent(2)
     sent = await telegram.settle()
     assert len(sent) == 2 and not any(m["text"].startswith("Slow down") for m in sent)
     assert [r["text"] for r in telegram.core.requests] == ["Final set tonight", "Night session next"]
