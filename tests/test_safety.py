@@ -1,0 +1,183 @@
+"""The hashtag safety filter: harmful tags leave unrelated posts, factual tags stay on posts about them."""
+
+import io
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from inference.runtime.safety import InvalidSafetyLexicon, SafetyFilter, SafetyLexicon, Verdict
+
+LEXICON = Path(__file__).resolve().parent.parent / "inference" / "models" / "safety.json"
+
+BUNNY = "My bunny Clover hopped around the garden all morning and ate a whole carrot."
+RUNNING = "Ran 10k along the river before work, new personal best! Legs are done."
+NEW_JOB = "First day at the new job today: great team, free coffee, a desk by the window."
+MID_AUTUMN = "今天 和 家人 一起 吃 月饼 赏月 , 中秋 快乐"
+POLITICAL = "Canvassing for our senate candidate before the election; school board vote is next week."
+
+
+@pytest.fixture(scope="module")
+def safety() -> SafetyFilter:
+    return SafetyFilter.load(LEXICON)
+
+
+HARMFUL = [
+    "sandy", "hurricane sandy", "hurricanesandy", "nepal earthquake", "nepalearthquake",
+    "pray for boston", "prayforboston", "bomber", "fbi", "maga", "build that wall",
+    "buildthatwall", "refugees not welcome", "pray for visayas", "prayforvisayas", "flood ph",
+    "floodph", "pray for the philippines", "怀化 火车站 砍人", "怀化火车站砍人", "马航 飞机 失联",
+    "马航失联", "wetback", "idiot", "women suck", "张杰 滚 出 我是歌手", "massacre", "death toll",
+    "rot in hell", "kill them all", "boston bombing",
+]
+
+
+@pytest.mark.parametrize("post", [BUNNY, RUNNING, NEW_JOB, MID_AUTUMN])
+@pytest.mark.parametrize("tag", HARMFUL)
+def test_a_harmful_tag_is_filtered_on_an_unrelated_post(safety, tag, post):
+    verdict = safety.check(tag, post, "en")
+    assert not verdict.allowed, verdict
+    assert verdict.category
+
+
+@pytest.mark.parametrize("tag, post", [
+    ("shooting", "Shooting at the mall this afternoon: police say two people were hurt."),
+    ("earthquake", "A strong earthquake hit northern Japan tonight, trains stopped."),
+    ("flood", "Our street is flooded again, water up to the doors."),
+    ("地震", "四川 地震 了 , 大家 平安"),
+    ("地震", "四川地震了，大家平安"),
+    ("boston marathon", "Ran the Boston Marathon today, best race of my life."),
+    ("sandy", "Hurricane Sandy knocked out power across NYC."),
+    ("hurricane sandy", "Watching the storm from Brooklyn #HurricaneSandy"),
+    ("nepal earthquake", "Rescue teams reach villages near Kathmandu after the quake."),
+    ("prayforboston", "Explosions at the Boston Marathon finish line. Praying for the victims."),
+])
+def test_a_factual_tag_stays_on_a_post_about_its_event(safety, tag, post):
+    verdict = safety.check(tag, post, "en")
+    assert verdict.allowed, verdict
+
+
+@pytest.mark.parametrize("tag", ["maga", "build the wall", "stop the steal", "lock her up",
+                                 "im with her", "vote blue", "refugees not welcome", "kag"])
+def test_a_political_slogan_is_filtered_even_on_a_political_post(safety, tag):
+    assert not safety.check(tag, POLITICAL + " " + tag, "en").allowed
+
+
+@pytest.mark.parametrize("tag", ["senate", "election", "school board", "politics"])
+def test_a_neutral_political_topic_tag_stays_on_a_political_post(safety, tag):
+    assert safety.check(tag, POLITICAL, "en").allowed
+
+
+@pytest.mark.parametrize("tag", ["tennis", "running", "bunny", "中秋节", "wimbledon",
+                                 "boston marathon", "maine coon", "photoshoot"])
+def test_an_ordinary_tag_is_untouched(safety, tag):
+    assert safety.check(tag, BUNNY, "en") == Verdict(True, None, "no sensitive term")
+
+
+def test_an_everyday_disaster_word_stays_only_where_the_post_uses_it(safety):
+    # decision: "#fire" on "fire pit night" is kept (the post is about a fire, a harmless one);
+    # on other posts it is dropped, and "#wildfire" needs a wildfire, not a fire pit
+    assert safety.check("fire", "fire pit night with the neighbours", "en").allowed
+    assert not safety.check("fire", BUNNY, "en").allowed
+    assert not safety.check("wildfire", "fire pit night with the neighbours", "en").allowed
+
+
+def test_sandy_alone_is_kept_on_a_beach_post_that_says_sandy_but_the_hurricane_is_not(safety):
+    beach = "Long sandy beach, warm water, perfect day"
+    assert safety.check("sandy", beach, "en").allowed
+    assert not safety.check("hurricane sandy", beach, "en").allowed
+    assert not safety.check("sandy", "Long white beach, warm water, perfect day", "en").allowed
+
+
+def test_a_tag_naming_another_event_is_filtered_on_a_post_about_a_similar_one(safety):
+    japan = "A strong earthquake hit northern Japan tonight"
+    assert safety.check("earthquake", japan, "en").allowed
+    assert not safety.check("nepal earthquake", japan, "en").allowed
+    assert not safety.check("school shooting", "Shooting at the mall, two hurt", "en").allowed
+
+
+def test_a_chinese_term_is_found_across_words_but_not_inside_other_words(safety):
+    assert not safety.check("姚笛 滚 出 娱乐圈", MID_AUTUMN, "zh").allowed
+    assert safety.check("白色 情人节", MID_AUTUMN, "zh").allowed
+    assert safety.check("秒杀", MID_AUTUMN, "zh").allowed
+
+
+def test_closeness_above_the_threshold_makes_a_post_about_the_tag_but_never_lifts_a_slogan(safety):
+    threshold = safety.lexicon.threshold
+    assert safety.check("earthquake", BUNNY, "en", closeness=threshold).allowed
+    assert not safety.check("earthquake", BUNNY, "en", closeness=threshold - 0.01).allowed
+    assert not safety.check("maga", BUNNY, "en", closeness=1.0).allowed
+
+
+def test_filter_keeps_the_allowed_items_in_their_order(safety):
+    items = [("bunny", 0.9), ("sandy", 0.8), ("garden", 0.7), ("maga", 0.6), ("carrot", 0.5)]
+    kept = safety.filter(items, key=lambda item: item[0], context=BUNNY, lang="en")
+    assert kept == [("bunny", 0.9), ("garden", 0.7), ("carrot", 0.5)]
+
+
+def test_checking_fifty_tags_against_a_two_hundred_word_context_takes_under_a_millisecond(safety):
+    words = (BUNNY + " " + RUNNING + " " + NEW_JOB).split()
+    context = " ".join(words[i % len(words)] for i in range(200))
+    tags = (HARMFUL + ["tennis", "running", "bunny", "garden", "carrot", "spring", "love",
+                       "nature", "photography", "pets", "cute", "morning", "coffee", "work"])[:50]
+    safety.filter(tags, str, context, "en")  # warm the per-tag cache, as a server would be
+    best = float("inf")
+    for _ in range(20):
+        start = time.perf_counter()
+        ctx = safety.context(context + " ")  # a new post: the context is prepared once
+        for tag in tags:
+            safety.check(tag, ctx, "en")
+        best = min(best, time.perf_counter() - start)
+        context += " x"
+    assert best < 0.001
+
+
+def test_the_committed_lexicon_is_valid_versioned_and_small():
+    data = json.loads(LEXICON.read_text(encoding="utf-8"))
+    assert data["format_version"] == 1
+    assert LEXICON.stat().st_size <= 1_000_000
+    SafetyLexicon(data)
+
+
+def test_the_committed_lexicon_equals_what_build_produces():
+    pytest.importorskip("better_profanity")
+    from export import safety_lexicon
+
+    if not (safety_lexicon.DATA / "crisislex").is_dir():
+        pytest.skip("the crisis data of /work/shared/data is not on this machine")
+    assert safety_lexicon.dumps(safety_lexicon.build()) == LEXICON.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda d: d.update(format_version=2), "format_version"),
+    (lambda d: d.pop("categories"), "categories"),
+    (lambda d: d["categories"]["disaster"].update(policy="sometimes"), "policy"),
+    (lambda d: d["events"][0].update(category="weather"), "unknown category"),
+    (lambda d: d["never"]["en"].update({"x": "nope"}), "never"),
+])
+def test_a_bad_lexicon_file_raises_invalid_safety_lexicon(tmp_path, change, message):
+    data = json.loads(LEXICON.read_text(encoding="utf-8"))
+    change(data)
+    path = tmp_path / "safety.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(InvalidSafetyLexicon, match=message):
+        SafetyFilter.load(path)
+
+
+def test_a_file_that_is_not_json_raises_invalid_safety_lexicon(tmp_path):
+    path = tmp_path / "safety.json"
+    path.write_text("{not json", encoding="utf-8")
+    with pytest.raises(InvalidSafetyLexicon):
+        SafetyLexicon.load(path)
+    with pytest.raises(InvalidSafetyLexicon):
+        SafetyLexicon.load(tmp_path / "missing.json")
+
+
+def test_report_prints_tag_counts_and_mass_per_category_for_each_language():
+    from export import safety_lexicon
+
+    out = io.StringIO()
+    safety_lexicon.report(SafetyLexicon.load(LEXICON), top=50, samples=3, out=out)
+    text = out.getvalue()
+    assert "== en:" in text and "disaster" in text and "politics_slogan" in text
