@@ -23,12 +23,8 @@ def _runner(target: str):
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
-            if exc.name == "torch":
-                print(
-                    "error: this command trains models and needs the training extra: "
-                    "pip install 'tagsmith[train]'",
-                    file=sys.stderr,
-                )
+            if exc.name in ("discord", "telegram"):
+                print("error: the chat bots need the bots extra: pip install -e '.[bots]'", file=sys.stderr)
                 return 2
             raise
         return getattr(module, function_name)(args) or 0
@@ -103,10 +99,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--image", default=None, help="a photo file: its tags are fused with the text's ('' text: image only)")
     p.set_defaults(run=_runner("inference.evaluation.predict:run_suggest"))
 
-    p = commands.add_parser("train", help="train a model (needs the [train] extra)", add_help=False)
-    p.add_argument("train_args", nargs=argparse.REMAINDER)
-    p.set_defaults(run=_runner("export.train:cli"))
-
     # -- the core service --------------------------------------------------------------------
     p = commands.add_parser("serve", help="run the HTTP service (POST /v1/suggest, /metrics, /openapi.json)")
     add_serve_arguments(p)
@@ -165,11 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["train"]:  # argparse.REMAINDER drops leading "--options": hand the words over as given
-        args = parser.parse_args(["train"])
-        args.train_args = argv[1:]
-    else:
-        args = parser.parse_args(argv)
+    args = parser.parse_args(argv)
     try:
         return args.run(args)
     except (OSError, ValueError) as exc:

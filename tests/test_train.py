@@ -63,12 +63,14 @@ def test_checkpoint_round_trips_and_resume_continues(tmp_path):
     assert resumed["step"] == ckpt["step"] + 4  # 20 examples / batch 5 = 4 steps per epoch
 
 
-def test_tagsmith_train_forwards_its_options(tmp_path):
-    from inference.cli import main as tagsmith
+def test_the_tagsmith_train_command_forwards_its_options(tmp_path):
+    from importlib.metadata import entry_points
 
+    (script,) = [e for e in entry_points(group="console_scripts") if e.name == "tagsmith-train"]
+    tagsmith_train = script.load()
     data = write_fixture(tmp_path)
     out = tmp_path / "cli-run"
-    assert tagsmith(["train", "--train", str(data), "--dev", str(data), "--out", str(out), "--emb-dim", "8",
+    assert tagsmith_train(["--train", str(data), "--dev", str(data), "--out", str(out), "--emb-dim", "8",
                      "--hidden", "8", "--enc-layers", "1", "--epochs", "1", "--quiet", "--no-eval"]) == 0
     assert torch.load(out / "ckpt.pt", weights_only=False)["config"]["hidden"] == 8
 

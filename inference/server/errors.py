@@ -1,4 +1,4 @@
-"""Domain errors and the one middleware that turns every failure into JSON.
+"""The service's request errors and the one middleware that turns every failure into JSON.
 
 Handlers raise a `ServiceError` subclass naming what was wrong; `error_middleware` answers
 `{"error": {"code", "message"}}` with the error's status. aiohttp's own HTTP errors (404, 405,
@@ -14,21 +14,9 @@ import math
 
 from aiohttp import web
 
+from inference.errors import ServiceError
+
 log = logging.getLogger(__name__)
-
-
-class ServiceError(Exception):
-    """A request the service refuses, with the HTTP status and a stable machine-readable code."""
-
-    status = 400
-    code = "bad_request"
-
-    def __init__(self, message: str, *, code: str | None = None, headers: dict[str, str] | None = None):
-        super().__init__(message)
-        self.message = message
-        if code is not None:
-            self.code = code
-        self.headers = headers or {}
 
 
 class Unauthorized(ServiceError):
