@@ -140,16 +140,13 @@ def encode_ms(encode, batch: list[str], repeats: int = 30) -> float:
 
 
 def _int8_encoder(cache_dir: Path, threads: int) -> tuple[se.SentenceEncoder, int]:
-    """The runtime graph with MatMul/Conv weights dynamically quantised to int8."""
-    import onnxruntime
+    """The runtime graph with its MatMul weights dynamically quantised to int8."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     target = cache_dir / "use_m3.int8.onnx"
     quantize_dynamic(cache_dir / se.GRAPH_NAME, target, op_types_to_quantize=["MatMul"], weight_type=QuantType.QInt8)
     graph = target.read_bytes()
-    base = se.SentenceEncoder.load(cache_dir, threads=threads)
-    session = se.SentenceEncoder._session_for(onnxruntime, graph, None, threads)
-    return se.SentenceEncoder(session, base._tokenizer), len(graph)
+    return se.SentenceEncoder.from_graph(graph, threads=threads), len(graph)
 
 
 def parity(n: int, threads: int, int8: bool) -> dict:

@@ -92,7 +92,11 @@ def test_batched_and_single_encodes_agree(encoder):
 
 def test_a_tennis_post_is_closer_to_australian_open_tennis_than_to_las_vegas(encoder):
     post, near, far = encoder.encode(
-        ["Nadal beats Medvedev in a five-set final under the lights in Melbourne", "australian open tennis", "las vegas"]
+        [
+            "Nadal beats Medvedev in a five-set final under the lights in Melbourne",
+            "australian open tennis",
+            "las vegas",
+        ]
     )
     assert post @ near > post @ far
 

@@ -12,7 +12,8 @@ from inference.runtime.tag_index import TagIndex, TagIndexError
 def index_path(tmp_path):
     vectors = np.eye(3, 4, dtype=np.float16)
     path = tmp_path / "tag_index.npz"
-    np.savez_compressed(path, vectors=vectors, tags=np.array(["aus open", "las vegas", "吴亦凡"]), counts=np.array([5, 4, 3]))
+    tags = np.array(["aus open", "las vegas", "吴亦凡"])
+    np.savez_compressed(path, vectors=vectors, tags=tags, counts=np.array([5, 4, 3]))
     return path
 
 

@@ -163,6 +163,15 @@ def _batches(lengths: list[int]) -> list[list[int]]:
     return groups + [current] if current else groups
 
 
+def _session(onnxruntime, graph: bytes, providers, threads: int):
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    return onnxruntime.InferenceSession(
+        graph, sess_options=options, providers=list(providers or ["CPUExecutionProvider"])
+    )
+
+
 class SentenceEncoder:
     """encode(texts) -> float32 [n, 512] L2-normalised rows; cosine = relevance."""
 
@@ -181,17 +190,15 @@ class SentenceEncoder:
         with ThreadPoolExecutor(max_workers=1) as pool:  # the tokenizer loads while the graph does
             tokenizer = pool.submit(UseTokenizer, sp_model)
             graph, built = load_graph(cache_dir)
-            session = cls._session_for(onnxruntime, graph, providers, threads)
+            session = _session(onnxruntime, graph, providers, threads)
             return cls(session, tokenizer.result(), built)
 
-    @staticmethod
-    def _session_for(onnxruntime, graph: bytes, providers, threads: int):
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        return onnxruntime.InferenceSession(
-            graph, sess_options=options, providers=list(providers or ["CPUExecutionProvider"])
-        )
+    @classmethod
+    def from_graph(cls, graph: bytes, providers=None, threads: int = 1) -> "SentenceEncoder":
+        """An encoder over another serialised graph of the same inputs/outputs (e.g. an int8 variant)."""
+        import onnxruntime
+
+        return cls(_session(onnxruntime, graph, providers, threads), UseTokenizer(source_files()[1]))
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if isinstance(texts, str):
