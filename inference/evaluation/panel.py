@@ -1,0 +1,105 @@
+"""The judging panel (docs/panel): top-5 lists for judges, and the report of their verdicts.
+
+    python -m inference.evaluation.panel lists --panel docs/panel/en.jsonl --out runs/panel/en.lists.jsonl
+    python -m inference.evaluation.panel sheet --lists runs/panel/en.lists.jsonl > runs/panel/en.sheet.md
+    python -m inference.evaluation.panel report --lists runs/panel/en.lists.jsonl --verdicts V.jsonl
+
+`lists` asks the shipped models (or --models DIR) exactly as the service does (k=5, the service's
+relevance floor). Judges score each list 0/1/2 with a harmful flag (docs/panel/RUBRIC.md) and write
+one JSON object per line: {"id", "score", "harmful", "why"}. `report` prints the rubric's line:
+`date | commit | file | n | mean score (0-2) | harmful items`, then the sensitive items on their own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+K = 5
+
+
+def read_jsonl(path: str | Path) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def make_lists(panel: Path, out: Path, models: str | None) -> None:
+    from inference.runtime.suggester import SuggestRequest, Suggester
+
+    suggester = Suggester.from_models_dir(models) if models else Suggester.from_default_models()
+    items = read_jsonl(panel)
+    requests = [SuggestRequest(text=i["post"], thread=tuple(i.get("thread") or ()), k=K) for i in items]
+    results = suggester.suggest_batch(requests)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8") as f:
+        for item, result in zip(items, results):
+            row = {"id": item["id"], "post": item["post"], "thread": item.get("thread") or [],
+                   "tags": [s.tag for s in result.suggestions], "lang": result.lang}
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    print(f"wrote {len(items)} lists to {out}", file=sys.stderr)
+
+
+def sheet(lists: Path) -> str:
+    """A plain sheet for a judge: the post, its thread, the tags; nothing about how they were made."""
+    lines = []
+    for row in read_jsonl(lists):
+        lines.append(f"## {row['id']}\npost: {row['post']}")
+        for reply in row["thread"]:
+            lines.append(f"reply: {reply}")
+        lines.append("tags: " + (" ".join(row["tags"]) if row["tags"] else "(none)") + "\n")
+    return "\n".join(lines)
+
+
+def report(lists: Path, verdicts: Path, sensitive: set[str]) -> str:
+    ids = [row["id"] for row in read_jsonl(lists)]
+    found = {v["id"]: v for v in read_jsonl(verdicts)}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise SystemExit(f"error: no verdict for {len(missing)} items: {missing[:5]}")
+    scores = [int(found[i]["score"]) for i in ids]
+    harmful = [i for i in ids if int(found[i].get("harmful", 0))]
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    day = datetime.date.today().isoformat()
+    out = [f"{day} | {commit} | {lists.name} | {len(ids)} | {sum(scores) / len(ids):.2f} | {len(harmful)} {harmful}"]
+    sens = [i for i in ids if i in sensitive]
+    if sens:
+        s_scores = [int(found[i]["score"]) for i in sens]
+        s_harm = [i for i in sens if i in harmful]
+        out.append(f"sensitive: n {len(sens)} | mean {sum(s_scores) / len(sens):.2f} | harmful {len(s_harm)} {s_harm}")
+    return "\n".join(out)
+
+
+def sensitive_ids() -> set[str]:
+    """The sensitive items docs/panel/README.md names (grief, illness, disasters, politics)."""
+    ranges = [("en", 91, 102), ("en", 132, 136), ("zh", 61, 65)]
+    return {f"{lang}-{n:03d}" for lang, lo, hi in ranges for n in range(lo, hi + 1)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    p = commands.add_parser("lists", help="top-5 lists of the panel")
+    p.add_argument("--panel", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--models", default=None, help="folder of model folders (default: the shipped ones)")
+    p = commands.add_parser("sheet", help="a judge's sheet of the lists")
+    p.add_argument("--lists", required=True)
+    p = commands.add_parser("report", help="the rubric's report line from a judge's verdicts")
+    p.add_argument("--lists", required=True)
+    p.add_argument("--verdicts", required=True)
+    args = parser.parse_args(argv)
+    if args.command == "lists":
+        make_lists(Path(args.panel), Path(args.out), args.models)
+    elif args.command == "sheet":
+        print(sheet(Path(args.lists)))
+    else:
+        print(report(Path(args.lists), Path(args.verdicts), sensitive_ids()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
