@@ -118,3 +118,10 @@ def test_the_runtime_module_imports_no_torch():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "(1, 512)" in result.stdout
+
+
+def test_an_unwritable_cache_still_yields_a_graph(encoder, cache_dir, tmp_path):
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where the cache folder should be")
+    graph, built = se.load_graph(blocker / "encoder")
+    assert built and graph == (cache_dir / se.GRAPH_NAME).read_bytes()

