@@ -41,6 +41,13 @@ def test_a_harmful_tag_is_filtered_on_an_unrelated_post(safety, tag, post):
     assert verdict.category
 
 
+@pytest.mark.parametrize("tag", ["#Sandy", "#HurricaneSandy", "#NepalEarthquake", "#PrayForBoston",
+                                 "#BuildThatWall", "#RefugeesNotWelcome", "#PrayForVisayas",
+                                 "#FloodPH", "#PrayForThePhilippines", "#怀化火车站砍人", "#马航飞机失联"])
+def test_a_harmful_hashtag_written_together_is_filtered_too(safety, tag):
+    assert not safety.check(tag, BUNNY, "en").allowed
+
+
 @pytest.mark.parametrize("tag, post", [
     ("shooting", "Shooting at the mall this afternoon: police say two people were hurt."),
     ("earthquake", "A strong earthquake hit northern Japan tonight, trains stopped."),

@@ -134,7 +134,8 @@ class SafetyLexicon:
             for g in cat["groups"]:
                 self._add(g, name, cat["policy"], event=False)
         for ev in data["events"]:
-            group = self._add(ev, ev["category"], data["categories"][ev["category"]]["policy"], True)
+            policy = data["categories"][ev["category"]]["policy"]
+            group = self._add(ev, ev["category"], policy, event=True)
             for tag in (t for ts in ev["tags"].values() for t in ts):
                 self.exact.setdefault(_compact(tag), (None, group))
         for tags in data["never"].values():
@@ -208,17 +209,19 @@ def _match(lexicon: SafetyLexicon, tag_words: str) -> TagMatch:
                 found.setdefault(g.name, g)
                 covered[i : i + n] = [True] * n
                 terms.append(" ".join(words[i : i + n]))
-    extras, pieces = _compact_hits(lexicon, [w for w, c in zip(words, covered) if not c], found, terms)
+    left = [w for w, c in zip(words, covered) if not c]
+    extras, pieces = _compact_hits(lexicon, left, found, terms)
     never = next((g.category for g in found.values() if g.policy == "never"), None)
     extras = [e for e in extras + pieces if e not in lexicon.stopwords and not e.isdigit()
               and (len(e) >= _PIECE_MIN or has_cjk(e))]
     event = any(g.event for g in found.values())
-    return TagMatch(never, tuple(found.values()), tuple(extras), event, ", ".join(dict.fromkeys(terms)))
+    term = ", ".join(dict.fromkeys(terms))
+    return TagMatch(never, tuple(found.values()), tuple(extras), event, term)
 
 
 def _compact_hits(lexicon: SafetyLexicon, words: list[str], found: dict[str, Group],
                   terms: list[str]) -> tuple[list[str], list[str]]:
-    """Terms inside written-together words (Chinese across words too): (whole words left, pieces)."""
+    """Terms inside written-together words (Chinese across words too): (words left, pieces)."""
     spans, text = [], ""
     for word in words:
         if text and not (has_cjk(word) and has_cjk(text[-1])):
@@ -316,7 +319,7 @@ def validate(data: object) -> None:
     for ev in data["events"]:
         _check_entry(ev, "event", need)
         need(ev.get("category") in cats, f"event {ev.get('name')}: unknown category")
-        need(_lang_lists(ev.get("tags")), f"event {ev.get('name')}: tags must be lists per language")
+        need(_lang_lists(ev.get("tags")), f"event {ev.get('name')}: tags per language")
     for key in ("safe", "stopwords"):
         need(_lang_lists(data[key]), f"{key} must map languages to lists of strings")
     never = data["never"]
