@@ -35,7 +35,6 @@ from pathlib import Path
 import tempfile
 from dataclasses import asdict
 
-import numpy as np
 import torch
 
 from export.model import HashtagGenerator, ModelConfig

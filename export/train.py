@@ -1,7 +1,7 @@
 """Train the hashtag generator (export/model.py) on canonical JSONL, as the paper does.
 
     python -m export.train --train runs/corpus/zh_train.jsonl --dev runs/corpus/zh_dev.jsonl --out runs/zh-full
-    tagsmith train --train ... --dev ... --out ... [--variant full] [--resume]
+    tagsmith-train --train ... --dev ... --out ... [--variant full] [--resume]
 
 Adam 1e-3, gradient-norm clip 1, dropout 0.1, batch 64; the learning rate halves whenever the dev loss
 does not improve and training stops after `--patience` such epochs (or when it falls below 1e-6).
@@ -29,20 +29,21 @@ import os
 import random
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 from tqdm import tqdm
 
 from export.data import (Tokenized, Vocab, batches, build_vocabs, load_records, make_examples, preprocess_version,
                          tokenize_records)
-from export.model import BOS, EOS, SRC_UNK, UNK, VARIANTS, HashtagGenerator, ModelConfig
+from export.generator_eval import dev_loss, predict, score
+from export.model import SRC_UNK, UNK, VARIANTS, HashtagGenerator, ModelConfig
+from export.warm_start import describe_warm_start, freeze_copied, warm_start
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="tagsmith train", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="tagsmith-train", description=__doc__.split("\n\n")[0])
     p.add_argument("--train", required=True, help="canonical JSONL (or a Weibo prefix such as DIR/valid)")
     p.add_argument("--dev", required=True, help="canonical JSONL for the dev loss and metrics")
     p.add_argument("--out", required=True, help="run folder (ckpt.pt, loss.png, metrics.json)")
@@ -83,11 +84,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def cli(args: argparse.Namespace) -> int:
-    """`tagsmith train ...` entry point: the CLI passes the remaining words as args.train_args."""
-    return main(list(args.train_args))
-
-
 # -- checkpoints ----------------------------------------------------------------------------------
 def save_checkpoint(path: Path, state: dict) -> None:
     tmp = path.with_suffix(".tmp")
@@ -110,149 +106,6 @@ def ckpt_conv_len(path: Path) -> int | None:
         return None
     return torch.load(path, map_location="cpu", weights_only=False)["config"]["max_conv_len"]
 
-
-# -- warm start -----------------------------------------------------------------------------------
-SHAPE_FIELDS = ("src_vocab_size", "tgt_vocab_size", "emb_dim", "hidden", "enc_layers", "tie_output")
-
-
-MERGE_LAYERS = ("merge_post", "merge_conv")
-
-
-def warm_start(model: HashtagGenerator, init: dict, identity_merge: bool = False) -> dict[str, list[str]]:
-    """Copy a checkpoint's best weights into `model` wherever a parameter's name and shape match.
-
-    The one expected shape difference is the bridge of a SEQ2SEQ checkpoint (d -> d) going into a model
-    whose bridge reads [post_final; conv_final] (2d -> d): its post half gets the SEQ2SEQ bridge and
-    its conv half starts at zero, so the decoder's first state is exactly SEQ2SEQ's until training
-    moves it. Any other mismatch is refused.
-
-    identity_merge: merge layers the checkpoint lacks start as W = [I, 0] (identity on the encoder
-    state, zero on the attended half), b = 0, so v = tanh(h): the copied decoder first attends over
-    (squashed) encoder states, as it was trained to, instead of over random projections.
-    Returns the parameter names per outcome."""
-    source = init["config"]
-    wrong = [f"{f} {source[f]} != {getattr(model.config, f)}" for f in SHAPE_FIELDS
-             if source.get(f) != getattr(model.config, f)]
-    if wrong:
-        raise ValueError("--init-from checkpoint does not fit this model: " + "; ".join(wrong))
-    weights = init.get("best_model") or init["model"]
-    target = model.state_dict()
-    done: dict[str, list[str]] = {"copied": [], "bridge post half": [], "fresh": [],
-                                  "unused": [k for k in weights if k not in target]}
-    for name, value in target.items():
-        if name not in weights:
-            done["fresh"].append(name)
-            continue
-        w = weights[name]
-        if w.shape == value.shape:
-            target[name] = w.clone()
-            done["copied"].append(name)
-        elif name == "bridge.weight" and w.dim() == 2 and value.shape == (w.shape[0], 2 * w.shape[1]):
-            target[name] = torch.cat([w, torch.zeros_like(w)], dim=1)  # [d, 2d]: post half, conv half
-            done["bridge post half"].append(name)
-        else:
-            raise ValueError(f"--init-from: {name} is {tuple(w.shape)} in the checkpoint, {tuple(value.shape)} here")
-    if identity_merge:
-        merge = [n for n in done["fresh"] if n.split(".")[0] in MERGE_LAYERS]
-        if not merge:
-            raise ValueError("--identity-merge: this model has no fresh merge layers (variant "
-                             f"{model.config.variant!r}, checkpoint {init['config']['variant']!r})")
-        for name in merge:
-            value = target[name]
-            if name.endswith("weight"):  # [d, 2d] reading [h; r]
-                d = value.shape[0]
-                target[name] = torch.cat([torch.eye(d), torch.zeros(d, value.shape[1] - d)], dim=1)
-            else:
-                target[name] = torch.zeros_like(value)
-        done["fresh"] = [n for n in done["fresh"] if n not in merge]
-        done["identity merge"] = merge
-    model.load_state_dict(target)
-    return done
-
-
-def freeze_copied(model: HashtagGenerator, done: dict[str, list[str]], frozen: bool) -> list:
-    """Freeze (or thaw) the parameters a warm start copied; the bridge's copied post half is held by a
-    gradient mask so its fresh conv half still trains. Returns the hook handles to remove on thawing."""
-    params = dict(model.named_parameters())
-    for name in done.get("copied", []):
-        params[name].requires_grad_(not frozen)
-    hooks = []
-    if frozen:
-        for name in done.get("bridge post half", []):  # [d, 2d]: zero the post half's gradient
-            weight = params[name]
-            keep = torch.zeros_like(weight)
-            keep[:, weight.shape[1] // 2:] = 1
-            hooks.append(weight.register_hook(lambda grad, keep=keep: grad * keep))
-    return hooks
-
-
-def describe_warm_start(done: dict[str, list[str]]) -> str:
-    """One line per outcome, parameters grouped by module: 'copied (23): src_embedding, post_encoder(16), ...'."""
-    lines = []
-    for outcome, names in done.items():
-        modules: dict[str, int] = {}
-        for n in names:
-            modules[n.split(".")[0]] = modules.get(n.split(".")[0], 0) + 1
-        groups = ", ".join(m if k == 1 else f"{m}({k})" for m, k in modules.items()) or "-"
-        lines.append(f"  {outcome} ({len(names)}): {groups}")
-    return "\n".join(lines)
-
-
-# -- evaluation -----------------------------------------------------------------------------------
-@torch.no_grad()
-def dev_loss(model: HashtagGenerator, examples, batch_size: int) -> float:
-    """Mean NLL per target token over the dev (post, hashtag) pairs."""
-    model.eval()
-    total, tokens = 0.0, 0
-    for b in batches(examples, batch_size):
-        n = int((b["tgt_out"] != 0).sum())
-        total += float(model.loss(b["post"], b["post_mask"], b["conv"], b["conv_mask"], b["tgt_in"], b["tgt_out"])) * n
-        tokens += n
-    return total / max(tokens, 1)
-
-
-def make_step_fn(model: HashtagGenerator, memory: torch.Tensor, memory_mask: torch.Tensor):
-    """Numpy step function for inference.runtime.beam over the torch decoder; memory gathered per element."""
-    cache: dict = {}
-
-    def step(tokens: np.ndarray, element_rows: np.ndarray, state: tuple) -> tuple[np.ndarray, tuple]:
-        key = element_rows.tobytes()
-        if cache.get("key") != key:  # elements rarely retire between steps: gather the memory once
-            rows = torch.from_numpy(np.ascontiguousarray(element_rows))
-            cache.update(key=key, memory=memory[rows], mask=memory_mask[rows])
-        with torch.no_grad():
-            log_probs, hidden = model.decode_step(torch.from_numpy(np.ascontiguousarray(tokens)),
-                                                  torch.from_numpy(np.ascontiguousarray(state[0])),
-                                                  cache["memory"], cache["mask"])
-        return log_probs.numpy(), (hidden.numpy(),)
-
-    return step
-
-
-@torch.no_grad()
-def predict(model: HashtagGenerator, data: list[Tokenized], src: Vocab, tgt: Vocab, beam_size: int = 20,
-            n_best: int = 10, batch_size: int = 16, progress: bool = False) -> list[list[str]]:
-    """Beam search for every post -> ranked distinct hashtags, each its words joined by spaces."""
-    from inference.runtime.beam import BeamSearch
-
-    c = model.config
-    model.eval()
-    search = BeamSearch(beam_size=beam_size, max_len=c.max_tag_len, bos_id=BOS, eos_id=EOS, n_best=n_best, state_axes=(1,))
-    examples = make_examples(data, src, tgt, c.max_post_len, c.max_conv_len, c.max_tag_len, per_tag=False)
-    out: list[list[str]] = [[] for _ in data]
-    for b in tqdm(list(batches(examples, batch_size)), desc="beam search", disable=not progress, mininterval=5):
-        memory, memory_mask, hidden0 = model.encode(b["post"], b["post_mask"], b["conv"], b["conv_mask"])
-        hyps = search.run(make_step_fn(model, memory, memory_mask), init_state=(hidden0.numpy(),),
-                          batch_size=len(b["index"]))
-        for i, h in zip(b["index"].tolist(), hyps):
-            out[i] = [" ".join(tgt.decode(x.tokens)) for x in h]
-    return out
-
-
-def score(gold: list[list[str]], pred: list[list[str]], lang: str) -> dict:
-    from inference.evaluation.metrics import evaluate
-
-    return evaluate(gold, pred, lang)
 
 
 # -- plotting -------------------------------------------------------------------------------------
@@ -290,21 +143,58 @@ def record_dev_loss(state: dict, loss_dev: float, frozen: bool = False) -> bool:
     return False
 
 
-def main(argv: list[str] | None = None) -> int:
-    opts = parse_args(argv)
-    torch.set_num_threads(opts.threads)
-    random.seed(opts.seed)
-    torch.manual_seed(opts.seed)
-    out = Path(opts.out)
-    out.mkdir(parents=True, exist_ok=True)
-    ckpt_path = out / "ckpt.pt"
+@dataclass
+class Run:
+    """What a run carries from epoch to epoch and keeps in ckpt.pt."""
+    config: ModelConfig
+    src: Vocab
+    tgt: Vocab
+    model: HashtagGenerator
+    optimizer: torch.optim.Optimizer
+    state: dict  # epoch, step, best_dev_loss, bad_epochs, lr, history, train_seconds
+    warm: dict | None  # parameter names per warm-start outcome (None: not warm-started)
+    freeze_epochs: int
+    init_from: str | None
+    best_weights: dict | None = None
 
+    def save(self, path: Path) -> None:
+        save_checkpoint(path, {
+            "config": asdict(self.config), "src_vocab": self.src.itos, "tgt_vocab": self.tgt.itos,
+            "preprocess_version": preprocess_version(), "model": self.model.state_dict(), "best_model": self.best_weights,
+            "optimizer": self.optimizer.state_dict(), "rng": random.getstate(), "init_from": self.init_from,
+            "warm_start": self.warm, "freeze_copied_epochs": self.freeze_epochs, **self.state})
+
+
+def load_data(opts: argparse.Namespace, ckpt_path: Path) -> tuple[list[Tokenized], list[Tokenized], str]:
+    """-> (train posts, dev posts, language), posts without hashtags left out."""
     # threads beyond --max-conv-len are never read (a resumed run keeps its checkpoint's limit)
     conv_cap = ckpt_conv_len(ckpt_path) if opts.resume else opts.max_conv_len
     train_data = [t for t in tokenize_records(load_records(opts.train), max_conv_len=conv_cap) if t.tags]
     dev_data = [t for t in tokenize_records(load_records(opts.dev), max_conv_len=conv_cap) if t.tags]
     lang = (train_data[0].record.get("lang") if train_data else None) or "en"
+    return train_data, dev_data, lang
 
+
+def fresh_config(opts: argparse.Namespace, train_data: list[Tokenized], init: dict | None) -> tuple[Vocab, Vocab, ModelConfig]:
+    """A new run's vocabularies (from --train, or --init-from's) and model config."""
+    src, tgt = build_vocabs(train_data, opts.min_freq, opts.src_vocab, 1, opts.tgt_vocab)
+    if init is not None:  # the copied embedding and output rows are indexed by the checkpoint's vocabularies
+        if init.get("preprocess_version") != preprocess_version():
+            raise ValueError(f"--init-from {opts.init_from}: preprocess version {init.get('preprocess_version')} "
+                             f"!= {preprocess_version()}; its vocabularies do not describe this text")
+        same = src.itos == init["src_vocab"] and tgt.itos == init["tgt_vocab"]
+        print(f"vocabularies from {opts.init_from} (src {len(init['src_vocab'])}, tgt {len(init['tgt_vocab'])}); "
+              f"built from --train they would be {'the same' if same else f'src {len(src)}, tgt {len(tgt)}'}",
+              file=sys.stderr)
+        src, tgt = Vocab(init["src_vocab"], SRC_UNK), Vocab(init["tgt_vocab"], UNK)
+    config = ModelConfig(len(src), len(tgt), emb_dim=opts.emb_dim, hidden=opts.hidden, enc_layers=opts.enc_layers,
+                         dropout=opts.dropout, variant=opts.variant, max_post_len=opts.max_post_len,
+                         max_conv_len=opts.max_conv_len, max_tag_len=opts.max_tag_len, tie_output=opts.tie_output)
+    return src, tgt, config
+
+
+def start_run(opts: argparse.Namespace, train_data: list[Tokenized], ckpt_path: Path) -> Run:
+    """The run in ckpt.pt (--resume), else a fresh one (warm-started with --init-from)."""
     resuming = opts.resume and ckpt_path.exists()
     if (opts.identity_merge or opts.freeze_copied_epochs) and not (opts.init_from or resuming):
         raise ValueError("--identity-merge and --freeze-copied-epochs need --init-from")
@@ -316,22 +206,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"resuming {ckpt_path} after epoch {ckpt['epoch']}", file=sys.stderr)
     else:
         ckpt = None
-        src, tgt = build_vocabs(train_data, opts.min_freq, opts.src_vocab, 1, opts.tgt_vocab)
-        if init is not None:  # the copied embedding and output rows are indexed by the checkpoint's vocabularies
-            if init.get("preprocess_version") != preprocess_version():
-                raise ValueError(f"--init-from {opts.init_from}: preprocess version {init.get('preprocess_version')} "
-                                 f"!= {preprocess_version()}; its vocabularies do not describe this text")
-            same = src.itos == init["src_vocab"] and tgt.itos == init["tgt_vocab"]
-            print(f"vocabularies from {opts.init_from} (src {len(init['src_vocab'])}, tgt {len(init['tgt_vocab'])}); "
-                  f"built from --train they would be {'the same' if same else f'src {len(src)}, tgt {len(tgt)}'}",
-                  file=sys.stderr)
-            src, tgt = Vocab(init["src_vocab"], SRC_UNK), Vocab(init["tgt_vocab"], UNK)
-        config = ModelConfig(len(src), len(tgt), emb_dim=opts.emb_dim, hidden=opts.hidden, enc_layers=opts.enc_layers,
-                             dropout=opts.dropout, variant=opts.variant, max_post_len=opts.max_post_len,
-                             max_conv_len=opts.max_conv_len, max_tag_len=opts.max_tag_len, tie_output=opts.tie_output)
+        src, tgt, config = fresh_config(opts, train_data, init)
 
     model = HashtagGenerator(config)
-    warm = ckpt.get("warm_start") if ckpt is not None else None  # parameter names per warm-start outcome
+    warm = ckpt.get("warm_start") if ckpt is not None else None
     if init is not None:
         warm = warm_start(model, init, identity_merge=opts.identity_merge)
         print(f"warm start from {opts.init_from} ({init['config']['variant']}, epoch {init.get('epoch')}):\n"
@@ -340,37 +218,70 @@ def main(argv: list[str] | None = None) -> int:
     freeze_epochs = ckpt.get("freeze_copied_epochs", 0) if ckpt is not None else opts.freeze_copied_epochs
     if freeze_epochs and not warm:
         raise ValueError("--freeze-copied-epochs: this run was not warm-started, nothing was copied")
-    optimizer = torch.optim.Adam(model.parameters(), lr=opts.lr)
     state = {"epoch": 0, "step": 0, "best_dev_loss": math.inf, "bad_epochs": 0, "lr": opts.lr, "history": [],
              "train_seconds": 0.0}
-    best_weights = None
+    run = Run(config, src, tgt, model, torch.optim.Adam(model.parameters(), lr=opts.lr), state, warm, freeze_epochs,
+              ckpt.get("init_from") if ckpt is not None else opts.init_from)
     if ckpt is not None:
         model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        best_weights = ckpt.get("best_model")
+        run.optimizer.load_state_dict(ckpt["optimizer"])
+        run.best_weights = ckpt.get("best_model")
         state.update({k: ckpt[k] for k in state if k in ckpt})
         if "rng" in ckpt:
             random.setstate(ckpt["rng"])
+    return run
 
-    make = dict(max_post_len=config.max_post_len, max_conv_len=config.max_conv_len, max_tag_len=config.max_tag_len)
-    train_examples = make_examples(train_data, src, tgt, **make)
-    dev_examples = make_examples(dev_data, src, tgt, **make)
-    n_train_posts = len(train_data)
-    del train_data  # only the id lists are needed from here on (keeps big corpora small in memory)
-    n_params = sum(p.numel() for p in model.parameters())
-    print(f"{n_train_posts} train posts -> {len(train_examples)} (post, hashtag) examples; {len(dev_data)} dev posts; "
-          f"vocab src {len(src)} tgt {len(tgt)}; {config.variant} model, {n_params / 1e6:.2f}M parameters",
-          file=sys.stderr)
 
-    init_from = ckpt.get("init_from") if ckpt is not None else opts.init_from
+def freeze_or_thaw(run: Run, epoch: int, hooks: list) -> list:
+    """Before `epoch`: the copied parameters frozen for the first --freeze-copied-epochs, then thawed.
+    Returns the freeze's gradient hooks."""
+    frozen = epoch <= run.freeze_epochs
+    if frozen and not hooks:
+        hooks = freeze_copied(run.model, run.warm, frozen=True)
+    elif run.freeze_epochs and epoch == run.freeze_epochs + 1:  # thaw: everything trains from here on
+        for hook in hooks:
+            hook.remove()
+        hooks = freeze_copied(run.model, run.warm, frozen=False)
+        # the bridge's Adam moments are zero in its held post half; without bias correction they
+        # would take several-times-lr steps there for hundreds of updates: restart them
+        for name in run.warm.get("bridge post half", []):
+            run.optimizer.state.pop(dict(run.model.named_parameters())[name], None)
+    if frozen:
+        trainable = sum(p.numel() for p in run.model.parameters() if p.requires_grad)
+        print(f"epoch {epoch}: copied parameters frozen, {trainable / 1e6:.2f}M trainable", file=sys.stderr)
+    return hooks
 
-    def checkpoint() -> None:
-        save_checkpoint(ckpt_path, {
-            "config": asdict(config), "src_vocab": src.itos, "tgt_vocab": tgt.itos,
-            "preprocess_version": preprocess_version(), "model": model.state_dict(), "best_model": best_weights,
-            "optimizer": optimizer.state_dict(), "rng": random.getstate(), "init_from": init_from,
-            "warm_start": warm, "freeze_copied_epochs": freeze_epochs, **state})
 
+def train_epoch(run: Run, opts: argparse.Namespace, train_examples, epoch: int, started: float) -> tuple[float, bool]:
+    """One pass over the shuffled batches -> (train loss per target token, --max-steps or --max-minutes reached)."""
+    model, state = run.model, run.state
+    model.train()
+    total, tokens = 0.0, 0
+    train_batches = list(batches(train_examples, opts.batch_size, shuffle=True, rng=random))
+    bar = tqdm(train_batches, desc=f"epoch {epoch}", disable=opts.quiet, mininterval=5, file=sys.stderr)
+    out_of_time = False
+    for b in bar:
+        loss = model.loss(b["post"], b["post_mask"], b["conv"], b["conv_mask"], b["tgt_in"], b["tgt_out"])
+        run.optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), opts.clip)
+        run.optimizer.step()
+        n = int((b["tgt_out"] != 0).sum())
+        total, tokens = total + loss.item() * n, tokens + n
+        state["step"] += 1
+        bar.set_postfix(loss=f"{total / tokens:.3f}", refresh=False)
+        if (opts.max_steps and state["step"] >= opts.max_steps) or (
+                opts.max_minutes and time.time() - started > opts.max_minutes * 60):
+            out_of_time = True
+            break
+    bar.close()
+    return total / max(tokens, 1), out_of_time
+
+
+def train_epochs(run: Run, opts: argparse.Namespace, train_examples, dev_examples, out: Path) -> None:
+    """Epochs until --epochs, --patience, the learning-rate floor or the time/step cap; after each one the
+    dev loss, the best weights, ckpt.pt and loss.png."""
+    state = run.state
     started = time.time() - state["train_seconds"]
     out_of_time = False
     freeze_hooks: list = []
@@ -378,73 +289,73 @@ def main(argv: list[str] | None = None) -> int:
         if state["bad_epochs"] >= opts.patience or state["lr"] < 1e-6:
             break
         epoch = state["epoch"] + 1
-        frozen = epoch <= freeze_epochs
-        if frozen and not freeze_hooks:
-            freeze_hooks = freeze_copied(model, warm, frozen=True)
-        elif freeze_epochs and epoch == freeze_epochs + 1:  # thaw: everything trains from here on
-            for hook in freeze_hooks:
-                hook.remove()
-            freeze_hooks = freeze_copied(model, warm, frozen=False)
-            # the bridge's Adam moments are zero in its held post half; without bias correction they
-            # would take several-times-lr steps there for hundreds of updates: restart them
-            for name in warm.get("bridge post half", []):
-                optimizer.state.pop(dict(model.named_parameters())[name], None)
-        if frozen:
-            trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-            print(f"epoch {epoch}: copied parameters frozen, {trainable / 1e6:.2f}M trainable", file=sys.stderr)
-        for group in optimizer.param_groups:
+        freeze_hooks = freeze_or_thaw(run, epoch, freeze_hooks)
+        for group in run.optimizer.param_groups:
             group["lr"] = state["lr"]
-        model.train()
-        total, tokens = 0.0, 0
-        train_batches = list(batches(train_examples, opts.batch_size, shuffle=True, rng=random))
-        bar = tqdm(train_batches, desc=f"epoch {epoch}", disable=opts.quiet, mininterval=5, file=sys.stderr)
-        for b in bar:
-            loss = model.loss(b["post"], b["post_mask"], b["conv"], b["conv_mask"], b["tgt_in"], b["tgt_out"])
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), opts.clip)
-            optimizer.step()
-            n = int((b["tgt_out"] != 0).sum())
-            total, tokens = total + loss.item() * n, tokens + n
-            state["step"] += 1
-            bar.set_postfix(loss=f"{total / tokens:.3f}", refresh=False)
-            if (opts.max_steps and state["step"] >= opts.max_steps) or (
-                    opts.max_minutes and time.time() - started > opts.max_minutes * 60):
-                out_of_time = True
-                break
-        bar.close()
-        loss_dev = dev_loss(model, dev_examples, opts.batch_size)
+        train_loss, out_of_time = train_epoch(run, opts, train_examples, epoch, started)
+        loss_dev = dev_loss(run.model, dev_examples, opts.batch_size)
         state["epoch"] = epoch
         state["train_seconds"] = time.time() - started
-        state["history"].append({"epoch": epoch, "train_loss": total / max(tokens, 1), "dev_loss": loss_dev,
+        state["history"].append({"epoch": epoch, "train_loss": train_loss, "dev_loss": loss_dev,
                                  "lr": state["lr"], "steps": state["step"], "seconds": round(state["train_seconds"], 1)})
-        if record_dev_loss(state, loss_dev, frozen):
-            best_weights = {k: v.clone() for k, v in model.state_dict().items()}
-        print(f"epoch {epoch}: train {total / max(tokens, 1):.4f} dev {loss_dev:.4f} (best {state['best_dev_loss']:.4f}) "
+        if record_dev_loss(state, loss_dev, epoch <= run.freeze_epochs):
+            run.best_weights = {k: v.clone() for k, v in run.model.state_dict().items()}
+        print(f"epoch {epoch}: train {train_loss:.4f} dev {loss_dev:.4f} (best {state['best_dev_loss']:.4f}) "
               f"lr {state['lr']:.2e} {state['train_seconds']:.0f}s", file=sys.stderr)
-        checkpoint()
+        run.save(out / "ckpt.pt")
         plot_losses(state["history"], out / "loss.png")
 
-    if opts.no_eval or not dev_data:
-        return 0
-    if best_weights is not None:
-        model.load_state_dict(best_weights)
+
+def write_dev_metrics(run: Run, opts: argparse.Namespace, dev_data: list[Tokenized], lang: str, out: Path,
+                      sizes: dict, command: str) -> None:
+    """Beam search of the best weights on dev -> dev_pred.txt and metrics.json (`sizes`: train_posts,
+    train_examples, parameters)."""
+    if run.best_weights is not None:
+        run.model.load_state_dict(run.best_weights)
     eval_data = dev_data[: opts.eval_limit] if opts.eval_limit else dev_data
     t0 = time.time()
-    pred = predict(model, eval_data, src, tgt, opts.beam_size, opts.n_best, progress=not opts.quiet)
+    pred = predict(run.model, eval_data, run.src, run.tgt, opts.beam_size, opts.n_best, progress=not opts.quiet)
     metrics = score([t.record["hashtags"] for t in eval_data], pred, lang)
     with open(out / "dev_pred.txt", "w", encoding="utf-8") as f:
         f.writelines(";".join(p) + "\n" for p in pred)
+    state, warm = run.state, run.warm
     metrics_doc = {**metrics, "run": {
-        "variant": config.variant, "lang": lang, "epochs": state["epoch"], "steps": state["step"],
-        "best_dev_loss": state["best_dev_loss"], "train_posts": n_train_posts, "train_examples": len(train_examples),
-        "dev_posts_scored": len(eval_data), "src_vocab": len(src), "tgt_vocab": len(tgt), "parameters": n_params,
-        "config": asdict(config), "beam_size": opts.beam_size, "init_from": init_from,
-        "identity_merge": bool(warm and warm.get("identity merge")), "freeze_copied_epochs": freeze_epochs,
+        "variant": run.config.variant, "lang": lang, "epochs": state["epoch"], "steps": state["step"],
+        "best_dev_loss": state["best_dev_loss"], "train_posts": sizes["train_posts"], "train_examples": sizes["train_examples"],
+        "dev_posts_scored": len(eval_data), "src_vocab": len(run.src), "tgt_vocab": len(run.tgt), "parameters": sizes["parameters"],
+        "config": asdict(run.config), "beam_size": opts.beam_size, "init_from": run.init_from,
+        "identity_merge": bool(warm and warm.get("identity merge")), "freeze_copied_epochs": run.freeze_epochs,
         "train_seconds": round(state["train_seconds"], 1),
-        "beam_seconds": round(time.time() - t0, 1), "command": "python -m export.train " + " ".join(argv or sys.argv[1:])}}
+        "beam_seconds": round(time.time() - t0, 1), "command": command}}
     (out / "metrics.json").write_text(json.dumps(metrics_doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(json.dumps(metrics, ensure_ascii=False), file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    opts = parse_args(argv)
+    torch.set_num_threads(opts.threads)
+    random.seed(opts.seed)
+    torch.manual_seed(opts.seed)
+    out = Path(opts.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    train_data, dev_data, lang = load_data(opts, out / "ckpt.pt")
+    run = start_run(opts, train_data, out / "ckpt.pt")
+    config, src, tgt = run.config, run.src, run.tgt
+    make = dict(max_post_len=config.max_post_len, max_conv_len=config.max_conv_len, max_tag_len=config.max_tag_len)
+    train_examples = make_examples(train_data, src, tgt, **make)
+    dev_examples = make_examples(dev_data, src, tgt, **make)
+    sizes = {"train_posts": len(train_data), "train_examples": len(train_examples),
+             "parameters": sum(p.numel() for p in run.model.parameters())}
+    del train_data  # only the id lists are needed from here on (keeps big corpora small in memory)
+    print(f"{sizes['train_posts']} train posts -> {len(train_examples)} (post, hashtag) examples; {len(dev_data)} dev posts; "
+          f"vocab src {len(src)} tgt {len(tgt)}; {config.variant} model, {sizes['parameters'] / 1e6:.2f}M parameters",
+          file=sys.stderr)
+
+    train_epochs(run, opts, train_examples, dev_examples, out)
+    if opts.no_eval or not dev_data:
+        return 0
+    write_dev_metrics(run, opts, dev_data, lang, out, sizes, "python -m export.train " + " ".join(argv or sys.argv[1:]))
     return 0
 
 
