@@ -2,7 +2,7 @@
 
 Terms are written as the models store tags: lowercase words separated by spaces, or Chinese words.
 A group's terms make a tag sensitive; its triggers (plus its terms) in the post show that the post
-is about that topic. Terms are separated by "|".
+is about that topic. Terms are separated by "|"; a Chinese trigger with spaces ("客机 失联") needs all its parts.
 
 Decisions worth knowing:
 - an everyday word that is also a disaster word (fire, storm, crash, blast, sandy, rip) is kept when
@@ -85,8 +85,8 @@ GROUPS = {
         ("suicide", "suicide|suicidal|kill myself", "自杀|轻生|跳楼", "", ""),
         ("prayers", "pray for|prayers for|praying for|thoughts and prayers|pray 4",
          "祈福|祈祷", "pray|prayer|prayers|victims|tragedy|disaster|killed|dead|died|missing|"
-         "earthquake|flood|typhoon|hurricane|bombing|attack|crash|shooting",
-         "遇难|失联|地震|爆炸|袭击|坠毁|死亡|灾"),
+         "earthquake|flood|typhoon|hurricane|bombing|attack|crash|shooting|terror|innocent",
+         "遇难|失联|地震|爆炸|袭击|坠毁|死亡|灾|恐怖|暴恐|无辜|遇害|伤亡|惨案|悲剧|砍|杀|枪击"),
     ],
     "terror": [
         ("terrorism", "terror|terrorism|terrorist|terror attack|isis|isil|jihad|jihadist|"
@@ -127,7 +127,7 @@ GROUPS = {
 # (name, category, English terms, Chinese terms, English triggers, Chinese triggers, data events)
 EVENTS = [
     ("hurricane sandy", "disaster", "sandy|frankenstorm|huricane sandy|huracan sandy", "桑迪",
-     "hurricane|superstorm", "飓风", ["mediaeval:sandy"]),
+     "hurricane|superstorm|flooding|flooded|power outage|evacuation|nor easter", "飓风", ["mediaeval:sandy"]),
     ("boston marathon bombing", "terror", "boston bombing|boston marathon bombing|marathon bombing|"
      "pray for boston|boston strong|boston manhunt|boston bomber|tsarnaev|boston marathon explosion",
      "波士顿爆炸", "bombing|bomb|bomber|explosion|blast|tsarnaev|manhunt|attack|victims", "爆炸",
@@ -180,7 +180,8 @@ EVENTS = [
      "germanwings|lubitz|4u9525|alps|crash", "德国之翼", ["rumoureval:germanwings-crash"]),
     ("malaysia airlines mh370 and mh17", "disaster", "mh370|mh17|mhdigit|malaysia airlines|"
      "malaysian airlines|pray for mh370|malaysia plane", "马航|马来西亚航空|马来西亚客机|"
-     "马来西亚航班|马航班", "malaysia|malaysian|mh370|mh17|mhdigit", "马航|马来西亚|mh",
+     "马来西亚航班|马航班", "malaysia|malaysian|mh370|mh17|mhdigit",
+     "马航|马来西亚|mh|客机 失联|航班 失联|飞机 失联|客机 失事|客机 坠毁|客机 击落",
      ["mediaeval:malaysia"]),
     ("garissa attack", "terror", "garissa|147 not just a number|garissa attack", "加里萨",
      "garissa|al shabaab|kenya", "肯尼亚", ["mediaeval:garissa"]),

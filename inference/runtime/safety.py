@@ -77,7 +77,8 @@ class Group:
     event: bool
     word_triggers: tuple[tuple[str, ...], ...]
     compact_triggers: tuple[str, ...]
-    cjk_triggers: tuple[str, ...]
+    cjk_triggers: tuple[tuple[str, ...], ...]  # all parts of one trigger must appear
+    support: "Group | None" = None  # an event's own triggers, without its names
 
 
 class Context:
@@ -85,8 +86,9 @@ class Context:
 
     def __init__(self, text: str, cjk_safe: tuple[str, ...] = ()):
         words = tokens(text)
-        self.stems = frozenset(stem(w) for w in words if w.isascii())
-        self.words = " " + " ".join(w for w in words if w.isascii() and len(w) > 7) + " "
+        self.stems = frozenset(stem(w) for w in words)
+        # longer words, where a hashtag written together ("#prayforboston") hides its words
+        self.words = " " + " ".join(w for w in words if len(w) >= 5 and not has_cjk(w)) + " "
         cjk = "".join(words)
         for safe in cjk_safe:
             cjk = cjk.replace(safe, "")
@@ -101,7 +103,7 @@ class Context:
             self._about[group.name] = (
                 any(all(w in self.stems for w in t) for t in group.word_triggers)
                 or any(c in self.words for c in group.compact_triggers)
-                or any(c in self.cjk for c in group.cjk_triggers)
+                or any(all(c in self.cjk for c in t) for t in group.cjk_triggers)
             )
         return self._about[group.name]
 
@@ -158,15 +160,10 @@ class SafetyLexicon:
 
     def _add(self, entry: dict, category: str, policy: str, event: bool) -> Group:
         terms = [t for ts in entry["terms"].values() for t in ts]
-        triggers = terms + [t for ts in entry.get("triggers", {}).values() for t in ts]
-        latin = [t for t in triggers if not has_cjk(t)]
-        group = Group(
-            name=("event:" if event else "") + entry["name"], category=category, policy=policy,
-            event=event,
-            word_triggers=tuple({tuple(stem(w) for w in tokens(t)) for t in latin if tokens(t)}),
-            compact_triggers=tuple({_compact(t) for t in latin if len(_compact(t)) >= 5}),
-            cjk_triggers=tuple({_compact(t) for t in triggers if has_cjk(t)}),
-        )
+        own = [t for ts in entry.get("triggers", {}).values() for t in ts]
+        name = ("event:" if event else "") + entry["name"]
+        support = _group(name + ":triggers", category, policy, event, own) if event else None
+        group = _group(name, category, policy, event, terms + own, support)
         self.groups[group.name] = group
         compact_ok = entry.get("compact", True)
         for term in terms:
@@ -186,6 +183,18 @@ class SafetyLexicon:
 
 def _compact(text: str) -> str:
     return "".join(tokens(text))
+
+
+def _group(name: str, category: str, policy: str, event: bool, triggers: list[str],
+           support: Group | None = None) -> Group:
+    latin = [t for t in triggers if not has_cjk(t)]
+    return Group(
+        name=name, category=category, policy=policy, event=event,
+        word_triggers=tuple({tuple(stem(w) for w in tokens(t)) for t in latin if tokens(t)}),
+        compact_triggers=tuple({_compact(t) for t in latin if len(_compact(t)) >= 5}),
+        cjk_triggers=tuple({tuple(t.lower().split()) for t in triggers if has_cjk(t)}),
+        support=support,
+    )
 
 
 @lru_cache(maxsize=65536)
@@ -275,8 +284,11 @@ class SafetyFilter:
         category = m.groups[0].category
         if closeness is not None and closeness >= self.lexicon.threshold:
             return Verdict(True, category, f"closeness {closeness:.2f} >= {self.lexicon.threshold}")
+        # a post about the event (its own trigger words, not only its name) covers the
+        # event tag's generic words too: "马航 飞机 失联" on a post about 马航 that never says 失联
+        supported = any(g.support and ctx.is_about(g.support) for g in m.groups)
         for g in m.groups:
-            if not ctx.is_about(g):
+            if not ctx.is_about(g) and (g.event or not supported):
                 return Verdict(False, g.category,
                                f"{g.category} tag ({m.term}) on a {lang} post not about {g.name}")
         if m.extras and not m.event and not any(_present(ctx, e) for e in m.extras):
