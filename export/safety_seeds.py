@@ -26,7 +26,7 @@ POLICIES = {
 # category -> (group name, English terms, Chinese terms, English triggers, Chinese triggers)
 GROUPS = {
     "disaster": [
-        ("earthquake", "earthquake|quake|tremor|aftershock|seismic|terremoto|sismo|seism",
+        ("earthquake", "earthquake|quake|tremor|aftershock|seismic|terremoto|sismo|seism|temblor",
          "地震|余震|强震|震区|抗震|震灾", "magnitude|richter|epicenter", "震级|震感|震中"),
         ("tsunami", "tsunami", "海啸", "", ""),
         ("flood", "flood|flash flood|floodwater|inundation|alluvione|inondation|flood ph",
@@ -80,7 +80,7 @@ GROUPS = {
     "death": [
         ("death", "death|dead|died|dies|rip|rest in peace|passed away|obituary|funeral|condolences|"
          "in memoriam|mourning|fatalities|casualties|victims|corpse|bodies found",
-         "死亡|遇难|去世|逝世|身亡|丧生|猝死|饿死|撞死|逼死|悼念|哀悼|默哀|一路走好|节哀|罹难|尸体",
+         "死亡|遇难|去世|逝世|身亡|丧生|猝死|饿死|撞死|逼死|悼念|哀悼|默哀|一路走好|节哀|罹难|尸体|女尸|男尸|浮尸|碎尸|缅怀",
          "killed|death toll|tribute|memorial|mourn", "死|伤亡"),
         ("suicide", "suicide|suicidal|kill myself", "自杀|轻生|跳楼", "", ""),
         ("prayers", "pray for|prayers for|praying for|thoughts and prayers|pray 4",
@@ -98,7 +98,7 @@ GROUPS = {
     "sexual": [
         ("sexual", "sex|sexy|porn|porno|pornography|nsfw|nude|nudes|naked|xxx|erotic|onlyfans|"
          "escort|hooker|prostitute|prostitution|brothel|strip club|stripper|playboy|sex tape",
-         "色情|裸照|裸体|裸身|裸露|开房|约炮|情色|三级片|嫖娼|卖淫|性交|性爱|黄片|艳照|床照|扫黄",
+         "色情|裸照|裸体|裸身|裸露|开房|约炮|情色|三级片|嫖娼|卖淫|性交|性爱|黄片|艳照|床照|扫黄|海天盛筵",
          "sexual", "性|裸"),
     ],
     "politics_slogan": [
@@ -108,14 +108,16 @@ GROUPS = {
          "stop the steal|refugees not welcome|drain the swamp|feel the bern|never trump|"
          "not my president|abolish ice|deport them all|send her back|america first|close the border|"
          "muslim ban|ban muslims|white genocide|abortion is murder|black lives matter|all lives matter|blue lives matter|vote leave|"
-         "vote remain|take back control|the resistance",
+         "vote remain|take back control|the resistance|no amnesty|wwg1wga|wwg 1 wga|qanon|q anon|"
+         "red nation rising|send them back|end chain migration|vote red|wake up america|"
+         "confirm kavanaugh|stop kavanaugh",
          "台独|港独|打倒|滚出大陆", "", ""),
     ],
     "slur_insult": [
         ("insults", "women suck|men suck|libtard|feminazi|trumptard|kill yourself|kys|go die|"
          "loser|idiot|idiots|stupid people|ugly people",
          "滚出|滚粗|滚回|去死|脑残|傻逼|傻b|贱人|婊子|人渣|白痴|智障|最丑|丑八怪|棒子|日本鬼子|黑鬼|"
-         "装逼|绿茶婊|贱货|狗娘|他妈的|你妈的|操你|草泥马", "", ""),
+         "装逼|抄家伙|绿茶婊|贱货|狗娘|他妈的|你妈的|操你|草泥马", "", ""),
     ],
     "escalation": [
         ("escalation", "massacre|death toll|deathtoll|rot in hell|burn in hell|kill them all|"
@@ -135,7 +137,7 @@ EVENTS = [
     ("nepal earthquake", "disaster", "nepal earthquake|nepal quake|gorkha earthquake|pray for nepal",
      "尼泊尔地震", "nepal|kathmandu|gorkha", "尼泊尔", ["mediaeval:nepal"]),
     ("philippine typhoons and floods", "disaster", "pablo ph|typhoon pablo|bopha|yolanda ph|"
-     "typhoon yolanda|haiyan|maring ph|habagat|pray for visayas|pray for the philippines|"
+     "typhoon yolanda|haiyan|maring ph|maring|habagat|pray for visayas|pray for the philippines|"
      "pray for ph|ph alert|ph alerts|ph earthquake|bohol earthquake|rescue ph|relief ph|flood ph",
      "菲律宾台风", "philippines|philippine|manila|visayas|mindanao|bohol|tacloban|leyte|cebu|"
      "pablo|yolanda|haiyan|maring|habagat|bopha|pilipinas", "菲律宾",
@@ -144,7 +146,7 @@ EVENTS = [
       "crisislex:2013_Bohol_earthquake"]),
     ("venezuela refinery explosion", "disaster", "amuay|amuay refinery", "",
      "refinery|explosion|venezuela|paraguana", "", ["crisislex:2012_Venezuela_refinery"]),
-    ("lac megantic derailment", "disaster", "lac megantic|lake megantic|megantic", "",
+    ("lac megantic derailment", "disaster", "lac megantic|lake megantic|megantic|lac mé gantic", "",
      "derailment|train|explosion|quebec", "", ["crisislex:2013_Lac_Megantic_train_crash"]),
     ("glasgow helicopter crash", "disaster", "clutha|clutha vaults|glasgow helicopter crash", "",
      "helicopter|crash|glasgow", "", ["crisislex:2013_Glasgow_helicopter_crash"]),
@@ -165,7 +167,7 @@ EVENTS = [
      "nsw|new south wales|rfs|blue mountains|australia", "澳大利亚",
      ["crisislex:2013_Australia_bushfire"]),
     ("sardinia floods", "disaster", "allerta meteo sar|alluvione sardegna|sardegna alluvione|"
-     "ciclone cleopatra|sardinia floods|sardinia flood", "", "sardegna|sardinia|olbia|cleopatra",
+     "ciclone cleopatra|sardinia floods|sardinia flood|forza sardegna", "", "sardegna|sardinia|olbia|cleopatra",
      "撒丁", ["crisislex:2013_Sardinia_floods"]),
     ("charlie hebdo attack", "terror", "charlie hebdo|je suis charlie|jesuischarlie|kouachi", "查理周刊",
      "hebdo|kouachi|je suis charlie", "查理", ["rumoureval:charliehebdo"]),
