@@ -109,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # -- segmentation ------------------------------------------------------------------------
     p = commands.add_parser("segment", help="segment hashtags read from standard input, one per line")
-    p.set_defaults(run=_runner("inference.text.segment:run_segment"))
+    p.set_defaults(run=_runner("inference.evaluation.bench_segment:run_segment"))
 
     # -- API keys of the extension API (stored under --data-dir) ----------------------------
     keys = commands.add_parser("keys", help="create, list and revoke API keys").add_subparsers(dest="keys", metavar="ACTION", required=True)
@@ -141,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = bench.add_parser("segment", help="segmentation accuracy and speed")
     p.add_argument("--data", required=True, action="append", help="boun/stanford .txt or STAN .tsv (repeatable)")
     p.add_argument("--show-misses", type=int, default=0, metavar="N", help="print the first N misses of each file")
-    p.set_defaults(run=_runner("inference.text.segment:run_bench"))
+    p.set_defaults(run=_runner("inference.evaluation.bench_segment:run_bench"))
     p = bench.add_parser("serve", help="latency, throughput, RSS and cold start of the real server")
     add_serve_arguments(p)
     p.add_argument("--requests", type=int, default=400, help="requests per (concurrency, payload) cell")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from inference.runtime.model_folder import InvalidModelFolder, load_model_folder, sha256_file, write_vocab
+from inference.runtime.model_folder import FORMAT_VERSION, InvalidModelFolder, load_model_folder, sha256_file, write_vocab
 from inference.text.preprocess import PREPROCESS_VERSION
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,8 +30,9 @@ def write_folder(path: Path) -> dict:
     write_vocab(path / "src_vocab.txt", SRC_VOCAB)
     write_vocab(path / "tgt_vocab.txt", TGT_VOCAB)
     config = {
-        "format_version": 1, "name": "tagsmith-en", "version": "abc", "language": "en",
-        "architecture": {"src_vocab_size": len(SRC_VOCAB), "tgt_vocab_size": len(TGT_VOCAB), "hidden": 8},
+        "format_version": FORMAT_VERSION, "name": "tagsmith-en", "version": "abc", "language": "en",
+        "architecture": {"src_vocab_size": len(SRC_VOCAB), "tgt_vocab_size": len(TGT_VOCAB), "hidden": 8,
+                         "max_post_len": 64, "max_conv_len": 100, "max_tag_len": 10},
         "src_vocab_size": len(SRC_VOCAB), "tgt_vocab_size": len(TGT_VOCAB),
         "special_ids": {"src": {"pad": 0, "unk": 1}, "tgt": {"pad": 0, "bos": 1, "eos": 2, "unk": 3}},
         "preprocess_version": PREPROCESS_VERSION, "opset": 17,
@@ -246,13 +247,16 @@ def test_the_folder_fusion_sets_the_generator_beam_and_a_bad_one_is_refused(mode
     import json
     import shutil
 
-    from inference.runtime.suggester import LanguageModel
+    from export.folder_manifest import write_manifest
+    from inference.runtime.language_model import LanguageModel
 
     folder = tmp_path / "en"
     shutil.copytree(model_dir, folder)
     fusion = {"weights": {"generator": 1.0}, "generator_beam_size": 3}
     (folder / "fusion.json").write_text(json.dumps(fusion))
+    write_manifest(folder)  # a file added after export: the folder's manifest names it
     assert LanguageModel.load(folder, threads=1).generator.beam_size == 3
     (folder / "fusion.json").write_text(json.dumps({**fusion, "generator_beam_size": "wide"}))
+    write_manifest(folder)
     with pytest.raises(ValueError, match="generator_beam_size"):
         LanguageModel.load(folder, threads=1)

@@ -52,7 +52,7 @@ def test_a_headless_graph_exports_features_probabilities_and_taps(tmp_path):
 
 @pytest.mark.skipif(not (SHIPPED / "image.json").exists(), reason="no shipped image model")
 def test_shipped_image_model_loads_checks_its_hashes_and_tags_a_photo():
-    from inference.runtime.image import ImageTagger
+    from inference.runtime.image_tagger import ImageTagger
 
     tagger = ImageTagger(SHIPPED)
     tags = tagger.tag_batch([jpeg(1)], k=5)[0]

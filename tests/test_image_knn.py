@@ -14,7 +14,8 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 from PIL import Image
 
-from inference.runtime.image import ImageTagger, colour_histograms, open_image, preprocess, resize_squash
+from inference.runtime.image_preprocess import colour_histograms, open_image, preprocess, resize_squash
+from inference.runtime.image_tagger import ImageTagger
 
 TAGS = ["red", "green", "blue", "sunset"]
 D, T = 8, 4  # features, taps
@@ -147,7 +148,7 @@ def write_format4_tagger(folder: Path, cooc: float = 0.5) -> Path:
 
 
 def test_format4_scores_are_the_per_word_sigmoid_smoothed_by_cooccurrence(tmp_path):
-    from inference.runtime.image import CALIB_INPUTS, cooc_matrix
+    from inference.runtime.image_scoring import CALIB_INPUTS, cooc_matrix
 
     tagger = ImageTagger(write_format4_tagger(tmp_path / "image"))
     assert tagger.knn.calib_weight.shape == (3, len(CALIB_INPUTS)) and "colour" in tagger.knn.spaces
@@ -168,7 +169,7 @@ def test_format4_scores_are_the_per_word_sigmoid_smoothed_by_cooccurrence(tmp_pa
 
 
 def test_cooccurrence_smoothing_raises_a_word_seen_with_the_predicted_one():
-    from inference.runtime.image import ImageFusion, score_tags
+    from inference.runtime.image_scoring import ImageFusion, score_tags
 
     labels = np.array([[1, 1, 0], [1, 1, 0], [0, 0, 1], [1, 0, 0]], np.float32)  # words 0 and 1 go together
     sims = {"cnn": np.array([[0.9, 0.1, 0.1, 0.1]], np.float32), "colour": np.zeros((1, 4), np.float32)}
@@ -176,7 +177,7 @@ def test_cooccurrence_smoothing_raises_a_word_seen_with_the_predicted_one():
     calib = (np.array([[5.0, 0, 0, 0]] * 3, np.float32), np.full(3, -2.0, np.float32))
     fusion = ImageFusion(knn_k=1, calibrated=True)
     plain = score_tags(head, sims, labels, fusion, np.ones(3, np.float32), calib, None)
-    from inference.runtime.image import cooc_matrix
+    from inference.runtime.image_scoring import cooc_matrix
 
     smoothed = score_tags(head, sims, labels, ImageFusion(knn_k=1, calibrated=True, cooc=0.5), np.ones(3, np.float32),
                           calib, cooc_matrix(labels))
@@ -207,7 +208,7 @@ def test_a_calibrated_fusion_needs_its_arrays_and_format_4(tmp_path):
 
 def test_calibration_fit_learns_which_input_predicts_each_word():
     from export.train_image import fit_calibration
-    from inference.runtime.image import calibrate
+    from inference.runtime.image_scoring import calibrate
 
     rng = np.random.default_rng(0)
     x = rng.random((400, 2, 4)).astype(np.float32)  # [L,W,4]
@@ -219,51 +220,20 @@ def test_calibration_fit_learns_which_input_predicts_each_word():
     assert ((p > 0.5) == (y > 0)).mean() > 0.9
 
 
-def write_format5_tagger(folder: Path, hub: float = 1.0) -> Path:
-    """The format-4 fixture with a hubness correction: bank photo 0 (the red one) is a hub."""
-    write_format4_tagger(folder)
+def test_the_unshipped_format_5_and_its_hubness_setting_are_not_read(tmp_path):
+    folder = write_format4_tagger(tmp_path / "image")
     config = json.loads((folder / "image.json").read_text())
-    config["format_version"] = 5
-    config["fusion"]["hub"] = hub
-    (folder / "image.json").write_text(json.dumps(config))
-    data = dict(np.load(folder / "knn.npz"))
-    n = len(data["indptr"]) - 1
-    offsets = np.zeros(n, np.float32)
-    offsets[0] = 0.25
-    np.savez(folder / "knn.npz", **data, cnn_hub=offsets, colour_hub=offsets)
-    return folder
-
-
-def test_the_hubness_correction_takes_each_bank_photos_offset_off_its_similarities(tmp_path):
-    plain = ImageTagger(write_format4_tagger(tmp_path / "plain"))
-    corrected = ImageTagger(write_format5_tagger(tmp_path / "hub", hub=2.0))
-    pixels = np.stack([preprocess(photo((250, 5, 5)), resize="squash")])
-    before = plain.space_similarities(plain.run(pixels), pixels)
-    after = corrected.space_similarities(corrected.run(pixels), pixels)
-    for space in ("cnn", "colour"):
-        assert np.allclose(after[space][0, 0], before[space][0, 0] - 2.0 * 0.25, atol=1e-6)
-        assert np.allclose(after[space][0, 1:], before[space][0, 1:], atol=1e-6)
-
-
-def test_a_hubness_correction_needs_its_offsets_and_format_5(tmp_path):
-    folder = write_format5_tagger(tmp_path / "image")
-    data = dict(np.load(folder / "knn.npz"))
-    np.savez(folder / "knn.npz", **{k: v for k, v in data.items() if k != "colour_hub"})
-    with pytest.raises(ValueError, match="colour"):
+    (folder / "image.json").write_text(json.dumps({**config, "format_version": 5}))
+    with pytest.raises(ValueError, match="format_version 5 is not supported"):
         ImageTagger(folder)
-    np.savez(folder / "knn.npz", **{**data, "cnn_hub": data["cnn_hub"][:2]})
-    with pytest.raises(ValueError, match="one number per bank photo"):
-        ImageTagger(folder)
-    np.savez(folder / "knn.npz", **data)
-    config = json.loads((folder / "image.json").read_text())
-    (folder / "image.json").write_text(json.dumps({**config, "format_version": 4}))
-    with pytest.raises(ValueError, match="format_version 5"):
+    (folder / "image.json").write_text(json.dumps({**config, "fusion": {**config["fusion"], "hub": 1.0}}))
+    with pytest.raises(ValueError, match="does not know: hub"):
         ImageTagger(folder)
 
 
 def test_hub_offsets_are_each_photos_mean_similarity_to_its_nearest_other_photos():
     from export.train_image import hub_offsets
-    from inference.runtime.image import KnnBank
+    from inference.runtime.image_scoring import KnnBank
 
     b = np.array([[1.0, 0.0], [0.8, 0.6], [0.6, 0.8], [0.0, 1.0]], np.float32)  # unit rows
     offsets = hub_offsets(KnnBank({"cnn": (np.zeros(2, np.float32), None, b)}, np.zeros((4, 1), np.float32)), k=2)["cnn"]

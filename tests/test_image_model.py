@@ -12,7 +12,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from export.image_model import BackboneConfig, Conv2dSame, EfficientNetLite0, load_pretrained, pretrained_state_dict  # noqa: E402
-from inference.runtime.image import preprocess  # noqa: E402
+from inference.runtime.image_preprocess import preprocess  # noqa: E402
 
 COREL = Path(os.environ.get("TAGSMITH_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")) / "corel5k"
 

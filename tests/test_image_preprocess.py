@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inference.runtime.image import (
+from inference.runtime.image_preprocess import (
     INPUT_SIZE,
     MAX_IMAGE_BYTES,
     ImageTooLarge,

@@ -19,7 +19,8 @@ from onnx import TensorProto, helper, numpy_helper
 from PIL import Image
 
 from inference.server.app import ServiceConfig, create_app
-from inference.runtime.image import MAX_IMAGE_BYTES, ImageTagger
+from inference.limits import MAX_IMAGE_BYTES
+from inference.runtime.image_tagger import ImageTagger
 from inference.runtime.suggester import SuggestRequest, Suggester
 from service_fixtures import write_retrieval_model
 

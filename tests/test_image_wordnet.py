@@ -66,7 +66,7 @@ def test_the_script_writes_the_json_mapping(tmp_path, capsys):
 
 
 def test_the_shipped_mapping_covers_the_1000_classes():
-    from inference.runtime.image import load_imagenet_tags
+    from inference.runtime.image_tagger import load_imagenet_tags
 
     words, per_class = load_imagenet_tags()
     assert len(per_class) == 1000 and all(per_class)

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from inference import cli
-from inference.text.segment import Counts, Formatter, Segmenter, format_tag, read_benchmark, segment
+from inference.evaluation.bench_segment import read_benchmark
+from inference.text.segment import Counts, Formatter, Segmenter, format_tag, segment
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from inference.runtime.beam import BeamSearch, TopK
-from inference.runtime.model_folder import InvalidModelFolder, ModelFolder, load_model_folder
+from inference.runtime.model_folder import FORMAT_VERSION, InvalidModelFolder, ModelFolder, load_model_folder
 from inference.runtime.providers import choose_providers, create_session
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,9 @@ DEFAULT_BEAM_SIZE = 10
 # but a search of 32 posts costs about the same CPU per post as 8 (the output layer is compute-bound by
 # then) and holds 4x the [rows, V] log-prob arrays, so 8 stays.
 MAX_SEARCH_BATCH = 8
+# the decoder step of a format-2 folder: each element's memory row once (element_rows), each row's k best
+DECODER_INPUTS = {"prev_word", "element_rows", "hidden", "memory", "memory_mask", "k"}
+DECODER_OUTPUTS = {"top_log_probs", "top_ids", "new_hidden"}
 
 
 class Generator:
@@ -55,18 +58,7 @@ class Generator:
         self.encoder = create_session(encoder_path, self.providers, threads, inter_op_threads)
         self.decoder = create_session(decoder_path, self.providers, threads, inter_op_threads)
         self._encoder_inputs = {i.name for i in self.encoder.get_inputs()}
-        decoder_inputs = {i.name for i in self.decoder.get_inputs()}
-        decoder_outputs = {o.name for o in self.decoder.get_outputs()}
-        # decoders exported before the grouped layout take one memory row per hypothesis; before the
-        # in-graph top-k they return every row's whole log-softmax
-        self._per_row_memory = "batch_rows" in decoder_inputs
-        self._top_k = "k" in decoder_inputs
-        expected = {"prev_word", "batch_rows" if self._per_row_memory else "element_rows", "hidden", "memory", "memory_mask"}
-        expected |= {"k"} if self._top_k else set()
-        expected_outputs = {"top_log_probs", "top_ids", "new_hidden"} if self._top_k else {"log_probs", "new_hidden"}
-        if decoder_inputs != expected or decoder_outputs != expected_outputs:
-            raise InvalidModelFolder(f"{decoder_path}: decoder inputs {sorted(decoder_inputs)} and outputs "
-                                     f"{sorted(decoder_outputs)}, expected {sorted(expected)} and {sorted(expected_outputs)}")
+        self._check_decoder(decoder_path)
         self.length_penalty = length_penalty
         self.beam_size = beam_size or DEFAULT_BEAM_SIZE
         specials = self.folder.special_ids
@@ -80,6 +72,14 @@ class Generator:
             ", ".join(self.encoder.get_providers()),
             threads or "default",
         )
+
+    def _check_decoder(self, decoder_path: Path) -> None:
+        """The decoder has format 2's inputs and outputs (DECODER_INPUTS, DECODER_OUTPUTS)."""
+        inputs = {i.name for i in self.decoder.get_inputs()}
+        outputs = {o.name for o in self.decoder.get_outputs()}
+        if inputs != DECODER_INPUTS or outputs != DECODER_OUTPUTS:
+            raise InvalidModelFolder(f"{decoder_path}: decoder inputs {sorted(inputs)} and outputs {sorted(outputs)}, "
+                                     f"format {FORMAT_VERSION} has {sorted(DECODER_INPUTS)} and {sorted(DECODER_OUTPUTS)}")
 
     # -- tensors ---------------------------------------------------------------------------------
 
@@ -117,33 +117,24 @@ class Generator:
     def decode_step(self, tokens, element_rows, hidden, memory, memory_mask) -> tuple[np.ndarray, np.ndarray]:
         """tokens [N], element_rows [A] (the memory row of each of A equal, contiguous groups of
         rows), hidden [1, N, H] -> log_probs [N, V] (every token's), hidden."""
-        if not self._top_k:
-            return self._run_decoder(tokens, element_rows, hidden, memory, memory_mask, None)
-        (log_probs, ids), new_hidden = self._run_decoder(tokens, element_rows, hidden, memory, memory_mask, len(self.folder.tgt_vocab))
-        full = np.empty_like(log_probs)
-        full[np.arange(len(ids))[:, None], ids] = log_probs
+        top, new_hidden = self._run_decoder(tokens, element_rows, hidden, memory, memory_mask, len(self.folder.tgt_vocab))
+        full = np.empty_like(top.log_probs)
+        full[np.arange(len(top.ids))[:, None], top.ids] = top.log_probs
         return full, new_hidden
 
-    def decode_candidates(self, tokens, element_rows, hidden, memory, memory_mask, k: int) -> tuple["TopK | np.ndarray", np.ndarray]:
-        """What the beam search needs from one step: each row's best k as a TopK where the graph ranks
-        them itself, else the whole log_probs [N, V] (older folders)."""
-        return self._run_decoder(tokens, element_rows, hidden, memory, memory_mask, min(k, len(self.folder.tgt_vocab)) if self._top_k else None)
+    def decode_candidates(self, tokens, element_rows, hidden, memory, memory_mask, k: int) -> tuple[TopK, np.ndarray]:
+        """What the beam search needs from one step: each row's best k, ranked by the graph."""
+        return self._run_decoder(tokens, element_rows, hidden, memory, memory_mask, min(k, len(self.folder.tgt_vocab)))
 
-    def _run_decoder(self, tokens, element_rows, hidden, memory, memory_mask, k: int | None):
-        rows = element_rows
-        if self._per_row_memory:
-            rows = np.repeat(element_rows, len(tokens) // len(element_rows))
+    def _run_decoder(self, tokens, element_rows, hidden, memory, memory_mask, k: int) -> tuple[TopK, np.ndarray]:
         feeds = {
             "prev_word": np.ascontiguousarray(tokens, dtype=np.int64),
-            "batch_rows" if self._per_row_memory else "element_rows": np.ascontiguousarray(rows, dtype=np.int64),
+            "element_rows": np.ascontiguousarray(element_rows, dtype=np.int64),
             "hidden": np.ascontiguousarray(hidden, dtype=np.float32),
             "memory": memory,
             "memory_mask": memory_mask,
+            "k": np.array([k], dtype=np.int64),
         }
-        if k is None:
-            log_probs, new_hidden = self.decoder.run(["log_probs", "new_hidden"], feeds)
-            return log_probs, new_hidden
-        feeds["k"] = np.array([k], dtype=np.int64)
         log_probs, ids, new_hidden = self.decoder.run(["top_log_probs", "top_ids", "new_hidden"], feeds)
         return TopK(log_probs, ids), new_hidden
 

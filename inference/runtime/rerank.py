@@ -20,6 +20,7 @@ from typing import Sequence
 
 import numpy as np
 
+from inference.runtime.model_folder import verify_folder
 from inference.runtime.ranking import Ranked, normalise
 from inference.text.tags import tag_key
 
@@ -326,4 +327,5 @@ class Reranker:
 
     @classmethod
     def load(cls, folder: str | Path) -> "Reranker":
+        verify_folder(folder)  # the folder's manifest: format and checksums
         return cls.from_json(json.loads((Path(folder) / RERANK_JSON).read_text(encoding="utf-8")))

@@ -22,6 +22,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from inference.runtime.model_folder import verify_folder
 from inference.text.tags import tag_key
 
 INDEX_NPZ = "retrieval.npz"
@@ -229,6 +230,7 @@ class RetrievalIndex:
     @classmethod
     def load(cls, folder: str | Path) -> "RetrievalIndex":
         folder = Path(folder)
+        verify_folder(folder)  # the folder's manifest: format and checksums
         meta = json.loads((folder / INDEX_JSON).read_text(encoding="utf-8"))
         with np.load(folder / INDEX_NPZ) as z:
             docs = sp.csr_matrix(
@@ -393,4 +395,5 @@ class TagLexicon:
 
     @classmethod
     def load(cls, folder: str | Path) -> "TagLexicon":
+        verify_folder(folder)  # the folder's manifest: format and checksums
         return cls(json.loads((Path(folder) / TAGS_JSON).read_text(encoding="utf-8")))

@@ -21,32 +21,23 @@ package), keyed by the config and the count files; later processes load them in 
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import logging
 import math
 import os
 import re
-import sys
 import threading
-import time
 import unicodedata
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "segmentation"
-COMPILED_FORMAT = 1  # bump when the compiled tables' layout or meaning changes
+from inference.text.segment_data import Counts, cache_dir, compiled_path, load_casing, load_counts, release_counts
+
+__all__ = ["Counts", "Formatter", "Segmenter", "SegmenterConfig", "cache_dir", "camel_pieces", "default_segmenter",
+           "format_tag", "segment"]  # Counts and cache_dir: re-exported for their importers
 
 log = logging.getLogger(__name__)
 
-
-def cache_dir() -> Path:
-    """Rebuildable derived files (compiled segmenter tables, jieba's dictionary cache):
-    $TAGSMITH_CACHE_DIR, else $XDG_CACHE_HOME/tagsmith, else ~/.cache/tagsmith."""
-    if os.environ.get("TAGSMITH_CACHE_DIR"):
-        return Path(os.environ["TAGSMITH_CACHE_DIR"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tagsmith"
 
 # Thai, Lao, Myanmar, Khmer, kana, CJK ideographs and Hangul: tags we leave exactly as written.
 _NO_SPACE_SCRIPT = re.compile(
@@ -96,98 +87,6 @@ class SegmenterConfig:
     max_word_len: int = 24
 
 
-# -- count files ----------------------------------------------------------------------------------
-
-
-def _read_counts(path: Path) -> dict[str, float]:
-    opener = gzip.open if path.suffix == ".gz" else open
-    counts: dict[str, float] = {}
-    with opener(path, "rt", encoding="utf-8") as f:
-        for line in f:
-            key, _, value = line.rstrip("\n").partition("\t")
-            counts[key] = float(value)
-    return counts
-
-
-def _read_table(path: Path) -> dict[str, str]:
-    table: dict[str, str] = {}
-    if path.exists():
-        with gzip.open(path, "rt", encoding="utf-8") as f:
-            for line in f:
-                cols = line.rstrip("\n").split("\t")
-                table[cols[0]] = cols[1]
-    return table
-
-
-@dataclass
-class Counts:
-    ws_unigrams: dict[str, float]
-    ws_bigrams: dict[str, float]
-    ws_total: float
-    corpus_unigrams: dict[str, float]
-    corpus_bigrams: dict[str, float]
-    casing: dict[str, str]  # word -> surface form people use (NBA, iPhone)
-
-    @classmethod
-    def load(cls, data_dir: Path = DATA_DIR) -> "Counts":
-        import wordsegment  # the English counts ship inside the package; read them from there
-
-        ws = wordsegment.Segmenter
-        corpus_uni = data_dir / "unigrams.txt.gz"
-        return cls(
-            ws_unigrams=_read_counts(Path(ws.UNIGRAMS_FILENAME)),
-            ws_bigrams=_read_counts(Path(ws.BIGRAMS_FILENAME)),
-            ws_total=ws.TOTAL,
-            corpus_unigrams=_read_counts(corpus_uni) if corpus_uni.exists() else {},
-            corpus_bigrams=_read_counts(data_dir / "bigrams.txt.gz") if corpus_uni.exists() else {},
-            casing=_read_table(data_dir / "casing.txt.gz"),
-        )
-
-
-_counts: Counts | None = None
-_counts_lock = threading.Lock()
-_casing: dict[str, str] | None = None
-
-
-def load_casing() -> dict[str, str]:
-    """The casing table alone (the formatter needs nothing else)."""
-    global _casing
-    if _casing is None:
-        _casing = _counts.casing if _counts is not None else _read_table(DATA_DIR / "casing.txt.gz")
-    return _casing
-
-
-def _source_files() -> list[Path]:
-    import wordsegment
-
-    ws = wordsegment.Segmenter
-    return [Path(ws.UNIGRAMS_FILENAME), Path(ws.BIGRAMS_FILENAME)] + sorted(DATA_DIR.glob("*.gz"))
-
-
-def compiled_path(config: "SegmenterConfig") -> Path:
-    """The cache file for the default counts under `config`: named by a hash of the format, the
-    config and the count files' names, sizes and modification times (any change rebuilds)."""
-    h = hashlib.sha256(f"{COMPILED_FORMAT}|{config!r}".encode())
-    for f in _source_files():
-        st = f.stat() if f.exists() else None
-        h.update(f"|{f}|{st.st_size if st else -1}|{st.st_mtime_ns if st else -1}".encode())
-    return cache_dir() / f"segmenter-{h.hexdigest()[:20]}.npz"
-
-
-def load_counts() -> Counts:
-    global _counts
-    with _counts_lock:
-        if _counts is None:
-            _counts = Counts.load()
-        return _counts
-
-
-def _release_counts() -> None:
-    global _counts
-    with _counts_lock:
-        _counts = None
-
-
 # -- segmenter ------------------------------------------------------------------------------------
 
 
@@ -217,7 +116,7 @@ class Segmenter:
             self._save_compiled(self._compiled)
             if not given:  # the raw counts (~140 MB of dicts) are no longer needed: later starts never hold them
                 self._counts = None
-                _release_counts()
+                release_counts()
 
     _compiled: Path | None = None  # the cache file the default tables load from / are saved to
 
@@ -478,96 +377,3 @@ def format_tag(words: list[str] | str, lang: str | None = None) -> str:
     if _formatter is None:
         _formatter = Formatter()
     return _formatter(words, lang)
-
-
-# -- CLI --------------------------------------------------------------------------------------------
-
-
-def run_segment(args) -> int:
-    """`tagsmith segment`: one hashtag per stdin line -> its words, one line each, in order."""
-    seg = default_segmenter()
-    out = sys.stdout
-    for line in sys.stdin:
-        out.write(" ".join(seg.segment(line.strip())) + "\n")
-    out.flush()
-    return 0
-
-
-def _norm(words) -> tuple[str, ...]:
-    """Case-insensitive, non-alphanumerics ignored."""
-    normed = ("".join(c for c in w.lower() if c.isalnum()) for w in words)
-    return tuple(w for w in normed if w)
-
-
-def read_benchmark(path: str | Path) -> list[tuple[str, list[tuple[str, ...]]]]:
-    """(hashtag, gold segmentations) pairs: STAN .tsv (tweet, hashtag, gold...) or one gold a line."""
-    items = []
-    path = Path(path)
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if path.suffix == ".tsv":
-            cols = line.split("\t")
-            if len(cols) < 3 or not cols[1].strip():
-                continue
-            tag, golds = cols[1].strip(), [g.split() for g in cols[2:] if g.strip()]
-        else:
-            words = line.split()
-            if not words:
-                continue
-            tag, golds = "".join(words), [words]
-        items.append((tag, list(dict.fromkeys(_norm(g) for g in golds))))
-    return items
-
-
-def evaluate(segment_fn, items, repeats: int = 1, clock=time.perf_counter) -> tuple[float, float, list]:
-    """Exact-match accuracy, tags/second (the fastest of `repeats` passes, timed by `clock`), and the
-    misses (tag, prediction, golds). `segment_fn` must not cache across calls."""
-    misses = []
-    elapsed = float("inf")
-    for _ in range(repeats):
-        start = clock()
-        preds = [segment_fn(tag) for tag, _ in items]
-        elapsed = min(elapsed, clock() - start)
-    for (tag, golds), pred in zip(items, preds):
-        if _norm(pred) not in golds:
-            misses.append((tag, pred, golds))
-    n = len(items) or 1
-    return 1.0 - len(misses) / n, len(items) / max(elapsed, 1e-9), misses
-
-
-def run_bench(args) -> int:
-    """`tagsmith bench segment --data FILE ...`: accuracy and tags/s (one core), ours and wordsegment's."""
-    import os
-
-    cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
-    if cores:
-        os.sched_setaffinity(0, {min(cores)})  # the speed figure is for one core
-    try:
-        return _bench(args)
-    finally:
-        if cores:
-            os.sched_setaffinity(0, cores)
-
-
-def _bench(args) -> int:
-    import wordsegment
-
-    t0 = time.perf_counter()
-    ours = default_segmenter()
-    load_s = time.perf_counter() - t0
-    wordsegment.load()
-    show = getattr(args, "show_misses", 0) or 0
-    # CPU time of this single-threaded process, pinned to one core: the figure does not depend on
-    # how many other processes share the machine (wall-clock time does)
-    print(f"segmenter loaded in {load_s:.2f}s; tags/s = tags per CPU-second on one core, no cache, "
-          "fastest of 3 passes")
-    print(f"{'data':<24} {'segmenter':<12} {'tags':>6} {'exact match':>12} {'tags/s':>9}")
-    for path in args.data:
-        items = read_benchmark(path)
-        name = Path(path).name
-        for label, fn in (("wordsegment", wordsegment.segment), ("tagsmith", ours._segment_tuple)):
-            acc, speed, misses = evaluate(fn, items, repeats=3, clock=time.process_time)
-            print(f"{name:<24} {label:<12} {len(items):>6} {100 * acc:>11.1f}% {speed:>9.0f}", flush=True)
-            if label == "tagsmith":
-                for tag, pred, golds in misses[:show]:
-                    print(f"  miss  {tag:<28} -> {' '.join(pred):<32} gold: {' | '.join(' '.join(g) for g in golds)}")
-    return 0

@@ -1,0 +1,183 @@
+"""Image bytes -> model input: Pillow decode, bad-image errors, resize, normalisation, colour histograms.
+
+Torch-free. Training (export/train_image.py) imports `preprocess` from here, so the pixels the
+model was trained on and the pixels it serves are made by the same code:
+
+    bytes --(<= max_bytes, header-only size check <= max_pixels)--> Pillow decode (first frame of an
+    animation; JPEG DCT-domain downscale via `draft` while both sides stay >= resize_shorter)
+    --> EXIF orientation --> RGB (alpha / palette transparency composited on white, 16-bit and
+    32-bit greyscale scaled to 8 bits, CMYK converted) --> the whole photo resized to 224 x 224
+    (image.json input.size; "squash", image.json input.resize; Corel photos are 3:2 and a centre crop cut a third of them)
+    or, for folders that say "crop", the shorter side to 256 then the centre 224 x 224 (bilinear,
+    Pillow's reducing_gap=None) --> float32 (x - 127) / 128, CHW.
+
+The limits (10 MB, MAX_PIXELS, 256) are the defaults; a folder's image.json "input" names its own.
+Bad input raises an `ImageError` (a domain error, `inference.errors.ServiceError`: the server's
+middleware maps it to its status): `InvalidImage` (400) for bytes that are not a decodable image,
+`ImageTooLarge` (413) over the byte or pixel limit.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from inference.errors import ServiceError
+from inference.limits import MAX_IMAGE_BYTES
+from inference.limits import MAX_IMAGE_PIXELS as MAX_PIXELS  # ~ 8660 x 5773: a decoded RGB frame <= 150 MB before the draft
+
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow's own guard; we also check the header before decoding
+INPUT_SIZE = 224
+RESIZE_SHORTER = 256
+# Per-channel (mean, std) on 0..255 pixels. The TF-ported Lite0 weights expect "tf": (x - 127) / 128
+# (python -m export.image_model --check shows the ImageNet mean/std variant is less confident).
+MEAN_STD = {
+    "tf": ((127.0, 127.0, 127.0), (128.0, 128.0, 128.0)),
+    "imagenet": ((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)),
+}
+DEFAULT_NORM = "tf"
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    """What a request's image may be (image.json "input": max_bytes, max_pixels, resize_shorter)."""
+
+    max_bytes: int = MAX_IMAGE_BYTES
+    max_pixels: int = MAX_PIXELS
+    shorter: int = RESIZE_SHORTER  # JPEG draft decoding keeps both sides >= this
+
+
+DEFAULT_LIMITS = ImageLimits()
+
+
+class ImageError(ServiceError):
+    code = "invalid_image"
+
+
+class InvalidImage(ImageError):
+    """Not an image, a format Pillow cannot read, truncated or corrupt data."""
+
+    status = 400
+    code = "invalid_image"
+
+
+class ImageTooLarge(ImageError):
+    status = 413
+    code = "image_too_large"
+
+
+# -- preprocessing ---------------------------------------------------------------------------------
+def open_image(data: bytes, limits: ImageLimits = DEFAULT_LIMITS) -> Image.Image:
+    """Decode the first frame of an image into an RGB Pillow image, refusing what would not fit."""
+    if not isinstance(data, (bytes, bytearray, memoryview)) or len(data) == 0:
+        raise InvalidImage("the image is empty")
+    if len(data) > limits.max_bytes:
+        raise ImageTooLarge(f"the image has {len(data):,} bytes; at most {limits.max_bytes:,} allowed")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))  # reads the header only
+            width, height = img.size
+            if width * height > limits.max_pixels:
+                raise ImageTooLarge(f"the image is {width}x{height} pixels; at most {limits.max_pixels:,} pixels allowed")
+            if width < 1 or height < 1:
+                raise InvalidImage(f"the image is {width}x{height} pixels")
+            if getattr(img, "is_animated", False):
+                img.seek(0)  # animated GIF/WebP/APNG: the first frame
+            if img.format == "JPEG":
+                img.draft("RGB", (limits.shorter, limits.shorter))  # decode at 1/2..1/8 scale when large
+            img.load()
+    except ImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageTooLarge(f"the image has more than {limits.max_pixels:,} pixels") from None
+    except UnidentifiedImageError:
+        raise InvalidImage("the data is not an image Pillow can read (JPEG, PNG, GIF, WebP, BMP, TIFF…)") from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, MemoryError) as exc:
+        raise InvalidImage(f"the image is truncated or corrupt ({type(exc).__name__}: {exc})") from None
+    try:
+        img = ImageOps.exif_transpose(img)
+    except Exception:  # a broken EXIF block: keep the pixels as stored
+        pass
+    return to_rgb(img)
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """Any Pillow mode -> 8-bit RGB; transparency is composited on white."""
+    mode = img.mode
+    if mode == "RGB":
+        return img
+    if mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):  # 16/32-bit greyscale: scale to 0..255
+        arr = np.asarray(img, dtype=np.float32)
+        top = 65535.0 if mode.startswith("I;16") or arr.max(initial=0) > 255 else 255.0
+        if mode == "F":
+            top = max(float(arr.max(initial=0)), 1.0) if arr.max(initial=0) > 1.0 else 1.0
+        grey = np.clip(arr * (255.0 / top), 0, 255).astype(np.uint8)
+        return Image.fromarray(grey, "L").convert("RGB")
+    if mode == "P" and "transparency" in img.info or mode in ("RGBA", "LA", "PA", "La", "RGBa"):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    try:
+        return img.convert("RGB")  # L, 1, P, CMYK, YCbCr, LAB, HSV
+    except (ValueError, OSError) as exc:
+        raise InvalidImage(f"images in mode {mode} are not supported ({exc})") from None
+
+
+def resize_crop(img: Image.Image, size: int = INPUT_SIZE, shorter: int = RESIZE_SHORTER) -> Image.Image:
+    """Shorter side -> `shorter`, then the centre `size` x `size`."""
+    width, height = img.size
+    scale = shorter / min(width, height)
+    new_w, new_h = max(size, round(width * scale)), max(size, round(height * scale))
+    img = img.resize((new_w, new_h), Image.Resampling.BILINEAR)
+    left, top = (new_w - size) // 2, (new_h - size) // 2
+    return img.crop((left, top, left + size, top + size))
+
+
+def resize_squash(img: Image.Image, size: int = INPUT_SIZE) -> Image.Image:
+    """The whole photo to `size` x `size` (aspect not kept: nothing is cut off)."""
+    return img.resize((size, size), Image.Resampling.BILINEAR)
+
+
+RESIZERS = {"crop": resize_crop, "squash": resize_squash}
+DEFAULT_RESIZE = "crop"  # folders written before input.resize existed
+
+
+def normalise(img: Image.Image, norm: str = DEFAULT_NORM) -> np.ndarray:
+    """RGB image -> float32 [3,H,W]."""
+    mean, std = (np.asarray(v, dtype=np.float32) for v in MEAN_STD[norm])
+    arr = np.asarray(img, dtype=np.float32)  # [H,W,3]
+    return np.ascontiguousarray(((arr - mean) / std).transpose(2, 0, 1))
+
+
+def preprocess(data: bytes, norm: str = DEFAULT_NORM, resize: str = DEFAULT_RESIZE, size: int = INPUT_SIZE,
+               limits: ImageLimits = DEFAULT_LIMITS) -> np.ndarray:
+    """Image bytes -> model input float32 [3,size,size] (image.json input.size, 224 unless it says
+    otherwise); raises InvalidImage / ImageTooLarge."""
+    img = open_image(data, limits)
+    resized = resize_crop(img, size, limits.shorter) if resize == "crop" else RESIZERS[resize](img, size=size)
+    return normalise(resized, norm)
+
+
+COLOUR_BINS = (12, 4, 4)  # hue x saturation x value
+COLOUR_SIDE = 64
+
+
+def colour_histograms(pixels: np.ndarray, norm: str = DEFAULT_NORM) -> np.ndarray:
+    """Model input [3,224,224] -> HSV histograms [3*192] of the whole photo, its top and its bottom
+    half (sky, water, grass, sand: colour and where it is), each summing to 1. Computed from the
+    preprocessed pixels, so training and serving share it and a request carries nothing else."""
+    mean, std = (np.asarray(v, dtype=np.float32)[:, None, None] for v in MEAN_STD[norm])
+    rgb = np.clip(np.rint(pixels * std + mean), 0, 255).astype(np.uint8).transpose(1, 2, 0)
+    small = Image.fromarray(rgb, "RGB").resize((COLOUR_SIDE, COLOUR_SIDE), Image.Resampling.BILINEAR)
+    hsv = np.asarray(small.convert("HSV"), dtype=np.int32)  # [64,64,3] 0..255
+    nh, ns, nv = COLOUR_BINS
+    code = (hsv[..., 0] * nh // 256 * ns + hsv[..., 1] * ns // 256) * nv + hsv[..., 2] * nv // 256
+    half = COLOUR_SIDE // 2
+    bins = nh * ns * nv
+    return np.concatenate([np.bincount(part.ravel(), minlength=bins) / part.size
+                           for part in (code, code[:half], code[half:])]).astype(np.float32)

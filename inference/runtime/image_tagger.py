@@ -1,0 +1,147 @@
+"""The ONNX image tagger: image bytes -> [(tag words, score)], from a validated image folder.
+
+    tagger = ImageTagger(folder); tagger.tag_batch([jpeg_bytes], k=10) -> [[("golden retriever", 0.71), ...]]
+
+The folder is read through the contract (`inference.runtime.image_folder.load_image_folder`), the
+session is created like the text models' (`inference.runtime.providers`: CUDA where it runs,
+TAGSMITH_PROVIDERS honoured), the scores are `inference.runtime.image_scoring`'s. The ImageNet
+classes become open-vocabulary tags through inference/data/imagenet_tags.json. Torch-free.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from inference.runtime.image_folder import load_image_folder
+from inference.runtime.image_preprocess import colour_histograms, preprocess
+from inference.runtime.image_scoring import KnnBank, needed_spaces, score_tags, space_inputs
+from inference.runtime.model_folder import InvalidModelFolder
+from inference.runtime.providers import create_session
+
+log = logging.getLogger(__name__)
+
+# photos per onnxruntime call (see ImageTagger.run): on CPU one at a time costs no more per photo and
+# keeps the backbone's activations to one photo's; a GPU wants batches
+MAX_RUN_BATCH = {"CPUExecutionProvider": 1}
+MAX_RUN_BATCH_DEFAULT = 16
+IMAGENET_TAGS = Path(__file__).parent.parent / "data" / "imagenet_tags.json"
+
+
+def load_imagenet_tags(path: str | Path = IMAGENET_TAGS) -> tuple[list[str], list[list[tuple[int, float]]]]:
+    """(tag words, per ImageNet class [(tag index, weight)]) from the shipped mapping."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    vocab: dict[str, int] = {}
+    per_class = []
+    for cls in data["classes"]:
+        row = []
+        for words, weight in cls["tags"]:
+            row.append((vocab.setdefault(words, len(vocab)), float(weight)))
+        per_class.append(row)
+    return list(vocab), per_class
+
+
+class ImageTagger:
+    def __init__(self, folder: str | Path, providers: list[str] | None = None, threads: int = 0):
+        """providers: onnxruntime's, None for the probed choice (`providers.choose_providers`);
+        threads: intra-op threads (0: onnxruntime's default)."""
+        self.spec = load_image_folder(folder)
+        self.folder, self.config, self.tags, self.fusion = self.spec.path, self.spec.config, self.spec.tags, self.spec.fusion
+        self.norm, self.resize, self.size, self.tag_scale = self.spec.norm, self.spec.resize, self.spec.size, self.spec.tag_scale
+        self.session = create_session(self.spec.graph_path, providers, threads)
+        self.outputs = [o.name for o in self.session.get_outputs()]
+        self.max_run_batch = MAX_RUN_BATCH.get(self.session.get_providers()[0], MAX_RUN_BATCH_DEFAULT)
+        self.knn = KnnBank.load(self.spec.knn_path, len(self.tags), self.fusion)
+        self._check_head()
+        imagenet_path = self.spec.imagenet_tags_path
+        self.imagenet_words, self.imagenet_map = load_imagenet_tags(imagenet_path) if imagenet_path else load_imagenet_tags()
+        import scipy.sparse as sp  # ~3 tags per class: a sparse [1000,W] product, no dense BLAS call
+
+        rows, cols, vals = zip(*((cls, tag, w) for cls, row in enumerate(self.imagenet_map) for tag, w in row))
+        self._imagenet_matrix = sp.csr_matrix((vals, (rows, cols)), shape=(1000, len(self.imagenet_words)), dtype=np.float32)
+        log.info("image tagger %s on %s, intra-op threads %s", self.model_id, ", ".join(self.session.get_providers()),
+                 threads or "default")
+
+    def _check_head(self) -> None:
+        """The graph's outputs and knn.npz together give the head and the inputs the fusion uses."""
+        if "tag_scores" not in self.outputs and self.knn.head_weight is None:
+            raise InvalidModelFolder(f"{self.folder}: neither the graph's tag_scores nor knn.npz head_weight: no head")
+        if (self.fusion.cnn_taps or self.fusion.head_taps) and "taps" not in self.outputs:
+            raise InvalidModelFolder(f"{self.folder}: the fusion uses taps but the graph has no taps output")
+        if "tag_scores" not in self.outputs:
+            width = int(self.session.get_outputs()[self.outputs.index("features")].shape[1])
+            if self.fusion.head_taps:
+                width += int(self.session.get_outputs()[self.outputs.index("taps")].shape[1])
+            if self.knn.head_weight.shape[0] != width:
+                raise InvalidModelFolder(f"{self.folder}: head_weight has {self.knn.head_weight.shape[0]} inputs, the graph gives {width}")
+
+    @property
+    def model_id(self) -> str:
+        return f"{self.config.get('name', 'tagsmith-image')}@{self.config.get('version', '0')}"
+
+    def preprocess(self, data: bytes) -> np.ndarray:
+        return preprocess(data, self.norm, self.resize, self.size, self.spec.limits)
+
+    def run(self, arrays: list[np.ndarray] | np.ndarray) -> dict[str, np.ndarray]:
+        """[B,3,224,224] -> the graph's outputs by name: features [B,1280], imagenet_probs [B,1000],
+        tag_scores [B,V] and/or taps [B,624]."""
+        x = np.ascontiguousarray(np.stack(arrays) if isinstance(arrays, list) else arrays, dtype=np.float32)
+        # the backbone's activations grow with the batch (32 photos at once: ~550 MB more RSS), so
+        # a micro-batch of photos runs in chunks of `max_run_batch`
+        step = self.max_run_batch
+        chunks = [self.session.run(None, {"image": x[i : i + step]}) for i in range(0, max(len(x), 1), step)]
+        return {name: np.concatenate([c[j] for c in chunks]) for j, name in enumerate(self.outputs)}
+
+    def head_scores(self, outputs: dict[str, np.ndarray]) -> np.ndarray:
+        """[B,V] sigmoid scores of the head: in the graph, or a linear layer on the features."""
+        if "tag_scores" in outputs:
+            return outputs["tag_scores"]
+        x = np.concatenate([outputs["features"], outputs["taps"]], axis=1) if self.fusion.head_taps else outputs["features"]
+        logits = np.einsum("bf,fv->bv", x, self.knn.head_weight, optimize=False) + self.knn.head_bias  # not BLAS, as `project`
+        return 1.0 / (1.0 + np.exp(-logits))
+
+    def space_similarities(self, outputs: dict[str, np.ndarray], pixels: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Per similarity space [B,N]: cosine similarities to the training photos."""
+        colour = np.stack([colour_histograms(p, self.norm) for p in pixels]) if "colour" in needed_spaces(self.fusion) else None
+        vectors = space_inputs(self.fusion, outputs["features"], outputs.get("taps"), colour, outputs.get("imagenet_probs"))
+        return self.knn.space_similarities(vectors)
+
+    def vocab_scores(self, outputs: dict[str, np.ndarray], pixels: np.ndarray | None = None) -> np.ndarray:
+        """Scores over the trained vocabulary [B,V]: head and kNN fused (format 4: calibrated per word,
+        co-occurrence smoothed), then rebalanced per tag (`score_tags`)."""
+        calib = (self.knn.calib_weight, self.knn.calib_bias) if self.fusion.calibrated else None
+        return score_tags(self.head_scores(outputs), self.space_similarities(outputs, pixels), self.knn.labels,
+                          self.fusion, self.tag_scale, calib, self.knn.cooc)
+
+    def tag_arrays(self, arrays: list[np.ndarray], k: int = 10) -> list[list[tuple[str, float]]]:
+        """Preprocessed images -> per image the top-k [(tag words, score in [0,1])]."""
+        if not arrays:
+            return []
+        outputs = self.run(arrays)
+        probs = outputs["imagenet_probs"]
+        vocab = self.vocab_scores(outputs, arrays)  # [B,V]
+        imagenet = np.asarray((self._imagenet_matrix.T @ probs.T).T)  # [B,W]: a hypernym gets all its classes' mass
+        out = []
+        for row in range(len(arrays)):
+            merged: dict[str, float] = {}
+            for words, score in zip(self.tags, vocab[row]):
+                merged[words] = float(score)
+            w = self.fusion.imagenet
+            if w > 0:
+                for j in np.argsort(-imagenet[row])[: 3 * k]:
+                    words = self.imagenet_words[j]
+                    merged[words] = max(merged.get(words, 0.0), 0.0) + w * float(imagenet[row, j])
+            best = sorted(merged.items(), key=lambda kv: -kv[1])[:k]
+            top = max((s for _, s in best), default=1.0) or 1.0
+            out.append([(words, min(1.0, score / max(top, 1.0))) for words, score in best])
+        return out
+
+    def tag_batch(self, images: list[bytes], k: int = 10) -> list[list[tuple[str, float]]]:
+        """Image bytes -> per image the top-k [(tag words, score)]; raises on the first bad image."""
+        return self.tag_arrays([self.preprocess(b) for b in images], k)
+
+    def warm_up(self) -> None:
+        self.run(np.zeros((1, 3, self.size, self.size), dtype=np.float32))
