@@ -3,7 +3,7 @@
     python -m export.fusion --train runs/corpus/zh_train.jsonl --dev runs/corpus/zh_dev.jsonl --lang zh \
         --prior /work/shared/data/weibo/train_tag.txt --out runs/fusion-zh [--generator FOLDER] [--model-folder DIR]
 
-Sources, exactly as the service's `inference.runtime.suggester.LanguageModel` computes them:
+Sources, exactly as the service's `inference.runtime.language_model.LanguageModel` computes them:
 retrieval (nearest posts vote), centroid (tag centroids), extract (known tags written in the text),
 overlap (known tags sharing words with the text), prior (most popular tags), generator (beams).
 

@@ -1,7 +1,7 @@
 """The generator's beams join the reranker's list with the fusion's generator weight."""
 
 from inference.runtime.ranking import Ranked
-from inference.runtime.suggester import _blend_generator
+from inference.runtime.strategies import blend_generator as _blend_generator
 
 RERANKED = [Ranked("aus open", 0.9, "retrieval"), Ranked("tennis", 0.6, "extract"), Ranked("nadal", 0.3, "centroid")]
 GENERATED = [("australian open final", -0.5), ("aus open", -1.0), ("tennis", -4.0)]

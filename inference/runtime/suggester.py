@@ -1,31 +1,31 @@
-"""Hashtag suggestions for a batch of requests: tokenize -> generator + retrieval -> rank -> format.
+"""Hashtag suggestions for a batch of requests: tokenize -> sources -> ranking -> grounding -> format.
 
-One `LanguageModel` per model folder (one per language). A folder may hold the ONNX generator
-(encoder.onnx + decoder.onnx), a retrieval index, or both; whatever it holds is used, so a
-retrieval-only folder serves while the generator is still training. `Suggester.suggest_batch` is
-blocking (onnxruntime, numpy): the service calls it in a thread pool, one micro-batch at a time.
+One `LanguageModel` per model folder (one per language, inference/runtime/language_model.py), whose
+ranking (fusion or learned reranker, inference/runtime/strategies.py) is picked when it loads. A folder
+with grounding.json adds the grounding stage (inference/runtime/grounding.py): candidates from the post
+itself, relevance in a sentence encoder's space, the safety filter and the relevance floor.
+`Suggester.suggest_batch` is blocking (onnxruntime, numpy): the service calls it in a thread pool,
+one micro-batch at a time.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from inference.text.preprocess import fill_placeholders, tokenize
-from inference.text.tags import LANGUAGES, detect_lang, format_tag, tag_key
-from inference.runtime.ranking import FUNCTION_WORDS, FUSION_JSON, keep_image_share, rank
-from inference.runtime.rerank import RERANK_JSON, FeatureContext, Reranker
+from inference.runtime.language_model import LanguageModel
+from inference.runtime.ranking import FUNCTION_WORDS, Ranked, keep_image_share, rank
+from inference.runtime.strategies import usable
+from inference.text.preprocess import tokenize
+from inference.text.tags import detect_lang, format_tag
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MODELS_DIR = Path(__file__).parent.parent / "models"
-# Used when a folder has no fusion.json (export/fusion.py writes tuned ones). Generator scores are
-# log-probs: "softmax" makes the best beam 1 and the others their probability relative to it.
-DEFAULT_FUSION = {"weights": {"generator": 1.0, "retrieval": 0.6}, "norms": {"generator": "softmax"}}
-IMAGE_FOLDER = "image"  # the image tagger's folder inside a models dir (inference/runtime/image.py)
+IMAGE_FOLDER = "image"  # the image tagger's folder inside a models dir (inference/runtime/image_tagger.py)
+SAFETY_JSON = "safety.json"  # the safety lexicon beside the model folders (inference/runtime/safety.py)
 DEFAULT_IMAGE_WEIGHT = 1.0  # the image source's weight beside a text model's sources
 IMAGE_SHARE = 1 / 3  # of a fused list (photo + text): places kept for the photo's own best tags (`keep_image_share`)
 _HASHTAG_IN_TEXT = re.compile(r"#(\w+)")
@@ -38,6 +38,7 @@ class SuggestRequest:
     hashtags: tuple[str, ...] = ()  # already on the post: never suggested again
     k: int = 10
     lang: str | None = None  # None: detected from the text
+    floor: bool = True  # the grounding stage's relevance floor: fewer than k tags rather than filler
     # the preprocessed image [3,224,224] float32 (`ImageTagger.preprocess`, run before batching so a
     # bad image fails its own request only); None: no image
     image: object | None = field(default=None, compare=False, repr=False)
@@ -56,157 +57,13 @@ class SuggestResult:
     suggestions: list[Suggestion]
     lang: str
     model: str  # "name@version"
+    below_floor: bool = False  # the relevance floor left fewer than k suggestions
 
 
-@dataclass
-class LanguageModel:
-    """The pieces found in one model folder and the fusion weights to combine them."""
-
-    lang: str
-    name: str
-    version: str
-    folder: Path
-    generator: object | None = None  # inference.runtime.generator.Generator (encoder.onnx + decoder.onnx)
-    retrieval: object | None = None  # inference.runtime.retrieval.RetrievalIndex (retrieval.npz/json)
-    lexicon: object | None = None  # inference.runtime.retrieval.TagLexicon (tags.json)
-    fusion: dict = field(default_factory=lambda: dict(DEFAULT_FUSION))
-    reranker: object | None = None  # inference.runtime.rerank.Reranker (rerank.json): ranks instead of the fusion
-    rerank_context: object | None = None  # its folder-level lookups (inference.runtime.rerank.FeatureContext)
-
-    @property
-    def model_id(self) -> str:
-        return f"{self.name}@{self.version}"
-
-    @property
-    def sources(self) -> list[str]:
-        """Sources that can run here and carry weight in the fusion, in a fixed order."""
-        weights = self.fusion.get("weights", {})
-        reranked = set(self.reranker.sources) if self.reranker is not None else set()
-        return [s for s in self._source_fns() if weights.get(s, 0) > 0 or s in reranked]
-
-    @classmethod
-    def load(
-        cls, folder: str | Path, providers: list[str] | None = None, threads: int = 0, fusion: dict | None = None
-    ) -> "LanguageModel":
-        """fusion: overrides the folder's fusion.json ({"weights": {source: w}, "norms": {...}},
-        see inference.runtime.ranking.rank); the folder's rerank.json (learned reranker) is used only without one."""
-        from inference.runtime.retrieval import INDEX_JSON, TAGS_JSON, RetrievalIndex, TagLexicon
-
-        folder = Path(folder)
-        config_path = folder / "config.json"
-        config = json.loads(config_path.read_text(encoding="utf-8")) if config_path.exists() else {}
-        lang = config.get("language") or config.get("lang") or (folder.name if folder.name in LANGUAGES else "en")
-        model = cls(
-            lang=lang,
-            name=str(config.get("name") or f"tagsmith-{lang}"),
-            version=str(config.get("version") or "0"),
-            folder=folder,
-        )
-        if fusion is not None:
-            model.fusion = fusion
-        elif (folder / FUSION_JSON).exists():
-            model.fusion = json.loads((folder / FUSION_JSON).read_text(encoding="utf-8"))
-        if fusion is None and (folder / RERANK_JSON).exists():
-            model.reranker = Reranker.load(folder)
-        generator_weighted = model.fusion.get("weights", {}).get("generator", 0) > 0 or (
-            model.reranker is not None and "generator" in model.reranker.sources
-        )
-        # the graphs are opened only when the ranking uses them (a folder may ship them at weight 0)
-        if generator_weighted and (folder / "encoder.onnx").exists() and (folder / "decoder.onnx").exists():
-            from inference.runtime.generator import Generator  # onnxruntime: imported only when a graph exists
-
-            beam = model.fusion.get("generator_beam_size")  # the width the folder was tuned with
-            if beam is not None and (not isinstance(beam, int) or isinstance(beam, bool) or beam < 1):
-                raise ValueError(f"{folder / FUSION_JSON}: generator_beam_size must be an integer >= 1, got {beam!r}")
-            model.generator = Generator(folder, providers=providers, threads=threads, beam_size=beam)
-        if (folder / INDEX_JSON).exists():
-            model.retrieval = RetrievalIndex.load(folder)
-        lexicon_sources = ("extract", "prior", "overlap")  # its lookup tables take a while to build: only when weighted
-        if (folder / TAGS_JSON).exists() and any(
-            model.fusion.get("weights", {}).get(s, 0) > 0 or (model.reranker and s in model.reranker.sources)
-            for s in lexicon_sources
-        ):
-            model.lexicon = TagLexicon.load(folder)
-        if not model.sources:
-            raise ValueError(
-                f"model folder {folder} has no usable source: no ONNX graphs or retrieval index, "
-                f"or none of them weighted in its fusion ({model.fusion.get('weights')})"
-            )
-        if model.reranker is not None:
-            model.rerank_context = FeatureContext.from_sources(model.retrieval, model.lexicon)
-        log.info("loaded %s (%s) from %s: %s", model.model_id, lang, folder, " + ".join(model.sources))
-        return model
-
-    def _source_fns(self) -> dict:
-        """source name -> fn(pairs of (post, thread) tokens, n) -> per pair [(words, raw score)]."""
-        fns = {}
-        if self.generator is not None:
-            fns["generator"] = lambda pairs, n: self.generator.generate(pairs, n_best=n)
-        if self.retrieval is not None:
-            vectors = {}  # the TF-IDF vectors of a batch, made once for both retrieval sources
-
-            def vectorized(pairs):
-                if vectors.get("pairs") is not pairs:
-                    vectors.update(pairs=pairs, matrix=self.retrieval.vectorize(pairs))
-                return vectors["matrix"]
-
-            fns["retrieval"] = lambda pairs, n: self.retrieval.query(pairs, vectors=vectorized(pairs))
-            fns["centroid"] = lambda pairs, n: self.retrieval.query_centroids(pairs, limit=n, vectors=vectorized(pairs))
-        if self.lexicon is not None:
-            fns["extract"] = lambda pairs, n: [self.lexicon.extract(p, c) for p, c in pairs]
-            fns["prior"] = lambda pairs, n: [self.lexicon.prior(n)] * len(pairs)
-            if self.retrieval is not None:
-                idf = self.retrieval.idf_of
-                fns["overlap"] = lambda pairs, n: [self.lexicon.overlap(p, c, idf, limit=n) for p, c in pairs]
-        return fns
-
-    def candidates(self, pairs: list[tuple[list[str], list[str]]], n: int) -> list[dict[str, list]]:
-        """Per pair, {source: [(words, raw score)]} from every weighted source (one batched call each)."""
-        fns = self._source_fns()
-        # the reranker may want deeper lists than k + 5 (more gold tags reach its pool); the
-        # generator's beams stay at n
-        limit = max(n, self.reranker.source_limit) if self.reranker is not None else n
-        per_source = {name: fns[name](pairs, n if name == "generator" else limit) for name in self.sources}
-        return [{name: found[row] for name, found in per_source.items()} for row in range(len(pairs))]
-
-
-def _blend_generator(reranked: list, candidates: dict, fusion: dict, k: int, exclude, blocklist) -> list:
-    """Add the generator's beams to the reranker's list with the fusion's generator weight.
-
-    The reranker learns from cross-fitted training posts, which the generator (trained on all of
-    them) cannot provide without leaking, so its beams join afterwards: this is how hashtags never
-    seen in training reach the list."""
-    weight = fusion.get("weights", {}).get("generator", 0.0)
-    if weight <= 0 or not candidates.get("generator"):
-        return reranked[:k]
-    sources = {r.words: r.source for r in reranked}
-    blended = rank(
-        {"rerank": [(r.words, r.score) for r in reranked], "generator": candidates["generator"]},
-        {"weights": {"rerank": 1.0, "generator": weight}, "norms": {"rerank": "max", "generator": fusion.get("norms", {}).get("generator", "softmax")}},
-        k, exclude, blocklist,
-    )
-    return [replace(r, source=sources.get(r.words, r.source)) if r.source == "rerank" else r for r in blended]
-
-
-def _existing_tags(req: SuggestRequest) -> set[str]:
+def existing_tags(req: SuggestRequest) -> set[str]:
     """Tags not to suggest: the request's existing hashtags and #tags written in the text.
-    `rank` compares tags ignoring spaces and case, so "#AusOpen" excludes "aus open"."""
+    Tags compare ignoring spaces and case (`tag_key`), so "#AusOpen" excludes "aus open"."""
     return {t.lstrip("#").strip() for t in list(req.hashtags) + _HASHTAG_IN_TEXT.findall(req.text)} - {""}
-
-
-def _usable(ranked: list, raw_text: str, exclude) -> list:
-    """A ranked list with the data sets' placeholders filled from the request's text, or the tags that
-    cannot be filled dropped (`fill_placeholders`); a filled tag equal to one above or to an existing
-    one goes too. Applied to the ranked list, not to the candidates, so the others keep their order."""
-    seen = {tag_key(t) for t in exclude}
-    out = []
-    for r in ranked:
-        words = fill_placeholders(r.words, raw_text)
-        if words is None or (words != r.words and tag_key(words) in seen):
-            continue
-        seen.add(tag_key(words))
-        out.append(r if words == r.words else replace(r, words=words))
-    return out
 
 
 class Suggester:
@@ -232,12 +89,20 @@ class Suggester:
     # -- construction ------------------------------------------------------------------------------
     @classmethod
     def from_folders(
-        cls, folders: list[str | Path], providers=None, threads: int = 0, fusion: dict | None = None, **kwargs
+        cls, folders: list[str | Path], providers=None, threads: int = 0, fusion: dict | None = None,
+        grounding: bool = True, safety: Path | None = None, **kwargs
     ) -> "Suggester":
+        """grounding: use the folders' grounding stage (grounding.json); safety: the safety lexicon
+        (default: safety.json beside the folders, else the shipped one)."""
         models = {}
         for folder in folders:
             model = LanguageModel.load(folder, providers=providers, threads=threads, fusion=fusion)
             models[model.lang] = model
+        if grounding:
+            from inference.runtime.grounding import attach_grounders
+
+            beside = Path(folders[0]).parent / SAFETY_JSON
+            attach_grounders(models, safety or (beside if beside.exists() else DEFAULT_MODELS_DIR / SAFETY_JSON), providers, threads)
         return cls(models, **kwargs)
 
     @classmethod
@@ -257,7 +122,7 @@ class Suggester:
 
             kwargs["image_tagger"] = ImageTagger(image_folder, providers=kwargs.get("providers"), threads=kwargs.get("threads", 0))
         if not folders:
-            own = {"blocklist", "image_tagger", "image_weight", "image_share"}
+            own = {"blocklist", "image_tagger", "image_weight", "image_share"}  # the image tagger alone
             return cls({}, **{k: v for k, v in kwargs.items() if k in own})
         return cls.from_folders(folders, **kwargs)
 
@@ -309,8 +174,9 @@ class Suggester:
             model = self.models.get(lang)
             batch = [requests[i] for i in indices]
             found = self._suggest_group(model, batch, [image_tags.get(i) for i in indices], lang)
-            for i, (suggestions, used) in zip(indices, found):
-                results[i] = SuggestResult(suggestions, lang, "+".join(used))
+            for i, (ranked, used, below) in zip(indices, found):
+                suggestions = [Suggestion(format_tag(r.words, lang), r.words, round(float(r.score), 4), r.source) for r in ranked]
+                results[i] = SuggestResult(suggestions, lang, "+".join(used), below)
         return results  # type: ignore[return-value]
 
     def _image_candidates(self, requests: list[SuggestRequest]) -> dict[int, list[tuple[str, float]]]:
@@ -324,45 +190,64 @@ class Suggester:
 
     def _suggest_group(
         self, model: LanguageModel | None, batch: list[SuggestRequest], images: list, lang: str
-    ) -> list[tuple[list[Suggestion], list[str]]]:
-        """Per request: suggestions from the text model's sources (when it has text or a thread)
-        and the image source (when it has an image), fused by `rank`; and the model ids used."""
-        has_text = [model is not None and bool(r.text.strip() or any(m.strip() for m in r.thread)) for r in batch]
-        text_rows = [j for j, t in enumerate(has_text) if t]
-        excluded = [_existing_tags(r) for r in batch]
+    ) -> list[tuple[list[Ranked], list[str], bool]]:
+        """Per request: its ranked tags (placeholders filled, cut to k), the model ids used, and
+        whether the relevance floor left fewer than k."""
+        excluded = [existing_tags(r) for r in batch]
         blocklist = self.blocklist | FUNCTION_WORDS.get(lang, frozenset())
         # ask the sources for more than k: ranking drops existing and blocked tags
         n = max(r.k for r in batch) + max(len(e) for e in excluded) + 5
-        text_candidates: dict[int, dict] = {}
-        pairs: list = []
-        if text_rows:
-            pairs = [
-                (tokenize(batch[j].text, lang), [t for message in batch[j].thread for t in tokenize(message, lang)])
-                for j in text_rows
-            ]
-            text_candidates = dict(zip(text_rows, model.candidates(pairs, n)))
-        fusion = dict(model.fusion) if model is not None else {"weights": {}, "norms": {}}
-        fusion["weights"] = {**fusion.get("weights", {}), "image": self.image_weight}
+        candidates = self._text_candidates(model, batch, n)
+        texts = {j: model.ranking.rank(c, post, thread, n, excluded[j], blocklist)
+                 for j, (c, post, thread) in candidates.items() if images[j] is None}
+        grounded = self._ground(model, batch, texts, excluded, blocklist)
         out = []
         for j, (req, exclude) in enumerate(zip(batch, excluded)):
-            candidates = dict(text_candidates.get(j, {}))
             raw_text = " ".join([req.text, *req.thread])
-            used = [model.model_id] if j in text_candidates else []
+            used = [model.model_id] if j in candidates else []
+            below = False
             if images[j] is not None:
-                candidates["image"] = images[j]
                 used.append(self.image_tagger.model_id)
-            if model is not None and model.reranker is not None and j in text_candidates and images[j] is None:
-                post, thread = pairs[text_rows.index(j)]
-                ranked = model.reranker.rank(candidates, post, thread, model.rerank_context, n, exclude, blocklist)
-                ranked = _blend_generator(ranked, candidates, model.fusion, n, exclude, blocklist)
-                ranked = _usable(ranked, raw_text, exclude)[: req.k]
-            elif images[j] is not None and j in text_candidates:
-                every = rank(candidates, fusion, sum(len(c) for c in candidates.values()), exclude, blocklist)
-                ranked = keep_image_share(_usable(every, raw_text, exclude), images[j], req.k, self.image_share, exclude, blocklist)
+                text_candidates = candidates[j][0] if j in candidates else {}
+                ranked = self._with_image(model, req, images[j], text_candidates, exclude, blocklist, n, raw_text)
+            elif j in grounded:
+                ranked = usable(grounded[j].ranked, raw_text, exclude)[: req.k]
+                below = req.floor and len(ranked) < req.k
             else:
-                ranked = _usable(rank(candidates, fusion, n, exclude, blocklist), raw_text, exclude)[: req.k]
-            out.append(([
-                Suggestion(tag=format_tag(r.words, lang), words=r.words, score=round(float(r.score), 4), source=r.source)
-                for r in ranked
-            ], used or [model.model_id if model is not None else self.image_tagger.model_id]))
+                ranked = usable(texts.get(j, []), raw_text, exclude)[: req.k]
+            out.append((ranked, used or [model.model_id if model is not None else self.image_tagger.model_id], below))
         return out
+
+    @staticmethod
+    def _has_text(req: SuggestRequest) -> bool:
+        return bool(req.text.strip() or any(m.strip() for m in req.thread))
+
+    def _text_candidates(self, model, batch: list[SuggestRequest], n: int) -> dict[int, tuple[dict, list[str], list[str]]]:
+        """Request index -> (its candidates {source: [(words, raw score)]}, post tokens, thread tokens)
+        for every request with text, in one batched call per source."""
+        rows = [j for j, r in enumerate(batch) if model is not None and self._has_text(r)]
+        if not rows:
+            return {}
+        pairs = [(tokenize(batch[j].text, model.lang), [t for m in batch[j].thread for t in tokenize(m, model.lang)]) for j in rows]
+        return {j: (c, post, thread) for j, c, (post, thread) in zip(rows, model.candidates(pairs, n), pairs)}
+
+    def _ground(self, model, batch, texts: dict[int, list[Ranked]], excluded, blocklist) -> dict:
+        """Request index -> its grounded list (inference/runtime/grounding.py), when the model has a grounder."""
+        if model is None or model.grounder is None or not texts:
+            return {}
+        rows = sorted(texts)
+        found = model.grounder.ground_batch(
+            [texts[j] for j in rows], [batch[j].text for j in rows], [batch[j].thread for j in rows],
+            [excluded[j] for j in rows], blocklist, [batch[j].floor for j in rows],
+        )
+        return dict(zip(rows, found))
+
+    def _with_image(self, model, req: SuggestRequest, image_tags, text_candidates: dict, exclude, blocklist, n, raw_text) -> list[Ranked]:
+        """A photo's tags, fused with its caption's candidates when it has one."""
+        fusion = dict(model.fusion) if model is not None else {"weights": {}, "norms": {}}
+        fusion["weights"] = {**fusion.get("weights", {}), "image": self.image_weight}
+        candidates = {**text_candidates, "image": image_tags}
+        if not text_candidates:
+            return usable(rank(candidates, fusion, n, exclude, blocklist), raw_text, exclude)[: req.k]
+        every = rank(candidates, fusion, sum(len(c) for c in candidates.values()), exclude, blocklist)
+        return keep_image_share(usable(every, raw_text, exclude), image_tags, req.k, self.image_share, exclude, blocklist)

@@ -1,0 +1,155 @@
+"""Choose the grounding stage's weights and relevance floor on a dev split, and write them into a folder.
+
+    python -m export.grounding --folder inference/models/en --dev runs/corpus/en_dev.jsonl \
+        --index runs/tag_index/en/tag_index.npz [--write]
+
+1. The folder's model ranks every dev post as the service does (its fusion or learned reranker); the
+   grounding stage adds phrases from the post and the vocabulary's nearest tags, and scores each
+   candidate's relevance (cosine in the sentence encoder's space); the safety filter drops what it must.
+2. The floor: the relevance below which only `--floor-gold-loss` of the candidates matching a gold tag
+   fall (a quantile of the gold candidates' relevance), so it removes far-off filler, not answers.
+3. The weights: a grid over (model, relevance, phrase), scored on the dev metrics of the top 10
+   (filled to k, as `tagsmith predict` fills it); the best sum of F1@1, F1@5 and MAP@5 wins, and
+   the ungrounded ranking is printed beside it.
+4. --write: grounding.json and tag_index.npz into the folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from export.baselines import load_jsonl
+from inference.evaluation.metrics import evaluate, match_key
+from inference.runtime.grounding import GROUNDING_JSON, TAG_INDEX, Grounder, GroundingConfig, context_text
+from inference.runtime.language_model import LanguageModel
+from inference.runtime.ranking import FUNCTION_WORDS
+from inference.runtime.safety import SafetyFilter
+from inference.runtime.sentence_encoder import SentenceEncoder
+from inference.runtime.strategies import usable
+from inference.runtime.tag_index import TagIndex
+from inference.text.preprocess import tokenize
+from inference.text.tags import tag_key
+
+ROOT = Path(__file__).resolve().parents[1]
+GRID = {"model_weight": (0.25, 0.5, 1.0, 2.0), "relevance_weight": (0.5, 1.0, 2.0), "phrase_weight": (0.0, 0.15, 0.3, 0.6)}
+BATCH = 64
+K = 10
+
+
+def model_lists(model: LanguageModel, records: list[dict], n: int) -> list[list]:
+    """The model's own ranked list of each record, as the service ranks text-only requests."""
+    out = []
+    blocklist = FUNCTION_WORDS.get(model.lang, frozenset())
+    for start in range(0, len(records), BATCH):
+        batch = records[start:start + BATCH]
+        pairs = [(tokenize(r["post"], model.lang), [t for m in r.get("thread") or [] for t in tokenize(m, model.lang)]) for r in batch]
+        for cands, (post, thread) in zip(model.candidates(pairs, n), pairs):
+            out.append(model.ranking.rank(cands, post, thread, n, (), blocklist))
+    return out
+
+
+def grounded_pools(grounder: Grounder, records: list[dict], ranked: list[list]) -> list[list[dict]]:
+    """Per record: its candidates with model, relevance and phrase scores, safety applied."""
+    pools = []
+    for start in range(0, len(records), BATCH):
+        batch, lists = records[start:start + BATCH], ranked[start:start + BATCH]
+        posts, threads = [r["post"] for r in batch], [r.get("thread") or [] for r in batch]
+        contexts = grounder.encoder.encode([context_text(p, t) or " " for p, t in zip(posts, threads)])
+        nearest = grounder.index.search(contexts, grounder.config.vocab_k)
+        found = [grounder.candidates(r, p, t, n) for r, p, t, n in zip(lists, posts, threads, nearest)]
+        grounder.relevance(found, contexts)
+        for pool, post, thread in zip(found, posts, threads):
+            text = context_text(post, thread)
+            pools.append([e for e in pool.values() if grounder.safety is None or grounder.safety.check(e["words"], text, grounder.lang, e["relevance"]).allowed])
+    return pools
+
+
+def predictions(pools: list[list[dict]], records: list[dict], config: GroundingConfig, floor: float | None = None) -> list[list[str]]:
+    weights = np.array([config.model_weight, config.relevance_weight, config.phrase_weight])
+    out = []
+    for pool, record in zip(pools, records):
+        entries = [e for e in pool if floor is None or e["relevance"] >= floor]
+        if not entries:
+            out.append([])
+            continue
+        features = np.array([[e["model"], e["relevance"], e.get("phrase", 0.0)] for e in entries])
+        order = np.argsort(-(features @ weights), kind="stable")
+        ranked = [_as_ranked(entries[i]) for i in order]
+        raw = " ".join([record["post"], *(record.get("thread") or [])])
+        out.append([r.words for r in usable(ranked, raw, ())[:K]])
+    return out
+
+
+def _as_ranked(entry: dict):
+    from inference.runtime.ranking import Ranked
+
+    return Ranked(entry["words"], 0.0, entry["source"])
+
+
+def calibrate_floor(pools: list[list[dict]], gold: list[list[str]], loss: float) -> tuple[float, dict]:
+    """The relevance quantile `loss` of the candidates that match a gold tag, and what it removes."""
+    gold_rel, other_rel = [], []
+    for pool, tags in zip(pools, gold):
+        keys = {match_key(t) for t in tags}
+        for e in pool:
+            (gold_rel if match_key(e["words"]) in keys else other_rel).append(e["relevance"])
+    floor = float(np.quantile(gold_rel, loss)) if gold_rel else 0.0
+    other = np.array(other_rel)
+    return round(floor, 3), {"gold_candidates": len(gold_rel), "other_candidates": len(other_rel),
+                             "other_removed": round(float((other < floor).mean()), 3) if len(other) else 0.0}
+
+
+def headline(metrics: dict) -> float:
+    return metrics["F1@1"] + metrics["F1@5"] + metrics["MAP@5"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--folder", required=True)
+    parser.add_argument("--dev", required=True)
+    parser.add_argument("--index", required=True, help="tag_index.npz (python -m export.tag_index)")
+    parser.add_argument("--safety", default=str(ROOT / "inference" / "models" / "safety.json"))
+    parser.add_argument("--floor-gold-loss", type=float, default=0.05)
+    parser.add_argument("--limit", type=int, default=None, help="use the first N dev records")
+    parser.add_argument("--write", action="store_true")
+    args = parser.parse_args(argv)
+
+    folder = Path(args.folder)
+    model = LanguageModel.load(folder, threads=1)
+    records = [r for r in load_jsonl(args.dev) if r.get("hashtags")][: args.limit]
+    gold = [r["hashtags"] for r in records]
+    grounder = Grounder(SentenceEncoder.load(threads=1), TagIndex.load(args.index), GroundingConfig(), model.lang,
+                        SafetyFilter.load(args.safety))
+    ranked = model_lists(model, records, grounder.config.model_pool)
+    base = evaluate(gold, [[r.words for r in usable(lst, " ".join([rec["post"], *(rec.get("thread") or [])]), ())[:K]]
+                           for lst, rec in zip(ranked, records)], model.lang)
+    pools = grounded_pools(grounder, records, ranked)
+    floor, removed = calibrate_floor(pools, gold, args.floor_gold_loss)
+    print(f"{model.lang}: {len(records)} dev posts; floor {floor} (gold loss {args.floor_gold_loss}): {json.dumps(removed)}")
+    print(f"ungrounded: " + " ".join(f"{k} {base[k]:.2f}" for k in ("F1@1", "F1@5", "MAP@5", "RG-1")))
+    results = []
+    for values in itertools.product(*GRID.values()):
+        config = GroundingConfig(**dict(zip(GRID, values)), floor=floor)
+        m = evaluate(gold, predictions(pools, records, config), model.lang)
+        results.append((headline(m), values, m))
+    results.sort(key=lambda r: -r[0])
+    for score, values, m in results[:8]:
+        print(f"{dict(zip(GRID, values))}: " + " ".join(f"{k} {m[k]:.2f}" for k in ("F1@1", "F1@5", "MAP@5", "RG-1")))
+    best = GroundingConfig(**dict(zip(GRID, results[0][1])), floor=floor)
+    floored = evaluate(gold, predictions(pools, records, best, floor), model.lang)
+    print("best with the floor applied: " + " ".join(f"{k} {floored[k]:.2f}" for k in ("F1@1", "F1@5", "MAP@5", "RG-1")))
+    if args.write:
+        (folder / GROUNDING_JSON).write_text(json.dumps(best.to_json(), indent=1) + "\n", encoding="utf-8")
+        shutil.copyfile(args.index, folder / TAG_INDEX)
+        print(f"wrote {folder / GROUNDING_JSON} and {folder / TAG_INDEX}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,187 @@
+"""Grounding: is this tag about this post? Candidates from the post itself, relevance, safety, a floor.
+
+The model's ranked list (reranker or fusion) knows what was popular in an old corpus; grounding asks
+whether each tag is about *this* post, in the space of a pretrained sentence encoder
+(inference/runtime/sentence_encoder.py):
+
+    post + thread --encode--> p [512]
+    candidates: the model's list (score m), phrases taken from the post (score q, source "phrase"),
+                the tag vocabulary's nearest tags to p (source "vocab")
+    relevance r = cos(p, tag vector)     tag vectors: tag_index.npz (embedded at export) or encoded now
+    score = model_weight * m + relevance_weight * r + phrase_weight * q
+    safety filter (inference/runtime/safety.py) -> existing and blocked tags out -> sort
+    floor (the service's default): only tags with r >= floor; fewer than k, or none, rather than filler
+
+Tags proposed by no source but the popularity prior never appear. The folder's grounding.json holds
+the weights and the floor (chosen on dev data by export/grounding.py).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from inference.runtime.ranking import Ranked
+from inference.runtime.tag_index import TagIndex
+from inference.text.phrases import extract_phrases
+from inference.text.tags import tag_key
+
+GROUNDING_JSON = "grounding.json"
+TAG_INDEX = "tag_index.npz"
+FORMAT_VERSION = 1
+PLACEHOLDERS = ("DIGIT", "URL", "MENTION")  # the data sets' tokens: never embedded as words
+
+
+class InvalidGrounding(ValueError):
+    """grounding.json is malformed or of another format version."""
+
+
+@dataclass(frozen=True)
+class GroundingConfig:
+    model_weight: float = 0.5  # of the model's own score (max-normalised over its list)
+    relevance_weight: float = 1.0  # of the cosine between the post and the tag
+    phrase_weight: float = 0.3  # of a phrase's score (inference/text/phrases.py)
+    model_pool: int = 20  # the model's best candidates considered
+    vocab_k: int = 10  # nearest vocabulary tags considered
+    phrase_limit: int = 8  # phrases taken from the post
+    floor: float = 0.15  # the service's relevance floor (cosine); `tagsmith predict --floor` applies it too
+
+    @classmethod
+    def load(cls, folder: Path) -> "GroundingConfig":
+        path = Path(folder) / GROUNDING_JSON
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InvalidGrounding(f"{path}: {exc}") from exc
+        if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
+            raise InvalidGrounding(f"{path}: format_version must be {FORMAT_VERSION}")
+        known = {f.name: f.type for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        for name, value in values.items():
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                raise InvalidGrounding(f"{path}: {name} must be a number, got {value!r}")
+        return cls(**values)
+
+    def to_json(self) -> dict:
+        return {"format_version": FORMAT_VERSION, **{f.name: getattr(self, f.name) for f in fields(self)}}
+
+
+@dataclass(frozen=True)
+class Grounded:
+    """One request's grounded list, best first, and whether the floor removed any candidate."""
+
+    ranked: list[Ranked]
+    floored: bool
+
+
+def embed_text(words: str, lang: str) -> str:
+    """What is embedded for a tag: its words (Chinese joined without spaces), placeholders left out."""
+    kept = [w for w in words.split() if w not in PLACEHOLDERS] or words.split()
+    return "".join(kept) if lang == "zh" else " ".join(kept)
+
+
+def context_text(post: str, thread: Sequence[str]) -> str:
+    """What is embedded for a request: the post, then its thread."""
+    return "\n".join([post, *thread]).strip()
+
+
+class Grounder:
+    """Grounds the ranked lists of one language (see the module docstring)."""
+
+    def __init__(self, encoder, index: TagIndex, config: GroundingConfig, lang: str, safety=None):
+        self.encoder = encoder  # inference.runtime.sentence_encoder.SentenceEncoder (shared by languages)
+        self.index = index
+        self.rows = {tag_key(t): i for i, t in enumerate(index.tags)}
+        self.config = config
+        self.lang = lang
+        self.safety = safety  # inference.runtime.safety.SafetyFilter or None
+
+    def candidates(self, ranked: list[Ranked], post: str, thread: Sequence[str], nearest: list) -> dict[str, dict]:
+        """tag_key -> {"words", "model", "phrase", "vocab", "source"} of one request."""
+        pool: dict[str, dict] = {}
+        model = ranked[: self.config.model_pool]
+        top = max((r.score for r in model), default=0.0) or 1.0
+        for r in model:
+            if r.source == "prior":  # a popular fallback is never a suggestion on its own
+                continue
+            pool.setdefault(tag_key(r.words), {"words": r.words, "model": r.score / top, "source": r.source})
+        for p in extract_phrases(post, list(thread), self.lang, limit=self.config.phrase_limit):
+            entry = pool.setdefault(tag_key(p.words), {"words": p.words, "model": 0.0, "source": "phrase"})
+            entry["phrase"] = max(entry.get("phrase", 0.0), p.score)
+        for words, cos in nearest:
+            entry = pool.setdefault(tag_key(words), {"words": words, "model": 0.0, "source": "vocab"})
+            entry["relevance"] = cos
+        return pool
+
+    def relevance(self, pools: list[dict[str, dict]], contexts: np.ndarray) -> None:
+        """Fill each candidate's "relevance": a table lookup, or one encoder call for the rest."""
+        missing: list[tuple[int, str]] = []
+        for i, pool in enumerate(pools):
+            for key, entry in pool.items():
+                if "relevance" in entry:
+                    continue
+                row = self.rows.get(key)
+                if row is None:
+                    missing.append((i, key))
+                else:
+                    entry["relevance"] = float(self.index.vectors[row] @ contexts[i])
+        if missing:
+            encoded = self.encoder.encode([embed_text(pools[i][key]["words"], self.lang) for i, key in missing])
+            for (i, key), vector in zip(missing, encoded):
+                pools[i][key]["relevance"] = float(vector @ contexts[i])
+
+    def score(self, entry: dict) -> float:
+        """The weighted sum, divided by the sum of the weights (so it stays in [0, 1])."""
+        c = self.config
+        total = c.model_weight * entry["model"] + c.relevance_weight * entry["relevance"] + c.phrase_weight * entry.get("phrase", 0.0)
+        return min(1.0, max(0.0, total / ((c.model_weight + c.relevance_weight + c.phrase_weight) or 1.0)))
+
+    def ground_batch(
+        self, ranked: list[list[Ranked]], posts: list[str], threads: list[Sequence[str]],
+        excluded: list[set[str]], blocklist: set[str] | frozenset[str], floors: Sequence[bool],
+    ) -> list[Grounded]:
+        """Per request: its candidates re-scored, filtered and sorted (all of them, not cut to k)."""
+        texts = [context_text(p, t) for p, t in zip(posts, threads)]
+        contexts = self.encoder.encode([t or " " for t in texts])  # [B, D]
+        nearest = self.index.search(contexts, self.config.vocab_k)
+        pools = [self.candidates(r, p, t, n) for r, p, t, n in zip(ranked, posts, threads, nearest)]
+        self.relevance(pools, contexts)
+        blocked = {tag_key(b) for b in blocklist}
+        return [self._finish(pool, text, {tag_key(e) for e in exclude} | blocked, floor)
+                for pool, text, exclude, floor in zip(pools, texts, excluded, floors)]
+
+    def _finish(self, pool: dict[str, dict], text: str, dropped: set[str], floor: bool) -> Grounded:
+        kept, floored = [], False
+        for key, entry in pool.items():
+            if key in dropped or not key:
+                continue
+            if self.safety is not None and not self.safety.check(entry["words"], text, self.lang, entry["relevance"]).allowed:
+                continue
+            if floor and entry["relevance"] < self.config.floor:
+                floored = True
+                continue
+            kept.append(Ranked(entry["words"], self.score(entry), entry["source"]))
+        kept.sort(key=lambda r: -r.score)
+        return Grounded(kept, floored)
+
+
+def attach_grounders(models: dict, safety_path: Path | None, providers=None, threads: int = 1) -> None:
+    """Give every model whose folder holds grounding.json and tag_index.npz its Grounder; the sentence
+    encoder (built from its wheel into the cache at first start) is loaded once for all of them."""
+    grounded = [m for m in models.values() if (m.folder / GROUNDING_JSON).exists() and (m.folder / TAG_INDEX).exists()]
+    if not grounded:
+        return
+    from inference.runtime.safety import SafetyFilter
+    from inference.runtime.sentence_encoder import SentenceEncoder
+
+    encoder = SentenceEncoder.load(providers=providers, threads=max(1, threads))
+    safety = SafetyFilter.load(safety_path) if safety_path is not None and safety_path.exists() else None
+    for model in grounded:
+        index = TagIndex.load(model.folder / TAG_INDEX)
+        if index.dim != encoder.dim:
+            raise InvalidGrounding(f"{model.folder / TAG_INDEX}: vectors of dimension {index.dim}, the encoder gives {encoder.dim}")
+        model.grounder = Grounder(encoder, index, GroundingConfig.load(model.folder), model.lang, safety)

@@ -1,0 +1,135 @@
+"""One language's model folder: its candidate sources and the ranking picked for it at load time.
+
+A folder may hold the ONNX generator (encoder.onnx + decoder.onnx), a retrieval index, a tag lexicon,
+a learned reranker (rerank.json), fusion weights (fusion.json) and the grounding stage (grounding.json
++ tag_index.npz); whatever it holds is used, so a retrieval-only folder serves while the generator is
+still training.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from inference.runtime.ranking import FUSION_JSON
+from inference.runtime.rerank import RERANK_JSON, FeatureContext, Reranker
+from inference.runtime.strategies import FusionRanking, RerankedRanking
+from inference.text.tags import LANGUAGES
+
+log = logging.getLogger(__name__)
+
+# Used when a folder has no fusion.json (export/fusion.py writes tuned ones). Generator scores are
+# log-probs: "softmax" makes the best beam 1 and the others their probability relative to it.
+DEFAULT_FUSION = {"weights": {"generator": 1.0, "retrieval": 0.6}, "norms": {"generator": "softmax"}}
+LEXICON_SOURCES = ("extract", "prior", "overlap")  # sources served by the tag lexicon (tags.json)
+
+
+@dataclass
+class LanguageModel:
+    """The pieces found in one model folder, and how its candidates are ranked."""
+
+    lang: str
+    name: str
+    version: str
+    folder: Path
+    generator: object | None = None  # inference.runtime.generator.Generator (encoder.onnx + decoder.onnx)
+    retrieval: object | None = None  # inference.runtime.retrieval.RetrievalIndex (retrieval.npz/json)
+    lexicon: object | None = None  # inference.runtime.retrieval.TagLexicon (tags.json)
+    fusion: dict = field(default_factory=lambda: dict(DEFAULT_FUSION))
+    reranker: Reranker | None = None  # the learned reranker (rerank.json): ranks instead of the fusion
+    ranking: FusionRanking | RerankedRanking | None = None  # picked by `load`
+    grounder: object | None = None  # inference.runtime.grounding.Grounder, set by the Suggester
+
+    @property
+    def model_id(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    def weighted(self, source: str) -> bool:
+        reranked = self.reranker is not None and source in self.reranker.sources
+        return self.fusion.get("weights", {}).get(source, 0) > 0 or reranked
+
+    @property
+    def sources(self) -> list[str]:
+        """Sources that can run here and carry weight, in a fixed order."""
+        return [s for s in self._source_fns() if self.weighted(s)]
+
+    @classmethod
+    def load(cls, folder: str | Path, providers: list[str] | None = None, threads: int = 0, fusion: dict | None = None) -> "LanguageModel":
+        """fusion: overrides the folder's fusion.json ({"weights": {source: w}, "norms": {...}},
+        see inference.runtime.ranking.rank); the folder's rerank.json (learned reranker) is used only without one."""
+        folder = Path(folder)
+        config_path = folder / "config.json"
+        config = json.loads(config_path.read_text(encoding="utf-8")) if config_path.exists() else {}
+        lang = config.get("language") or config.get("lang") or (folder.name if folder.name in LANGUAGES else "en")
+        model = cls(lang=lang, name=str(config.get("name") or f"tagsmith-{lang}"), version=str(config.get("version") or "0"), folder=folder)
+        if fusion is not None:
+            model.fusion = fusion
+        elif (folder / FUSION_JSON).exists():
+            model.fusion = json.loads((folder / FUSION_JSON).read_text(encoding="utf-8"))
+        if fusion is None and (folder / RERANK_JSON).exists():
+            model.reranker = Reranker.load(folder)
+        model._open_sources(providers, threads)
+        if not model.sources:
+            raise ValueError(
+                f"model folder {folder} has no usable source: no ONNX graphs or retrieval index, "
+                f"or none of them weighted in its fusion ({model.fusion.get('weights')})"
+            )
+        if model.reranker is not None:
+            context = FeatureContext.from_sources(model.retrieval, model.lexicon)
+            model.ranking = RerankedRanking(model.reranker, context, model.fusion)
+        else:
+            model.ranking = FusionRanking(model.fusion)
+        log.info("loaded %s (%s) from %s: %s", model.model_id, lang, folder, " + ".join(model.sources))
+        return model
+
+    def _open_sources(self, providers, threads: int) -> None:
+        from inference.runtime.retrieval import INDEX_JSON, TAGS_JSON, RetrievalIndex, TagLexicon
+
+        folder = self.folder
+        # the graphs are opened only when the ranking uses them (a folder may ship them at weight 0)
+        if self.weighted("generator") and (folder / "encoder.onnx").exists() and (folder / "decoder.onnx").exists():
+            from inference.runtime.generator import Generator  # onnxruntime: imported only when a graph exists
+
+            beam = self.fusion.get("generator_beam_size")  # the width the folder was tuned with
+            if beam is not None and (not isinstance(beam, int) or isinstance(beam, bool) or beam < 1):
+                raise ValueError(f"{folder / FUSION_JSON}: generator_beam_size must be an integer >= 1, got {beam!r}")
+            self.generator = Generator(folder, providers=providers, threads=threads, beam_size=beam)
+        if (folder / INDEX_JSON).exists():
+            self.retrieval = RetrievalIndex.load(folder)
+        # the lexicon's lookup tables take a while to build: only when one of its sources is weighted
+        if (folder / TAGS_JSON).exists() and any(self.weighted(s) for s in LEXICON_SOURCES):
+            self.lexicon = TagLexicon.load(folder)
+
+    def _source_fns(self) -> dict:
+        """source name -> fn(pairs of (post, thread) tokens, n) -> per pair [(words, raw score)]."""
+        fns = {}
+        if self.generator is not None:
+            fns["generator"] = lambda pairs, n: self.generator.generate(pairs, n_best=n)
+        if self.retrieval is not None:
+            vectors = {}  # the TF-IDF vectors of a batch, made once for both retrieval sources
+
+            def vectorized(pairs):
+                if vectors.get("pairs") is not pairs:
+                    vectors.update(pairs=pairs, matrix=self.retrieval.vectorize(pairs))
+                return vectors["matrix"]
+
+            fns["retrieval"] = lambda pairs, n: self.retrieval.query(pairs, vectors=vectorized(pairs))
+            fns["centroid"] = lambda pairs, n: self.retrieval.query_centroids(pairs, limit=n, vectors=vectorized(pairs))
+        if self.lexicon is not None:
+            fns["extract"] = lambda pairs, n: [self.lexicon.extract(p, c) for p, c in pairs]
+            fns["prior"] = lambda pairs, n: [self.lexicon.prior(n)] * len(pairs)
+            if self.retrieval is not None:
+                idf = self.retrieval.idf_of
+                fns["overlap"] = lambda pairs, n: [self.lexicon.overlap(p, c, idf, limit=n) for p, c in pairs]
+        return fns
+
+    def candidates(self, pairs: list[tuple[list[str], list[str]]], n: int) -> list[dict[str, list]]:
+        """Per pair, {source: [(words, raw score)]} from every weighted source (one batched call each)."""
+        fns = self._source_fns()
+        # the reranker may want deeper lists than k + 5 (more gold tags reach its pool); the
+        # generator's beams stay at n
+        limit = max(n, self.reranker.source_limit) if self.reranker is not None else n
+        per_source = {name: fns[name](pairs, n if name == "generator" else limit) for name in self.sources}
+        return [{name: found[row] for name, found in per_source.items()} for row in range(len(pairs))]
