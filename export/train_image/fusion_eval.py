@@ -1,0 +1,58 @@
+"""`python -m export.train_image fusion-eval`: text only vs image only vs fused suggestions on the
+MediaEval dev posts (posts whose image is in the dev split)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from export.image_data import mediaeval_posts
+
+log = logging.getLogger("export.train_image")
+
+
+def cmd_fusion_eval(args) -> None:
+    """Text-only vs image-only vs fused suggestions on the MediaEval dev posts (their images unseen
+    in training): a retrieval text model built from the train posts, the shipped image tagger."""
+    from inference.runtime.image import ImageTagger
+    from inference.evaluation.metrics import evaluate
+    from inference.text.preprocess import tokenize
+    from inference.runtime.retrieval import RetrievalIndex, TagLexicon
+    from inference.runtime.suggester import IMAGE_SHARE, LanguageModel, SuggestRequest, Suggester
+
+    out = Path(args.out)
+    meta = json.loads((out / "train_meta.json").read_text())
+    items = {d["id"]: d for d in json.loads((out / "items.json").read_text())}
+    dev_images = {items[i]["path"] for i in meta["dev_ids"] if i.startswith("mediaeval-") and i in items}
+    posts = mediaeval_posts(args.mediaeval)
+    train = [p for p in posts if p["image"] not in dev_images and p["hashtags"]]
+    dev = [p for p in posts if p["image"] in dev_images and p["hashtags"]]
+    text_folder = out / "text-mediaeval"
+    text_folder.mkdir(parents=True, exist_ok=True)
+    RetrievalIndex.build(train, lambda text: tokenize(text, "en")).save(text_folder)
+    TagLexicon.from_tag_lists(p["hashtags"] for p in train).save(text_folder)
+    (text_folder / "config.json").write_text(json.dumps({"name": "mediaeval-train-retrieval", "version": "dev", "language": "en"}))
+    (text_folder / "fusion.json").write_text(json.dumps({"weights": {"retrieval": 1.0, "extract": 0.5}, "norms": {}}))
+    tagger = ImageTagger(args.model)
+    pixels = {path: tagger.preprocess(Path(path).read_bytes()) for path in sorted({p["image"] for p in dev})}
+    gold = [p["hashtags"] for p in dev]
+    log.info("MediaEval fusion dev: %d posts, %d images (train: %d posts)", len(dev), len(pixels), len(train))
+    rows = {}
+    k = args.k
+    for weight, share in [(w, IMAGE_SHARE) for w in args.image_weights] + [(0.5, 0.0)]:
+        suggester = Suggester({"en": LanguageModel.load(text_folder)}, image_tagger=tagger, image_weight=weight, image_share=share)
+        fused = f"fused (image weight {weight})" + ("" if share else ", no places kept for the photo")
+        variants = {"text only": lambda p: SuggestRequest(p["post"], k=k, lang="en"),
+                    "image only": lambda p: SuggestRequest("", k=k, lang="en", image=pixels[p["image"]]),
+                    fused: lambda p: SuggestRequest(p["post"], k=k, lang="en", image=pixels[p["image"]])}
+        for name, make in variants.items():
+            if name in rows:
+                continue
+            results = []
+            for i in range(0, len(dev), 64):
+                results += suggester.suggest_batch([make(p) for p in dev[i:i + 64]])
+            m = evaluate(gold, [[s.words for s in r.suggestions] for r in results], "en")
+            rows[name] = {key: round(m[key], 2) for key in ("P@1", "F1@1", "P@5", "R@5", "F1@5", "MAP@5")}
+            log.info("%-28s %s", name, rows[name])
+    (out / f"fusion_eval_k{k}.json").write_text(json.dumps({"posts": len(dev), "images": len(pixels), "k": k, "rows": rows}, indent=1))
