@@ -49,3 +49,18 @@ def write_models_dir(root: Path, langs=("en", "zh")) -> Path:
     for lang in langs:
         write_retrieval_model(root / lang, lang)
     return root
+
+
+def write_grounding(folder: Path, encoder, lang: str = "en", **config) -> Path:
+    """Add the grounding stage to a model folder: tag_index.npz (its tags.json tags embedded by
+    `encoder`) and grounding.json (GroundingConfig defaults, overridden by `config`)."""
+    import numpy as np
+
+    from inference.runtime.grounding import GROUNDING_JSON, TAG_INDEX, GroundingConfig, embed_text
+
+    counts = json.loads((folder / "tags.json").read_text(encoding="utf-8"))
+    tags = sorted(counts)
+    vectors = encoder.encode([embed_text(t, lang) for t in tags]).astype(np.float16)
+    np.savez_compressed(folder / TAG_INDEX, vectors=vectors, tags=np.array(tags), counts=np.array([counts[t] for t in tags]))
+    (folder / GROUNDING_JSON).write_text(json.dumps(GroundingConfig(**config).to_json()))
+    return folder

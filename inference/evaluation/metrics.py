@@ -206,7 +206,7 @@ def read_gold(path: str | Path) -> list[list[str]]:
 
 
 def detect_tags_lang(gold: list[list[str]]) -> str:
-    from inference.text.tags import detect_lang
+    from inference.text.tags import script_lang as detect_lang
 
     sample = " ".join(t for tags in gold[:2000] for t in tags)
     return detect_lang(sample)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Iterator
 
 from inference.text.preprocess import split_gold_hashtags
-from inference.text.tags import detect_lang, normalize_tag
+from inference.text.tags import normalize_tag, script_lang
 
 FORMATS = ("jsonl", "weibo", "instagram", "tweeteval", "rumoureval", "sarcasm", "crisislex", "mediaeval", "corel5k")
 _WEIBO_SUFFIXES = ("_post.txt", "_conv.txt", "_tag.txt")
@@ -40,7 +40,7 @@ def record(rid: str, post: str, thread=(), hashtags=(), image=None, lang=None, s
     """A canonical record; `lang` is detected from the post (then the thread) when not given."""
     thread = [t for t in thread if t and t.strip()]
     if lang is None:
-        lang = detect_lang(post if post.strip() else " ".join(thread[:3]))
+        lang = script_lang(post if post.strip() else " ".join(thread[:3]))
     return {"id": rid, "post": post, "thread": thread, "hashtags": list(hashtags), "image": image,
             "lang": lang, "source": source}
 

@@ -7,7 +7,10 @@ whether each tag is about *this* post, in the space of a pretrained sentence enc
     post + thread --encode--> p [512]
     candidates: the model's list (score m), phrases taken from the post (score q, source "phrase"),
                 the tag vocabulary's nearest tags to p (source "vocab")
-    relevance r = cos(p, tag vector)     tag vectors: tag_index.npz (embedded at export) or encoded now
+    relevance r = (cos(p, tag) - mean) / std / RELEVANCE_SCALE, the mean and std of p's cosines over the
+        whole vocabulary: a short or vague text (emoji, "good morning") is near everything in this
+        space and a long specific one near little, so raw cosines are not comparable across posts
+        (tag vectors: tag_index.npz, embedded at export, or encoded now for tags not in it)
     score = model_weight * m + relevance_weight * r + phrase_weight * q
     safety filter (inference/runtime/safety.py) -> existing and blocked tags out -> sort
     floor (the service's default): only tags with r >= floor; fewer than k, or none, rather than filler
@@ -19,7 +22,7 @@ the weights and the floor (chosen on dev data by export/grounding.py).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -34,6 +37,7 @@ GROUNDING_JSON = "grounding.json"
 TAG_INDEX = "tag_index.npz"
 FORMAT_VERSION = 1
 PLACEHOLDERS = ("DIGIT", "URL", "MENTION")  # the data sets' tokens: never embedded as words
+RELEVANCE_SCALE = 4.0  # standard deviations: a tag this far above the post's mean cosine scores 1
 
 
 class InvalidGrounding(ValueError):
@@ -48,7 +52,7 @@ class GroundingConfig:
     model_pool: int = 20  # the model's best candidates considered
     vocab_k: int = 10  # nearest vocabulary tags considered
     phrase_limit: int = 8  # phrases taken from the post
-    floor: float = 0.15  # the service's relevance floor (cosine); `tagsmith predict --floor` applies it too
+    floor: float = 0.5  # the service's relevance floor (on r); `tagsmith predict --floor` applies it too
 
     @classmethod
     def load(cls, folder: Path) -> "GroundingConfig":
@@ -100,6 +104,10 @@ class Grounder:
         self.lang = lang
         self.safety = safety  # inference.runtime.safety.SafetyFilter or None
 
+    def for_language(self, lang: str) -> "Grounder":
+        """This grounder for texts in another language: the vocabulary search alone (no phrases)."""
+        return Grounder(self.encoder, self.index, replace(self.config, phrase_limit=0), lang, self.safety)
+
     def candidates(self, ranked: list[Ranked], post: str, thread: Sequence[str], nearest: list) -> dict[str, dict]:
         """tag_key -> {"words", "model", "phrase", "vocab", "source"} of one request."""
         pool: dict[str, dict] = {}
@@ -109,30 +117,44 @@ class Grounder:
             if r.source == "prior":  # a popular fallback is never a suggestion on its own
                 continue
             pool.setdefault(tag_key(r.words), {"words": r.words, "model": r.score / top, "source": r.source})
-        for p in extract_phrases(post, list(thread), self.lang, limit=self.config.phrase_limit):
+        phrases = extract_phrases(post, list(thread), self.lang, limit=self.config.phrase_limit) if self.config.phrase_limit else []
+        for p in phrases:
             entry = pool.setdefault(tag_key(p.words), {"words": p.words, "model": 0.0, "source": "phrase"})
             entry["phrase"] = max(entry.get("phrase", 0.0), p.score)
         for words, cos in nearest:
-            entry = pool.setdefault(tag_key(words), {"words": words, "model": 0.0, "source": "vocab"})
-            entry["relevance"] = cos
+            pool.setdefault(tag_key(words), {"words": words, "model": 0.0, "source": "vocab"})
         return pool
 
-    def relevance(self, pools: list[dict[str, dict]], contexts: np.ndarray) -> None:
-        """Fill each candidate's "relevance": a table lookup, or one encoder call for the rest."""
+    def nearest(self, contexts: np.ndarray) -> tuple[np.ndarray, list[list[tuple[str, float]]]]:
+        """Per context: (mean, std) of its cosines over the vocabulary [B, 2], and its vocab_k nearest tags."""
+        scores = contexts @ self.index.vectors.T  # [B, V]
+        stats = np.stack([scores.mean(axis=1), scores.std(axis=1) + 1e-6], axis=1)
+        k = min(self.config.vocab_k, scores.shape[1])
+        top = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k else np.zeros((len(scores), 0), dtype=int)
+        nearest = []
+        for row, cand in zip(scores, top):
+            best = cand[np.argsort(-row[cand], kind="stable")]
+            nearest.append([(self.index.tags[i], float(row[i])) for i in best])
+        return stats, nearest
+
+    def relevance(self, pools: list[dict[str, dict]], contexts: np.ndarray, stats: np.ndarray) -> None:
+        """Fill each candidate's "cos" (a table lookup, or one encoder call for the rest) and its
+        "relevance" (the cosine standardised over the post's vocabulary cosines)."""
         missing: list[tuple[int, str]] = []
         for i, pool in enumerate(pools):
             for key, entry in pool.items():
-                if "relevance" in entry:
-                    continue
                 row = self.rows.get(key)
                 if row is None:
                     missing.append((i, key))
                 else:
-                    entry["relevance"] = float(self.index.vectors[row] @ contexts[i])
+                    entry["cos"] = float(self.index.vectors[row] @ contexts[i])
         if missing:
             encoded = self.encoder.encode([embed_text(pools[i][key]["words"], self.lang) for i, key in missing])
             for (i, key), vector in zip(missing, encoded):
-                pools[i][key]["relevance"] = float(vector @ contexts[i])
+                pools[i][key]["cos"] = float(vector @ contexts[i])
+        for (mean, std), pool in zip(stats, pools):
+            for entry in pool.values():
+                entry["relevance"] = (entry["cos"] - mean) / std / RELEVANCE_SCALE
 
     def score(self, entry: dict) -> float:
         """The weighted sum, divided by the sum of the weights (so it stays in [0, 1])."""
@@ -147,9 +169,9 @@ class Grounder:
         """Per request: its candidates re-scored, filtered and sorted (all of them, not cut to k)."""
         texts = [context_text(p, t) for p, t in zip(posts, threads)]
         contexts = self.encoder.encode([t or " " for t in texts])  # [B, D]
-        nearest = self.index.search(contexts, self.config.vocab_k)
+        stats, nearest = self.nearest(contexts)
         pools = [self.candidates(r, p, t, n) for r, p, t, n in zip(ranked, posts, threads, nearest)]
-        self.relevance(pools, contexts)
+        self.relevance(pools, contexts, stats)
         blocked = {tag_key(b) for b in blocklist}
         return [self._finish(pool, text, {tag_key(e) for e in exclude} | blocked, floor)
                 for pool, text, exclude, floor in zip(pools, texts, excluded, floors)]
@@ -159,7 +181,7 @@ class Grounder:
         for key, entry in pool.items():
             if key in dropped or not key:
                 continue
-            if self.safety is not None and not self.safety.check(entry["words"], text, self.lang, entry["relevance"]).allowed:
+            if self.safety is not None and not self.safety.check(entry["words"], text, self.lang, entry["cos"]).allowed:
                 continue
             if floor and entry["relevance"] < self.config.floor:
                 floored = True

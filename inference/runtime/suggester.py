@@ -58,6 +58,7 @@ class SuggestResult:
     lang: str
     model: str  # "name@version"
     below_floor: bool = False  # the relevance floor left fewer than k suggestions
+    detected_lang: str | None = None  # what the text reads as (differs from `lang` when a forced lang contradicts it)
 
 
 def existing_tags(req: SuggestRequest) -> set[str]:
@@ -145,9 +146,26 @@ class Suggester:
             described["image"] = {"model": self.image_tagger.model_id, "sources": ["image"]}
         return described
 
-    def model_for(self, req: SuggestRequest) -> LanguageModel:
-        lang = req.lang or detect_lang(req.text or " ".join(req.thread))
-        return self.models.get(lang) or self.models[self.default_lang]
+    @property
+    def vocabulary_fallback(self):
+        """The grounder serving texts in a language without a model (vocabulary search in the
+        multilingual encoder's space), or None: such texts are then refused (`serves`)."""
+        model = self.models.get(self.default_lang)
+        return model.grounder if model is not None else None
+
+    def serves(self, lang: str) -> bool:
+        return lang in self.models or self.vocabulary_fallback is not None
+
+    def detected_lang(self, req: SuggestRequest) -> str | None:
+        text = req.text if req.text.strip() else " ".join(req.thread)
+        return detect_lang(text) if text.strip() else None
+
+    def route(self, req: SuggestRequest) -> str:
+        """The language whose model (or the vocabulary fallback) answers `req`."""
+        lang = req.lang or self.detected_lang(req) or self.default_lang
+        if lang in self.models or (self._has_text(req) and self.vocabulary_fallback is not None):
+            return lang
+        return self.default_lang
 
     def warm_up(self) -> None:
         """One request per model, with an inline hashtag: loads the lazily built pieces (segmenter
@@ -168,15 +186,14 @@ class Suggester:
         image_tags = self._image_candidates(requests)  # one batched ONNX run for every image
         groups: dict[str, list[int]] = {}
         for i, req in enumerate(requests):
-            lang = self.model_for(req).lang if self.models else (req.lang or self.default_lang)
-            groups.setdefault(lang, []).append(i)
+            groups.setdefault(self.route(req) if self.models else (req.lang or self.default_lang), []).append(i)
         for lang, indices in groups.items():
             model = self.models.get(lang)
             batch = [requests[i] for i in indices]
             found = self._suggest_group(model, batch, [image_tags.get(i) for i in indices], lang)
             for i, (ranked, used, below) in zip(indices, found):
                 suggestions = [Suggestion(format_tag(r.words, lang), r.words, round(float(r.score), 4), r.source) for r in ranked]
-                results[i] = SuggestResult(suggestions, lang, "+".join(used), below)
+                results[i] = SuggestResult(suggestions, lang, "+".join(used), below, self.detected_lang(requests[i]))
         return results  # type: ignore[return-value]
 
     def _image_candidates(self, requests: list[SuggestRequest]) -> dict[int, list[tuple[str, float]]]:
@@ -200,7 +217,10 @@ class Suggester:
         candidates = self._text_candidates(model, batch, n)
         texts = {j: model.ranking.rank(c, post, thread, n, excluded[j], blocklist)
                  for j, (c, post, thread) in candidates.items() if images[j] is None}
-        grounded = self._ground(model, batch, texts, excluded, blocklist)
+        grounder = model.grounder if model is not None else self._fallback_for(lang)
+        if model is None and grounder is not None:  # a language without a model: the vocabulary alone
+            texts = {j: [] for j, r in enumerate(batch) if images[j] is None and self._has_text(r)}
+        grounded = self._ground(grounder, batch, texts, excluded, blocklist)
         out = []
         for j, (req, exclude) in enumerate(zip(batch, excluded)):
             raw_text = " ".join([req.text, *req.thread])
@@ -215,6 +235,8 @@ class Suggester:
                 below = req.floor and len(ranked) < req.k
             else:
                 ranked = usable(texts.get(j, []), raw_text, exclude)[: req.k]
+            if j in grounded and model is None:
+                used.append(f"{self.models[self.default_lang].model_id}:vocabulary")
             out.append((ranked, used or [model.model_id if model is not None else self.image_tagger.model_id], below))
         return out
 
@@ -231,12 +253,16 @@ class Suggester:
         pairs = [(tokenize(batch[j].text, model.lang), [t for m in batch[j].thread for t in tokenize(m, model.lang)]) for j in rows]
         return {j: (c, post, thread) for j, c, (post, thread) in zip(rows, model.candidates(pairs, n), pairs)}
 
-    def _ground(self, model, batch, texts: dict[int, list[Ranked]], excluded, blocklist) -> dict:
-        """Request index -> its grounded list (inference/runtime/grounding.py), when the model has a grounder."""
-        if model is None or model.grounder is None or not texts:
+    def _fallback_for(self, lang: str):
+        fallback = self.vocabulary_fallback
+        return None if fallback is None or lang in self.models else fallback.for_language(lang)
+
+    def _ground(self, grounder, batch, texts: dict[int, list[Ranked]], excluded, blocklist) -> dict:
+        """Request index -> its grounded list (inference/runtime/grounding.py), when there is a grounder."""
+        if grounder is None or not texts:
             return {}
         rows = sorted(texts)
-        found = model.grounder.ground_batch(
+        found = grounder.ground_batch(
             [texts[j] for j in rows], [batch[j].text for j in rows], [batch[j].thread for j in rows],
             [excluded[j] for j in rows], blocklist, [batch[j].floor for j in rows],
         )

@@ -46,6 +46,7 @@ from inference.server.errors import (
     NotImplementedYet,
     NotReady,
     UnknownLanguage,
+    UnsupportedLanguage,
     error_middleware,
 )
 from inference.server.prometheus import ServiceMetrics, handle_metrics, metrics_middleware
@@ -220,15 +221,29 @@ def _ready_suggester(app: web.Application) -> Suggester:
     return suggester
 
 
-def result_json(result: SuggestResult, took_ms: float) -> dict:
+def result_json(result: SuggestResult, took_ms: float, forced_lang: str | None = None) -> dict:
+    warnings = []
+    if forced_lang and result.detected_lang and result.detected_lang != forced_lang:
+        warnings.append(f"lang {forced_lang!r} was asked for, but the text reads as {result.detected_lang!r}")
     return {
         "suggestions": [
             {"tag": s.tag, "words": s.words, "score": s.score, "source": s.source} for s in result.suggestions
         ],
         "model": result.model,
         "lang": result.lang,
+        "detected_lang": result.detected_lang,
+        "below_floor": result.below_floor,
+        "warnings": warnings,
         "took_ms": round(took_ms, 2),
     }
+
+
+def check_language(suggester: Suggester, req: SuggestRequest) -> None:
+    """A text in a language no model serves gets 422, never another language's model."""
+    if req.lang is None and req.text.strip():
+        detected = suggester.detected_lang(req)
+        if detected is not None and not suggester.serves(detected):
+            raise UnsupportedLanguage(f"the text reads as {detected!r}; served languages: {suggester.languages}")
 
 
 async def handle_suggest(request: web.Request) -> web.Response:
@@ -240,6 +255,8 @@ async def handle_suggest(request: web.Request) -> web.Response:
     else:
         raw = await request.read()  # over client_max_size: aiohttp raises 413, shaped by the middleware
         suggest_request, image = parse_suggest_request(raw, suggester.languages, images_supported)
+    if image is None:
+        check_language(suggester, suggest_request)
     if image is not None and images_supported:
         # decode + resize in the bounded pool; a bad image raises InvalidImage / ImageTooLarge (4xx)
         loop = asyncio.get_running_loop()
@@ -248,7 +265,7 @@ async def handle_suggest(request: web.Request) -> web.Response:
     result = await request.app[BATCHER].submit(suggest_request)
     for postprocess in request.app[POSTPROCESSORS]:  # e.g. the extension API's trending boost
         result = postprocess(result)
-    return web.json_response(result_json(result, (time.perf_counter() - start) * 1000))
+    return web.json_response(result_json(result, (time.perf_counter() - start) * 1000, suggest_request.lang))
 
 
 async def handle_healthz(request: web.Request) -> web.Response:

@@ -64,6 +64,13 @@ class UnknownLanguage(ServiceError):
     code = "unknown_lang"
 
 
+class UnsupportedLanguage(ServiceError):
+    """The text reads as a language no model serves (and no vocabulary fallback is loaded)."""
+
+    status = 422
+    code = "unsupported_language"
+
+
 class BodyTooLarge(ServiceError):
     status = 413
     code = "body_too_large"

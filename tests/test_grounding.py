@@ -1,0 +1,87 @@
+"""The grounding stage: tags about the post, a relevance floor, the safety filter, other languages."""
+
+from __future__ import annotations
+
+import pytest
+
+from inference.runtime.sentence_encoder import SentenceEncoder
+from inference.runtime.suggester import SuggestRequest, Suggester
+from service_fixtures import EN_RECORDS, write_grounding, write_retrieval_model
+
+# A near-duplicate of the tennis posts carries a tag that has nothing to do with tennis, and a beach
+# post carries a disaster's tag: retrieval votes both onto similar posts.
+RECORDS = EN_RECORDS + [
+    ("Watching the tennis final in Melbourne tonight with friends", ["las vegas"]),
+    ("Beach day with the kids, sandy toes everywhere", ["hurricane sandy"]),
+]
+TENNIS = "Watching the tennis final in Melbourne tonight, what a match"
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    return SentenceEncoder.load()
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory, encoder):
+    root = tmp_path_factory.mktemp("grounding")
+    plain = write_retrieval_model(root / "plain" / "en", "en", RECORDS)
+    grounded = write_grounding(write_retrieval_model(root / "grounded" / "en", "en", RECORDS), encoder)
+    return plain, grounded
+
+
+@pytest.fixture(scope="module")
+def plain(folders):
+    return Suggester.from_folders([folders[0]])
+
+
+@pytest.fixture(scope="module")
+def grounded(folders):
+    return Suggester.from_folders([folders[1]])
+
+
+def words(result):
+    return [s.words for s in result.suggestions]
+
+
+def test_a_far_neighbours_tag_is_suggested_without_grounding(plain):
+    assert "las vegas" in words(plain.suggest(SuggestRequest(TENNIS, k=10)))
+
+
+def test_a_far_neighbours_tag_is_dropped_by_the_grounding_stage(grounded):
+    result = grounded.suggest(SuggestRequest(TENNIS, k=10))
+    assert "las vegas" not in words(result)
+    assert "tennis" in words(result)
+
+
+def test_tags_are_taken_from_the_post_itself(grounded):
+    result = grounded.suggest(SuggestRequest("Finally beat Malenia after 47 tries. Elden Ring is brutal", k=5))
+    assert "elden ring" in words(result)
+    assert any(s.source == "phrase" for s in result.suggestions)
+
+
+def test_the_floor_returns_fewer_tags_for_an_emoji_only_post(grounded):
+    served = grounded.suggest(SuggestRequest("😂😂🔥", k=5))
+    filled = grounded.suggest(SuggestRequest("😂😂🔥", k=5, floor=False))
+    assert len(served.suggestions) < 5 and served.below_floor
+    assert len(filled.suggestions) > len(served.suggestions)
+
+
+def test_a_disaster_tag_never_lands_on_a_post_that_is_not_about_it(grounded):
+    result = grounded.suggest(SuggestRequest("Beach day with the kids, sandy toes everywhere", k=10, floor=False))
+    assert "hurricane sandy" not in words(result)
+
+
+def test_another_language_gets_vocabulary_suggestions_never_the_english_models(grounded):
+    result = grounded.suggest(SuggestRequest("오늘 밤 멜버른에서 테니스 결승전을 봤어요", k=5, floor=False))
+    assert result.lang == "ko" and result.model.endswith(":vocabulary")
+    assert result.suggestions and {s.source for s in result.suggestions} == {"vocab"}
+
+
+def test_a_forced_language_that_contradicts_the_text_is_reported(grounded):
+    result = grounded.suggest(SuggestRequest("今天天气很好，我们去公园散步", lang="en", k=5))
+    assert result.lang == "en" and result.detected_lang == "zh"
+
+
+def test_without_a_grounding_stage_another_language_is_not_served(plain):
+    assert not plain.serves("ko") and plain.serves("en")
