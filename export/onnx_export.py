@@ -4,8 +4,9 @@
         --out inference/models/zh [--int8]
 
 The folder: encoder.onnx and decoder.onnx (export/onnx_graphs.py: their inputs and outputs), the
-vocabularies, config.json (every file's checksum). Before anything lands in --out (built in a
-temporary folder, then moved in place):
+vocabularies, config.json (every file's checksum), and last manifest.json (export/folder_manifest.py:
+the format and every file's checksum, what the runtime verifies). Before anything lands in --out
+(built in a temporary folder, then moved in place):
     1. onnx.checker on both graphs, and linear_before_reset=1 on every GRU node (PyTorch #189225);
     2. parity with PyTorch on >= 200 dev posts at batch sizes 1, 7, 32: max |Δ log-prob| <= 1e-4
        at every step of the beam and max |Δ| <= 1e-4 on the encoder outputs (each graph on the same
@@ -30,6 +31,7 @@ from pathlib import Path
 import onnx
 import torch
 
+from export.folder_manifest import write_manifest
 from export.model import HashtagGenerator, ModelConfig
 from export.onnx_graphs import (DECODER_INT8_FILE, ENCODER_INT8_FILE, OPSET, ExportError, check_graphs, export_graphs,
                                 quantize_int8)
@@ -50,13 +52,6 @@ from inference.runtime.model_folder import (
     write_vocab,
 )
 from inference.text.preprocess import PREPROCESS_VERSION
-
-try:  # checksums and versions of every file of a model folder (export/folder_manifest.py, being written)
-    from export.folder_manifest import write_manifest
-except ModuleNotFoundError as missing:  # TODO(folder_manifest): drop this guard once the module is committed
-    if missing.name != "export.folder_manifest":
-        raise
-    write_manifest = None
 
 log = logging.getLogger("export.onnx_export")
 
@@ -182,14 +177,13 @@ def seal(folder: Path, config: dict) -> None:
 
 
 def move_into_place(built: Path, target: Path, tmp: Path) -> None:
-    """`built` becomes `target` (files other tools put in the old `target` kept), with its manifest."""
+    """`built` becomes `target` (files other tools put in the old `target` kept), with its manifest.json."""
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists():
         old = tmp / f"old-{target.name}"
         target.rename(old)
         _keep_foreign_files(old, built)
-    if write_manifest is not None:
-        write_manifest(built)
+    write_manifest(built)  # last: every file the folder now holds, config.json included
     shutil.move(str(built), str(target))
 
 

@@ -173,7 +173,7 @@ def weighted_sims(sims: dict[str, np.ndarray], fusion: ImageFusion) -> np.ndarra
 
 def fused_scores(sims: np.ndarray, fusion: ImageFusion, scale: np.ndarray, head: np.ndarray, y_train: np.ndarray) -> np.ndarray:
     """Uncalibrated fusion: the head and the kNN votes over the train labels, rebalanced by `scale`."""
-    knn = knn_vote(None, None, y_train, fusion.knn_k, fusion.knn_temperature, sims=sims)
+    knn = knn_vote(sims, y_train, fusion.knn_k, fusion.knn_temperature)
     return fuse_vocab(head, knn, fusion, scale)
 
 
@@ -194,7 +194,7 @@ def grid(held: HeldOut, y_train: np.ndarray, n_corel: int, cfg: TrainConfig, spa
             held.sims["cnn"] + colour_sim * held.sims["colour"] + imagenet_sim * held.sims["imagenet"]
         for knn_k in (10, 20, 40):
             for temp in (0.03, 0.05, 0.08):
-                knn = knn_vote(None, None, y_train, knn_k, temp, sims=sims)
+                knn = knn_vote(sims, y_train, knn_k, temp)
                 for w_head in heads:
                     for alpha in alphas:
                         f = ImageFusion(head=w_head, knn=1.0, knn_k=knn_k, knn_temperature=temp, alpha=alpha, head_taps=True,
