@@ -169,10 +169,11 @@ def add_int8(folder: Path, config: dict, dev: dict, examples: list, gold: list[l
 
 
 def seal(folder: Path, config: dict) -> None:
-    """The content version, config.json with every file's checksum, then the runtime's own validation
-    (load_model_folder) on exactly what is written."""
+    """The content version, config.json with every file's checksum, manifest.json, then the runtime's
+    own validation (load_model_folder) on exactly what is written."""
     config["version"] = _content_version(folder, config)
     _write_config(folder, config)
+    write_manifest(folder)
     load_model_folder(folder)
 
 
@@ -183,7 +184,7 @@ def move_into_place(built: Path, target: Path, tmp: Path) -> None:
         old = tmp / f"old-{target.name}"
         target.rename(old)
         _keep_foreign_files(old, built)
-    write_manifest(built)  # last: every file the folder now holds, config.json included
+    write_manifest(built)  # again, last: with the files kept from the old folder
     shutil.move(str(built), str(target))
 
 
