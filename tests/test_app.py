@@ -131,6 +131,7 @@ def fused_models_dir(tmp_path_factory):
     import json
     import random
 
+    from export.folder_manifest import write_manifest
     from export.model import HashtagGenerator, ModelConfig
     from export.onnx_export import build_model_folder
     from inference.runtime.retrieval import RetrievalIndex
@@ -152,6 +153,7 @@ def fused_models_dir(tmp_path_factory):
     RetrievalIndex.build(records, str.split).save(folder)
     fusion = {"weights": {"generator": 1.0, "retrieval": 1.0}, "norms": {"generator": "softmax"}}
     (folder / "fusion.json").write_text(json.dumps(fusion))
+    write_manifest(folder)  # files added after export: the folder's manifest lists them
     return root, records
 
 

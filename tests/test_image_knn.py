@@ -229,14 +229,3 @@ def test_the_unshipped_format_5_and_its_hubness_setting_are_not_read(tmp_path):
     (folder / "image.json").write_text(json.dumps({**config, "fusion": {**config["fusion"], "hub": 1.0}}))
     with pytest.raises(ValueError, match="does not know: hub"):
         ImageTagger(folder)
-
-
-def test_hub_offsets_are_each_photos_mean_similarity_to_its_nearest_other_photos():
-    from export.train_image import hub_offsets
-    from inference.runtime.image_scoring import KnnBank
-
-    b = np.array([[1.0, 0.0], [0.8, 0.6], [0.6, 0.8], [0.0, 1.0]], np.float32)  # unit rows
-    offsets = hub_offsets(KnnBank({"cnn": (np.zeros(2, np.float32), None, b)}, np.zeros((4, 1), np.float32)), k=2)["cnn"]
-    sims = b @ b.T
-    expected = [np.sort(np.delete(sims[i], i))[-2:].mean() for i in range(4)]
-    assert np.allclose(offsets, expected) and offsets[1] > offsets[0]  # the middle photos are the hubs
