@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from export.baselines import METRICS, add_corpus_arguments, format_table, load_jsonl, read_tag_file, tokens_of, write_predictions
+from export.folder_manifest import write_manifest
 from inference.evaluation.metrics import evaluate
 from inference.runtime.ranking import FUSION_JSON, rank, tag_key
 from inference.runtime.retrieval import RetrievalConfig, RetrievalIndex, TagLexicon
@@ -172,6 +173,7 @@ def run(args: argparse.Namespace) -> dict:
         index.save(folder)
         lexicon.save(folder)
         (folder / FUSION_JSON).write_text(json.dumps(fusion, ensure_ascii=False, indent=1), encoding="utf-8")
+        write_manifest(folder)  # the folder's files changed: its manifest lists them again
         size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
         print(f"wrote retrieval index, tags and fusion.json to {folder} ({size / 1e6:.1f} MB in the folder)")
     return fusion

@@ -10,8 +10,10 @@
    of another post; the floor is the relevance that only `--false-accept` of those pairs reach. Printed
    beside it: the share of the post's own gold tags (and of its candidates) it removes.
 3. The weights: a grid over (model, relevance, phrase), scored on the dev metrics of the top 10
-   (filled to k, as `tagsmith predict` fills it); the best sum of F1@1, F1@5 and MAP@5 wins, and
-   the ungrounded ranking is printed beside it.
+   (filled to k, as `tagsmith predict` fills it), by the sum of F1@1, F1@5 and MAP@5. Of the configs
+   within `--tolerance` (relative) of the best sum, the one leaning most on relevance (highest
+   relevance weight / model weight) wins: dev gold tags come from the same old corpus as the model,
+   so dev cannot reward grounding, only tell what it costs. The ungrounded ranking is printed beside.
 4. --write: grounding.json and tag_index.npz into the folder.
 """
 
@@ -26,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from export.baselines import load_jsonl
+from export.folder_manifest import write_manifest
 from inference.evaluation.metrics import evaluate, match_key
 from inference.runtime.grounding import GROUNDING_JSON, TAG_INDEX, Grounder, GroundingConfig, context_text
 from inference.runtime.language_model import LanguageModel
@@ -131,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--safety", default=str(ROOT / "inference" / "models" / "safety.json"))
     parser.add_argument("--false-accept", type=float, default=0.1, help="share of other posts' tags that clear the floor")
     parser.add_argument("--limit", type=int, default=None, help="use the first N dev records")
+    parser.add_argument("--tolerance", type=float, default=0.02)
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args(argv)
 
@@ -155,12 +159,17 @@ def main(argv: list[str] | None = None) -> int:
     results.sort(key=lambda r: -r[0])
     for score, values, m in results[:8]:
         print(f"{dict(zip(GRID, values))}: " + " ".join(f"{k} {m[k]:.2f}" for k in ("F1@1", "F1@5", "MAP@5", "RG-1")))
-    best = GroundingConfig(**dict(zip(GRID, results[0][1])), floor=floor)
+    near = [r for r in results if r[0] >= results[0][0] * (1 - args.tolerance)]
+    chosen = max(near, key=lambda r: (r[1][1] / r[1][0], r[0]))
+    best = GroundingConfig(**dict(zip(GRID, chosen[1])), floor=floor)
+    print(f"chosen (within {args.tolerance:.0%} of the best, leaning most on relevance): {dict(zip(GRID, chosen[1]))}: "
+          + " ".join(f"{k} {chosen[2][k]:.2f}" for k in ("F1@1", "F1@5", "MAP@5", "RG-1")))
     floored = evaluate(gold, predictions(pools, records, best, floor), model.lang)
     print("best with the floor applied: " + " ".join(f"{k} {floored[k]:.2f}" for k in ("F1@1", "F1@5", "MAP@5", "RG-1")))
     if args.write:
         (folder / GROUNDING_JSON).write_text(json.dumps(best.to_json(), indent=1) + "\n", encoding="utf-8")
         shutil.copyfile(args.index, folder / TAG_INDEX)
+        write_manifest(folder)  # the folder's files changed: its manifest lists them again
         print(f"wrote {folder / GROUNDING_JSON} and {folder / TAG_INDEX}")
     return 0
 

@@ -34,6 +34,7 @@ import torch
 
 from export.image_data import ImageItem
 from export.image_model import TaggerNet, load_pretrained, load_tail
+from export.folder_manifest import write_manifest
 from inference.runtime.image import (DEFAULT_NORM, IMAGE_CONFIG, INPUT_SIZE, MAX_IMAGE_BYTES, MAX_PIXELS, RESIZE_SHORTER,
                              ImageTagger, preprocess)
 
@@ -209,6 +210,7 @@ def main(argv: list[str] | None = None) -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         shutil.copytree(tmp, out)
     out.chmod(0o755)  # the temporary folder's 0700 came along
+    write_manifest(out)  # format and sha256 of every file (inference/runtime/model_folder.py checks them)
     size = sum(p.stat().st_size for p in out.iterdir())
     log.info("wrote %s (%.1f MB)", out, size / 1e6)
 

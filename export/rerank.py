@@ -29,6 +29,7 @@ import numpy as np
 
 from export.baselines import METRICS, add_corpus_arguments, format_table, load_jsonl, read_tag_file, tokens_of, write_predictions
 from export.fusion import build_sources, gather, unseen_rouge
+from export.folder_manifest import write_manifest
 from inference.evaluation.metrics import evaluate, match_key
 from inference.runtime.retrieval import TagLexicon
 from inference.runtime.rerank import FeatureContext, Reranker, Trees, add_crosses, featurize, feature_names
@@ -216,6 +217,7 @@ def run(args: argparse.Namespace) -> dict:
     data = reranker.to_json()
     data["dev"] = summary["reranked (rerank.json)"]
     (folder / "rerank.json").write_text(json.dumps(data, ensure_ascii=False, indent=None if reranker.trees else 1), encoding="utf-8")
+    write_manifest(folder)  # the folder's files changed: its manifest lists them again
     (out / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
     print(f"wrote {folder / 'rerank.json'}")
     return summary

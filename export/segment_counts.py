@@ -220,7 +220,8 @@ GRID = {
 def tune(data: Path, counts_dir: Path, rounds: int = 2, params: list[str] | None = None) -> None:
     from dataclasses import asdict, replace
 
-    from inference.text.segment import Counts, Segmenter, SegmenterConfig, evaluate, read_benchmark
+    from inference.evaluation.bench_segment import evaluate, read_benchmark
+    from inference.text.segment import Counts, Segmenter, SegmenterConfig
 
     counts = Counts.load(counts_dir)
     stan = read_benchmark(data / "segmentation" / "stan_large_train.tsv")

@@ -69,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     # -- text generation -------------------------------------------------------------------
     p = commands.add_parser("predict", help="predict hashtags for every record of a data file")
-    p.add_argument("--input", required=True, help="JSONL, a raw data-set file, or DIR/split for --format weibo")
+    p.add_argument("--input", required=True, help="JSONL (one object a line: \"post\" or \"text\", optional \"thread\" list, \"image\" path, "
+                   "\"lang\", \"id\"; a record with no post, thread or image is an error naming its line), a raw data-set file, or DIR/split for --format weibo")
     p.add_argument("--output", required=True, help="one line per input record: tags joined by ';'")
     p.add_argument("--format", default=None, help="jsonl, weibo, instagram, tweeteval, rumoureval, sarcasm, crisislex, mediaeval, corel5k (a label file "
                    "such as corel5k/test_label) (default: detected)")
@@ -78,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "(corel5k input: its `words` file unless given)")
     p.add_argument("--model", default=None, help="model folder or shipped model name (default: by language)")
     p.add_argument("--beam-size", type=int, default=None, help="generator beam width (default: the generator's)")
+    p.add_argument("--floor", action="store_true", help="apply the service's relevance floor (fewer than k tags rather than filler); "
+                   "by default every record gets k tags, ranked by the same scores, safety filter applied")
     p.set_defaults(run=_runner("inference.evaluation.predict:run_predict"))
 
     p = commands.add_parser("evaluate", help="score predictions against gold hashtags")

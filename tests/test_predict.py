@@ -21,7 +21,7 @@ def tagsmith(*args):
 def test_predict_writes_one_line_per_record_in_input_order(tmp_path, models):
     records = [
         {"id": "1", "post": "Nadal in the Australian Open final", "thread": ["what a match"], "hashtags": ["aus open"]},
-        {"id": "2", "post": "", "thread": [], "hashtags": []},
+        {"id": "2", "text": "Celtics fans celebrate the NBA finals win", "hashtags": []},  # the API's field name
         {"id": "3", "post": "Apple shows the new iPhone", "thread": [], "hashtags": ["iphone"]},
     ]
     data = tmp_path / "dev.jsonl"
@@ -32,8 +32,17 @@ def test_predict_writes_one_line_per_record_in_input_order(tmp_path, models):
     lines = pred.read_text().splitlines()
     assert len(lines) == 3
     assert "aus open" in lines[0].split(";")
+    assert "nba finals" in lines[1].split(";")
     assert "iphone" in lines[2].split(";")
     assert all(len(line.split(";")) <= 3 for line in lines if line)
+
+
+def test_predict_refuses_a_record_with_nothing_to_tag_and_names_its_line(tmp_path, models):
+    data = tmp_path / "dev.jsonl"
+    data.write_text(json.dumps({"post": "Nadal in the final"}) + "\n" + json.dumps({"id": "2", "hashtags": ["x"]}) + "\n")
+    done = tagsmith("predict", "--input", str(data), "--output", str(tmp_path / "pred.txt"), "--model", str(models / "en"))
+    assert done.returncode == 2
+    assert "dev.jsonl:2" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_predict_reads_the_weibo_format_and_evaluate_scores_it(tmp_path, models):

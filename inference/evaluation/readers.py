@@ -123,13 +123,15 @@ def read_jsonl(path: Path) -> Iterator[dict]:
                 raise ReaderError(f"{path}:{i + 1}: not JSON: {exc}") from None
             if not isinstance(obj, dict):
                 raise ReaderError(f"{path}:{i + 1}: expected a JSON object")
-            post = str(obj.get("post") or "")
+            post = str(obj.get("post") or obj.get("text") or "")  # "text": the API's own field name
             thread = obj.get("thread") or []
             if isinstance(thread, str):
                 thread = [thread]
             image = obj.get("image")
             if image and not os.path.isabs(image):
                 image = str((folder / image).resolve())
+            if not post.strip() and not thread and not image:
+                raise ReaderError(f"{path}:{i + 1}: a record needs \"post\" (or \"text\"), \"thread\" or \"image\"")
             rec = record(str(obj.get("id") or f"{path.stem}-{i}"), post, [str(t) for t in thread],
                          [str(t) for t in obj.get("hashtags") or []], image, obj.get("lang"),
                          obj.get("source") or path.stem)

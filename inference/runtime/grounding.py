@@ -191,17 +191,15 @@ class Grounder:
         return Grounded(kept, floored)
 
 
-def attach_grounders(models: dict, safety_path: Path | None, providers=None, threads: int = 1) -> None:
+def attach_grounders(models: dict, safety=None, providers=None, threads: int = 1) -> None:
     """Give every model whose folder holds grounding.json and tag_index.npz its Grounder; the sentence
     encoder (built from its wheel into the cache at first start) is loaded once for all of them."""
     grounded = [m for m in models.values() if (m.folder / GROUNDING_JSON).exists() and (m.folder / TAG_INDEX).exists()]
     if not grounded:
         return
-    from inference.runtime.safety import SafetyFilter
     from inference.runtime.sentence_encoder import SentenceEncoder
 
     encoder = SentenceEncoder.load(providers=providers, threads=max(1, threads))
-    safety = SafetyFilter.load(safety_path) if safety_path is not None and safety_path.exists() else None
     for model in grounded:
         index = TagIndex.load(model.folder / TAG_INDEX)
         if index.dim != encoder.dim:

@@ -67,6 +67,14 @@ def existing_tags(req: SuggestRequest) -> set[str]:
     return {t.lstrip("#").strip() for t in list(req.hashtags) + _HASHTAG_IN_TEXT.findall(req.text)} - {""}
 
 
+def load_safety(path: Path):
+    """The safety filter of `path`, else the shipped lexicon's (inference/models/safety.json)."""
+    from inference.runtime.safety import SafetyFilter
+
+    path = path if path.exists() else DEFAULT_MODELS_DIR / SAFETY_JSON
+    return SafetyFilter.load(path) if path.exists() else None
+
+
 class Suggester:
     def __init__(
         self,
@@ -75,6 +83,7 @@ class Suggester:
         image_tagger: object | None = None,  # inference.runtime.image.ImageTagger
         image_weight: float | None = None,  # None: the tagger's image.json "text_fusion_weight"
         image_share: float = IMAGE_SHARE,
+        safety: object | None = None,  # inference.runtime.safety.SafetyFilter: every list passes it
     ):
         if not models and image_tagger is None:
             raise ValueError("a Suggester needs at least one model")
@@ -86,6 +95,7 @@ class Suggester:
             image_weight = image_tagger.config.get("text_fusion_weight", DEFAULT_IMAGE_WEIGHT)
         self.image_weight = DEFAULT_IMAGE_WEIGHT if image_weight is None else float(image_weight)
         self.image_share = image_share
+        self.safety = safety
 
     # -- construction ------------------------------------------------------------------------------
     @classmethod
@@ -99,11 +109,11 @@ class Suggester:
         for folder in folders:
             model = LanguageModel.load(folder, providers=providers, threads=threads, fusion=fusion)
             models[model.lang] = model
+        kwargs.setdefault("safety", load_safety(safety or Path(folders[0]).parent / SAFETY_JSON))
         if grounding:
             from inference.runtime.grounding import attach_grounders
 
-            beside = Path(folders[0]).parent / SAFETY_JSON
-            attach_grounders(models, safety or (beside if beside.exists() else DEFAULT_MODELS_DIR / SAFETY_JSON), providers, threads)
+            attach_grounders(models, kwargs["safety"], providers, threads)
         return cls(models, **kwargs)
 
     @classmethod
@@ -119,11 +129,12 @@ class Suggester:
         if not folders and not has_image:
             raise FileNotFoundError(f"no model folder (a folder with config.json) under {models_dir}")
         if has_image and "image_tagger" not in kwargs:
-            from inference.runtime.image import ImageTagger  # onnxruntime + Pillow: only when a tagger ships
+            from inference.runtime.image_tagger import ImageTagger  # onnxruntime + Pillow: only when a tagger ships
 
             kwargs["image_tagger"] = ImageTagger(image_folder, providers=kwargs.get("providers"), threads=kwargs.get("threads", 0))
         if not folders:
-            own = {"blocklist", "image_tagger", "image_weight", "image_share"}  # the image tagger alone
+            own = {"blocklist", "image_tagger", "image_weight", "image_share", "safety"}  # the image tagger alone
+            kwargs.setdefault("safety", load_safety(models_dir / SAFETY_JSON))
             return cls({}, **{k: v for k, v in kwargs.items() if k in own})
         return cls.from_folders(folders, **kwargs)
 
@@ -229,12 +240,12 @@ class Suggester:
             if images[j] is not None:
                 used.append(self.image_tagger.model_id)
                 text_candidates = candidates[j][0] if j in candidates else {}
-                ranked = self._with_image(model, req, images[j], text_candidates, exclude, blocklist, n, raw_text)
-            elif j in grounded:
+                ranked = self._with_image(model, req, images[j], text_candidates, exclude, blocklist, n, raw_text, lang)
+            elif j in grounded:  # the grounding stage applied the safety filter itself
                 ranked = usable(grounded[j].ranked, raw_text, exclude)[: req.k]
                 below = req.floor and len(ranked) < req.k
             else:
-                ranked = usable(texts.get(j, []), raw_text, exclude)[: req.k]
+                ranked = usable(self._safe(texts.get(j, []), raw_text, lang), raw_text, exclude)[: req.k]
             if j in grounded and model is None:
                 used.append(f"{self.models[self.default_lang].model_id}:vocabulary")
             out.append((ranked, used or [model.model_id if model is not None else self.image_tagger.model_id], below))
@@ -268,12 +279,20 @@ class Suggester:
         )
         return dict(zip(rows, found))
 
-    def _with_image(self, model, req: SuggestRequest, image_tags, text_candidates: dict, exclude, blocklist, n, raw_text) -> list[Ranked]:
-        """A photo's tags, fused with its caption's candidates when it has one."""
+    def _safe(self, ranked: list[Ranked], raw_text: str, lang: str) -> list[Ranked]:
+        """The tags the safety filter lets through for this text (a photo alone: no text, so no
+        disaster, crime or slogan tag)."""
+        if self.safety is None:
+            return ranked
+        return self.safety.filter(ranked, lambda r: r.words, raw_text, lang)
+
+    def _with_image(self, model, req: SuggestRequest, image_tags, text_candidates: dict, exclude, blocklist, n, raw_text, lang) -> list[Ranked]:
+        """A photo's tags, fused with its caption's candidates when it has one; the safety filter applied."""
+        image_tags = [t for t in image_tags if self.safety is None or self.safety.check(t[0], raw_text, lang).allowed]
         fusion = dict(model.fusion) if model is not None else {"weights": {}, "norms": {}}
         fusion["weights"] = {**fusion.get("weights", {}), "image": self.image_weight}
         candidates = {**text_candidates, "image": image_tags}
         if not text_candidates:
             return usable(rank(candidates, fusion, n, exclude, blocklist), raw_text, exclude)[: req.k]
-        every = rank(candidates, fusion, sum(len(c) for c in candidates.values()), exclude, blocklist)
+        every = self._safe(rank(candidates, fusion, sum(len(c) for c in candidates.values()), exclude, blocklist), raw_text, lang)
         return keep_image_share(usable(every, raw_text, exclude), image_tags, req.k, self.image_share, exclude, blocklist)

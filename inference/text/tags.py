@@ -19,11 +19,16 @@ __all__ = ["LANGUAGES", "detect_lang", "format_tag", "normalize_tag", "script_la
 
 LANGUAGES = ("en", "zh")  # the languages served, in this order wherever they are listed
 MIN_LANG_SCORE = 0.5  # the identifier's confidence below which the script decides (CJK -> zh, else en)
+# A language no model serves is claimed, in Latin script, on stronger evidence only: short posts,
+# names and slang are often mistaken for another language, and the answer then changes from tags to
+# none. Other scripts (Hangul, kana, Cyrillic...) say enough by themselves.
+MIN_OTHER_SCORE, MIN_OTHER_LETTERS = 0.85, 15
 _ZH_CODES = {"zh", "wuu", "yue"}
 
 _CJK_RE = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _KANA_CJK_RE = re.compile("[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_RE = re.compile(r"[A-Za-z]")
+_KANA_RE = re.compile("[\u3040-\u30ff]")
 _LETTER_RE = re.compile(r"[^\W\d_]")
 
 
@@ -38,8 +43,17 @@ def detect_lang(text: str) -> str:
     found = _identify(" ".join(text.split()))
     if found is not None:
         code, score = found
-        if score >= MIN_LANG_SCORE:
-            return "zh" if code in _ZH_CODES else code
+        code = "zh" if code in _ZH_CODES else code
+        if code == "ja" and not _KANA_RE.search(text):  # Han characters alone: Chinese
+            code = "zh"
+        if code in LANGUAGES and score >= MIN_LANG_SCORE:
+            return code
+        letters = _LETTER_RE.findall(text)
+        latin = sum(1 for c in letters if c.isascii())
+        if latin < len(letters) / 2 and score >= MIN_LANG_SCORE:
+            return code
+        if score >= MIN_OTHER_SCORE and len(letters) >= MIN_OTHER_LETTERS:
+            return code
     return script_lang(text)
 
 
