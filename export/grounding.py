@@ -73,7 +73,8 @@ def grounded_pools(grounder: Grounder, records: list[dict], ranked: list[list]) 
         all_stats.append(stats)
         for pool, post, thread in zip(found, posts, threads):
             text = context_text(post, thread)
-            pools.append([e for e in pool.values() if grounder.safety is None or grounder.safety.check(e["words"], text, grounder.lang, e["cos"]).allowed])
+            pools.append([e for e in pool.values() if grounder.safety is None or grounder.safety.check(
+                e["words"], text, grounder.lang, e["relevance"], grounder.config.topic_threshold).allowed])
     return pools, np.concatenate(vectors), np.concatenate(all_stats)
 
 

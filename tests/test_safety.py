@@ -110,11 +110,17 @@ def test_a_chinese_term_is_found_across_words_but_not_inside_other_words(safety)
     assert safety.check("秒杀", MID_AUTUMN, "zh").allowed
 
 
-def test_closeness_above_the_threshold_makes_a_post_about_the_tag_but_never_lifts_a_slogan(safety):
+def test_closeness_lets_an_event_tag_onto_a_post_about_that_kind_of_event_but_never_lifts_a_slogan(safety):
     threshold = safety.lexicon.threshold
-    assert safety.check("earthquake", BUNNY, "en", closeness=threshold).allowed
-    assert not safety.check("earthquake", BUNNY, "en", closeness=threshold - 0.01).allowed
+    damage = "Storm damage everywhere in Hoboken this morning, trees down on every block"
+    assert safety.check("hurricane sandy", damage, "en", closeness=threshold).allowed
+    assert not safety.check("hurricane sandy", damage, "en", closeness=threshold - 0.01).allowed
     assert not safety.check("maga", BUNNY, "en", closeness=1.0).allowed
+
+
+def test_closeness_alone_never_puts_a_disaster_on_a_post_about_nothing_of_the_kind(safety):
+    assert not safety.check("earthquake", BUNNY, "en", closeness=1.0).allowed
+    assert not safety.check("hurricane sandy", "Beach day with the kids, sandy toes everywhere", "en", closeness=1.0).allowed
 
 
 def test_filter_keeps_the_allowed_items_in_their_order(safety):

@@ -53,6 +53,7 @@ class GroundingConfig:
     vocab_k: int = 10  # nearest vocabulary tags considered
     phrase_limit: int = 8  # phrases taken from the post
     floor: float = 0.5  # the service's relevance floor (on r); `tagsmith predict --floor` applies it too
+    topic_threshold: float = 0.75  # r at which a sensitive tag counts as the post's topic (safety.py), on a post of its kind
 
     @classmethod
     def load(cls, folder: Path) -> "GroundingConfig":
@@ -181,7 +182,8 @@ class Grounder:
         for key, entry in pool.items():
             if key in dropped or not key:
                 continue
-            if self.safety is not None and not self.safety.check(entry["words"], text, self.lang, entry["cos"]).allowed:
+            if self.safety is not None and not self.safety.check(
+                    entry["words"], text, self.lang, entry["relevance"], self.config.topic_threshold).allowed:
                 continue
             if floor and entry["relevance"] < self.config.floor:
                 floored = True

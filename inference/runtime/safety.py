@@ -265,6 +265,10 @@ class SafetyFilter:
     def __init__(self, lexicon: SafetyLexicon):
         self.lexicon = lexicon
         self._context = lru_cache(maxsize=256)(lambda text: Context(text, lexicon.cjk_safe))
+        self._general: dict[str, list[Group]] = {}  # category -> its groups that name no event
+        for group in lexicon.groups.values():
+            if not group.event and not group.name.endswith(":triggers"):
+                self._general.setdefault(group.category, []).append(group)
 
     @classmethod
     def load(cls, path: str | Path) -> "SafetyFilter":
@@ -274,16 +278,22 @@ class SafetyFilter:
         return self._context(context)
 
     def check(self, tag_words: str, context: str | Context, lang: str,
-              closeness: float | None = None) -> Verdict:
+              closeness: float | None = None, threshold: float | None = None) -> Verdict:
+        """closeness: how close the post is to the tag (an encoder's relevance); `threshold`: what it
+        must reach (default: the lexicon's, for raw cosines; a caller with its own relevance scale
+        passes the threshold calibrated on that scale). Close enough is not enough alone: the post
+        must also be about that kind of thing (a term or trigger of the tag's category), so #Sandy
+        may follow "shark swimming down a flooded street" but never "sandy toes at the beach"."""
         ctx = context if isinstance(context, Context) else self._context(context)
+        threshold = self.lexicon.threshold if threshold is None else threshold
         m = self.lexicon.match(tag_words)
         if m.never:
             return Verdict(False, m.never, f"{m.never} tag ({m.term}): never suggested")
         if not m.groups:
             return Verdict(True, None, "no sensitive term")
         category = m.groups[0].category
-        if closeness is not None and closeness >= self.lexicon.threshold:
-            return Verdict(True, category, f"closeness {closeness:.2f} >= {self.lexicon.threshold}")
+        if closeness is not None and closeness >= threshold and self._about_category(ctx, category):
+            return Verdict(True, category, f"closeness {closeness:.2f} >= {threshold} on a post about {category}")
         # a post about the event (its own trigger words, not only its name) covers the
         # event tag's generic words too: "马航 飞机 失联" on a post about 马航 that never says 失联
         supported = any(g.support and ctx.is_about(g.support) for g in m.groups)
@@ -295,6 +305,10 @@ class SafetyFilter:
             return Verdict(False, category,
                            f"{category} tag names what the post does not: {' '.join(m.extras)}")
         return Verdict(True, category, f"post is about {', '.join(g.name for g in m.groups)}")
+
+    def _about_category(self, ctx: Context, category: str) -> bool:
+        """The post names something of this category (any of its general groups' terms or triggers)."""
+        return any(ctx.is_about(g) for g in self._general.get(category, ()))
 
     def filter(self, items: list[T], key: Callable[[T], str], context: str, lang: str,
                closeness: Callable[[T], float | None] | None = None) -> list[T]:
