@@ -1,9 +1,25 @@
-"""OpenAPI path items of the extension API, merged into the core's /openapi.json."""
+"""OpenAPI path items of the extension API, merged into the core's /openapi.json.
+
+The schemas state what routes.py checks (the same patterns and limits, imported from there), so a
+schema-valid request is never refused for its shape and a schema-invalid one always is.
+"""
 
 from __future__ import annotations
 
+from extension_api.routes import (
+    ID_PATTERN,
+    HEX_PATTERN,
+    MAX_BLOCKED_TAGS,
+    MAX_COUNT_RANGE,
+    MAX_POST_TEXT_CHARS,
+    MAX_TAG_CHARS,
+    WINDOW_PATTERN,
+)
+from inference.server.openapi import GATEWAY_ERRORS, SECURITY, WRITE_ERRORS, nullable
+from inference.server.store import FEEDBACK_ACTIONS
+from inference.text.tags import LANGUAGES
+
 _ERROR = {"$ref": "#/components/schemas/Error"}
-_SECURITY = [{"bearer": []}]
 
 
 def _error(description: str) -> dict:
@@ -14,86 +30,91 @@ def _json(description: str, schema: dict) -> dict:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-_AUTH_ERRORS = {
-    "401": _error("missing, unknown or revoked API key"),
-    "429": _error("rate limit exceeded (see Retry-After)"),
+_LANG = {"type": "string", "enum": list(LANGUAGES)}
+_TAG = {"type": "string", "minLength": 1, "maxLength": MAX_TAG_CHARS, "example": "#AusOpen"}
+_SETTINGS_FIELDS = {
+    "blocked_tags": nullable({"type": "array", "maxItems": MAX_BLOCKED_TAGS, "items": _TAG, "example": ["nsfw"]}),
+    "max_count": nullable({"type": "integer", "minimum": MAX_COUNT_RANGE[0], "maximum": MAX_COUNT_RANGE[1]}),
+    "lang": nullable(_LANG),
 }
-
+_SETTINGS_REQUEST = {"type": "object", "additionalProperties": False, "properties": _SETTINGS_FIELDS}
 _SETTINGS = {
     "type": "object",
+    "required": ["community_id", "blocked_tags", "max_count", "lang"],
     "properties": {
         "community_id": {"type": "string", "example": "discord:123456789"},
-        "blocked_tags": {"type": "array", "items": {"type": "string"}, "example": ["nsfw"]},
-        "max_count": {"type": ["integer", "null"], "minimum": 1, "maximum": 50},
-        "lang": {"type": ["string", "null"], "enum": ["en", "zh", None]},
+        "blocked_tags": {"type": "array", "items": {"type": "string"}},
+        "max_count": _SETTINGS_FIELDS["max_count"],
+        "lang": _SETTINGS_FIELDS["lang"],
     },
 }
-
-_COMMUNITY_PARAM = {"name": "community_id", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,128}$"}}
+_ID = {"type": "string", "pattern": ID_PATTERN}
+_COMMUNITY_PARAM = {"name": "community_id", "in": "path", "required": True, "schema": _ID}
+_FEEDBACK = {
+    "type": "object",
+    "required": ["action", "text_hash"],
+    "additionalProperties": False,
+    "description": "'tag' or 'suggestion_id' (a 'typed' action needs 'tag'); null fields count as absent",
+    "properties": {
+        "tag": nullable(_TAG),
+        "suggestion_id": nullable(_ID),
+        "text_hash": {"type": "string", "description": "hex digest (e.g. SHA-256) of the post text", "pattern": HEX_PATTERN},
+        "action": {"type": "string", "enum": list(FEEDBACK_ACTIONS)},
+        "client": nullable({"type": "string", "minLength": 1, "maxLength": 64, "example": "chrome-extension/0.1"}),
+        "lang": nullable(_LANG),
+        "community_id": nullable(_ID),
+        "text": nullable({"type": "string", "maxLength": MAX_POST_TEXT_CHARS, "description": "the post text: stored only where the deployment opted in"}),
+    },
+}
+_TRENDING = {
+    "type": "object",
+    "properties": {
+        "window": {"type": "string"},
+        "lang": {"type": "string"},
+        "half_life_s": {"type": "number"},
+        "tags": {"type": "array", "items": {"type": "object", "properties": {"tag": {"type": "string"}, "score": {"type": "number"}, "count": {"type": "integer"}}}},
+    },
+}
 
 PATHS = {
     "/v1/feedback": {
         "post": {
             "summary": "Record that a suggestion was accepted or rejected, or that a person typed a hashtag",
-            "security": _SECURITY,
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["action", "text_hash"],
-                            "additionalProperties": False,
-                            "properties": {
-                                "tag": {"type": "string", "maxLength": 100, "example": "#AusOpen"},
-                                "suggestion_id": {"type": "string", "maxLength": 128},
-                                "text_hash": {"type": "string", "description": "hex digest (e.g. SHA-256) of the post text", "pattern": "^[0-9a-fA-F]{32,128}$"},
-                                "action": {"type": "string", "enum": ["accepted", "rejected", "typed"]},
-                                "client": {"type": "string", "maxLength": 64, "example": "chrome-extension/0.1"},
-                                "lang": {"type": "string", "enum": ["en", "zh"]},
-                                "community_id": {"type": "string", "maxLength": 128},
-                                "text": {"type": "string", "description": "the post text: stored only where the deployment opted in"},
-                            },
-                        }
-                    }
-                },
-            },
+            "security": SECURITY,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _FEEDBACK}}},
             "responses": {
-                "201": _json("stored (committed to disk)", {"type": "object", "properties": {"id": {"type": "integer"}, "tag": {"type": ["string", "null"]}, "text_stored": {"type": "boolean"}}}),
+                "201": _json("stored (committed to disk)", {"type": "object", "properties": {"id": {"type": "integer"}, "tag": nullable({"type": "string"}), "text_stored": {"type": "boolean"}}}),
                 "400": _error("invalid body"),
-                **_AUTH_ERRORS,
+                **GATEWAY_ERRORS,
+                **WRITE_ERRORS,
             },
         }
     },
     "/v1/trending": {
         "get": {
             "summary": "Hashtags ranked by time-decayed counts of accepted and typed feedback",
-            "security": _SECURITY,
+            "security": SECURITY,
             "parameters": [
-                {"name": "window", "in": "query", "schema": {"type": "string", "default": "24h", "pattern": "^[0-9]+[mhd]$"}},
-                {"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["en", "zh"], "default": "en"}},
+                {"name": "window", "in": "query", "description": "1m to 30d", "schema": {"type": "string", "default": "24h", "pattern": WINDOW_PATTERN}},
+                {"name": "lang", "in": "query", "schema": {**_LANG, "default": "en"}},
                 {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
             ],
-            "responses": {
-                "200": _json("ranked tags", {"type": "object", "properties": {"tags": {"type": "array", "items": {"type": "object", "properties": {"tag": {"type": "string"}, "score": {"type": "number"}, "count": {"type": "integer"}}}}}}),
-                "400": _error("bad window, lang or limit"),
-                **_AUTH_ERRORS,
-            },
+            "responses": {"200": _json("ranked tags", _TRENDING), "400": _error("bad window, lang or limit"), **GATEWAY_ERRORS},
         }
     },
     "/v1/communities/{community_id}/settings": {
         "get": {
             "summary": "A community's settings (defaults when none are stored)",
-            "security": _SECURITY,
+            "security": SECURITY,
             "parameters": [_COMMUNITY_PARAM],
-            "responses": {"200": _json("settings", _SETTINGS), "400": _error("bad community id"), **_AUTH_ERRORS},
+            "responses": {"200": _json("settings", _SETTINGS), "400": _error("bad community id"), **GATEWAY_ERRORS},
         },
         "put": {
-            "summary": "Replace a community's settings",
-            "security": _SECURITY,
+            "summary": "Replace a community's settings (the community is the path's)",
+            "security": SECURITY,
             "parameters": [_COMMUNITY_PARAM],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": _SETTINGS}}},
-            "responses": {"200": _json("the stored settings", _SETTINGS), "400": _error("invalid body"), **_AUTH_ERRORS},
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _SETTINGS_REQUEST}}},
+            "responses": {"200": _json("the stored settings", _SETTINGS), "400": _error("invalid body"), **GATEWAY_ERRORS, **WRITE_ERRORS},
         },
     },
 }

@@ -1,7 +1,9 @@
 """HTTP routes of the extension API: feedback, trending, per-community settings.
 
 Every handler validates its input into clear 4xx errors (inference/server/errors.py shapes them as JSON)
-and does its SQLite work through `Store.run`, off the event loop.
+and does its SQLite work through `Store.run`, off the event loop. The patterns and limits here are
+those extension_api/openapi.py documents; null counts as an absent field; values are checked as sent
+(a pattern or length holds for the raw string, not a stripped one).
 """
 
 from __future__ import annotations
@@ -15,17 +17,31 @@ from inference.server.store import FEEDBACK_ACTIONS, CommunitySettings, Store
 from extension_api.appkeys import EXT_CONFIG
 from inference.server.appkeys import API_KEY_ID, STORE
 from inference.limits import MAX_SMALL_BODY_BYTES as MAX_BODY_BYTES
-from inference.server.errors import BodyTooLarge, InvalidField, InvalidJSON, MissingInput, UnknownLanguage, parse_json_object
+from inference.server.errors import (
+    BodyTooLarge,
+    InvalidField,
+    InvalidJSON,
+    MissingInput,
+    UnknownLanguage,
+    parse_json_object,
+    parse_query_int,
+)
 from inference.text.tags import LANGUAGES, normalize_tag as tag_words
 
 MAX_TAG_CHARS = 100
 MAX_POST_TEXT_CHARS = 10_000
 MAX_BLOCKED_TAGS = 1000
 MAX_COUNT_RANGE = (1, 50)
-MAX_WINDOW_S = 30 * 86400
-_HEX_RE = re.compile(r"^[0-9a-fA-F]{32,128}$")
-_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_WINDOW_RE = re.compile(r"^([0-9]{1,6})([mhd])$")
+HEX_PATTERN = "^[0-9a-fA-F]{32,128}$"
+ID_PATTERN = "^[A-Za-z0-9._:-]{1,128}$"
+# 1m to 30d: 1-43200 minutes, 1-720 hours or 1-30 days, no leading zero
+WINDOW_PATTERN = (
+    "^(?:(?:[1-9][0-9]{0,3}|[1-3][0-9]{4}|4[0-2][0-9]{3}|43[01][0-9]{2}|43200)m"
+    "|(?:[1-9][0-9]?|[1-6][0-9]{2}|7[01][0-9]|720)h|(?:[1-9]|[12][0-9]|30)d)$"
+)
+_HEX_RE = re.compile(HEX_PATTERN)
+_ID_RE = re.compile(ID_PATTERN)
+_WINDOW_RE = re.compile(WINDOW_PATTERN)
 _UNIT_S = {"m": 60, "h": 3600, "d": 86400}
 FEEDBACK_FIELDS = ("suggestion_id", "tag", "text_hash", "action", "client", "lang", "community_id", "text")
 SETTINGS_FIELDS = ("blocked_tags", "max_count", "lang")
@@ -53,12 +69,13 @@ def optional_str(body: dict, name: str, max_chars: int, pattern: re.Pattern | No
         return None
     if not isinstance(value, str):
         raise InvalidField(f"'{name}' must be a string, not {type(value).__name__}")
-    value = value.strip()
-    if not value or len(value) > max_chars:
-        raise InvalidField(f"'{name}' must be 1 to {max_chars} characters")
-    if pattern is not None and not pattern.match(value):
-        raise InvalidField(f"'{name}' must be {what}")
-    return value
+    if pattern is not None:
+        if not pattern.fullmatch(value):
+            raise InvalidField(f"'{name}' must be {what}")
+        return value
+    if not value.strip() or len(value) > max_chars:
+        raise InvalidField(f"'{name}' must be 1 to {max_chars} characters, not blank")
+    return value.strip()
 
 
 def parse_lang(value) -> str | None:
@@ -81,7 +98,7 @@ def normalize_tag(raw: str, field_name: str = "tag") -> str:
 
 def parse_community_id(request: web.Request) -> str:
     community_id = request.match_info["community_id"]
-    if not _ID_RE.match(community_id):
+    if not _ID_RE.fullmatch(community_id):
         raise InvalidField("community id must be 1 to 128 characters of A-Z a-z 0-9 . _ : - (e.g. 'discord:1234', 'telegram:-100987')")
     return community_id
 
@@ -126,18 +143,13 @@ async def handle_feedback(request: web.Request) -> web.Response:
 
 async def handle_trending(request: web.Request) -> web.Response:
     window = request.query.get("window", "24h")
-    match = _WINDOW_RE.match(window)
-    if not match:
-        raise InvalidField(f"'window' must look like 30m, 24h or 7d, got {window!r}")
-    window_s = int(match.group(1)) * _UNIT_S[match.group(2)]
-    if not 60 <= window_s <= MAX_WINDOW_S:
-        raise InvalidField(f"'window' must be from 1m to 30d, got {window!r}")
+    if not _WINDOW_RE.fullmatch(window):
+        raise InvalidField(f"'window' must be from 1m to 30d, written like 30m, 24h or 7d, got {window[:40]!r}")
+    window_s = int(window[:-1]) * _UNIT_S[window[-1]]
     lang = parse_lang(request.query.get("lang", "en"))
-    limit_raw = request.query.get("limit", "20")
-    if not limit_raw.isdigit() or not 1 <= int(limit_raw) <= 100:
-        raise InvalidField(f"'limit' must be an integer from 1 to 100, got {limit_raw!r}")
+    limit = parse_query_int(request, "limit", 20, 1, 100)
     store: Store = request.app[STORE]
-    rows = await store.run_read(lambda: store.trending(window_s=window_s, lang=lang, limit=int(limit_raw)))
+    rows = await store.run_read(lambda: store.trending(window_s=window_s, lang=lang, limit=limit))
     return web.json_response({"window": window, "lang": lang, "half_life_s": window_s / 4, "tags": rows})
 
 
@@ -151,8 +163,9 @@ async def handle_get_settings(request: web.Request) -> web.Response:
 async def handle_put_settings(request: web.Request) -> web.Response:
     community_id = parse_community_id(request)
     body = await read_json_object(request, SETTINGS_FIELDS)
-    blocked = body.get("blocked_tags", [])
-    if not isinstance(blocked, list) or not all(isinstance(t, str) and 0 < len(t.strip()) <= MAX_TAG_CHARS for t in blocked):
+    blocked = body.get("blocked_tags")
+    blocked = [] if blocked is None else blocked
+    if not isinstance(blocked, list) or not all(isinstance(t, str) and t.strip() and len(t) <= MAX_TAG_CHARS for t in blocked):
         raise InvalidField(f"'blocked_tags' must be a list of hashtags (strings of 1 to {MAX_TAG_CHARS} characters)")
     if len(blocked) > MAX_BLOCKED_TAGS:
         raise InvalidField(f"'blocked_tags' has {len(blocked)} tags; at most {MAX_BLOCKED_TAGS} allowed")

@@ -84,7 +84,7 @@ async def test_actual_responses_carry_the_origin_only_for_listed_origins(client)
 
 
 async def test_error_responses_carry_cors_headers_so_the_extension_can_read_them(client):
-    resp = await client.post("/v1/feedback", data=b"{not json", headers={"Origin": CHROME})
+    resp = await client.post("/v1/feedback", data=b"{not json", headers={"Origin": CHROME, "Content-Type": "application/json"})
     assert resp.status == 400
     assert resp.headers["Access-Control-Allow-Origin"] == CHROME
     assert "Retry-After" in resp.headers["Access-Control-Expose-Headers"]

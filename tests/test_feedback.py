@@ -13,6 +13,7 @@ from inference.server.gateway import GatewayConfig
 from inference.server.store import DB_FILENAME, Store
 
 HASH = hashlib.sha256(b"Watching the final set at the Australian Open").hexdigest()
+JSON = {"Content-Type": "application/json"}  # raw bytes sent as the JSON they claim to be
 
 
 @pytest.fixture
@@ -70,7 +71,7 @@ async def test_feedback_is_stored_and_survives_a_restart(make_client, tmp_path):
 )
 async def test_bad_feedback_gets_a_4xx_saying_what_was_wrong(make_client, body, status, code, says):
     client = await make_client()
-    resp = await (client.post("/v1/feedback", data=body) if isinstance(body, bytes) else client.post("/v1/feedback", json=body))
+    resp = await (client.post("/v1/feedback", data=body, headers=JSON) if isinstance(body, bytes) else client.post("/v1/feedback", json=body))
     assert resp.status == status
     error = (await resp.json())["error"]
     assert error["code"] == code and says in error["message"]
@@ -78,7 +79,7 @@ async def test_bad_feedback_gets_a_4xx_saying_what_was_wrong(make_client, body, 
 
 async def test_oversized_bodies_and_wrong_methods_are_4xx(make_client):
     client = await make_client()
-    resp = await client.post("/v1/feedback", data=b"x" * 70_000)
+    resp = await client.post("/v1/feedback", data=b"x" * 70_000, headers=JSON)
     assert resp.status == 413
     resp = await client.get("/v1/feedback")
     assert resp.status == 405 and (await resp.json())["error"]["code"] == "method_not_allowed"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 
 from aiohttp import web
 
@@ -38,6 +39,20 @@ class RateLimited(ServiceError):
 class OriginNotAllowed(ServiceError):
     status = 403
     code = "origin_not_allowed"
+
+
+class HostNotAllowed(ServiceError):
+    """The Host header names no allowed host: a DNS-rebinding page, or a proxy nobody configured."""
+
+    status = 403
+    code = "host_not_allowed"
+
+
+class UnsupportedMediaType(ServiceError):
+    """A write whose body is not declared as JSON (a cross-site form or text/plain post)."""
+
+    status = 415
+    code = "unsupported_media_type"
 
 
 class InvalidJSON(ServiceError):
@@ -124,17 +139,61 @@ async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
         message = template.format(method=request.method, path=request.path, text=exc.text or exc.reason)
         headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
         return error_response(exc.status, code, message, headers)
+    except ConnectionResetError:  # the client went away mid-upload: nobody reads this answer
+        log.info("client disconnected during %s %s", request.method, request.path)
+        return error_response(400, "client_disconnected", "the connection closed before the body was read")
     except Exception:  # a bug: log it with its traceback, tell the client nothing internal
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal", "internal error; the server log has the details")
 
 
-def parse_json_object(raw: bytes) -> dict:
-    """A request body that must be one JSON object; InvalidJSON saying what is wrong otherwise."""
+MAX_JSON_DEPTH = 32  # arrays/objects inside one another; no request needs more than 3
+MAX_QUERY_INT_DIGITS = 9
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def _check_tree(value, where: str) -> None:
+    """Refuse nesting deeper than MAX_JSON_DEPTH and lone surrogates ("\\ud800" escapes): both would
+    fail later, far from the input (recursion in the runtime, UnicodeEncodeError in SQLite)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, str):
+            if _SURROGATE_RE.search(node):
+                raise InvalidJSON(f"{where} holds a lone UTF-16 surrogate escape (e.g. \\ud800): not a character")
+            continue
+        if not isinstance(node, (dict, list)):
+            continue
+        if depth > MAX_JSON_DEPTH:
+            raise InvalidJSON(f"{where} nests arrays/objects more than {MAX_JSON_DEPTH} deep")
+        if isinstance(node, dict):
+            stack.extend((k, depth) for k in node)
+            stack.extend((v, depth + 1) for v in node.values())
+        else:
+            stack.extend((v, depth + 1) for v in node)
+
+
+def parse_json_object(raw: bytes | str, where: str = "body") -> dict:
+    """A request body (or multipart part) that must be one JSON object; InvalidJSON saying what is
+    wrong otherwise: not JSON, not an object, nested too deep, or holding lone surrogates."""
     try:
         body = json.loads(raw)
+    except RecursionError:
+        raise InvalidJSON(f"{where} nests arrays/objects more than {MAX_JSON_DEPTH} deep") from None
     except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidJSON(f"body is not valid JSON: {exc}") from None
+        raise InvalidJSON(f"{where} is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
-        raise InvalidJSON(f"body must be a JSON object, not {type(body).__name__}")
+        raise InvalidJSON(f"{where} must be a JSON object, not {type(body).__name__}")
+    _check_tree(body, where)
     return body
+
+
+def parse_query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    """A query parameter that must be an integer in [low, high]: ASCII digits only (no '²', no '+1',
+    no 5,000-digit number), else InvalidField."""
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= MAX_QUERY_INT_DIGITS) or not low <= int(raw) <= high:
+        raise InvalidField(f"'{name}' must be an integer from {low} to {high}, got {raw[:40]!r}")
+    return int(raw)

@@ -2,14 +2,26 @@
 
 Core routes are described here; an extension documents its own routes by adding path items to
 `app[OPENAPI_PATHS]` in its `setup(app)`. tests/test_openapi.py walks `app.router` and fails on
-any route missing from the document.
+any route missing from the document; tests/test_api_fuzz.py runs schemathesis over every route.
+
+OpenAPI 3.0.3 syntax: `nullable: true` (null is taken as the field's absence), never a type list.
+Every /v1/* route declares the `bearer` scheme, or none (keyless local use), and its 401/403/429.
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from inference.limits import DEFAULT_K, MAX_K, MAX_TEXT_CHARS, MAX_THREAD_MESSAGE_CHARS, MAX_THREAD_MESSAGES, MIN_K
+from inference.limits import (
+    DEFAULT_K,
+    MAX_HASHTAG_CHARS,
+    MAX_HASHTAGS,
+    MAX_K,
+    MAX_TEXT_CHARS,
+    MAX_THREAD_MESSAGE_CHARS,
+    MAX_THREAD_MESSAGES,
+    MIN_K,
+)
 from inference.server.appkeys import OPENAPI_PATHS
 from inference.text.tags import LANGUAGES
 
@@ -23,6 +35,30 @@ def _error_response(description: str) -> dict:
 
 def _json(description: str, schema: dict) -> dict:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+# /v1/*: an API key, or none where the server allows keyless local use
+SECURITY = [{"bearer": []}, {}]
+SECURITY_SCHEMES = {
+    "bearer": {"type": "http", "scheme": "bearer", "description": "an API key, tsk_<id>_<secret> (`tagsmith keys create`)"}
+}
+GATEWAY_ERRORS = {
+    "401": _error_response("missing, malformed, unknown or revoked API key"),
+    "403": _error_response("a browser origin or a Host header this server does not allow"),
+    "429": _error_response("rate limit exceeded (per key, or per address without a key); see Retry-After"),
+}
+WRITE_ERRORS = {
+    "413": _error_response("body over its maximum"),
+    "415": _error_response("the body is not declared as application/json"),
+}
+
+
+def nullable(schema: dict) -> dict:
+    """`schema` or null (taken as absent); an enum lists null too, as OpenAPI 3.0.3 asks."""
+    out = {**schema, "nullable": True}
+    if "enum" in out:
+        out["enum"] = [*out["enum"], None]
+    return out
 
 
 SCHEMAS = {
@@ -43,22 +79,28 @@ SCHEMAS = {
     "SuggestRequest": {
         "type": "object",
         "additionalProperties": False,
+        "description": "a post ('text' with a non-space character) or an image, or both; null fields count as absent",
+        "anyOf": [
+            {"required": ["text"], "properties": {"text": {"type": "string", "pattern": "\\S"}}},
+            {"required": ["image"], "properties": {"image": {"type": "string"}}},
+        ],
         "properties": {
-            "text": {"type": "string", "maxLength": MAX_TEXT_CHARS, "description": "the post"},
-            "thread": {
+            "text": nullable({"type": "string", "maxLength": MAX_TEXT_CHARS, "description": "the post"}),
+            "thread": nullable({
                 "type": "array",
                 "maxItems": MAX_THREAD_MESSAGES,
                 "items": {"type": "string", "maxLength": MAX_THREAD_MESSAGE_CHARS},
                 "description": "replies or the messages the post answers, oldest first",
-            },
-            "hashtags": {
+            }),
+            "hashtags": nullable({
                 "type": "array",
-                "items": {"type": "string"},
+                "maxItems": MAX_HASHTAGS,
+                "items": {"type": "string", "maxLength": MAX_HASHTAG_CHARS},
                 "description": "hashtags already on the post; never suggested again",
-            },
-            "image": {"type": "string", "format": "byte", "description": "base64 image (JPEG, PNG, GIF, WebP…; <= 10 MB, <= 50 Mpx; animated: first frame); alone or with text. Also accepted as the `image` file part of a multipart/form-data body whose other fields are text, lang, k, repeated thread/hashtags (or a `request` part with this JSON)"},
+            }),
+            "image": {"type": "string", "format": "byte", "minLength": 1, "nullable": True, "description": "base64 image (JPEG, PNG, GIF, WebP…; <= 10 MB, <= 50 Mpx; animated: first frame); alone or with text. Also accepted as the `image` file part of a multipart/form-data body whose other fields are text, lang, k, repeated thread/hashtags (or a `request` part with this JSON)"},
             "k": {"type": "integer", "minimum": MIN_K, "maximum": MAX_K, "default": DEFAULT_K},
-            "lang": {"type": "string", "enum": list(LANGUAGES), "description": "detected when absent"},
+            "lang": nullable({"type": "string", "enum": list(LANGUAGES), "description": "detected when absent"}),
         },
         "example": {"text": "Watching the final set at the Australian Open tonight", "thread": ["what a match"], "k": 5},
     },
@@ -90,6 +132,7 @@ CORE_PATHS = {
     "/v1/suggest": {
         "post": {
             "summary": "hashtag suggestions for a post, its thread, or an image",
+            "security": SECURITY,
             "requestBody": {
                 "required": True,
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SuggestRequest"}}},
@@ -97,6 +140,8 @@ CORE_PATHS = {
             "responses": {
                 "200": _json("suggestions, best first", {"$ref": "#/components/schemas/SuggestResponse"}),
                 "400": _error_response("malformed request: the message says what was wrong"),
+                **GATEWAY_ERRORS,
+                **WRITE_ERRORS,
                 "413": _error_response("body over the configured maximum, or an image over 10 MB / 50 Mpx"),
                 "422": _error_response("the text is in a language no model serves (unsupported_language)"),
                 "501": _error_response("an image alone while no image model is loaded"),
@@ -124,7 +169,7 @@ def build_openapi(app: web.Application, version: str = "0.1.0") -> dict:
         "openapi": "3.0.3",
         "info": {"title": "tagsmith", "version": version, "description": "Hashtag suggestions for posts, threads and images."},
         "paths": paths,
-        "components": {"schemas": SCHEMAS},
+        "components": {"schemas": SCHEMAS, "securitySchemes": SECURITY_SCHEMES},
     }
 
 

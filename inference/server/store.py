@@ -2,16 +2,23 @@
 
 One file, `<data dir>/tagsmith.db`, opened in WAL mode with synchronous=FULL so that a write is on disk
 before the HTTP response acknowledging it is sent (a SIGKILL or power cut loses nothing acknowledged).
-All methods are blocking; the aiohttp side calls writes through `Store.run` and reads through
-`Store.run_read`: two connections, each with its own one-thread executor, so reads (the API-key check
-of every request, trending) never queue behind a write's fsync (WAL lets readers run beside a writer). Other processes (`tagsmith keys`, bots) open their own
-Store on the same file; SQLite's locking plus busy_timeout serialises them.
+All methods are blocking; the aiohttp side calls writes through `Store.run`, reads through
+`Store.run_read` and the API-key check of every request through `Store.run_auth`: three connections,
+each with its own one-thread executor, so no read (trending, settings) or write (a fsync) ever queues in
+front of a key check (WAL lets readers run beside a writer). Other processes (`tagsmith keys`, bots)
+open their own Store on the same file; SQLite's locking plus busy_timeout serialises them.
+
+Trending reads `trending_counts`, per-(language, tag, time bucket) counts kept in the same transaction
+as each feedback insert, never the raw feedback; `prune` deletes raw feedback past its retention.
+The folder is created 0700 and the file 0600 (tightened on open when looser): it holds key hashes,
+feedback and, where opted in, post text.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 import os
 import sqlite3
@@ -25,9 +32,15 @@ import sqlite_utils
 
 from inference.text.tags import tag_key, tag_lang
 
+log = logging.getLogger(__name__)
+
 DB_FILENAME = "tagsmith.db"
 FEEDBACK_ACTIONS = ("accepted", "rejected", "typed")
 TRENDING_ACTIONS = ("accepted", "typed")
+# trending_counts resolutions (bucket widths, s): minutes for windows up to 64 h, hours beyond
+BUCKET_SECONDS = (60, 3600)
+MAX_TRENDING_WINDOW_S = 30 * 86400
+KEYS_CREATED = "keys_created"  # meta row: a key was created once; revoking them all never reopens keyless use
 
 
 def default_data_dir() -> Path:
@@ -79,7 +92,29 @@ def _migrate_3(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS = [_migrate_1, _migrate_2, _migrate_3]
+_COUNT_SQL = """INSERT INTO trending_counts (lang, res, bucket, key, tag, n) VALUES (?, ?, ?, ?, ?, 1)
+    ON CONFLICT (lang, res, bucket, key, tag) DO UPDATE SET n = n + 1"""
+
+
+def _migrate_4(db: sqlite_utils.Database) -> None:
+    # Trending from counts kept per (language, bucket width, bucket start, tag identity, spelling) with
+    # each insert, not a scan of the raw rows; an index to prune them by age; the keys-created marker.
+    db.execute("""CREATE TABLE trending_counts (lang TEXT NOT NULL, res INTEGER NOT NULL, bucket INTEGER NOT NULL,
+        key TEXT NOT NULL, tag TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (lang, res, bucket, key, tag)) WITHOUT ROWID""")
+    db.execute("CREATE INDEX feedback_time ON feedback (created_at)")
+    db.execute("CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute("INSERT INTO meta SELECT ?, '1' WHERE EXISTS (SELECT 1 FROM api_keys)", [KEYS_CREATED])
+    db.register_function(tag_key, name="tag_key", deterministic=True, replace=True)
+    for res in BUCKET_SECONDS:
+        db.execute(
+            f"""INSERT INTO trending_counts SELECT lang, ?, CAST(created_at / ? AS INTEGER) * ? AS b, tag_key(tag), tag, COUNT(*)
+            FROM feedback WHERE tag IS NOT NULL AND action IN ({",".join("?" * len(TRENDING_ACTIONS))})
+            GROUP BY lang, b, tag""",
+            [res, res, res, *TRENDING_ACTIONS],
+        )
+
+
+MIGRATIONS = [_migrate_1, _migrate_2, _migrate_3, _migrate_4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -130,11 +165,31 @@ class CommunitySettings:
         return {"community_id": self.community_id, "blocked_tags": self.blocked_tags, "max_count": self.max_count, "lang": self.lang}
 
 
+def _private_file(data_dir: Path) -> Path:
+    """The database path, in a folder created 0700, the file (and its -wal/-shm) 0600."""
+    if not data_dir.exists():
+        data_dir.mkdir(parents=True, mode=0o700)
+    elif data_dir.stat().st_mode & 0o077:
+        log.warning("%s is readable by other users; the database in it is not (0600)", data_dir)
+    path = data_dir / DB_FILENAME
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))  # SQLite gives -wal/-shm the file's mode
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if file.exists() and file.stat().st_mode & 0o077:
+            file.chmod(0o600)
+    return path
+
+
+def _reader(path: Path) -> sqlite_utils.Database:
+    conn = sqlite3.connect(str(path), timeout=10.0, check_same_thread=False)
+    db = sqlite_utils.Database(conn, execute_plugins=False)
+    db.execute("PRAGMA query_only=1")
+    return db
+
+
 class Store:
     def __init__(self, data_dir: str | os.PathLike | None = None):
         self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.path = self.data_dir / DB_FILENAME
+        self.path = _private_file(self.data_dir)
         conn = sqlite3.connect(str(self.path), timeout=10.0, check_same_thread=False)
         self.db = sqlite_utils.Database(conn, execute_plugins=False)
         with self.db.ensure_autocommit_on():
@@ -148,11 +203,12 @@ class Store:
         self._executor: ThreadPoolExecutor | None = None
         with self._lock:
             migrate(self.db)
-        reader = sqlite3.connect(str(self.path), timeout=10.0, check_same_thread=False)
-        self.reader = sqlite_utils.Database(reader, execute_plugins=False)
-        self.reader.execute("PRAGMA query_only=1")
+        self.reader = _reader(self.path)
         self._read_lock = threading.Lock()
         self._read_executor: ThreadPoolExecutor | None = None
+        self.auth_reader = _reader(self.path)  # key checks only: never behind a trending read
+        self._auth_lock = threading.Lock()
+        self._auth_executor: ThreadPoolExecutor | None = None
 
     # -- plumbing
     async def run(self, fn, *args):
@@ -167,13 +223,21 @@ class Store:
             self._read_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tagsmith-store-read")
         return await asyncio.get_running_loop().run_in_executor(self._read_executor, fn, *args)
 
+    async def run_auth(self, fn, *args):
+        """Run an API-key check (microseconds) on its own thread and connection."""
+        if self._auth_executor is None:
+            self._auth_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tagsmith-store-auth")
+        return await asyncio.get_running_loop().run_in_executor(self._auth_executor, fn, *args)
+
     def close(self) -> None:
-        for executor in (self._executor, self._read_executor):
+        for executor in (self._executor, self._read_executor, self._auth_executor):
             if executor is not None:
                 executor.shutdown(wait=True)
-        self._executor = self._read_executor = None
+        self._executor = self._read_executor = self._auth_executor = None
         with self._read_lock:
             self.reader.close()
+        with self._auth_lock:
+            self.auth_reader.close()
         with self._lock:
             self.db.close()
 
@@ -184,16 +248,17 @@ class Store:
     # -- API keys (hashing lives in inference/server/keys.py; this stores and reads rows)
     def insert_key(self, name: str, salt: str, key_hash: str) -> int:
         with self._lock, self.db.atomic():
+            self.db.execute("INSERT OR IGNORE INTO meta VALUES (?, '1')", [KEYS_CREATED])
             return self.db["api_keys"].insert({"name": name, "salt": salt, "key_hash": key_hash, "created_at": time.time()}).last_pk
 
     def get_key(self, key_id: int) -> dict | None:
-        with self._read_lock:
-            rows = list(self.reader.query("SELECT * FROM api_keys WHERE id = ?", [key_id]))
+        with self._auth_lock:
+            rows = list(self.auth_reader.query("SELECT * FROM api_keys WHERE id = ?", [key_id]))
         return rows[0] if rows else None
 
     def list_keys(self) -> list[dict]:
-        with self._read_lock:
-            return list(self.reader.query("SELECT id, name, created_at, revoked_at FROM api_keys ORDER BY id"))
+        with self._auth_lock:
+            return list(self.auth_reader.query("SELECT id, name, created_at, revoked_at FROM api_keys ORDER BY id"))
 
     def revoke_key(self, key_id: int) -> bool:
         """True if the key existed and was active."""
@@ -202,8 +267,13 @@ class Store:
             return cursor.rowcount == 1
 
     def active_key_count(self) -> int:
-        with self._read_lock:
-            return self.reader.execute("SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL").fetchone()[0]
+        with self._auth_lock:
+            return self.auth_reader.execute("SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL").fetchone()[0]
+
+    def keys_ever_created(self) -> bool:
+        """True once any key was created here, even if every key is revoked since."""
+        with self._auth_lock:
+            return self.auth_reader.execute("SELECT 1 FROM meta WHERE name = ?", [KEYS_CREATED]).fetchone() is not None
 
     # -- feedback
     def add_feedback(
@@ -236,43 +306,62 @@ class Store:
             "post_text": post_text,
         }
         with self._lock, self.db.atomic():
-            return self.db["feedback"].insert(row).last_pk
+            feedback_id = self.db["feedback"].insert(row).last_pk
+            if tag and action in TRENDING_ACTIONS:
+                for res in BUCKET_SECONDS:
+                    bucket = int(row["created_at"] // res) * res
+                    self.db.execute(_COUNT_SQL, [row["lang"], res, bucket, tag_key(tag), tag])
+            return feedback_id
+
+    def prune(self, *, feedback_before: float, batch: int = 5000) -> tuple[int, int]:
+        """Delete raw feedback created before `feedback_before` and counts older than any trending
+        window, in batches (the write lock is let go between them); returns the rows deleted of each."""
+        deleted = [0, 0]
+        counts_before = time.time() - MAX_TRENDING_WINDOW_S - max(BUCKET_SECONDS)
+        statements = (
+            ("DELETE FROM feedback WHERE id IN (SELECT id FROM feedback WHERE created_at < ? LIMIT ?)", feedback_before),
+            ("DELETE FROM trending_counts WHERE (lang, res, bucket, key, tag) IN "
+             "(SELECT lang, res, bucket, key, tag FROM trending_counts WHERE bucket < ? LIMIT ?)", counts_before),
+        )
+        for i, (sql, before) in enumerate(statements):
+            while True:
+                with self._lock, self.db.atomic():
+                    n = self.db.execute(sql, [before, batch]).rowcount
+                deleted[i] += n
+                if n < batch:
+                    break
+        return deleted[0], deleted[1]
 
     def trending(self, *, window_s: float, lang: str, limit: int = 20, now: float | None = None, half_life_s: float | None = None) -> list[dict]:
         """Tags ranked by exponentially time-decayed counts of accepted + typed feedback.
 
         An event of age a counts 0.5 ** (a / half_life) (half-life: a quarter of the window by default),
-        events older than the window count 0. Ages are bucketed into 64 slices of the window in SQL so
-        the query returns at most 64 rows per tag however much feedback there is.
+        events older than the window count 0. Read from `trending_counts`: buckets of a minute (hours for
+        windows over 64 h, so at least 64 buckets per window), each aged by its middle; a bucket counts
+        when it starts inside the window. Spellings of one tag ('aus open', 'ausopen') count as one,
+        shown in their most frequent spelling.
         """
         now = time.time() if now is None else now
         half_life_s = half_life_s or window_s / 4
-        bucket_s = window_s / 64
-        sql = f"""
-            SELECT tag, CAST((? - created_at) / ? AS INTEGER) AS bucket, COUNT(*) AS n
-            FROM feedback
-            WHERE lang = ? AND created_at > ? AND created_at <= ? AND tag IS NOT NULL
-              AND action IN ({",".join("?" * len(TRENDING_ACTIONS))})
-            GROUP BY tag, bucket
+        res = max(r for r in BUCKET_SECONDS if r == BUCKET_SECONDS[0] or r <= window_s / 64)
+        first, last = math.ceil((now - window_s) / res) * res, math.floor(now / res) * res
+        weights = {str(b): math.pow(0.5, max(0.0, now - b - res / 2) / half_life_s) for b in range(int(first), int(last) + 1, res)}
+        sql = """
+            WITH w AS (SELECT CAST(key AS INTEGER) AS bucket, value AS weight FROM json_each(?))
+            SELECT c.key, c.tag, SUM(c.n * w.weight), SUM(c.n) FROM trending_counts c JOIN w ON c.bucket = w.bucket
+            WHERE c.lang = ? AND c.res = ? AND c.bucket BETWEEN ? AND ? GROUP BY c.key, c.tag
         """
-        params = [now, bucket_s, lang, now - window_s, now, *TRENDING_ACTIONS]
         with self._read_lock:
-            rows = self.reader.execute(sql, params).fetchall()
-        # Spellings of one tag ('aus open', 'ausopen', as segmenter versions differ) count as one,
-        # shown in their most frequent spelling.
+            rows = self.reader.execute(sql, [json.dumps(weights), lang, res, first, last]).fetchall()
         scores: dict[str, float] = {}
         counts: dict[str, int] = {}
-        spellings: dict[str, dict[str, int]] = {}
-        for tag, bucket, n in rows:
-            key = tag_key(tag)
-            age = (bucket + 0.5) * bucket_s
-            scores[key] = scores.get(key, 0.0) + n * math.pow(0.5, age / half_life_s)
+        best: dict[str, tuple[int, str]] = {}
+        for key, tag, score, n in rows:
+            scores[key] = scores.get(key, 0.0) + score
             counts[key] = counts.get(key, 0) + n
-            spelled = spellings.setdefault(key, {})
-            spelled[tag] = spelled.get(tag, 0) + n
+            best[key] = max(best.get(key, (0, "")), (n, tag))
         ranked = sorted(scores, key=lambda k: (-scores[k], k))[:limit]
-        best = {k: max(spellings[k].items(), key=lambda kv: (kv[1], kv[0]))[0] for k in ranked}
-        return [{"tag": best[k], "score": round(scores[k], 4), "count": counts[k]} for k in ranked]
+        return [{"tag": best[k][1], "score": round(scores[k], 4), "count": counts[k]} for k in ranked]
 
     # -- community settings
     def get_community_settings(self, community_id: str) -> CommunitySettings:
