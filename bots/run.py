@@ -35,6 +35,7 @@ def run_discord(args: argparse.Namespace) -> int:
 
 def run_telegram(args: argparse.Namespace) -> int:
     from telegram import Update
+    from telegram.error import NetworkError
 
     from bots.telegram_bot import TelegramConfig, WebhookSecretError, build_application, check_webhook_secret
 
@@ -52,13 +53,18 @@ def run_telegram(args: argparse.Namespace) -> int:
     core = CoreClient(CoreConfig.from_env())
     app = build_application(config, core)
     log.info("telegram bot: core at %s, %s", core.config.url, "webhook" if config.webhook_url else "polling")
-    if config.webhook_url:
-        try:
+    # no network: one line saying so (below), not the library's logged retry traceback
+    logging.getLogger("telegram.ext").addFilter(lambda record: "Network Retry Loop (Bootstrap" not in record.getMessage())
+    try:
+        if config.webhook_url:
             asyncio.run(serve_webhook(app, config))
-        except KeyboardInterrupt:
-            pass
-    else:
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
+        else:
+            app.run_polling(allowed_updates=Update.ALL_TYPES)
+    except KeyboardInterrupt:
+        pass
+    except NetworkError as exc:
+        raise SystemExit(f"error: cannot reach Telegram ({str(exc).replace(config.token, '<token>')}); "
+                         "check the network or TELEGRAM_BASE_URL") from None
     return 0
 
 

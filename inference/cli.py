@@ -14,20 +14,21 @@ import sys
 
 from inference.limits import RATE_BURST, RATE_PER_S
 
+BOT_LIBRARIES = ("discord", "telegram")  # the bots extra
+
 
 def _runner(target: str):
     """Return a callable that imports "module:function" lazily and calls it with the args."""
 
     def run(args: argparse.Namespace) -> int:
         module_name, function_name = target.split(":")
-        try:
-            module = importlib.import_module(module_name)
+        try:  # the bots import their libraries when they start, not when bots.run is imported
+            return getattr(importlib.import_module(module_name), function_name)(args) or 0
         except ModuleNotFoundError as exc:
-            if exc.name in ("discord", "telegram"):
-                print("error: the chat bots need the bots extra: pip install -e '.[bots]'", file=sys.stderr)
+            if (exc.name or "").split(".")[0] in BOT_LIBRARIES:
+                print("error: install the bots extra: pip install -e '.[bots]' (the Discord and Telegram bots need it)", file=sys.stderr)
                 return 2
             raise
-        return getattr(module, function_name)(args) or 0
 
     return run
 
@@ -108,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--extension", action="append", default=[], metavar="MODULE:FUNC", help="extra setup(app) (repeatable)")
     add_extension_api_arguments(p)
     p.add_argument("--access-log", action="store_true", help="log every request")
+    p.add_argument("--log-format", choices=["text", "json"], default="text",
+                   help="text lines, or one JSON object a line for log collectors (every request logs one line: method, route, status, ms, request id)")
     p.set_defaults(run=_runner("inference.server.serve:run_serve"))
 
     # -- segmentation ------------------------------------------------------------------------
@@ -161,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
+    if getattr(args, "log_format", None):  # before the command's own logging set-up, which then keeps it
+        importlib.import_module("inference.server.access_log").configure_logging(args.log_format)
     try:
         return args.run(args)
     except (OSError, ValueError) as exc:

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from tqdm import tqdm
 
-from inference.text.tags import tag_key
+from inference.limits import MAX_K, MIN_K
+from inference.text.tags import detect_lang, tag_key
 from inference.evaluation.readers import corel_label_file, detect_format, read_records
-from inference.runtime.suggester import DEFAULT_MODELS_DIR, SuggestRequest, Suggester
+from inference.runtime.suggester import DEFAULT_MODELS_DIR, IMAGE_FOLDER, SAFETY_JSON, SuggestRequest, Suggester, load_safety
 
 BATCH = 64
 VOCAB_POOL = 100  # with --vocab, the suggestions asked for per record before the allowed ones are kept
@@ -117,12 +119,41 @@ def run_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def load_for_suggest(model: str | None, lang: str | None, with_image: bool) -> Suggester:
+    """Only what one post needs: its language's folder (a language without one: the default
+    language's, as the service routes it), and the image tagger only for an image. `lang` None:
+    no text (an image alone). A single model folder or a shipped name loads as `predict` loads it."""
+    root = DEFAULT_MODELS_DIR if model is None else Path(model)
+    if not root.is_dir() or (root / "config.json").exists():
+        return load_suggester(model)
+    folders = {p.parent.name: p.parent for p in sorted(root.glob("*/config.json"))}
+    kwargs = {}
+    if with_image and (root / IMAGE_FOLDER / "image.json").exists():
+        from inference.runtime.image_tagger import ImageTagger
+
+        kwargs["image_tagger"] = ImageTagger(root / IMAGE_FOLDER)
+    chosen = None if lang is None else folders.get(lang) or folders.get("en") or next(iter(folders.values()), None)
+    if chosen is not None:
+        return Suggester.from_folders([chosen], **kwargs)
+    if kwargs:  # an image alone: the image tagger alone
+        return Suggester({}, safety=load_safety(root / SAFETY_JSON), **kwargs)
+    raise SystemExit(f"error: no model folder (a folder with config.json) under {root}")
+
+
 def run_suggest(args: argparse.Namespace) -> int:
     image_path = getattr(args, "image", None)
+    if not MIN_K <= args.k <= MAX_K:
+        print(f"error: --k must be an integer from {MIN_K} to {MAX_K}, got {args.k}", file=sys.stderr)
+        return 2
     if not args.text.strip() and not args.thread and not image_path:
         print("error: give a post text (or --image)", file=sys.stderr)
         return 2
-    suggester = load_suggester(args.model)
+    text = args.text if args.text.strip() else " ".join(args.thread)
+    detected = detect_lang(text) if text.strip() else None
+    start = time.perf_counter()
+    suggester = load_for_suggest(args.model, args.lang or detected, bool(image_path))
+    loaded = " and ".join([*(f"the {lang} model" for lang in suggester.languages), *(["the image model"] if suggester.image_tagger else [])])
+    print(f"loaded {loaded} in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     image = None
     if image_path:
         if suggester.image_tagger is None:
@@ -137,6 +168,9 @@ def run_suggest(args: argparse.Namespace) -> int:
         text=args.text, thread=tuple(args.thread), hashtags=tuple(args.hashtags), k=args.k, lang=args.lang, image=image
     )
     result = suggester.suggest(request)
+    if args.lang and result.detected_lang and result.detected_lang != args.lang:
+        print(f"warning: --lang {args.lang} was asked for, but the text reads as {result.detected_lang!r}: "
+              f"the tags may not fit it (leave --lang out to detect)", file=sys.stderr)
     for s in result.suggestions:
         print(f"{s.tag}\t{s.score:.3f}\t{s.source}")
     print(f"({result.model})", file=sys.stderr)

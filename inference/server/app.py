@@ -35,6 +35,7 @@ from inference.limits import (
     MAX_THREAD_MESSAGES,
     MIN_K,
 )
+from inference.server.access_log import access_log_middleware
 from inference.server.appkeys import BATCHER, CONFIG, EXECUTOR, METRICS, OPENAPI_PATHS, POSTPROCESSORS, SUGGESTER
 from inference.server.batching import BatchConfig, MicroBatcher
 from inference.server.errors import (
@@ -198,8 +199,11 @@ def validate_suggest_body(
     if body.get("image") is not None:
         if not isinstance(body["image"], str):
             raise InvalidField("'image' must be a base64 string")
+        encoded = body["image"]
+        if encoded.startswith("data:") and ";base64," in encoded[:200]:  # a browser FileReader's data: URL
+            encoded = encoded.split(",", 1)[1]
         try:
-            image = base64.b64decode(body["image"], validate=True)
+            image = base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError):
             raise InvalidField("'image' is not valid base64") from None
 
@@ -338,7 +342,7 @@ def create_app(
     instead of loading `config.models_dir`."""
     config = config or ServiceConfig()
     app = web.Application(
-        middlewares=[metrics_middleware, error_middleware], client_max_size=config.max_body_bytes
+        middlewares=[access_log_middleware, metrics_middleware, error_middleware], client_max_size=config.max_body_bytes
     )
     app[CONFIG] = config
     app[METRICS] = ServiceMetrics()
