@@ -12,6 +12,7 @@ from export.train_image.dev_labels import cmd_dev_labels
 from export.train_image.features import cmd_features
 from export.train_image.finetune import cmd_finetune
 from export.train_image.fusion_eval import cmd_fusion_eval
+from export.train_image.grounding import cmd_grounding
 from export.train_image.train import cmd_train
 from export.train_image.views import cmd_views
 from inference.runtime.image import RESIZERS
@@ -71,6 +72,16 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--image-weights", type=float, nargs="+", default=[0.25, 0.5, 1.0, 2.0])
     p.add_argument("--k", type=int, default=10, help="suggestions asked for per post (the metrics' @1 and @5 read its top)")
     p.set_defaults(fn=cmd_fusion_eval)
+    p = sub.add_parser("grounding", help="kNN similarity threshold (held-out train folds) and event tags into image.json")
+    p.add_argument("--model", default="inference/models/image")
+    p.add_argument("--corel", default=str(SHARED / "corel5k"))
+    p.add_argument("--mediaeval", default=str(SHARED / "mediaeval2016" / "train_posts.txt"))
+    p.add_argument("--safety", default="inference/models/safety.json")
+    p.add_argument("--person-tags", help="a JSON list of the bank's tags that are people's names (default: none)")
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--quantile", type=float, default=0.01)
+    p.add_argument("--min-event-photos", type=int, default=3)
+    p.set_defaults(fn=cmd_grounding)
     args = parser.parse_args(argv)
     args.fn(args)
 

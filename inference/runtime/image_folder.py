@@ -3,6 +3,8 @@
     manifest.json  format_version and every file's sha256 (`inference.runtime.model_folder.verify_folder`)
     image.json     format_version (IMAGE_FORMATS), name, version, graph, input (size, resize, norm and
                    the limits: max_bytes, max_pixels, resize_shorter), tags, fusion, tag_scale, sha256s
+                   grounding (optional): event_tags and person_tags, tags a photo alone never gives
+                   (`ImageFolder.identity_tags`)
     tagger.onnx    image [B,3,S,S] -> features [B,1280], imagenet_probs [B,1000], and either
                    tag_scores [B,V] (the head in the graph) or taps [B,624] (pooled blocks 10/14/15)
     knn.npz        the training photos' bank (`inference.runtime.image_scoring.KnnBank`)
@@ -45,6 +47,9 @@ class ImageFolder:
     tags: list[str]
     fusion: ImageFusion
     tag_scale: np.ndarray  # [V] per-tag rebalancing (rare words up) and biases, tuned in training
+    # named events and people's names among the tags (image.json grounding.event_tags / person_tags):
+    # the photo alone never suggests them, a caption that names them lets them through
+    identity_tags: frozenset[str] = frozenset()
 
     @property
     def graph_path(self) -> Path:
@@ -97,7 +102,22 @@ def _fusion(config_path: Path, config: dict, version: int) -> ImageFusion:
         raise InvalidModelFolder(f"{config_path}: a calibrated fusion needs format_version 4 (this one says {version})")
     if not (isinstance(fusion.cooc, (int, float)) and math.isfinite(fusion.cooc) and fusion.cooc >= 0):
         raise InvalidModelFolder(f"{config_path}: fusion.cooc must be a number >= 0")
+    m = fusion.min_similarity
+    if m is not None and not (isinstance(m, (int, float)) and not isinstance(m, bool) and math.isfinite(m)):
+        raise InvalidModelFolder(f"{config_path}: fusion.min_similarity must be a number or null")
     return fusion
+
+
+def _identity_tags(config_path: Path, config: dict) -> frozenset[str]:
+    """grounding.event_tags + grounding.person_tags: lists of tag words."""
+    given = config.get("grounding", {})
+    found = set()
+    for key in ("event_tags", "person_tags"):
+        words = given.get(key, []) if isinstance(given, dict) else None
+        if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+            raise InvalidModelFolder(f"{config_path}: grounding.{key} must be a list of tag words")
+        found.update(words)
+    return frozenset(found)
 
 
 def load_image_folder(path: str | Path) -> ImageFolder:
@@ -123,4 +143,4 @@ def load_image_folder(path: str | Path) -> ImageFolder:
         if not (path / name).is_file():
             raise InvalidModelFolder(f"model folder {path} lacks {name}")
     return ImageFolder(path, config, version, norm, resize, size, limits, list(tags),
-                       _fusion(config_path, config, version), tag_scale)
+                       _fusion(config_path, config, version), tag_scale, _identity_tags(config_path, config))

@@ -40,6 +40,11 @@ class ImageFusion:
     calibrated: bool = False
     colour_knn_temperature: float = 0.03  # the colour-only votes, a calibration input (k = knn_k)
     cooc: float = 0.0  # then s + cooc * s @ C: label co-occurrence of those words (`cooc_matrix`)
+    # grounding: a neighbour votes only when its weighted similarity is at least this, and the trained
+    # vocabulary's scores are scaled by the share of the k neighbours' vote weight that is that close
+    # (`knn_support`), so a photo unlike the bank leaves its places to the ImageNet tags; chosen on
+    # held-out train folds (`python -m export.train_image grounding`); None: every neighbour votes
+    min_similarity: float | None = None
 
 
 def project(features: np.ndarray, mean: np.ndarray, proj: np.ndarray | None) -> np.ndarray:
@@ -126,7 +131,8 @@ def score_tags(head: np.ndarray, sims: dict[str, np.ndarray], labels: np.ndarray
     """[B,V] served scores: head + kNN mean (`fuse_vocab`); with calibration the first W tags get the
     per-word sigmoid of `calibration_inputs`, then co-occurrence smoothing; then the per-tag scale.
     Training scores its leave-one-out photos with this function too (sims with the photo left out)."""
-    votes = knn_vote(mixed_similarities(sims, fusion), labels, fusion.knn_k, fusion.knn_temperature)
+    mixed = mixed_similarities(sims, fusion)
+    votes = knn_vote(mixed, labels, fusion.knn_k, fusion.knn_temperature, fusion.min_similarity)
     fused = fuse_vocab(head, votes, fusion, np.ones(head.shape[1], np.float32))
     if fusion.calibrated:
         weight, bias = calib
@@ -134,18 +140,38 @@ def score_tags(head: np.ndarray, sims: dict[str, np.ndarray], labels: np.ndarray
         fused[:, :n] = calibrate(calibration_inputs(head, sims, labels, fusion, n, votes), weight, bias)
         if fusion.cooc:
             fused[:, :n] += fusion.cooc * np.einsum("bw,wv->bv", fused[:, :n], cooc, optimize=False)
+    if fusion.min_similarity is not None:
+        fused *= knn_support(mixed, fusion.knn_k, fusion.knn_temperature, fusion.min_similarity)[:, None]
     return fused * tag_scale
 
 
-def knn_vote(sims: np.ndarray, labels: np.ndarray, k: int, temperature: float) -> np.ndarray:
-    """Label transfer: the k most similar training photos vote their tags with weights
-    softmax(similarity / temperature). sims [B,N] (a weighted sum over spaces), labels [N,V] 0/1
-    -> [B,V] in [0,1]."""
+def _top_weights(sims: np.ndarray, k: int, temperature: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The k most similar training photos [B,k], their similarities and softmax(similarity / temperature)."""
     k = min(k, sims.shape[1])
     top = np.argpartition(-sims, k - 1, axis=1)[:, :k]  # [B,k]
     top_sims = np.take_along_axis(sims, top, axis=1)
     weights = np.exp((top_sims - top_sims.max(axis=1, keepdims=True)) / temperature)
     weights /= weights.sum(axis=1, keepdims=True)
+    return top, top_sims, weights
+
+
+def knn_support(sims: np.ndarray, k: int, temperature: float, min_similarity: float) -> np.ndarray:
+    """[B] in [0,1]: the share of the k neighbours' vote weight on neighbours at least min_similarity
+    close (1: a neighbourhood like the training photos'; 0: no training photo is close)."""
+    _, top_sims, weights = _top_weights(sims, k, temperature)
+    return (weights * (top_sims >= min_similarity)).sum(axis=1)
+
+
+def knn_vote(sims: np.ndarray, labels: np.ndarray, k: int, temperature: float,
+             min_similarity: float | None = None) -> np.ndarray:
+    """Label transfer: the k most similar training photos vote their tags with weights
+    softmax(similarity / temperature); with min_similarity a neighbour less similar than that does not
+    vote (its weight is dropped, not handed to the others). sims [B,N] (a weighted sum over spaces),
+    labels [N,V] 0/1 -> [B,V] in [0,1]."""
+    top, top_sims, weights = _top_weights(sims, k, temperature)
+    if min_similarity is not None:
+        weights = weights * (top_sims >= min_similarity)
+    k = top.shape[1]
     votes = np.zeros((len(top), labels.shape[1]), dtype=np.float32)  # [B,V]; one neighbour rank at a time:
     for j in range(k):  # no [B,k,V] temporary when training scores thousands of photos
         votes += weights[:, j, None] * labels[top[:, j]]

@@ -44,6 +44,17 @@ def load_imagenet_tags(path: str | Path = IMAGENET_TAGS) -> tuple[list[str], lis
     return list(vocab), per_class
 
 
+def _squashed(text: str) -> str:
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+def names_in(text: str, tags: frozenset[str]) -> set[str]:
+    """The tags whose words the text spells out, spaces, case and punctuation aside
+    ("Boston Marathon" and "#BostonMarathon" both name "boston marathon")."""
+    squashed = _squashed(text)
+    return {t for t in tags if squashed and _squashed(t) and _squashed(t) in squashed}
+
+
 class ImageTagger:
     def __init__(self, folder: str | Path, providers: list[str] | None = None, threads: int = 0):
         """providers: onnxruntime's, None for the probed choice (`providers.choose_providers`);
@@ -116,8 +127,10 @@ class ImageTagger:
         return score_tags(self.head_scores(outputs), self.space_similarities(outputs, pixels), self.knn.labels,
                           self.fusion, self.tag_scale, calib, self.knn.cooc)
 
-    def tag_arrays(self, arrays: list[np.ndarray], k: int = 10) -> list[list[tuple[str, float]]]:
-        """Preprocessed images -> per image the top-k [(tag words, score in [0,1])]."""
+    def tag_arrays(self, arrays: list[np.ndarray], k: int = 10, texts: list[str] | None = None) -> list[list[tuple[str, float]]]:
+        """Preprocessed images -> per image the top-k [(tag words, score in [0,1])]. texts: per image
+        its caption (and thread), which lets the event and person tags it names through
+        (`ImageFolder.identity_tags`); without it the photo alone never gives them."""
         if not arrays:
             return []
         outputs = self.run(arrays)
@@ -126,9 +139,11 @@ class ImageTagger:
         imagenet = np.asarray((self._imagenet_matrix.T @ probs.T).T)  # [B,W]: a hypernym gets all its classes' mass
         out = []
         for row in range(len(arrays)):
+            named = names_in(texts[row] if texts else "", self.spec.identity_tags)
             merged: dict[str, float] = {}
             for words, score in zip(self.tags, vocab[row]):
-                merged[words] = float(score)
+                if words not in self.spec.identity_tags or words in named:
+                    merged[words] = float(score)
             w = self.fusion.imagenet
             if w > 0:
                 for j in np.argsort(-imagenet[row])[: 3 * k]:
