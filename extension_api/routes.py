@@ -52,6 +52,8 @@ async def read_json_object(request: web.Request, allowed: tuple[str, ...]) -> di
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         raise BodyTooLarge(f"body has {request.content_length} bytes; at most {MAX_BODY_BYTES} allowed")
     raw = await request.content.read(MAX_BODY_BYTES + 1)
+    if request.content_length is not None and len(raw) < request.content_length:
+        raise ConnectionResetError("the client closed the connection before its whole body was read")
     if len(raw) > MAX_BODY_BYTES:
         raise BodyTooLarge(f"body is over {MAX_BODY_BYTES} bytes")
     if not raw.strip():

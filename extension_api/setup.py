@@ -1,7 +1,8 @@
 """Mount the extension API on the core app: `create_app(config, extensions=[setup])`.
 
 What it adds: the /v1/feedback, /v1/trending and /v1/communities/{id}/settings routes, their OpenAPI
-path items, the trending refresher in a cleanup context and, when `trending_boost` > 0, a postprocessor
+path items, the trending refresher and the feedback retention task (raw rows older than
+`feedback_retention_days` deleted hourly) in cleanup contexts and, when `trending_boost` > 0, a postprocessor
 of /v1/suggest results. The core's gateway (inference/server/gateway.py) guards these routes like every
 /v1/* route and opens the SQLite store they use, so it must be mounted (`ServiceConfig.gateway`).
 
@@ -14,7 +15,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -30,20 +33,52 @@ from inference.server.cors import parse_origins
 from inference.server.errors import error_middleware
 from inference.server.gateway import GatewayConfig, setup_gateway
 
+log = logging.getLogger(__name__)
+PRUNE_BATCH = 5000
+
 
 @dataclass(frozen=True)
 class ExtensionConfig:
     trending_boost: float = 0.0  # max boost added to a trending tag's score in /v1/suggest; 0 = off
     trending_refresh_s: float = 60.0
     store_post_text: bool = False  # store the raw post text sent with feedback (off: only its hash)
+    feedback_retention_days: float = 90.0  # raw feedback rows older than this are deleted
+    prune_every_s: float = 3600.0
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "ExtensionConfig":
-        """From `tagsmith serve` options (--trending-boost, --store-post-text)."""
+        """From `tagsmith serve` options (--trending-boost, --store-post-text, --feedback-retention-days)."""
         return cls(
             trending_boost=float(getattr(args, "trending_boost", 0.0) or 0.0),
             store_post_text=bool(getattr(args, "store_post_text", False)),
+            feedback_retention_days=float(getattr(args, "feedback_retention_days", cls.feedback_retention_days)),
         )
+
+
+async def _prune_forever(app: web.Application) -> None:
+    config, store = app[EXT_CONFIG], app[STORE]
+    while True:
+        before = time.time() - config.feedback_retention_days * 86400
+        try:
+            total = [0, 0]
+            while True:  # one short transaction at a time: feedback writes get the lock in between
+                deleted = await store.run(lambda: store.prune(feedback_before=before, batch=PRUNE_BATCH))
+                total = [total[0] + deleted[0], total[1] + deleted[1]]
+                if max(deleted) < PRUNE_BATCH:
+                    break
+            if any(total):
+                log.info("retention: deleted %d feedback rows and %d trending counts", *total)
+        except Exception:  # a busy file: try again next time
+            log.exception("pruning old feedback failed")
+        await asyncio.sleep(config.prune_every_s)
+
+
+async def _retention_ctx(app: web.Application):
+    task = asyncio.create_task(_prune_forever(app))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _trending_ctx(app: web.Application):
@@ -72,6 +107,7 @@ def setup(app: web.Application, config: ExtensionConfig | None = None) -> None:
     config = config or ExtensionConfig()
     app[EXT_CONFIG] = config
     app.cleanup_ctx.append(_trending_ctx)
+    app.cleanup_ctx.append(_retention_ctx)
     if config.trending_boost > 0:
         app[POSTPROCESSORS].append(_trending_postprocessor(app))
     add_routes(app)

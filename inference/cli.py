@@ -47,6 +47,12 @@ def add_extension_api_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rate-burst", type=int, default=RATE_BURST, help=f"burst per API key (default {RATE_BURST})")
     p.add_argument("--trending-boost", type=float, default=0.0, help="max score boost of trending tags in /v1/suggest, 0 to 0.5 (default 0: off)")
     p.add_argument("--store-post-text", action="store_true", help="store the raw post text sent with feedback (default: only its hash)")
+    p.add_argument("--allow-keyless", action="store_true", help="on a localhost bind, accept requests without a key again once every key "
+                   "is revoked (default: keyless use only until the first key is created, never reopened)")
+    p.add_argument("--allowed-host", action="append", default=[], metavar="NAME", help="a Host header name accepted besides localhost "
+                   "names, e.g. the public name a reverse proxy forwards (repeatable; default: loopback names only on a localhost bind)")
+    p.add_argument("--feedback-retention-days", type=float, default=90.0, metavar="DAYS",
+                   help="delete raw feedback rows older than this, hourly (trending counts are kept apart; default 90)")
 
 
 def add_serve_arguments(p: argparse.ArgumentParser) -> None:

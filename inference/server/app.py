@@ -42,7 +42,6 @@ from inference.server.errors import (
     parse_json_object,
     InputTooLarge,
     InvalidField,
-    InvalidJSON,
     MissingInput,
     NotImplementedYet,
     NotReady,
@@ -138,12 +137,7 @@ async def parse_multipart_request(
         raise InvalidField(f"the multipart body could not be read: {exc}") from None
     body: dict[str, Any] = {}
     if "request" in form:
-        try:
-            body = json.loads(_part_bytes(form["request"]))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise InvalidJSON(f"the 'request' part is not valid JSON: {exc}") from None
-        if not isinstance(body, dict):
-            raise InvalidJSON("the 'request' part must be a JSON object")
+        body = parse_json_object(_part_bytes(form["request"]), "the 'request' part")
     for name in set(form) - {"request", "image"}:
         values = [_part_text(name, v) for v in form.getall(name)]
         if name in ("thread", "hashtags"):
@@ -197,8 +191,8 @@ def validate_suggest_body(
 
     image = None
     if body.get("image") is not None:
-        if not isinstance(body["image"], str):
-            raise InvalidField("'image' must be a base64 string")
+        if not isinstance(body["image"], str) or not body["image"]:
+            raise InvalidField("'image' must be a non-empty base64 string (null or absent: no image)")
         encoded = body["image"]
         if encoded.startswith("data:") and ";base64," in encoded[:200]:  # a browser FileReader's data: URL
             encoded = encoded.split(",", 1)[1]

@@ -18,7 +18,6 @@ from aiohttp import web
 
 from inference.limits import MAX_BODY_BYTES
 from inference.server.app import ServiceConfig, create_app
-from inference.server.cors import parse_origins
 from inference.server.gateway import GatewayConfig
 
 log = logging.getLogger("tagsmith.serve")
@@ -48,13 +47,7 @@ def config_from_args(args: argparse.Namespace) -> ServiceConfig:
         executor_threads=args.threads,
         ort_threads=args.ort_threads,
         max_body_bytes=args.max_body_bytes or MAX_BODY_BYTES,
-        gateway=GatewayConfig(
-            data_dir=Path(args.data_dir),
-            host=args.host,
-            cors_origins=parse_origins(getattr(args, "cors_origin", [])),
-            rate_per_s=getattr(args, "rate_limit", GatewayConfig.rate_per_s),
-            rate_burst=getattr(args, "rate_burst", GatewayConfig.rate_burst),
-        ),
+        gateway=GatewayConfig.from_args(args),
     )
 
 
