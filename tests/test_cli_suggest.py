@@ -59,6 +59,14 @@ def test_the_image_model_loads_only_with_an_image(capsys, models, tmp_path):
     assert code == 0 and "loaded the en model and the image model in " in err
 
 
+def test_a_missing_photo_or_image_model_is_said_plainly(capsys, models, tmp_path):
+    code, out, err = suggest(capsys, "", "--image", str(tmp_path / "nope.jpg"), "--model", str(models))
+    assert code == 2 and "nope.jpg: no such file" in err and "loaded" not in err
+    (tmp_path / "red.jpg").write_bytes(RED)
+    code, out, err = suggest(capsys, "", "--image", str(tmp_path / "red.jpg"), "--model", str(write_models_dir(tmp_path / "text-only")))
+    assert code == 2 and "no image model" in err
+
+
 def test_a_forced_language_that_contradicts_the_text_is_warned_about(capsys, models):
     code, out, err = suggest(capsys, "纳达尔 今晚 澳网 决赛", "--lang", "en", "--model", str(models))
     assert code == 0

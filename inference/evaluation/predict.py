@@ -137,7 +137,8 @@ def load_for_suggest(model: str | None, lang: str | None, with_image: bool) -> S
         return Suggester.from_folders([chosen], **kwargs)
     if kwargs:  # an image alone: the image tagger alone
         return Suggester({}, safety=load_safety(root / SAFETY_JSON), **kwargs)
-    raise SystemExit(f"error: no model folder (a folder with config.json) under {root}")
+    wanted = "image model (image/image.json)" if lang is None else "model folder (a folder with config.json)"
+    raise FileNotFoundError(f"no {wanted} under {root}")  # the CLI prints it, exit 2
 
 
 def run_suggest(args: argparse.Namespace) -> int:
@@ -147,6 +148,9 @@ def run_suggest(args: argparse.Namespace) -> int:
         return 2
     if not args.text.strip() and not args.thread and not image_path:
         print("error: give a post text (or --image)", file=sys.stderr)
+        return 2
+    if image_path and not Path(image_path).is_file():  # before the models load, not after
+        print(f"error: {image_path}: no such file", file=sys.stderr)
         return 2
     text = args.text if args.text.strip() else " ".join(args.thread)
     detected = detect_lang(text) if text.strip() else None
