@@ -67,14 +67,9 @@ def grounded_pools(grounder: Grounder, records: list[dict], ranked: list[list]) 
         posts, threads = [r["post"] for r in batch], [r.get("thread") or [] for r in batch]
         contexts = grounder.encoder.encode([context_text(p, t) or " " for p, t in zip(posts, threads)])
         vectors.append(contexts)
-        stats, nearest = grounder.nearest(contexts)
-        found = [grounder.candidates(r, p, t, n) for r, p, t, n in zip(lists, posts, threads, nearest)]
-        grounder.relevance(found, contexts, stats)
-        all_stats.append(stats)
-        for pool, post, thread in zip(found, posts, threads):
-            text = context_text(post, thread)
-            pools.append([e for e in pool.values() if grounder.safety is None or grounder.safety.check(
-                e["words"], text, grounder.lang, e["relevance"], grounder.config.topic_threshold).allowed])
+        all_stats.append(grounder.nearest(contexts)[0])
+        for prepared in grounder.prepare(lists, posts, threads):
+            pools.append([e for e in prepared.pool.values() if grounder.allowed(e, prepared)])
     return pools, np.concatenate(vectors), np.concatenate(all_stats)
 
 
@@ -133,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dev", required=True)
     parser.add_argument("--index", required=True, help="tag_index.npz (python -m export.tag_index)")
     parser.add_argument("--safety", default=str(ROOT / "inference" / "models" / "safety.json"))
-    parser.add_argument("--false-accept", type=float, default=0.1, help="share of other posts' tags that clear the floor")
+    parser.add_argument("--false-accept", type=float, default=0.05, help="share of other posts' tags that clear the floor")
     parser.add_argument("--limit", type=int, default=None, help="use the first N dev records")
     parser.add_argument("--tolerance", type=float, default=0.02)
     parser.add_argument("--write", action="store_true")

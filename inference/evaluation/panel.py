@@ -28,9 +28,10 @@ def read_jsonl(path: str | Path) -> list[dict]:
 
 
 def make_lists(panel: Path, out: Path, models: str | None) -> None:
-    from inference.runtime.suggester import SuggestRequest, Suggester
+    from inference.runtime.suggester import DEFAULT_MODELS_DIR, SuggestRequest, Suggester
 
-    suggester = Suggester.from_models_dir(models) if models else Suggester.from_default_models()
+    folders = sorted(p.parent for p in Path(models or DEFAULT_MODELS_DIR).glob("*/config.json"))
+    suggester = Suggester.from_folders(folders)  # the text models: the panel has no photos
     items = read_jsonl(panel)
     requests = [SuggestRequest(text=i["post"], thread=tuple(i.get("thread") or ()), k=K) for i in items]
     results = suggester.suggest_batch(requests)

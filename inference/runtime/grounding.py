@@ -22,7 +22,7 @@ the weights and the floor (chosen on dev data by export/grounding.py).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -53,7 +53,8 @@ class GroundingConfig:
     vocab_k: int = 10  # nearest vocabulary tags considered
     phrase_limit: int = 8  # phrases taken from the post
     floor: float = 0.5  # the service's relevance floor (on r); `tagsmith predict --floor` applies it too
-    topic_threshold: float = 0.75  # r at which a sensitive tag counts as the post's topic (safety.py), on a post of its kind
+    topic_threshold: float = 0.5  # r at which a sensitive tag counts as the post's topic (safety.py), on a post of its kind
+    topic_votes: int = 3  # of the post's vocab_k nearest tags, how many of one sensitive category make the post of that kind
 
     @classmethod
     def load(cls, folder: Path) -> "GroundingConfig":
@@ -73,6 +74,17 @@ class GroundingConfig:
 
     def to_json(self) -> dict:
         return {"format_version": FORMAT_VERSION, **{f.name: getattr(self, f.name) for f in fields(self)}}
+
+
+@dataclass
+class Prepared:
+    """One request's candidates with their scores, the text they are judged against, and the
+    sensitive categories the post's nearest vocabulary tags say it is about."""
+
+    pool: dict[str, dict]
+    text: str
+    nearest: list[str]  # the post's nearest vocabulary tags
+    topics: dict[int, frozenset[str]] = field(default_factory=dict)  # votes -> categories (a cache)
 
 
 @dataclass(frozen=True)
@@ -168,22 +180,33 @@ class Grounder:
         excluded: list[set[str]], blocklist: set[str] | frozenset[str], floors: Sequence[bool],
     ) -> list[Grounded]:
         """Per request: its candidates re-scored, filtered and sorted (all of them, not cut to k)."""
+        blocked = {tag_key(b) for b in blocklist}
+        return [self._finish(p, {tag_key(e) for e in exclude} | blocked, floor)
+                for p, exclude, floor in zip(self.prepare(ranked, posts, threads), excluded, floors)]
+
+    def prepare(self, ranked: list[list[Ranked]], posts: list[str], threads: list[Sequence[str]]) -> list[Prepared]:
+        """Per request: its candidates (model list, phrases, nearest vocabulary tags) with relevance."""
         texts = [context_text(p, t) for p, t in zip(posts, threads)]
         contexts = self.encoder.encode([t or " " for t in texts])  # [B, D]
         stats, nearest = self.nearest(contexts)
         pools = [self.candidates(r, p, t, n) for r, p, t, n in zip(ranked, posts, threads, nearest)]
         self.relevance(pools, contexts, stats)
-        blocked = {tag_key(b) for b in blocklist}
-        return [self._finish(pool, text, {tag_key(e) for e in exclude} | blocked, floor)
-                for pool, text, exclude, floor in zip(pools, texts, excluded, floors)]
+        return [Prepared(pool, text, [w for w, _ in n]) for pool, text, n in zip(pools, texts, nearest)]
 
-    def _finish(self, pool: dict[str, dict], text: str, dropped: set[str], floor: bool) -> Grounded:
+    def allowed(self, entry: dict, prepared: Prepared) -> bool:
+        """The safety filter's verdict on one candidate of a prepared request."""
+        if self.safety is None:
+            return True
+        votes = self.config.topic_votes
+        if votes not in prepared.topics:
+            prepared.topics[votes] = self.safety.encoder_topics(prepared.nearest, votes)
+        return self.safety.check(entry["words"], prepared.text, self.lang, entry["relevance"],
+                                 self.config.topic_threshold, prepared.topics[votes]).allowed
+
+    def _finish(self, prepared: Prepared, dropped: set[str], floor: bool) -> Grounded:
         kept, floored = [], False
-        for key, entry in pool.items():
-            if key in dropped or not key:
-                continue
-            if self.safety is not None and not self.safety.check(
-                    entry["words"], text, self.lang, entry["relevance"], self.config.topic_threshold).allowed:
+        for key, entry in prepared.pool.items():
+            if key in dropped or not key or not self.allowed(entry, prepared):
                 continue
             if floor and entry["relevance"] < self.config.floor:
                 floored = True
