@@ -6,7 +6,8 @@ The rendered set (posters, a menu, a meme caption, signs, a tweet screenshot, a 
 Chinese; several fonts, sizes, colours, backgrounds, slight rotation) is made by this command with
 Pillow, the same every run. Chinese samples need a CJK font (Debian's fonts-wqy-microhei or
 fonts-noto-cjk); without one they are left out and the command says so. Photos without text are
-the first --photos of /work/shared/data/corel5k/images (or $TAGSMITH_OCR_PHOTOS) plus
+the first --photos of /work/shared/data/corel5k/images (or $TAGSMITH_OCR_PHOTOS; scaled up to
+1024 pixels on the longer side, as a phone upload would be) plus
 scikit-image's sample photos where that package is installed.
 """
 
@@ -25,6 +26,7 @@ from PIL import Image, ImageDraw, ImageFont
 FONT_ROOTS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"))
 CJK_FONTS = ("wqy-microhei.ttc", "NotoSansCJK-Regular.ttc", "NotoSansCJKsc-Regular.otf", "DroidSansFallbackFull.ttf")
 DEFAULT_PHOTOS = Path("/work/shared/data/corel5k/images")
+PHOTO_SIDE = 1024  # corel5k photos are read at this longer side
 SKIMAGE_PHOTOS = ("astronaut", "coffee", "chelsea", "camera", "brick", "grass", "gravel", "hubble_deep_field")
 
 
@@ -138,7 +140,9 @@ def no_text_photos(limit: int) -> list[tuple[str, Image.Image]]:
     photos = []
     if folder.is_dir():
         for path in sorted(folder.glob("*.jp*g"))[:limit]:
-            photos.append((path.name, Image.open(path).convert("RGB")))
+            photo = Image.open(path).convert("RGB")  # corel5k's are 192x128: scaled to a phone upload's size
+            scale = PHOTO_SIDE / max(photo.size)
+            photos.append((path.name, photo.resize((round(photo.width * scale), round(photo.height * scale)), Image.Resampling.BICUBIC)))
     try:
         from skimage import data
     except ImportError:
@@ -207,6 +211,34 @@ def summary(result: dict, photo_count: int) -> str:
             f"no-text p50 {np.percentile(p, 50):.1f} p90 {np.percentile(p, 90):.1f} ms")
 
 
+def tagger_ms(photos, providers, threads: int, repeat: int) -> list[float]:
+    """The shipped image tagger's milliseconds (decode + run) on the same photos, as JPEG bytes: a
+    yardstick measured in the same run, for a loaded machine. Empty without the model folder."""
+    import io
+    import time
+
+    folder = Path(__file__).resolve().parent.parent / "models" / "image"
+    if not (folder / "tagger.onnx").is_file():
+        return []
+    from inference.runtime.image_tagger import ImageTagger
+    from inference.runtime.model_folder import InvalidModelFolder
+
+    try:
+        tagger, times = ImageTagger(folder, providers=providers, threads=threads), []
+    except (InvalidModelFolder, OSError, ValueError) as exc:
+        print(f"no yardstick: the image model does not load ({exc})")
+        return []
+    for _, image in photos:
+        out = io.BytesIO()
+        image.save(out, "JPEG", quality=90)
+        tagger.run([tagger.preprocess(out.getvalue())])
+        for _ in range(repeat):
+            start = time.perf_counter()
+            tagger.run([tagger.preprocess(out.getvalue())])
+            times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
 def bench(argv: list[str] | None = None) -> None:
     """Accuracy and time of inference.runtime.ocr.OcrReader on the rendered set and real photos."""
     import argparse
@@ -218,11 +250,15 @@ def bench(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=3, help="timed reads per photo (after one warm-up)")
     parser.add_argument("--photos", type=int, default=12, help="corel5k photos without text")
     parser.add_argument("--providers", help="comma-separated onnxruntime providers (default: probed)")
+    parser.add_argument("--gate-side", type=int, help="the first detector pass's longer side (default: ocr.GATE_SIDE)")
+    parser.add_argument("--detect-side", type=int, help="the second pass's longer side (default: ocr.DETECT_SIDE)")
     parser.add_argument("--verbose", action="store_true", help="print every sample's reading")
     args = parser.parse_args(argv)
 
     providers = args.providers.split(",") if args.providers else None
     reader = OcrReader.load(providers=providers, threads=args.threads)
+    reader.gate_side = args.gate_side or reader.gate_side
+    reader.detect_side = args.detect_side or reader.detect_side
     texts, skipped = rendered_set()
     photos = no_text_photos(args.photos)
     if skipped:
@@ -232,8 +268,14 @@ def bench(argv: list[str] | None = None) -> None:
         print(f"  {name:14s} word acc {acc:.2f}  CER {cer:.2f}" + (f"  {found!r}" if args.verbose else ""))
     for name, found in result["false"]:
         print(f"  false text on {name}: {found!r}")
-    print(f"{len(texts)} rendered photos, {len(photos)} photos without text, threads {args.threads}, providers {reader.providers}")
+    print(f"{len(texts)} rendered photos, {len(photos)} photos without text, threads {args.threads}, "
+          f"detector sides {reader.gate_side}/{reader.detect_side}, providers {reader.providers}")
     print(summary(result, len(photos)))
+    reference = tagger_ms(photos, reader.providers, args.threads, args.repeat)
+    if reference:
+        p50 = float(np.percentile(reference, 50))
+        print(f"yardstick, same run: the image tagger p50 {p50:.1f} ms on the photos without text; OCR p50 over it: "
+              f"no text {np.percentile(result['photo_ms'], 50) / p50:.2f}x, text {np.percentile(result['text_ms'], 50) / p50:.2f}x")
 
 
 if __name__ == "__main__":
