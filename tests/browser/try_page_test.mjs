@@ -128,6 +128,7 @@ try {
   await page.unroute("**/v1/suggest");
   await page.check("input[name=mode][value=copy]");
   await page.locator("#toast.show").waitFor({ state: "detached", timeout: 5000 });
+  await page.waitForTimeout(400); // the toast's fade-out
   await page.screenshot({ path: join(OUT, "try_page.png"), fullPage: true });
   ok("below_floor: 'Only 2 tags are about this post'; warnings as sentences; try_page.png saved");
 
