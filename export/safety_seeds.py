@@ -75,7 +75,7 @@ GROUPS = {
          "被抓|被捕|逮捕|通缉|落网|嫌犯|嫌疑人|被拘",
          "police|arrest|arrested|investigation|crime|charged|detective", "警方|警察|抓|拘留"),
         ("violence", "robbery|armed robbery|violence|domestic violence|riot|riots|looting|lynching",
-         "抢劫|打人|暴力|家暴|暴乱|斗殴|群殴", "assault|attack|police", "警方|打"),
+         "抢劫|打人|暴力|家暴|暴乱|斗殴|群殴|暴打|殴打|毒打|打死|伤人", "assault|attack|police", "警方|打"),
     ],
     "death": [
         ("death", "death|dead|died|dies|rip|rest in peace|passed away|obituary|funeral|condolences|"
@@ -110,7 +110,8 @@ GROUPS = {
          "muslim ban|ban muslims|white genocide|abortion is murder|black lives matter|all lives matter|blue lives matter|vote leave|"
          "vote remain|take back control|the resistance|no amnesty|wwg1wga|wwg 1 wga|qanon|q anon|"
          "red nation rising|send them back|end chain migration|vote red|wake up america|"
-         "confirm kavanaugh|stop kavanaugh",
+         "confirm kavanaugh|stop kavanaugh|not voting for|voting for|vote for|vote trump|vote hillary|"
+         "crooked hillary|hillary for prison|never hillary|trump 2016|hillary 2016|bernie 2016",
          "台独|港独|打倒|滚出大陆", "", ""),
     ],
     "slur_insult": [

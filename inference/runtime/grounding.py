@@ -22,7 +22,7 @@ the weights and the floor (chosen on dev data by export/grounding.py).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -30,7 +30,7 @@ import numpy as np
 
 from inference.runtime.ranking import Ranked
 from inference.runtime.tag_index import TagIndex
-from inference.text.phrases import extract_phrases
+from inference.text.phrases import extract_phrases, proper_names
 from inference.text.tags import tag_key
 
 GROUNDING_JSON = "grounding.json"
@@ -54,7 +54,6 @@ class GroundingConfig:
     phrase_limit: int = 8  # phrases taken from the post
     floor: float = 0.5  # the service's relevance floor (on r); `tagsmith predict --floor` applies it too
     topic_threshold: float = 0.5  # r at which a sensitive tag counts as the post's topic (safety.py), on a post of its kind
-    topic_votes: int = 3  # of the post's vocab_k nearest tags, how many of one sensitive category make the post of that kind
 
     @classmethod
     def load(cls, folder: Path) -> "GroundingConfig":
@@ -78,13 +77,10 @@ class GroundingConfig:
 
 @dataclass
 class Prepared:
-    """One request's candidates with their scores, the text they are judged against, and the
-    sensitive categories the post's nearest vocabulary tags say it is about."""
+    """One request's candidates with their scores, and the text they are judged against."""
 
     pool: dict[str, dict]
     text: str
-    nearest: list[str]  # the post's nearest vocabulary tags
-    topics: dict[int, frozenset[str]] = field(default_factory=dict)  # votes -> categories (a cache)
 
 
 @dataclass(frozen=True)
@@ -191,24 +187,27 @@ class Grounder:
         stats, nearest = self.nearest(contexts)
         pools = [self.candidates(r, p, t, n) for r, p, t, n in zip(ranked, posts, threads, nearest)]
         self.relevance(pools, contexts, stats)
-        return [Prepared(pool, text, [w for w, _ in n]) for pool, text, n in zip(pools, texts, nearest)]
+        return [Prepared(pool, text) for pool, text in zip(pools, texts)]
 
     def allowed(self, entry: dict, prepared: Prepared) -> bool:
         """The safety filter's verdict on one candidate of a prepared request."""
-        if self.safety is None:
-            return True
-        votes = self.config.topic_votes
-        if votes not in prepared.topics:
-            prepared.topics[votes] = self.safety.encoder_topics(prepared.nearest, votes)
-        return self.safety.check(entry["words"], prepared.text, self.lang, entry["relevance"],
-                                 self.config.topic_threshold, prepared.topics[votes]).allowed
+        return self.safety is None or self.safety.check(
+            entry["words"], prepared.text, self.lang, entry["relevance"], self.config.topic_threshold).allowed
+
+    def _names_elsewhere(self, entry: dict, text: str) -> bool:
+        """A tag the post did not give (model or vocabulary) that names someone or something the post
+        never mentions: #KamalaHarris under a game review, #陪李易峰过中秋 under mooncakes."""
+        if entry["source"] == "phrase":
+            return False
+        folded = text.casefold().replace(" ", "")
+        return any(name.casefold() not in folded for name in proper_names(entry["words"], self.lang))
 
     def _finish(self, prepared: Prepared, dropped: set[str], floor: bool) -> Grounded:
         kept, floored = [], False
         for key, entry in prepared.pool.items():
             if key in dropped or not key or not self.allowed(entry, prepared):
                 continue
-            if floor and entry["relevance"] < self.config.floor:
+            if floor and (entry["relevance"] < self.config.floor or self._names_elsewhere(entry, prepared.text)):
                 floored = True
                 continue
             kept.append(Ranked(entry["words"], self.score(entry), entry["source"]))

@@ -278,14 +278,11 @@ class SafetyFilter:
         return self._context(context)
 
     def check(self, tag_words: str, context: str | Context, lang: str,
-              closeness: float | None = None, threshold: float | None = None,
-              topics: frozenset[str] = frozenset()) -> Verdict:
+              closeness: float | None = None, threshold: float | None = None) -> Verdict:
         """closeness: how close the post is to the tag (an encoder's relevance); `threshold`: what it
         must reach (default: the lexicon's, for raw cosines; a caller with its own relevance scale
         passes the threshold calibrated on that scale). Close enough is not enough alone: the post
-        must also be about that kind of thing: a term or trigger of the tag's category, or the category
-        among `topics` (what the post's nearest tags in an encoder's space are about, `encoder_topics`),
-        so #Sandy may follow "shark swimming down a flooded street" but never "sandy toes at the beach"."""
+        must also be about that kind of thing (a term or trigger of the tag's category), so #Sandy may follow "shark swimming down a flooded street" but never "sandy toes at the beach"."""
         ctx = context if isinstance(context, Context) else self._context(context)
         threshold = self.lexicon.threshold if threshold is None else threshold
         m = self.lexicon.match(tag_words)
@@ -294,7 +291,7 @@ class SafetyFilter:
         if not m.groups:
             return Verdict(True, None, "no sensitive term")
         category = m.groups[0].category
-        if closeness is not None and closeness >= threshold and (category in topics or self._about_category(ctx, category)):
+        if closeness is not None and closeness >= threshold and self._about_category(ctx, category):
             return Verdict(True, category, f"closeness {closeness:.2f} >= {threshold} on a post about {category}")
         # a post about the event (its own trigger words, not only its name) covers the
         # event tag's generic words too: "马航 飞机 失联" on a post about 马航 that never says 失联
@@ -307,15 +304,6 @@ class SafetyFilter:
             return Verdict(False, category,
                            f"{category} tag names what the post does not: {' '.join(m.extras)}")
         return Verdict(True, category, f"post is about {', '.join(g.name for g in m.groups)}")
-
-    def encoder_topics(self, nearest_tags: list[str], votes: int) -> frozenset[str]:
-        """The contextual categories that at least `votes` of a post's nearest tags belong to."""
-        counts: dict[str, int] = {}
-        for tag in nearest_tags:
-            m = self.lexicon.match(tag)
-            for category in {g.category for g in m.groups if g.policy == "contextual"}:
-                counts[category] = counts.get(category, 0) + 1
-        return frozenset(c for c, n in counts.items() if n >= votes)
 
     def _about_category(self, ctx: Context, category: str) -> bool:
         """The post names something of this category (any of its general groups' terms or triggers)."""

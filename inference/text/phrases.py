@@ -150,6 +150,22 @@ def _jieba():
     return jieba, jieba.posseg.dt.word_tag_tab, tfidf.idf_freq, tfidf.median_idf, name_start
 
 
+_NAME_FLAGS = frozenset({"nr", "nrfg", "nrt", "ns", "nt", "nz"})  # jieba: people, places, organisations, other proper
+
+
+def proper_names(tag_words: str, lang: str) -> list[str]:
+    """The words of a tag that name someone or something (people, places, teams, brands, events):
+    English words missing from the dictionary (it has no proper nouns), Chinese words jieba tags
+    as names. "kamala harris" -> ["kamala"], "陪 李易峰 过 中秋" -> ["李易峰"], "hot chocolate" -> []."""
+    if lang == "zh":
+        jieba, tags, _, _, name_start = _jieba()
+        words = jieba.lcut("".join(tag_words.split()))
+        # a word missing from the dictionary that starts like a name (李易峰, 柯震东) is taken as one
+        return [w for w in words if tags.get(w) in _NAME_FLAGS or (w not in tags and 2 <= len(w) <= 4 and w[0] in name_start)]
+    dictionary, _ = _english_lists()
+    return [w for w in tag_words.lower().split() if w.isalpha() and len(w) >= 3 and w not in dictionary]
+
+
 def warm_up(chinese: bool = True) -> None:
     """Load the word lists (and jieba) now rather than on the first post."""
     _english_lists()
