@@ -26,6 +26,7 @@ POLICIES = {
 # category -> (group name, English terms, Chinese terms, English triggers, Chinese triggers)
 GROUPS = {
     "disaster": [
+        ("stampede", "stampede|crowd crush", "踩踏", "crowd|crush", "拥挤"),
         ("earthquake", "earthquake|quake|tremor|aftershock|seismic|terremoto|sismo|seism|temblor",
          "地震|余震|强震|震区|抗震|震灾", "magnitude|richter|epicenter", "震级|震感|震中"),
         ("tsunami", "tsunami", "海啸", "", ""),
@@ -94,6 +95,8 @@ GROUPS = {
          "attack|attacked|siege", "袭击|暴恐"),
         ("bombing", "bomb|bomber|bombing|explosive|ied|car bomb|pipe bomb|bombers",
          "炸弹|爆炸案|自杀式", "explosion|blast|exploded|detonated", "爆炸"),
+        ("war", "war|warfare|airstrike|air strike|invasion|massacre site|war crimes",
+         "战争|抗战|侵华|七七事变|铭记七七|南京大屠杀", "soldiers|army|troops|battle", "军|战"),
     ],
     "sexual": [
         ("sexual", "sex|sexy|porn|porno|pornography|nsfw|nude|nudes|naked|xxx|erotic|onlyfans|"
@@ -111,14 +114,15 @@ GROUPS = {
          "vote remain|take back control|the resistance|no amnesty|wwg1wga|wwg 1 wga|qanon|q anon|"
          "red nation rising|send them back|end chain migration|vote red|wake up america|"
          "confirm kavanaugh|stop kavanaugh|not voting for|voting for|vote for|vote trump|vote hillary|"
-         "crooked hillary|hillary for prison|never hillary|trump 2016|hillary 2016|bernie 2016",
+         "crooked hillary|hillary for prison|never hillary|trump 2016|hillary 2016|bernie 2016|"
+         "deep state|drain the deep state|agenda 2030|2030 agenda|new world order|plandemic",
          "台独|港独|打倒|滚出大陆", "", ""),
     ],
     "slur_insult": [
         ("insults", "women suck|men suck|libtard|feminazi|trumptard|kill yourself|kys|go die|"
          "loser|idiot|idiots|stupid people|ugly people",
          "滚出|滚粗|滚回|去死|脑残|傻逼|傻b|贱人|婊子|人渣|白痴|智障|最丑|丑八怪|棒子|日本鬼子|黑鬼|"
-         "装逼|抄家伙|绿茶婊|贱货|狗娘|他妈的|你妈的|操你|草泥马", "", ""),
+         "装逼|抄家伙|绿茶婊|贱货|狗娘|他妈的|你妈的|操你|草泥马|来个逼|小三|第一胖", "", ""),
     ],
     "escalation": [
         ("escalation", "massacre|death toll|deathtoll|rot in hell|burn in hell|kill them all|"
@@ -230,7 +234,7 @@ NEVER_TAGS = {
 # tags that are harmless whatever the post says; Chinese entries are also words whose characters
 # must not count as a term (秒杀 is a flash sale, not a killing)
 SAFE = {
-    "en": ["boston marathon", "fire pit", "firepit", "killing it", "killin it", "killed it",
+    "en": ["boston marathon", "star wars", "starwars", "fire pit", "firepit", "killing it", "killin it", "killed it",
            "kill it", "killer workout", "dressed to kill", "bomber jacket", "bath bomb",
            "photo bomb", "photobomb", "photo shooting", "photoshooting", "shooting star",
            "shooting stars", "film shooting", "suicide squad", "the walking dead", "walking dead",

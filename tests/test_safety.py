@@ -110,12 +110,18 @@ def test_a_chinese_term_is_found_across_words_but_not_inside_other_words(safety)
     assert safety.check("秒杀", MID_AUTUMN, "zh").allowed
 
 
-def test_closeness_lets_an_event_tag_onto_a_post_about_that_kind_of_event_but_never_lifts_a_slogan(safety):
+def test_closeness_lets_a_plain_tag_onto_a_post_about_that_kind_of_thing_but_never_lifts_a_slogan(safety):
     threshold = safety.lexicon.threshold
-    damage = "Storm damage everywhere in Hoboken this morning, trees down on every block"
-    assert safety.check("hurricane sandy", damage, "en", closeness=threshold).allowed
-    assert not safety.check("hurricane sandy", damage, "en", closeness=threshold - 0.01).allowed
+    damage = "Storm damage everywhere this morning, trees down on every block"
+    assert safety.check("flood", damage, "en", closeness=threshold).allowed
+    assert not safety.check("flood", damage, "en", closeness=threshold - 0.01).allowed
     assert not safety.check("maga", BUNNY, "en", closeness=1.0).allowed
+
+
+def test_closeness_never_stands_in_for_a_named_events_words(safety):
+    damage = "Storm damage everywhere in Hoboken this morning, trees down on every block"
+    assert not safety.check("hurricane sandy", damage, "en", closeness=1.0).allowed
+    assert not safety.check("nsw fires", "Wildfire smoke again today, kids stay inside", "en", closeness=1.0).allowed
 
 
 def test_closeness_alone_never_puts_a_disaster_on_a_post_about_nothing_of_the_kind(safety):

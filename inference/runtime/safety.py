@@ -291,7 +291,10 @@ class SafetyFilter:
         if not m.groups:
             return Verdict(True, None, "no sensitive term")
         category = m.groups[0].category
-        if closeness is not None and closeness >= threshold and self._about_category(ctx, category):
+        # closeness stands in for the words of a kind of thing (#earthquake), never for a named event's
+        # or place's words (#NepalEarthquake, #NSWFires): those the post must say itself
+        if (closeness is not None and closeness >= threshold and not m.event and not m.extras
+                and self._about_category(ctx, category)):
             return Verdict(True, category, f"closeness {closeness:.2f} >= {threshold} on a post about {category}")
         # a post about the event (its own trigger words, not only its name) covers the
         # event tag's generic words too: "马航 飞机 失联" on a post about 马航 that never says 失联
