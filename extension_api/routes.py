@@ -14,7 +14,7 @@ import re
 from aiohttp import web
 
 from inference.server.store import FEEDBACK_ACTIONS, CommunitySettings, Store
-from extension_api.appkeys import EXT_CONFIG
+from extension_api.appkeys import EXT_CONFIG, TRENDING_CACHE
 from inference.server.appkeys import API_KEY_ID, STORE
 from inference.limits import MAX_SMALL_BODY_BYTES as MAX_BODY_BYTES
 from inference.server.errors import (
@@ -150,8 +150,7 @@ async def handle_trending(request: web.Request) -> web.Response:
     window_s = int(window[:-1]) * _UNIT_S[window[-1]]
     lang = parse_lang(request.query.get("lang", "en"))
     limit = parse_query_int(request, "limit", 20, 1, 100)
-    store: Store = request.app[STORE]
-    rows = await store.run_read(lambda: store.trending(window_s=window_s, lang=lang, limit=limit))
+    rows = await request.app[TRENDING_CACHE].get(window_s, lang, limit)
     return web.json_response({"window": window, "lang": lang, "half_life_s": window_s / 4, "tags": rows})
 
 

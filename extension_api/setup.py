@@ -24,9 +24,9 @@ from typing import Callable
 
 from aiohttp import web
 
-from extension_api.appkeys import EXT_CONFIG, TRENDING
+from extension_api.appkeys import EXT_CONFIG, TRENDING, TRENDING_CACHE
 from extension_api.routes import add_routes
-from extension_api.trending import TrendingBoost
+from extension_api.trending import TrendingBoost, TrendingCache
 from inference.runtime.suggester import SuggestResult
 from inference.server.appkeys import GATEWAY, OPENAPI_PATHS, POSTPROCESSORS, STORE
 from inference.server.cors import parse_origins
@@ -44,6 +44,7 @@ class ExtensionConfig:
     store_post_text: bool = False  # store the raw post text sent with feedback (off: only its hash)
     feedback_retention_days: float = 90.0  # raw feedback rows older than this are deleted
     prune_every_s: float = 3600.0
+    trending_cache_s: float = 10.0  # /v1/trending answers are shared this long
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "ExtensionConfig":
@@ -85,6 +86,7 @@ async def _trending_ctx(app: web.Application):
     config = app[EXT_CONFIG]
     trending = TrendingBoost(app[STORE], max_boost=config.trending_boost, refresh_s=config.trending_refresh_s)
     app[TRENDING] = trending
+    app[TRENDING_CACHE] = TrendingCache(app[STORE], ttl_s=config.trending_cache_s)
     task = asyncio.create_task(trending.run_forever()) if trending.max_boost > 0 else None
     yield
     if task is not None:

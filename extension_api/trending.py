@@ -27,6 +27,25 @@ MAX_BOOST = 0.5
 T = TypeVar("T")
 
 
+class TrendingCache:
+    """The ranked lists of /v1/trending, computed at most once per `ttl_s` per (window, lang): requests
+    arriving meanwhile share the one read in flight. Bounded to `max_entries` windows."""
+
+    def __init__(self, store: Store, ttl_s: float = 10.0, top_n: int = 100, max_entries: int = 256):
+        self.store, self.ttl_s, self.top_n, self.max_entries = store, ttl_s, top_n, max_entries
+        self._entries: dict[tuple[float, str], tuple[float, asyncio.Future]] = {}
+
+    async def get(self, window_s: float, lang: str, limit: int) -> list[dict]:
+        now = time.monotonic()
+        entry = self._entries.get((window_s, lang))
+        if entry is None or now - entry[0] > self.ttl_s or (entry[1].done() and entry[1].exception() is not None):
+            if len(self._entries) >= self.max_entries:
+                self._entries = {k: v for k, v in self._entries.items() if now - v[0] <= self.ttl_s and v[1].done()}
+            read = self.store.run_read(lambda: self.store.trending(window_s=window_s, lang=lang, limit=self.top_n))
+            entry = self._entries[(window_s, lang)] = (now, asyncio.ensure_future(read))
+        return (await asyncio.shield(entry[1]))[:limit]
+
+
 class TrendingBoost:
     def __init__(self, store: Store, max_boost: float = 0.1, window_s: float = 86400.0, top_n: int = 200, refresh_s: float = 60.0, languages: Sequence[str] = LANGUAGES):
         self.store = store

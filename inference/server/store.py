@@ -104,6 +104,11 @@ def _migrate_4(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX feedback_time ON feedback (created_at)")
     db.execute("CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
     db.execute("INSERT INTO meta SELECT ?, '1' WHERE EXISTS (SELECT 1 FROM api_keys)", [KEYS_CREATED])
+    backfill_trending_counts(db)
+
+
+def backfill_trending_counts(db: sqlite_utils.Database) -> None:
+    """trending_counts from every feedback row (migration 4; a benchmark's bulk-loaded file)."""
     db.register_function(tag_key, name="tag_key", deterministic=True, replace=True)
     for res in BUCKET_SECONDS:
         db.execute(
@@ -314,23 +319,19 @@ class Store:
             return feedback_id
 
     def prune(self, *, feedback_before: float, batch: int = 5000) -> tuple[int, int]:
-        """Delete raw feedback created before `feedback_before` and counts older than any trending
-        window, in batches (the write lock is let go between them); returns the rows deleted of each."""
-        deleted = [0, 0]
+        """Delete at most `batch` raw feedback rows created before `feedback_before` and at most `batch`
+        counts older than any trending window, in one short transaction; returns the rows deleted of
+        each (call again while either equals `batch`: writes get the lock in between)."""
         counts_before = time.time() - MAX_TRENDING_WINDOW_S - max(BUCKET_SECONDS)
-        statements = (
-            ("DELETE FROM feedback WHERE id IN (SELECT id FROM feedback WHERE created_at < ? LIMIT ?)", feedback_before),
-            ("DELETE FROM trending_counts WHERE (lang, res, bucket, key, tag) IN "
-             "(SELECT lang, res, bucket, key, tag FROM trending_counts WHERE bucket < ? LIMIT ?)", counts_before),
-        )
-        for i, (sql, before) in enumerate(statements):
-            while True:
-                with self._lock, self.db.atomic():
-                    n = self.db.execute(sql, [before, batch]).rowcount
-                deleted[i] += n
-                if n < batch:
-                    break
-        return deleted[0], deleted[1]
+        with self._lock, self.db.atomic():
+            feedback = self.db.execute(
+                "DELETE FROM feedback WHERE id IN (SELECT id FROM feedback WHERE created_at < ? LIMIT ?)", [feedback_before, batch]
+            ).rowcount
+            counts = self.db.execute(
+                "DELETE FROM trending_counts WHERE (lang, res, bucket, key, tag) IN "
+                "(SELECT lang, res, bucket, key, tag FROM trending_counts WHERE bucket < ? LIMIT ?)", [counts_before, batch]
+            ).rowcount
+        return feedback, counts
 
     def trending(self, *, window_s: float, lang: str, limit: int = 20, now: float | None = None, half_life_s: float | None = None) -> list[dict]:
         """Tags ranked by exponentially time-decayed counts of accepted + typed feedback.
@@ -345,14 +346,15 @@ class Store:
         half_life_s = half_life_s or window_s / 4
         res = max(r for r in BUCKET_SECONDS if r == BUCKET_SECONDS[0] or r <= window_s / 64)
         first, last = math.ceil((now - window_s) / res) * res, math.floor(now / res) * res
+        # CROSS JOIN: the buckets drive the loop, each one a primary-key range of trending_counts
         weights = {str(b): math.pow(0.5, max(0.0, now - b - res / 2) / half_life_s) for b in range(int(first), int(last) + 1, res)}
         sql = """
             WITH w AS (SELECT CAST(key AS INTEGER) AS bucket, value AS weight FROM json_each(?))
-            SELECT c.key, c.tag, SUM(c.n * w.weight), SUM(c.n) FROM trending_counts c JOIN w ON c.bucket = w.bucket
-            WHERE c.lang = ? AND c.res = ? AND c.bucket BETWEEN ? AND ? GROUP BY c.key, c.tag
+            SELECT c.key, c.tag, SUM(c.n * w.weight), SUM(c.n) FROM w CROSS JOIN trending_counts c
+            WHERE c.lang = ? AND c.res = ? AND c.bucket = w.bucket GROUP BY c.key, c.tag
         """
         with self._read_lock:
-            rows = self.reader.execute(sql, [json.dumps(weights), lang, res, first, last]).fetchall()
+            rows = self.reader.execute(sql, [json.dumps(weights), lang, res]).fetchall()
         scores: dict[str, float] = {}
         counts: dict[str, int] = {}
         best: dict[str, tuple[int, str]] = {}
