@@ -39,9 +39,16 @@ class SuggestRequest:
     k: int = 10
     lang: str | None = None  # None: detected from the text
     floor: bool = True  # the grounding stage's relevance floor: fewer than k tags rather than filler
+    photo_text: str = ""  # text read from the photo (OCR): part of what the post says
     # the preprocessed image [3,224,224] float32 (`ImageTagger.preprocess`, run before batching so a
     # bad image fails its own request only); None: no image
     image: object | None = field(default=None, compare=False, repr=False)
+
+
+    @property
+    def full_text(self) -> str:
+        """The post's text, then the text read from its photo."""
+        return f"{self.text}\n{self.photo_text}" if self.photo_text.strip() else self.text
 
 
 @dataclass(frozen=True)
@@ -168,7 +175,7 @@ class Suggester:
         return lang in self.models or self.vocabulary_fallback is not None
 
     def detected_lang(self, req: SuggestRequest) -> str | None:
-        text = req.text if req.text.strip() else " ".join(req.thread)
+        text = req.full_text if req.full_text.strip() else " ".join(req.thread)
         return detect_lang(text) if text.strip() else None
 
     def route(self, req: SuggestRequest) -> str:
@@ -234,7 +241,7 @@ class Suggester:
         grounded = self._ground(grounder, batch, texts, excluded, blocklist)
         out = []
         for j, (req, exclude) in enumerate(zip(batch, excluded)):
-            raw_text = " ".join([req.text, *req.thread])
+            raw_text = " ".join([req.full_text, *req.thread])
             used = [model.model_id] if j in candidates else []
             below = False
             if images[j] is not None:
@@ -253,7 +260,7 @@ class Suggester:
 
     @staticmethod
     def _has_text(req: SuggestRequest) -> bool:
-        return bool(req.text.strip() or any(m.strip() for m in req.thread))
+        return bool(req.full_text.strip() or any(m.strip() for m in req.thread))
 
     def _text_candidates(self, model, batch: list[SuggestRequest], n: int) -> dict[int, tuple[dict, list[str], list[str]]]:
         """Request index -> (its candidates {source: [(words, raw score)]}, post tokens, thread tokens)
@@ -261,7 +268,7 @@ class Suggester:
         rows = [j for j, r in enumerate(batch) if model is not None and self._has_text(r)]
         if not rows:
             return {}
-        pairs = [(tokenize(batch[j].text, model.lang), [t for m in batch[j].thread for t in tokenize(m, model.lang)]) for j in rows]
+        pairs = [(tokenize(batch[j].full_text, model.lang), [t for m in batch[j].thread for t in tokenize(m, model.lang)]) for j in rows]
         return {j: (c, post, thread) for j, c, (post, thread) in zip(rows, model.candidates(pairs, n), pairs)}
 
     def _fallback_for(self, lang: str):
@@ -274,7 +281,7 @@ class Suggester:
             return {}
         rows = sorted(texts)
         found = grounder.ground_batch(
-            [texts[j] for j in rows], [batch[j].text for j in rows], [batch[j].thread for j in rows],
+            [texts[j] for j in rows], [batch[j].full_text for j in rows], [batch[j].thread for j in rows],
             [excluded[j] for j in rows], blocklist, [batch[j].floor for j in rows],
         )
         return dict(zip(rows, found))
