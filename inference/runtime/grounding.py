@@ -53,7 +53,7 @@ class GroundingConfig:
     vocab_k: int = 10  # nearest vocabulary tags considered
     phrase_limit: int = 8  # phrases taken from the post
     floor: float = 0.5  # the service's relevance floor (on r); `tagsmith predict --floor` applies it too
-    topic_threshold: float = 0.5  # r at which a sensitive tag counts as the post's topic (safety.py), on a post of its kind
+    topic_threshold: float = 1.0  # r at which a sensitive tag counts as the post's topic (safety.py), on a post of its kind
 
     @classmethod
     def load(cls, folder: Path) -> "GroundingConfig":

@@ -192,7 +192,8 @@ def _group(name: str, category: str, policy: str, event: bool, triggers: list[st
         name=name, category=category, policy=policy, event=event,
         word_triggers=tuple({tuple(stem(w) for w in tokens(t)) for t in latin if tokens(t)}),
         compact_triggers=tuple({_compact(t) for t in latin if len(_compact(t)) >= 5}),
-        cjk_triggers=tuple({tuple(t.lower().split()) for t in triggers if has_cjk(t)}),
+        # one character says little about a post (打 is in 打卡, 火 in 火锅): a trigger has two or more
+        cjk_triggers=tuple({tuple(t.lower().split()) for t in triggers if has_cjk(t) and len(t.replace(" ", "")) >= 2}),
         support=support,
     )
 
