@@ -30,7 +30,7 @@ import numpy as np
 
 from inference.runtime.ranking import Ranked
 from inference.runtime.tag_index import TagIndex
-from inference.text.phrases import extract_phrases, proper_names
+from inference.text.phrases import extract_phrases, proper_names, shares_a_word
 from inference.text.tags import tag_key
 
 GROUNDING_JSON = "grounding.json"
@@ -53,6 +53,10 @@ class GroundingConfig:
     vocab_k: int = 10  # nearest vocabulary tags considered
     phrase_limit: int = 8  # phrases taken from the post
     floor: float = 0.5  # the service's relevance floor (on r); `tagsmith predict --floor` applies it too
+    # the service keeps a model or vocabulary tag only when it shares a word with the post (Chinese:
+    # the encoder's similarity leans on shared characters, so it cannot tell a 2014 show's slogan from
+    # the post's topic on its own)
+    lexical_support: bool = False
     topic_threshold: float = 1.0  # r at which a sensitive tag counts as the post's topic (safety.py), on a post of its kind
 
     @classmethod
@@ -67,8 +71,9 @@ class GroundingConfig:
         known = {f.name: f.type for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         for name, value in values.items():
-            if not isinstance(value, (int, float)) or isinstance(value, bool):
-                raise InvalidGrounding(f"{path}: {name} must be a number, got {value!r}")
+            flag = known[name] in (bool, "bool")
+            if flag != isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise InvalidGrounding(f"{path}: {name} must be {'true or false' if flag else 'a number'}, got {value!r}")
         return cls(**values)
 
     def to_json(self) -> dict:
@@ -194,20 +199,23 @@ class Grounder:
         return self.safety is None or self.safety.check(
             entry["words"], prepared.text, self.lang, entry["relevance"], self.config.topic_threshold).allowed
 
-    def _names_elsewhere(self, entry: dict, text: str) -> bool:
+    def _unsupported(self, entry: dict, text: str) -> bool:
         """A tag the post did not give (model or vocabulary) that names someone or something the post
-        never mentions: #KamalaHarris under a game review, #陪李易峰过中秋 under mooncakes."""
+        never mentions (#KamalaHarris under a game review, #陪李易峰过中秋 under mooncakes), or, with
+        `lexical_support`, that shares no word with it."""
         if entry["source"] == "phrase":
             return False
         folded = text.casefold().replace(" ", "")
-        return any(name.casefold() not in folded for name in proper_names(entry["words"], self.lang))
+        if any(name.casefold() not in folded for name in proper_names(entry["words"], self.lang)):
+            return True
+        return self.config.lexical_support and not shares_a_word(entry["words"], text, self.lang)
 
     def _finish(self, prepared: Prepared, dropped: set[str], floor: bool) -> Grounded:
         kept, floored = [], False
         for key, entry in prepared.pool.items():
             if key in dropped or not key or not self.allowed(entry, prepared):
                 continue
-            if floor and (entry["relevance"] < self.config.floor or self._names_elsewhere(entry, prepared.text)):
+            if floor and (entry["relevance"] < self.config.floor or self._unsupported(entry, prepared.text)):
                 floored = True
                 continue
             kept.append(Ranked(entry["words"], self.score(entry), entry["source"]))

@@ -166,6 +166,17 @@ def proper_names(tag_words: str, lang: str) -> list[str]:
     return [w for w in tag_words.lower().split() if w.isalpha() and len(w) >= 3 and w not in dictionary]
 
 
+def shares_a_word(tag_words: str, text: str, lang: str) -> bool:
+    """Whether a tag and a text share a content word: a Chinese word of two or more characters, or an
+    English word that is not a stop word ("重庆 火锅" and a post about 火锅; "bike lane" and "new bike")."""
+    if lang == "zh":
+        jieba = _jieba()[0]
+        words = [w for w in jieba.lcut("".join(tag_words.split())) if len(w) >= 2]
+        return any(w in text for w in words)
+    found = set(re.findall(r"[a-z0-9]+", text.lower()))
+    return any(w in found for w in tag_words.lower().split() if w not in STOP_WORDS)
+
+
 def warm_up(chinese: bool = True) -> None:
     """Load the word lists (and jieba) now rather than on the first post."""
     _english_lists()
