@@ -26,7 +26,7 @@ async def error_of(response, status: int) -> tuple[str, str]:
     assert response.status == status, await response.text()
     assert response.content_type == "application/json"
     body = await response.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "request_id"}
     assert "Traceback" not in body["error"]["message"]
     return body["error"]["code"], body["error"]["message"]
 
