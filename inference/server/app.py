@@ -190,9 +190,9 @@ def validate_suggest_body(
             raise UnknownLanguage(f"no model loaded for lang {lang!r}; loaded: {list(languages)}")
 
     image = None
-    if body.get("image") is not None:
-        if not isinstance(body["image"], str) or not body["image"]:
-            raise InvalidField("'image' must be a non-empty base64 string (null or absent: no image)")
+    if body.get("image") not in (None, ""):  # null and "" are no image, as the OpenAPI document says
+        if not isinstance(body["image"], str):
+            raise InvalidField("'image' must be a base64 string")
         encoded = body["image"]
         if encoded.startswith("data:") and ";base64," in encoded[:200]:  # a browser FileReader's data: URL
             encoded = encoded.split(",", 1)[1]

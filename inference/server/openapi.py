@@ -82,7 +82,7 @@ SCHEMAS = {
         "description": "a post ('text' with a non-space character) or an image, or both; null fields count as absent",
         "anyOf": [
             {"required": ["text"], "properties": {"text": {"type": "string", "pattern": "\\S"}}},
-            {"required": ["image"], "properties": {"image": {"type": "string"}}},
+            {"required": ["image"], "properties": {"image": {"type": "string", "minLength": 1}}},
         ],
         "properties": {
             "text": nullable({"type": "string", "maxLength": MAX_TEXT_CHARS, "description": "the post"}),
@@ -98,7 +98,7 @@ SCHEMAS = {
                 "items": {"type": "string", "maxLength": MAX_HASHTAG_CHARS},
                 "description": "hashtags already on the post; never suggested again",
             }),
-            "image": {"type": "string", "format": "byte", "minLength": 1, "nullable": True, "description": "base64 image (JPEG, PNG, GIF, WebP…; <= 10 MB, <= 50 Mpx; animated: first frame); alone or with text. Also accepted as the `image` file part of a multipart/form-data body whose other fields are text, lang, k, repeated thread/hashtags (or a `request` part with this JSON)"},
+            "image": {"type": "string", "format": "byte", "nullable": True, "description": "null or '': no image. base64 image (JPEG, PNG, GIF, WebP…; <= 10 MB, <= 50 Mpx; animated: first frame); alone or with text. Also accepted as the `image` file part of a multipart/form-data body whose other fields are text, lang, k, repeated thread/hashtags (or a `request` part with this JSON)"},
             "k": {"type": "integer", "minimum": MIN_K, "maximum": MAX_K, "default": DEFAULT_K},
             "lang": nullable({"type": "string", "enum": list(LANGUAGES), "description": "detected when absent"}),
         },
