@@ -88,7 +88,7 @@ GROUPS = {
          "死亡|遇难|去世|逝世|身亡|丧生|猝死|饿死|撞死|逼死|悼念|哀悼|默哀|一路走好|节哀|罹难|尸体|女尸|男尸|浮尸|碎尸|缅怀",
          "killed|death toll|tribute|memorial|mourn", "死|伤亡"),
         ("suicide", "suicide|suicidal|kill myself", "自杀|轻生|跳楼", "", ""),
-        ("prayers", "pray for|prayers for|praying for|thoughts and prayers|pray 4",
+        ("prayers", "pray for|pray from|prayers for|praying for|thoughts and prayers|pray 4",
          "祈福|祈祷", "pray|prayer|prayers|victims|tragedy|disaster|killed|dead|died|missing|"
          "earthquake|flood|typhoon|hurricane|bombing|attack|crash|shooting|terror|innocent",
          "遇难|失联|地震|爆炸|袭击|坠毁|死亡|灾|恐怖|暴恐|无辜|遇害|伤亡|惨案|悲剧|砍|杀|枪击"),
