@@ -35,11 +35,12 @@ def make_lists(panel: Path, out: Path, models: str | None) -> None:
     items = read_jsonl(panel)
     requests = [SuggestRequest(text=i["post"], thread=tuple(i.get("thread") or ()), k=K) for i in items]
     results = suggester.suggest_batch(requests)
+    commit = _commit()
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8") as f:
         for item, result in zip(items, results):
             row = {"id": item["id"], "post": item["post"], "thread": item.get("thread") or [],
-                   "tags": [s.tag for s in result.suggestions], "lang": result.lang}
+                   "tags": [s.tag for s in result.suggestions], "lang": result.lang, "commit": commit}
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
     print(f"wrote {len(items)} lists to {out}", file=sys.stderr)
 
@@ -63,7 +64,8 @@ def report(lists: Path, verdicts: Path, sensitive: set[str]) -> str:
         raise SystemExit(f"error: no verdict for {len(missing)} items: {missing[:5]}")
     scores = [int(found[i]["score"]) for i in ids]
     harmful = [i for i in ids if int(found[i].get("harmful", 0))]
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    rows = read_jsonl(lists)
+    commit = rows[0].get("commit") or f"HEAD {_commit()}" if rows else _commit()
     day = datetime.date.today().isoformat()
     out = [f"{day} | {commit} | {lists.name} | {len(ids)} | {sum(scores) / len(ids):.2f} | {len(harmful)} {harmful}"]
     sens = [i for i in ids if i in sensitive]
@@ -72,6 +74,13 @@ def report(lists: Path, verdicts: Path, sensitive: set[str]) -> str:
         s_harm = [i for i in sens if i in harmful]
         out.append(f"sensitive: n {len(sens)} | mean {sum(s_scores) / len(sens):.2f} | harmful {len(s_harm)} {s_harm}")
     return "\n".join(out)
+
+
+def _commit() -> str:
+    """The commit the lists are made at (`+dirty` when the tree has uncommitted changes)."""
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True).stdout.strip()
+    return head + ("+dirty" if dirty else "")
 
 
 def sensitive_ids() -> set[str]:
