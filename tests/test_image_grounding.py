@@ -12,7 +12,7 @@ from test_image_knn import photo, write_format2_tagger
 
 from inference.runtime.image_scoring import ImageFusion, knn_support, knn_vote, score_tags
 from inference.runtime.image_tagger import ImageTagger, names_in
-from export.train_image.grounding import event_names, event_tags, heldout_top1
+from export.train_image.grounding import event_bound, event_names, event_tags, heldout_top1
 
 EVENT = "boston marathon"
 
@@ -84,3 +84,10 @@ def test_the_threshold_is_read_on_held_out_folds():
     bank = np.eye(4, dtype=np.float32)[[0, 0, 1, 1, 2, 2, 3, 3]]  # pairs of identical photos
     top1 = heldout_top1([bank], [1.0], folds=2)
     assert top1.shape == (8,) and set(np.round(top1, 3)) <= {0.0, 1.0}
+
+
+def test_a_hashtag_learned_from_one_events_photos_alone_is_that_events_tag():
+    tags = ["sky", "nyc", "wow"]  # the first tag a Corel word, then the hashtags
+    photo_ids = ["corel-1", "mediaeval-sandyA_fake_01", "mediaeval-sandyB_real_02", "mediaeval-boston_fake_01"]
+    labels = np.array([[1, 0, 0], [0, 1, 1], [1, 1, 0], [0, 0, 1]], np.float32)
+    assert event_bound(tags, labels, photo_ids, {"sandy", "boston"}, first=1) == ["nyc"]  # wow: two events

@@ -7,8 +7,9 @@
     nice -n 10 python -m export.train_image train --out runs/image-v4     # chooses on the held-out folds (cv* arrays)
     nice -n 10 python -m export.train_image features --size 288 --mirror --out runs/image-v5-288   # a larger input
     nice -n 10 python -m export.train_image views --from runs/image-v3 runs/image-v5-crop --how mean --out runs/image-v5-2v-mean
+    python -m export.train_image grounding     # kNN similarity threshold (held-out folds) + event tags into image.json
 
-One module per sub-command (features, views, activations, finetune, train, fusion_eval, dev_labels;
+One module per sub-command (features, views, activations, finetune, train, fusion_eval, dev_labels, grounding;
 common: the cache, split and labels they share; fit: what `train` fits); __main__ parses the command line.
 
 Fine-tuning (measured, not shipped: docs/results.md): a copy of blocks 12-15 + head conv trained on the

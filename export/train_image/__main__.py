@@ -71,6 +71,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", default="runs/image")
     p.add_argument("--image-weights", type=float, nargs="+", default=[0.25, 0.5, 1.0, 2.0])
     p.add_argument("--k", type=int, default=10, help="suggestions asked for per post (the metrics' @1 and @5 read its top)")
+    p.add_argument("--captions", action="store_true",
+                   help="the image tagger reads each post's text too (the proposed suggester edit: caption-named event tags)")
     p.set_defaults(fn=cmd_fusion_eval)
     p = sub.add_parser("grounding", help="kNN similarity threshold (held-out train folds) and event tags into image.json")
     p.add_argument("--model", default="inference/models/image")
@@ -81,6 +83,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--quantile", type=float, default=0.01)
     p.add_argument("--min-event-photos", type=int, default=3)
+    p.add_argument("--event-bound", action="store_true",
+                   help="also every hashtag the bank learned from one event's photos alone (#nyc, #wanted: Sandy, Boston)")
     p.set_defaults(fn=cmd_grounding)
     args = parser.parse_args(argv)
     args.fn(args)

@@ -12,6 +12,22 @@ from export.image_data import mediaeval_posts
 log = logging.getLogger("export.train_image")
 
 
+def captioned(suggester_class):
+    """The suggester as the proposed edit of inference/runtime/suggester.py would run it: the image
+    tagger also reads each photo's caption, which lets the event tags it names through."""
+
+    class Captioned(suggester_class):
+        def _image_candidates(self, requests):
+            rows = [i for i, r in enumerate(requests) if r.image is not None]
+            if not rows or self.image_tagger is None:
+                return {}
+            top = max(requests[i].k + len(requests[i].hashtags) for i in rows) + 5
+            captions = [" ".join([requests[i].text, *requests[i].thread]) for i in rows]
+            return dict(zip(rows, self.image_tagger.tag_arrays([requests[i].image for i in rows], top, texts=captions)))
+
+    return Captioned
+
+
 def cmd_fusion_eval(args) -> None:
     """Text-only vs image-only vs fused suggestions on the MediaEval dev posts (their images unseen
     in training): a retrieval text model built from the train posts, the shipped image tagger."""
@@ -40,6 +56,8 @@ def cmd_fusion_eval(args) -> None:
     log.info("MediaEval fusion dev: %d posts, %d images (train: %d posts)", len(dev), len(pixels), len(train))
     rows = {}
     k = args.k
+    if args.captions:
+        Suggester = captioned(Suggester)  # noqa: N806 (a class)
     for weight, share in [(w, IMAGE_SHARE) for w in args.image_weights] + [(0.5, 0.0)]:
         suggester = Suggester({"en": LanguageModel.load(text_folder)}, image_tagger=tagger, image_weight=weight, image_share=share)
         fused = f"fused (image weight {weight})" + ("" if share else ", no places kept for the photo")
@@ -55,4 +73,4 @@ def cmd_fusion_eval(args) -> None:
             m = evaluate(gold, [[s.words for s in r.suggestions] for r in results], "en")
             rows[name] = {key: round(m[key], 2) for key in ("P@1", "F1@1", "P@5", "R@5", "F1@5", "MAP@5")}
             log.info("%-28s %s", name, rows[name])
-    (out / f"fusion_eval_k{k}.json").write_text(json.dumps({"posts": len(dev), "images": len(pixels), "k": k, "rows": rows}, indent=1))
+    (out / f"fusion_eval_k{k}{'_captions' if args.captions else ''}.json").write_text(json.dumps({"posts": len(dev), "images": len(pixels), "k": k, "rows": rows}, indent=1))

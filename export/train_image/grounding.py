@@ -9,7 +9,9 @@
 - grounding.event_tags: the bank's tags that name an event: a tag that holds (spaces, case and
   punctuation aside) an event tag or term of the safety lexicon (inference/models/safety.json, five
   characters or more), or the name of a MediaEval event with >= --min-event-photos photos in the bank
-  (the image ids' prefix: "sandy", "boston", "sochi", ...).
+  (the image ids' prefix: "sandy", "boston", "sochi", ...); and every hashtag the bank learned from
+  one such event's photos alone (`event_bound`: #nyc, #wanted, #fbi come only from the Sandy and Boston
+  photos; what a photo looks like cannot tell that it was taken there).
 - grounding.person_tags: the bank's tags that are a person's name, from --person-tags (a reviewed list;
   none of today's 605 tags is one, so it is empty).
 
@@ -29,7 +31,7 @@ import numpy as np
 from export.folder_manifest import write_manifest
 from export.image_data import corel_items, mediaeval_items, mediaeval_posts
 from export.train_image.common import TrainConfig, split_rows
-from inference.runtime.image_scoring import ImageFusion
+from inference.runtime.image_scoring import ImageFusion, KnnBank
 from inference.runtime.image_tagger import names_in
 
 log = logging.getLogger("export.train_image")
@@ -49,9 +51,8 @@ def heldout_top1(banks: list[np.ndarray], weights: list[float], folds: int, seed
 
 def event_names(bank_ids: list[str], min_photos: int) -> set[str]:
     """MediaEval events with at least min_photos photos in the bank ("sandyA_fake_12" -> "sandy")."""
-    counts = Counter(re.sub(r"[A-Z]?(_\d+)*$", "", re.split(r"_(?:fake|real)", i.removeprefix("mediaeval-"))[0])
-                     for i in bank_ids if i.startswith("mediaeval-"))
-    return {name.lower() for name, c in counts.items() if c >= min_photos}
+    counts = Counter(event_of(i) for i in bank_ids if i.startswith("mediaeval-"))
+    return {name for name, c in counts.items() if c >= min_photos}
 
 
 def event_tags(tags: list[str], safety: dict, names: set[str]) -> list[str]:
@@ -60,6 +61,25 @@ def event_tags(tags: list[str], safety: dict, names: set[str]) -> list[str]:
                for words in (event.get(key) or {}).values() for w in words}
     needles = frozenset(w for w in lexicon | names if len(re.sub(r"\W", "", w)) >= 5 or w in names)
     return [t for t in tags if names_in(t, needles)]
+
+
+def event_of(photo_id: str) -> str:
+    """"mediaeval-sandyA_fake_12" -> "sandy", "mediaeval-nepal_04_real" -> "nepal"; Corel photos -> "corel"."""
+    if not photo_id.startswith("mediaeval-"):
+        return "corel"
+    return re.sub(r"[A-Z]?(_\d+)*$", "", re.split(r"_(?:fake|real)", photo_id.removeprefix("mediaeval-"))[0]).lower()
+
+
+def event_bound(tags: list[str], labels: np.ndarray, photo_ids: list[str], names: set[str], first: int) -> list[str]:
+    """The tags from index `first` on (the hashtags, after the Corel words) whose bank photos (labels
+    [N,V] 0/1) all come from one event in `names`."""
+    events = np.array([event_of(i) for i in photo_ids])
+    out = []
+    for t in range(first, len(tags)):
+        seen = set(events[labels[:, t] > 0])
+        if len(seen) == 1 and seen <= names:
+            out.append(tags[t])
+    return out
 
 
 def bank_ids(corel: str, mediaeval: str) -> list[str]:
@@ -82,14 +102,16 @@ def cmd_grounding(args) -> None:
         raise SystemExit(f"error: {len(ids)} training photos in the split, {len(banks[0])} in knn.npz")
     names = event_names(ids, args.min_event_photos)
     safety = json.loads(Path(args.safety).read_text(encoding="utf-8"))
-    events = event_tags(config["tags"], safety, names)
+    labels = KnnBank.load(folder / "knn.npz", len(config["tags"]), fusion).labels
+    bound = event_bound(config["tags"], labels, ids, names, config.get("n_corel_words", 0)) if args.event_bound else []
+    events = sorted(set(event_tags(config["tags"], safety, names)) | set(bound))
     persons = json.loads(Path(args.person_tags).read_text()) if args.person_tags else []
     config["fusion"]["min_similarity"] = threshold
     config["grounding"] = {
         "event_tags": events, "person_tags": persons,
         "how": f"min_similarity: quantile {args.quantile} of the nearest-neighbour similarity of held-out "
                f"training photos ({args.folds} folds of the {len(top1)} bank photos); event tags: safety lexicon "
-               f"events + bank events {sorted(names)}",
+               f"events + bank events {sorted(names)} + the hashtags learned from one of them alone",
         "heldout_top1_quantiles": {str(q): round(float(np.quantile(top1, q)), 4) for q in (0.01, 0.05, 0.25, 0.5)},
     }
     (folder / "image.json").write_text(json.dumps(config, indent=1) + "\n", encoding="utf-8")
