@@ -107,7 +107,7 @@
         return text ? [text] : [];
       },
       composerRoot: (box) => box.closest('[role="dialog"]') || box.parentElement,
-      limits: { maxChars: 500, name: "Threads" },
+      limits: { maxChars: 500, maxHashtags: 1, name: "Threads" },  // one topic tag per post
     },
     {
       id: "facebook",
