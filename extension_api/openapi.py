@@ -15,20 +15,9 @@ from extension_api.routes import (
     MAX_TAG_CHARS,
     WINDOW_PATTERN,
 )
-from inference.server.openapi import GATEWAY_ERRORS, SECURITY, WRITE_ERRORS, nullable
+from inference.server.openapi import GATEWAY_ERRORS, SECURITY, WRITE_ERRORS, error_item, json_item, nullable
 from inference.server.store import FEEDBACK_ACTIONS
 from inference.text.tags import LANGUAGES
-
-_ERROR = {"$ref": "#/components/schemas/Error"}
-
-
-def _error(description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": _ERROR}}}
-
-
-def _json(description: str, schema: dict) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
 
 _LANG = {"type": "string", "enum": list(LANGUAGES)}
 _TAG = {"type": "string", "minLength": 1, "maxLength": MAX_TAG_CHARS, "example": "#AusOpen"}
@@ -83,8 +72,8 @@ PATHS = {
             "security": SECURITY,
             "requestBody": {"required": True, "content": {"application/json": {"schema": _FEEDBACK}}},
             "responses": {
-                "201": _json("stored (committed to disk)", {"type": "object", "properties": {"id": {"type": "integer"}, "tag": nullable({"type": "string"}), "text_stored": {"type": "boolean"}}}),
-                "400": _error("invalid body"),
+                "201": json_item("stored (committed to disk)", {"type": "object", "properties": {"id": {"type": "integer"}, "tag": nullable({"type": "string"}), "text_stored": {"type": "boolean"}}}),
+                "400": error_item("invalid body"),
                 **GATEWAY_ERRORS,
                 **WRITE_ERRORS,
             },
@@ -99,7 +88,7 @@ PATHS = {
                 {"name": "lang", "in": "query", "schema": {**_LANG, "default": "en"}},
                 {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
             ],
-            "responses": {"200": _json("ranked tags", _TRENDING), "400": _error("bad window, lang or limit"), **GATEWAY_ERRORS},
+            "responses": {"200": json_item("ranked tags", _TRENDING), "400": error_item("bad window, lang or limit"), **GATEWAY_ERRORS},
         }
     },
     "/v1/communities/{community_id}/settings": {
@@ -107,14 +96,14 @@ PATHS = {
             "summary": "A community's settings (defaults when none are stored)",
             "security": SECURITY,
             "parameters": [_COMMUNITY_PARAM],
-            "responses": {"200": _json("settings", _SETTINGS), "400": _error("bad community id"), **GATEWAY_ERRORS},
+            "responses": {"200": json_item("settings", _SETTINGS), "400": error_item("bad community id"), **GATEWAY_ERRORS},
         },
         "put": {
             "summary": "Replace a community's settings (the community is the path's)",
             "security": SECURITY,
             "parameters": [_COMMUNITY_PARAM],
             "requestBody": {"required": True, "content": {"application/json": {"schema": _SETTINGS_REQUEST}}},
-            "responses": {"200": _json("the stored settings", _SETTINGS), "400": _error("invalid body"), **GATEWAY_ERRORS, **WRITE_ERRORS},
+            "responses": {"200": json_item("the stored settings", _SETTINGS), "400": error_item("invalid body"), **GATEWAY_ERRORS, **WRITE_ERRORS},
         },
     },
 }

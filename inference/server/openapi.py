@@ -29,11 +29,11 @@ from inference.text.tags import LANGUAGES
 _ERROR = {"$ref": "#/components/schemas/Error"}
 
 
-def _error_response(description: str) -> dict:
+def error_item(description: str) -> dict:
     return {"description": description, "content": {"application/json": {"schema": _ERROR}}}
 
 
-def _json(description: str, schema: dict) -> dict:
+def json_item(description: str, schema: dict) -> dict:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
@@ -43,13 +43,13 @@ SECURITY_SCHEMES = {
     "bearer": {"type": "http", "scheme": "bearer", "description": "an API key, tsk_<id>_<secret> (`tagsmith keys create`)"}
 }
 GATEWAY_ERRORS = {
-    "401": _error_response("missing, malformed, unknown or revoked API key"),
-    "403": _error_response("a browser origin or a Host header this server does not allow"),
-    "429": _error_response("rate limit exceeded (per key, or per address without a key); see Retry-After"),
+    "401": error_item("missing, malformed, unknown or revoked API key"),
+    "403": error_item("a browser origin or a Host header this server does not allow"),
+    "429": error_item("rate limit exceeded (per key, or per address without a key); see Retry-After"),
 }
 WRITE_ERRORS = {
-    "413": _error_response("body over its maximum"),
-    "415": _error_response("the body is not declared as application/json"),
+    "413": error_item("body over its maximum"),
+    "415": error_item("the body is not declared as application/json"),
 }
 
 
@@ -138,22 +138,22 @@ CORE_PATHS = {
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SuggestRequest"}}},
             },
             "responses": {
-                "200": _json("suggestions, best first", {"$ref": "#/components/schemas/SuggestResponse"}),
-                "400": _error_response("malformed request: the message says what was wrong"),
+                "200": json_item("suggestions, best first", {"$ref": "#/components/schemas/SuggestResponse"}),
+                "400": error_item("malformed request: the message says what was wrong"),
                 **GATEWAY_ERRORS,
                 **WRITE_ERRORS,
-                "413": _error_response("body over the configured maximum, or an image over 10 MB / 50 Mpx"),
-                "422": _error_response("the text is in a language no model serves (unsupported_language)"),
-                "501": _error_response("an image alone while no image model is loaded"),
-                "503": _error_response("queue full or models not loaded; see Retry-After"),
+                "413": error_item("body over the configured maximum, or an image over 10 MB / 50 Mpx"),
+                "422": error_item("the text is in a language no model serves (unsupported_language)"),
+                "501": error_item("an image alone while no image model is loaded"),
+                "503": error_item("queue full or models not loaded; see Retry-After"),
             },
         }
     },
-    "/healthz": {"get": {"summary": "the process is alive", "responses": {"200": _json("alive", {"type": "object"})}}},
+    "/healthz": {"get": {"summary": "the process is alive", "responses": {"200": json_item("alive", {"type": "object"})}}},
     "/readyz": {
         "get": {
             "summary": "models loaded, ready for traffic",
-            "responses": {"200": _json("ready, with the models", {"type": "object"}), "503": _error_response("not ready")},
+            "responses": {"200": json_item("ready, with the models", {"type": "object"}), "503": error_item("not ready")},
         }
     },
     "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "Prometheus text format"}}}},
