@@ -75,6 +75,8 @@ def start_server(args: argparse.Namespace, port: int, log_path: Path, env: dict 
         "--data-dir", args.data_dir, "--max-batch-size", str(args.max_batch_size),
         "--max-wait-ms", str(args.max_wait_ms), "--max-queue", str(args.max_queue),
         "--threads", str(args.threads), "--ort-threads", str(args.ort_threads),
+        # the benchmark measures the model path: one client at full speed, not the per-client limits
+        "--rate-limit", "1000000", "--rate-burst", "1000000",
     ]
     if args.models:
         cmd += ["--models", args.models]
