@@ -119,7 +119,7 @@ GROUPS = {
          "red nation rising|send them back|end chain migration|vote red|wake up america|"
          "confirm kavanaugh|stop kavanaugh|not voting for|voting for|vote for|vote trump|vote hillary|"
          "crooked hillary|hillary for prison|never hillary|trump 2016|hillary 2016|bernie 2016|"
-         "deep state|drain the deep state|agenda 2030|2030 agenda|new world order|plandemic",
+         "deep state|drain the deep state|agenda 2030|2030 agenda|new world order|plandemic|tcot|teaparty|tea party patriots",
          "台独|港独|打倒|滚出大陆", "", ""),
     ],
     "slur_insult": [

@@ -220,7 +220,9 @@ class Suggester:
         if not rows or self.image_tagger is None:
             return {}
         n = max(requests[i].k + len(requests[i].hashtags) for i in rows) + 5
-        tags = self.image_tagger.tag_arrays([requests[i].image for i in rows], n)
+        # the caption and thread may name an event the photo's neighbours carry (image_scoring's grounding)
+        texts = [" ".join([requests[i].full_text, *requests[i].thread]) for i in rows]
+        tags = self.image_tagger.tag_arrays([requests[i].image for i in rows], n, texts=texts)
         return dict(zip(rows, tags))
 
     def _suggest_group(
