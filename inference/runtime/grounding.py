@@ -22,6 +22,8 @@ the weights and the floor (chosen on dev data by export/grounding.py).
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Sequence
@@ -37,6 +39,7 @@ GROUNDING_JSON = "grounding.json"
 TAG_INDEX = "tag_index.npz"
 FORMAT_VERSION = 1
 PLACEHOLDERS = ("DIGIT", "URL", "MENTION")  # the data sets' tokens: never embedded as words
+ENCODED_CACHE = 20_000  # vectors of tags outside the index kept (~40 MB): the model proposes the same tags again and again
 RELEVANCE_SCALE = 4.0  # standard deviations: a tag this far above the post's mean cosine scores 1
 
 
@@ -106,6 +109,28 @@ def context_text(post: str, thread: Sequence[str]) -> str:
     return "\n".join([post, *thread]).strip()
 
 
+class _VectorCache:
+    """A least-recently-used map of tag_key -> unit vector, bounded in entries. Shared by the
+    executor's threads: a lock keeps its order consistent."""
+
+    def __init__(self, size: int):
+        self.size, self._items, self._lock = size, OrderedDict(), threading.Lock()
+
+    def get(self, key: str) -> np.ndarray | None:
+        with self._lock:
+            if key not in self._items:
+                return None
+            self._items.move_to_end(key)
+            return self._items[key]
+
+    def put(self, key: str, vector: np.ndarray) -> None:
+        with self._lock:
+            self._items[key] = vector
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
 class Grounder:
     """Grounds the ranked lists of one language (see the module docstring)."""
 
@@ -113,6 +138,7 @@ class Grounder:
         self.encoder = encoder  # inference.runtime.sentence_encoder.SentenceEncoder (shared by languages)
         self.index = index
         self.rows = {tag_key(t): i for i, t in enumerate(index.tags)}
+        self.encoded = _VectorCache(ENCODED_CACHE)  # tags outside the index, encoded once
         self.config = config
         self.lang = lang
         self.safety = safety  # inference.runtime.safety.SafetyFilter or None
@@ -161,10 +187,15 @@ class Grounder:
                     missing.append((i, key))
                 else:
                     entry["cos"] = float(self.index.vectors[row] @ contexts[i])
-        if missing:
-            encoded = self.encoder.encode([embed_text(pools[i][key]["words"], self.lang) for i, key in missing])
-            for (i, key), vector in zip(missing, encoded):
-                pools[i][key]["cos"] = float(vector @ contexts[i])
+        words = {key: pools[i][key]["words"] for i, key in missing}
+        vectors = {key: self.encoded.get(key) for key in words}
+        new = sorted(key for key, vector in vectors.items() if vector is None)
+        if new:
+            for key, vector in zip(new, self.encoder.encode([embed_text(words[key], self.lang) for key in new])):
+                self.encoded.put(key, vector)
+                vectors[key] = vector
+        for i, key in missing:
+            pools[i][key]["cos"] = float(vectors[key] @ contexts[i])
         for (mean, std), pool in zip(stats, pools):
             for entry in pool.values():
                 entry["relevance"] = (entry["cos"] - mean) / std / RELEVANCE_SCALE
