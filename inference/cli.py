@@ -68,6 +68,26 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ort-threads", type=int, default=1, help="onnxruntime intra-op threads per session (0: one per core); "
                    "1 by default: the pool threads already keep the cores busy, more spin and compete (docs/performance.md)")
     p.add_argument("--max-body-bytes", type=int, default=None, help="request body limit (default: a 10 MB image in base64 JSON fits)")
+    # admission and connections (inference/server/admission.py, connections.py)
+    from inference.limits import (BODY_TIMEOUT_S, COST_BURST, COST_RATE_PER_S, HEAVY_COST, IMAGE_THREADS, KEEPALIVE_TIMEOUT_S,
+                                  MAX_INFLIGHT_PER_KEY)
+
+    p.add_argument("--image-threads", type=int, default=IMAGE_THREADS, help=f"image decoding pool, apart from the text batches' (default {IMAGE_THREADS})")
+    p.add_argument("--cost-rate", type=float, default=COST_RATE_PER_S, metavar="UNITS_PER_S",
+                   help=f"cost units/s per API key (a typical post ~1.5 units, +1 per 1,000 characters, images by megapixels; default {COST_RATE_PER_S:g})")
+    p.add_argument("--cost-burst", type=float, default=COST_BURST, metavar="UNITS", help=f"cost units per API key at once (default {COST_BURST:g})")
+    p.add_argument("--budget-keyless", action="store_true", help="apply the cost budget to requests without a key too, per peer address (default: keys only)")
+    p.add_argument("--max-inflight-per-key", type=int, default=MAX_INFLIGHT_PER_KEY,
+                   help=f"requests of one key (or keyless peer) served at once; later ones wait their turn (default {MAX_INFLIGHT_PER_KEY})")
+    p.add_argument("--heavy-cost", type=float, default=HEAVY_COST, metavar="UNITS",
+                   help=f"text cost above which a request runs in the heavy lane, one per key at a time (default {HEAVY_COST:g})")
+    p.add_argument("--body-timeout", type=float, default=BODY_TIMEOUT_S, metavar="S",
+                   help=f"a request body must arrive within this many seconds of its headers, else 408 (0: no limit; default {BODY_TIMEOUT_S:g})")
+    p.add_argument("--keepalive-timeout", type=float, default=KEEPALIVE_TIMEOUT_S, metavar="S",
+                   help=f"idle connections are closed after this many seconds (default {KEEPALIVE_TIMEOUT_S:g})")
+    p.add_argument("--max-connections", type=int, default=None,
+                   help="open connections at most; idle ones are closed for new ones, 503 when all are busy "
+                   "(default and ceiling: the file-descriptor limit minus the files open at start and a reserve of 112)")
 
 
 def build_parser() -> argparse.ArgumentParser:

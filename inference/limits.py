@@ -21,3 +21,34 @@ MAX_SMALL_BODY_BYTES = 64 * 1024  # the extension API's JSON bodies (feedback, s
 
 RATE_PER_S = 10.0  # requests per second per API key (token bucket refill)
 RATE_BURST = 20  # requests at once after idling (bucket size)
+
+# -- cost-aware admission (inference/server/admission.py) ------------------------------------------
+# A request is charged in cost units, one being about a typical request (a post and a short thread,
+# no image; ~40 ms of one core): 1 + its characters / COST_CHARS_PER_UNIT (a Han, kana or hangul
+# character counts COST_CJK_WEIGHT times: segmentation and phrase extraction cost ~4x more per
+# character) + for an image COST_IMAGE_BASE + COST_IMAGE_UNITS_PER_MPX per megapixel it decodes to
+# (a JPEG's after its 1/8-scale draft) + COST_IMAGE_UNITS_PER_MB per MB of file. A maximum-size
+# request (10,000 + 50 x 5,000 characters) is 261 units in English, 1,041 in Chinese; a 16 Mpx PNG 35.
+COST_CHARS_PER_UNIT = 1_000
+COST_CJK_WEIGHT = 4
+COST_IMAGE_BASE = 1.0  # the tagger's run
+COST_IMAGE_UNITS_PER_MPX = 2.0  # decoding (~80 ms per full-size megapixel of PNG)
+COST_IMAGE_UNITS_PER_MB = 1.0  # entropy decoding (a JPEG's coefficients are all read, whatever the draft)
+COST_RATE_PER_S = 20.0  # cost units per second per key (token bucket refill): ~13 typical posts/s
+COST_BURST = 60.0  # bucket size; a costlier request is admitted on a full bucket and leaves the key in debt
+HEAVY_COST = 4.0  # requests whose text costs more run in the heavy lane (a key has one heavy text or image decode at a time)
+MAX_INFLIGHT_PER_KEY = 8  # requests of one key being read or served at once; more wait their turn
+MAX_WAITING_PER_KEY = 32  # beyond these waiting ones: 429
+MAX_HEAVY_QUEUE = 64  # requests in the heavy lane, served and waiting (one per key at a time); beyond: 503
+MAX_IMAGE_QUEUE = 64  # images being decoded or waiting (one per key at a time); beyond: 503
+IMAGE_THREADS = 2  # image decoding pool (separate from the text batches' pool)
+
+# An image decoded at full size (PNG, WebP, GIF, BMP, TIFF; a JPEG after its DCT-domain downscale)
+# may have at most this many pixels: ~67 MB as RGBA. Larger: 413 (a 50 Mpx JPEG decodes to <= 1 Mpx).
+MAX_DECODE_PIXELS = 4096 * 4096
+MAX_IMAGE_SIDE = 65_535  # the JPEG and GIF format limit; a PNG strip wider than this decodes through huge line buffers
+
+# -- connections (inference/server/serve.py) -------------------------------------------------------
+BODY_TIMEOUT_S = 30.0  # a request body must have arrived this long after its headers: 408 and closed
+KEEPALIVE_TIMEOUT_S = 15.0  # an idle connection (before its first request or between two) is closed
+FD_RESERVE = 64  # file descriptors kept free beside the connection cap (models, SQLite, logs, pipes)

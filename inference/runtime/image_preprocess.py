@@ -4,21 +4,32 @@ Torch-free. Training (export/train_image.py) imports `preprocess` from here, so 
 model was trained on and the pixels it serves are made by the same code:
 
     bytes --(<= max_bytes, header-only size check <= max_pixels)--> Pillow decode (first frame of an
-    animation; JPEG DCT-domain downscale via `draft` while both sides stay >= resize_shorter)
+    animation; JPEG DCT-domain downscale via `draft` while both sides stay >= resize_shorter; what
+    is decoded at full size -- PNG, WebP, GIF, a thin JPEG -- at most max_decode_pixels)
+    --> `reduce` by whole factors to about 3x what the resize needs (Pillow's reducing_gap 3:
+    indistinguishable from resizing the full image; images under 3x the input size are untouched)
     --> EXIF orientation --> RGB (alpha / palette transparency composited on white, 16-bit and
     32-bit greyscale scaled to 8 bits, CMYK converted) --> the whole photo resized to 224 x 224
     (image.json input.size; "squash", image.json input.resize; Corel photos are 3:2 and a centre crop cut a third of them)
     or, for folders that say "crop", the shorter side to 256 then the centre 224 x 224 (bilinear,
     Pillow's reducing_gap=None) --> float32 (x - 127) / 128, CHW.
 
-The limits (10 MB, MAX_PIXELS, 256) are the defaults; a folder's image.json "input" names its own.
+Memory: a decode holds the full frame once (<= max_decode_pixels x 4 bytes) plus, for RGBA, one
+premultiplied copy while it is reduced; every later step works on the reduced image. After a large
+image the freed pages are handed back to the OS (`release_memory`: glibc's malloc_trim), so a
+burst of large photos does not leave the process at its peak. `probe` reads the header only (for
+the server's cost accounting).
+
+The limits (10 MB, MAX_PIXELS, 256, MAX_DECODE_PIXELS) are the defaults; a folder's image.json "input" names its own.
 Bad input raises an `ImageError` (a domain error, `inference.errors.ServiceError`: the server's
 middleware maps it to its status): `InvalidImage` (400) for bytes that are not a decodable image,
-`ImageTooLarge` (413) over the byte or pixel limit.
+`ImageTooLarge` (413) over the byte or pixel limits.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import io
 import warnings
 from dataclasses import dataclass
@@ -27,12 +38,14 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from inference.errors import ServiceError
-from inference.limits import MAX_IMAGE_BYTES
+from inference.limits import MAX_DECODE_PIXELS, MAX_IMAGE_BYTES, MAX_IMAGE_SIDE
 from inference.limits import MAX_IMAGE_PIXELS as MAX_PIXELS  # ~ 8660 x 5773: a decoded RGB frame <= 150 MB before the draft
 
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow's own guard; we also check the header before decoding
 INPUT_SIZE = 224
 RESIZE_SHORTER = 256
+REDUCING_GAP = 3  # `reduce` keeps each side >= 3x what the resize needs (Pillow's reducing_gap)
+RELEASE_AFTER_PIXELS = 4_000_000  # decodes at least this large hand their freed memory back to the OS
 # Per-channel (mean, std) on 0..255 pixels. The TF-ported Lite0 weights expect "tf": (x - 127) / 128
 # (python -m export.image_model --check shows the ImageNet mean/std variant is less confident).
 MEAN_STD = {
@@ -49,6 +62,8 @@ class ImageLimits:
     max_bytes: int = MAX_IMAGE_BYTES
     max_pixels: int = MAX_PIXELS
     shorter: int = RESIZE_SHORTER  # JPEG draft decoding keeps both sides >= this
+    max_decode_pixels: int = MAX_DECODE_PIXELS  # what is decoded at full size (after a JPEG's draft)
+    max_side: int = MAX_IMAGE_SIDE
 
 
 DEFAULT_LIMITS = ImageLimits()
@@ -71,8 +86,48 @@ class ImageTooLarge(ImageError):
 
 
 # -- preprocessing ---------------------------------------------------------------------------------
-def open_image(data: bytes, limits: ImageLimits = DEFAULT_LIMITS) -> Image.Image:
-    """Decode the first frame of an image into an RGB Pillow image, refusing what would not fit."""
+@dataclass(frozen=True)
+class ImageProbe:
+    """What an image's header says, before any pixel is decoded."""
+
+    width: int
+    height: int
+    format: str | None
+    decode_width: int  # the frame the decoder fills (a JPEG's after its DCT-domain downscale)
+    decode_height: int
+
+    @property
+    def pixels(self) -> int:
+        return self.width * self.height
+
+    @property
+    def decode_pixels(self) -> int:
+        return self.decode_width * self.decode_height
+
+
+def _draft(img: Image.Image, limits: ImageLimits) -> None:
+    if img.format == "JPEG":
+        img.draft("RGB", (limits.shorter, limits.shorter))  # decode at 1/2..1/8 scale when large
+
+
+def probe(data: bytes, limits: ImageLimits = DEFAULT_LIMITS) -> ImageProbe | None:
+    """The header's sizes, or None when the header cannot be read (decoding will say why). Never raises."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            img = Image.open(io.BytesIO(data))
+            width, height = img.size
+            _draft(img, limits)
+            return ImageProbe(width, height, img.format, *img.size)
+    except Exception:  # anything unreadable: open_image raises the 4xx
+        return None
+
+
+def open_image(data: bytes, limits: ImageLimits = DEFAULT_LIMITS, fit: tuple[str, int] | None = None) -> Image.Image:
+    """Decode the first frame of an image into an RGB Pillow image, refusing what would not fit.
+
+    fit: ("squash", size) or ("crop", shorter), what the caller resizes to: a frame more than
+    REDUCING_GAP times larger is first `reduce`d by whole factors (None: kept at its decoded size)."""
     if not isinstance(data, (bytes, bytearray, memoryview)) or len(data) == 0:
         raise InvalidImage("the image is empty")
     if len(data) > limits.max_bytes:
@@ -86,10 +141,18 @@ def open_image(data: bytes, limits: ImageLimits = DEFAULT_LIMITS) -> Image.Image
                 raise ImageTooLarge(f"the image is {width}x{height} pixels; at most {limits.max_pixels:,} pixels allowed")
             if width < 1 or height < 1:
                 raise InvalidImage(f"the image is {width}x{height} pixels")
+            if max(width, height) > limits.max_side:
+                raise ImageTooLarge(f"the image is {width}x{height} pixels; each side at most {limits.max_side:,} pixels allowed")
             if getattr(img, "is_animated", False):
                 img.seek(0)  # animated GIF/WebP/APNG: the first frame
-            if img.format == "JPEG":
-                img.draft("RGB", (limits.shorter, limits.shorter))  # decode at 1/2..1/8 scale when large
+            _draft(img, limits)
+            decode_w, decode_h = img.size
+            if decode_w * decode_h > limits.max_decode_pixels:
+                raise ImageTooLarge(
+                    f"the image is {width}x{height} pixels and its format ({img.format}) is decoded at full size: at most "
+                    f"{limits.max_decode_pixels:,} pixels allowed (the model sees {INPUT_SIZE}x{INPUT_SIZE}; send a smaller copy, "
+                    f"or a JPEG, decoded at up to 1/8 scale, of up to {limits.max_pixels:,} pixels)"
+                )
             img.load()
     except ImageError:
         raise
@@ -99,11 +162,53 @@ def open_image(data: bytes, limits: ImageLimits = DEFAULT_LIMITS) -> Image.Image
         raise InvalidImage("the data is not an image Pillow can read (JPEG, PNG, GIF, WebP, BMP, TIFF…)") from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, MemoryError) as exc:
         raise InvalidImage(f"the image is truncated or corrupt ({type(exc).__name__}: {exc})") from None
+    if fit is not None:
+        img = shrink(img, *fit)
     try:
         img = ImageOps.exif_transpose(img)
     except Exception:  # a broken EXIF block: keep the pixels as stored
         pass
     return to_rgb(img)
+
+
+def reduce_factors(width: int, height: int, resize: str, size: int) -> tuple[int, int]:
+    """Whole factors that keep what `resize` needs REDUCING_GAP times over: each side >= gap x size
+    ("squash": the axes are scaled apart), the shorter side >= gap x size ("crop": one factor)."""
+    need = REDUCING_GAP * size
+    if resize == "crop":
+        factor = max(1, min(width, height) // need)
+        return factor, factor
+    return max(1, width // need), max(1, height // need)
+
+
+def shrink(img: Image.Image, resize: str, size: int) -> Image.Image:
+    """The decoded frame reduced (box filter, whole factors) to what the resize needs; unchanged when small."""
+    factors = reduce_factors(*img.size, resize, size)
+    if factors == (1, 1):
+        return img
+    if img.mode == "P":  # indices cannot be averaged: colours first (transparency kept for to_rgb)
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+    elif img.mode == "1":
+        img = img.convert("L")
+    try:
+        return img.reduce(factors)
+    except (ValueError, OSError):  # a mode `reduce` does not take (16-bit greyscale...): 8-bit RGB first
+        return to_rgb(img).reduce(factors)
+
+
+_libc = None
+
+
+def release_memory() -> None:
+    """Hand freed heap pages back to the OS (glibc's malloc_trim; a no-op elsewhere). Pillow frees a
+    large frame in 16 MB blocks that glibc otherwise keeps in the decoding thread's arena."""
+    global _libc
+    try:
+        if _libc is None:
+            _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        _libc.malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        _libc = False
 
 
 def to_rgb(img: Image.Image) -> Image.Image:
@@ -133,6 +238,10 @@ def resize_crop(img: Image.Image, size: int = INPUT_SIZE, shorter: int = RESIZE_
     width, height = img.size
     scale = shorter / min(width, height)
     new_w, new_h = max(size, round(width * scale)), max(size, round(height * scale))
+    if new_w * new_h > 16 * shorter * shorter:  # a thin strip: never build the huge intermediate
+        left, top = (new_w - size) // 2, (new_h - size) // 2
+        box = (left / scale, top / scale, min(width, (left + size) / scale), min(height, (top + size) / scale))
+        return img.resize((size, size), Image.Resampling.BILINEAR, box=box)
     img = img.resize((new_w, new_h), Image.Resampling.BILINEAR)
     left, top = (new_w - size) // 2, (new_h - size) // 2
     return img.crop((left, top, left + size, top + size))
@@ -158,9 +267,15 @@ def preprocess(data: bytes, norm: str = DEFAULT_NORM, resize: str = DEFAULT_RESI
                limits: ImageLimits = DEFAULT_LIMITS) -> np.ndarray:
     """Image bytes -> model input float32 [3,size,size] (image.json input.size, 224 unless it says
     otherwise); raises InvalidImage / ImageTooLarge."""
-    img = open_image(data, limits)
-    resized = resize_crop(img, size, limits.shorter) if resize == "crop" else RESIZERS[resize](img, size=size)
-    return normalise(resized, norm)
+    large = (p := probe(data, limits)) is not None and p.decode_pixels >= RELEASE_AFTER_PIXELS
+    try:
+        img = open_image(data, limits, fit=(resize, limits.shorter if resize == "crop" else size))
+        resized = resize_crop(img, size, limits.shorter) if resize == "crop" else RESIZERS[resize](img, size=size)
+        return normalise(resized, norm)
+    finally:
+        if large:
+            img = resized = None
+            release_memory()
 
 
 COLOUR_BINS = (12, 4, 4)  # hue x saturation x value

@@ -3,7 +3,10 @@
     app = create_app(ServiceConfig(models_dir="inference/models"), extensions=[my_setup])
 
 Models are opened in a `cleanup_ctx` (in the thread pool), suggestions are computed in a bounded
-`ThreadPoolExecutor` through the micro-batcher, never on the event loop. An extension is a
+`ThreadPoolExecutor` through the micro-batcher, never on the event loop. /v1/suggest is admitted by
+cost (inference/server/admission.py: a per-key cost budget and concurrency cap) and runs in one of
+three lanes with their own pools: images (decoding, tagging), light text batches, heavy text
+requests; a body must arrive within `body_timeout_s` (inference/server/connections.py). An extension is a
 callable `setup(app)` run after the core routes exist: it may add routes, middlewares (they run
 inside the core error and metrics middlewares), cleanup contexts and OpenAPI path items.
 """
@@ -25,7 +28,10 @@ from typing import Any, Callable, Sequence
 from aiohttp import web
 
 from inference.limits import (
+    BODY_TIMEOUT_S,
     DEFAULT_K,
+    IMAGE_THREADS,
+    KEEPALIVE_TIMEOUT_S,
     MAX_BODY_BYTES,
     MAX_HASHTAG_CHARS,
     MAX_HASHTAGS,
@@ -37,7 +43,10 @@ from inference.limits import (
 )
 from inference.server.access_log import access_log_middleware
 from inference.server.appkeys import BATCHER, CONFIG, EXECUTOR, METRICS, OPENAPI_PATHS, POSTPROCESSORS, SUGGESTER
+from inference.server.admission import (ADMISSION, HEAVY_BATCHER, IMAGE_BATCHER, IMAGE_EXECUTOR, Admission, AdmissionConfig,
+                                        lower_thread_priority, request_cost)
 from inference.server.batching import BatchConfig, MicroBatcher
+from inference.server.connections import BODY_DEADLINE, CONNECTIONS, ConnectionTracker, body_timeout_middleware
 from inference.server.errors import (
     parse_json_object,
     InputTooLarge,
@@ -45,6 +54,7 @@ from inference.server.errors import (
     MissingInput,
     NotImplementedYet,
     NotReady,
+    Overloaded,
     UnknownLanguage,
     UnsupportedLanguage,
     error_middleware,
@@ -52,6 +62,8 @@ from inference.server.errors import (
 from inference.server.prometheus import ServiceMetrics, handle_metrics, metrics_middleware
 from inference.server.gateway import GatewayConfig, setup_gateway
 from inference.server.openapi import SCHEMAS, handle_openapi
+from inference.runtime.image_preprocess import DEFAULT_LIMITS as DEFAULT_IMAGE_LIMITS
+from inference.runtime.image_preprocess import probe as probe_image
 from inference.runtime.suggester import SuggestRequest, Suggester, SuggestResult
 from inference.text.tags import LANGUAGES
 
@@ -70,7 +82,8 @@ class ServiceConfig:
     max_wait_ms: float = 0.0
     max_queue: int = 256
     max_inflight_batches: int = 1  # >1 only pays with spare cores
-    executor_threads: int = 2  # the bounded pool for model loading and batches
+    executor_threads: int = 2  # the bounded pool for model loading and the light text batches
+    image_threads: int = IMAGE_THREADS  # the image lane's pool: decoding, then tagger + fusion (the heavy lane has a thread of its own)
     ort_threads: int = 1  # onnxruntime intra-op threads per session (0 = one per core): the pool threads fill the cores
     providers: list[str] | None = None  # None: probed (CUDA where it really runs, else CPU)
     blocklist: tuple[str, ...] = ()  # tags never suggested ("words" or "#Tag")
@@ -78,6 +91,16 @@ class ServiceConfig:
     warm_up: bool = True  # one request per model before /readyz says ready
     # keys, CORS and rate limits of every /v1/* route, and the SQLite store; None: an unguarded app (tests, embedding)
     gateway: GatewayConfig | None = None
+    # per-key cost budget and concurrency cap, the heavy lane's threshold (inference/server/admission.py)
+    admission: AdmissionConfig = AdmissionConfig()
+    body_timeout_s: float | None = BODY_TIMEOUT_S  # a body not in by then: 408, closed (None: no limit)
+    # the real server's connections (`tagsmith serve`, inference/server/serve.py; not the test client)
+    keepalive_timeout_s: float = KEEPALIVE_TIMEOUT_S  # idle connections (no request yet, or between two) closed
+    max_connections: int | None = None  # None: the file-descriptor limit minus a reserve; 503 beyond, idle ones evicted first
+    switch_interval_ms: float | None = 0.25  # the GIL hand-over interval (Python's 5 ms default lets a heavy batch stall light ones)
+    # the heavy lane's and the image decoders' threads run this much nicer than the light batches (Linux;
+    # 0: off): when they compete for a core the scheduler gives the light batches ~10x the share
+    background_nice: int = 10
 
 
 # -- request parsing -------------------------------------------------------------------------------
@@ -244,24 +267,60 @@ def check_language(suggester: Suggester, req: SuggestRequest) -> None:
             raise UnsupportedLanguage(f"the text reads as {detected!r}; served languages: {suggester.languages}")
 
 
-async def handle_suggest(request: web.Request) -> web.Response:
-    start = time.perf_counter()
-    suggester = _ready_suggester(request.app)
+async def _read_suggest_request(request: web.Request, suggester: Suggester) -> tuple[SuggestRequest, bytes | None]:
     images_supported = suggester.images_supported
     if request.content_type == "multipart/form-data":
-        suggest_request, image = await parse_multipart_request(request, suggester.languages, images_supported)
-    else:
-        raw = await request.read()  # over client_max_size: aiohttp raises 413, shaped by the middleware
-        suggest_request, image = parse_suggest_request(raw, suggester.languages, images_supported)
-    if image is None:
-        check_language(suggester, suggest_request)
-    if image is not None and images_supported:
-        # decode + resize in the bounded pool; a bad image raises InvalidImage / ImageTooLarge (4xx)
-        loop = asyncio.get_running_loop()
-        pixels = await loop.run_in_executor(request.app[EXECUTOR], suggester.image_tagger.preprocess, image)
-        suggest_request = dataclasses.replace(suggest_request, image=pixels)
-    result = await request.app[BATCHER].submit(suggest_request)
-    for postprocess in request.app[POSTPROCESSORS]:  # e.g. the extension API's trending boost
+        return await parse_multipart_request(request, suggester.languages, images_supported)
+    raw = await request.read()  # over client_max_size: aiohttp raises 413, shaped by the middleware
+    return parse_suggest_request(raw, suggester.languages, images_supported)
+
+
+def _timed(function: Callable, *args) -> tuple[Any, float]:
+    start = time.perf_counter()
+    return function(*args), time.perf_counter() - start
+
+
+async def handle_suggest(request: web.Request) -> web.Response:
+    start = time.perf_counter()
+    app = request.app
+    suggester = _ready_suggester(app)
+    admission: Admission = app[ADMISSION]
+    key = admission.client_key(request)
+    admission.refuse_if_in_debt(key)  # 429 before the body is read: a refused request costs nothing
+    deadline = request.get(BODY_DEADLINE)
+    # a key's requests beyond its concurrency cap wait here, their bodies unread (the body timer paused)
+    async with admission.slots.hold(key, deadline.waiting if deadline is not None else None):
+        suggest_request, image = await _read_suggest_request(request, suggester)
+        tagger = suggester.image_tagger if suggester.images_supported else None
+        if image is not None and tagger is not None:
+            probe = probe_image(image, getattr(getattr(tagger, "spec", None), "limits", DEFAULT_IMAGE_LIMITS))
+            cost = request_cost(suggest_request.text, suggest_request.thread, probe.decode_pixels if probe else 0, len(image))
+        else:
+            cost = request_cost(suggest_request.text, suggest_request.thread)
+        admission.charge(key, cost)  # 429 + Retry-After over the key's cost budget
+        app[METRICS].request_cost.observe(cost.units)
+        try:
+            if image is None:
+                check_language(suggester, suggest_request)
+            if image is not None and tagger is not None:
+                # the image lane, one request per key at a time: decode + resize in the image pool (a bad
+                # image raises InvalidImage / ImageTooLarge, 4xx), then the tagger and the fusion with the
+                # text in the image batches (in the same pool), never in a light text batch
+                async with admission.images.turn(key):
+                    pixels, seconds = await asyncio.get_running_loop().run_in_executor(
+                        app[IMAGE_EXECUTOR], _timed, tagger.preprocess, image)
+                    app[METRICS].image_decode_seconds.observe(seconds)
+                    suggest_request = dataclasses.replace(suggest_request, image=pixels)
+                    result = await app[IMAGE_BATCHER].submit(suggest_request)
+            elif admission.is_heavy(cost):  # the heavy lane: its own thread, one request per key at a time
+                async with admission.heavy.turn(key):
+                    result = await app[HEAVY_BATCHER].submit(suggest_request)
+            else:
+                result = await app[BATCHER].submit(suggest_request)
+        except Overloaded:  # not served: the budget is given back
+            admission.refund(key, cost)
+            raise
+    for postprocess in app[POSTPROCESSORS]:  # e.g. the extension API's trending boost
         result = postprocess(result)
     return web.json_response(result_json(result, (time.perf_counter() - start) * 1000, suggest_request.lang))
 
@@ -284,7 +343,12 @@ def _models_ctx(preloaded: Suggester | None):
     async def ctx(app: web.Application):
         config = app[CONFIG]
         executor = ThreadPoolExecutor(max_workers=max(1, config.executor_threads), thread_name_prefix="tagsmith")
+        nicer = (lower_thread_priority, (config.background_nice,))
+        heavy_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tagsmith-heavy", initializer=nicer[0], initargs=nicer[1])
+        image_executor = ThreadPoolExecutor(max_workers=max(1, config.image_threads), thread_name_prefix="tagsmith-image",
+                                            initializer=nicer[0], initargs=nicer[1])
         app[EXECUTOR] = executor
+        app[IMAGE_EXECUTOR] = image_executor
         loop = asyncio.get_running_loop()
         if preloaded is not None:
             suggester = preloaded
@@ -301,12 +365,34 @@ def _models_ctx(preloaded: Suggester | None):
             on_depth=metrics.queue_depth.set,
             on_reject=metrics.rejected.inc,
         )
-        batcher.start()
+        # the image lane's batches (tagger + fusion), in the image pool; a key has one image there at a time
+        images = MicroBatcher(
+            suggester.suggest_batch,
+            image_executor,
+            BatchConfig(config.max_batch_size, 0.0, config.admission.max_image_queue, 1),
+            on_batch=lambda size, seconds: metrics.image_batch_seconds.observe(seconds),
+            on_reject=metrics.rejected.inc,
+        )
+        # the heavy lane: requests over AdmissionConfig.heavy_cost, one at a time, never in a light batch
+        heavy = MicroBatcher(
+            suggester.suggest_batch,
+            heavy_executor,
+            BatchConfig(1, 0.0, config.admission.max_heavy_queue, 1),
+            on_batch=lambda size, seconds: metrics.heavy_seconds.observe(seconds),
+            on_depth=metrics.heavy_depth.set,
+            on_reject=metrics.rejected.inc,
+        )
+        for lane in (batcher, images, heavy):
+            lane.start()
         app[SUGGESTER] = suggester
         app[BATCHER] = batcher
+        app[IMAGE_BATCHER] = images
+        app[HEAVY_BATCHER] = heavy
         yield
-        await batcher.stop()
-        executor.shutdown(wait=True, cancel_futures=True)
+        for lane in (batcher, images, heavy):
+            await lane.stop()
+        for pool in (image_executor, heavy_executor, executor):
+            pool.shutdown(wait=True, cancel_futures=True)
 
     return ctx
 
@@ -336,10 +422,13 @@ def create_app(
     instead of loading `config.models_dir`."""
     config = config or ServiceConfig()
     app = web.Application(
-        middlewares=[access_log_middleware, metrics_middleware, error_middleware], client_max_size=config.max_body_bytes
+        middlewares=[access_log_middleware, metrics_middleware, error_middleware, body_timeout_middleware],
+        client_max_size=config.max_body_bytes,
     )
     app[CONFIG] = config
-    app[METRICS] = ServiceMetrics()
+    app[METRICS] = metrics = ServiceMetrics()
+    app[ADMISSION] = Admission(config.admission, on_refuse=lambda reason: metrics.admission_refused.labels(reason).inc())
+    app[CONNECTIONS] = ConnectionTracker(metrics)
     app[OPENAPI_PATHS] = {}
     app[POSTPROCESSORS] = list(postprocessors)
     app.router.add_get("/", handle_index)

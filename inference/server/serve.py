@@ -3,13 +3,21 @@
 Extensions are found through the `tagsmith.extensions` entry point group (the extension API declares
 one in pyproject.toml): each entry is `from_args(args) -> setup(app)`. `--extension MODULE:FUNC` adds a
 plain `setup(app)` by hand.
+
+The server (`serve_app`) is aiohttp's AppRunner on a `CappedTCPSite` (inference/server/connections.py):
+idle connections closed after `keepalive_timeout_s`, at most `max_connections` open (below the
+file-descriptor limit, idle ones evicted first, 503 when all are busy), repeated log lines such as
+accept errors rate-limited, SIGINT/SIGTERM stop it gracefully.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import importlib
 import logging
+import signal
 import sys
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -17,7 +25,9 @@ from pathlib import Path
 from aiohttp import web
 
 from inference.limits import MAX_BODY_BYTES
+from inference.server.admission import AdmissionConfig
 from inference.server.app import ServiceConfig, create_app
+from inference.server.connections import CappedTCPSite, install_log_rate_limit
 from inference.server.gateway import GatewayConfig
 
 log = logging.getLogger("tagsmith.serve")
@@ -48,7 +58,69 @@ def config_from_args(args: argparse.Namespace) -> ServiceConfig:
         ort_threads=args.ort_threads,
         max_body_bytes=args.max_body_bytes or MAX_BODY_BYTES,
         gateway=GatewayConfig.from_args(args),
+        **admission_from_args(args),
     )
+
+
+def admission_from_args(args: argparse.Namespace) -> dict:
+    """ServiceConfig fields of the admission and connection options (`add_serve_arguments`); raises
+    ValueError on nonsense."""
+    default = AdmissionConfig()
+    admission = AdmissionConfig(
+        cost_rate_per_s=getattr(args, "cost_rate", default.cost_rate_per_s),
+        cost_burst=getattr(args, "cost_burst", default.cost_burst),
+        max_inflight_per_key=getattr(args, "max_inflight_per_key", default.max_inflight_per_key),
+        heavy_cost=getattr(args, "heavy_cost", default.heavy_cost),
+        budget_keyless=bool(getattr(args, "budget_keyless", default.budget_keyless)),
+    )
+    defaults = ServiceConfig()
+    fields = dict(
+        admission=admission,
+        image_threads=getattr(args, "image_threads", defaults.image_threads),
+        body_timeout_s=getattr(args, "body_timeout", defaults.body_timeout_s) or None,
+        keepalive_timeout_s=getattr(args, "keepalive_timeout", defaults.keepalive_timeout_s),
+        max_connections=getattr(args, "max_connections", defaults.max_connections),
+    )
+    if fields["image_threads"] < 1 or fields["keepalive_timeout_s"] <= 0 or (fields["max_connections"] or 1) < 1:
+        raise ValueError("--image-threads and --max-connections must be >= 1, --keepalive-timeout > 0")
+    return fields
+
+
+async def start_server(app: web.Application, config: ServiceConfig, access_log: logging.Logger | None = None,
+                       **runner_kwargs) -> tuple[web.AppRunner, CappedTCPSite]:
+    """Start `app` on config.host:config.port (port 0: any free one, `site.port` says which)."""
+    runner = web.AppRunner(app, access_log=access_log, keepalive_timeout=config.keepalive_timeout_s, **runner_kwargs)
+    await runner.setup()
+    try:
+        site = CappedTCPSite(runner, config.host, config.port, max_connections=config.max_connections)
+        await site.start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return runner, site
+
+
+def serve_app(app: web.Application, config: ServiceConfig, access_log: logging.Logger | None = None, print=print) -> None:
+    """Run until SIGINT or SIGTERM, then shut down gracefully (what `web.run_app` does, on the capped site)."""
+    install_log_rate_limit()
+    if config.switch_interval_ms:
+        sys.setswitchinterval(config.switch_interval_ms / 1000)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows: KeyboardInterrupt instead
+                loop.add_signal_handler(sig, stop.set)
+        runner, site = await start_server(app, config, access_log)
+        print(f"======== Running on {site.name} ========\n(Press CTRL+C to quit)")
+        try:
+            await stop.wait()
+        finally:
+            await runner.cleanup()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -57,7 +129,7 @@ def run_serve(args: argparse.Namespace) -> int:
         config = config_from_args(args)
         extensions = [*installed_extensions(args), *(load_extension(t) for t in args.extension)]
         app = create_app(config, extensions=extensions)
-    except ValueError as exc:  # a bad --cors-origin or rate limit: a message, not a traceback
+    except ValueError as exc:  # a bad --cors-origin, rate limit or admission option: a message, not a traceback
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
@@ -67,10 +139,9 @@ def run_serve(args: argparse.Namespace) -> int:
     except ImportError as exc:
         log.info("onnxruntime unavailable (%s): retrieval-only models", exc)
     try:
-        web.run_app(
+        serve_app(
             app,
-            host=config.host,
-            port=config.port,
+            config,
             access_log=logging.getLogger("aiohttp.access") if args.access_log else None,
             print=lambda line: log.info(line.strip()),
         )
