@@ -76,7 +76,8 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cost-rate", type=float, default=COST_RATE_PER_S, metavar="UNITS_PER_S",
                    help=f"cost units/s per API key (a typical post ~1.5 units, +1 per 1,000 characters, images by megapixels; default {COST_RATE_PER_S:g})")
     p.add_argument("--cost-burst", type=float, default=COST_BURST, metavar="UNITS", help=f"cost units per API key at once (default {COST_BURST:g})")
-    p.add_argument("--budget-keyless", action="store_true", help="apply the cost budget to requests without a key too, per peer address (default: keys only)")
+    p.add_argument("--limit-keyless", action="store_true", help="apply the cost budget and the per-key concurrency cap to requests "
+                   "without a key too, per peer address (default: keys only, like --rate-limit)")
     p.add_argument("--max-inflight-per-key", type=int, default=MAX_INFLIGHT_PER_KEY,
                    help=f"requests of one key (or keyless peer) served at once; later ones wait their turn (default {MAX_INFLIGHT_PER_KEY})")
     p.add_argument("--heavy-cost", type=float, default=HEAVY_COST, metavar="UNITS",
@@ -90,10 +91,8 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
                    "(default and ceiling: the file-descriptor limit minus the files open at start and a reserve of 112)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tagsmith", description="Hashtag suggestions for posts, threads and images.")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
+def _add_text_commands(commands) -> None:
+    """Sub-commands predict, evaluate, suggest."""
     # -- text generation -------------------------------------------------------------------
     p = commands.add_parser("predict", help="predict hashtags for every record of a data file")
     p.add_argument("--input", required=True, help="JSONL (one object a line: \"post\" or \"text\", optional \"thread\" list, \"image\" path, "
@@ -129,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--image", default=None, help="a photo file: its tags are fused with the text's ('' text: image only)")
     p.set_defaults(run=_runner("inference.evaluation.predict:run_suggest"))
 
+
+def _add_service_commands(commands) -> None:
+    """Sub-commands serve, segment, keys."""
     # -- the core service --------------------------------------------------------------------
     p = commands.add_parser("serve", help="run the HTTP service (POST /v1/suggest, /metrics, /openapi.json)")
     add_serve_arguments(p)
@@ -157,6 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_dir_argument(p)
     p.set_defaults(run=_runner("inference.server.keys:run_revoke"))
 
+
+def _add_bot_and_bench_commands(commands) -> None:
+    """Sub-commands discord, telegram, bench."""
     # -- chat bots (configuration from the environment: see README "Discord bot", "Telegram bot") --
     p = commands.add_parser("discord", help="run the Discord bot (DISCORD_TOKEN; core at TAGSMITH_URL)")
     p.add_argument("--sync-guild", type=int, default=None, metavar="GUILD_ID", help="sync the commands to this guild only (instant, for development)")
@@ -183,8 +188,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--build-retrieval", default=None, metavar="CORPUS", help="first build retrieval-only models from CORPUS/{en,zh}_train.jsonl into --models (default runs/bench-models)")
     p.set_defaults(run=_runner("inference.evaluation.bench_serve:run_bench_serve"))
 
-    return parser
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tagsmith", description="Hashtag suggestions for posts, threads and images.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
+    _add_text_commands(commands)
+    _add_service_commands(commands)
+    _add_bot_and_bench_commands(commands)
+    return parser
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()

@@ -18,7 +18,8 @@ import pytest
 
 from inference.runtime.suggester import Suggester
 from inference.server.app import ServiceConfig, create_app
-from inference.server.connections import CONNECTIONS, RateLimitFilter, connection_cap
+from inference.server.connections import CONNECTIONS, connection_cap
+from inference.server.log_floods import RateLimitFilter
 from inference.server.serve import start_server
 from service_fixtures import write_models_dir
 

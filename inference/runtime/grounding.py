@@ -32,7 +32,8 @@ import numpy as np
 
 from inference.runtime.ranking import Ranked
 from inference.runtime.tag_index import TagIndex
-from inference.text.phrases import extract_phrases, proper_names, shares_a_word
+from inference.text.names import proper_names, shares_a_word
+from inference.text.phrases import extract_phrases
 from inference.text.tags import tag_key
 
 GROUNDING_JSON = "grounding.json"

@@ -1,4 +1,4 @@
-"""The aiohttp core service: app factory, routes, request validation.
+"""The aiohttp core service: app factory and routes (request validation: inference/server/validation.py).
 
     app = create_app(ServiceConfig(models_dir="inference/models"), extensions=[my_setup])
 
@@ -14,10 +14,7 @@ inside the core error and metrics middlewares), cleanup contexts and OpenAPI pat
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import dataclasses
-import json
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -27,45 +24,21 @@ from typing import Any, Callable, Sequence
 
 from aiohttp import web
 
-from inference.limits import (
-    BODY_TIMEOUT_S,
-    DEFAULT_K,
-    IMAGE_THREADS,
-    KEEPALIVE_TIMEOUT_S,
-    MAX_BODY_BYTES,
-    MAX_HASHTAG_CHARS,
-    MAX_HASHTAGS,
-    MAX_K,
-    MAX_TEXT_CHARS,
-    MAX_THREAD_MESSAGE_CHARS,
-    MAX_THREAD_MESSAGES,
-    MIN_K,
-)
+from inference.limits import BODY_TIMEOUT_S, IMAGE_THREADS, KEEPALIVE_TIMEOUT_S, MAX_BODY_BYTES
 from inference.server.access_log import access_log_middleware
 from inference.server.appkeys import BATCHER, CONFIG, EXECUTOR, METRICS, OPENAPI_PATHS, POSTPROCESSORS, SUGGESTER
 from inference.server.admission import (ADMISSION, HEAVY_BATCHER, IMAGE_BATCHER, IMAGE_EXECUTOR, Admission, AdmissionConfig,
                                         lower_thread_priority, request_cost)
 from inference.server.batching import BatchConfig, MicroBatcher
 from inference.server.connections import BODY_DEADLINE, CONNECTIONS, ConnectionTracker, body_timeout_middleware
-from inference.server.errors import (
-    parse_json_object,
-    InputTooLarge,
-    InvalidField,
-    MissingInput,
-    NotImplementedYet,
-    NotReady,
-    Overloaded,
-    UnknownLanguage,
-    UnsupportedLanguage,
-    error_middleware,
-)
+from inference.server.errors import NotReady, Overloaded, UnsupportedLanguage, error_middleware
 from inference.server.prometheus import ServiceMetrics, handle_metrics, metrics_middleware
 from inference.server.gateway import GatewayConfig, setup_gateway
-from inference.server.openapi import SCHEMAS, handle_openapi
+from inference.server.openapi import handle_openapi
+from inference.server.validation import parse_multipart_request, parse_suggest_request
 from inference.runtime.image_preprocess import DEFAULT_LIMITS as DEFAULT_IMAGE_LIMITS
 from inference.runtime.image_preprocess import probe as probe_image
 from inference.runtime.suggester import SuggestRequest, Suggester, SuggestResult
-from inference.text.tags import LANGUAGES
 
 log = logging.getLogger(__name__)
 
@@ -97,141 +70,12 @@ class ServiceConfig:
     # the real server's connections (`tagsmith serve`, inference/server/serve.py; not the test client)
     keepalive_timeout_s: float = KEEPALIVE_TIMEOUT_S  # idle connections (no request yet, or between two) closed
     max_connections: int | None = None  # None: the file-descriptor limit minus a reserve; 503 beyond, idle ones evicted first
-    switch_interval_ms: float | None = 0.25  # the GIL hand-over interval (Python's 5 ms default lets a heavy batch stall light ones)
+    # the GIL hand-over interval: Python's 5 ms lets the heavy lane hold up a light batch at every hand-over (a
+    # light request hands the GIL over at each onnxruntime call); 0.25 ms keeps the light p50 at its value alone
+    switch_interval_ms: float | None = 0.25
     # the heavy lane's and the image decoders' threads run this much nicer than the light batches (Linux;
     # 0: off): when they compete for a core the scheduler gives the light batches ~10x the share
     background_nice: int = 10
-
-
-# -- request parsing -------------------------------------------------------------------------------
-_FIELDS = set(SCHEMAS["SuggestRequest"]["properties"])
-
-
-def _string_list(body: dict, name: str, max_items: int | None = None, max_chars: int | None = None) -> tuple[str, ...]:
-    value = body.get(name)
-    if value is None:
-        return ()
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InvalidField(f"'{name}' must be a list of strings")
-    if max_items is not None and len(value) > max_items:
-        raise InputTooLarge(f"'{name}' has {len(value)} messages; at most {max_items} allowed")
-    if max_chars is not None:
-        for i, v in enumerate(value):
-            if len(v) > max_chars:
-                raise InputTooLarge(f"'{name}[{i}]' has {len(v)} characters; at most {max_chars} allowed")
-    return tuple(value)
-
-
-def parse_suggest_request(
-    raw: bytes, languages: Sequence[str], images_supported: bool = False
-) -> tuple[SuggestRequest, bytes | None]:
-    """Validate a /v1/suggest JSON body; returns the request and the decoded image (or None)."""
-    return validate_suggest_body(parse_json_object(raw), languages, images_supported)
-
-
-def _part_bytes(value: Any) -> bytes:
-    """A `request.post()` value: str (text part), bytearray (other content types) or a FileField."""
-    if isinstance(value, str):
-        return value.encode("utf-8")
-    if isinstance(value, (bytes, bytearray)):
-        return bytes(value)
-    return value.file.read()
-
-
-def _part_text(name: str, value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    try:
-        return _part_bytes(value).decode("utf-8")
-    except UnicodeDecodeError:
-        raise InvalidField(f"form field {name!r} must be UTF-8 text") from None
-
-
-async def parse_multipart_request(
-    request: web.Request, languages: Sequence[str], images_supported: bool
-) -> tuple[SuggestRequest, bytes | None]:
-    """multipart/form-data: an `image` file part plus the JSON fields as form fields (`text`,
-    `lang`, `k`; `thread` and `hashtags` repeated), or a `request` part holding the JSON body."""
-    try:
-        form = await request.post()  # bounded by client_max_size (413 beyond)
-    except web.HTTPException:
-        raise
-    except Exception as exc:  # a malformed multipart body
-        raise InvalidField(f"the multipart body could not be read: {exc}") from None
-    body: dict[str, Any] = {}
-    if "request" in form:
-        body = parse_json_object(_part_bytes(form["request"]), "the 'request' part")
-    for name in set(form) - {"request", "image"}:
-        values = [_part_text(name, v) for v in form.getall(name)]
-        if name in ("thread", "hashtags"):
-            body[name] = list(values)
-        elif name == "k":
-            try:
-                body["k"] = int(values[0])
-            except ValueError:
-                raise InvalidField(f"'k' must be an integer from {MIN_K} to {MAX_K}, got {values[0]!r}") from None
-        else:
-            body[name] = values[0]
-    if "image" in body:
-        raise InvalidField("send the image as the 'image' file part of a multipart body, not inside it")
-    image = None
-    if "image" in form:
-        image = _part_bytes(form["image"])
-    request_, _ = validate_suggest_body(body, languages, images_supported, has_image=image is not None)
-    return request_, image
-
-
-def validate_suggest_body(
-    body: dict, languages: Sequence[str], images_supported: bool = False, has_image: bool = False
-) -> tuple[SuggestRequest, bytes | None]:
-    """The checks shared by JSON and multipart bodies. has_image: an image came beside the body."""
-    unknown = sorted(set(body) - _FIELDS)
-    if unknown:
-        raise InvalidField(f"unknown field(s) {unknown}; allowed: {sorted(_FIELDS)}")
-
-    text = body.get("text")
-    if text is None:
-        text = ""
-    if not isinstance(text, str):
-        raise InvalidField(f"'text' must be a string, not {type(text).__name__}")
-    if len(text) > MAX_TEXT_CHARS:
-        raise InputTooLarge(f"'text' has {len(text)} characters; at most {MAX_TEXT_CHARS} allowed")
-    thread = _string_list(body, "thread", MAX_THREAD_MESSAGES, MAX_THREAD_MESSAGE_CHARS)
-    hashtags = _string_list(body, "hashtags", max_items=MAX_HASHTAGS, max_chars=MAX_HASHTAG_CHARS)
-
-    k = body.get("k", DEFAULT_K)
-    if not isinstance(k, int) or isinstance(k, bool) or not MIN_K <= k <= MAX_K:
-        raise InvalidField(f"'k' must be an integer from {MIN_K} to {MAX_K}, got {json.dumps(k)}")
-
-    lang = body.get("lang")
-    if lang is not None:
-        if not isinstance(lang, str):
-            raise InvalidField(f"'lang' must be a string, not {type(lang).__name__}")
-        if lang not in LANGUAGES:
-            raise UnknownLanguage(f"unknown lang {lang!r}; supported: {list(LANGUAGES)} (or omit it to detect)")
-        if lang not in languages:
-            raise UnknownLanguage(f"no model loaded for lang {lang!r}; loaded: {list(languages)}")
-
-    image = None
-    if body.get("image") not in (None, ""):  # null and "" are no image, as the OpenAPI document says
-        if not isinstance(body["image"], str):
-            raise InvalidField("'image' must be a base64 string")
-        encoded = body["image"]
-        if encoded.startswith("data:") and ";base64," in encoded[:200]:  # a browser FileReader's data: URL
-            encoded = encoded.split(",", 1)[1]
-        try:
-            image = base64.b64decode(encoded, validate=True)
-        except (binascii.Error, ValueError):
-            raise InvalidField("'image' is not valid base64") from None
-
-    has_image = has_image or image is not None
-    if not text.strip() and not (has_image and images_supported):
-        if has_image:
-            raise NotImplementedYet(
-                "image-only suggestions are not available: no image model is loaded; send 'text' (the caption) with the image"
-            )
-        raise MissingInput("send 'text' (the post) or 'image'; neither was given")
-    return SuggestRequest(text=text, thread=thread, hashtags=hashtags, k=k, lang=lang), image
 
 
 # -- handlers --------------------------------------------------------------------------------------
@@ -289,7 +133,7 @@ async def handle_suggest(request: web.Request) -> web.Response:
     admission.refuse_if_in_debt(key)  # 429 before the body is read: a refused request costs nothing
     deadline = request.get(BODY_DEADLINE)
     # a key's requests beyond its concurrency cap wait here, their bodies unread (the body timer paused)
-    async with admission.slots.hold(key, deadline.waiting if deadline is not None else None):
+    async with admission.turn(key, deadline.waiting if deadline is not None else None):
         suggest_request, image = await _read_suggest_request(request, suggester)
         tagger = suggester.image_tagger if suggester.images_supported else None
         if image is not None and tagger is not None:

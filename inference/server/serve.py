@@ -27,7 +27,8 @@ from aiohttp import web
 from inference.limits import MAX_BODY_BYTES
 from inference.server.admission import AdmissionConfig
 from inference.server.app import ServiceConfig, create_app
-from inference.server.connections import CappedTCPSite, install_log_rate_limit
+from inference.server.connections import CappedTCPSite
+from inference.server.log_floods import install_log_rate_limit
 from inference.server.gateway import GatewayConfig
 
 log = logging.getLogger("tagsmith.serve")
@@ -71,7 +72,7 @@ def admission_from_args(args: argparse.Namespace) -> dict:
         cost_burst=getattr(args, "cost_burst", default.cost_burst),
         max_inflight_per_key=getattr(args, "max_inflight_per_key", default.max_inflight_per_key),
         heavy_cost=getattr(args, "heavy_cost", default.heavy_cost),
-        budget_keyless=bool(getattr(args, "budget_keyless", default.budget_keyless)),
+        limit_keyless=bool(getattr(args, "limit_keyless", default.limit_keyless)),
     )
     defaults = ServiceConfig()
     fields = dict(

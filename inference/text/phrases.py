@@ -107,7 +107,7 @@ def _cache_dir() -> Path:  # the project's cache folder for rebuildable files (j
 
 
 @functools.lru_cache(maxsize=1)
-def _english_lists() -> tuple[frozenset[str], dict[str, int]]:
+def english_lists() -> tuple[frozenset[str], dict[str, int]]:
     """(dictionary words: no proper nouns, so "chicago" is absent; word -> rank in web counts)."""
     import wordsegment
 
@@ -129,7 +129,7 @@ def _collocations() -> frozenset[str]:
 
 
 @functools.lru_cache(maxsize=1)
-def _jieba():
+def jieba_tables():
     """(jieba, word -> part of speech, word -> IDF, median IDF, name-start test for a character)."""
     import jieba
 
@@ -150,44 +150,17 @@ def _jieba():
     return jieba, jieba.posseg.dt.word_tag_tab, tfidf.idf_freq, tfidf.median_idf, name_start
 
 
-_NAME_FLAGS = frozenset({"nr", "nrfg", "nrt", "ns", "nt", "nz"})  # jieba: people, places, organisations, other proper
-
-
-def proper_names(tag_words: str, lang: str) -> list[str]:
-    """The words of a tag that name someone or something (people, places, teams, brands, events):
-    English words missing from the dictionary (it has no proper nouns), Chinese words jieba tags
-    as names. "kamala harris" -> ["kamala"], "陪 李易峰 过 中秋" -> ["李易峰"], "hot chocolate" -> []."""
-    if lang == "zh":
-        jieba, tags, _, _, name_start = _jieba()
-        words = jieba.lcut("".join(tag_words.split()))
-        # a word missing from the dictionary that starts like a name (李易峰, 柯震东) is taken as one
-        return [w for w in words if tags.get(w) in _NAME_FLAGS or (w not in tags and 2 <= len(w) <= 4 and w[0] in name_start)]
-    dictionary, _ = _english_lists()
-    return [w for w in tag_words.lower().split() if w.isalpha() and len(w) >= 3 and w not in dictionary]
-
-
-def shares_a_word(tag_words: str, text: str, lang: str) -> bool:
-    """Whether a tag and a text share a content word: a Chinese word of two or more characters, or an
-    English word that is not a stop word ("重庆 火锅" and a post about 火锅; "bike lane" and "new bike")."""
-    if lang == "zh":
-        jieba = _jieba()[0]
-        words = [w for w in jieba.lcut("".join(tag_words.split())) if len(w) >= 2]
-        return any(w in text for w in words)
-    found = set(re.findall(r"[a-z0-9]+", text.lower()))
-    return any(w in found for w in tag_words.lower().split() if w not in STOP_WORDS)
-
-
 def warm_up(chinese: bool = True) -> None:
     """Load the word lists (and jieba) now rather than on the first post."""
-    _english_lists()
+    english_lists()
     _collocations()
     if chinese:
-        _jieba()
+        jieba_tables()
 
 
 def _rarity(word: str) -> float:
     """0 for the thousand commonest web words, 1 for words outside the top 200k."""
-    rank = _english_lists()[1].get(word, 200_000)
+    rank = english_lists()[1].get(word, 200_000)
     return min(1.0, max(0.0, math.log(rank / 1000) / math.log(200)))
 
 
@@ -229,7 +202,7 @@ def _casing_informative(clauses: list[list[_Token]]) -> None:
     shouting = sum(t.text.isupper() and len(t.text) > 1 for t in words) >= 0.6 * len(words)
     titled = sum(t.cap for t in words) >= 0.8 * len(words)
     if shouting or titled:
-        dictionary = _english_lists()[0]
+        dictionary = english_lists()[0]
         for t in words:
             t.cap = t.cap and t.lower not in dictionary and t.lower not in STOP_WORDS
             t.initial = False
@@ -269,7 +242,7 @@ def _rejected_alone(token: _Token, dictionary: frozenset[str]) -> bool:
 
 def _capitalised_spans(clause: list[_Token]) -> Iterable[tuple[str, float, str]]:
     """Runs of capitalised words (with inner connectors: Bank of America) -> (words, base, kind)."""
-    dictionary = _english_lists()[0]
+    dictionary = english_lists()[0]
     i = 0
     while i < len(clause):
         if not clause[i].cap:
@@ -319,7 +292,7 @@ def _grams(chunk: list[str]) -> Iterable[tuple[str, float, str]]:
 
 def _keyphrases(clause: list[_Token]) -> Iterable[tuple[str, float, str]]:
     """Runs of words outside capitalised spans, between stop words and verbs -> _grams (RAKE-like)."""
-    dictionary = _english_lists()[0]
+    dictionary = english_lists()[0]
     chunk: list[str] = []
     for t in [*clause, None]:
         if t is not None and not t.used and t.lower not in STOP_WORDS and len(t.lower) > 1 and (
@@ -352,7 +325,7 @@ def _chinese_word(word: str, flag: str, name_start: frozenset[str]) -> tuple[str
 
 
 def _chinese(text: str) -> list[tuple[str, float, str]]:
-    jieba, tags, idf, median_idf, name_start = _jieba()
+    jieba, tags, idf, median_idf, name_start = jieba_tables()
     found = [(festival, 0.85, "title") for festival in ZH_FESTIVALS if festival in text]
     found.extend((m.group(1), 0.85, "title") for m in _BOOK_TITLE.finditer(text))
     topics: list[tuple[str, float]] = []
