@@ -69,15 +69,17 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
                    "1 by default: the pool threads already keep the cores busy, more spin and compete (docs/performance.md)")
     p.add_argument("--max-body-bytes", type=int, default=None, help="request body limit (default: a 10 MB image in base64 JSON fits)")
     # admission and connections (inference/server/admission.py, connections.py)
-    from inference.limits import (BODY_TIMEOUT_S, COST_BURST, COST_RATE_PER_S, HEAVY_COST, IMAGE_THREADS, KEEPALIVE_TIMEOUT_S,
-                                  MAX_INFLIGHT_PER_KEY)
+    from inference.limits import (BODY_TIMEOUT_S, COST_BURST, COST_BURST_PER_REQUEST, COST_RATE_PER_S, COST_UNITS_PER_REQUEST, HEAVY_COST,
+                                  IMAGE_THREADS, KEEPALIVE_TIMEOUT_S, MAX_INFLIGHT_PER_KEY)
 
     p.add_argument("--image-threads", type=int, default=IMAGE_THREADS, help=f"image decoding pool, apart from the text batches' (default {IMAGE_THREADS})")
-    p.add_argument("--cost-rate", type=float, default=COST_RATE_PER_S, metavar="UNITS_PER_S",
-                   help=f"cost units/s per API key (a typical post ~1.5 units, +1 per 1,000 characters, images by megapixels; default {COST_RATE_PER_S:g})")
-    p.add_argument("--cost-burst", type=float, default=COST_BURST, metavar="UNITS", help=f"cost units per API key at once (default {COST_BURST:g})")
-    p.add_argument("--limit-keyless", action="store_true", help="apply the cost budget and the per-key concurrency cap to requests "
-                   "without a key too, per peer address (default: keys only, like --rate-limit)")
+    p.add_argument("--cost-rate", type=float, default=None, metavar="UNITS_PER_S",
+                   help="cost units/s per API key or keyless peer (a typical post ~1.5 units, +1 per 1,000 characters, +2 per image "
+                   f"megapixel; default {COST_UNITS_PER_REQUEST:g} x --rate-limit: {COST_RATE_PER_S:g})")
+    p.add_argument("--cost-burst", type=float, default=None, metavar="UNITS",
+                   help=f"cost units per API key at once (default {COST_BURST_PER_REQUEST:g} x --rate-burst: {COST_BURST:g})")
+    p.add_argument("--cap-keyless", action="store_true", help="apply the per-key concurrency cap to keyless peers too "
+                   "(default: keys only; keyless use is local)")
     p.add_argument("--max-inflight-per-key", type=int, default=MAX_INFLIGHT_PER_KEY,
                    help=f"requests of one key (or keyless peer) served at once; later ones wait their turn (default {MAX_INFLIGHT_PER_KEY})")
     p.add_argument("--heavy-cost", type=float, default=HEAVY_COST, metavar="UNITS",

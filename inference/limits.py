@@ -34,8 +34,14 @@ COST_CJK_WEIGHT = 4
 COST_IMAGE_BASE = 1.0  # the tagger's run
 COST_IMAGE_UNITS_PER_MPX = 2.0  # decoding (~80 ms per full-size megapixel of PNG)
 COST_IMAGE_UNITS_PER_MB = 1.0  # entropy decoding (a JPEG's coefficients are all read, whatever the draft)
-COST_RATE_PER_S = 20.0  # cost units per second per key (token bucket refill): ~13 typical posts/s
-COST_BURST = 60.0  # bucket size; a costlier request is admitted on a full bucket and leaves the key in debt
+# The cost budget follows the request limit (RATE_PER_S, RATE_BURST above; `tagsmith serve --rate-limit`,
+# `--rate-burst`) unless set apart: 2 units per allowed request, so typical posts at the request limit
+# (~1.5 units each) never meet it and expensive ones do. A costlier request than the bucket is admitted
+# on a full bucket and leaves the key in debt.
+COST_UNITS_PER_REQUEST = 2.0  # cost rate = this x the request rate
+COST_BURST_PER_REQUEST = 3.0  # cost burst = this x the request burst
+COST_RATE_PER_S = COST_UNITS_PER_REQUEST * RATE_PER_S  # 20 cost units/s per key
+COST_BURST = COST_BURST_PER_REQUEST * RATE_BURST  # 60 cost units
 HEAVY_COST = 4.0  # requests whose text costs more run in the heavy lane (a key has one heavy text or image decode at a time)
 MAX_INFLIGHT_PER_KEY = 8  # requests of one key being read or served at once; more wait their turn
 MAX_WAITING_PER_KEY = 32  # beyond these waiting ones: 429

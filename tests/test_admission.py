@@ -129,12 +129,25 @@ async def test_a_key_in_debt_is_refused_before_its_body_is_read(aiohttp_client, 
     assert response.status == 429 and time.perf_counter() - start < 5
 
 
-async def test_keyless_requests_are_not_budgeted_unless_asked(aiohttp_client, models_dir):
+async def test_keyless_peers_are_budgeted_behind_the_gateway_and_nobody_without_it(aiohttp_client, models_dir, tmp_path):
+    """Like the gateway's request limit: keyless local use is limited per peer address; an app without
+    the gateway (tests, embedding) is not limited."""
     client = await aiohttp_client(create_app(ServiceConfig(models_dir=models_dir, admission=AdmissionConfig(cost_rate_per_s=1, cost_burst=5))))
     assert [(await client.post("/v1/suggest", json=LONG_TEXT)).status for _ in range(3)] == [200] * 3
-    config = ServiceConfig(models_dir=models_dir, admission=AdmissionConfig(cost_rate_per_s=1, cost_burst=5, budget_keyless=True))
-    client = await aiohttp_client(create_app(config))
-    assert [(await client.post("/v1/suggest", json=LONG_TEXT)).status for _ in range(2)] == [200, 429]  # per peer address
+    client = await aiohttp_client(guarded(models_dir, tmp_path, cost_rate_per_s=1, cost_burst=5))  # no key exists: keyless
+    assert [(await client.post("/v1/suggest", json=LONG_TEXT)).status for _ in range(2)] == [200, 429]
+
+
+def test_the_cost_budget_follows_the_request_limit_unless_set():
+    from inference.cli import build_parser
+    from inference.server.serve import admission_from_args
+
+    parse = lambda *a: admission_from_args(build_parser().parse_args(["serve", *a]))["admission"]  # noqa: E731
+    assert (parse().cost_rate_per_s, parse().cost_burst) == (20.0, 60.0)
+    lifted = parse("--rate-limit", "100000", "--rate-burst", "100000")  # what benchmarks and tests do
+    assert (lifted.cost_rate_per_s, lifted.cost_burst) == (200000.0, 300000.0)
+    apart = parse("--rate-limit", "100000", "--cost-rate", "5", "--cost-burst", "50", "--cap-keyless")
+    assert (apart.cost_rate_per_s, apart.cost_burst, apart.cap_keyless) == (5.0, 50.0, True)
 
 
 class Gate:

@@ -31,9 +31,11 @@ is charged what it costs and runs where it cannot hold up cheap ones:
 
 The key is the gateway's verified key id (`request[API_KEY_ID]`); in keyless local use and in an
 app without the gateway, the peer address (behind a reverse proxy that is the proxy's: put the
-limits there too, or give clients keys). Keyless requests get the concurrency cap and the lanes but,
-like the gateway's request limit, no cost budget unless `budget_keyless` (keyless use is only
-possible on a loopback bind: the operator's machine).
+limits there too, or give clients keys). Like the gateway's request limit, the cost budget applies
+to keyless peers too, and to nobody in an app without the gateway (tests, embedding). The
+concurrency cap applies to keys only unless `cap_keyless`: keyless use is only possible on a
+loopback bind, the operator's own machine, where a load generator should batch freely. The lanes
+(one expensive thing per key or peer at a time) apply to everybody.
 """
 
 from __future__ import annotations
@@ -85,9 +87,8 @@ class AdmissionConfig:
     heavy_cost: float = HEAVY_COST  # text cost (units) above which a request runs in the heavy lane
     max_heavy_queue: int = MAX_HEAVY_QUEUE  # requests in the heavy lane (served and waiting); beyond: 503
     max_image_queue: int = MAX_IMAGE_QUEUE  # images being decoded or waiting for a decoder; beyond: 503
-    # the cost budget for requests without a key too (keyless local use, an app without the gateway),
-    # per peer address; off by default, like the gateway's request limit: that is the operator's machine
-    budget_keyless: bool = False
+    # the concurrency cap for keyless peers too (keyless local use, an app without the gateway)
+    cap_keyless: bool = False
 
     def __post_init__(self):
         if self.cost_rate_per_s <= 0 or self.cost_burst < 1:
@@ -236,8 +237,9 @@ class BoundedLane:
 
 # -- the admission object of an app ----------------------------------------------------------------
 class Admission:
-    def __init__(self, config: AdmissionConfig, on_refuse: Callable[[str], None] | None = None):
-        self.config = config
+    def __init__(self, config: AdmissionConfig, on_refuse: Callable[[str], None] | None = None, guarded: bool = True):
+        """guarded: the app has the gateway (keyless peers are budgeted, as the gateway limits them)."""
+        self.config, self.guarded = config, guarded
         self.on_refuse = on_refuse or (lambda reason: None)  # reason: "cost" or "concurrency", for /metrics
         self.budget = TokenBucketLimiter(config.cost_rate_per_s, config.cost_burst)
         concurrency = lambda: self.on_refuse("concurrency")  # noqa: E731
@@ -260,7 +262,21 @@ class Admission:
                 f"+1 per 1,000 characters, +2 per megapixel of image) exceeded: {what}retry in {wait_s:.2f} s")
 
     def budgeted(self, key: str) -> bool:
-        return self.config.budget_keyless or key.startswith("key:")
+        """Keys, and keyless peers behind the gateway."""
+        return self.guarded or key.startswith("key:")
+
+    def capped(self, key: str) -> bool:
+        """Keys, and keyless peers if cap_keyless."""
+        return self.config.cap_keyless or key.startswith("key:")
+
+    @contextlib.asynccontextmanager
+    async def turn(self, key: str, while_waiting: Callable[[bool], None] | None = None) -> AsyncIterator[None]:
+        """The key's concurrency cap: its requests beyond it wait here (FIFO), beyond the waiting line 429."""
+        if not self.capped(key):
+            yield
+            return
+        async with self.slots.hold(key, while_waiting):
+            yield
 
     def refuse_if_in_debt(self, key: str) -> None:
         """429 before the body is read when the key cannot afford even the cheapest request."""

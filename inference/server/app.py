@@ -271,7 +271,8 @@ def create_app(
     )
     app[CONFIG] = config
     app[METRICS] = metrics = ServiceMetrics()
-    app[ADMISSION] = Admission(config.admission, on_refuse=lambda reason: metrics.admission_refused.labels(reason).inc())
+    app[ADMISSION] = Admission(config.admission, on_refuse=lambda reason: metrics.admission_refused.labels(reason).inc(),
+                               guarded=config.gateway is not None)
     app[CONNECTIONS] = ConnectionTracker(metrics)
     app[OPENAPI_PATHS] = {}
     app[POSTPROCESSORS] = list(postprocessors)

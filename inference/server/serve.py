@@ -24,7 +24,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from inference.limits import MAX_BODY_BYTES
+from inference.limits import COST_BURST_PER_REQUEST, COST_UNITS_PER_REQUEST, MAX_BODY_BYTES, RATE_BURST, RATE_PER_S
 from inference.server.admission import AdmissionConfig
 from inference.server.app import ServiceConfig, create_app
 from inference.server.connections import CappedTCPSite
@@ -67,12 +67,19 @@ def admission_from_args(args: argparse.Namespace) -> dict:
     """ServiceConfig fields of the admission and connection options (`add_serve_arguments`); raises
     ValueError on nonsense."""
     default = AdmissionConfig()
+    # the cost budget follows the request limit (--rate-limit, --rate-burst) unless set apart
+    cost_rate = getattr(args, "cost_rate", None)
+    cost_burst = getattr(args, "cost_burst", None)
+    if cost_rate is None:
+        cost_rate = COST_UNITS_PER_REQUEST * getattr(args, "rate_limit", RATE_PER_S)
+    if cost_burst is None:
+        cost_burst = COST_BURST_PER_REQUEST * getattr(args, "rate_burst", RATE_BURST)
     admission = AdmissionConfig(
-        cost_rate_per_s=getattr(args, "cost_rate", default.cost_rate_per_s),
-        cost_burst=getattr(args, "cost_burst", default.cost_burst),
+        cost_rate_per_s=cost_rate,
+        cost_burst=cost_burst,
         max_inflight_per_key=getattr(args, "max_inflight_per_key", default.max_inflight_per_key),
         heavy_cost=getattr(args, "heavy_cost", default.heavy_cost),
-        limit_keyless=bool(getattr(args, "limit_keyless", default.limit_keyless)),
+        cap_keyless=bool(getattr(args, "cap_keyless", default.cap_keyless)),
     )
     defaults = ServiceConfig()
     fields = dict(
