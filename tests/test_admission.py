@@ -370,7 +370,10 @@ def test_a_large_image_costs_a_bounded_peak_and_its_memory_is_given_back():
     data = png(Image.new("RGBA", (4096, 4096), (30, 120, 200, 160)))  # the largest decoded at full size: 67 MB as RGBA
     preprocess(png(Image.new("RGBA", (800, 800))), resize="squash")  # imports and first allocations
     before = _status_mb("VmRSS")
-    Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM, the peak
+    try:
+        Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM, the peak
+    except OSError:
+        pytest.skip("cannot reset the peak RSS here (/proc/self/clear_refs)")
     x = preprocess(data, resize="squash")
     peak, after = _status_mb("VmHWM"), _status_mb("VmRSS")
     assert x.shape == (3, 224, 224)

@@ -172,12 +172,17 @@ async def abuser(session, base: str, key: str, kind: str, payloads: list, stats:
             kwargs = {"data": form, "headers": headers}
         try:
             async with session.post(base + "/v1/suggest", **kwargs) as response:
-                await response.read()
+                body = await response.read()
                 stats[response.status] = stats.get(response.status, 0) + 1
+                if response.status not in (200, 429) and f"first {response.status}" not in stats:
+                    stats[f"first {response.status}"] = body.decode(errors="replace")[:200]
                 retry = float(response.headers.get("Retry-After", 0)) if response.status in (429, 503) else 0.0
         except (aiohttp.ClientError, asyncio.TimeoutError):
             stats["error"] = stats.get("error", 0) + 1
             retry = 0.2
+        except asyncio.CancelledError:  # stopped with a request still being served (a long heavy one)
+            stats["in flight at the end"] = stats.get("in flight at the end", 0) + 1
+            raise
         if retry:
             try:
                 await asyncio.wait_for(stop.wait(), min(retry, 1.0))
@@ -294,7 +299,8 @@ def report(out: dict, args: argparse.Namespace, cold_s: float) -> None:
           f"text {out['abuser']['text']}  images {out['abuser']['image']}")
     print(f"  admitted ~{server['abuser_cost_units'] - polite_units:.0f} cost units; heavy lane busy "
           f"{server['tagsmith_heavy_duration_seconds_sum']:.1f} s ({server['tagsmith_heavy_duration_seconds_count']:.0f} requests), "
-          f"image decoding {server['tagsmith_image_decode_seconds_sum']:.1f} s ({server['tagsmith_image_decode_seconds_count']:.0f} images)")
+          f"image decoding {server['tagsmith_image_decode_seconds_sum']:.1f} s ({server['tagsmith_image_decode_seconds_count']:.0f} images) "
+          f"(finished ones)")
     peak_ok = memory["peak"] <= 800
     print(f"four worst-case images in parallel (4096x4096 RGBA PNG, 4 keys): statuses {memory['statuses']} in {memory['seconds']:.1f} s; "
           f"RSS before {memory['before']:.0f} MB, peak {memory['peak']:.0f} MB (+{memory['peak'] - memory['before']:.0f}), "
