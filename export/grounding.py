@@ -29,8 +29,8 @@ import numpy as np
 
 from export.baselines import load_jsonl
 from export.folder_manifest import write_manifest
-from inference.evaluation.metrics import evaluate, match_key
-from inference.runtime.grounding import GROUNDING_JSON, TAG_INDEX, Grounder, GroundingConfig, context_text
+from inference.evaluation.metrics import evaluate
+from inference.runtime.grounding import GROUNDING_JSON, TAG_INDEX, Grounder, GroundingConfig
 from inference.runtime.language_model import LanguageModel
 from inference.runtime.ranking import FUNCTION_WORDS
 from inference.runtime.safety import SafetyFilter
@@ -38,7 +38,6 @@ from inference.runtime.sentence_encoder import SentenceEncoder
 from inference.runtime.strategies import usable
 from inference.runtime.tag_index import TagIndex
 from inference.text.preprocess import tokenize
-from inference.text.tags import tag_key
 
 ROOT = Path(__file__).resolve().parents[1]
 GRID = {"model_weight": (0.5, 1.0, 2.0, 4.0, 8.0), "relevance_weight": (0.25, 0.5, 1.0), "phrase_weight": (0.0, 0.1, 0.3)}
@@ -65,10 +64,10 @@ def grounded_pools(grounder: Grounder, records: list[dict], ranked: list[list]) 
     for start in range(0, len(records), BATCH):
         batch, lists = records[start:start + BATCH], ranked[start:start + BATCH]
         posts, threads = [r["post"] for r in batch], [r.get("thread") or [] for r in batch]
-        contexts = grounder.encoder.encode([context_text(p, t) or " " for p, t in zip(posts, threads)])
+        contexts = grounder.encode_contexts(posts, threads)
         vectors.append(contexts)
         all_stats.append(grounder.nearest(contexts)[0])
-        for prepared in grounder.prepare(lists, posts, threads):
+        for prepared in grounder.prepare(lists, posts, threads, contexts):
             pools.append([e for e in prepared.pool.values() if grounder.allowed(e, prepared)])
     return pools, np.concatenate(vectors), np.concatenate(all_stats)
 
@@ -146,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     pools, contexts, stats = grounded_pools(grounder, records, ranked)
     floor, removed = calibrate_floor(grounder, contexts, stats, pools, gold, args.false_accept)
     print(f"{model.lang}: {len(records)} dev posts; floor {floor} (false accept {args.false_accept}): {json.dumps(removed)}")
-    print(f"ungrounded: " + " ".join(f"{k} {base[k]:.2f}" for k in ("F1@1", "F1@5", "MAP@5", "RG-1")))
+    print("ungrounded: " + " ".join(f"{k} {base[k]:.2f}" for k in ("F1@1", "F1@5", "MAP@5", "RG-1")))
     results = []
     for values in itertools.product(*GRID.values()):
         config = GroundingConfig(**dict(zip(GRID, values)), floor=floor)

@@ -216,10 +216,16 @@ class Grounder:
         return [self._finish(p, {tag_key(e) for e in exclude} | blocked, floor)
                 for p, exclude, floor in zip(self.prepare(ranked, posts, threads), excluded, floors)]
 
-    def prepare(self, ranked: list[list[Ranked]], posts: list[str], threads: list[Sequence[str]]) -> list[Prepared]:
-        """Per request: its candidates (model list, phrases, nearest vocabulary tags) with relevance."""
+    def encode_contexts(self, posts: list[str], threads: list[Sequence[str]]) -> np.ndarray:
+        """The requests' post + thread vectors [B, D]."""
+        return self.encoder.encode([context_text(p, t) or " " for p, t in zip(posts, threads)])
+
+    def prepare(self, ranked: list[list[Ranked]], posts: list[str], threads: list[Sequence[str]],
+                contexts: np.ndarray | None = None) -> list[Prepared]:
+        """Per request: its candidates (model list, phrases, nearest vocabulary tags) with relevance.
+        contexts: `encode_contexts` of the same requests, when the caller already has them."""
         texts = [context_text(p, t) for p, t in zip(posts, threads)]
-        contexts = self.encoder.encode([t or " " for t in texts])  # [B, D]
+        contexts = self.encode_contexts(posts, threads) if contexts is None else contexts  # [B, D]
         stats, nearest = self.nearest(contexts)
         pools = [self.candidates(r, p, t, n) for r, p, t, n in zip(ranked, posts, threads, nearest)]
         self.relevance(pools, contexts, stats)

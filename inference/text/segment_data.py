@@ -10,6 +10,10 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from inference.text.segment import SegmenterConfig
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "segmentation"
 COMPILED_FORMAT = 1  # bump when the compiled tables' layout or meaning changes
