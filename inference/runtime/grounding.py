@@ -6,12 +6,15 @@ whether each tag is about *this* post, in the space of a pretrained sentence enc
 
     post + thread --encode--> p [512]
     candidates: the model's list (score m), phrases taken from the post (score q, source "phrase"),
-                the tag vocabulary's nearest tags to p (source "vocab")
+                the tag vocabulary's nearest tags to p (source "vocab"),
+                tags voted by the training posts nearest to p (score d, source "dense": dense_index.npz,
+                inference/runtime/dense_retrieval.py; only in folders that hold it)
     relevance r = (cos(p, tag) - mean) / std / RELEVANCE_SCALE, the mean and std of p's cosines over the
         whole vocabulary: a short or vague text (emoji, "good morning") is near everything in this
         space and a long specific one near little, so raw cosines are not comparable across posts
-        (tag vectors: tag_index.npz, embedded at export, or encoded now for tags not in it)
-    score = model_weight * m + relevance_weight * r + phrase_weight * q
+        (tag vectors: tag_index.npz, embedded at export, or encoded now for tags not in it; a folder's
+        encoder_head.json, the encoder tuned for hashtags, maps them at load: runtime/encoder_head.py)
+    score = model_weight * m + relevance_weight * r + phrase_weight * q + dense_weight * d
     safety filter (inference/runtime/safety.py) -> existing and blocked tags out -> sort
     floor (the service's default): only tags with r >= floor; fewer than k, or none, rather than filler
 
@@ -30,6 +33,8 @@ from typing import Sequence
 
 import numpy as np
 
+from inference.runtime.dense_retrieval import DENSE_INDEX, DenseIndex, InvalidDenseIndex
+from inference.runtime.encoder_head import EncoderHead, TunedEncoder, encode_tags
 from inference.runtime.ranking import Ranked
 from inference.runtime.tag_index import TagIndex
 from inference.text.names import proper_names, shares_a_word
@@ -61,6 +66,12 @@ class GroundingConfig:
     # the encoder's similarity leans on shared characters, so it cannot tell a 2014 show's slogan from
     # the post's topic on its own)
     lexical_support: bool = False
+    # dense retrieval (folders with dense_index.npz): the dense_k training posts nearest to the post,
+    # cosine >= dense_min_cos, vote their tags; the dense_limit best votes join the candidates
+    dense_weight: float = 0.0  # of a tag's vote (0: the votes never change a score)
+    dense_k: int = 20
+    dense_min_cos: float = 0.5
+    dense_limit: int = 10
 
     @classmethod
     def load(cls, folder: Path) -> "GroundingConfig":
@@ -143,13 +154,15 @@ class Grounder:
         self.config = config
         self.lang = lang
         self.safety = safety  # inference.runtime.safety.SafetyFilter or None
+        self.dense: DenseIndex | None = None  # the training posts' vectors (attach_grounders), or none
 
     def for_language(self, lang: str) -> "Grounder":
         """This grounder for texts in another language: the vocabulary search alone (no phrases)."""
         return Grounder(self.encoder, self.index, replace(self.config, phrase_limit=0), lang, self.safety)
 
-    def candidates(self, ranked: list[Ranked], post: str, thread: Sequence[str], nearest: list) -> dict[str, dict]:
-        """tag_key -> {"words", "model", "phrase", "vocab", "source"} of one request."""
+    def candidates(self, ranked: list[Ranked], post: str, thread: Sequence[str], nearest: list,
+                   votes: Sequence[tuple[str, float]] = ()) -> dict[str, dict]:
+        """tag_key -> {"words", "model", "phrase", "dense", "source"} of one request."""
         pool: dict[str, dict] = {}
         model = ranked[: self.config.model_pool]
         top = max((r.score for r in model), default=0.0) or 1.0
@@ -163,7 +176,17 @@ class Grounder:
             entry["phrase"] = max(entry.get("phrase", 0.0), p.score)
         for words, cos in nearest:
             pool.setdefault(tag_key(words), {"words": words, "model": 0.0, "source": "vocab"})
+        for words, vote in votes:  # already cut to dense_limit by dense_votes
+            entry = pool.setdefault(tag_key(words), {"words": words, "model": 0.0, "source": "dense"})
+            entry["dense"] = max(entry.get("dense", 0.0), vote)
         return pool
+
+    def dense_votes(self, contexts: np.ndarray) -> list[list[tuple[str, float]]]:
+        """Per context, the dense_limit tags its nearest training posts vote for most (none without an index)."""
+        c = self.config
+        if self.dense is None or c.dense_limit <= 0 or c.dense_k <= 0:
+            return [[] for _ in contexts]
+        return [v[: c.dense_limit] for v in self.dense.neighbours(contexts, c.dense_k, c.dense_min_cos)]
 
     def nearest(self, contexts: np.ndarray) -> tuple[np.ndarray, list[list[tuple[str, float]]]]:
         """Per context: (mean, std) of its cosines over the vocabulary [B, 2], and its vocab_k nearest tags."""
@@ -192,7 +215,7 @@ class Grounder:
         vectors = {key: self.encoded.get(key) for key in words}
         new = sorted(key for key, vector in vectors.items() if vector is None)
         if new:
-            for key, vector in zip(new, self.encoder.encode([embed_text(words[key], self.lang) for key in new])):
+            for key, vector in zip(new, encode_tags(self.encoder, [embed_text(words[key], self.lang) for key in new])):
                 self.encoded.put(key, vector)
                 vectors[key] = vector
         for i, key in missing:
@@ -204,8 +227,9 @@ class Grounder:
     def score(self, entry: dict) -> float:
         """The weighted sum, divided by the sum of the weights (so it stays in [0, 1])."""
         c = self.config
-        total = c.model_weight * entry["model"] + c.relevance_weight * entry["relevance"] + c.phrase_weight * entry.get("phrase", 0.0)
-        return min(1.0, max(0.0, total / ((c.model_weight + c.relevance_weight + c.phrase_weight) or 1.0)))
+        total = (c.model_weight * entry["model"] + c.relevance_weight * entry["relevance"]
+                 + c.phrase_weight * entry.get("phrase", 0.0) + c.dense_weight * entry.get("dense", 0.0))
+        return min(1.0, max(0.0, total / ((c.model_weight + c.relevance_weight + c.phrase_weight + c.dense_weight) or 1.0)))
 
     def ground_batch(
         self, ranked: list[list[Ranked]], posts: list[str], threads: list[Sequence[str]],
@@ -227,7 +251,8 @@ class Grounder:
         texts = [context_text(p, t) for p, t in zip(posts, threads)]
         contexts = self.encode_contexts(posts, threads) if contexts is None else contexts  # [B, D]
         stats, nearest = self.nearest(contexts)
-        pools = [self.candidates(r, p, t, n) for r, p, t, n in zip(ranked, posts, threads, nearest)]
+        votes = self.dense_votes(contexts)
+        pools = [self.candidates(r, p, t, n, v) for r, p, t, n, v in zip(ranked, posts, threads, nearest, votes)]
         self.relevance(pools, contexts, stats)
         return [Prepared(pool, text) for pool, text in zip(pools, texts)]
 
@@ -274,4 +299,17 @@ def attach_grounders(models: dict, safety=None, providers=None, threads: int = 1
         index = TagIndex.load(model.folder / TAG_INDEX)
         if index.dim != encoder.dim:
             raise InvalidGrounding(f"{model.folder / TAG_INDEX}: vectors of dimension {index.dim}, the encoder gives {encoder.dim}")
-        model.grounder = Grounder(encoder, index, GroundingConfig.load(model.folder), model.lang, safety)
+        head = EncoderHead.load(model.folder)  # encoder_head.json: the encoder tuned for hashtags, or none
+        own = encoder if head is None else TunedEncoder(encoder, head)
+        index = index if head is None else own.tag_index(index)  # tag vectors mapped once, here
+        model.grounder = Grounder(own, index, GroundingConfig.load(model.folder), model.lang, safety)
+        if (model.folder / DENSE_INDEX).exists():
+            model.grounder.dense = _load_dense(model.folder / DENSE_INDEX, encoder.dim)
+
+
+def _load_dense(path: Path, dim: int) -> DenseIndex:
+    """A folder's dense_index.npz, checked against the encoder's dimension."""
+    dense = DenseIndex.load(path)
+    if dense.input_dim != dim:
+        raise InvalidDenseIndex(f"{path}: built for vectors of dimension {dense.input_dim}, the encoder gives {dim}")
+    return dense

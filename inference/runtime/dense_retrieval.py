@@ -1,0 +1,133 @@
+"""Dense retrieval: the training posts nearest to a request in the sentence encoder's space vote their tags.
+
+`dense_index.npz` (written by export/dense_index.py, read here with numpy alone):
+
+    format_version  int, FORMAT_VERSION
+    rows            [N, d] int8 (or float16): each training post's context vector, PCA-reduced and
+                    L2-normalised, times 1 / scale
+    scales          [N] float32: row i is rows[i] * scales[i]
+    mean, components   [512], [512, d] float32: the PCA fitted on the training vectors; a request's
+                    vector is (v - mean) @ components, L2-normalised (d = 512 with an identity: no PCA)
+    tags            [T] str: the tag table (words space-separated)
+    tag_offsets, tag_ids   [N + 1], [M] int32: post i's gold tags are tag_ids[tag_offsets[i]:tag_offsets[i + 1]]
+
+`neighbours(contexts, n, min_cos)`: per request, its n nearest posts with cosine >= min_cos vote their
+tags; a vote is the similarity-weighted share of those neighbours that carry the tag, in [0, 1].
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+DENSE_INDEX = "dense_index.npz"
+FORMAT_VERSION = 1
+_KEYS = ("format_version", "rows", "scales", "mean", "components", "tags", "tag_offsets", "tag_ids")
+
+
+class InvalidDenseIndex(ValueError):
+    """dense_index.npz is unreadable, malformed or of another format version."""
+
+
+class DenseIndex:
+    """Training posts' reduced context vectors (dequantised to float32 in memory) and their gold tags."""
+
+    def __init__(self, rows: np.ndarray, scales: np.ndarray, mean: np.ndarray, components: np.ndarray,
+                 tags, tag_offsets: np.ndarray, tag_ids: np.ndarray):
+        self.rows, self.scales = rows, np.asarray(scales, np.float32)
+        self.mean, self.components = np.asarray(mean, np.float32), np.asarray(components, np.float32)
+        self.tags = [str(t) for t in tags]
+        self.tag_offsets, self.tag_ids = np.asarray(tag_offsets, np.int64), np.asarray(tag_ids, np.int64)
+        self._check()
+        self.vectors = np.ascontiguousarray(rows.astype(np.float32) * self.scales[:, None])  # [N, d]
+
+    def _check(self) -> None:
+        n, d = self.rows.shape if self.rows.ndim == 2 else (-1, -1)
+        problems = [
+            (self.rows.ndim != 2 or self.rows.dtype not in (np.int8, np.float16, np.float32), f"rows {self.rows.dtype} {self.rows.shape}"),
+            (self.scales.shape != (n,), f"scales {self.scales.shape} for {n} rows"),
+            (self.components.ndim != 2 or self.components.shape[1] != d, f"components {self.components.shape} for {d} dims"),
+            (self.mean.shape != self.components.shape[:1], f"mean {self.mean.shape}"),
+            (self.tag_offsets.shape != (n + 1,) or (n >= 0 and self.tag_offsets[:1].tolist() != [0]), "tag_offsets"),
+            (len(self.tag_offsets) and self.tag_offsets[-1] != len(self.tag_ids), "tag_offsets[-1] != len(tag_ids)"),
+            (np.any(np.diff(self.tag_offsets) < 0), "tag_offsets not increasing"),
+            (len(self.tag_ids) and (self.tag_ids.min() < 0 or self.tag_ids.max() >= len(self.tags)), "tag_ids outside the tag table"),
+            (not np.all(np.isfinite(self.scales)) or not np.all(np.isfinite(self.components)), "non-finite values"),
+        ]
+        bad = [what for failed, what in problems if failed]
+        if bad:
+            raise InvalidDenseIndex("dense index shapes disagree: " + "; ".join(bad))
+
+    @property
+    def size(self) -> int:
+        return self.rows.shape[0]
+
+    @property
+    def dims(self) -> int:
+        return self.rows.shape[1]
+
+    @property
+    def input_dim(self) -> int:
+        return self.components.shape[0]
+
+    def save(self, path: Path | str) -> None:
+        np.savez_compressed(
+            path, format_version=np.array(FORMAT_VERSION, np.int32), rows=self.rows, scales=self.scales,
+            mean=self.mean, components=self.components, tags=np.array(self.tags, dtype=str),
+            tag_offsets=self.tag_offsets.astype(np.int32), tag_ids=self.tag_ids.astype(np.int32),
+        )
+
+    @classmethod
+    def load(cls, path: Path | str) -> "DenseIndex":
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                missing = [k for k in _KEYS if k not in data.files]
+                if missing:
+                    raise InvalidDenseIndex(f"lacks {', '.join(missing)}")
+                version = data["format_version"]
+                if version.shape != () or int(version) != FORMAT_VERSION:
+                    raise InvalidDenseIndex(f"format_version {version.tolist()}, this tagsmith reads {FORMAT_VERSION}")
+                return cls(*(data[k] for k in _KEYS[1:]))
+        except InvalidDenseIndex as exc:
+            raise InvalidDenseIndex(f"{path}: {exc}") from None
+        except Exception as exc:  # a truncated or foreign file: zipfile, pickle and value errors alike
+            raise InvalidDenseIndex(f"cannot read dense index {path}: {exc}") from exc
+
+    def project(self, contexts: np.ndarray) -> np.ndarray:
+        """Encoder vectors [B, 512] -> reduced unit vectors [B, d]."""
+        contexts = np.atleast_2d(np.asarray(contexts, np.float32))
+        if contexts.shape[1] != self.input_dim:
+            raise InvalidDenseIndex(f"query dimension {contexts.shape[1]} != the index's {self.input_dim}")
+        reduced = (contexts - self.mean) @ self.components
+        return reduced / (np.linalg.norm(reduced, axis=1, keepdims=True) + 1e-12)
+
+    def search(self, contexts: np.ndarray, n: int, min_cos: float = -1.0) -> list[list[tuple[int, float]]]:
+        """Per request, up to n (post, cosine) best first, cosine >= min_cos."""
+        sims = self.project(contexts) @ self.vectors.T  # [B, N]
+        k = min(n, sims.shape[1])
+        if k <= 0:
+            return [[] for _ in sims]
+        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        out = []
+        for row, cand in zip(sims, top):
+            best = cand[np.argsort(-row[cand], kind="stable")]
+            out.append([(int(i), float(row[i])) for i in best if row[i] >= min_cos])
+        return out
+
+    def neighbours(self, contexts: np.ndarray, n: int, min_cos: float = -1.0, power: float = 1.0) -> list[list[tuple[str, float]]]:
+        """Per request, (tag words, vote) best first: vote = the share of its neighbours' weight
+        (cosine ** power) carried by the neighbours that have the tag."""
+        out = []
+        for hits in self.search(contexts, n, min_cos):
+            votes: dict[int, float] = {}
+            total = 0.0
+            for post, cos in hits:
+                weight = max(cos, 0.0) ** power
+                total += weight
+                for tag in self.tag_ids[self.tag_offsets[post]:self.tag_offsets[post + 1]].tolist():
+                    votes[tag] = votes.get(tag, 0.0) + weight
+            total = total or 1.0
+            ranked = sorted(votes.items(), key=lambda kv: (-kv[1], self.tags[kv[0]]))
+            out.append([(self.tags[t], v / total) for t, v in ranked])
+        return out
