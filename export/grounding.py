@@ -1,7 +1,7 @@
 """Choose the grounding stage's weights and relevance floor on a dev split, and write them into a folder.
 
     python -m export.grounding --folder inference/models/en --dev runs/corpus/en_dev.jsonl \
-        --index runs/tag_index/en/tag_index.npz [--write]
+        [--index runs/tag_index/en/tag_index.npz] [--head runs/tune_encoder/en/encoder_head.json] [--write]
 
 1. The folder's model ranks every dev post as the service does (its fusion or learned reranker); the
    grounding stage adds phrases from the post and the vocabulary's nearest tags, and scores each
@@ -14,7 +14,12 @@
    within `--tolerance` (relative) of the best sum, the one leaning most on relevance (highest
    relevance weight / model weight) wins: dev gold tags come from the same old corpus as the model,
    so dev cannot reward grounding, only tell what it costs. The ungrounded ranking is printed beside.
-4. --write: grounding.json and tag_index.npz into the folder.
+4. --write: grounding.json (the folder's other settings, e.g. lexical_support, kept) into the folder, and
+   tag_index.npz / the encoder head when they came from elsewhere.
+
+The index is the folder's tag_index.npz unless --index names another; the encoder head (export/tune_encoder.py)
+is --head's encoder_head.json, else the folder's own when it has one (as the service loads it); `--head none`
+measures the untuned encoder.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import argparse
 import itertools
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +36,8 @@ import numpy as np
 from export.baselines import load_jsonl
 from export.folder_manifest import write_manifest
 from inference.evaluation.metrics import evaluate
-from inference.runtime.grounding import GROUNDING_JSON, TAG_INDEX, Grounder, GroundingConfig
+from inference.runtime.encoder_head import HEAD_JSON, EncoderHead, TunedEncoder, encode_tags
+from inference.runtime.grounding import GROUNDING_JSON, TAG_INDEX, Grounder, GroundingConfig, InvalidGrounding
 from inference.runtime.language_model import LanguageModel
 from inference.runtime.ranking import FUNCTION_WORDS
 from inference.runtime.safety import SafetyFilter
@@ -102,7 +109,7 @@ def calibrate_floor(grounder: Grounder, contexts: np.ndarray, stats: np.ndarray,
 
     tags = [t for tags in gold for t in tags]
     owner = np.array([i for i, tags in enumerate(gold) for _ in tags])
-    vectors = grounder.encoder.encode([embed_text(t, grounder.lang) for t in tags])
+    vectors = encode_tags(grounder.encoder, [embed_text(t, grounder.lang) for t in tags])
     def relevance(rows):
         cos = np.einsum("nd,nd->n", vectors, contexts[rows])
         return (cos - stats[rows, 0]) / stats[rows, 1] / RELEVANCE_SCALE
@@ -117,6 +124,41 @@ def calibrate_floor(grounder: Grounder, contexts: np.ndarray, stats: np.ndarray,
                    "own_gold_median": round(float(np.median(own)), 3), "other_median": round(float(np.median(other)), 3)}
 
 
+def load_grounder(folder: Path, lang: str, index: Path, head: str | None, safety: Path) -> tuple[Grounder, Path | None]:
+    """The grounder the service would build for `folder`, with another index or head when given;
+    and the head's encoder_head.json (None: the untuned encoder)."""
+    if head:
+        head_json = None if head == "none" else Path(head)
+    else:
+        head_json = folder / HEAD_JSON if (folder / HEAD_JSON).exists() else None
+    encoder = SentenceEncoder.load(threads=1)
+    tag_index = TagIndex.load(index)
+    if head_json is not None:
+        encoder = TunedEncoder(encoder, EncoderHead.read(head_json))
+        tag_index = encoder.tag_index(tag_index)
+    try:  # the folder's settings beyond the grid (lexical_support, pools) stay as they are
+        config = GroundingConfig.load(folder)
+    except InvalidGrounding:
+        config = GroundingConfig()
+    return Grounder(encoder, tag_index, config, lang, SafetyFilter.load(safety)), head_json
+
+
+def write_folder(folder: Path, config: GroundingConfig, index: Path, head_json: Path | None) -> None:
+    """grounding.json; the index and the head files when they are not the folder's own; the manifest."""
+    (folder / GROUNDING_JSON).write_text(json.dumps(config.to_json(), indent=1) + "\n", encoding="utf-8")
+    written = [GROUNDING_JSON]
+    if index.resolve() != (folder / TAG_INDEX).resolve():
+        shutil.copyfile(index, folder / TAG_INDEX)
+        written.append(TAG_INDEX)
+    if head_json is not None and head_json.resolve() != (folder / HEAD_JSON).resolve():
+        weights = head_json.parent / EncoderHead.read(head_json).info["weights"]
+        shutil.copyfile(weights, folder / weights.name)
+        shutil.copyfile(head_json, folder / HEAD_JSON)
+        written += [HEAD_JSON, weights.name]
+    write_manifest(folder)  # the folder's files changed: its manifest lists them again
+    print(f"wrote {', '.join(str(folder / name) for name in written)}")
+
+
 def headline(metrics: dict) -> float:
     return metrics["F1@1"] + metrics["F1@5"] + metrics["MAP@5"]
 
@@ -125,7 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--folder", required=True)
     parser.add_argument("--dev", required=True)
-    parser.add_argument("--index", required=True, help="tag_index.npz (python -m export.tag_index)")
+    parser.add_argument("--index", help="tag_index.npz (python -m export.tag_index; default: the folder's)")
+    parser.add_argument("--head", help="encoder_head.json (python -m export.tune_encoder; default: the folder's, "
+                                       "if any; 'none': the untuned encoder)")
     parser.add_argument("--safety", default=str(ROOT / "inference" / "models" / "safety.json"))
     parser.add_argument("--false-accept", type=float, default=0.05, help="share of other posts' tags that clear the floor")
     parser.add_argument("--limit", type=int, default=None, help="use the first N dev records")
@@ -137,8 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     model = LanguageModel.load(folder, threads=1)
     records = [r for r in load_jsonl(args.dev) if r.get("hashtags")][: args.limit]
     gold = [r["hashtags"] for r in records]
-    grounder = Grounder(SentenceEncoder.load(threads=1), TagIndex.load(args.index), GroundingConfig(), model.lang,
-                        SafetyFilter.load(args.safety))
+    index = Path(args.index) if args.index else folder / TAG_INDEX
+    grounder, head_json = load_grounder(folder, model.lang, index, args.head, Path(args.safety))
+    print(f"encoder head: {head_json or 'none (untuned)'}")
     ranked = model_lists(model, records, grounder.config.model_pool)
     base = evaluate(gold, [[r.words for r in usable(lst, " ".join([rec["post"], *(rec.get("thread") or [])]), ())[:K]]
                            for lst, rec in zip(ranked, records)], model.lang)
@@ -148,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     print("ungrounded: " + " ".join(f"{k} {base[k]:.2f}" for k in ("F1@1", "F1@5", "MAP@5", "RG-1")))
     results = []
     for values in itertools.product(*GRID.values()):
-        config = GroundingConfig(**dict(zip(GRID, values)), floor=floor)
+        config = replace(grounder.config, **dict(zip(GRID, values)), floor=floor)
         m = evaluate(gold, predictions(pools, records, config), model.lang)
         results.append((headline(m), values, m))
     results.sort(key=lambda r: -r[0])
@@ -156,16 +201,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{dict(zip(GRID, values))}: " + " ".join(f"{k} {m[k]:.2f}" for k in ("F1@1", "F1@5", "MAP@5", "RG-1")))
     near = [r for r in results if r[0] >= results[0][0] * (1 - args.tolerance)]
     chosen = max(near, key=lambda r: (r[1][1] / r[1][0], r[0]))
-    best = GroundingConfig(**dict(zip(GRID, chosen[1])), floor=floor)
+    best = replace(grounder.config, **dict(zip(GRID, chosen[1])), floor=floor)
     print(f"chosen (within {args.tolerance:.0%} of the best, leaning most on relevance): {dict(zip(GRID, chosen[1]))}: "
           + " ".join(f"{k} {chosen[2][k]:.2f}" for k in ("F1@1", "F1@5", "MAP@5", "RG-1")))
     floored = evaluate(gold, predictions(pools, records, best, floor), model.lang)
     print("best with the floor applied: " + " ".join(f"{k} {floored[k]:.2f}" for k in ("F1@1", "F1@5", "MAP@5", "RG-1")))
     if args.write:
-        (folder / GROUNDING_JSON).write_text(json.dumps(best.to_json(), indent=1) + "\n", encoding="utf-8")
-        shutil.copyfile(args.index, folder / TAG_INDEX)
-        write_manifest(folder)  # the folder's files changed: its manifest lists them again
-        print(f"wrote {folder / GROUNDING_JSON} and {folder / TAG_INDEX}")
+        write_folder(folder, best, index, head_json)
     return 0
 
 

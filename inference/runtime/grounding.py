@@ -12,7 +12,8 @@ whether each tag is about *this* post, in the space of a pretrained sentence enc
     relevance r = (cos(p, tag) - mean) / std / RELEVANCE_SCALE, the mean and std of p's cosines over the
         whole vocabulary: a short or vague text (emoji, "good morning") is near everything in this
         space and a long specific one near little, so raw cosines are not comparable across posts
-        (tag vectors: tag_index.npz, embedded at export, or encoded now for tags not in it)
+        (tag vectors: tag_index.npz, embedded at export, or encoded now for tags not in it; a folder's
+        encoder_head.json, the encoder tuned for hashtags, maps them at load: runtime/encoder_head.py)
     score = model_weight * m + relevance_weight * r + phrase_weight * q + dense_weight * d
     safety filter (inference/runtime/safety.py) -> existing and blocked tags out -> sort
     floor (the service's default): only tags with r >= floor; fewer than k, or none, rather than filler
@@ -33,6 +34,7 @@ from typing import Sequence
 import numpy as np
 
 from inference.runtime.dense_retrieval import DENSE_INDEX, DenseIndex, InvalidDenseIndex
+from inference.runtime.encoder_head import EncoderHead, TunedEncoder, encode_tags
 from inference.runtime.ranking import Ranked
 from inference.runtime.tag_index import TagIndex
 from inference.text.names import proper_names, shares_a_word
@@ -213,7 +215,7 @@ class Grounder:
         vectors = {key: self.encoded.get(key) for key in words}
         new = sorted(key for key, vector in vectors.items() if vector is None)
         if new:
-            for key, vector in zip(new, self.encoder.encode([embed_text(words[key], self.lang) for key in new])):
+            for key, vector in zip(new, encode_tags(self.encoder, [embed_text(words[key], self.lang) for key in new])):
                 self.encoded.put(key, vector)
                 vectors[key] = vector
         for i, key in missing:
@@ -297,7 +299,10 @@ def attach_grounders(models: dict, safety=None, providers=None, threads: int = 1
         index = TagIndex.load(model.folder / TAG_INDEX)
         if index.dim != encoder.dim:
             raise InvalidGrounding(f"{model.folder / TAG_INDEX}: vectors of dimension {index.dim}, the encoder gives {encoder.dim}")
-        model.grounder = Grounder(encoder, index, GroundingConfig.load(model.folder), model.lang, safety)
+        head = EncoderHead.load(model.folder)  # encoder_head.json: the encoder tuned for hashtags, or none
+        own = encoder if head is None else TunedEncoder(encoder, head)
+        index = index if head is None else own.tag_index(index)  # tag vectors mapped once, here
+        model.grounder = Grounder(own, index, GroundingConfig.load(model.folder), model.lang, safety)
         if (model.folder / DENSE_INDEX).exists():
             model.grounder.dense = _load_dense(model.folder / DENSE_INDEX, encoder.dim)
 
