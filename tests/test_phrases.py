@@ -182,3 +182,43 @@ def test_a_typical_post_takes_a_few_milliseconds_at_most_after_warm_up():
             extract_phrases(post, (), lang)
     per_post_ms = (time.perf_counter() - start) / (25 * len(posts)) * 1000
     assert per_post_ms < 20  # about 0.3 ms measured; the margin is for shared, busy test machines
+
+
+# --- Chinese phrases as Chinese posters write tags (inference/text/phrases_zh.py) -------------------
+
+def test_a_festival_short_form_is_a_candidate_and_the_long_form_wins_when_both_are_written():
+    assert "国庆" in words_of("国庆假期去爬山，山上全是人", "zh")
+    found = words_of("今年中秋节在外地过，月饼是同事送的", "zh")
+    assert "中秋节" in found and "中秋" not in found
+
+
+def test_a_first_lesson_is_no_festival():
+    assert "第一节" not in words_of("钢琴课第一节，手指完全不听使唤", "zh")
+
+
+def test_a_place_and_the_noun_after_it_are_one_tag():
+    assert "兰州拉面" in words_of("公司楼下的兰州拉面涨价了", "zh")
+    assert "广州地铁" in words_of("广州地铁早上又停了十分钟", "zh")
+
+
+def test_a_game_name_split_by_the_segmenter_is_joined_again():
+    assert "英雄联盟" in words_of("周末通宵打英雄联盟，眼睛都花了", "zh")
+
+
+def test_a_name_and_its_ordinal_are_one_tag():
+    assert "嫦娥六号" in words_of("嫦娥六号着陆了，看直播看得好激动", "zh")
+
+
+def test_a_noun_and_its_kind_are_one_tag():
+    assert "螺蛳粉" in words_of("半夜煮了一包螺蛳粉，整栋楼都知道了", "zh")
+
+
+def test_rare_verbs_that_name_an_activity_are_candidates_and_common_ones_are_not():
+    found = words_of("周末搬家，下雪天搬了一整天", "zh")
+    assert "搬家" in found
+    assert "觉得" not in words_of("我觉得这家店还行", "zh")
+
+
+def test_made_up_words_that_are_pieces_of_a_clause_are_no_candidates():
+    found = words_of("昨天三比零输了，胖得跑不动，新角色也没抽到", "zh")
+    assert not {"三比", "胖得", "抽到"} & set(found)

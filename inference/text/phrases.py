@@ -8,7 +8,7 @@
 people/places/organisations/proper nouns/abbreviations (nr ns nt nz j), Latin names in Chinese (Mate60);
 "keyphrase": lowercase English 1-3 word phrases between stop words, verbs and punctuation (RAKE-like);
 "topic": Chinese nouns (n vn l) weighted by jieba.analyse's IDF table, and words jieba's dictionary
-lacks (国足, 雾霾). Titles > entities > keyphrases/topics; rarer words (wordsegment's web counts), known
+lacks (国足, 雾霾); the Chinese rules live in `inference/text/phrases_zh.py`. Titles > entities > keyphrases/topics; rarer words (wordsegment's web counts), known
 collocations and repetition score higher, phrases only in the thread lower. URLs, @mentions, inline
 #hashtags, emoji and numbers go first; stop words and time words never stand alone. jieba's global
 dictionary is only read (the model's tokeniser shares it). Word lists load lazily, once.
@@ -25,6 +25,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from inference.text import phrases_zh
 
 @dataclass(frozen=True)
 class Phrase:
@@ -69,32 +71,12 @@ laid led left lent lost met paid ran rode rang rose sang sank sat sent shot show
 stole stood struck swam taught thought threw told understood woke wore won wrote broke chose
 """.split())
 
-ZH_STOP = frozenset("""
-今天 明天 昨天 今晚 今年 明年 去年 现在 刚刚 终于 记得 时候 时间 东西 事情 大家 我们 你们 他们
-她们 自己 什么 怎么 这个 那个 这样 那样 还是 就是 已经 可以 没有 真的 觉得 知道 感觉 一下 一起
-一点 一定 不是 还有 因为 所以 但是 如果 然后 而且 其实 哈哈 哈哈哈 呵呵 微博 转发 评论 网页
-链接 视频 图片 分享 朋友 今日 晚上 早上 中午 下午 上午 周末 问题 情况 人们 人家 地方 样子 方面
-结果 原因 快乐 回家 出门 一场 一次 一天 一个 有点 好像 希望 喜欢 谢谢 小伙伴 全文 原文 网友
-大家好 日子 心情 生活 世界 工作 小时 分钟
-""".split())
-ZH_FESTIVALS = tuple("""
-春节 除夕 元宵节 清明节 端午节 七夕 七夕节 中秋节 重阳节 国庆节 元旦 劳动节 五一 儿童节 母亲节
-父亲节 情人节 圣诞节 平安夜 感恩节 教师节 妇女节 万圣节 腊八节 小年 冬至 寒食节 中元节 建军节
-青年节 植树节 愚人节 双十一 双十二 跨年 年夜饭
-""".split())
-ZH_ENTITY_FLAGS = frozenset("nr nrt nrfg ns nt nz j".split())  # j: abbreviations (亚运会, 央视)
-ZH_TOPIC_FLAGS = frozenset("n vn l".split())
-ZH_SINGLE_OK = frozenset("n ng g a ag b j nr ns nz".split())  # single characters that may form a word
-ZH_WEAK_FIRST = frozenset("太很最超好真更挺还又也都就才不没被把让")  # 太帅, 很好: degree adverb + word
-ZH_FUNCTION_CHARS = ZH_WEAK_FIRST | frozenset("了的吗呢吧啊呀哦着过是在有和与我你他她它这那")
-
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w.-]+\.(?:com|org|net|io|ly|co|gov|edu|cn)(?:/\S*)?", re.I)
 _MENTION = re.compile(r"(?<![\w@])@[\w.\-]+")
 _HASHTAG = re.compile(rf"#[^#\s]{{1,40}}#|#[\w{_CJK}]+")  # Weibo's #话题# first, then #tag
 _EMOTE = re.compile(r"\[[^\[\]\s]{1,8}\]")  # Weibo's [哈哈]
 _CJK_RUN = re.compile(rf"[{_CJK}]+")
-_BOOK_TITLE = re.compile(r"《([^《》]{2,6})》")
 # English tokens: words (a letter, then letters/digits, inner ' - &), numbers, sentence ends, other marks.
 _TOKEN = re.compile(r"(?P<w>[^\W\d_](?:\w|['’\-&](?=[^\W_]))*)|(?P<n>\d[\w.,:]*)|(?P<s>[.!?;:\n…]+)|(?P<p>[^\w\s])")
 _EMOJI_LIKE = re.compile(r"[^\x00-\u024f\u2000-\u206f]")  # outside Latin and general punctuation
@@ -312,44 +294,6 @@ def _english(text: str, embedded: bool = False) -> list[tuple[str, float, str]]:
     return spans + [found for clause in clauses for found in _keyphrases(clause)]
 
 
-def _chinese_word(word: str, flag: str, name_start: frozenset[str]) -> tuple[str, float, str] | None:
-    """One word of jieba's segmentation -> a title, entity or new word; None for everything else."""
-    if word.endswith("节") and len(word) >= 3:
-        return word, 0.85, "title"
-    if flag in ZH_ENTITY_FLAGS:
-        return word, 0.68 + 0.04 * min(len(word) - 2, 2), "entity"
-    if flag == "?" and len(word) <= 4 and not ZH_FUNCTION_CHARS.intersection(word):
-        # a word jieba's HMM found outside its dictionary: a name (余承东, 梅西) or a new term
-        return (word, 0.68, "entity") if len(word) <= 3 and word[0] in name_start else (word, 0.5, "topic")
-    return None
-
-
-def _chinese(text: str) -> list[tuple[str, float, str]]:
-    jieba, tags, idf, median_idf, name_start = jieba_tables()
-    found = [(festival, 0.85, "title") for festival in ZH_FESTIVALS if festival in text]
-    found.extend((m.group(1), 0.85, "title") for m in _BOOK_TITLE.finditer(text))
-    topics: list[tuple[str, float]] = []
-    singles: list[str] = []
-    for word in [*jieba.lcut(text), ""]:
-        flag = tags.get(word, "?")
-        if len(word) == 1 and flag in ZH_SINGLE_OK and _CJK_RUN.fullmatch(word):
-            singles.append(word)  # a word jieba does not know, left in known pieces: 国 足, 雾 霾
-            continue
-        if 2 <= len(singles) <= 4 and (joined := "".join(singles)) not in ZH_STOP:
-            found.append((joined, 0.7, "entity") if tags.get(joined) in ZH_ENTITY_FLAGS else (joined, 0.55, "topic"))
-        singles = []
-        if not 2 <= len(word) <= 6 or word in ZH_STOP or word[0] in ZH_WEAK_FIRST or not _CJK_RUN.fullmatch(word):
-            continue
-        if (candidate := _chinese_word(word, flag, name_start)) is not None:
-            found.append(candidate)
-        elif flag in ZH_TOPIC_FLAGS:
-            topics.append((word, idf.get(word, median_idf)))
-    if topics:
-        top = max(weight for _, weight in topics)
-        found.extend((w, 0.25 + 0.35 * weight / top, "topic") for w, weight in topics)
-    return found
-
-
 def _latin_in_chinese(text: str) -> list[tuple[str, float, str]]:
     """Product and brand names written in Latin letters inside Chinese text (iPhone, Mate60, NBA)."""
     found = _english(_CJK_RUN.sub("\n", text), embedded=True)
@@ -369,7 +313,7 @@ def _candidates(text: str, lang: str) -> list[tuple[str, float, str]]:
         return []
     cjk = sum(map(len, _CJK_RUN.findall(text)))
     if cjk and ((lang or "").lower().startswith("zh") or cjk > sum(c.isascii() and c.isalpha() for c in text)):
-        return _chinese(text) + _latin_in_chinese(text)
+        return phrases_zh.chinese(text, jieba_tables()) + _latin_in_chinese(text)
     return _english(_CJK_RUN.sub("\n", text))
 
 

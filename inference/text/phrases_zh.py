@@ -1,0 +1,129 @@
+"""Chinese hashtag candidates from a post's words (the Chinese half of `inference/text/phrases.py`).
+
+`chinese(text, tables)` takes jieba's segmentation and tables (`phrases.jieba_tables()`) and returns
+(words, base score, kind) as Chinese posters write tags, without spaces:
+"title": festivals (中秋节, and the short forms 中秋 国庆 people tag), 《titles》, a place or name joined to the
+noun after it (兰州拉面, 广州地铁, 英雄联盟, 塞尔达传说), a name and its ordinal (神舟十七号, 嫦娥六号),
+a noun and its kind (螺蛳粉, 毕业季);
+"entity": jieba's people/places/organisations/proper nouns/abbreviations, words its dictionary lacks
+that start like a name;
+"topic": nouns by IDF, rarer verbs that name an activity (搬家, 下雪, 加班, 熬夜), new words.
+Fragments are no candidates: a new word with a numeral, a modal or a verb complement in it (一买, 三比,
+胖得, 能进, 抽到), "第一节" (a lesson, not a festival), stop and time words.
+"""
+
+from __future__ import annotations
+
+import re
+
+ZH_STOP = frozenset("""
+今天 明天 昨天 今晚 今年 明年 去年 现在 刚刚 终于 记得 时候 时间 东西 事情 大家 我们 你们 他们
+她们 自己 什么 怎么 这个 那个 这样 那样 还是 就是 已经 可以 没有 真的 觉得 知道 感觉 一下 一起
+一点 一定 不是 还有 因为 所以 但是 如果 然后 而且 其实 哈哈 哈哈哈 呵呵 微博 转发 评论 网页
+链接 视频 图片 分享 朋友 今日 晚上 早上 中午 下午 上午 周末 问题 情况 人们 人家 地方 样子 方面
+结果 原因 快乐 回家 出门 一场 一次 一天 一个 有点 好像 希望 喜欢 谢谢 小伙伴 全文 原文 网友
+大家好 日子 心情 生活 世界 工作 小时 分钟
+周一 周二 周三 周四 周五 周六 周日 星期一 星期二 星期三 星期四 星期五 星期六 星期天 星期日
+昨晚 今早 明早 前天 后天 当天 每天 天天 最近 以后 以前 之前 之后 下次 上次 这次 那次 第一次 一年 一周
+""".split())
+# festivals and the days people tag (short forms too: #中秋 #国庆 are written as often as #中秋节)
+ZH_FESTIVALS = tuple("""
+春节 除夕 元宵节 元宵 清明节 清明 端午节 端午 七夕 七夕节 中秋节 中秋 重阳节 重阳 国庆节 国庆 元旦
+劳动节 五一 儿童节 六一 母亲节 父亲节 情人节 圣诞节 平安夜 感恩节 教师节 妇女节 万圣节 腊八节 腊八
+小年 冬至 寒食节 中元节 建军节 青年节 植树节 愚人节 双十一 双十二 跨年 年夜饭
+""".split())
+ZH_ENTITY_FLAGS = frozenset("nr nrt nrfg ns nt nz j".split())  # j: abbreviations (亚运会, 央视)
+ZH_TOPIC_FLAGS = frozenset("n vn l".split())
+ZH_SINGLE_OK = frozenset("n ng g a ag b j nr ns nz".split())  # single characters that may form a word
+ZH_WEAK_FIRST = frozenset("太很最超好真更挺还又也都就才不没被把让")  # 太帅, 很好: degree adverb + word
+ZH_FUNCTION_CHARS = ZH_WEAK_FIRST | frozenset("了的吗呢吧啊呀哦着过是在有和与我你他她它这那")
+ZH_NUMERALS = frozenset("一二三四五六七八九十两几零百千万第")
+# a word jieba's HMM made up is a fragment of a clause, not a name, when it starts with a numeral, a
+# modal or a direction (一买, 三比, 能进, 上人), holds a particle or ends in a verb's result (胖得, 抽到)
+ZH_FRAGMENT_FIRST = ZH_WEAK_FIRST | ZH_NUMERALS | frozenset("能会要上下去来")
+ZH_PARTICLES = frozenset("了的吗呢吧啊呀哦着过是在有和与我你他她它这那")
+ZH_VERB_ENDINGS = frozenset("得地到完掉死好过了着起出进住来去")  # 读完, 看到, 冻得, 累死: a verb and its result
+ZH_VERB_IDF = 8.0  # a verb this rare names an activity people tag (搬家 8.4, 加班 9.4; 感动 7.1, 吃 4.6)
+ZH_COMPOUND_HEADS = ZH_ENTITY_FLAGS | {"?"}  # a name, place or new word ...
+ZH_COMPOUND_TAILS = ZH_ENTITY_FLAGS | {"n", "?"}  # ... joined to the noun or name after it
+ZH_KIND_CHARS = frozenset("粉面饭锅季赛杯馆展店汤")  # 螺蛳+粉, 毕业+季: a noun and its kind
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_BOOK_TITLE = re.compile(r"《([^《》]{2,6})》")
+_ORDINAL = re.compile(r"[一二三四五六七八九十百零\d]{1,4}号")
+
+
+def _festivals(text: str) -> list[tuple[str, float, str]]:
+    """The festivals a text names, the longest form only (中秋节, not 中秋 beside it)."""
+    named = [f for f in ZH_FESTIVALS if f in text]
+    return [(f, 0.85, "title") for f in named if not any(f != g and f in g for g in named)]
+
+
+def _fragment(word: str, made_up: bool = True) -> bool:
+    """A made-up word (or a verb: made_up False, 下雪 stays) that is a piece of a clause."""
+    first = made_up and word[0] in ZH_FRAGMENT_FIRST
+    return first or word[-1] in ZH_VERB_ENDINGS or bool(ZH_PARTICLES.intersection(word))
+
+
+def _word(word: str, flag: str, idf: float, name_start: frozenset[str]) -> tuple[str, float, str] | None:
+    """One word of jieba's segmentation -> a title, entity or new word; None for everything else."""
+    if word.endswith("节") and len(word) >= 3 and word[0] not in ZH_NUMERALS:
+        return word, 0.85, "title"
+    if flag in ZH_ENTITY_FLAGS:
+        return word, 0.68 + 0.04 * min(len(word) - 2, 2), "entity"
+    if flag == "?" and len(word) <= 4 and not _fragment(word):
+        # a word jieba's HMM found outside its dictionary: a name (余承东, 梅西) or a new term (中超)
+        return (word, 0.68, "entity") if len(word) <= 3 and word[0] in name_start else (word, 0.5, "topic")
+    if flag == "v" and len(word) == 2 and idf >= ZH_VERB_IDF and not _fragment(word, made_up=False):
+        return word, 0.45, "topic"
+    return None
+
+
+def _usable(word: str, flag: str) -> bool:
+    """A word that may be a candidate or part of one."""
+    if flag == "?" and _fragment(word):
+        return False
+    return 2 <= len(word) <= 6 and word not in ZH_STOP and word[0] not in ZH_WEAK_FIRST and bool(_CJK_RUN.fullmatch(word))
+
+
+def _compounds(words: list[tuple[str, str]]) -> list[tuple[str, float, str]]:
+    """Two neighbouring words written as one tag: a place or name and the noun after it (兰州拉面,
+    英雄联盟), a name and its ordinal (神舟十七号), a noun and its kind (螺蛳粉)."""
+    found = []
+    for (a, fa), (b, fb) in zip(words, words[1:]):
+        if not _usable(a, fa) or len(a) > 3:
+            continue
+        if (fa in ZH_ENTITY_FLAGS or fa == "n") and _ORDINAL.fullmatch(b):
+            found.append((a + b, 0.8, "title"))
+        elif fa in ("n", "v") and len(b) == 1 and b in ZH_KIND_CHARS and fb in ("n", "ng"):
+            found.append((a + b, 0.7, "title"))
+        elif fa in ZH_COMPOUND_HEADS and fb in ZH_COMPOUND_TAILS and _usable(b, fb) and len(a + b) <= 6:
+            found.append((a + b, 0.8, "title"))
+    return found
+
+
+def chinese(text: str, tables) -> list[tuple[str, float, str]]:
+    """Candidates of one Chinese text; `tables`: phrases.jieba_tables()."""
+    jieba, tags, idf, median_idf, name_start = tables
+    found = _festivals(text)
+    found.extend((m.group(1), 0.85, "title") for m in _BOOK_TITLE.finditer(text))
+    words = [(w, tags.get(w, "?")) for w in jieba.lcut(text)]
+    found.extend(_compounds(words))
+    topics: list[tuple[str, float]] = []
+    singles: list[str] = []
+    for word, flag in [*words, ("", "")]:
+        if len(word) == 1 and flag in ZH_SINGLE_OK and _CJK_RUN.fullmatch(word):
+            singles.append(word)  # a word jieba does not know, left in known pieces: 国 足, 雾 霾
+            continue
+        if 2 <= len(singles) <= 4 and (joined := "".join(singles)) not in ZH_STOP:
+            found.append((joined, 0.7, "entity") if tags.get(joined) in ZH_ENTITY_FLAGS else (joined, 0.55, "topic"))
+        singles = []
+        if not _usable(word, flag):
+            continue
+        if (candidate := _word(word, flag, idf.get(word, median_idf), name_start)) is not None:
+            found.append(candidate)
+        elif flag in ZH_TOPIC_FLAGS:
+            topics.append((word, idf.get(word, median_idf)))
+    if topics:
+        top = max(weight for _, weight in topics)
+        found.extend((w, 0.25 + 0.35 * weight / top, "topic") for w, weight in topics)
+    return found
