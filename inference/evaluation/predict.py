@@ -141,6 +141,16 @@ def load_for_suggest(model: str | None, lang: str | None, with_image: bool) -> S
     raise FileNotFoundError(f"no {wanted} under {root}")  # the CLI prints it, exit 2
 
 
+def read_photo_text(model: str | None, image_path: str) -> str:
+    """The text OCR reads in the photo (the models dir's ocr/ folder; "" when it is absent, off
+    (TAGSMITH_OCR=off) or finds none; an unreadable photo is refused later by the image model)."""
+    from inference.runtime.ocr import load_ocr
+
+    root = DEFAULT_MODELS_DIR if model is None else Path(model)
+    reader = load_ocr(root) if root.is_dir() else None
+    return reader.read(Path(image_path).read_bytes()).text if reader is not None else ""
+
+
 def run_suggest(args: argparse.Namespace) -> int:
     image_path = getattr(args, "image", None)
     if not MIN_K <= args.k <= MAX_K:
@@ -152,9 +162,10 @@ def run_suggest(args: argparse.Namespace) -> int:
     if image_path and not Path(image_path).is_file():  # before the models load, not after
         print(f"error: {image_path}: no such file", file=sys.stderr)
         return 2
-    text = args.text if args.text.strip() else " ".join(args.thread)
-    detected = detect_lang(text) if text.strip() else None
     start = time.perf_counter()
+    photo_text = read_photo_text(args.model, image_path) if image_path else ""  # first: its language picks the model
+    text = " ".join(t for t in (args.text, photo_text) if t.strip()) or " ".join(args.thread)
+    detected = detect_lang(text) if text.strip() else None
     suggester = load_for_suggest(args.model, args.lang or detected, bool(image_path))
     loaded = " and ".join([*(f"the {lang} model" for lang in suggester.languages), *(["the image model"] if suggester.image_tagger else [])])
     print(f"loaded {loaded} in {time.perf_counter() - start:.1f} s", file=sys.stderr)
@@ -168,9 +179,10 @@ def run_suggest(args: argparse.Namespace) -> int:
         except Exception as exc:  # missing file, not an image, too large
             print(f"error: {image_path}: {exc}", file=sys.stderr)
             return 2
-    request = SuggestRequest(
-        text=args.text, thread=tuple(args.thread), hashtags=tuple(args.hashtags), k=args.k, lang=args.lang, image=image
-    )
+    if photo_text:
+        print(f"text in the photo (OCR): {photo_text!r}", file=sys.stderr)
+    request = SuggestRequest(text=args.text, thread=tuple(args.thread), hashtags=tuple(args.hashtags), k=args.k,
+                             lang=args.lang, image=image, photo_text=photo_text)
     result = suggester.suggest(request)
     if args.lang and result.detected_lang and result.detected_lang != args.lang:
         print(f"warning: --lang {args.lang} was asked for, but the text reads as {result.detected_lang!r}: "

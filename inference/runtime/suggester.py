@@ -91,6 +91,7 @@ class Suggester:
         image_weight: float | None = None,  # None: the tagger's image.json "text_fusion_weight"
         image_share: float = IMAGE_SHARE,
         safety: object | None = None,  # inference.runtime.safety.SafetyFilter: every list passes it
+        ocr: object | None = None,  # inference.runtime.ocr.OcrReader: the text in photos (`read_photo`)
     ):
         if not models and image_tagger is None:
             raise ValueError("a Suggester needs at least one model")
@@ -103,6 +104,7 @@ class Suggester:
         self.image_weight = DEFAULT_IMAGE_WEIGHT if image_weight is None else float(image_weight)
         self.image_share = image_share
         self.safety = safety
+        self.ocr = ocr
 
     # -- construction ------------------------------------------------------------------------------
     @classmethod
@@ -126,7 +128,8 @@ class Suggester:
     @classmethod
     def from_models_dir(cls, models_dir: str | Path, **kwargs) -> "Suggester":
         """Every sub-folder with a config.json (or the folder itself when it is one model), and
-        the image tagger in `image/` (a folder with image.json) when there is one."""
+        the image tagger in `image/` (a folder with image.json) when there is one, with the OCR
+        reader of `ocr/` beside it (unless TAGSMITH_OCR=off or `ocr=None` is passed)."""
         models_dir = Path(models_dir)
         folders = sorted(p.parent for p in models_dir.glob("*/config.json"))
         if not folders and (models_dir / "config.json").exists():
@@ -139,8 +142,12 @@ class Suggester:
             from inference.runtime.image_tagger import ImageTagger  # onnxruntime + Pillow: only when a tagger ships
 
             kwargs["image_tagger"] = ImageTagger(image_folder, providers=kwargs.get("providers"), threads=kwargs.get("threads", 0))
+        if has_image and "ocr" not in kwargs:
+            from inference.runtime.ocr import load_ocr
+
+            kwargs["ocr"] = load_ocr(models_dir, kwargs.get("providers"), kwargs.get("threads", 0))
         if not folders:
-            own = {"blocklist", "image_tagger", "image_weight", "image_share", "safety"}  # the image tagger alone
+            own = {"blocklist", "image_tagger", "image_weight", "image_share", "safety", "ocr"}  # the image tagger alone
             kwargs.setdefault("safety", load_safety(models_dir / SAFETY_JSON))
             return cls({}, **{k: v for k, v in kwargs.items() if k in own})
         return cls.from_folders(folders, **kwargs)
@@ -162,6 +169,8 @@ class Suggester:
         described = {lang: {"model": m.model_id, "sources": m.sources} for lang, m in sorted(self.models.items())}
         if self.image_tagger is not None:
             described["image"] = {"model": self.image_tagger.model_id, "sources": ["image"]}
+        if self.ocr is not None:
+            described["ocr"] = {"model": self.ocr.model_id}
         return described
 
     @property
@@ -195,6 +204,12 @@ class Suggester:
             self.image_tagger.warm_up()
 
     # -- the work ------------------------------------------------------------------------------------
+    def read_photo(self, data: bytes) -> tuple[object, str]:
+        """Blocking: a photo's tagger input (raises InvalidImage / ImageTooLarge) and the text read
+        in it, for SuggestRequest(image=..., photo_text=...); "" without OCR, text, or a readable one."""
+        pixels = self.image_tagger.preprocess(data)
+        return pixels, (self.ocr.read(data).text if self.ocr is not None else "")
+
     def suggest(self, req: SuggestRequest) -> SuggestResult:
         return self.suggest_batch([req])[0]
 

@@ -86,7 +86,7 @@ def _ready_suggester(app: web.Application) -> Suggester:
     return suggester
 
 
-def result_json(result: SuggestResult, took_ms: float, forced_lang: str | None = None) -> dict:
+def result_json(result: SuggestResult, took_ms: float, forced_lang: str | None = None, ocr_text: str = "") -> dict:
     warnings = []
     if forced_lang and result.detected_lang and result.detected_lang != forced_lang:
         warnings.append(f"lang {forced_lang!r} was asked for, but the text reads as {result.detected_lang!r}")
@@ -99,6 +99,7 @@ def result_json(result: SuggestResult, took_ms: float, forced_lang: str | None =
         "detected_lang": result.detected_lang,
         "below_floor": result.below_floor,
         "warnings": warnings,
+        "ocr_text": ocr_text,  # the text read in the photo (its tags are grounded on it too); "" otherwise
         "took_ms": round(took_ms, 2),
     }
 
@@ -147,14 +148,15 @@ async def handle_suggest(request: web.Request) -> web.Response:
             if image is None:
                 check_language(suggester, suggest_request)
             if image is not None and tagger is not None:
-                # the image lane, one request per key at a time: decode + resize in the image pool (a bad
-                # image raises InvalidImage / ImageTooLarge, 4xx), then the tagger and the fusion with the
-                # text in the image batches (in the same pool), never in a light text batch
+                # the image lane, one request per key at a time: decode + resize, and OCR (within
+                # MAX_OCR_PIXELS; no text or none readable: ""), in the image pool (a bad image raises
+                # InvalidImage / ImageTooLarge, 4xx), then the tagger and the fusion with the text and the
+                # photo's text in the image batches (in the same pool), never in a light text batch
                 async with admission.images.turn(key):
-                    pixels, seconds = await asyncio.get_running_loop().run_in_executor(
-                        app[IMAGE_EXECUTOR], _timed, tagger.preprocess, image)
+                    (pixels, photo_text), seconds = await asyncio.get_running_loop().run_in_executor(
+                        app[IMAGE_EXECUTOR], _timed, suggester.read_photo, image)
                     app[METRICS].image_decode_seconds.observe(seconds)
-                    suggest_request = dataclasses.replace(suggest_request, image=pixels)
+                    suggest_request = dataclasses.replace(suggest_request, image=pixels, photo_text=photo_text)
                     result = await app[IMAGE_BATCHER].submit(suggest_request)
             elif admission.is_heavy(cost):  # the heavy lane: its own thread, one request per key at a time
                 async with admission.heavy.turn(key):
@@ -166,7 +168,8 @@ async def handle_suggest(request: web.Request) -> web.Response:
             raise
     for postprocess in app[POSTPROCESSORS]:  # e.g. the extension API's trending boost
         result = postprocess(result)
-    return web.json_response(result_json(result, (time.perf_counter() - start) * 1000, suggest_request.lang))
+    took_ms = (time.perf_counter() - start) * 1000
+    return web.json_response(result_json(result, took_ms, suggest_request.lang, suggest_request.photo_text))
 
 
 async def handle_healthz(request: web.Request) -> web.Response:

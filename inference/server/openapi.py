@@ -17,6 +17,7 @@ from inference.limits import (
     MAX_HASHTAG_CHARS,
     MAX_HASHTAGS,
     MAX_K,
+    MAX_OCR_PIXELS,
     MAX_TEXT_CHARS,
     MAX_THREAD_MESSAGE_CHARS,
     MAX_THREAD_MESSAGES,
@@ -122,6 +123,9 @@ SCHEMAS = {
             "detected_lang": {"type": "string", "nullable": True, "description": "what the text reads as (ISO 639-1); null without text"},
             "below_floor": {"type": "boolean", "description": "fewer than k tags cleared the relevance floor: the list is short on purpose"},
             "warnings": {"type": "array", "items": {"type": "string"}, "description": "e.g. a forced lang that contradicts the text"},
+            "ocr_text": {"type": "string", "example": "GREAT NORTH\nRUN 2026", "description": (
+                "the text read in the photo (OCR), one line per text line: the tags are grounded on the post and it together; "
+                f"'' without an image, with OCR off, or when the photo shows no readable text (read at <= {MAX_OCR_PIXELS:,} pixels)")},
             "took_ms": {"type": "number"},
         },
     },
