@@ -18,18 +18,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable, TypeVar
 
-FORMAT_VERSION = 1
-POLICIES = ("never", "contextual")
+from inference.runtime.safety_schema import FORMAT_VERSION, POLICIES, InvalidSafetyLexicon, validate
+from inference.runtime.safety_terms import (COMPACT_MIN, PIECE_MIN, Context, Group, compact, has_cjk, make_group,
+                                            stem, tokens)
+
+__all__ = ["FORMAT_VERSION", "POLICIES", "Context", "Group", "InvalidSafetyLexicon", "SafetyFilter", "SafetyLexicon",
+           "Verdict", "has_cjk", "stem", "tokens", "validate"]
 T = TypeVar("T")
-
-_TOKEN = re.compile(r"[^\W_]+")
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
-_COMPACT_MIN = 6  # a Latin term this long may match inside a tag written together ("prayforboston")
-_PIECE_MIN = 3  # the rest of a written-together tag counts as an event name from this length
-
-
-class InvalidSafetyLexicon(ValueError):
-    """The safety lexicon file is missing, unreadable, of another format version or malformed."""
 
 
 @dataclass(frozen=True)
@@ -37,75 +32,6 @@ class Verdict:
     allowed: bool
     category: str | None
     reason: str
-
-
-@lru_cache(maxsize=65536)
-def stem(word: str) -> str:
-    """Light English stemming (plurals, -ing, -ed); other scripts are returned unchanged."""
-    if not word.isascii() or len(word) <= 3:
-        return word
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    for suffix in ("ing", "ed"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-            base = word[: -len(suffix)]
-            if base[-1] == base[-2] and base[-1] not in "lsz" and len(base) > 4:
-                base = base[:-1]
-            return base
-    if word.endswith("es") and word[-3] in "xz" or word.endswith(("ches", "shes", "sses")):
-        return word[:-2]
-    if word.endswith("s") and not word.endswith(("ss", "us", "is", "os")):
-        return word[:-1]
-    return word
-
-
-def tokens(text: str) -> list[str]:
-    return _TOKEN.findall(text.lower())
-
-
-def has_cjk(text: str) -> bool:
-    return bool(_CJK.search(text))
-
-
-@dataclass(frozen=True)
-class Group:
-    """Terms that make a tag sensitive and the words that show a post is about them."""
-
-    name: str
-    category: str
-    policy: str
-    event: bool
-    word_triggers: tuple[tuple[str, ...], ...]
-    compact_triggers: tuple[str, ...]
-    cjk_triggers: tuple[tuple[str, ...], ...]  # all parts of one trigger must appear
-    support: "Group | None" = None  # an event's own triggers, without its names
-
-
-class Context:
-    """A post, its thread and any OCR text or caption, prepared once for many tag checks."""
-
-    def __init__(self, text: str, cjk_safe: tuple[str, ...] = ()):
-        words = tokens(text)
-        self.stems = frozenset(stem(w) for w in words)
-        # longer words, where a hashtag written together ("#prayforboston") hides its words
-        self.words = " " + " ".join(w for w in words if len(w) >= 5 and not has_cjk(w)) + " "
-        cjk = "".join(words)
-        for safe in cjk_safe:
-            cjk = cjk.replace(safe, "")
-        self.cjk = cjk
-        self._about: dict[str, bool] = {}
-
-    def has_word(self, word: str) -> bool:
-        return stem(word) in self.stems or (len(word) >= _PIECE_MIN and word in self.words)
-
-    def is_about(self, group: Group) -> bool:
-        if group.name not in self._about:
-            self._about[group.name] = (
-                any(all(w in self.stems for w in t) for t in group.word_triggers)
-                or any(c in self.words for c in group.compact_triggers)
-                or any(all(c in self.cjk for c in t) for t in group.cjk_triggers)
-            )
-        return self._about[group.name]
 
 
 @dataclass(frozen=True)
@@ -125,7 +51,7 @@ class SafetyLexicon:
         self.data = data
         self.threshold = float(data["closeness_threshold"])
         self.stopwords = frozenset(w for ws in data["stopwords"].values() for w in ws)
-        self.safe = frozenset(_compact(t) for ts in data["safe"].values() for t in ts)
+        self.safe = frozenset(compact(t) for ts in data["safe"].values() for t in ts)
         self.safe_pieces = tuple(sorted(self.safe, key=len, reverse=True))
         self.cjk_safe = tuple(t for t in self.safe_pieces if has_cjk(t))
         self.groups: dict[str, Group] = {}
@@ -139,10 +65,10 @@ class SafetyLexicon:
             policy = data["categories"][ev["category"]]["policy"]
             group = self._add(ev, ev["category"], policy, event=True)
             for tag in (t for ts in ev["tags"].values() for t in ts):
-                self.exact.setdefault(_compact(tag), (None, group))
+                self.exact.setdefault(compact(tag), (None, group))
         for tags in data["never"].values():
             for tag, category in tags.items():
-                self.exact[_compact(tag)] = (category, None)
+                self.exact[compact(tag)] = (category, None)
         self.max_n = max((len(k) for k in self.word_terms), default=1)
         longest = sorted(self.compact_terms, key=len, reverse=True)
         self.compact_re = re.compile("|".join(map(re.escape, longest))) if longest else None
@@ -162,13 +88,13 @@ class SafetyLexicon:
         terms = [t for ts in entry["terms"].values() for t in ts]
         own = [t for ts in entry.get("triggers", {}).values() for t in ts]
         name = ("event:" if event else "") + entry["name"]
-        support = _group(name + ":triggers", category, policy, event, own) if event else None
-        group = _group(name, category, policy, event, terms + own, support)
+        support = make_group(name + ":triggers", category, policy, event, own) if event else None
+        group = make_group(name, category, policy, event, terms + own, support)
         self.groups[group.name] = group
         compact_ok = entry.get("compact", True)
         for term in terms:
-            key = _compact(term)
-            if has_cjk(term) or (compact_ok and len(key) >= _COMPACT_MIN):
+            key = compact(term)
+            if has_cjk(term) or (compact_ok and len(key) >= COMPACT_MIN):
                 self.compact_terms.setdefault(key, []).append(group)
             if not has_cjk(term) and tokens(term):
                 self.word_terms.setdefault(tuple(stem(w) for w in tokens(term)), []).append(group)
@@ -179,23 +105,6 @@ class SafetyLexicon:
     def match(self, tag_words: str) -> TagMatch:
         """Which never category, sensitive groups and leftover (event-naming) words a tag has."""
         return _match(self, tag_words)
-
-
-def _compact(text: str) -> str:
-    return "".join(tokens(text))
-
-
-def _group(name: str, category: str, policy: str, event: bool, triggers: list[str],
-           support: Group | None = None) -> Group:
-    latin = [t for t in triggers if not has_cjk(t)]
-    return Group(
-        name=name, category=category, policy=policy, event=event,
-        word_triggers=tuple({tuple(stem(w) for w in tokens(t)) for t in latin if tokens(t)}),
-        compact_triggers=tuple({_compact(t) for t in latin if len(_compact(t)) >= 5}),
-        # one character says little about a post (打 is in 打卡, 火 in 火锅): a trigger has two or more
-        cjk_triggers=tuple({tuple(t.lower().split()) for t in triggers if has_cjk(t) and len(t.replace(" ", "")) >= 2}),
-        support=support,
-    )
 
 
 @lru_cache(maxsize=65536)
@@ -223,7 +132,7 @@ def _match(lexicon: SafetyLexicon, tag_words: str) -> TagMatch:
     extras, pieces = _compact_hits(lexicon, left, found, terms)
     never = next((g.category for g in found.values() if g.policy == "never"), None)
     extras = [e for e in extras + pieces if e not in lexicon.stopwords and not e.isdigit()
-              and (len(e) >= _PIECE_MIN or has_cjk(e))]
+              and (len(e) >= PIECE_MIN or has_cjk(e))]
     event = any(g.event for g in found.values())
     term = ", ".join(dict.fromkeys(terms))
     return TagMatch(never, tuple(found.values()), tuple(extras), event, term)
@@ -323,48 +232,3 @@ class SafetyFilter:
 
 def _present(ctx: Context, extra: str) -> bool:
     return extra in ctx.cjk if has_cjk(extra) else ctx.has_word(extra)
-
-
-def validate(data: object) -> None:
-    """Raise InvalidSafetyLexicon unless ``data`` is a lexicon of this format version."""
-    def need(ok: bool, what: str) -> None:
-        if not ok:
-            raise InvalidSafetyLexicon(what)
-
-    need(isinstance(data, dict), "the lexicon is not a JSON object")
-    version = data.get("format_version")
-    need(version == FORMAT_VERSION, f"format_version {version!r}, expected {FORMAT_VERSION}")
-    for key in ("closeness_threshold", "categories", "events", "never", "safe", "stopwords"):
-        need(key in data, f"missing key {key!r}")
-    need(isinstance(data["closeness_threshold"], (int, float)), "closeness_threshold not a number")
-    cats = data["categories"]
-    need(isinstance(cats, dict) and bool(cats), "categories must be a non-empty object")
-    for name, cat in cats.items():
-        need(isinstance(cat, dict) and cat.get("policy") in POLICIES, f"category {name}: policy")
-        need(isinstance(cat.get("groups"), list), f"category {name}: groups must be a list")
-        for g in cat["groups"]:
-            _check_entry(g, f"category {name}", need)
-    need(isinstance(data["events"], list), "events must be a list")
-    for ev in data["events"]:
-        _check_entry(ev, "event", need)
-        need(ev.get("category") in cats, f"event {ev.get('name')}: unknown category")
-        need(_lang_lists(ev.get("tags")), f"event {ev.get('name')}: tags per language")
-    for key in ("safe", "stopwords"):
-        need(_lang_lists(data[key]), f"{key} must map languages to lists of strings")
-    never = data["never"]
-    need(isinstance(never, dict), "never must map languages to {tag: category}")
-    for lang, tags in never.items():
-        need(isinstance(tags, dict) and all(c in cats for c in tags.values()),
-             f"never[{lang}] must map tags to known categories")
-
-
-def _check_entry(entry: object, where: str, need: Callable[[bool, str], None]) -> None:
-    need(isinstance(entry, dict) and isinstance(entry.get("name"), str), f"{where}: entry name")
-    need(_lang_lists(entry.get("terms")), f"{where} {entry['name']}: terms per language")
-    need(_lang_lists(entry.get("triggers", {})), f"{where} {entry['name']}: triggers per language")
-
-
-def _lang_lists(value: object) -> bool:
-    return isinstance(value, dict) and all(
-        isinstance(v, list) and all(isinstance(s, str) and s.strip() for s in v)
-        for v in value.values())
