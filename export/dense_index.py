@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import time
 from pathlib import Path
 
@@ -34,19 +35,21 @@ def _texts(records: list[dict]) -> list[str]:
     return [context_text(r.get("post") or "", r.get("thread") or []) or " " for r in records]
 
 
-def encode_records(records: list[dict], name: str, threads: int = 1, log=print) -> np.ndarray:
+def encode_records(records: list[dict], name: str, threads: int = 1, log=print, reverse: bool = False) -> np.ndarray:
     """float32 [N, 512] unit vectors of the records' contexts; chunks cached under CACHE/name/ by the
-    sha256 of their texts, so a rerun (or another split sharing posts) resumes where it stopped."""
+    sha256 of their texts, so a rerun resumes where it stopped (`reverse`: last chunk first, so a
+    second process can share the work)."""
     texts = _texts(records)
     folder = CACHE / name
     folder.mkdir(parents=True, exist_ok=True)
-    encoder, out = None, []
-    for start in range(0, len(texts), CHUNK):
+    encoder, out = None, {}
+    starts = range(0, len(texts), CHUNK)
+    for start in reversed(starts) if reverse else starts:
         chunk = texts[start:start + CHUNK]
         digest = hashlib.sha256("\x00".join(chunk).encode("utf-8")).hexdigest()[:16]
         path = folder / f"{start:06d}-{digest}.npy"
         if path.exists():
-            out.append(np.load(path))
+            out[start] = np.load(path)
             continue
         if encoder is None:
             from inference.runtime.sentence_encoder import SentenceEncoder
@@ -54,10 +57,12 @@ def encode_records(records: list[dict], name: str, threads: int = 1, log=print) 
             encoder = SentenceEncoder.load(threads=threads)
         began = time.perf_counter()
         vectors = encoder.encode(chunk).astype(np.float32)
-        np.save(path, vectors)
-        out.append(vectors)
-        log(f"{name}: encoded {start + len(chunk)}/{len(texts)} ({time.perf_counter() - began:.1f} s for this chunk)")
-    return np.concatenate(out) if out else np.zeros((0, 512), np.float32)
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}.npy")
+        np.save(tmp, vectors)
+        os.replace(tmp, path)  # another process never reads half a chunk
+        out[start] = vectors
+        log(f"{name}: encoded {start + len(chunk)}/{len(texts)} ({time.perf_counter() - began:.1f} s for this chunk)", flush=True)
+    return np.concatenate([out[s] for s in starts]) if out else np.zeros((0, 512), np.float32)
 
 
 def fit_pca(vectors: np.ndarray, dims: int) -> tuple[np.ndarray, np.ndarray]:
@@ -120,10 +125,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--manifest", action="store_true", help="rewrite DIR/manifest.json (DIR is a model folder)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--encode-only", type=Path, nargs="*", default=None, help="JSONL files to encode into the cache")
+    parser.add_argument("--reverse", action="store_true", help="with --encode-only: last chunk first (a second process)")
     args = parser.parse_args(argv)
     if args.encode_only is not None:
         for path in args.encode_only:
-            encode_records(load_jsonl(path), path.stem, args.threads)
+            encode_records(load_jsonl(path), path.stem, args.threads, reverse=args.reverse)
         return
     if not (args.lang and args.train and args.out):
         parser.error("--lang, --train and --out are required (or --encode-only FILES)")
