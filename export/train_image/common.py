@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from export.image_data import ImageItem, corel_words, dev_split
+from export.image_model import BackboneConfig, backbone_config
 from inference.evaluation.metrics import corel_protocol as metrics_corel_protocol
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
@@ -84,6 +85,11 @@ def load_cache(folder: Path) -> tuple[list[ImageItem], dict[str, np.ndarray]]:
     items = [ImageItem(d["id"], d["path"], tuple(d["tags"])) for d in json.loads((folder / "items.json").read_text())]
     cache = np.load(folder / "features.npz")
     return items, {k: cache[k] for k in cache.files}
+
+
+def cache_backbone(cache) -> BackboneConfig:
+    """The backbone a features cache was computed with (`features --backbone`; caches from before the option: Lite0)."""
+    return backbone_config(json.loads(str(cache["backbone"])) if "backbone" in cache else None)
 
 
 def build_vocab(items: list[ImageItem], train_ids: set[str], corel_vocab: list[str], min_images: int) -> list[str]:

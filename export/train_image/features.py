@@ -3,7 +3,9 @@
 The pooled 1280-d features, taps, ImageNet probabilities and colour histograms of every Corel-5k
 and MediaEval image (--mirror: and of its horizontal mirror), computed with the serving
 preprocessing (`inference.runtime.image.preprocess`) by the served graph without a head, into
---out/features.npz (+ items.json, backbone.onnx).
+--out/features.npz (+ items.json, backbone.onnx). --backbone lite0|lite1|lite2 (default lite0) picks
+the EfficientNet-Lite; --size defaults to its own input side (224/240/260). The cache records both
+(`backbone`: the BackboneConfig as JSON), and `train` passes them on to the folder.
 """
 
 from __future__ import annotations
@@ -19,15 +21,15 @@ import torch
 from PIL import Image
 
 from export.image_data import ImageItem, corel_items, mediaeval_items, mediaeval_posts
-from export.image_model import TaggerNet, load_pretrained
+from export.image_model import BackboneConfig, TaggerNet, load_pretrained
 from inference.runtime.image import RESIZERS, colour_histograms, normalise, open_image
 
 log = logging.getLogger("export.train_image")
 
 
-def export_backbone(path: Path, size: int = 224) -> None:
+def export_backbone(path: Path, size: int = 224, cfg: BackboneConfig | None = None) -> None:
     """The served graph without a head: image -> features, imagenet_probs, taps (SAME pads fixed for `size`)."""
-    net = TaggerNet(load_pretrained()).eval()  # eval: export restores the module's mode
+    net = TaggerNet(load_pretrained(cfg)).eval()  # eval: export restores the module's mode
     names = list(net.output_names)
     torch.onnx.export(net, (torch.zeros(1, 3, size, size),), str(path), input_names=["image"],
                       output_names=names, opset_version=17, dynamo=False,
@@ -76,10 +78,12 @@ def cmd_features(args) -> None:
     torch.set_num_threads(args.threads)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    cfg = BackboneConfig(variant=args.backbone)
+    size = args.size or cfg.input_size
     items = corel_items(args.corel) + mediaeval_items(mediaeval_posts(args.mediaeval))
-    export_backbone(out / "backbone.onnx", args.size)
-    arrays = extract(items, out / "backbone.onnx", args.resize, workers=args.threads, mirror=args.mirror, size=args.size)
+    export_backbone(out / "backbone.onnx", size, cfg)
+    arrays = extract(items, out / "backbone.onnx", args.resize, workers=args.threads, mirror=args.mirror, size=size)
     np.savez(out / "features.npz", ids=np.array([it.id for it in items]), resize=np.array(args.resize),
-             size=np.array(args.size), **arrays)
+             size=np.array(size), backbone=np.array(json.dumps(asdict(cfg))), **arrays)
     (out / "items.json").write_text(json.dumps([asdict(it) for it in items]))
     log.info("%d images -> %s", len(items), out / "features.npz")

@@ -19,8 +19,8 @@ import numpy as np
 import torch
 
 from export.image_data import ImageItem
-from export.train_image.common import (Split, TrainConfig, corel_folds, corel_protocol, gold_sets, label_matrix,
-                                       load_cache, split_rows, tag_scale_for)
+from export.train_image.common import (Split, TrainConfig, cache_backbone, corel_folds, corel_protocol, gold_sets,
+                                       label_matrix, load_cache, split_rows, tag_scale_for)
 from export.train_image.finetune import FinetuneConfig
 from export.train_image.fit import (ChunkedProtocol, fit_bank, fit_calibration, head_arrays, served_head_scores,
                                     train_head, tune_biases)
@@ -348,7 +348,8 @@ def write_tagger(out: Path, photos: Photos, bank: KnnBank, weight: np.ndarray, h
     (out / "train_meta.json").write_text(json.dumps({
         "vocab": split.vocab, "n_corel_words": split.n_corel, "fusion": asdict(shipped), "tag_scale": tag_scale.round(4).tolist(),
         "resize": str(cache["resize"]) if "resize" in cache else "crop", "head_mirrored": bool(photos.mirrored),
-        "size": int(cache["size"]) if "size" in cache else 224, **meta, "config": asdict(photos.cfg),
+        "size": int(cache["size"]) if "size" in cache else 224, "backbone": asdict(cache_backbone(cache)),
+        **meta, "config": asdict(photos.cfg),
         "dev_ids": sorted(split.dev_ids),
         "split": {"train": len(split.train_idx), "dev_corel": len(split.dev_corel), "dev_mediaeval": len(split.dev_media)},
     }, indent=1))
