@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 from export.image_model import Prefix, load_pretrained
-from export.train_image.common import load_cache
+from export.train_image.common import cache_backbone, load_cache
 from inference.runtime.image import RESIZERS, normalise, open_image
 
 log = logging.getLogger("export.train_image")
@@ -27,6 +27,8 @@ def cmd_activations(args) -> None:
     out.mkdir(parents=True, exist_ok=True)
     items, _ = load_cache(src)
     resize = str(np.load(src / "features.npz")["resize"])
+    if cache_backbone(np.load(src / "features.npz")).variant != "lite0":  # blocks 12-15, 7 x 7 at 224: Lite0's layout
+        raise SystemExit(f"{src}: fine-tuning the last blocks is written for an EfficientNet-Lite0 cache")
     net = Prefix(load_pretrained(fp16=True), args.upto).eval()  # the weights as the float16 graph ships them
     torch.onnx.export(net, (torch.zeros(1, 3, 224, 224),), str(out / "prefix.onnx"), input_names=["image"],
                       output_names=["act", "taps"], opset_version=17, dynamo=False,
