@@ -1,88 +1,146 @@
 """Image request latency through the real service, and where one photo's CPU goes.
 
-    python -m inference.evaluation.bench_image --requests 100 [--image photo.jpg] [--threads 2]
+    python -m inference.evaluation.bench_image --requests 100 [--image photo.jpg] [--text-image sign.jpg] [--threads 2] [--full]
+
+One server, two photos in the same run: one without text (OCR stops after its detector gate) and
+one with text (OCR reads it; with --full the text path then grounds tags on the words). Both
+default to generated 1024x768 JPEGs. The machine may be shared: the load average is printed before
+and after, and the process CPU per request (server and client together) beside the latencies.
 """
 
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 from inference.runtime.image_tagger import ImageTagger
 
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "image"
+MODELS = Path(__file__).resolve().parent.parent / "models"
+DEFAULT_MODEL = MODELS / "image"
+FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+
+
+def photo_without_text() -> bytes:
+    rng = np.random.default_rng(0)
+    small = Image.fromarray(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)).resize((1024, 768), Image.Resampling.BICUBIC)
+    return jpeg(small)
+
+
+def photo_with_text() -> bytes:
+    """A poster-like photo: two lines of white words on a smooth colour field."""
+    rng = np.random.default_rng(1)
+    image = Image.fromarray(rng.integers(40, 200, (6, 8, 3), dtype=np.uint8)).resize((1024, 768), Image.Resampling.BICUBIC)
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.truetype(str(FONT), 96) if FONT.is_file() else ImageFont.load_default(size=96)
+    for y, line in ((230, "GREAT NORTH"), (400, "RUN 2026")):
+        draw.text((90, y), line, font=font, fill=(255, 255, 255), stroke_width=3, stroke_fill=(0, 0, 0))
+    return jpeg(image)
+
+
+def jpeg(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def models_folder(tmp: str, model: str, full: bool) -> Path:
+    """The shipped models (--full), or the image model and the OCR folder alone."""
+    if full:
+        return MODELS
+    os.symlink(Path(model).resolve(), Path(tmp) / "image")
+    if (MODELS / "ocr").is_dir():
+        os.symlink(MODELS / "ocr", Path(tmp) / "ocr")
+    return Path(tmp)
+
+
+async def serve_and_time(models_dir: Path, threads: int, photos: dict[str, bytes], requests: int) -> dict:
+    """Per photo: sorted latencies (ms), process CPU ms per request, and the ocr_text answered."""
+    import base64
+    import time
+
+    from aiohttp import ClientSession, web
+
+    from inference.server.app import ServiceConfig, create_app
+
+    app = create_app(ServiceConfig(models_dir=models_dir, ort_threads=threads, providers=["CPUExecutionProvider"]))
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    out = {}
+    async with ClientSession(f"http://127.0.0.1:{port}") as session:
+        for name, data in photos.items():
+            body = {"image": base64.b64encode(data).decode(), "k": 10}
+            times, cpu0, answer = [], 0.0, {}
+            for i in range(requests + 5):
+                if i == 5:  # the first requests warm caches
+                    cpu0 = time.process_time()
+                start = time.perf_counter()
+                async with session.post("/v1/suggest", json=body) as response:
+                    assert response.status == 200, await response.text()
+                    answer = await response.json()
+                if i >= 5:
+                    times.append((time.perf_counter() - start) * 1000)
+            cpu = (time.process_time() - cpu0) * 1000 / requests
+            out[name] = (sorted(times), cpu, answer)
+    await runner.cleanup()
+    return out
 
 
 def bench(argv: list[str] | None = None) -> None:
-    """Image requests through the real service (aiohttp on 127.0.0.1, the shipped image model
-    only), one at a time: latency percentiles of POST /v1/suggest with a base64 JPEG."""
+    """Image requests through the real service (aiohttp on 127.0.0.1; the shipped image model and
+    OCR folder, or every shipped model with --full), one at a time: latency percentiles of POST
+    /v1/suggest with a base64 JPEG, for a photo without text and one with text."""
     import argparse
     import asyncio
-    import base64
-    import os
     import statistics
     import tempfile
-    import time
 
     parser = argparse.ArgumentParser(prog="python -m inference.evaluation.bench_image", description=bench.__doc__)
     parser.add_argument("--model", default=str(DEFAULT_MODEL))
-    parser.add_argument("--image", help="a photo to send (default: a generated 1024x768 JPEG)")
+    parser.add_argument("--image", help="a photo without text (default: a generated 1024x768 JPEG)")
+    parser.add_argument("--text-image", help="a photo with text (default: a generated 1024x768 poster JPEG)")
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--threads", type=int, default=2, help="onnxruntime intra-op threads")
+    parser.add_argument("--full", action="store_true", help="every shipped model: the text path reads the photo's words")
     args = parser.parse_args(argv)
 
-    if args.image:
-        data = Path(args.image).read_bytes()
-    else:
-        rng = np.random.default_rng(0)
-        small = Image.fromarray(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)).resize((1024, 768), Image.Resampling.BICUBIC)
-        out = io.BytesIO()
-        small.save(out, "JPEG", quality=90)
-        data = out.getvalue()
-    body = {"image": base64.b64encode(data).decode(), "k": 10}
+    photos = {"no text": Path(args.image).read_bytes() if args.image else photo_without_text(),
+              "text": Path(args.text_image).read_bytes() if args.text_image else photo_with_text()}
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory() as tmp:
+        found = asyncio.run(serve_and_time(models_folder(tmp, args.model, args.full), args.threads, photos, args.requests))
+    load_after = os.getloadavg()[0]
+    print(f"{'every shipped model' if args.full else 'image model + OCR'}, {args.requests} sequential requests per photo, "
+          f"ort threads {args.threads}; load average {load_before:.1f} before, {load_after:.1f} after, on {os.cpu_count()} cores")
+    for name, (times, cpu, answer) in found.items():
+        q = statistics.quantiles(times, n=100)
+        print(f"  photo {name:7s} ({len(photos[name]) / 1024:.0f} kB JPEG): p50 {q[49]:.1f} ms, p95 {q[94]:.1f} ms, "
+              f"mean {statistics.mean(times):.1f} ms; process CPU {cpu:.1f} ms/request; ocr_text {answer.get('ocr_text')!r}; "
+              f"tags {' '.join(s['tag'] for s in answer['suggestions'][:5])}")
+    print("CPU ms per photo: " + stage_costs(args.model, args.threads, photos))
 
-    async def run() -> list[float]:
-        from aiohttp import ClientSession, web
 
-        from inference.server.app import ServiceConfig, create_app
+def stage_costs(model: str, threads: int, photos: dict[str, bytes]) -> str:
+    """Where the CPU goes, stage by stage, in this process (no server): the tagger's and OCR's."""
+    import time
 
-        with tempfile.TemporaryDirectory() as tmp:
-            os.symlink(Path(args.model).resolve(), Path(tmp) / "image")
-            app = create_app(ServiceConfig(models_dir=Path(tmp), ort_threads=args.threads, providers=["CPUExecutionProvider"]))
-            runner = web.AppRunner(app)
-            await runner.setup()
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            port = site._server.sockets[0].getsockname()[1]
-            times = []
-            async with ClientSession(f"http://127.0.0.1:{port}") as session:
-                for i in range(args.requests + 5):
-                    start = time.perf_counter()
-                    async with session.post("/v1/suggest", json=body) as response:
-                        assert response.status == 200, await response.text()
-                        await response.json()
-                    if i >= 5:  # the first requests warm caches
-                        times.append((time.perf_counter() - start) * 1000)
-            await runner.cleanup()
-            return times
-
-    cpu0 = time.process_time()
-    times = sorted(asyncio.run(run()))
-    cpu = (time.process_time() - cpu0) * 1000 / (args.requests + 5)
-    q = statistics.quantiles(times, n=100)
-    load = os.getloadavg()[0]
-    print(f"image request ({len(data) / 1024:.0f} kB JPEG, {args.requests} sequential, ort threads {args.threads}): "
-          f"p50 {q[49]:.1f} ms, p95 {q[94]:.1f} ms, mean {statistics.mean(times):.1f} ms; "
-          f"process CPU {cpu:.1f} ms/request; load average {load:.1f} on {os.cpu_count()} cores")
-    # where the CPU goes, stage by stage, in this process (no server)
-    tagger = ImageTagger(args.model, providers=["CPUExecutionProvider"], threads=args.threads)
-    pixels = tagger.preprocess(data)
+    tagger = ImageTagger(model, providers=["CPUExecutionProvider"], threads=threads)
+    pixels = tagger.preprocess(photos["no text"])
     outputs = tagger.run([pixels])
-    stages = {"decode+resize+normalise": lambda: tagger.preprocess(data), "onnx graph": lambda: tagger.run([pixels]),
+    stages = {"decode+resize+normalise": lambda: tagger.preprocess(photos["no text"]), "onnx graph": lambda: tagger.run([pixels]),
               "kNN+fusion": lambda: _post(tagger, pixels, outputs)}
+    if (MODELS / "ocr").is_dir():
+        from inference.runtime.ocr import OcrReader
+
+        reader = OcrReader.load(MODELS / "ocr", ["CPUExecutionProvider"], threads)
+        stages["OCR no text (gate)"] = lambda: reader.read(photos["no text"])
+        stages["OCR text (gate+read)"] = lambda: reader.read(photos["text"])
     parts = []
     for name, fn in stages.items():
         fn()
@@ -90,7 +148,7 @@ def bench(argv: list[str] | None = None) -> None:
         for _ in range(20):
             fn()
         parts.append(f"{name} {(time.process_time() - start) * 1000 / 20:.1f}")
-    print("CPU ms per image: " + ", ".join(parts))
+    return ", ".join(parts)
 
 
 def _post(tagger: "ImageTagger", pixels: np.ndarray, outputs: dict[str, np.ndarray]) -> None:

