@@ -85,3 +85,53 @@ def test_a_forced_language_that_contradicts_the_text_is_reported(grounded):
 
 def test_without_a_grounding_stage_another_language_is_not_served(plain):
     assert not plain.serves("ko") and plain.serves("en")
+
+
+# --- which tags the post did not give may stand under it (Grounder._unsupported, text/names.supported) ---
+
+def _bare(lang: str, lexical: bool = False):
+    """A Grounder with no encoder and no vocabulary: enough to ask _unsupported."""
+    from types import SimpleNamespace
+
+    from inference.runtime.grounding import Grounder, GroundingConfig
+
+    return Grounder(None, SimpleNamespace(tags=[]), GroundingConfig(lexical_support=lexical), lang)
+
+
+def _unsupported(words: str, text: str, lang: str = "en", source: str = "model", lexical: bool = False) -> bool:
+    return _bare(lang, lexical)._unsupported({"words": words, "source": source}, text)
+
+
+def test_a_tag_with_a_number_the_post_never_writes_is_unsupported():
+    assert _unsupported("eclipse 2015", "the solar eclipse from the allotment was unreal")
+    assert not _unsupported("eclipse", "the solar eclipse from the allotment was unreal")
+
+
+def test_a_placeholder_is_filled_only_where_the_posts_number_belongs_to_the_tags_word():
+    assert _unsupported("pier DIGIT", "scored 31 points at age 38, ridiculous")
+    assert not _unsupported("iphone DIGIT", "the iPhone 16 battery is so much better")
+
+
+def test_an_english_tag_only_partly_about_the_post_is_unsupported():
+    assert _unsupported("peanut butter", "brown butter cookies for the bake sale")
+    assert not _unsupported("brown butter", "brown butter cookies for the bake sale")
+    assert not _unsupported("bake sale", "brown butter cookies for the bake sale")
+    assert not _unsupported("baking", "brown butter cookies for the bake sale")  # none of its words: the encoder decides
+    assert not _unsupported("beach life", "sunset walk on the beach with the dog")  # "life" says how, not what
+
+
+def test_a_chinese_tag_with_half_its_words_or_fewer_in_the_post_is_unsupported():
+    post = "周五晚上去吃了重庆火锅，明天还要上班"
+    assert _unsupported("老子 明天 不 上班", post, "zh", lexical=True)
+    assert _unsupported("感觉 今天 萌萌 哒", "今天去公园喂鸽子，感觉很放松", "zh", lexical=True)
+    assert not _unsupported("重庆 火锅", post, "zh", lexical=True)
+    assert not _unsupported("七夕 快乐", "七夕和男朋友去看电影", "zh", lexical=True)
+
+
+def test_a_phrase_the_post_gave_is_never_unsupported():
+    assert not _unsupported("pier 39", "scored 31 points at age 38", source="phrase")
+
+
+def test_a_number_in_the_post_belongs_to_a_tag_only_beside_the_tags_word():
+    assert _unsupported("pier 39", "scored 31 points at age 39, ridiculous")
+    assert not _unsupported("49 ers", "what a comeback by the 49ers tonight")

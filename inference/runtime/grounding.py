@@ -37,7 +37,7 @@ from inference.runtime.dense_retrieval import DENSE_INDEX, DenseIndex, InvalidDe
 from inference.runtime.encoder_head import EncoderHead, TunedEncoder, encode_tags
 from inference.runtime.ranking import Ranked
 from inference.runtime.tag_index import TagIndex
-from inference.text.names import proper_names, shares_a_word
+from inference.text.names import supported
 from inference.text.phrases import extract_phrases
 from inference.text.tags import tag_key
 
@@ -264,14 +264,11 @@ class Grounder:
 
     def _unsupported(self, entry: dict, text: str) -> bool:
         """A tag the post did not give (model or vocabulary) that names someone or something the post
-        never mentions (#KamalaHarris under a game review, #陪李易峰过中秋 under mooncakes), or, with
-        `lexical_support`, that shares no word with it."""
-        if entry["source"] == "phrase":
-            return False
-        folded = text.casefold().replace(" ", "")
-        if any(name.casefold() not in folded for name in proper_names(entry["words"], self.lang)):
-            return True
-        return self.config.lexical_support and not shares_a_word(entry["words"], text, self.lang)
+        never mentions (#KamalaHarris under a game review, #陪李易峰过中秋 under mooncakes), holds a
+        number that is not the post's (#Pier39 on "age 39"), is only partly about it (#PeanutButter
+        on croissants), or, with `lexical_support`, has half its words or fewer in it (#老子明天不上班):
+        text/names.supported."""
+        return entry["source"] != "phrase" and not supported(entry["words"], text, self.lang, self.config.lexical_support)
 
     def _finish(self, prepared: Prepared, dropped: set[str], floor: bool) -> Grounded:
         kept, floored = [], False

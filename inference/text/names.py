@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from inference.text.phrases import STOP_WORDS, english_lists, jieba_tables
+from inference.text.phrases_zh import ZH_STOP
 
 _NAME_FLAGS = frozenset({"nr", "nrfg", "nrt", "ns", "nt", "nz"})  # jieba: people, places, organisations, other proper
 
@@ -33,3 +34,98 @@ def shares_a_word(tag_words: str, text: str, lang: str) -> bool:
         return any(w in text for w in words)
     found = set(re.findall(r"[a-z0-9]+", text.lower()))
     return any(w in found for w in tag_words.lower().split() if w not in STOP_WORDS)
+
+
+# words of English tags that say how, not what (#BeachLife, #CoffeeLover): a tag is not "partly" about
+# a post for lacking them
+GENERIC_TAG_WORDS = frozenset("""
+life love lover lovers time day days vibes goals gram addict addicts style mood daily fun photography pic
+pics photo photos lovers fan fans nation squad club official news
+""".split())
+_NUMBER = re.compile(r"\d+")
+
+
+def _content_words(tag_words: str, lang: str) -> list[str]:
+    """The words of a tag that say what it is about: no stop, time or generic words, no placeholders."""
+    if lang == "zh":
+        jieba = jieba_tables()[0]
+        words = jieba.lcut("".join(w for w in tag_words.split() if w != "DIGIT"))
+        return [w for w in words if len(w) >= 2 and w not in ZH_STOP and not _NUMBER.search(w)]
+    return [w for w in tag_words.lower().split()
+            if w.isalpha() and w not in STOP_WORDS and w not in GENERIC_TAG_WORDS and w != "digit"]
+
+
+def _in_english(word: str, found: frozenset[str]) -> bool:
+    """A tag word among a post's words, or one sharing its stem with one (rain, rainy; pancake, pancakes)."""
+    return word in found or any(min(len(w), len(word)) >= 4 and (w.startswith(word) or word.startswith(w)) for w in found)
+
+
+def content_overlap(tag_words: str, text: str, lang: str) -> tuple[int, int]:
+    """(how many of the tag's content words the text has, how many the tag has)."""
+    words = _content_words(tag_words, lang)
+    if lang == "zh":
+        return sum(w in text for w in words), len(words)
+    found = frozenset(re.findall(r"[a-z]+", text.lower()))
+    return sum(_in_english(w, found) for w in words), len(words)
+
+
+def numbers_supported(tag_words: str, text: str) -> bool:
+    """Whether a tag's numbers belong to the post: a number written in the tag, or a DIGIT placeholder
+    (filled later from the post's first number), stands in the post right beside one of the tag's words
+    next to it (#Eclipse2015 under an eclipse in 2024, #Pier39 on "age 39", #iPhone7 under an iPhone 15:
+    no; "iphone DIGIT" on "iPhone 15", "马航 mhDIGIT" on "MH370", "49 ers" on "49ers": yes). A tag that is
+    a number alone needs that number in the post."""
+    folded = text.lower()
+    numbers = set(_NUMBER.findall(folded))
+    tokens = [t for t in re.split(r"(DIGIT|\d+)|\s+", tag_words) if t]
+    for i, token in enumerate(tokens):
+        if token != "DIGIT" and not token.isdigit():
+            continue
+        if token.isdigit() and token not in numbers:
+            return False
+        number = r"\d+" if token == "DIGIT" else token
+        beside = [tokens[j].lower() for j in (i - 1, i + 1) if 0 <= j < len(tokens) and not _NUMBER.fullmatch(tokens[j])
+                  and tokens[j] != "DIGIT"]
+        beside = [w for w in beside if len(w) >= 2] or beside
+        if token == "DIGIT" and not numbers:
+            return False
+        if beside and not any(re.search(rf"{re.escape(w)}\W{{0,2}}(?<!\d){number}(?!\d)|(?<!\d){number}(?!\d)\W{{0,2}}\w?{re.escape(w)}", folded)
+                              for w in beside):
+            return False
+    return True
+
+
+def supported(tag_words: str, text: str, lang: str, lexical: bool = False) -> bool:
+    """Whether a tag the post did not give itself (a model's or the vocabulary's) may stand under it:
+    every name it holds is in the post (`proper_names`), its numbers belong to the post
+    (`numbers_supported`), and it is not partly about the post: an English tag with some of its
+    content words in the post has all of them (#PeanutButter, #GayPride, #SnowMonkeys under posts saying
+    butter, pride, snow: no; #Breakfast under pancakes, with none, is left to the encoder). `lexical`
+    (Chinese): more than half of its content words are in the post (#感觉今天喋喋哒, #老子明天不上班,
+    #昆明加油 under a trip to Kunming: no; #重庆火锅, #七夕快乐: yes)."""
+    folded = text.casefold().replace(" ", "")
+    if any(name.casefold() not in folded for name in proper_names(tag_words, lang)):
+        return False
+    if not numbers_supported(tag_words, text):
+        return False
+    present, total = content_overlap(tag_words, text, lang)
+    if lang == "zh":
+        if not lexical:
+            return True
+        return (2 * present > total if total else "".join(tag_words.split()) in text) and _chars_covered(tag_words, text)
+    return present == 0 or present == total
+
+
+def _chars_covered(tag_words: str, text: str) -> bool:
+    """More than half of a Chinese tag's characters, stop and time words left out, are in the text:
+    #明天妈妈不在 (妈妈 不在, jieba leaves 不 在 single) under a post about a baby saying 妈妈 is not."""
+    jieba = jieba_tables()[0]
+    kept = "".join(w for w in jieba.lcut("".join(w for w in tag_words.split() if w != "DIGIT")) if w not in ZH_STOP)
+    chars = [c for c in kept if not c.isdigit()]
+    return not chars or 2 * sum(c in text for c in chars) > len(chars)
+
+
+def place_names(text: str) -> list[str]:
+    """The words of a Chinese text that jieba takes for places ("昆明" in 昆明加油; none in 高考加油)."""
+    jieba, tags, _, _, _ = jieba_tables()
+    return [w for w in jieba.lcut(text) if tags.get(w) == "ns"]
