@@ -6,6 +6,7 @@ tags; OCR never reads more than MAX_OCR_PIXELS; TAGSMITH_OCR=off turns it off; t
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
 import io
 from pathlib import Path
@@ -158,3 +159,16 @@ def test_tagsmith_suggest_prints_the_text_in_the_photo(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert "text in the photo (OCR): 'CHICAGO\\nMARATHON'" in err
     assert out.strip()
+
+
+async def test_a_service_configured_without_ocr_answers_empty_ocr_text(aiohttp_client, tmp_path):
+    config = ServiceConfig(models_dir=models_dir(tmp_path, ("image", "ocr")), ocr=False, providers=["CPUExecutionProvider"])
+    client = await aiohttp_client(create_app(config))
+    for _ in range(100):  # models load in the background
+        ready = await client.get("/readyz")
+        if ready.status == 200:
+            break
+        await asyncio.sleep(0.1)
+    assert "ocr" not in (await ready.json())["models"]
+    body = await suggest(client, encoded(poster(["CHICAGO", "MARATHON"])))
+    assert body["ocr_text"] == "" and body["suggestions"]

@@ -31,7 +31,7 @@ import numpy as np
 from PIL import Image
 
 from inference.limits import MAX_OCR_PIXELS
-from inference.runtime.image_preprocess import ImageLimits, open_image, to_rgb
+from inference.runtime.image_preprocess import ImageLimits, open_image, probe, to_rgb
 from inference.runtime.model_folder import InvalidModelFolder, check_format, read_json_object, verify_folder
 from inference.runtime.ocr_boxes import boxes_from_map, crop, reading_order
 from inference.runtime.providers import choose_providers, create_session
@@ -204,11 +204,14 @@ class OcrReader:
     def _read(self, image: Image.Image | bytes) -> tuple[list[tuple[str, float]], bool]:
         data = bytes(image) if isinstance(image, (bytes, bytearray, memoryview)) else None
         # the gate's decode: a JPEG's draft keeps the longer side >= the gate's (a 4:3 photo's shorter side is 3/4 of it)
-        small = fit_pixels(open_image(data, ImageLimits(shorter=self.gate_side * 3 // 4)) if data is not None else to_rgb(image))
+        limits = ImageLimits(shorter=self.gate_side * 3 // 4)
+        first = open_image(data, limits) if data is not None else to_rgb(image)
+        small = fit_pixels(first)
         gate = self.detect(small, self.gate_side)
         if len(gate) == 0:
             return [], False
-        photo = fit_pixels(open_image(data, READ_LIMITS) if data is not None else small)
+        drafted = data is not None and (p := probe(data, limits)) is not None and p.decode_pixels < p.pixels
+        photo = fit_pixels(open_image(data, READ_LIMITS)) if drafted else small  # other formats: decoded once
         gate_heights = np.linalg.norm(gate[:, 0] - gate[:, 3], axis=1) * self.gate_side / max(small.size)
         if self.detect_side > self.gate_side and max(photo.size) > self.gate_side and gate_heights.min() < self.reuse_height:
             boxes = self.detect(photo, self.detect_side)

@@ -76,6 +76,8 @@ class ServiceConfig:
     # the heavy lane's and the image decoders' threads run this much nicer than the light batches (Linux;
     # 0: off): when they compete for a core the scheduler gives the light batches ~10x the share
     background_nice: int = 10
+    # read the text in photos (the models dir's ocr/ folder, when there is one; TAGSMITH_OCR=off also turns it off)
+    ocr: bool = True
 
 
 # -- handlers --------------------------------------------------------------------------------------
@@ -248,6 +250,8 @@ def _load_suggester(config: ServiceConfig) -> Suggester:
     kwargs = dict(providers=config.providers, threads=config.ort_threads, blocklist=set(config.blocklist))
     if config.fusion is not None:
         kwargs["fusion"] = config.fusion
+    if not config.ocr:
+        kwargs["ocr"] = None
     if config.models_dir is None:
         suggester = Suggester.from_default_models(**kwargs)
     else:
