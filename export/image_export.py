@@ -10,6 +10,8 @@ Writes (built in a temporary folder, moved in place only when every check passes
                  BatchNorms folded; features and the taps of blocks 14/15 from the tuned copy of blocks
                  12-15, the original blocks' pooled features appended to the taps, ImageNet classes from
                  the original blocks (`imagenet_vs_float32` in image.json: top-1 agreement with float32)
+                 --float16 (any run): the same float16 weights over the frozen backbone, BatchNorms folded (Lite1's
+                 graph 21.7 MB -> half; the bank and head stay those fitted on the float32 features)
     knn.npz      from the training run (per similarity space: mean, projection, the training photos'
                  projected vectors; their tags; the linear head's weights, float16; format 4: the per-word
                  calibration calib_weight [W,4] / calib_bias [W])
@@ -152,6 +154,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default="inference/models/image")
     parser.add_argument("--parity-images", type=int, default=200)
     parser.add_argument("--version", default=time.strftime("%Y%m%d"))
+    parser.add_argument("--float16", action="store_true",
+                        help="float16 weights (BatchNorms folded, weights rounded; half the graph's file): Lite1/Lite2 fit 25 MB")
     parser.add_argument("--text-fusion-weight", type=float, default=0.5,
                         help="the image source's weight beside text sources (MediaEval dev sweep: train_image fusion-eval)")
     args = parser.parse_args(argv)
@@ -159,11 +163,11 @@ def main(argv: list[str] | None = None) -> None:
     run, out = Path(args.run), Path(args.out)
     meta = json.loads((run / "train_meta.json").read_text())
     cfg = backbone_config(meta.get("backbone"))  # the run's EfficientNet-Lite (runs before the option: Lite0)
-    if (run / "tail.pt").exists():  # format 3: float16 weights, a fine-tuned copy of the last blocks
-        backbone = load_pretrained(cfg, fp16=True)
-        net = TaggerNet(backbone, tail=load_tail(run / "tail.pt", backbone)).eval()
-    else:
-        net = TaggerNet(load_pretrained(cfg)).eval()  # the head ships as numbers in knn.npz
+    tail = run / "tail.pt"  # format 3: float16 weights, a fine-tuned copy of the last blocks
+    fp16 = args.float16 or tail.exists()
+    backbone = load_pretrained(cfg, fp16=fp16)
+    # the head ships as numbers in knn.npz
+    net = TaggerNet(backbone, tail=load_tail(tail, backbone) if tail.exists() else None).eval()
     # 4: a calibrated fusion (per-word sigmoid, co-occurrence: knn.npz calib_*), over either graph;
     # 5: the same with a hubness correction (knn.npz SPACE_hub)
     # the input side the run's features were computed at (train_meta.json, else the cache; 224 before either said)
@@ -176,7 +180,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(dir=out.parent if out.parent.exists() else None) as tmp:
         tmp = Path(tmp)
         export_onnx(net, tmp / "tagger.onnx", size)
-        if net.tail is not None:
+        if fp16:
             log.info("float16 weights: %s", float16_initializers(tmp / "tagger.onnx"))
         shutil.copy(run / "knn.npz", tmp / "knn.npz")
         config = {
@@ -185,7 +189,8 @@ def main(argv: list[str] | None = None) -> None:
             "version": args.version,
             "backbone": backbone_description(cfg)
                         + (f"; float16 weights; blocks {net.tail.start}-15 + head conv fine-tuned on Corel-5k train"
-                           " (features, taps of blocks 14/15; ImageNet classes from the original blocks)" if net.tail is not None else ""),
+                           " (features, taps of blocks 14/15; ImageNet classes from the original blocks)" if net.tail is not None
+                           else "; float16 weights (BatchNorms folded)" if fp16 else ""),
             "backbone_config": asdict(cfg),
             "graph": "tagger.onnx",
             "input": {"size": size, "resize": meta.get("resize", "crop"), "resize_shorter": RESIZE_SHORTER,
@@ -205,7 +210,7 @@ def main(argv: list[str] | None = None) -> None:
         if check["top5_mismatches"] or check["images"] < 200:
             raise SystemExit(f"parity failed: {check}")
         config["parity"] = check
-        if net.tail is not None:  # the ImageNet classes of the float16 graph against the original float32 model
+        if fp16:  # the ImageNet classes of the float16 graph against the original float32 model
             config["imagenet_vs_float32"] = imagenet_agreement(tmp / "tagger.onnx", [Path(it.path).read_bytes() for it in dev],
                                                                ImageTagger(tmp), cfg)
             log.info("ImageNet classes, float16 graph vs the float32 model: %s", config["imagenet_vs_float32"])
