@@ -154,6 +154,9 @@ def build(data: Path = DATA) -> dict:
         "never": seeds.NEVER_TAGS,
         "safe": seeds.SAFE,
         "stopwords": seeds.STOPWORDS,
+        "corroborate": seeds.CORROBORATE,
+        "support": seeds.SUPPORT_SUFFIXES,
+        "tone": seeds.TONE,
         "sources": {"profanity": "better-profanity 0.7.0 (MIT), word list less PROFANITY_EXCLUDE",
                     "data_events": sorted(data_tags)},
     }

@@ -37,7 +37,11 @@ GROUPS = {
         ("typhoon", "typhoon|cyclone", "台风", "landfall", ""),
         ("tornado", "tornado", "龙卷风", "twister", ""),
         ("storm", "tropical storm|storm", "风暴", "stormy|evacuation|evacuate", "暴雨|大风"),
-        ("crisis", "refugee crisis|humanitarian crisis|famine", "难民危机|饥荒", "refugees|starving", ""),
+        # any crisis tag names its crisis: #WaterCrisis needs "water" (the tag's other words) on a post about one
+        ("crisis", "refugee crisis|humanitarian crisis|famine|crisis",
+         "难民危机|饥荒|危机", "refugees|starving|shortage", "短缺"),
+        # a breaking-incident tag (#北京突发) only on a post about an incident
+        ("breaking", "", "突发|突发事件|突发新闻", "accident|casualties|injured", "事故|伤亡|遇难|爆炸|起火|坍塌|救援|受伤"),
         ("fire", "fire|blaze|inferno|arson", "火灾|大火|起火|失火|火警",
          "flames|burning|burned|smoke|firefighter", "火"),
         ("wildfire", "wildfire|bushfire|forest fire|brush fire|bush fire", "山火|森林火灾",
@@ -78,7 +82,9 @@ GROUPS = {
          "drugs|arrested", "毒"),
         ("police", "fbi|manhunt|suspect|suspects|most wanted",
          "被抓|被捕|逮捕|通缉|落网|嫌犯|嫌疑人|被拘",
-         "police|arrest|arrested|investigation|crime|charged|detective", "警方|警察|抓|拘留"),
+         "police|arrest|arrested|investigation|charged|detective|stolen|robbed|burglary|theft", "警方|警察|抓|拘留"),
+        ("crime", "crime|crimes|criminal|criminals", "犯罪|罪犯", "police|arrest|arrested|stolen|robbed|theft|court",
+         "警方|警察|被抓|法院"),
         ("violence", "robbery|armed robbery|violence|domestic violence|riot|riots|looting|lynching",
          "抢劫|打人|暴力|家暴|暴乱|斗殴|群殴|暴打|殴打|毒打|打死|伤人", "assault|attack|police", "警方|打"),
     ],
@@ -100,7 +106,8 @@ GROUPS = {
         ("bombing", "bomb|bomber|bombing|explosive|ied|car bomb|pipe bomb|bombers",
          "炸弹|爆炸案|自杀式", "explosion|blast|exploded|detonated", "爆炸"),
         ("war", "war|warfare|airstrike|air strike|invasion|massacre site|war crimes",
-         "战争|抗战|侵华|七七事变|铭记七七|南京大屠杀", "soldiers|army|troops|battle", "军|战"),
+         "战争|抗战|侵华|七七事变|铭记七七|南京大屠杀|不能忘却|勿忘国耻|国耻|九一八事变|卢沟桥|抗日",
+         "soldiers|army|troops|battle", "军|战|日军|侵略"),
     ],
     "sexual": [
         ("sexual", "sex|sexy|porn|porno|pornography|nsfw|nude|nudes|naked|xxx|erotic|onlyfans|"
@@ -119,7 +126,9 @@ GROUPS = {
          "red nation rising|send them back|end chain migration|vote red|wake up america|"
          "confirm kavanaugh|stop kavanaugh|not voting for|voting for|vote for|vote trump|vote hillary|"
          "crooked hillary|hillary for prison|never hillary|trump 2016|hillary 2016|bernie 2016|"
-         "deep state|drain the deep state|agenda 2030|2030 agenda|new world order|plandemic|tcot|teaparty|tea party patriots",
+         "deep state|drain the deep state|agenda 2030|2030 agenda|new world order|plandemic|tcot|teaparty|tea party patriots|"
+         "i cant breathe|i can t breathe|gamergate|gamer gate|lets go brandon|let s go brandon|fjb|"
+         "march for our lives|defund the police|back the blue|no justice no peace|stop asian hate",
          "台独|港独|打倒|滚出大陆", "", ""),
     ],
     "slur_insult": [
@@ -247,7 +256,9 @@ SAFE = {
            "maine coon", "ice bucket challenge", "stormtroopers", "killer whale", "therapist",
            "therapists", "physiotherapist", "psychotherapist", "shoot", "photoshoot", "photo shoot",
            "food porn", "foodporn", "car porn", "sky porn", "cloud porn", "earth porn", "book porn",
-           "travel porn", "architecture porn", "resistance", "resistance band"],
+           "travel porn", "architecture porn", "resistance", "resistance band", "true crime",
+           "crime fiction", "crime novel", "crime drama", "partners in crime", "midlife crisis",
+           "identity crisis"],
     "zh": ["秒杀", "杀青", "杀毒", "抹杀", "扼杀", "杀价", "三国杀", "狼人杀", "杀马特", "杀手锏",
            "摇滚", "爆炸头", "冰桶挑战", "台风天"],
 }
@@ -302,3 +313,42 @@ SEXUAL_ROOTS = (
 INSULT_ROOTS = ("fuck", "fuk", "phuk", "phuck", "bitch", "whore", "slut", "fag", "nigg", "n1g",
                 "cunt", "twat", "bastard", "asshole", "shit", "motherf", "mothaf", "retard", "tard",
                 "douche", "dumb", "jackass", "moron", "sumofabiatch", "son-of-a-bitch")
+
+# crime, death and attack tags need the post to say a word of their kind beyond the tag's own: "this price
+# is a crime", "my plants are committing slow suicide", "my arms are dead" are figures of speech
+CORROBORATE = ["crime", "death", "terror"]
+
+# a place's name and one of these (昆明加油, 四川挺住) is a tag of support after a disaster or attack
+SUPPORT_SUFFIXES = {"zh": ["加油", "挺住", "平安", "坚强", "不哭", "祈福", "挺住啊"]}
+
+# the tone rule (inference/runtime/safety_tone.py): a post about a death or loss gets no cheerful tag
+# and no occasion tag it does not name itself; a Chinese or English cue of two words needs both
+_KIN_EN = ("mum mom mother dad father grandma grandpa grandad granddad grandmother grandfather nan nana granny "
+           "brother sister son daughter wife husband uncle aunt cousin friend dog cat puppy kitty").split()
+_KIN_ZH = "外婆 外公 奶奶 爷爷 姥姥 姥爷 爸爸 妈妈 父亲 母亲 老爸 老妈 狗狗 猫咪 哥哥 姐姐 弟弟 妹妹 老公 老婆".split()
+TONE = {
+    "grief_cues": {
+        "en": ["passed away", "died", "dies", "death", "funeral", "rip", "rest in peace", "grief", "grieving",
+               "mourning", "condolences", "in loving memory", "obituary", "put to sleep", "rainbow bridge",
+               "bereavement"]
+              + [f"lost {k}" for k in _KIN_EN] + [f"goodbye {k}" for k in _KIN_EN],
+        "zh": ["去世", "过世", "离世", "逝世", "病逝", "安息", "一路走好", "节哀", "葬礼", "追悼", "忌日", "头七",
+               "悼念", "哀悼", "缅怀", "默哀", "永别", "离开了我们"]
+              + [f"{k} 走了" for k in _KIN_ZH] + [f"{k} 不在了" for k in _KIN_ZH],
+    },
+    "cheerful": {
+        "en": ["happy", "merry", "congrats", "congratulations", "celebrate", "celebration", "celebrating", "party",
+               "fun", "funny", "lol", "lmao", "haha", "yay", "woohoo", "joke", "jokes", "goals", "blessed", "lucky",
+               "excited", "cute", "i died", "im dead", "i m dead", "dead", "dying", "hilarious", "yummy", "foodie",
+               "vibes", "like for like", "instagood", "photooftheday", "best day ever", "cheers", "tgif", "lit"],
+        "zh": ["快乐", "开心", "恭喜", "祝贺", "哈哈", "搞笑", "庆祝", "狂欢", "喜庆", "好运", "幸福", "甜蜜", "可爱",
+               "萌", "笑死", "逗比", "段子", "吃货", "点赞"],
+    },
+    "occasions": {
+        "en": ["fathers day", "father s day", "mothers day", "mother s day", "christmas", "xmas", "birthday",
+               "valentines", "new year", "anniversary", "wedding", "halloween", "thanksgiving", "easter",
+               "graduation", "holiday", "vacation", "weekend"],
+        "zh": ["生日", "情人节", "父亲节", "母亲节", "春节", "新年", "过年", "圣诞", "中秋", "七夕", "婚礼", "结婚",
+               "元旦", "跨年", "国庆", "周末"],
+    },
+}

@@ -200,3 +200,76 @@ def test_report_prints_tag_counts_and_mass_per_category_for_each_language():
     safety_lexicon.report(SafetyLexicon.load(LEXICON), top=50, samples=3, out=out)
     text = out.getvalue()
     assert "== en:" in text and "disaster" in text and "politics_slogan" in text
+
+
+# --- rules of this round: slogans with words put in, figures of speech, grief, crises, solidarity ------
+
+@pytest.mark.parametrize("tag", ["build that damn wall now", "i cant breathe", "gamergate", "lets go brandon"])
+def test_a_slogan_with_words_put_in_or_a_campaign_tag_is_never_suggested(safety, tag):
+    assert not safety.check(tag, "Minecraft night with my cousins, we built a castle out of dirt", "en").allowed
+
+
+def test_a_crime_tag_needs_more_than_a_figure_of_speech(safety):
+    assert not safety.check("crime", "$6 for a bagel now. honestly a crime", "en").allowed
+    assert safety.check("crime", "Bike stolen outside the gym again, police say crime is up on our street", "en").allowed
+
+
+def test_a_suicide_or_death_tag_taken_from_a_joke_is_dropped(safety):
+    assert not safety.check("slow suicide", "my houseplants are committing slow suicide on the windowsill", "en").allowed
+    assert not safety.check("dead", "leg day at the gym, my legs are dead", "en").allowed
+
+
+def test_a_grief_post_gets_no_cheerful_tag_and_no_occasion_it_does_not_name(safety):
+    grief = "My grandad passed away on Sunday. He grew tomatoes every summer and let me help."
+    assert not safety.check("happy fathers day", grief, "en").allowed
+    assert not safety.check("fathers day", grief, "en").allowed
+    assert not safety.check("lol", grief, "en").allowed
+    assert safety.check("rip", grief, "en").allowed
+    assert safety.check("grandad", grief, "en").allowed
+
+
+def test_an_occasion_a_grief_post_names_is_kept_and_cheer_on_other_posts_is_untouched(safety):
+    assert safety.check("christmas", "First Christmas since we lost our dad. Set a place for him anyway", "en").allowed
+    assert not safety.check("merry christmas", "First Christmas since we lost our dad. Set a place for him anyway", "en").allowed
+    assert safety.check("happy fathers day", "Breakfast in bed from the kids, best fathers day", "en").allowed
+
+
+def test_a_chinese_grief_post_gets_no_cheerful_tag(safety):
+    grief = "爷爷昨天走了，再也听不到他讲故事了"
+    assert not safety.check("生日 快乐", grief, "zh").allowed
+    assert safety.check("爷爷", grief, "zh").allowed
+    assert safety.check("生日 快乐", "今天二十岁生日，朋友们都来了", "zh").allowed
+
+
+def test_a_crisis_tag_needs_the_crisis_it_names(safety):
+    assert not safety.check("water crisis", "turned 40 today, no midlife crisis yet, just pie", "en").allowed
+    assert safety.check("refugee crisis", "Volunteering at the shelter: the refugee crisis here is getting worse", "en").allowed
+
+
+def test_a_breaking_incident_tag_needs_an_incident(safety):
+    assert not safety.check("上海 突发", "上海今天降温了，出门记得穿外套", "zh").allowed
+    assert safety.check("上海 突发", "上海突发火灾，消防正在救援，目前没有伤亡", "zh").allowed
+
+
+def test_a_places_solidarity_tag_needs_a_disaster_and_an_exam_cheer_is_untouched(safety):
+    assert not safety.check("成都 加油", "国庆去成都吃火锅，求推荐", "zh").allowed
+    assert safety.check("成都 加油", "成都地震了，大家注意安全", "zh").allowed
+    assert safety.check("高考 加油", "表妹明天高考，给她买了好多零食", "zh").allowed
+
+
+def test_a_war_commemoration_tag_is_dropped_on_a_post_about_nothing_of_the_kind(safety):
+    assert not safety.check("九一八 勿忘国耻", "今天九一八，公司楼下新开了奶茶店", "zh").allowed
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda d: d.__setitem__("corroborate", ["nonsense"]), "corroborate"),
+    (lambda d: d.__setitem__("tone", {"cheerful": {"en": [1]}}), "tone"),
+    (lambda d: d.__setitem__("support", {"zh": "加油"}), "support"),
+])
+def test_a_bad_tone_support_or_corroborate_entry_raises(tmp_path, change, message):
+    data = json.loads(LEXICON.read_text(encoding="utf-8"))
+    change(data)
+    path = tmp_path / "safety.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(InvalidSafetyLexicon, match=message):
+        SafetyLexicon.load(path)

@@ -21,6 +21,7 @@ from typing import Callable, TypeVar
 from inference.runtime.safety_schema import FORMAT_VERSION, POLICIES, InvalidSafetyLexicon, validate
 from inference.runtime.safety_terms import (COMPACT_MIN, PIECE_MIN, Context, Group, compact, has_cjk, make_group,
                                             stem, tokens)
+from inference.runtime.safety_tone import Tone
 
 __all__ = ["FORMAT_VERSION", "POLICIES", "Context", "Group", "InvalidSafetyLexicon", "SafetyFilter", "SafetyLexicon",
            "Verdict", "has_cjk", "stem", "tokens", "validate"]
@@ -70,6 +71,12 @@ class SafetyLexicon:
             for tag, category in tags.items():
                 self.exact[compact(tag)] = (category, None)
         self.max_n = max((len(k) for k in self.word_terms), default=1)
+        # slogans of three words or more also match with words put in (#BuildThatDamnWallNow)
+        self.gapped = tuple((k, next(g for g in gs if g.policy == "never")) for k, gs in self.word_terms.items()
+                            if len(k) >= 3 and any(g.policy == "never" for g in gs))
+        self.corroborate = frozenset(data.get("corroborate", ()))
+        self.support = tuple(sorted({compact(t) for ts in data.get("support", {}).values() for t in ts}, key=len, reverse=True))
+        self.tone = Tone(data.get("tone", {}))
         longest = sorted(self.compact_terms, key=len, reverse=True)
         self.compact_re = re.compile("|".join(map(re.escape, longest))) if longest else None
 
@@ -130,12 +137,29 @@ def _match(lexicon: SafetyLexicon, tag_words: str) -> TagMatch:
                 terms.append(" ".join(words[i : i + n]))
     left = [w for w, c in zip(words, covered) if not c]
     extras, pieces = _compact_hits(lexicon, left, found, terms)
-    never = next((g.category for g in found.values() if g.policy == "never"), None)
+    never = next((g.category for g in found.values() if g.policy == "never"), None) or _gapped(lexicon, stems, terms)
     extras = [e for e in extras + pieces if e not in lexicon.stopwords and not e.isdigit()
               and (len(e) >= PIECE_MIN or has_cjk(e))]
     event = any(g.event for g in found.values())
     term = ", ".join(dict.fromkeys(terms))
     return TagMatch(never, tuple(found.values()), tuple(extras), event, term)
+
+
+def _gapped(lexicon: SafetyLexicon, stems: list[str], terms: list[str]) -> str | None:
+    """The category of a never slogan whose words a tag holds in order with at most two words put in."""
+    for key, group in lexicon.gapped if len(stems) > 3 else ():
+        for start in (i for i, s in enumerate(stems) if s == key[0]):
+            at, gaps = start, 0
+            for word in key[1:]:
+                nxt = next((j for j in range(at + 1, len(stems)) if stems[j] == word), None)
+                if nxt is None:
+                    break
+                gaps, at = gaps + nxt - at - 1, nxt
+            else:
+                if gaps <= 2:
+                    terms.append(" ".join(key))
+                    return group.category
+    return None
 
 
 def _compact_hits(lexicon: SafetyLexicon, words: list[str], found: dict[str, Group],
@@ -195,6 +219,10 @@ class SafetyFilter:
         must also be about that kind of thing (a term or trigger of the tag's category), so #Sandy may follow "shark swimming down a flooded street" but never "sandy toes at the beach"."""
         ctx = context if isinstance(context, Context) else self._context(context)
         threshold = self.lexicon.threshold if threshold is None else threshold
+        if why := self.lexicon.tone.objection(tag_words, ctx):
+            return Verdict(False, "grief", why)
+        if self._solidarity(tag_words) and not self.about_harm(ctx):
+            return Verdict(False, "disaster", "a place's solidarity tag (昆明加油) on a post about no disaster or crime")
         m = self.lexicon.match(tag_words)
         if m.never:
             return Verdict(False, m.never, f"{m.never} tag ({m.term}): never suggested")
@@ -216,7 +244,36 @@ class SafetyFilter:
         if m.extras and not m.event and not any(_present(ctx, e) for e in m.extras):
             return Verdict(False, category,
                            f"{category} tag names what the post does not: {' '.join(m.extras)}")
+        if category in self.lexicon.corroborate and not m.event and not self._corroborated(tag_words, ctx, category):
+            return Verdict(False, category, f"{category} tag ({m.term}) on a post saying only the tag's own word "
+                                            "(a figure of speech: 'this price is a crime')")
         return Verdict(True, category, f"post is about {', '.join(g.name for g in m.groups)}")
+
+    def about_harm(self, context: str | Context) -> bool:
+        """The post is about a disaster, crime, death or attack (a general group's terms or triggers)."""
+        ctx = context if isinstance(context, Context) else self._context(context)
+        return any(self._about_category(ctx, c) for c in ("disaster", "crime", "death", "terror"))
+
+    def _corroborated(self, tag_words: str, ctx: Context, category: str) -> bool:
+        """The post says a word of the tag's category other than the tag's own: "police" beside "crime"."""
+        own, joined = {stem(w) for w in tokens(tag_words)}, compact(tag_words)
+        for g in self._general.get(category, ()):
+            if (any(all(w in ctx.stems for w in t) and not own.issuperset(t) for t in g.word_triggers)
+                    or any(c in ctx.words and c not in joined for c in g.compact_triggers)
+                    or any(all(c in ctx.cjk for c in t) and not all(c in joined for c in t) for t in g.cjk_triggers)):
+                return True
+        return False
+
+    def _solidarity(self, tag_words: str) -> bool:
+        """A place's name and a word of support (昆明加油, 四川挺住): a tag for a place after a disaster."""
+        joined = compact(tag_words)
+        suffix = next((s for s in self.lexicon.support if joined.endswith(s) and len(joined) > len(s)), None)
+        if suffix is None:
+            return False
+        from inference.text.names import place_names
+
+        rest = joined[: -len(suffix)]
+        return "".join(place_names(rest)) == rest
 
     def _about_category(self, ctx: Context, category: str) -> bool:
         """The post names something of this category (any of its general groups' terms or triggers)."""

@@ -38,6 +38,12 @@ def validate(data: object) -> None:
         need(_lang_lists(ev.get("tags")), f"event {ev.get('name')}: tags per language")
     for key in ("safe", "stopwords"):
         need(_lang_lists(data[key]), f"{key} must map languages to lists of strings")
+    tone = data.get("tone", {})
+    need(isinstance(tone, dict) and all(_lang_lists(v) for v in tone.values()),
+         "tone must map grief_cues, cheerful and occasions to languages and lists of strings")
+    need(_lang_lists(data.get("support", {})), "support must map languages to lists of strings")
+    need(isinstance(data.get("corroborate", []), list) and all(c in cats for c in data.get("corroborate", [])),
+         "corroborate must list known categories")
     never = data["never"]
     need(isinstance(never, dict), "never must map languages to {tag: category}")
     for lang, tags in never.items():

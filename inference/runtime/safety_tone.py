@@ -1,0 +1,49 @@
+"""The tone rule of the safety filter: no cheerful tag on a grief post.
+
+A post or thread about a death or a loss (the lexicon's `tone.grief_cues`: "passed away", "funeral",
+"lost" with "mum", 去世, 外婆 with 走了) gets no tag holding a cheerful or joking word (`tone.cheerful`:
+happy, party, lol, "i died", 快乐, 哈哈), and no occasion tag (`tone.occasions`: fathers day,
+birthday, 生日) unless the post itself names that occasion ("our first Christmas without her"):
+#HappyFathersDay under a father's death is hurtful, #RIP is fine. Data: inference/models/safety.json,
+built from export/safety_seeds.py.
+"""
+
+from __future__ import annotations
+
+from inference.runtime.safety_terms import Context, compact, has_cjk, make_group, stem, tokens
+
+
+def _terms(texts: list[str]) -> tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]:
+    """(Latin terms as stem tuples, Chinese terms written together)."""
+    latin = tuple({tuple(stem(w) for w in tokens(t)) for t in texts if not has_cjk(t) and tokens(t)})
+    return latin, tuple({compact(t) for t in texts if has_cjk(t)})
+
+
+def _holds(terms: tuple[tuple[tuple[str, ...], ...], tuple[str, ...]], stems: list[str], joined: str) -> list[str]:
+    """The terms a tag holds: a Latin term as consecutive words, a Chinese one anywhere in it."""
+    latin, cjk = terms
+    found = [" ".join(t) for t in latin for i in range(len(stems) - len(t) + 1) if tuple(stems[i:i + len(t)]) == t]
+    return found + [t for t in cjk if t in joined]
+
+
+class Tone:
+    """Cheerful and occasion tags kept off grief posts (see the module docstring)."""
+
+    def __init__(self, data: dict):
+        cues = [t for ts in data.get("grief_cues", {}).values() for t in ts]
+        self.grief = make_group("tone:grief", "grief", "contextual", False, cues)
+        self.cheerful = _terms([t for ts in data.get("cheerful", {}).values() for t in ts])
+        self.occasions = _terms([t for ts in data.get("occasions", {}).values() for t in ts])
+
+    def objection(self, tag_words: str, ctx: Context) -> str | None:
+        """Why this tag may not stand under this post, or None."""
+        if not ctx.is_about(self.grief):
+            return None
+        stems, joined = [stem(w) for w in tokens(tag_words)], compact(tag_words)
+        if cheerful := _holds(self.cheerful, stems, joined):
+            return f"cheerful tag ({', '.join(cheerful)}) on a grief post"
+        for occasion in _holds(self.occasions, stems, joined):
+            named = occasion in ctx.cjk if has_cjk(occasion) else all(w in ctx.stems for w in occasion.split())
+            if not named:
+                return f"occasion tag ({occasion}) on a grief post that does not name it"
+        return None
