@@ -135,3 +135,8 @@ def test_a_phrase_the_post_gave_is_never_unsupported():
 def test_a_number_in_the_post_belongs_to_a_tag_only_beside_the_tags_word():
     assert _unsupported("pier 39", "scored 31 points at age 39, ridiculous")
     assert not _unsupported("49 ers", "what a comeback by the 49ers tonight")
+
+
+def test_an_english_tag_of_several_words_none_in_the_post_is_unsupported():
+    assert _unsupported("lunar eclipse", "the moon and saturn are close tonight")
+    assert not _unsupported("astronomy", "the moon and saturn are close tonight")

@@ -222,3 +222,9 @@ def test_rare_verbs_that_name_an_activity_are_candidates_and_common_ones_are_not
 def test_made_up_words_that_are_pieces_of_a_clause_are_no_candidates():
     found = words_of("昨天三比零输了，胖得跑不动，新角色也没抽到", "zh")
     assert not {"三比", "胖得", "抽到"} & set(found)
+
+
+def test_three_words_with_no_known_pair_and_trailing_adverbs_are_no_key_phrase():
+    found = words_of("my laptop decided to install updates right before my talk")
+    assert "install updates right" not in found and "updates right" not in found
+    assert "miss anymore" not in words_of("the guy just doesn't miss anymore")

@@ -100,7 +100,9 @@ def supported(tag_words: str, text: str, lang: str, lexical: bool = False) -> bo
     every name it holds is in the post (`proper_names`), its numbers belong to the post
     (`numbers_supported`), and it is not partly about the post: an English tag with some of its
     content words in the post has all of them (#PeanutButter, #GayPride, #SnowMonkeys under posts saying
-    butter, pride, snow: no; #Breakfast under pancakes, with none, is left to the encoder). `lexical`
+    butter, pride, snow: no), and one of two content words or more has some (#TheWalkingDead,
+    #LunarEclipse under posts naming neither: no; #Breakfast under pancakes, a single word, is left to
+    the encoder). `lexical`
     (Chinese): more than half of its content words are in the post (#感觉今天喋喋哒, #老子明天不上班,
     #昆明加油 under a trip to Kunming: no; #重庆火锅, #七夕快乐: yes)."""
     folded = text.casefold().replace(" ", "")
@@ -113,7 +115,7 @@ def supported(tag_words: str, text: str, lang: str, lexical: bool = False) -> bo
         if not lexical:
             return True
         return (2 * present > total if total else "".join(tag_words.split()) in text) and _chars_covered(tag_words, text)
-    return present == 0 or present == total
+    return present == total or (present == 0 and total <= 1)
 
 
 def _chars_covered(tag_words: str, text: str) -> bool:

@@ -48,7 +48,8 @@ today tonight tomorrow yesterday finally just really very too also still already
 only once soon later sometimes often maybe perhaps almost quite rather all any some each every both either
 neither few more most much many other another such same own one ones lol lmao omg wow yeah yep nope ok okay oh
 ah haha hey hi hello please thanks thank pls plz rt cc btw imo tbh idk rn gonna wanna gotta via amp ur u im dont
-cant wont didnt doesnt isnt
+cant wont didnt doesnt isnt haven't hasn't hadn't ain't havent hasnt hadnt aint because cause cuz tho though
+although unless whether
 """.split())
 # Never alone, and delimiters of lowercase key phrases, but kept inside capitalised spans
 # ("Black Friday", "New York", "Great North Run").
@@ -61,7 +62,9 @@ takes took come comes came know knew think thought say says said see saw seen wa
 love loves let feel felt look looks looking try tries tried trying keep kept give gave put watch watching beat
 win won lose lost play played monday tuesday wednesday thursday friday saturday sunday january february march
 april june july august september october november december mon tue wed thu fri sat sun jan feb mar apr jun jul
-aug sep sept oct nov dec am pm ago yet anyway literally actually basically totally definitely
+aug sep sept oct nov dec am pm ago yet anyway literally actually basically totally definitely anymore
+overnight right everywhere anywhere somewhere nowhere instead ahead away together alone forever twice enough
+probably seriously honestly apparently clearly suddenly recently usually especially exactly nearly
 """.split())
 CONNECTORS = frozenset("of the de la le du des del der von van da di".split())  # inside spans, not "and"
 _TRIMMED = FUNCTION_WORDS | CONNECTORS
@@ -267,6 +270,8 @@ def _grams(chunk: list[str]) -> Iterable[tuple[str, float, str]]:
             base = (0.1 + 0.3 * rarity, 0.38 + 0.22 * rarity, 0.3 + 0.2 * rarity)[n - 1]
             if n == 2 and " ".join(gram) in _collocations():
                 base += 0.1
+            if n == 3 and not any(" ".join(pair) in _collocations() for pair in (gram[:2], gram[1:])):
+                continue  # three words with no known pair in them cross a boundary: "install updates right"
             if n == 1 and rarity < 0.2:  # a single common word: barely a candidate
                 base *= 0.5
             yield " ".join(gram), base, "keyphrase"
