@@ -172,3 +172,10 @@ async def test_a_service_configured_without_ocr_answers_empty_ocr_text(aiohttp_c
     assert "ocr" not in (await ready.json())["models"]
     body = await suggest(client, encoded(poster(["CHICAGO", "MARATHON"])))
     assert body["ocr_text"] == "" and body["suggestions"]
+
+
+@pytest.mark.parametrize("data", [b"not an image at all", b"\x89PNG\r\n\x1a\n truncated"], ids=["text", "truncated-png"])
+async def test_a_bad_image_is_still_a_clear_400_with_ocr_on(client, data):
+    response = await client.post("/v1/suggest", json={"image": base64.b64encode(data).decode()})
+    assert response.status == 400
+    assert (await response.json())["error"]["code"] == "invalid_image"

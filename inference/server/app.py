@@ -127,6 +127,21 @@ def _timed(function: Callable, *args) -> tuple[Any, float]:
     return function(*args), time.perf_counter() - start
 
 
+async def _read_photo(app: web.Application, suggester: Suggester, image: bytes) -> tuple[Any, str]:
+    """The tagger's input and the photo's text (OCR within MAX_OCR_PIXELS; "" without OCR, text or a
+    readable photo), decoded and read side by side in the image pool. A bad image raises InvalidImage /
+    ImageTooLarge (4xx) once OCR has given up on it too (the key's image turn covers both)."""
+    loop, pool = asyncio.get_running_loop(), app[IMAGE_EXECUTOR]
+    reading = loop.run_in_executor(pool, suggester.ocr.read, image) if suggester.ocr is not None else None
+    try:
+        pixels, seconds = await loop.run_in_executor(pool, _timed, suggester.image_tagger.preprocess, image)
+    finally:
+        if reading is not None:
+            await asyncio.wait([reading])
+    app[METRICS].image_decode_seconds.observe(seconds)
+    return pixels, reading.result().text if reading is not None else ""
+
+
 async def handle_suggest(request: web.Request) -> web.Response:
     start = time.perf_counter()
     app = request.app
@@ -150,14 +165,11 @@ async def handle_suggest(request: web.Request) -> web.Response:
             if image is None:
                 check_language(suggester, suggest_request)
             if image is not None and tagger is not None:
-                # the image lane, one request per key at a time: decode + resize, and OCR (within
-                # MAX_OCR_PIXELS; no text or none readable: ""), in the image pool (a bad image raises
-                # InvalidImage / ImageTooLarge, 4xx), then the tagger and the fusion with the text and the
-                # photo's text in the image batches (in the same pool), never in a light text batch
+                # the image lane, one request per key at a time: decode + resize and OCR side by side in the
+                # image pool (`_read_photo`), then the tagger and the fusion with the text and the photo's
+                # text in the image batches (in the same pool), never in a light text batch
                 async with admission.images.turn(key):
-                    (pixels, photo_text), seconds = await asyncio.get_running_loop().run_in_executor(
-                        app[IMAGE_EXECUTOR], _timed, suggester.read_photo, image)
-                    app[METRICS].image_decode_seconds.observe(seconds)
+                    pixels, photo_text = await _read_photo(app, suggester, image)
                     suggest_request = dataclasses.replace(suggest_request, image=pixels, photo_text=photo_text)
                     result = await app[IMAGE_BATCHER].submit(suggest_request)
             elif admission.is_heavy(cost):  # the heavy lane: its own thread, one request per key at a time
