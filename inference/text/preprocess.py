@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 
+from inference.limits import MAX_READ_CHARS
 from inference.text.segment import cache_dir
 from inference.text.tags import detect_lang, normalize_tag
 
@@ -198,6 +200,19 @@ def tokenize(text: str, lang: str | None = None) -> list[str]:
         else:
             out.extend(_normalize(piece, zh=True))
     return out
+
+
+def clip_texts(post: str, thread: Sequence[str], budget: int = MAX_READ_CHARS) -> tuple[str, tuple[str, ...]]:
+    """What the serving stages read of a request: the post, then the thread's messages in order, cut
+    to `budget` characters in all (later messages dropped). Under the budget: the same texts."""
+    post = post[:budget]
+    left, kept = budget - len(post), []
+    for message in thread:
+        if left <= 0:
+            break
+        kept.append(message[:left])
+        left -= len(kept[-1])
+    return post, tuple(kept)
 
 
 def fill_placeholders(words: str, raw_text: str) -> str | None:

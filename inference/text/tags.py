@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import re
 
+from inference.limits import MAX_LANG_ID_CHARS
 from inference.text.segment import format_tag, segment
 
 __all__ = ["LANGUAGES", "detect_lang", "format_tag", "normalize_tag", "script_lang", "tag_key", "tag_lang"]
@@ -39,7 +40,9 @@ def tag_key(tag: str) -> str:
 
 def detect_lang(text: str) -> str:
     """The language of a text: "en", "zh", or another ISO 639-1 code ("ko", "es", ...) when the
-    identifier is confident; unsure (emoji, a link, one word), the script decides."""
+    identifier is confident; unsure (emoji, a link, one word), the script decides. Reads the first
+    MAX_LANG_ID_CHARS characters (inference/limits.py): enough to tell, and a bounded cache entry."""
+    text = text[:MAX_LANG_ID_CHARS]
     found = _identify(" ".join(text.split()))
     if found is not None:
         code, score = found
