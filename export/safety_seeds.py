@@ -128,7 +128,8 @@ GROUPS = {
          "crooked hillary|hillary for prison|never hillary|trump 2016|hillary 2016|bernie 2016|"
          "deep state|drain the deep state|agenda 2030|2030 agenda|new world order|plandemic|tcot|teaparty|tea party patriots|"
          "i cant breathe|i can t breathe|gamergate|gamer gate|lets go brandon|let s go brandon|fjb|"
-         "march for our lives|defund the police|back the blue|no justice no peace|stop asian hate",
+         "march for our lives|defund the police|back the blue|no justice no peace|stop asian hate|no illegals|"
+         "illegal aliens|deport illegals|illegals out",
          "台独|港独|打倒|滚出大陆", "", ""),
     ],
     "slur_insult": [

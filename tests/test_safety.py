@@ -204,7 +204,7 @@ def test_report_prints_tag_counts_and_mass_per_category_for_each_language():
 
 # --- rules of this round: slogans with words put in, figures of speech, grief, crises, solidarity ------
 
-@pytest.mark.parametrize("tag", ["build that damn wall now", "i cant breathe", "gamergate", "lets go brandon"])
+@pytest.mark.parametrize("tag", ["build that damn wall now", "i cant breathe", "gamergate", "lets go brandon", "no illegals"])
 def test_a_slogan_with_words_put_in_or_a_campaign_tag_is_never_suggested(safety, tag):
     assert not safety.check(tag, "Minecraft night with my cousins, we built a castle out of dirt", "en").allowed
 
