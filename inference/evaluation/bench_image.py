@@ -116,7 +116,10 @@ def bench(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         found = asyncio.run(serve_and_time(models_folder(tmp, args.model, args.full), args.threads, photos, args.requests))
     load_after = os.getloadavg()[0]
-    print(f"{'every shipped model' if args.full else 'image model + OCR'}, {args.requests} sequential requests per photo, "
+    from inference.runtime.ocr import ENV_SWITCH, ocr_enabled
+
+    ocr = "OCR" if ocr_enabled() else f"OCR off ({ENV_SWITCH})"
+    print(f"{'every shipped model' if args.full else 'image model'} + {ocr}, {args.requests} sequential requests per photo, "
           f"ort threads {args.threads}; load average {load_before:.1f} before, {load_after:.1f} after, on {os.cpu_count()} cores")
     for name, (times, cpu, answer) in found.items():
         q = statistics.quantiles(times, n=100)

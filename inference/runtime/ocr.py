@@ -155,7 +155,8 @@ class OcrReader:
         detector = create_session(folder / DET_FILE, chosen, intra_op_threads=threads, inter_op_threads=1)
         recognizer = create_session(folder / REC_FILE, chosen, intra_op_threads=threads, inter_op_threads=1)
         reader = cls(folder, classes, detector, recognizer, chosen)
-        reader.model_id = f"{config.get('name', MODEL)}@{config.get('source', {}).get('package', 'ocr')}-{config.get('source', {}).get('version', '?')}"
+        source = config.get("source", {})
+        reader.model_id = f"{config.get('name', MODEL)}@{source.get('package', 'ocr')}-{source.get('version', '?')}"
         reader.warm_up()
         return reader
 
