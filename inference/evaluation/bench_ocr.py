@@ -239,6 +239,14 @@ def tagger_ms(photos, providers, threads: int, repeat: int) -> list[float]:
     return times
 
 
+def jpeg_bytes(image: Image.Image, quality: int) -> bytes:
+    import io
+
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
 def bench(argv: list[str] | None = None) -> None:
     """Accuracy and time of inference.runtime.ocr.OcrReader on the rendered set and real photos."""
     import argparse
@@ -253,6 +261,8 @@ def bench(argv: list[str] | None = None) -> None:
     parser.add_argument("--gate-side", type=int, help="the first detector pass's longer side (default: ocr.GATE_SIDE)")
     parser.add_argument("--detect-side", type=int, help="the second pass's longer side (default: ocr.DETECT_SIDE)")
     parser.add_argument("--reuse-height", type=int, help="gate boxes at least this tall skip the second pass (default: ocr.REUSE_HEIGHT)")
+    parser.add_argument("--jpeg", type=int, metavar="QUALITY", help="read each photo as JPEG bytes of this quality, as the "
+                        "service does (the gate's decode at reduced DCT scale), instead of as a decoded image")
     parser.add_argument("--verbose", action="store_true", help="print every sample's reading")
     args = parser.parse_args(argv)
 
@@ -268,7 +278,7 @@ def bench(argv: list[str] | None = None) -> None:
     gated = set()  # photos without text on which the gate let recognition run (its cost, not a false text)
 
     def read(image):
-        found = reader.read(image)
+        found = reader.read(jpeg_bytes(image, args.jpeg) if args.jpeg else image)
         if found.ran_recognition:
             gated.add(id(image))
         return found.text
@@ -278,7 +288,8 @@ def bench(argv: list[str] | None = None) -> None:
         print(f"  {name:14s} word acc {acc:.2f}  CER {cer:.2f}" + (f"  {found!r}" if args.verbose else ""))
     for name, found in result["false"]:
         print(f"  false text on {name}: {found!r}")
-    print(f"{len(texts)} rendered photos, {len(photos)} photos without text, threads {args.threads}, "
+    print(f"{len(texts)} rendered photos, {len(photos)} photos without text, read as "
+          f"{f'JPEG bytes (quality {args.jpeg})' if args.jpeg else 'decoded images'}, threads {args.threads}, "
           f"detector sides {reader.gate_side}/{reader.detect_side} (gate boxes >= {reader.reuse_height} px read as they are), providers {reader.providers}")
     print(summary(result, len(photos)) + f"  recognition ran on {sum(id(p) in gated for _, p in photos)}/{len(photos)} without text")
     reference = tagger_ms(photos, reader.providers, args.threads, args.repeat)
