@@ -3,8 +3,9 @@
     python -m export.encoder_vectors --lang en zh --split train dev      # fills runs/tune_encoder/vectors/
 
 Per split (runs/corpus/{lang}_{split}.jsonl): every record's post + thread (grounding.context_text, as the
-service encodes a request) and every distinct gold tag's words (grounding.embed_text, as the tag index
-embeds a tag), through the runtime's own encoder (inference.runtime.sentence_encoder). The cache file
+service encodes a request: export/dense_index.py's resumable chunk cache, shared with the dense index)
+and every distinct gold tag's words (grounding.embed_text, as the tag index embeds a tag), through the
+runtime's own encoder (inference.runtime.sentence_encoder). The cache file
 records the corpus file's size and mtime and the encoder graph's sha256; a mismatch recomputes it.
 """
 
@@ -18,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from inference.runtime.grounding import context_text, embed_text
+from export.dense_index import encode_records
+from inference.runtime.grounding import embed_text
 from inference.text.tags import tag_key
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,7 +67,7 @@ def _encode(encoder, texts: list[str], label: str) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros((0, encoder.dim), np.float32)
 
 
-def compute(records: list[dict], lang: str, encoder) -> SplitVectors:
+def compute(records: list[dict], lang: str, encoder, name: str) -> SplitVectors:
     keys: dict[str, int] = {}
     tags, gold = [], []
     for r in records:
@@ -78,8 +80,8 @@ def compute(records: list[dict], lang: str, encoder) -> SplitVectors:
             if key and keys[key] not in row:
                 row.append(keys[key])
         gold.append(row)
-    posts = _encode(encoder, [context_text(r["post"], r.get("thread") or []) or " " for r in records], f"{lang} posts")
     tag_vectors = _encode(encoder, [embed_text(t, lang) for t in tags], f"{lang} tags")
+    posts = encode_records(records, name)  # the dense index's chunk cache: one encoding of a corpus for both
     return SplitVectors(posts, tags, tag_vectors, gold)
 
 
@@ -99,7 +101,7 @@ def load(lang: str, split: str, encoder=None, corpus: Path = CORPUS, cache: Path
 
         encoder = SentenceEncoder.load(threads=1)
     records = [json.loads(line) for line in source.read_text(encoding="utf-8").splitlines() if line.strip()]
-    vectors = compute(records, lang, encoder)
+    vectors = compute(records, lang, encoder, source.stem)
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, stamp=np.array(stamp), posts=vectors.posts.astype(np.float16), tags=np.array(vectors.tags),
              tag_vectors=vectors.tag_vectors.astype(np.float16),

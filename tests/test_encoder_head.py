@@ -177,3 +177,27 @@ def test_a_tiny_trained_head_moves_a_tag_toward_its_posts(tmp_path):
 
 def gold_rows(gold: list[list[int]], tag: int) -> list[int]:
     return [i for i, g in enumerate(gold) if tag in g]
+
+
+def test_the_service_applies_a_folders_head_and_changes_nothing_without_one(tmp_path):
+    from inference.runtime.sentence_encoder import SentenceEncoder
+    from inference.runtime.suggester import SuggestRequest, Suggester
+    from service_fixtures import write_grounding, write_retrieval_model
+
+    encoder = SentenceEncoder.load()
+    folders = {name: write_grounding(write_retrieval_model(tmp_path / name / "en", "en"), encoder)
+               for name in ("plain", "identity", "tuned")}
+    dim = encoder.dim
+    write_files(folders["identity"], np.zeros((dim, dim)), np.zeros((dim, dim)))
+    rng = np.random.default_rng(2)
+    write_files(folders["tuned"], rng.normal(0, 0.05, (dim, dim)), rng.normal(0, 0.05, (dim, dim)))
+    served = {name: Suggester.from_folders([folder]) for name, folder in folders.items()}
+    request = SuggestRequest("Watching the tennis final in Melbourne tonight, what a match", k=5, floor=False)
+    lists = {name: [(s.words, round(s.score, 4)) for s in s_.suggest(request).suggestions] for name, s_ in served.items()}
+    assert lists["identity"] == lists["plain"]
+    grounders = {name: s_.models["en"].grounder for name, s_ in served.items()}
+    assert not isinstance(grounders["plain"].encoder, TunedEncoder)
+    tuned = grounders["tuned"]
+    assert isinstance(tuned.encoder, TunedEncoder)
+    raw = TagIndex.load(folders["tuned"] / "tag_index.npz").vectors
+    assert np.allclose(tuned.index.vectors, tuned.encoder.head.fold_tags(raw), atol=1e-5)
