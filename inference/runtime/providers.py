@@ -78,10 +78,13 @@ def choose_providers(requested: list[str] | tuple[str, ...] | None = None) -> li
 
 
 def session_options(intra_op_threads: int = 0, inter_op_threads: int = 0) -> ort.SessionOptions:
-    """Session options; 0 threads means onnxruntime's default (one per physical core)."""
+    """Session options; 0 threads means onnxruntime's default (one per physical core). Pool threads
+    never spin waiting for work: on shared cores a spinning thread takes CPU from the service's own."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = intra_op_threads
     options.inter_op_num_threads = inter_op_threads
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.inter_op.allow_spinning", "0")
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3  # errors only: onnxruntime warns about unused initializers etc.
     return options
