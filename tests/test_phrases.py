@@ -228,3 +228,8 @@ def test_three_words_with_no_known_pair_and_trailing_adverbs_are_no_key_phrase()
     found = words_of("my laptop decided to install updates right before my talk")
     assert "install updates right" not in found and "updates right" not in found
     assert "miss anymore" not in words_of("the guy just doesn't miss anymore")
+
+
+def test_a_possessive_ends_a_capitalised_span():
+    found = words_of("NASA's Pillars of Creation picture is my new wallpaper")
+    assert "pillars of creation" in found and "nasa pillars of creation" not in found

@@ -234,7 +234,7 @@ def _capitalised_spans(clause: list[_Token]) -> Iterable[tuple[str, float, str]]
             i += 1
             continue
         j = i + 1
-        while j < len(clause):
+        while j < len(clause) and not clause[j - 1].possessive:  # JWST's | Pillars of Creation
             k = j  # connectors (Lord of the Rings) only between capitalised words
             while k < len(clause) and not clause[k].cap and clause[k].lower in CONNECTORS:
                 k += 1
