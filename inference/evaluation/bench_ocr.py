@@ -257,6 +257,8 @@ def bench(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads")
     parser.add_argument("--repeat", type=int, default=3, help="timed reads per photo (after one warm-up)")
     parser.add_argument("--photos", type=int, default=12, help="corel5k photos without text")
+    parser.add_argument("--folder", help="an OCR folder (default: the shipped inference/models/ocr; python -m export.ocr_folder "
+                        "--model writes others)")
     parser.add_argument("--providers", help="comma-separated onnxruntime providers (default: probed)")
     parser.add_argument("--gate-side", type=int, help="the first detector pass's longer side (default: ocr.GATE_SIDE)")
     parser.add_argument("--detect-side", type=int, help="the second pass's longer side (default: ocr.DETECT_SIDE)")
@@ -267,7 +269,7 @@ def bench(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     providers = args.providers.split(",") if args.providers else None
-    reader = OcrReader.load(providers=providers, threads=args.threads)
+    reader = OcrReader.load(args.folder, providers=providers, threads=args.threads)
     reader.gate_side = args.gate_side or reader.gate_side
     reader.detect_side = args.detect_side or reader.detect_side
     reader.reuse_height = args.reuse_height if args.reuse_height is not None else reader.reuse_height
@@ -290,7 +292,7 @@ def bench(argv: list[str] | None = None) -> None:
         print(f"  false text on {name}: {found!r}")
     print(f"{len(texts)} rendered photos, {len(photos)} photos without text, read as "
           f"{f'JPEG bytes (quality {args.jpeg})' if args.jpeg else 'decoded images'}, threads {args.threads}, "
-          f"detector sides {reader.gate_side}/{reader.detect_side} (gate boxes >= {reader.reuse_height} px read as they are), providers {reader.providers}")
+          f"detector sides {reader.gate_side}/{reader.detect_side} (gate boxes >= {reader.reuse_height} px read as they are), providers {reader.providers}, model {reader.model_id}")
     print(summary(result, len(photos)) + f"  recognition ran on {sum(id(p) in gated for _, p in photos)}/{len(photos)} without text")
     reference = tagger_ms(photos, reader.providers, args.threads, args.repeat)
     if reference:
