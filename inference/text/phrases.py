@@ -124,15 +124,9 @@ def jieba_tables():
             _cache_dir().mkdir(parents=True, exist_ok=True)
             jieba.dt.tmp_dir = str(_cache_dir())
         jieba.initialize()
-    import jieba.analyse
-    import jieba.posseg
+    from inference.text.zh_tables import load_tables  # jieba.posseg's and jieba.analyse's tables, cached
 
-    # jieba.posseg's own HMM tags words missing from the dictionary but costs ~1 ms a word; instead
-    # its emission table says which characters begin people's names more often than nouns (王 余 梅).
-    names, nouns = jieba.posseg.emit_P[("B", "nr")], jieba.posseg.emit_P[("B", "n")]
-    name_start = frozenset(c for c, p in names.items() if p > max(-7.0, nouns.get(c, -99.0)))
-    tfidf = jieba.analyse.default_tfidf
-    return jieba, jieba.posseg.dt.word_tag_tab, tfidf.idf_freq, tfidf.median_idf, name_start
+    return (jieba, *load_tables(jieba, _cache_dir()))
 
 
 def warm_up(chinese: bool = True) -> None:

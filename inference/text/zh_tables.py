@@ -1,0 +1,108 @@
+"""jieba's part-of-speech and IDF tables for the Chinese phrase extractor, kept in the cache folder.
+
+The phrase extractor (inference/text/phrases.py `jieba_tables`) needs three things from jieba besides
+its segmentation: each dictionary word's part of speech (jieba.posseg's `word_tag_tab`), each word's IDF
+(jieba.analyse's `idf_freq` and median) and which characters begin people's names (jieba.posseg's
+emission table). Importing jieba.posseg and jieba.analyse for them loads their HMM tables, a second copy
+of the dictionary and a TextRank model as well: ~100 MB and ~1.5 s of CPU per start. The first start
+builds the three tables from jieba's modules and writes them as one pickle-free numpy file, named by
+jieba's version and its data files' sizes and times; later starts read that file (~60 MB in memory,
+word strings shared by both tables). The tables are the same, entry for entry and in order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1
+_NO_TAG = 255  # tag id of a word with an IDF but no dictionary entry
+
+
+def _data_files(jieba) -> list[Path]:
+    root = Path(jieba.__file__).resolve().parent
+    return [root / "dict.txt", root / "analyse" / "idf.txt", root / "posseg" / "prob_emit.py"]
+
+
+def cache_path(jieba, cache_dir: Path) -> Path:
+    """The tables' file for this jieba install: its version, data files' sizes and times in the name."""
+    stamp = [FORMAT, getattr(jieba, "__version__", "?")]
+    for path in _data_files(jieba):
+        with contextlib.suppress(OSError):
+            info = path.stat()
+            stamp += [path.name, info.st_size, info.st_mtime_ns]
+    return Path(cache_dir) / f"jieba-tables-{hashlib.sha256(repr(stamp).encode()).hexdigest()[:20]}.npz"
+
+
+def build_tables(jieba) -> tuple[dict[str, str], dict[str, float], float, frozenset[str]]:
+    """(word -> part of speech, word -> IDF, median IDF, name-start characters) from jieba's modules."""
+    import jieba.analyse
+    import jieba.posseg
+
+    # jieba.posseg's own HMM tags words missing from the dictionary but costs ~1 ms a word; instead
+    # its emission table says which characters begin people's names more often than nouns (王 余 梅).
+    names, nouns = jieba.posseg.emit_P[("B", "nr")], jieba.posseg.emit_P[("B", "n")]
+    name_start = frozenset(c for c, p in names.items() if p > max(-7.0, nouns.get(c, -99.0)))
+    tfidf = jieba.analyse.default_tfidf
+    return jieba.posseg.dt.word_tag_tab, tfidf.idf_freq, tfidf.median_idf, name_start
+
+
+def save_tables(path: Path, tags: dict[str, str], idf: dict[str, float], median: float, name_start: frozenset[str]) -> None:
+    """One npz: the words (tagged ones first, in order), their tag ids, the IDF words' rows and values."""
+    words = list(tags)
+    row = {w: i for i, w in enumerate(words)}
+    for w in idf:
+        if w not in row:
+            row[w] = len(words)
+            words.append(w)
+    names = sorted(set(tags.values()))
+    if len(names) >= _NO_TAG or any("\n" in w for w in words) or any("\n" in n for n in names):
+        raise ValueError("jieba's tables do not fit the cache format")
+    tag_id = {n: i for i, n in enumerate(names)}
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
+    np.savez(
+        tmp,
+        words=np.frombuffer("\n".join(words).encode("utf-8"), dtype=np.uint8),
+        tag_names=np.frombuffer("\n".join(names).encode("utf-8"), dtype=np.uint8),
+        tag_ids=np.array([tag_id[tags[w]] for w in words[: len(tags)]], dtype=np.uint8),
+        idf_rows=np.array([row[w] for w in idf], dtype=np.int32),
+        idf=np.fromiter(idf.values(), dtype=np.float64, count=len(idf)),
+        median=np.array(median, dtype=np.float64),
+        name_start=np.frombuffer("".join(sorted(name_start)).encode("utf-8"), dtype=np.uint8),
+    )
+    os.replace(tmp, path)
+
+
+def read_tables(path: Path) -> tuple[dict[str, str], dict[str, float], float, frozenset[str]]:
+    with np.load(path, allow_pickle=False) as z:
+        words = np.array(z["words"].tobytes().decode("utf-8").split("\n"), dtype=object)
+        names = np.array(z["tag_names"].tobytes().decode("utf-8").split("\n"), dtype=object)
+        tag_ids, idf_rows, idf = z["tag_ids"], z["idf_rows"], z["idf"]
+        median, name_start = float(z["median"]), frozenset(z["name_start"].tobytes().decode("utf-8"))
+    # object arrays hand out the same string objects: both tables share one copy of each word
+    tags = dict(zip(words[: len(tag_ids)], names[tag_ids]))
+    return tags, dict(zip(words[idf_rows], idf.tolist())), median, name_start
+
+
+def load_tables(jieba, cache_dir: Path) -> tuple[dict[str, str], dict[str, float], float, frozenset[str]]:
+    """The cached tables, else built from jieba's modules (and cached when the folder is writable)."""
+    path = cache_path(jieba, cache_dir)
+    if path.is_file():
+        try:
+            return read_tables(path)
+        except (OSError, ValueError, KeyError) as exc:  # a damaged cache is rebuilt
+            log.warning("jieba tables cache %s unreadable (%s): rebuilding", path, exc)
+    tables = build_tables(jieba)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_tables(path, *tables)
+    except (OSError, ValueError) as exc:  # no cache is never an error, only a slower start
+        log.warning("jieba tables not cached (%s)", exc)
+    return tables

@@ -1,0 +1,38 @@
+"""jieba's part-of-speech and IDF tables for the phrase extractor, cached (inference/text/zh_tables.py):
+the same tables as jieba.posseg's and jieba.analyse's, entry for entry and in order."""
+
+from __future__ import annotations
+
+import pytest
+
+jieba = pytest.importorskip("jieba")
+
+from inference.text import zh_tables  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def built():
+    jieba.setLogLevel(60)
+    jieba.initialize()
+    return zh_tables.build_tables(jieba)
+
+
+def test_the_cached_tables_are_jiebas_own(tmp_path, built):
+    first = zh_tables.load_tables(jieba, tmp_path)
+    path = zh_tables.cache_path(jieba, tmp_path)
+    assert path.is_file()
+    second = zh_tables.load_tables(jieba, tmp_path)  # read from the file
+    for tables in (first, second):
+        tags, idf, median, name_start = tables
+        assert list(tags.items()) == list(built[0].items())
+        assert list(idf.items()) == list(built[1].items())
+        assert median == built[2] and name_start == built[3]
+    assert {"王", "梅"} <= second[3] and second[0]["北京"] == "ns"
+
+
+def test_a_damaged_cache_is_rebuilt(tmp_path, built):
+    path = zh_tables.cache_path(jieba, tmp_path)
+    path.write_bytes(b"not an npz")
+    tags, _, median, _ = zh_tables.load_tables(jieba, tmp_path)
+    assert len(tags) == len(built[0]) and median == built[2]
+    assert zh_tables.read_tables(path)[2] == built[2]  # and written again
