@@ -273,7 +273,8 @@ def run_bench_serve(args: argparse.Namespace) -> int:
         print()
         print(f"{'payload':<15} {'conc':>4} {'requests':>8} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} "
               f"{'CPU ms/req':>10} {'mean batch':>10} {'non-200':>7}")
-        langs = [lang for lang in json.loads(ready)["models"] if lang != "image"] or ["en"]
+        # the text models' languages (entries with sources, not the image tagger or OCR)
+        langs = [lang for lang, m in json.loads(ready)["models"].items() if lang not in ("image", "ocr") and m.get("sources")] or ["en"]
         for lang in langs:
             for name, payload in payloads_for(lang).items():
                 for concurrency in concurrencies:
