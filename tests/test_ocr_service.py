@@ -179,3 +179,12 @@ async def test_a_bad_image_is_still_a_clear_400_with_ocr_on(client, data):
     response = await client.post("/v1/suggest", json={"image": base64.b64encode(data).decode()})
     assert response.status == 400
     assert (await response.json())["error"]["code"] == "invalid_image"
+
+
+@pytest.mark.parametrize("words", ["こんにちは世界", "Привет мир", "@@@ ### 123"])
+async def test_photo_text_in_a_language_no_model_serves_still_gets_image_tags(client, suggester, monkeypatch, words):
+    from inference.runtime.ocr import OcrResult
+
+    monkeypatch.setattr(suggester.ocr, "read", lambda data: OcrResult(words, [(words, 0.9)]))
+    body = await suggest(client, encoded(plain_photo()))
+    assert body["ocr_text"] == words and body["suggestions"]
