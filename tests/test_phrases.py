@@ -233,3 +233,8 @@ def test_three_words_with_no_known_pair_and_trailing_adverbs_are_no_key_phrase()
 def test_a_possessive_ends_a_capitalised_span():
     found = words_of("NASA's Pillars of Creation picture is my new wallpaper")
     assert "pillars of creation" in found and "nasa pillars of creation" not in found
+
+
+def test_no_compound_across_a_particle_or_before_the_number_its_noun_belongs_to():
+    assert "美的晚霞" not in words_of("下班路上看到超美的晚霞", "zh")
+    assert "考驾照科目" not in words_of("考驾照科目二又挂了", "zh")

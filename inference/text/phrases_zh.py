@@ -89,8 +89,10 @@ def _compounds(words: list[tuple[str, str]]) -> list[tuple[str, float, str]]:
     """Two neighbouring words written as one tag: a place or name and the noun after it (兰州拉面,
     英雄联盟), a name and its ordinal (神舟十七号), a noun and its kind (螺蛳粉)."""
     found = []
-    for (a, fa), (b, fb) in zip(words, words[1:]):
-        if not _usable(a, fa) or len(a) > 3:
+    for (a, fa), (b, fb), (c, fc) in zip(words, words[1:], [*words[2:], ("", "")]):
+        # no particle inside (美的 晚霞 is "beautiful sunset"), and a noun whose number follows it is
+        # that number's (考驾照 科目 二: no 考驾照科目)
+        if not _usable(a, fa) or len(a) > 3 or ZH_PARTICLES.intersection(a + b) or fc == "m" or c[:1] in ZH_NUMERALS:
             continue
         if (fa in ZH_ENTITY_FLAGS or fa == "n") and _ORDINAL.fullmatch(b):
             found.append((a + b, 0.8, "title"))
