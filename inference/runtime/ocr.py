@@ -6,13 +6,14 @@ manifest.json checksums every file, verified at load like every model folder). T
 post-processing is ours (numpy, Pillow, scipy: inference/runtime/ocr_boxes.py), the onnxruntime
 sessions come from `providers.create_session`: serving needs no package beyond the service's own.
 
-One read: decode small (a JPEG at 1/8 scale while the longer side stays >= GATE_SIDE) -> the
-detector at GATE_SIDE on the longer side -> no text region: stop (that pass's cost only) -> decode
-again for reading (shorter side >= 1024 before downscaling to MAX_OCR_PIXELS) -> the gate's boxes
-(or, with DETECT_SIDE > GATE_SIDE, a second detector pass) cropped from that photo (at most
-MAX_REGIONS, the largest) -> recogniser (height 48, CTC greedy decoding) -> keep lines scoring >=
-MIN_CONFIDENCE with >= MIN_LINE_CHARS letters or digits. A photo that cannot be read gives empty
-text, never an exception.
+One read: decode small (a JPEG at reduced DCT scale while the longer side stays >= GATE_SIDE; any
+photo then downscaled to MAX_OCR_PIXELS) -> the detector at GATE_SIDE on the longer side -> no text
+region: stop (that pass's and the small decode's cost only) -> decode again for reading (a JPEG
+only: shorter side >= 1024, then downscaled to MAX_OCR_PIXELS) -> the gate's boxes when all are at
+least REUSE_HEIGHT tall on its map, else a detector pass at DETECT_SIDE -> the boxes cropped from
+the reading photo (at most MAX_REGIONS, the largest) -> recogniser (height 48, CTC greedy decoding)
+-> keep lines scoring >= MIN_CONFIDENCE with >= MIN_LINE_CHARS letters or digits. A photo that
+cannot be read gives empty text, never an exception.
 
 `load_ocr(models_dir)` is what the service and the CLI call: the reader, or None when the folder is
 absent or TAGSMITH_OCR says off (0, off, false, no).
