@@ -30,6 +30,7 @@ MANIFEST_NAME = "manifest.json"
 BUILDER_VERSION = 1
 _BATCH_TOKENS = 2048  # padded tokens per onnxruntime call when encoding many texts
 DIM = 512
+THREADS_ENV = "TAGSMITH_ENCODER_THREADS"  # overrides the intra-op threads asked of `SentenceEncoder.load`
 MAX_PIECE_CHARS = 16  # no sentencepiece piece is longer: a text is cut at max_tokens x this before tokenizing
 
 
@@ -200,8 +201,11 @@ class SentenceEncoder:
 
     @classmethod
     def load(cls, cache_dir: Path | None = None, providers=None, threads: int = 1) -> "SentenceEncoder":
+        """threads: the session's intra-op threads; $TAGSMITH_ENCODER_THREADS, when set, wins (`tagsmith
+        serve` sets 2: a lone request's encoding then uses both cores, same outputs)."""
         import onnxruntime
 
+        threads = int(os.environ.get(THREADS_ENV) or threads)
         _, sp_model = source_files()
         with ThreadPoolExecutor(max_workers=1) as pool:  # the tokenizer loads while the graph does
             tokenizer = pool.submit(UseTokenizer, sp_model)
