@@ -140,3 +140,10 @@ def test_a_number_in_the_post_belongs_to_a_tag_only_beside_the_tags_word():
 def test_an_english_tag_of_several_words_none_in_the_post_is_unsupported():
     assert _unsupported("lunar eclipse", "the moon and saturn are close tonight")
     assert not _unsupported("astronomy", "the moon and saturn are close tonight")
+
+
+def test_a_tag_whose_everyday_words_match_but_whose_subject_does_not_is_unsupported():
+    post = "first day at the new office, got lost twice looking for the kitchen"
+    assert _unsupported("first day of class", post)
+    assert not _unsupported("first day", post)
+    assert not _unsupported("happy halloween", "carved pumpkins with the kids for halloween")

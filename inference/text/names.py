@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from inference.text.phrases import STOP_WORDS, english_lists, jieba_tables
+from inference.text.phrases import FUNCTION_WORDS, STOP_WORDS, english_lists, jieba_tables
 from inference.text.phrases_zh import ZH_STOP
 
 _NAME_FLAGS = frozenset({"nr", "nrfg", "nrt", "ns", "nt", "nz"})  # jieba: people, places, organisations, other proper
@@ -40,7 +40,7 @@ def shares_a_word(tag_words: str, text: str, lang: str) -> bool:
 # a post for lacking them
 GENERIC_TAG_WORDS = frozenset("""
 life love lover lovers time day days vibes goals gram addict addicts style mood daily fun photography pic
-pics photo photos lovers fan fans nation squad club official news
+pics photo photos lovers fan fans nation squad club official news happy merry let go get
 """.split())
 _NUMBER = re.compile(r"\d+")
 
@@ -51,8 +51,10 @@ def _content_words(tag_words: str, lang: str) -> list[str]:
         jieba = jieba_tables()[0]
         words = jieba.lcut("".join(w for w in tag_words.split() if w != "DIGIT"))
         return [w for w in words if len(w) >= 2 and w not in ZH_STOP and not _NUMBER.search(w)]
+    # English: only function words are left out, so "first day of class" counts "first" and "day" and is
+    # partly about a post on a first day at a new job
     return [w for w in tag_words.lower().split()
-            if w.isalpha() and w not in STOP_WORDS and w not in GENERIC_TAG_WORDS and w != "digit"]
+            if w.isalpha() and w not in FUNCTION_WORDS and w not in GENERIC_TAG_WORDS and w != "digit"]
 
 
 def _in_english(word: str, found: frozenset[str]) -> bool:
