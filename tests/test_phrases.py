@@ -238,3 +238,7 @@ def test_a_possessive_ends_a_capitalised_span():
 def test_no_compound_across_a_particle_or_before_the_number_its_noun_belongs_to():
     assert "美的晚霞" not in words_of("下班路上看到超美的晚霞", "zh")
     assert "考驾照科目" not in words_of("考驾照科目二又挂了", "zh")
+
+
+def test_a_possessive_inside_a_title_stays():
+    assert "baldur gate" in words_of("Baldur's Gate ate my whole weekend")

@@ -219,6 +219,16 @@ def _rejected_alone(token: _Token, dictionary: frozenset[str]) -> bool:
     return token.lower in STOP_WORDS or len(token.lower) < 2 or (token.initial and common)
 
 
+def _caps_ahead(clause: list[_Token], j: int) -> int:
+    """Capitalised words in the run from j (connectors inside): a possessive before two or more ends a
+    span (JWST's | Pillars of Creation), before one it is part of a title (Baldur's Gate)."""
+    n = 0
+    while j < len(clause) and (clause[j].cap or clause[j].lower in CONNECTORS):
+        n += clause[j].cap
+        j += 1
+    return n
+
+
 def _capitalised_spans(clause: list[_Token]) -> Iterable[tuple[str, float, str]]:
     """Runs of capitalised words (with inner connectors: Bank of America) -> (words, base, kind)."""
     dictionary = english_lists()[0]
@@ -228,7 +238,7 @@ def _capitalised_spans(clause: list[_Token]) -> Iterable[tuple[str, float, str]]
             i += 1
             continue
         j = i + 1
-        while j < len(clause) and not clause[j - 1].possessive:  # JWST's | Pillars of Creation
+        while j < len(clause) and not (clause[j - 1].possessive and _caps_ahead(clause, j) > 1):
             k = j  # connectors (Lord of the Rings) only between capitalised words
             while k < len(clause) and not clause[k].cap and clause[k].lower in CONNECTORS:
                 k += 1
