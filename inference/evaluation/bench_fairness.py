@@ -104,7 +104,7 @@ def start_server(args: argparse.Namespace, port: int, data_dir: Path, log_path: 
     cmd += args.server_arg
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=log_path.open("wb"), stderr=subprocess.STDOUT)
-    while time.perf_counter() - start < 90:
+    while time.perf_counter() - start < args.ready_timeout:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
         try:
@@ -114,7 +114,7 @@ def start_server(args: argparse.Namespace, port: int, data_dir: Path, log_path: 
             pass
         time.sleep(0.05)
     proc.kill()
-    raise RuntimeError("server not ready after 90 s")
+    raise RuntimeError(f"server not ready after {args.ready_timeout:g} s")
 
 
 def metric_sums(base: str) -> dict[str, float]:
@@ -343,6 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-seconds", type=float, default=100.0, help="the phases are cut off after this (an error)")
     p.add_argument("--server-arg", action="append", default=[], metavar="ARG", help="extra `tagsmith serve` argument (repeatable), e.g. --server-arg=--cost-rate=1000")
     p.add_argument("--log", default=None, help="keep the server's log here")
+    p.add_argument("--ready-timeout", type=float, default=90.0, help="seconds the server may take to answer /readyz (a busy machine starts it slowly)")
     return p
 
 
