@@ -49,6 +49,7 @@ class TuneConfig:
     val_fraction: float = 0.1  # of the train posts, held out for early stopping
     seed: int = 0
     threads: int = 1
+    cached_only: bool = False  # train on the posts whose vectors export/dense_index.py has cached so far
     head: HeadConfig = field(default_factory=HeadConfig)
 
 
@@ -65,7 +66,8 @@ class LangData:
 
 
 def load_lang(lang: str, config: TuneConfig, index_path: Path | None = None) -> LangData:
-    train, dev = encoder_vectors.load(lang, "train"), encoder_vectors.load(lang, "dev")
+    train = encoder_vectors.load(lang, "train", cached_only=config.cached_only)
+    dev = encoder_vectors.load(lang, "dev")
     order = np.random.default_rng(config.seed).permutation(len(train.posts))
     n_val = int(round(len(order) * config.val_fraction))
     index = TagIndex.load(index_path or ROOT / "inference" / "models" / lang / "tag_index.npz")
@@ -186,8 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("batch_size", "lr", "weight_decay", "max_epochs", "patience", "val_fraction", "seed", "threads"):
         parser.add_argument("--" + name.replace("_", "-"), type=type(getattr(defaults, name)), default=getattr(defaults, name))
     parser.add_argument("--temperature", type=float, default=HeadConfig.temperature)
+    parser.add_argument("--cached-only", action="store_true", help="train on the train posts already encoded")
     args = parser.parse_args(argv)
-    config = TuneConfig(langs=args.lang, head=HeadConfig(temperature=args.temperature),
+    config = TuneConfig(langs=args.lang, head=HeadConfig(temperature=args.temperature), cached_only=args.cached_only,
                         **{k: getattr(args, k) for k in ("batch_size", "lr", "weight_decay", "max_epochs", "patience",
                                                            "val_fraction", "seed", "threads")})
     out = args.out or ROOT / "runs" / "tune_encoder" / "-".join(config.langs)
@@ -201,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     best = max(history[1:], key=lambda h: np.mean([v["recall@10"] for v in h["val"].values()]))
     info = {"config": asdict(config), "training": {
         "data": [f"runs/corpus/{d.lang}_train.jsonl" for d in langs], "fit_posts": {d.lang: len(d.fit_posts) for d in langs},
+        "val_posts": {d.lang: len(d.val_posts) for d in langs},
         "best_epoch": best["epoch"], "epochs_run": len(history), "seconds": train_s, "val": best["val"]},
         "dev": dev, "dev_data": [f"runs/corpus/{d.lang}_dev.jsonl" for d in langs]}
     torch.save({"config": asdict(config), "state": model.state_dict(), "history": history, "dev": dev}, out / "ckpt.pt")
