@@ -63,9 +63,10 @@ class FeatureContext:
     def from_sources(cls, retrieval=None, lexicon=None) -> "FeatureContext":
         train: Counter = Counter()
         if retrieval is not None:
+            keys = [tag_key(t) for t in retrieval.tags]  # once per distinct tag, not per post
             for ids in retrieval.doc_tags:
                 for t in ids:
-                    train[tag_key(retrieval.tags[t])] += 1
+                    train[keys[t]] += 1
         lex: Counter = Counter()
         if lexicon is not None:
             for tag, count in lexicon.counts.items():
