@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     info = {"config": asdict(config), "training": {
         "data": [f"runs/corpus/{d.lang}_train.jsonl" for d in langs], "fit_posts": {d.lang: len(d.fit_posts) for d in langs},
         "val_posts": {d.lang: len(d.val_posts) for d in langs},
-        "best_epoch": best["epoch"], "epochs_run": len(history), "seconds": train_s, "val": best["val"]},
+        "best_epoch": best["epoch"], "epochs_run": len(history) - 1, "seconds": train_s, "val": best["val"]},
         "dev": dev, "dev_data": [f"runs/corpus/{d.lang}_dev.jsonl" for d in langs]}
     torch.save({"config": asdict(config), "state": model.state_dict(), "history": history, "dev": dev}, out / "ckpt.pt")
     (out / "report.json").write_text(json.dumps({**info, "history": history}, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
