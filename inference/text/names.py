@@ -1,12 +1,13 @@
 """Whether a tag is supported by a post's own words: the names it holds (people, places, teams,
-brands, events) and the content words it shares with the post. The service's grounding stage drops a
-tag the post did not give when it names something the post never mentions."""
+brands, events), its numbers, and the content words it shares with the post (`supported`). The
+service's grounding stage drops a tag the post did not give when it names something the post never
+mentions, or is only partly about it; the safety filter asks `place_names` for solidarity tags."""
 
 from __future__ import annotations
 
 import re
 
-from inference.text.phrases import FUNCTION_WORDS, STOP_WORDS, english_lists, jieba_tables
+from inference.text.phrases import FUNCTION_WORDS, english_lists, jieba_tables
 from inference.text.phrases_zh import ZH_STOP
 
 _NAME_FLAGS = frozenset({"nr", "nrfg", "nrt", "ns", "nt", "nz"})  # jieba: people, places, organisations, other proper
@@ -23,17 +24,6 @@ def proper_names(tag_words: str, lang: str) -> list[str]:
         return [w for w in words if tags.get(w) in _NAME_FLAGS or (w not in tags and 2 <= len(w) <= 4 and w[0] in name_start)]
     dictionary, _ = english_lists()
     return [w for w in tag_words.lower().split() if w.isalpha() and len(w) >= 3 and w not in dictionary]
-
-
-def shares_a_word(tag_words: str, text: str, lang: str) -> bool:
-    """Whether a tag and a text share a content word: a Chinese word of two or more characters, or an
-    English word that is not a stop word ("重庆 火锅" and a post about 火锅; "bike lane" and "new bike")."""
-    if lang == "zh":
-        jieba = jieba_tables()[0]
-        words = [w for w in jieba.lcut("".join(tag_words.split())) if len(w) >= 2]
-        return any(w in text for w in words)
-    found = set(re.findall(r"[a-z0-9]+", text.lower()))
-    return any(w in found for w in tag_words.lower().split() if w not in STOP_WORDS)
 
 
 # words of English tags that say how, not what (#BeachLife, #CoffeeLover): a tag is not "partly" about
