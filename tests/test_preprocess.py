@@ -106,3 +106,11 @@ def test_placeholders_in_learnt_tags_take_the_posts_numbers_or_the_tag_is_droppe
 
 def test_text_in_the_data_sets_convention_keeps_the_placeholders():
     assert fill_placeholders("鹿晗 DIGIT 生日快乐", "祝 鹿晗 DIGIT 岁 生日快乐") == "鹿晗 DIGIT 生日快乐"
+
+
+def test_a_text_of_han_characters_alone_is_chinese_whatever_the_identifier_guesses():
+    from inference.text.tags import detect_lang
+
+    assert detect_lang("厦门鼓浪屿一日游，海风好舒服") == "zh"
+    assert detect_lang("今日は良い天気ですね") == "ja"  # kana: Japanese
+    assert detect_lang("오늘 날씨 좋다") == "ko"  # Hangul: Korean

@@ -31,6 +31,15 @@ _KANA_CJK_RE = re.compile("[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_RE = re.compile(r"[A-Za-z]")
 _KANA_RE = re.compile("[\u3040-\u30ff]")
 _LETTER_RE = re.compile(r"[^\W\d_]")
+_HANGUL_RE = re.compile("[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")
+_HAN_CODES = {"zh", "ko"}  # codes whose texts may be Han characters alone (Korean in Hanja, rare)
+
+
+def _han_only(text: str) -> bool:
+    """Han characters are most of the letters, with no kana and no Hangul."""
+    letters = _LETTER_RE.findall(text)
+    han = len(_CJK_RE.findall(text))
+    return han > 0 and han >= len(letters) / 2 and not _KANA_RE.search(text) and not _HANGUL_RE.search(text)
 
 
 def tag_key(tag: str) -> str:
@@ -47,8 +56,8 @@ def detect_lang(text: str) -> str:
     if found is not None:
         code, score = found
         code = "zh" if code in _ZH_CODES else code
-        if code == "ja" and not _KANA_RE.search(text):  # Han characters alone: Chinese
-            code = "zh"
+        if code not in _HAN_CODES and _han_only(text):  # Han characters alone: Chinese ("oc" was
+            code = "zh"  # given for 厦门鼓浪屿一日游; Japanese needs kana, Korean Hangul)
         if code in LANGUAGES and score >= MIN_LANG_SCORE:
             return code
         letters = _LETTER_RE.findall(text)
