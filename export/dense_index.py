@@ -115,6 +115,22 @@ def write(index: DenseIndex, out_dir: Path, manifest: bool = False) -> dict:
             "tags": len(index.tags), "mb": round(path.stat().st_size / 1e6, 3), "sha256": sha, "format_version": FORMAT_VERSION}
 
 
+def set_grounding(folder: Path, settings: list[str]) -> dict:
+    """Merge KEY=VALUE dense settings into folder/grounding.json (re-read now; other fields kept)."""
+    from inference.runtime.grounding import GROUNDING_JSON, GroundingConfig
+
+    path = folder / GROUNDING_JSON
+    data = json.loads(path.read_text(encoding="utf-8"))
+    for item in settings:
+        key, _, value = item.partition("=")
+        if not key.startswith("dense_"):
+            raise SystemExit(f"--set {item}: only the dense_* fields are this tool's")
+        data[key] = int(value) if value.lstrip("-").isdigit() else float(value)
+    path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    GroundingConfig.load(folder)  # still valid
+    return {k: v for k, v in data.items() if k.startswith("dense_")}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m export.dense_index", description=__doc__.split("\n")[0])
     parser.add_argument("--lang", choices=["en", "zh"])
@@ -123,6 +139,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dims", type=int, default=128, help="PCA dimensions (0: the full 512)")
     parser.add_argument("--dtype", choices=["int8", "float16"], default="int8")
     parser.add_argument("--manifest", action="store_true", help="rewrite DIR/manifest.json (DIR is a model folder)")
+    parser.add_argument("--set", action="append", default=[], metavar="dense_KEY=VALUE",
+                        help="merge into DIR/grounding.json (a model folder; with --manifest)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--encode-only", type=Path, nargs="*", default=None, help="JSONL files to encode into the cache")
     parser.add_argument("--reverse", action="store_true", help="with --encode-only: last chunk first (a second process)")
@@ -135,7 +153,10 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--lang, --train and --out are required (or --encode-only FILES)")
     records = [r for r in load_jsonl(args.train) if r.get("hashtags")]
     vectors = encode_records(records, args.train.stem, args.threads)
-    print(json.dumps(write(build_index(records, vectors, args.dims, args.dtype), args.out, args.manifest), ensure_ascii=False))
+    index = build_index(records, vectors, args.dims, args.dtype)
+    if args.set:
+        print(json.dumps(set_grounding(args.out, args.set)))
+    print(json.dumps(write(index, args.out, args.manifest), ensure_ascii=False))
 
 
 if __name__ == "__main__":

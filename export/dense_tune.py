@@ -116,16 +116,24 @@ def model_lists(suggester, requests) -> list[tuple[list, set, set]]:
     return out
 
 
-def grounded_top(grounder, requests, lists, floor: bool) -> list[list[str]]:
-    from inference.runtime.strategies import usable
-
+def prepare_all(grounder, requests, lists) -> list:
+    """Every request's candidates with their features (`Grounder.prepare`, as `ground_batch` runs it)."""
     out = []
     for start in range(0, len(requests), BATCH):
         batch, rows = requests[start:start + BATCH], lists[start:start + BATCH]
-        found = grounder.ground_batch([r[0] for r in rows], [q.full_text for q in batch], [q.thread for q in batch],
-                                      [r[1] for r in rows], rows[0][2] if rows else set(), [floor] * len(batch))
-        for q, g, (_, exclude, _) in zip(batch, found, rows):
-            out.append([r.words for r in usable(g.ranked, " ".join([q.full_text, *q.thread]), exclude)[:K]])
+        out.extend(grounder.prepare([r[0] for r in rows], [q.full_text for q in batch], [q.thread for q in batch]))
+    return out
+
+
+def grounded_top(grounder, requests, lists, prepared, floor: bool) -> list[list[str]]:
+    """Top K of every request: `ground_batch`'s finish (scores under grounder.config, safety, floor) and `usable`."""
+    from inference.runtime.strategies import usable
+    from inference.text.tags import tag_key
+
+    out = []
+    for q, p, (_, exclude, blocklist) in zip(requests, prepared, lists):
+        found = grounder._finish(p, {tag_key(e) for e in exclude} | {tag_key(b) for b in blocklist}, floor)
+        out.append([r.words for r in usable(found.ranked, " ".join([q.full_text, *q.thread]), exclude)[:K]])
     return out
 
 
@@ -148,17 +156,20 @@ def run_grid(args) -> None:
     index, mb = variant(train, train_vectors, args.dims, args.dtype)
     print(f"dense index: {args.dims or 512} dims {args.dtype}, {mb} MB")
     results = []
+    grounder.dense, grounder.config = None, base
+    prepared = prepare_all(grounder, requests, lists)
     for floor in (False, True):
-        grounder.dense, grounder.config = None, base
-        m = evaluate(gold, grounded_top(grounder, requests, lists, floor), args.lang)
+        m = evaluate(gold, grounded_top(grounder, requests, lists, prepared, floor), args.lang)
         print(f"off, floor {floor}: {_show(m)}", flush=True)
         results.append((floor, None, m))
     grounder.dense = index
     for n, min_cos, limit in itertools.product(args.n, args.min_cos, args.limit):
+        grounder.config = replace(base, dense_k=n, dense_min_cos=min_cos, dense_limit=limit)
+        prepared = prepare_all(grounder, requests, lists)  # the candidates: the weight only re-scores them
         for weight in args.weights:
             grounder.config = replace(base, dense_k=n, dense_min_cos=min_cos, dense_limit=limit, dense_weight=weight)
             for floor in (False, True):
-                m = evaluate(gold, grounded_top(grounder, requests, lists, floor), args.lang)
+                m = evaluate(gold, grounded_top(grounder, requests, lists, prepared, floor), args.lang)
                 results.append((floor, (n, min_cos, limit, weight), m))
                 print(f"n {n} min_cos {min_cos} limit {limit} weight {weight}, floor {floor}: {_show(m)}", flush=True)
     for floor in (False, True):
