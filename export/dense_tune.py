@@ -88,7 +88,7 @@ def run_recall(args) -> None:
     for dims, dtype in [(0, "float32"), *[(int(d), t) for d, t in (v.split(":") for v in args.variants)]]:
         if dtype == "float32":
             index, mb = build_index(train, train_vectors, 0, "float16"), float("nan")
-            index.vectors = np.ascontiguousarray(train_vectors)  # exact: the encoder's own vectors
+            index.matrix = np.ascontiguousarray(train_vectors.T)  # exact: the encoder's own vectors
         else:
             index, mb = variant(train, train_vectors, dims, dtype)
         print(f"-- {dims or 512} dims {dtype}: {mb} MB, search {search_ms(index, dev_vectors, max(args.n)):.2f} ms/request (median, one at a time)")
