@@ -28,7 +28,8 @@ RATE_BURST = 20  # requests at once after idling (bucket size)
 # character counts COST_CJK_WEIGHT times: segmentation and phrase extraction cost ~4x more per
 # character) + for an image COST_IMAGE_BASE + COST_IMAGE_UNITS_PER_MPX per megapixel it decodes to
 # (a JPEG's after its 1/8-scale draft) + COST_IMAGE_UNITS_PER_MB per MB of file. A maximum-size
-# request (10,000 + 50 x 5,000 characters) is 261 units in English, 1,041 in Chinese; a 16 Mpx PNG 35.
+# request (10,000 + 50 x 5,000 characters) counts what the text stages read of it (MAX_READ_CHARS below):
+# 9 units in English, 33 in Chinese; a 16 Mpx PNG 35.
 COST_CHARS_PER_UNIT = 1_000
 COST_CJK_WEIGHT = 4
 COST_IMAGE_BASE = 1.0  # the tagger's run

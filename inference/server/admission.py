@@ -71,6 +71,7 @@ from inference.limits import (
 from inference.server.appkeys import API_KEY_ID
 from inference.server.errors import Overloaded, RateLimited
 from inference.server.ratelimit import TokenBucketLimiter
+from inference.text.preprocess import clip_texts
 
 if TYPE_CHECKING:
     from inference.server.batching import MicroBatcher
@@ -121,7 +122,9 @@ class Cost:
 
 def request_cost(text: str, thread: tuple[str, ...] | list[str], image_decode_pixels: int | None = None,
                  image_bytes: int = 0) -> Cost:
-    """The cost units of a request; image_decode_pixels: None without an image (0: an unreadable header)."""
+    """The cost units of a request; image_decode_pixels: None without an image (0: an unreadable header).
+    Its text counts as far as the text stages read it (`clip_texts`: MAX_READ_CHARS of post + thread)."""
+    text, thread = clip_texts(text, thread)
     chars = weighted_chars(text) + sum(weighted_chars(m) for m in thread)
     text_units = 1.0 + chars / COST_CHARS_PER_UNIT
     if image_decode_pixels is None:
