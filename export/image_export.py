@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> None:
                            else "; float16 weights (BatchNorms folded)" if fp16 else ""),
             "backbone_config": asdict(cfg),
             "graph": "tagger.onnx",
-            "input": {"size": size, "resize": meta.get("resize", "crop"), "resize_shorter": RESIZE_SHORTER,
+            "input": {"size": size, "resize": meta.get("resize", "crop"), "resize_shorter": max(RESIZE_SHORTER, size),  # the crop never upsamples below the input
                       "norm": DEFAULT_NORM, "max_bytes": MAX_IMAGE_BYTES, "max_pixels": MAX_PIXELS},
             "norm": DEFAULT_NORM,
             "tags": vocab,
