@@ -14,6 +14,9 @@ MIN_K, MAX_K, DEFAULT_K = 1, 20, 10  # suggestions asked for
 MAX_IMAGE_BYTES = 10 * 1024 * 1024  # an encoded photo
 MAX_IMAGE_PIXELS = 50_000_000  # its decoded size (header check before decoding)
 MAX_OCR_PIXELS = 1_000_000  # OCR reads a photo downscaled to at most this many pixels (~1155x866)
+# OCR is skipped on a photo that decodes to more pixels than this (after a JPEG's draft): a PNG that large
+# would be decoded at full size a second time, beside the tagger's decode (a 4K screenshot still is read)
+MAX_OCR_DECODE_PIXELS = 3840 * 2160
 # room for a MAX_IMAGE_BYTES photo in base64 JSON (4/3 of its bytes) and the text around it: an image
 # the image check accepts is never refused for the size of its request first
 MAX_BODY_BYTES = MAX_IMAGE_BYTES * 4 // 3 + 1024 * 1024

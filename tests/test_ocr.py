@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from inference.limits import MAX_OCR_PIXELS
+from inference.limits import MAX_OCR_DECODE_PIXELS, MAX_OCR_PIXELS
 from inference.runtime import ocr
 from inference.runtime.model_folder import InvalidModelFolder
 from inference.runtime.ocr import OcrReader, OcrUnavailable, fit_pixels, load_ocr
@@ -72,11 +72,26 @@ def test_a_huge_photo_is_read_within_the_pixel_budget(reader, monkeypatch):
     detect, recognise = reader.detect, reader.recognise
     monkeypatch.setattr(reader, "detect", lambda photo, side: seen.append(photo.size) or detect(photo, side))
     huge = poster(size=(900, 300)).resize((6000, 2000), Image.Resampling.NEAREST)
-    for image in (huge, png(huge)):
+    for image in (huge, jpeg(huge)):
         seen.clear()
         result = reader.read(image)
         assert seen and all(w * h <= MAX_OCR_PIXELS for w, h in seen)
         assert "WORLD" in result.text.upper()
+
+
+def test_a_png_that_decodes_beyond_the_ocr_budget_is_not_read_at_all(reader, monkeypatch):
+    seen = []
+    monkeypatch.setattr(reader, "detect", lambda photo, side: seen.append(photo.size))
+    huge = poster(size=(900, 300)).resize((6000, 2000), Image.Resampling.NEAREST)
+    assert 6000 * 2000 > MAX_OCR_DECODE_PIXELS
+    result = reader.read(png(huge))  # a second full-size decode beside the tagger's: skipped
+    assert result.text == "" and not seen and not result.ran_recognition
+
+
+def jpeg(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=95)
+    return out.getvalue()
 
 
 def test_fit_pixels_keeps_the_aspect_and_leaves_small_photos_alone():

@@ -128,9 +128,12 @@ async def test_ocr_reads_a_huge_photo_within_the_pixel_budget(client, suggester,
     detect = suggester.ocr.detect
     monkeypatch.setattr(suggester.ocr, "detect", lambda photo, side: seen.append(photo.size) or detect(photo, side))
     huge = poster(["CHICAGO", "MARATHON"]).resize((5000, 3000), Image.Resampling.NEAREST)
-    body = await suggest(client, encoded(huge, "PNG"))
+    body = await suggest(client, encoded(huge, "JPEG"))  # decoded at a reduced scale (JPEG draft)
     assert seen and all(w * h <= MAX_OCR_PIXELS for w, h in seen)
     assert "MARATHON" in body["ocr_text"]
+    seen.clear()  # the same as a PNG would be decoded at full size a second time: not read, still tagged
+    body = await suggest(client, encoded(huge, "PNG"))
+    assert not seen and body["ocr_text"] == "" and body["suggestions"]
 
 
 def test_the_response_schema_documents_ocr_text():

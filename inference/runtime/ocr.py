@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from inference.limits import MAX_OCR_PIXELS
+from inference.limits import MAX_OCR_DECODE_PIXELS, MAX_OCR_PIXELS
 from inference.runtime.image_preprocess import ImageLimits, open_image, probe, to_rgb
 from inference.runtime.model_folder import InvalidModelFolder, check_format, read_json_object, verify_folder
 from inference.runtime.ocr_boxes import boxes_from_map, crop, reading_order
@@ -207,6 +207,9 @@ class OcrReader:
         data = bytes(image) if isinstance(image, (bytes, bytearray, memoryview)) else None
         # the gate's decode: a JPEG's draft keeps the longer side >= the gate's (a 4:3 photo's shorter side is 3/4 of it)
         limits = ImageLimits(shorter=self.gate_side * 3 // 4)
+        head = probe(data, limits) if data is not None else None
+        if head is not None and head.decode_pixels > MAX_OCR_DECODE_PIXELS:  # a second full-size frame beside
+            return [], False  # the tagger's: memory, not text (screenshots and posters are smaller)
         first = open_image(data, limits) if data is not None else to_rgb(image)
         small = fit_pixels(first)
         gate = self.detect(small, self.gate_side)
