@@ -191,3 +191,11 @@ async def test_photo_text_in_a_language_no_model_serves_still_gets_image_tags(cl
     monkeypatch.setattr(suggester.ocr, "read", lambda data: OcrResult(words, [(words, 0.9)]))
     body = await suggest(client, encoded(plain_photo()))
     assert body["ocr_text"] == words and body["suggestions"]
+
+
+def test_the_photo_text_joins_the_post_with_its_lines_joined():
+    from inference.runtime.suggester import SuggestRequest
+
+    request = SuggestRequest(text="race day!", photo_text="GREAT NORTH\nRUN 2026\n")
+    assert request.full_text == "race day!\nGREAT NORTH RUN 2026"
+    assert SuggestRequest(text="race day!").full_text == "race day!"

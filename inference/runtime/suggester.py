@@ -47,8 +47,9 @@ class SuggestRequest:
 
     @property
     def full_text(self) -> str:
-        """The post's text, then the text read from its photo."""
-        return f"{self.text}\n{self.photo_text}" if self.photo_text.strip() else self.text
+        """The post's text, then the text read from its photo, its lines joined: OCR breaks a sign's
+        phrase where the layout does ("GREAT NORTH" / "RUN 2026" is one title)."""
+        return f"{self.text}\n{' '.join(self.photo_text.split())}" if self.photo_text.strip() else self.text
 
 
 @dataclass(frozen=True)
