@@ -8,7 +8,7 @@
 The photos come from installed packages (scikit-image and matplotlib from PyPI, mate-backgrounds and
 ukui-wallpapers from Debian: photos.json "packages"); none is committed. Rendered items (a meme, a
 poster, a menu, a sign) are drawn here with Pillow. `lists` asks the shipped models through
-`Suggester.from_default_models()`, the photo alone, k=5; items with a "caption" get a second row
+`Suggester.from_default_models()` as the service does (`read_photo`: the tagger's input and OCR), the photo alone, k=5; items with a "caption" get a second row
 "<id>+caption" with the caption as the post. Judges look at each photo and score its tags 0/1/2 with
 a harmful flag (docs/panel/RUBRIC.md, docs/panel/JUDGE.md). Never tune on this panel.
 """
@@ -136,14 +136,14 @@ def make_lists(folder: Path, out: Path, manifest: dict) -> None:
     from inference.runtime.suggester import SuggestRequest, Suggester
 
     suggester = Suggester.from_default_models()
-    tagger = suggester.image_tagger
     rows, requests = [], []
     for item in manifest["photos"]:
-        image = tagger.preprocess((folder / f"{item['id']}.jpg").read_bytes())
+        # as the service reads a photo: the tagger's input and the text in it (OCR)
+        image, photo_text = suggester.read_photo((folder / f"{item['id']}.jpg").read_bytes())
         for suffix, caption in [("", "")] + ([("+caption", item["caption"])] if item.get("caption") else []):
             rows.append({"id": item["id"] + suffix, "photo": f"{item['id']}.jpg", "description": item["description"],
-                         "caption": caption})
-            requests.append(SuggestRequest(text=caption, k=K, image=image))
+                         "caption": caption, "ocr_text": photo_text})
+            requests.append(SuggestRequest(text=caption, k=K, image=image, photo_text=photo_text))
     results = suggester.suggest_batch(requests)
     for row, result in zip(rows, results):
         row["tags"] = [s.tag for s in result.suggestions]
