@@ -64,10 +64,8 @@ def test_the_backbone_config_round_trips_through_a_checkpoint(tmp_path):
     saved = torch.load(tmp_path / "ckpt.pt", map_location="cpu", weights_only=True)
     again = EfficientNetLite(backbone_config(saved["config"])).eval()
     again.load_state_dict(saved["state_dict"], strict=True)
-    assert again.cfg == cfg
-    x = torch.randn(2, 3, 64, 64)
-    with torch.no_grad():
-        assert torch.equal(model(x), again(x))
+    assert again.cfg == cfg and len(again._blocks) == 21  # Lite1's depth, not Lite0's 16 blocks
+    assert all(torch.equal(t, again.state_dict()[k]) for k, t in model.state_dict().items())
     assert backbone_config(None) == BackboneConfig()  # runs from before the option: Lite0
 
 
@@ -83,7 +81,7 @@ def test_the_choice_travels_from_the_features_cache_to_train_meta(tmp_path):
     assert cache_backbone(np.load(tmp_path / "old.npz")) == BackboneConfig()
 
 
-@pytest.mark.parametrize("variant", ["lite1", "lite2"])
+@pytest.mark.parametrize("variant", ["lite2"])  # Lite2 scales both depth and width (Lite1: depth only); ~10 s each
 def test_a_lite1_or_lite2_graph_matches_pytorch(variant, tmp_path):
     needs_weights(variant)
     torch.set_num_threads(2)
