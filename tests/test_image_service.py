@@ -324,3 +324,19 @@ def test_predict_on_a_corel5k_label_file_keeps_to_its_words_and_evaluate_scores_
     assert run_evaluate(argparse.Namespace(gold=str(corel / "test_label"), pred=str(out), lang=None, protocol=None)) == 0
     printed = dict(line.split("\t") for line in capsys.readouterr().out.splitlines())
     assert list(printed) == ["P", "R", "F1", "N+"] and printed["N+"] == "3"
+
+
+
+def test_a_captioned_photo_gets_its_caption_grounded_never_its_far_neighbours_tags():
+    """With the shipped models, a photo's caption passes the grounding stage (floor, support rules,
+    safety) before it meets the photo's tags: no raw retrieval or generator tag reaches the list."""
+    from inference.runtime.suggester import CAPTION, Suggester, SuggestRequest
+
+    suggester = Suggester.from_default_models()
+    photo = Image.new("RGB", (640, 480), (90, 140, 200))
+    buffer = io.BytesIO()
+    photo.save(buffer, "JPEG")
+    pixels, _ = suggester.read_photo(buffer.getvalue())
+    result = suggester.suggest(SuggestRequest(text="yard sale this saturday", k=5, image=pixels))
+    assert result.suggestions and {s.source for s in result.suggestions} <= {CAPTION, "image"}
+    assert any(s.source == CAPTION for s in result.suggestions)

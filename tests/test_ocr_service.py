@@ -193,9 +193,9 @@ async def test_photo_text_in_a_language_no_model_serves_still_gets_image_tags(cl
     assert body["ocr_text"] == words and body["suggestions"]
 
 
-def test_the_photo_text_joins_the_post_with_its_lines_joined():
+def test_the_photo_text_joins_the_post_with_its_lines_joined_and_its_capitals_read_as_a_title():
     from inference.runtime.suggester import SuggestRequest
 
-    request = SuggestRequest(text="race day!", photo_text="GREAT NORTH\nRUN 2026\n")
-    assert request.full_text == "race day!\nGREAT NORTH RUN 2026"
+    request = SuggestRequest(text="race day!", photo_text="GREAT NORTH\nRUN 2026\nsee you there")
+    assert request.full_text == "race day!\nGreat North Run 2026 see you there"
     assert SuggestRequest(text="race day!").full_text == "race day!"

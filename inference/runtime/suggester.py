@@ -48,8 +48,12 @@ class SuggestRequest:
     @property
     def full_text(self) -> str:
         """The post's text, then the text read from its photo, its lines joined: OCR breaks a sign's
-        phrase where the layout does ("GREAT NORTH" / "RUN 2026" is one title)."""
-        return f"{self.text}\n{' '.join(self.photo_text.split())}" if self.photo_text.strip() else self.text
+        phrase where the layout does ("GREAT NORTH" / "RUN 2026" is one title, "Great North Run 2026")."""
+        if not self.photo_text.strip():
+            return self.text
+        # a sign's or poster's capitals are its lettering, not acronyms: "YARD SALE" reads as "Yard Sale"
+        lines = [line.title() if line.isupper() else line for line in self.photo_text.splitlines()]
+        return f"{self.text}\n{' '.join(' '.join(lines).split())}"
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,9 @@ class SuggestResult:
     model: str  # "name@version"
     below_floor: bool = False  # the relevance floor left fewer than k suggestions
     detected_lang: str | None = None  # what the text reads as (differs from `lang` when a forced lang contradicts it)
+
+
+CAPTION = "caption"  # a captioned photo's text candidates once grounded (a fusion source of their own)
 
 
 def existing_tags(req: SuggestRequest) -> set[str]:
@@ -260,8 +267,8 @@ class Suggester:
         # ask the sources for more than k: ranking drops existing and blocked tags
         n = max(r.k for r in batch) + max(len(e) for e in excluded) + 5
         candidates = self._text_candidates(model, batch, n)
-        texts = {j: model.ranking.rank(c, post, thread, n, excluded[j], blocklist)
-                 for j, (c, post, thread) in candidates.items() if images[j] is None}
+        # every request with text, a captioned photo's too: its caption's tags are grounded like a post's
+        texts = {j: model.ranking.rank(c, post, thread, n, excluded[j], blocklist) for j, (c, post, thread) in candidates.items()}
         grounder = model.grounder if model is not None else self._fallback_for(lang)
         if model is None and grounder is not None:  # a language without a model: the vocabulary alone
             texts = {j: [] for j, r in enumerate(batch) if images[j] is None and self._has_text(r)}
@@ -274,6 +281,8 @@ class Suggester:
             if images[j] is not None:
                 used.append(self.image_tagger.model_id)
                 text_candidates = candidates[j][0] if j in candidates else {}
+                if j in grounded:  # the caption's grounded list, one source: far neighbours' tags are gone
+                    text_candidates = {CAPTION: [(r.words, r.score) for r in grounded[j].ranked]}
                 ranked = self._with_image(model, req, images[j], text_candidates, exclude, blocklist, n, raw_text, lang)
             elif j in grounded:  # the grounding stage applied the safety filter itself
                 ranked = usable(grounded[j].ranked, raw_text, exclude)[: req.k]
@@ -324,7 +333,9 @@ class Suggester:
         """A photo's tags, fused with its caption's candidates when it has one; the safety filter applied."""
         image_tags = [t for t in image_tags if self.safety is None or self.safety.check(t[0], raw_text, lang).allowed]
         fusion = dict(model.fusion) if model is not None else {"weights": {}, "norms": {}}
-        fusion["weights"] = {**fusion.get("weights", {}), "image": self.image_weight}
+        weights = fusion.get("weights", {})
+        # the grounded caption weighs what the text sources weigh together, so the photo keeps its weight
+        fusion["weights"] = {**weights, CAPTION: sum(max(0.0, float(w)) for w in weights.values()) or 1.0, "image": self.image_weight}
         candidates = {**text_candidates, "image": image_tags}
         if not text_candidates:
             return usable(rank(candidates, fusion, n, exclude, blocklist), raw_text, exclude)[: req.k]
