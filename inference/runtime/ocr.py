@@ -215,7 +215,7 @@ class OcrReader:
         gate = self.detect(small, self.gate_side)
         if len(gate) == 0:
             return [], False
-        drafted = data is not None and (p := probe(data, limits)) is not None and p.decode_pixels < p.pixels
+        drafted = head is not None and head.decode_pixels < head.pixels  # the header read above
         photo = fit_pixels(open_image(data, READ_LIMITS)) if drafted else small  # other formats: decoded once
         gate_heights = np.linalg.norm(gate[:, 0] - gate[:, 3], axis=1) * self.gate_side / max(small.size)
         if self.detect_side > self.gate_side and max(photo.size) > self.gate_side and gate_heights.min() < self.reuse_height:

@@ -267,9 +267,10 @@ class Suggester:
         # ask the sources for more than k: ranking drops existing and blocked tags
         n = max(r.k for r in batch) + max(len(e) for e in excluded) + 5
         candidates = self._text_candidates(model, batch, n)
-        # every request with text, a captioned photo's too: its caption's tags are grounded like a post's
-        texts = {j: model.ranking.rank(c, post, thread, n, excluded[j], blocklist) for j, (c, post, thread) in candidates.items()}
         grounder = model.grounder if model is not None else self._fallback_for(lang)
+        # every request with text; a captioned photo's too where its caption will be grounded like a post
+        texts = {j: model.ranking.rank(c, post, thread, n, excluded[j], blocklist)
+                 for j, (c, post, thread) in candidates.items() if images[j] is None or grounder is not None}
         if model is None and grounder is not None:  # a language without a model: the vocabulary alone
             texts = {j: [] for j, r in enumerate(batch) if images[j] is None and self._has_text(r)}
         grounded = self._ground(grounder, batch, texts, excluded, blocklist)
