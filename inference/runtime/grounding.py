@@ -234,11 +234,13 @@ class Grounder:
     def ground_batch(
         self, ranked: list[list[Ranked]], posts: list[str], threads: list[Sequence[str]],
         excluded: list[set[str]], blocklist: set[str] | frozenset[str], floors: Sequence[bool],
+        contexts: np.ndarray | None = None,
     ) -> list[Grounded]:
-        """Per request: its candidates re-scored, filtered and sorted (all of them, not cut to k)."""
+        """Per request: its candidates re-scored, filtered and sorted (all of them, not cut to k).
+        contexts: `encode_contexts` of the same requests, when the caller encoded them ahead."""
         blocked = {tag_key(b) for b in blocklist}
         return [self._finish(p, {tag_key(e) for e in exclude} | blocked, floor)
-                for p, exclude, floor in zip(self.prepare(ranked, posts, threads), excluded, floors)]
+                for p, exclude, floor in zip(self.prepare(ranked, posts, threads, contexts), excluded, floors)]
 
     def encode_contexts(self, posts: list[str], threads: list[Sequence[str]]) -> np.ndarray:
         """The requests' post + thread vectors [B, D]."""

@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from inference.runtime.background import AHEAD
 from inference.runtime.ranking import FUSION_JSON
 from inference.runtime.rerank import RERANK_JSON, FeatureContext, Reranker
 from inference.runtime.strategies import FusionRanking, RerankedRanking
@@ -131,5 +132,9 @@ class LanguageModel:
         # the reranker may want deeper lists than k + 5 (more gold tags reach its pool); the
         # generator's beams stay at n
         limit = max(n, self.reranker.source_limit) if self.reranker is not None else n
-        per_source = {name: fns[name](pairs, n if name == "generator" else limit) for name in self.sources}
+        # the generator searches in the background while the other sources score
+        ahead = AHEAD.submit(fns["generator"], pairs, n) if "generator" in self.sources and len(self.sources) > 1 else None
+        found = {name: fns[name](pairs, n if name == "generator" else limit)
+                 for name in self.sources if ahead is None or name != "generator"}
+        per_source = {name: ahead.result() if name not in found else found[name] for name in self.sources}
         return [{name: found[row] for name, found in per_source.items()} for row in range(len(pairs))]
