@@ -137,3 +137,54 @@ def test_image_errors_are_service_errors_with_4xx_status():
 
     assert issubclass(InvalidImage, ServiceError) and InvalidImage.status == 400
     assert issubclass(ImageTooLarge, ServiceError) and ImageTooLarge.status == 413
+
+
+def test_reduce_in_strips_is_reduce_pixel_for_pixel(monkeypatch):
+    """RGBA/LA/palette frames are reduced a band at a time (no full-size premultiplied or converted
+    copy); the bands start at multiples of the row factor, so the pixels are reduce's own."""
+    import inference.runtime.image_preprocess as ip
+    from PIL import Image
+
+    monkeypatch.setattr(ip, "STRIP_BYTES", 32 * 1024)
+    rng = np.random.default_rng(0)
+    rgba = Image.fromarray(rng.integers(0, 256, (501, 333, 4), dtype=np.uint8), "RGBA")
+    palette = Image.fromarray(rng.integers(0, 256, (501, 333, 3), dtype=np.uint8), "RGB").quantize(32)
+    palette.info["transparency"] = 3
+    for factors in ((2, 2), (3, 7), (1, 4), (5, 1)):
+        for img, prepare, reference in (
+            (rgba, None, rgba), (rgba.convert("LA"), None, rgba.convert("LA")),
+            (palette, lambda s: s.convert("RGBA"), palette.convert("RGBA")),
+        ):
+            got, want = ip.reduce_in_strips(img, factors, prepare), reference.reduce(factors)
+            assert got.mode == want.mode and got.size == want.size
+            np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+
+
+def test_large_frames_are_decoded_one_at_a_time(monkeypatch):
+    import threading
+
+    import inference.runtime.image_preprocess as ip
+
+    inside, most, lock = [0], [0], threading.Lock()
+    real_finish = ip._finish
+
+    def finish(img, fit):
+        with lock:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        try:
+            threading.Event().wait(0.05)
+            return real_finish(img, fit)
+        finally:
+            with lock:
+                inside[0] -= 1
+
+    monkeypatch.setattr(ip, "_finish", finish)
+    monkeypatch.setattr(ip, "LARGE_DECODE_PIXELS", 100 * 100)
+    data = encode(Image.new("RGBA", (300, 200), (10, 20, 30, 40)), "PNG")
+    threads = [threading.Thread(target=ip.preprocess, args=(data,)) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert most[0] == 1

@@ -14,8 +14,11 @@ model was trained on and the pixels it serves are made by the same code:
     or, for folders that say "crop", the shorter side to 256 then the centre 224 x 224 (bilinear,
     Pillow's reducing_gap=None) --> float32 (x - 127) / 128, CHW.
 
-Memory: a decode holds the full frame once (<= max_decode_pixels x 4 bytes) plus, for RGBA, one
-premultiplied copy while it is reduced; every later step works on the reduced image. After a large
+Memory: a decode holds the full frame once (<= max_decode_pixels x 4 bytes); RGBA, LA and palette
+frames are premultiplied or converted a band of rows at a time while they are reduced
+(`reduce_in_strips`, the same pixels as one `reduce`); every later step works on the reduced image.
+Frames of LARGE_DECODE_PIXELS or more are decoded one at a time in the process (`large_decode`: the
+image pool's threads and OCR wait for each other), so four large photos at once cost one frame. After a large
 image the freed pages are handed back to the OS (`release_memory`: glibc's malloc_trim), so a
 burst of large photos does not leave the process at its peak. `probe` reads the header only (for
 the server's cost accounting).
@@ -28,9 +31,11 @@ middleware maps it to its status): `InvalidImage` (400) for bytes that are not a
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import io
+import threading
 import warnings
 from dataclasses import dataclass
 
@@ -46,6 +51,9 @@ INPUT_SIZE = 224
 RESIZE_SHORTER = 256
 REDUCING_GAP = 3  # `reduce` keeps each side >= 3x what the resize needs (Pillow's reducing_gap)
 RELEASE_AFTER_PIXELS = 4_000_000  # decodes at least this large hand their freed memory back to the OS
+LARGE_DECODE_PIXELS = 4_000_000  # frames at least this large are decoded one at a time (`large_decode`)
+STRIP_BYTES = 4 << 20  # the rows `reduce_in_strips` converts at a time
+_LARGE_DECODE = threading.Lock()
 # Per-channel (mean, std) on 0..255 pixels. The TF-ported Lite0 weights expect "tf": (x - 127) / 128
 # (python -m export.image_model --check shows the ImageNet mean/std variant is less confident).
 MEAN_STD = {
@@ -127,41 +135,56 @@ def open_image(data: bytes, limits: ImageLimits = DEFAULT_LIMITS, fit: tuple[str
     """Decode the first frame of an image into an RGB Pillow image, refusing what would not fit.
 
     fit: ("squash", size) or ("crop", shorter), what the caller resizes to: a frame more than
-    REDUCING_GAP times larger is first `reduce`d by whole factors (None: kept at its decoded size)."""
+    REDUCING_GAP times larger is first `reduce`d by whole factors (None: kept at its decoded size).
+    A frame of LARGE_DECODE_PIXELS or more is decoded while no other large one is (`large_decode`)."""
     if not isinstance(data, (bytes, bytearray, memoryview)) or len(data) == 0:
         raise InvalidImage("the image is empty")
     if len(data) > limits.max_bytes:
         raise ImageTooLarge(f"the image has {len(data):,} bytes; at most {limits.max_bytes:,} allowed")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))  # reads the header only
-            width, height = img.size
-            if width * height > limits.max_pixels:
-                raise ImageTooLarge(f"the image is {width}x{height} pixels; at most {limits.max_pixels:,} pixels allowed")
-            if width < 1 or height < 1:
-                raise InvalidImage(f"the image is {width}x{height} pixels")
-            if max(width, height) > limits.max_side:
-                raise ImageTooLarge(f"the image is {width}x{height} pixels; each side at most {limits.max_side:,} pixels allowed")
-            if getattr(img, "is_animated", False):
-                img.seek(0)  # animated GIF/WebP/APNG: the first frame
-            _draft(img, limits)
-            decode_w, decode_h = img.size
-            if decode_w * decode_h > limits.max_decode_pixels:
-                raise ImageTooLarge(
-                    f"the image is {width}x{height} pixels and its format ({img.format}) is decoded at full size: at most "
-                    f"{limits.max_decode_pixels:,} pixels allowed (the model sees {INPUT_SIZE}x{INPUT_SIZE}; send a smaller copy, "
-                    f"or a JPEG, decoded at up to 1/8 scale, of up to {limits.max_pixels:,} pixels)"
-                )
-            img.load()
-    except ImageError:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageTooLarge(f"the image has more than {limits.max_pixels:,} pixels") from None
-    except UnidentifiedImageError:
-        raise InvalidImage("the data is not an image Pillow can read (JPEG, PNG, GIF, WebP, BMP, TIFF…)") from None
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, MemoryError) as exc:
-        raise InvalidImage(f"the image is truncated or corrupt ({type(exc).__name__}: {exc})") from None
+    with contextlib.ExitStack() as held:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                img = Image.open(io.BytesIO(data))  # reads the header only
+                _check_header(img, limits)
+                held.enter_context(large_decode(img.size[0] * img.size[1]))
+                img.load()
+        except ImageError:
+            raise
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise ImageTooLarge(f"the image has more than {limits.max_pixels:,} pixels") from None
+        except UnidentifiedImageError:
+            raise InvalidImage("the data is not an image Pillow can read (JPEG, PNG, GIF, WebP, BMP, TIFF…)") from None
+        except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, MemoryError) as exc:
+            raise InvalidImage(f"the image is truncated or corrupt ({type(exc).__name__}: {exc})") from None
+        img = _finish(img, fit)  # the full frame is freed before the next large one is decoded
+        return img
+
+
+def _check_header(img: Image.Image, limits: ImageLimits) -> None:
+    """Refuse by the header's sizes; seeks an animation's first frame and drafts a JPEG (img.size is
+    then the frame the decoder fills)."""
+    width, height = img.size
+    if width * height > limits.max_pixels:
+        raise ImageTooLarge(f"the image is {width}x{height} pixels; at most {limits.max_pixels:,} pixels allowed")
+    if width < 1 or height < 1:
+        raise InvalidImage(f"the image is {width}x{height} pixels")
+    if max(width, height) > limits.max_side:
+        raise ImageTooLarge(f"the image is {width}x{height} pixels; each side at most {limits.max_side:,} pixels allowed")
+    if getattr(img, "is_animated", False):
+        img.seek(0)  # animated GIF/WebP/APNG: the first frame
+    _draft(img, limits)
+    decode_w, decode_h = img.size
+    if decode_w * decode_h > limits.max_decode_pixels:
+        raise ImageTooLarge(
+            f"the image is {width}x{height} pixels and its format ({img.format}) is decoded at full size: at most "
+            f"{limits.max_decode_pixels:,} pixels allowed (the model sees {INPUT_SIZE}x{INPUT_SIZE}; send a smaller copy, "
+            f"or a JPEG, decoded at up to 1/8 scale, of up to {limits.max_pixels:,} pixels)"
+        )
+
+
+def _finish(img: Image.Image, fit: tuple[str, int] | None) -> Image.Image:
+    """The decoded frame shrunk for `fit`, EXIF-oriented, in RGB."""
     if fit is not None:
         img = shrink(img, *fit)
     try:
@@ -169,6 +192,18 @@ def open_image(data: bytes, limits: ImageLimits = DEFAULT_LIMITS, fit: tuple[str
     except Exception:  # a broken EXIF block: keep the pixels as stored
         pass
     return to_rgb(img)
+
+
+@contextlib.contextmanager
+def large_decode(pixels: int):
+    """Held while a frame of LARGE_DECODE_PIXELS or more is decoded and reduced: one such frame at a
+    time in the process (the image pool's threads and OCR's), so a burst of large photos costs one
+    full-size frame of memory, not one per thread."""
+    if pixels < LARGE_DECODE_PIXELS:
+        yield
+        return
+    with _LARGE_DECODE:
+        yield
 
 
 def reduce_factors(width: int, height: int, resize: str, size: int) -> tuple[int, int]:
@@ -186,14 +221,36 @@ def shrink(img: Image.Image, resize: str, size: int) -> Image.Image:
     factors = reduce_factors(*img.size, resize, size)
     if factors == (1, 1):
         return img
+    prepare = None
     if img.mode == "P":  # indices cannot be averaged: colours first (transparency kept for to_rgb)
-        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+        mode = "RGBA" if "transparency" in img.info else "RGB"
+        prepare = lambda strip: strip.convert(mode)  # noqa: E731
     elif img.mode == "1":
-        img = img.convert("L")
+        prepare = lambda strip: strip.convert("L")  # noqa: E731
     try:
-        return img.reduce(factors)
+        if prepare is None and img.mode not in ("RGBA", "LA"):
+            return img.reduce(factors)
+        return reduce_in_strips(img, factors, prepare)
     except (ValueError, OSError):  # a mode `reduce` does not take (16-bit greyscale...): 8-bit RGB first
         return to_rgb(img).reduce(factors)
+
+
+def reduce_in_strips(img: Image.Image, factors: tuple[int, int], prepare=None) -> Image.Image:
+    """`img.reduce(factors)` (after `prepare`, a per-pixel conversion), a band of rows at a time: Pillow
+    reduces RGBA and LA through a premultiplied copy of the whole frame, and a palette frame needs a
+    converted copy; band by band the copies are STRIP_BYTES each. Bands start at multiples of the row
+    factor, so every block averages the same pixels and the result is the same, pixel for pixel."""
+    width, height = img.size
+    fx, fy = factors
+    rows = max(fy, STRIP_BYTES // (4 * width) // fy * fy)
+    out = None
+    for top in range(0, height, rows):
+        strip = img.crop((0, top, width, min(height, top + rows)))
+        part = (prepare(strip) if prepare is not None else strip).reduce(factors)
+        if out is None:
+            out = Image.new(part.mode, ((width + fx - 1) // fx, (height + fy - 1) // fy))
+        out.paste(part, (0, top // fy))
+    return out
 
 
 _libc = None
