@@ -15,6 +15,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ctypes
+import ctypes.util
 import importlib
 import logging
 import os
@@ -29,6 +31,33 @@ from pathlib import Path
 # that spinning). A value already in the environment wins.
 for _blas_threads in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_blas_threads, "1")
+
+# glibc's malloc, set before any thread starts (an environment variable of the same name wins): at most
+# MALLOC_ARENAS arenas (glibc's default, 8 per core, keeps each pool thread's freed blocks apart), and
+# blocks of MALLOC_MMAP_THRESHOLD bytes or more mapped apart, so a freed array goes back to the OS
+# (glibc otherwise raises the threshold to 32 MB once a large block is freed, and later arrays up to
+# that size stay in the heap when freed: the load's temporary arrays, a request's [B, V] products).
+MALLOC_ARENAS = 2
+MALLOC_MMAP_THRESHOLD = 256 * 1024
+_M_ARENA_MAX, _M_MMAP_THRESHOLD = -8, -3  # mallopt's parameter numbers (malloc.h)
+
+
+def tune_malloc() -> bool:
+    """Apply MALLOC_ARENAS and MALLOC_MMAP_THRESHOLD unless the environment sets them; False when
+    the C library is not glibc."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    if "MALLOC_ARENA_MAX" not in os.environ:
+        mallopt(_M_ARENA_MAX, MALLOC_ARENAS)
+    if "MALLOC_MMAP_THRESHOLD_" not in os.environ:
+        mallopt(_M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD)
+    return True
+
+
+tune_malloc()
 
 from aiohttp import web
 
@@ -139,12 +168,22 @@ def serve_app(app: web.Application, config: ServiceConfig, access_log: logging.L
         asyncio.run(main())
 
 
+async def _release_after_load(app: web.Application):
+    """A cleanup context after the models' (appended last): once they are loaded and warmed up, the
+    heap pages their temporary tables left free go back to the OS (glibc's malloc_trim)."""
+    from inference.runtime.image_preprocess import release_memory
+
+    release_memory()
+    yield
+
+
 def run_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         config = config_from_args(args)
         extensions = [*installed_extensions(args), *(load_extension(t) for t in args.extension)]
         app = create_app(config, extensions=extensions)
+        app.cleanup_ctx.append(_release_after_load)
     except ValueError as exc:  # a bad --cors-origin, rate limit or admission option: a message, not a traceback
         print(f"error: {exc}", file=sys.stderr)
         return 2
