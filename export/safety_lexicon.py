@@ -8,7 +8,8 @@ tags: every tag of the shipped tags.json files and every hashtag of the crisis d
 /work/shared/data (CrisisLex T26, MediaEval 2016, RumourEval 2019) that names a curated event, plus
 a default event for each data event the seeds do not cover; (c) the English word list of the PyPI
 package better-profanity 0.7.0 (MIT), less its everyday and identity words, split into sexual
-(contextual) and slur/insult (never).
+(contextual) and slur/insult (never); (d) `kinds`: vocabulary tags of a sensitive kind found from data
+(`export/safety_kinds.py`: their training posts' sources, WordNet, Chinese clauses speaking to someone).
 """
 
 from __future__ import annotations
@@ -23,12 +24,15 @@ from importlib import resources
 from pathlib import Path
 
 from export import safety_seeds as seeds
+from export.safety_kinds import build_kinds
 from inference.runtime.safety import FORMAT_VERSION, SafetyLexicon, has_cjk, tokens
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "inference" / "models" / "safety.json"
 MODELS = ROOT / "inference" / "models"
 DATA = Path("/work/shared/data")
+CORPUS = ROOT / "runs" / "corpus"  # python -m export.ingest
+WORDNET = Path("/usr/share/wordnet")  # Debian wordnet-base
 LANGS = ("en", "zh")
 _HASHTAG = re.compile(r"#([^\W_][\w]*)")
 
@@ -139,7 +143,17 @@ def harvest(evs: list[dict], candidates: set[str], safe: set[str]) -> None:
         ev["tags"] = {k: v for k, v in tags.items() if v}
 
 
-def build(data: Path = DATA) -> dict:
+def vocabulary(lang: str) -> set[str]:
+    """The tags a language's folder can suggest from its own lists (tags.json and tag_index.npz)."""
+    from inference.runtime.tag_index import TagIndex
+
+    tags = set(shipped_tags(lang))
+    if (MODELS / lang / "tag_index.npz").exists():
+        tags |= set(TagIndex.load(MODELS / lang / "tag_index.npz").tags)
+    return tags
+
+
+def build(data: Path = DATA, corpus: Path = CORPUS, wordnet: Path = WORDNET) -> dict:
     data_tags = data_events(data)
     evs = events(data_tags)
     candidates = {t for lang in LANGS for t in shipped_tags(lang)}
@@ -160,7 +174,19 @@ def build(data: Path = DATA) -> dict:
         "sources": {"profanity": "better-profanity 0.7.0 (MIT), word list less PROFANITY_EXCLUDE",
                     "data_events": sorted(data_tags)},
     }
-    SafetyLexicon(lexicon)  # validates
+    curated = SafetyLexicon(lexicon)  # validates
+
+    def covered(tag: str) -> bool:
+        m = curated.match(tag)
+        return bool(m.never or m.groups) or "".join(tokens(tag)) in curated.safe
+
+    try:
+        lexicon["kinds"] = build_kinds({lang: vocabulary(lang) for lang in LANGS}, corpus, wordnet, covered)
+    except FileNotFoundError as exc:
+        raise SafetyBuildError(str(exc)) from exc
+    lexicon["sources"]["kinds"] = (f"export/safety_kinds.py: {corpus.name}/en_train.jsonl sources, WordNet 3.0 "
+                                   "(Debian wordnet-base), jieba")
+    SafetyLexicon(lexicon)
     return lexicon
 
 
@@ -205,9 +231,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=("build", "report"))
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--corpus", type=Path, default=CORPUS, help="the ingested corpora (runs/corpus)")
+    parser.add_argument("--wordnet", type=Path, default=WORDNET, help="WordNet 3.0's dict folder")
     args = parser.parse_args(argv)
     if args.command == "build":
-        text = dumps(build(args.data))
+        text = dumps(build(args.data, args.corpus, args.wordnet))
         args.out.write_text(text, encoding="utf-8")
         print(f"wrote {args.out} ({len(text.encode()) / 1024:.0f} KiB)")
     else:

@@ -353,3 +353,20 @@ TONE = {
                "元旦", "跨年", "国庆", "周末"],
     },
 }
+
+# data-driven kinds (export/safety_kinds.py): a tag of one of these kinds stands only under a post that
+# says its own words
+# sources whose posts were collected on political keywords (a party's own account is not one: its tags
+# are its places and names, which the support rules already ask the post for)
+POLITICAL_ORIGINS = {"tweeteval-stance", "tweeteval-hate", "tweeteval-offensive"}
+CRISIS_ORIGINS = {"crisislex", "mediaeval", "rumoureval"}
+# WordNet 3.0 harm synsets, as (first lemma, lexicographer file): 4 act, 7 attribute, 11 event,
+# 18 person, 26 state, 28 time
+WORDNET_HARM = {
+    ("wrongdoing", 4), ("wrongdoer", 18), ("mistreatment", 4), ("immorality", 7), ("ill health", 26),
+    ("injury", 26), ("misfortune", 11), ("misfortune", 26), ("death", 11), ("death", 26), ("death", 28),
+    ("killing", 4), ("killing", 11), ("violence", 4), ("violence", 26), ("unfortunate", 18),
+    ("military action", 4), ("attack", 4), ("disaster", 4),
+}
+# Chinese words that make a tag a clause speaking to someone (the 2014 mocking and fan memes)
+ZH_ADDRESS = {"你", "你们", "您", "老子", "你妹", "尼玛"}

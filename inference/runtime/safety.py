@@ -4,6 +4,10 @@ A tag about a disaster, crime, death, terror attack or sexual content is kept on
 (plus its thread, OCR text or caption) is about that topic: one of the tag's trigger words appears
 in the context, or the caller passes an encoder closeness at or above the lexicon's threshold.
 Political slogans, insults, slurs and escalating tags ("massacre", "rot in hell") are never kept.
+A vocabulary tag of a sensitive kind found from data (the lexicon's `kinds`, export/safety_kinds.py: a
+stance or crisis source's tag, a harm noun by WordNet, a Chinese clause speaking to someone) is kept only
+when the post says the tag's own words: #Harassment, #AIDS, #TCOT, #是你工资低 never stand on a post
+about something else.
 Terms of every language in the lexicon apply to every post (posts and tags mix languages); ``lang``
 only names the post's language in the verdict. The lexicon is built by ``export/safety_lexicon.py``
 into ``inference/models/safety.json``.
@@ -77,6 +81,7 @@ class SafetyLexicon:
         self.corroborate = frozenset(data.get("corroborate", ()))
         self.support = tuple(sorted({compact(t) for ts in data.get("support", {}).values() for t in ts}, key=len, reverse=True))
         self.tone = Tone(data.get("tone", {}))
+        self.kinds = {compact(t): k for ts in data.get("kinds", {}).values() for t, k in ts.items()}
         longest = sorted(self.compact_terms, key=len, reverse=True)
         self.compact_re = re.compile("|".join(map(re.escape, longest))) if longest else None
 
@@ -227,7 +232,10 @@ class SafetyFilter:
         if m.never:
             return Verdict(False, m.never, f"{m.never} tag ({m.term}): never suggested")
         if not m.groups:
-            return Verdict(True, None, "no sensitive term")
+            kind = self.lexicon.kinds.get(compact(tag_words))
+            if kind and not self.says(tag_words, ctx):
+                return Verdict(False, kind, f"{kind} tag on a post that does not say its words")
+            return Verdict(True, None, "no sensitive term" if not kind else f"{kind} tag the post says")
         category = m.groups[0].category
         # closeness stands in for the words of a kind of thing (#earthquake), never for a named event's
         # or place's words (#NepalEarthquake, #NSWFires): those the post must say itself
@@ -248,6 +256,17 @@ class SafetyFilter:
             return Verdict(False, category, f"{category} tag ({m.term}) on a post saying only the tag's own word "
                                             "(a figure of speech: 'this price is a crime')")
         return Verdict(True, category, f"post is about {', '.join(g.name for g in m.groups)}")
+
+    def says(self, tag_words: str, context: str | Context) -> bool:
+        """The post says the tag's own words: a Chinese tag whole, an English tag's every word but its
+        stopwords (a plural or -ing form will do), or the tag written together."""
+        ctx = context if isinstance(context, Context) else self._context(context)
+        words = tokens(tag_words)
+        joined = "".join(words)
+        if has_cjk(joined):
+            return joined in ctx.cjk
+        content = [w for w in words if w not in self.lexicon.stopwords and not w.isdigit()] or words
+        return all(ctx.has_word(w) for w in content) or ctx.has_word(joined)
 
     def about_harm(self, context: str | Context) -> bool:
         """The post is about a disaster, crime, death or attack (a general group's terms or triggers)."""

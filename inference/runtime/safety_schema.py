@@ -44,6 +44,10 @@ def validate(data: object) -> None:
     need(_lang_lists(data.get("support", {})), "support must map languages to lists of strings")
     need(isinstance(data.get("corroborate", []), list) and all(c in cats for c in data.get("corroborate", [])),
          "corroborate must list known categories")
+    kinds = data.get("kinds", {})
+    need(isinstance(kinds, dict) and all(isinstance(v, dict) and all(isinstance(t, str) and isinstance(k, str) and k
+                                                                      for t, k in v.items()) for v in kinds.values()),
+         "kinds must map languages to {tag: kind}")
     never = data["never"]
     need(isinstance(never, dict), "never must map languages to {tag: category}")
     for lang, tags in never.items():

@@ -1,0 +1,166 @@
+"""Sensitive kinds of vocabulary tags, found from data (read by `export/safety_lexicon.py` into the
+lexicon's `kinds`; applied by `inference/runtime/safety.py`: a tag of a kind stands only under a post
+that says the tag's own words).
+
+Four general rules, none a list of tags:
+- stance: most of the tag's training posts (runs/corpus/en_train.jsonl; at least 2) come from a
+  political source (`export/safety_seeds.POLITICAL_ORIGINS`: TweetEval's stance, hate and offensive
+  tasks, collected on political keywords): #TCOT, #Brexit, #LoveWins;
+- crisis: most of its training posts come from the crisis data sets (CrisisLex, MediaEval, RumourEval)
+  and it names no place or person (every word in the English dictionary): #Meteor (the 2013 Russian
+  meteor) is a disaster tag there, not an astronomy one; #NYC and #Sardegna are places;
+- harm: the tag's head word is an English noun whose first two WordNet senses include one under a harm
+  synset (`seeds.WORDNET_HARM`: wrongdoing, mistreatment, immorality, disease, infection, misfortune,
+  death, violence, an unfortunate person...): #Harassment, #Corruption, #AIDS, #Survivors;
+- clause (Chinese): the tag is a clause that speaks to someone, the one addressed its subject (a
+  second-person pronoun, 老子, 你妹, with words after it): the 2014 Weibo mocking and fan memes
+  #是你工资低, #老子明天不上班, #张戴维你不装逼会死的 (a title ending on 你, #来自星星的你, is not one).
+A tag the curated lexicon already covers (a term, event or never tag) keeps the lexicon's rule.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+from export import safety_seeds as seeds
+from export.wordnet_tags import parse_data_noun
+from inference.runtime.safety_terms import stem, tokens
+from inference.text.names import proper_names
+
+MIN_POSTS = 2  # a tag's source share is read from this many training posts or more
+SHARE = 0.5  # the share of its posts a source kind needs (more than half... or exactly half of 2+)
+HEAD_MIN = 4  # a shorter head word is mostly an abbreviation (#ED, #MS, #TB), not the noun
+SENSES = 2  # WordNet senses of a head word looked at, most frequent first
+
+
+def origin(record: dict) -> str:
+    """The data a post comes from: `tweeteval-stance`, `instagram-aamaadmiparty`, `crisislex`…"""
+    rid = str(record.get("id", ""))
+    if rid.startswith(("tweeteval-", "instagram-")):
+        return "-".join(rid.split("-")[:2])
+    return str(record.get("source", ""))
+
+
+def source_kinds(train: Path) -> dict[str, str]:
+    """tag words -> "stance" or "crisis" from the shares of its training posts' sources."""
+    posts, political, crisis = Counter(), Counter(), Counter()
+    with train.open(encoding="utf-8") as lines:
+        for line in lines:
+            record = json.loads(line)
+            where = origin(record)
+            for tag in set(record.get("hashtags", ())):
+                posts[tag] += 1
+                political[tag] += where in seeds.POLITICAL_ORIGINS
+                crisis[tag] += where in seeds.CRISIS_ORIGINS
+    kinds = {}
+    for tag, n in posts.items():
+        if n < MIN_POSTS:
+            continue
+        if political[tag] >= SHARE * n:
+            kinds[tag] = "stance"
+        elif crisis[tag] >= SHARE * n and not proper_names(tag, "en"):
+            kinds[tag] = "crisis"
+    return kinds
+
+
+class WordNetHarm:
+    """Whether an English word is, in one of its commonest noun senses, a harm (see the docstring)."""
+
+    def __init__(self, wordnet: Path):
+        if not (wordnet / "data.noun").exists():
+            raise FileNotFoundError(f"{wordnet}/data.noun: install Debian wordnet-base (WordNet 3.0)")
+        self.synsets = parse_data_noun(wordnet / "data.noun")
+        self.index = _senses(wordnet)
+        self.roots = {off for off, s in self.synsets.items() if (s.words(), s.lex_filenum) in seeds.WORDNET_HARM}
+        self._cache: dict[str, str | None] = {}
+
+    def kind(self, word: str) -> str | None:
+        """The harm root a word's commonest senses reach ("wrongdoing", "disease"…), or None."""
+        if word not in self._cache:
+            self._cache[word] = self._kind(word)
+        return self._cache[word]
+
+    def _kind(self, word: str) -> str | None:
+        offsets = self.index.get(word) or self.index.get(stem(word)) or []
+        for offset in offsets:
+            seen, stack = set(), [offset]
+            while stack:
+                off = stack.pop()
+                if off in seen or off not in self.synsets:
+                    continue
+                seen.add(off)
+                if off in self.roots:
+                    return self.synsets[off].words()
+                stack += self.synsets[off].hypernyms
+        return None
+
+
+def _senses(wordnet: Path) -> dict[str, list[str]]:
+    """noun lemma -> the offsets of its common senses: the first (WordNet orders them by frequency),
+    and any other tagged at least half as often in SemCor (cntlist.rev); with no counts, the first two."""
+    counts: dict[tuple[str, int], int] = {}
+    with open(wordnet / "cntlist.rev", encoding="utf-8", errors="replace") as lines:
+        for line in lines:
+            key, number, count = line.split()
+            if "%1:" in key:
+                counts[(key.split("%")[0], int(number))] = int(count)
+    index = {}
+    with open(wordnet / "index.noun", encoding="utf-8", errors="replace") as lines:
+        for line in lines:
+            if line.startswith("  "):
+                continue
+            parts = line.split()
+            offsets = parts[4 + int(parts[3]) + 2:]
+            tally = [counts.get((parts[0], i + 1), 0) for i in range(len(offsets))]
+            if not any(tally):
+                index[parts[0]] = offsets[:SENSES]
+            else:
+                index[parts[0]] = [o for i, o in enumerate(offsets) if i == 0 or 2 * tally[i] >= tally[0] > 0]
+    return index
+
+
+def harm_kinds(tags: set[str], wordnet: Path) -> dict[str, str]:
+    """English tag words -> "harm:ROOT" where the tag's head (its last word, or all of it as one
+    WordNet lemma) is a harm noun."""
+    net = WordNetHarm(wordnet)
+    kinds = {}
+    for tag in tags:
+        words = tokens(tag)
+        if not words or not all(w.isascii() and w.isalpha() for w in words) or len(words[-1]) < HEAD_MIN:
+            continue
+        root = net.kind("_".join(words)) if len(words) > 1 else None
+        root = root or net.kind(words[-1])
+        if root:
+            kinds[tag] = f"harm:{root}"
+    return kinds
+
+
+def clause_kinds(tags: set[str]) -> dict[str, str]:
+    """Chinese tags that are clauses speaking to someone: a seeds.ZH_ADDRESS word (by jieba) with words
+    after it, the one addressed as the subject (是你工资低, 你歇会儿吧); a title that ends on it
+    (来自星星的你, 同桌的你, 我不知会遇见你) is a name, not a clause."""
+    from inference.text.phrases import jieba_tables
+
+    jieba = jieba_tables()[0]
+    kinds = {}
+    for tag in tags:
+        words = [w for w in jieba.lcut("".join(tag.split())) if w.strip()]
+        if any(w in seeds.ZH_ADDRESS for w in words[:-1]):
+            kinds[tag] = "clause"
+    return kinds
+
+
+def build_kinds(vocab: dict[str, set[str]], corpus: Path, wordnet: Path, covered) -> dict[str, dict[str, str]]:
+    """{lang: {tag words: kind}} over each language's vocabulary; `covered(tag)`: the curated
+    lexicon already has a rule for it (those tags are left out)."""
+    train = corpus / "en_train.jsonl"
+    if not train.exists():
+        raise FileNotFoundError(f"{train}: build the corpora first (python -m export.ingest)")
+    by_source = source_kinds(train)
+    en = {t: k for t, k in harm_kinds(vocab.get("en", set()), wordnet).items()}
+    en.update({t: k for t, k in by_source.items() if t in vocab.get("en", set())})
+    zh = clause_kinds(vocab.get("zh", set()))
+    return {lang: dict(sorted((t, k) for t, k in kinds.items() if not covered(t)))
+            for lang, kinds in (("en", en), ("zh", zh))}
