@@ -33,6 +33,7 @@ HEAD_JSON = "encoder_head.json"
 HEAD_WEIGHTS = "encoder_head.npz"
 FORMAT_VERSION = 1
 KIND = "residual-linear"
+FOLD_VERSION = 1  # of the folded tag vectors kept in the cache folder (bump when `fold_tags` changes)
 
 
 class InvalidEncoderHead(ValueError):
@@ -46,10 +47,11 @@ def _unit(x: np.ndarray) -> np.ndarray:
 class EncoderHead:
     """The two maps of one folder (see the module docstring)."""
 
-    def __init__(self, post: np.ndarray, tag: np.ndarray, info: dict | None = None):
+    def __init__(self, post: np.ndarray, tag: np.ndarray, info: dict | None = None, path: Path | None = None):
         self.post = np.ascontiguousarray(post, dtype=np.float32)  # [D, D]
         self.tag = np.ascontiguousarray(tag, dtype=np.float32)  # [D, D]
         self.info = dict(info or {})
+        self.path = path  # the weights file it was read from (names its folded tags in the cache)
 
     @property
     def dim(self) -> int:
@@ -95,7 +97,7 @@ class EncoderHead:
             raise InvalidEncoderHead(f"{path}: cannot read {name}: {exc}") from None
         if hashlib.sha256(data).hexdigest() != info.get("sha256"):
             raise InvalidEncoderHead(f"{weights}: sha256 differs from {path.name}'s")
-        return cls(*_matrices(weights, dim), info)
+        return cls(*_matrices(weights, dim), info, weights)
 
 
 def _matrices(weights: Path, dim: int) -> tuple[np.ndarray, np.ndarray]:
@@ -126,8 +128,15 @@ class TunedEncoder:
         return self.head.fold_tags(self.encoder.encode(texts))
 
     def tag_index(self, index: TagIndex) -> TagIndex:
-        """The index with its vectors replaced by their keys (once, at load)."""
-        return TagIndex(self.head.fold_tags(index.vectors), index.tags, index.counts)
+        """The index with its vectors replaced by their keys (once, at load; read back from the cache
+        folder when both came from files: runtime/derived_cache.py)."""
+        if index.path is None or self.head.path is None:
+            return TagIndex(self.head.fold_tags(index.vectors), index.tags, index.counts)
+        from inference.runtime.derived_cache import cached_arrays
+
+        keys = cached_arrays("folded-tags", FOLD_VERSION, [index.path, self.head.path],
+                             lambda: {"keys": self.head.fold_tags(index.vectors)})["keys"]
+        return TagIndex(keys, index.tags, index.counts, index.path)
 
 
 def encode_tags(encoder, texts: list[str]) -> np.ndarray:

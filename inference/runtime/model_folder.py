@@ -147,6 +147,12 @@ def _cached_sha256(path: Path) -> str:
     return _digests[key]
 
 
+def file_sha256(path: Path) -> str:
+    """A file's sha256, computed once per (path, inode, size, mtime): a model folder's loaders have
+    them already from verifying its manifest."""
+    return _cached_sha256(Path(path))
+
+
 def folder_files(path: Path) -> list[str]:
     """The files a manifest lists: every plain file but the manifest and hidden ones, sorted."""
     return sorted(f.name for f in path.iterdir() if f.is_file() and f.name != MANIFEST_FILE and not f.name.startswith("."))

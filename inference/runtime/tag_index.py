@@ -14,18 +14,19 @@ class TagIndexError(ValueError):
 class TagIndex:
     """Unit vectors of tags (float16 on disk, float32 in memory), their words and counts."""
 
-    def __init__(self, vectors: np.ndarray, tags: list[str], counts: np.ndarray):
+    def __init__(self, vectors: np.ndarray, tags: list[str], counts: np.ndarray, path: Path | None = None):
         if vectors.ndim != 2 or len(vectors) != len(tags) or len(tags) != len(counts):
             raise TagIndexError(f"tag index shapes disagree: vectors {vectors.shape}, {len(tags)} tags")
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self.tags = list(tags)
         self.counts = np.asarray(counts)
+        self.path = path  # the file it was read from, if any (names derived arrays in the cache)
 
     @classmethod
     def load(cls, path: Path | str) -> "TagIndex":
         try:
             with np.load(path, allow_pickle=False) as data:
-                return cls(data["vectors"], [str(t) for t in data["tags"]], data["counts"])
+                return cls(data["vectors"], [str(t) for t in data["tags"]], data["counts"], Path(path))
         except (OSError, KeyError, ValueError) as exc:
             raise TagIndexError(f"cannot read tag index {path}: {exc}") from exc
 
