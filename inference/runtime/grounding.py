@@ -29,7 +29,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 
@@ -47,6 +47,20 @@ FORMAT_VERSION = 1
 PLACEHOLDERS = ("DIGIT", "URL", "MENTION")  # the data sets' tokens: never embedded as words
 ENCODED_CACHE = 20_000  # vectors of tags outside the index kept (~40 MB): the model proposes the same tags again and again
 RELEVANCE_SCALE = 4.0  # standard deviations: a tag this far above the post's mean cosine scores 1
+
+
+class LookedUp(NamedTuple):
+    """A batch's post + thread vectors [B, D], their vocabulary cosine (mean, std) [B, 2], nearest
+    vocabulary tags and dense neighbours' votes (`Grounder.look_up`)."""
+
+    contexts: np.ndarray
+    stats: np.ndarray
+    nearest: list[list[tuple[str, float]]]
+    votes: list[list[tuple[str, float]]]
+
+    def rows(self, indices: Sequence[int]) -> "LookedUp":
+        return LookedUp(self.contexts[list(indices)], self.stats[list(indices)],
+                        [self.nearest[i] for i in indices], [self.votes[i] for i in indices])
 
 
 class InvalidGrounding(ValueError):
@@ -234,26 +248,32 @@ class Grounder:
     def ground_batch(
         self, ranked: list[list[Ranked]], posts: list[str], threads: list[Sequence[str]],
         excluded: list[set[str]], blocklist: set[str] | frozenset[str], floors: Sequence[bool],
-        contexts: np.ndarray | None = None,
+        looked_up: LookedUp | None = None,
     ) -> list[Grounded]:
         """Per request: its candidates re-scored, filtered and sorted (all of them, not cut to k).
-        contexts: `encode_contexts` of the same requests, when the caller encoded them ahead."""
+        looked_up: `look_up` of the same requests, when the caller looked them up ahead."""
         blocked = {tag_key(b) for b in blocklist}
         return [self._finish(p, {tag_key(e) for e in exclude} | blocked, floor)
-                for p, exclude, floor in zip(self.prepare(ranked, posts, threads, contexts), excluded, floors)]
+                for p, exclude, floor in zip(self.prepare(ranked, posts, threads, looked_up), excluded, floors)]
 
     def encode_contexts(self, posts: list[str], threads: list[Sequence[str]]) -> np.ndarray:
         """The requests' post + thread vectors [B, D]."""
         return self.encoder.encode([context_text(p, t) or " " for p, t in zip(posts, threads)])
 
-    def prepare(self, ranked: list[list[Ranked]], posts: list[str], threads: list[Sequence[str]],
-                contexts: np.ndarray | None = None) -> list[Prepared]:
-        """Per request: its candidates (model list, phrases, nearest vocabulary tags) with relevance.
-        contexts: `encode_contexts` of the same requests, when the caller already has them."""
-        texts = [context_text(p, t) for p, t in zip(posts, threads)]
+    def look_up(self, posts: list[str], threads: list[Sequence[str]], contexts: np.ndarray | None = None) -> LookedUp:
+        """What the requests' post + thread vectors (`encode_contexts`, unless given) find before any
+        model candidate is known."""
         contexts = self.encode_contexts(posts, threads) if contexts is None else contexts  # [B, D]
         stats, nearest = self.nearest(contexts)
-        votes = self.dense_votes(contexts)
+        return LookedUp(contexts, stats, nearest, self.dense_votes(contexts))
+
+    def prepare(self, ranked: list[list[Ranked]], posts: list[str], threads: list[Sequence[str]],
+                ahead: LookedUp | np.ndarray | None = None) -> list[Prepared]:
+        """Per request: its candidates (model list, phrases, nearest vocabulary tags) with relevance.
+        ahead: `look_up` of the same requests, or their `encode_contexts`, when the caller has it."""
+        texts = [context_text(p, t) for p, t in zip(posts, threads)]
+        looked_up = ahead if isinstance(ahead, LookedUp) else self.look_up(posts, threads, ahead)
+        contexts, stats, nearest, votes = looked_up
         pools = [self.candidates(r, p, t, n, v) for r, p, t, n, v in zip(ranked, posts, threads, nearest, votes)]
         self.relevance(pools, contexts, stats)
         return [Prepared(pool, text) for pool, text in zip(pools, texts)]

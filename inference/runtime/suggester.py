@@ -16,8 +16,6 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import numpy as np
-
 from inference.runtime.background import AHEAD
 from inference.runtime.language_model import LanguageModel
 from inference.runtime.ranking import FUNCTION_WORDS, Ranked, keep_image_share, rank
@@ -271,14 +269,14 @@ class Suggester:
         # ask the sources for more than k: ranking drops existing and blocked tags
         n = max(r.k for r in batch) + max(len(e) for e in excluded) + 5
         grounder = model.grounder if model is not None else self._fallback_for(lang)
-        contexts = self._encode_ahead(grounder, batch)
+        ahead = self._look_up_ahead(grounder, batch)
         candidates = self._text_candidates(model, batch, n)
         # every request with text; a captioned photo's too where its caption will be grounded like a post
         texts = {j: model.ranking.rank(c, post, thread, n, excluded[j], blocklist)
                  for j, (c, post, thread) in candidates.items() if images[j] is None or grounder is not None}
         if model is None and grounder is not None:  # a language without a model: the vocabulary alone
             texts = {j: [] for j, r in enumerate(batch) if images[j] is None and self._has_text(r)}
-        grounded = self._ground(grounder, batch, texts, excluded, blocklist, contexts)
+        grounded = self._ground(grounder, batch, texts, excluded, blocklist, ahead)
         out = []
         for j, (req, exclude) in enumerate(zip(batch, excluded)):
             raw_text = " ".join([req.full_text, *req.thread])
@@ -317,25 +315,27 @@ class Suggester:
         fallback = self.vocabulary_fallback
         return None if fallback is None or lang in self.models else fallback.for_language(lang)
 
-    def _encode_ahead(self, grounder, batch: list[SuggestRequest]) -> tuple[list[int], Future] | None:
-        """The post + thread vectors of the batch's requests with text, computing in the background."""
+    def _look_up_ahead(self, grounder, batch: list[SuggestRequest]) -> tuple[list[int], Future] | None:
+        """The grounder's look-up (post + thread vectors, nearest vocabulary tags, dense votes) of the
+        batch's requests with text, running in the background while the model's sources run."""
         rows = [j for j, r in enumerate(batch) if self._has_text(r)]
         if grounder is None or not rows:
             return None
         posts, threads = [batch[j].full_text for j in rows], [batch[j].thread for j in rows]
-        return rows, AHEAD.submit(grounder.encode_contexts, posts, threads)
+        return rows, AHEAD.submit(grounder.look_up, posts, threads)
 
     def _ground(self, grounder, batch, texts: dict[int, list[Ranked]], excluded, blocklist, ahead=None) -> dict:
         """Request index -> its grounded list (inference/runtime/grounding.py), when there is a grounder.
-        ahead: `_encode_ahead` of the same batch (its vectors are used for the rows it encoded)."""
-        contexts = None if ahead is None else dict(zip(ahead[0], ahead[1].result()))
+        ahead: `_look_up_ahead` of the same batch (used when it covers every grounded row)."""
+        looked_up = None if ahead is None else ahead[1].result()
         if grounder is None or not texts:
             return {}
         rows = sorted(texts)
+        where = {j: i for i, j in enumerate(ahead[0])} if ahead is not None else {}
         found = grounder.ground_batch(
             [texts[j] for j in rows], [batch[j].full_text for j in rows], [batch[j].thread for j in rows],
             [excluded[j] for j in rows], blocklist, [batch[j].floor for j in rows],
-            np.stack([contexts[j] for j in rows]) if contexts and all(j in contexts for j in rows) else None,
+            looked_up.rows([where[j] for j in rows]) if looked_up is not None and all(j in where for j in rows) else None,
         )
         return dict(zip(rows, found))
 
