@@ -183,13 +183,10 @@ class RetrievalIndex:
     def query_centroids(self, tokens_batch: Sequence[Query], limit: int = 50,
                         vectors: sp.csr_matrix | None = None) -> list[list[tuple[str, float]]]:
         """Per query, hashtags ranked by cosine to the centroid of their training posts."""
-        if getattr(self, "_centroids", None) is None:
-            rows = [d for d, ts in enumerate(self.doc_tags) for _ in ts]
-            cols = [t for ts in self.doc_tags for t in ts]
-            incidence = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(len(self.doc_tags), len(self.tags)))
-            centroids = (incidence.T @ self.docs).tocsr()  # (T, V)
-            norms = np.sqrt(np.asarray(centroids.multiply(centroids).sum(axis=1)).ravel()) + 1e-9
-            self._centroids = sp.diags(1.0 / norms).dot(centroids).T.tocsr()  # (V, T)
+        if getattr(self, "_centroids", None) is None:  # (V, T); kept in the cache folder when loaded from one
+            from inference.runtime.retrieval_centroids import centroid_matrix
+
+            self._centroids = centroid_matrix(self.docs, self.doc_tags, len(self.tags), getattr(self, "_files", None))
         q = self.vectorize(tokens_batch) if vectors is None else vectors
         terms = np.unique(q.indices)  # only the query terms' rows take part, as in _similarities
         if len(terms) == 0:
@@ -240,7 +237,9 @@ class RetrievalIndex:
             idf = z["idf"].astype(np.float32)
         doc_tags = [flat[offsets[i] : offsets[i + 1]].tolist() for i in range(len(offsets) - 1)]
         vocab = {t: i for i, t in enumerate(meta["terms"])}
-        return cls(RetrievalConfig(**meta["config"]), vocab, idf, docs, meta["tags"], doc_tags, meta.get("stats", {}))
+        index = cls(RetrievalConfig(**meta["config"]), vocab, idf, docs, meta["tags"], doc_tags, meta.get("stats", {}))
+        index._files = [folder / INDEX_NPZ, folder / INDEX_JSON]  # name its derived arrays in the cache folder
+        return index
 
 
 _CJK_RE = re.compile("[\u3400-\u4dbf\u4e00-\u9fff]")
