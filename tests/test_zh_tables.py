@@ -36,3 +36,30 @@ def test_a_damaged_cache_is_rebuilt(tmp_path, built):
     tags, _, median, _ = zh_tables.load_tables(jieba, tmp_path)
     assert len(tags) == len(built[0]) and median == built[2]
     assert zh_tables.read_tables(path)[2] == built[2]  # and written again
+
+
+def _fresh_jieba(tmp_dir):
+    """A stand-in for the jieba module with a Tokenizer of its own (the real one stays as it is)."""
+    import types
+
+    dt = jieba.Tokenizer()
+    dt.tmp_dir = tmp_dir
+    return types.SimpleNamespace(dt=dt, DEFAULT_DICT=jieba.DEFAULT_DICT, initialize=dt.initialize,
+                                 __version__=jieba.__version__, __file__=jieba.__file__)
+
+
+def test_the_cached_dictionary_is_jiebas_own(tmp_path):
+    from inference.text.preprocess import cache_dir
+
+    first = _fresh_jieba(str(cache_dir()) if cache_dir().is_dir() else None)
+    zh_tables.initialize_jieba(first, tmp_path)  # jieba's own load, then written as a numpy file
+    assert zh_tables.cache_path(first, tmp_path, "dict").is_file()
+    second = _fresh_jieba(str(tmp_path / "no-marshal-cache"))
+    zh_tables.initialize_jieba(second, tmp_path)
+    assert second.dt.initialized and second.dt.total == first.dt.total
+    assert list(second.dt.FREQ.items()) == list(first.dt.FREQ.items())
+    assert second.dt.lcut("今晚看澳网决赛") == first.dt.lcut("今晚看澳网决赛")
+    zh_tables.cache_path(first, tmp_path, "dict").write_bytes(b"damaged")
+    third = _fresh_jieba(first.dt.tmp_dir)
+    zh_tables.initialize_jieba(third, tmp_path)  # rebuilt through jieba
+    assert third.dt.FREQ == first.dt.FREQ

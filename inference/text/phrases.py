@@ -123,8 +123,9 @@ def jieba_tables():
         with contextlib.suppress(OSError):
             _cache_dir().mkdir(parents=True, exist_ok=True)
             jieba.dt.tmp_dir = str(_cache_dir())
-        jieba.initialize()
-    from inference.text.zh_tables import load_tables  # jieba.posseg's and jieba.analyse's tables, cached
+    from inference.text.zh_tables import initialize_jieba, load_tables  # jieba's dictionary and tables, cached
+
+    initialize_jieba(jieba, _cache_dir())
 
     return (jieba, *load_tables(jieba, _cache_dir()))
 

@@ -178,7 +178,9 @@ def _jieba():
         jieba.dt.tmp_dir = str(cache)
     except OSError:
         pass  # jieba's default: the system temp directory
-    jieba.initialize()
+    from inference.text.zh_tables import initialize_jieba  # its dictionary read as a numpy file, cached there
+
+    initialize_jieba(jieba, cache_dir())
     return jieba
 
 

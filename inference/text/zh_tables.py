@@ -7,7 +7,8 @@ emission table). Importing jieba.posseg and jieba.analyse for them loads their H
 of the dictionary and a TextRank model as well: ~100 MB and ~1.5 s of CPU per start. The first start
 builds the three tables from jieba's modules and writes them as one pickle-free numpy file, named by
 jieba's version and its data files' sizes and times; later starts read that file (~60 MB in memory,
-word strings shared by both tables). The tables are the same, entry for entry and in order.
+word strings shared by both tables). The tables are the same, entry for entry and in order. jieba's prefix dictionary itself
+(`initialize_jieba`) is kept there as a numpy file too: it reads ~4x faster than jieba's marshal cache.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -31,14 +33,67 @@ def _data_files(jieba) -> list[Path]:
     return [root / "dict.txt", root / "analyse" / "idf.txt", root / "posseg" / "prob_emit.py"]
 
 
-def cache_path(jieba, cache_dir: Path) -> Path:
-    """The tables' file for this jieba install: its version, data files' sizes and times in the name."""
+def cache_path(jieba, cache_dir: Path, kind: str = "tables") -> Path:
+    """The tables' (or the prefix dictionary's) file for this jieba install: its version, data files'
+    sizes and times in the name."""
     stamp = [FORMAT, getattr(jieba, "__version__", "?")]
     for path in _data_files(jieba):
         with contextlib.suppress(OSError):
             info = path.stat()
             stamp += [path.name, info.st_size, info.st_mtime_ns]
-    return Path(cache_dir) / f"jieba-tables-{hashlib.sha256(repr(stamp).encode()).hexdigest()[:20]}.npz"
+    return Path(cache_dir) / f"jieba-{kind}-{hashlib.sha256(repr(stamp).encode()).hexdigest()[:20]}.npz"
+
+
+def initialize_jieba(jieba, cache_dir: Path) -> None:
+    """`jieba.initialize()` for its default dictionary, the prefix dictionary read from a numpy file in
+    cache_dir (~0.2 s of CPU where jieba's own marshal cache takes ~0.9 s; the same dictionary, entry
+    for entry and in order), written from jieba's the first time. Another dictionary: jieba's own way."""
+    dt = jieba.dt
+    if dt.initialized:
+        return
+    if dt.dictionary != jieba.DEFAULT_DICT or dt.cache_file:
+        jieba.initialize()
+        return
+    path = cache_path(jieba, cache_dir, "dict")
+    with dt.lock:  # jieba's own (re-entrant): one thread loads, the others wait and find it loaded
+        if dt.initialized:
+            return
+        loaded = _read_dict(path) if path.is_file() else None
+        if loaded is not None:
+            dt.FREQ, dt.total = loaded
+            dt.initialized = True
+            return
+        jieba.initialize()
+        try:
+            _save_dict(path, dt.FREQ, dt.total)
+        except (OSError, ValueError) as exc:  # no cache is never an error, only a slower start
+            log.warning("jieba dictionary not cached (%s)", exc)
+
+
+def _save_dict(path: Path, freq: dict[str, int], total: int) -> None:
+    words = "\n".join(freq)
+    if words.count("\n") != len(freq) - 1:
+        raise ValueError("a dictionary word holds a line break")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(tmp, words=np.frombuffer(words.encode("utf-8"), dtype=np.uint8),
+             freq=np.fromiter(freq.values(), dtype=np.int64, count=len(freq)), total=np.array(total, dtype=np.int64))
+    os.replace(tmp, path)
+
+
+def _read_dict(path: Path) -> tuple[dict[str, int], int] | None:
+    """(word -> count, total), or None for a damaged file (checked: as many counts as words, and
+    the total is their sum)."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            words, freq, total = z["words"].tobytes().decode("utf-8").split("\n"), z["freq"], int(z["total"])
+    except (OSError, ValueError, KeyError, EOFError, UnicodeDecodeError, zipfile.BadZipFile) as exc:
+        log.warning("jieba dictionary cache %s unreadable (%s): rebuilding", path, exc)
+        return None
+    if len(words) != len(freq) or int(freq.sum()) != total:
+        log.warning("jieba dictionary cache %s does not add up: rebuilding", path)
+        return None
+    return dict(zip(words, freq.tolist())), total
 
 
 def build_tables(jieba) -> tuple[dict[str, str], dict[str, float], float, frozenset[str]]:
