@@ -2,6 +2,8 @@
 
 import json
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -170,6 +172,18 @@ def test_hand_built_trees_route_by_threshold():
     trees = Trees(np.array([[0, 0, 0]]), np.array([[0.5, 0, 0]]), np.array([[1, 0, 0]]), np.array([[2, 0, 0]]),
                   np.array([[False, True, True]]), np.array([[0.0, -1.0, 2.0]]), baseline=0.5)
     assert trees.logits(np.array([[0.2], [0.9]])).tolist() == [-0.5, 2.5]
+
+
+def test_onnxruntime_walks_the_shipped_trees_as_numpy_does_even_on_a_threshold():
+    from inference.runtime.rerank import Reranker
+    from inference.runtime.tree_graph import TreeSession
+
+    trees = Reranker.load(Path(__file__).parent.parent / "inference" / "models" / "en").trees
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 3, size=(500, int(trees.feature.max()) + 1))
+    inner = ~trees.leaf
+    x[np.arange(200), trees.feature[inner][:200]] = trees.threshold[inner][:200]  # exactly on a split
+    assert np.allclose(TreeSession(trees).logits(x), trees.logits(x), atol=1e-5)
 
 
 def test_a_rerank_source_limit_deepens_the_limited_sources_but_not_the_beams(tmp_path):

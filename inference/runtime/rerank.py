@@ -22,6 +22,7 @@ import numpy as np
 
 from inference.runtime.model_folder import verify_folder
 from inference.runtime.ranking import Ranked, normalise
+from inference.runtime.tree_graph import TreeSession
 from inference.text.tags import tag_key
 
 RERANK_JSON = "rerank.json"
@@ -269,6 +270,7 @@ class Reranker:
     # candidates asked of the sources that take a limit (centroid, overlap, prior); 0: the service's
     # k + 5. Training and serving must use the same value: it shapes the rank features.
     source_limit: int = 0
+    _tree_session: TreeSession | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.source_limit < 0:
@@ -281,7 +283,9 @@ class Reranker:
 
     def score(self, features: np.ndarray) -> np.ndarray:
         if self.trees is not None:
-            logits = self.trees.logits(features.astype(np.float64))
+            if self._tree_session is None:  # built once, when first needed (two racing threads: same graph)
+                self._tree_session = TreeSession(self.trees)
+            logits = self._tree_session.logits(features)
         else:
             logits = features.astype(np.float64) @ self.weights + self.bias
         return 1.0 / (1.0 + np.exp(-np.clip(logits, -50, 50)))
