@@ -77,20 +77,22 @@ def _save_dict(path: Path, freq: dict[str, int], total: int) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(tmp, words=np.frombuffer(words.encode("utf-8"), dtype=np.uint8),
-             freq=np.fromiter(freq.values(), dtype=np.int64, count=len(freq)), total=np.array(total, dtype=np.int64))
+             freq=(counts := np.fromiter(freq.values(), dtype=np.int64, count=len(freq))),
+             total=np.array(total, dtype=np.int64), freq_sum=np.array(counts.sum(), dtype=np.int64))
     os.replace(tmp, path)
 
 
 def _read_dict(path: Path) -> tuple[dict[str, int], int] | None:
     """(word -> count, total), or None for a damaged file (checked: as many counts as words, and
-    the total is their sum)."""
+    their sum the one written; jieba's total counts a word listed twice twice, so it is kept apart)."""
     try:
         with np.load(path, allow_pickle=False) as z:
             words, freq, total = z["words"].tobytes().decode("utf-8").split("\n"), z["freq"], int(z["total"])
+            freq_sum = int(z["freq_sum"])
     except (OSError, ValueError, KeyError, EOFError, UnicodeDecodeError, zipfile.BadZipFile) as exc:
         log.warning("jieba dictionary cache %s unreadable (%s): rebuilding", path, exc)
         return None
-    if len(words) != len(freq) or int(freq.sum()) != total:
+    if len(words) != len(freq) or int(freq.sum()) != freq_sum:
         log.warning("jieba dictionary cache %s does not add up: rebuilding", path)
         return None
     return dict(zip(words, freq.tolist())), total
