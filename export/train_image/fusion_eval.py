@@ -13,19 +13,9 @@ log = logging.getLogger("export.train_image")
 
 
 def captioned(suggester_class):
-    """The suggester as the proposed edit of inference/runtime/suggester.py would run it: the image
-    tagger also reads each photo's caption, which lets the event tags it names through."""
-
-    class Captioned(suggester_class):
-        def _image_candidates(self, requests):
-            rows = [i for i, r in enumerate(requests) if r.image is not None]
-            if not rows or self.image_tagger is None:
-                return {}
-            top = max(requests[i].k + len(requests[i].hashtags) for i in rows) + 5
-            captions = [" ".join([requests[i].text, *requests[i].thread]) for i in rows]
-            return dict(zip(rows, self.image_tagger.tag_arrays([requests[i].image for i in rows], top, texts=captions)))
-
-    return Captioned
+    """--captions: the suggester itself now gives the image tagger each photo's caption, thread and the
+    tags its text supports (`Suggester._image_candidates`), so the flag changes nothing."""
+    return suggester_class
 
 
 def cmd_fusion_eval(args) -> None:

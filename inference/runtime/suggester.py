@@ -233,38 +233,47 @@ class Suggester:
     def suggest_batch(self, requests: list[SuggestRequest]) -> list[SuggestResult]:
         """Blocking. Requests are grouped by model so each model sees one batched call per source."""
         results: list[SuggestResult | None] = [None] * len(requests)
-        image_tags = self._image_candidates(requests)  # one batched ONNX run for every image
         groups: dict[str, list[int]] = {}
         for i, req in enumerate(requests):
             groups.setdefault(self.route(req) if self.models else (req.lang or self.default_lang), []).append(i)
         for lang, indices in groups.items():
             model = self.models.get(lang)
             batch = [requests[i] for i in indices]
-            found = self._suggest_group(model, batch, [image_tags.get(i) for i in indices], lang)
+            found = self._suggest_group(model, batch, lang)
             for i, (ranked, used, below) in zip(indices, found):
                 suggestions = [Suggestion(format_tag(r.words, lang), r.words, round(float(r.score), 4), r.source) for r in ranked]
                 results[i] = SuggestResult(suggestions, lang, "+".join(used), below, self.detected_lang(requests[i]))
         return results  # type: ignore[return-value]
 
-    def _image_candidates(self, requests: list[SuggestRequest]) -> dict[int, list[tuple[str, float]]]:
-        """Request index -> the image tagger's [(words, score)] for requests with an image."""
+    def _image_candidates(self, requests: list[SuggestRequest], supported: dict[int, list[str]]) -> dict[int, list[tuple[str, float]]]:
+        """Request index -> the image tagger's [(words, score)] for requests with an image (one batched
+        ONNX run). supported: request index -> the tags its text supports (`_text_support`)."""
         rows = [i for i, r in enumerate(requests) if r.image is not None]
         if not rows or self.image_tagger is None:
             return {}
-        requests = [read_part(r) if r.image is not None else r for r in requests]
         n = max(requests[i].k + len(requests[i].hashtags) for i in rows) + 5
-        # the caption and thread may name an event the photo's neighbours carry (image_scoring's grounding)
-        texts = [" ".join([requests[i].full_text, *requests[i].thread]) for i in rows]
+        # an event tag never comes from the photo alone: the caption and thread may name it, or the
+        # text's own tags hold it (image_tagger's names_in); the photo then corroborates the text's
+        # event tag as it does the others (else the text's event tag, unconfirmed, sinks under them)
+        texts = [" ".join([requests[i].full_text, *requests[i].thread, *(f"#{w}" for w in supported.get(i, ()))]) for i in rows]
         tags = self.image_tagger.tag_arrays([requests[i].image for i in rows], n, texts=texts)
         return dict(zip(rows, tags))
 
+    @staticmethod
+    def _text_support(candidates: dict, grounded: dict) -> dict[int, list[str]]:
+        """Request index -> the tags its text supports: its grounded list (floor, support rules and the
+        safety filter passed), else every candidate of its text's sources (a folder without grounding)."""
+        support = {j: [words for _, scored in c.items() for words, _ in scored] for j, (c, _, _) in candidates.items()}
+        return {**support, **{j: [r.words for r in g.ranked] for j, g in grounded.items()}}
+
     def _suggest_group(
-        self, model: LanguageModel | None, batch: list[SuggestRequest], images: list, lang: str
+        self, model: LanguageModel | None, batch: list[SuggestRequest], lang: str
     ) -> list[tuple[list[Ranked], list[str], bool]]:
         """Per request: its ranked tags (placeholders filled, cut to k), the model ids used, and
         whether the relevance floor left fewer than k."""
         excluded = [existing_tags(r) for r in batch]  # from the whole post; the rest reads `read_part`
         batch = [read_part(r) for r in batch]
+        photo = [r.image is not None and self.image_tagger is not None for r in batch]
         blocklist = self.blocklist | FUNCTION_WORDS.get(lang, frozenset())
         # ask the sources for more than k: ranking drops existing and blocked tags
         n = max(r.k for r in batch) + max(len(e) for e in excluded) + 5
@@ -273,16 +282,17 @@ class Suggester:
         candidates = self._text_candidates(model, batch, n)
         # every request with text; a captioned photo's too where its caption will be grounded like a post
         texts = {j: model.ranking.rank(c, post, thread, n, excluded[j], blocklist)
-                 for j, (c, post, thread) in candidates.items() if images[j] is None or grounder is not None}
+                 for j, (c, post, thread) in candidates.items() if not photo[j] or grounder is not None}
         if model is None and grounder is not None:  # a language without a model: the vocabulary alone
-            texts = {j: [] for j, r in enumerate(batch) if images[j] is None and self._has_text(r)}
+            texts = {j: [] for j, r in enumerate(batch) if not photo[j] and self._has_text(r)}
         grounded = self._ground(grounder, batch, texts, excluded, blocklist, ahead)
+        images = self._image_candidates(batch, self._text_support(candidates, grounded)) if any(photo) else {}
         out = []
         for j, (req, exclude) in enumerate(zip(batch, excluded)):
             raw_text = " ".join([req.full_text, *req.thread])
             used = [model.model_id] if j in candidates else []
             below = False
-            if images[j] is not None:
+            if j in images:
                 used.append(self.image_tagger.model_id)
                 text_candidates = candidates[j][0] if j in candidates else {}
                 if j in grounded:  # the caption's grounded list, one source: far neighbours' tags are gone
