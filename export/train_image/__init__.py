@@ -9,8 +9,10 @@
     nice -n 5 python -m export.train_image features --backbone lite1 --out runs/image-lite1   # EfficientNet-Lite1 (240; lite2: 260)
     nice -n 10 python -m export.train_image views --from runs/image-v3 runs/image-v5-crop --how mean --out runs/image-v5-2v-mean
     python -m export.train_image grounding     # kNN similarity threshold (held-out folds) + event tags into image.json
+    python -m export.train_image coherence     # each bank tag's visual coherence + the threshold (held-out bank) into image.json
 
-One module per sub-command (features, views, activations, finetune, train, fusion_eval, dev_labels, grounding;
+One module per sub-command (features, views, activations, finetune, train, fusion_eval, dev_labels, grounding,
+coherence;
 common: the cache, split and labels they share; fit: what `train` fits); __main__ parses the command line.
 
 Fine-tuning (measured, not shipped: docs/results.md): a copy of blocks 12-15 + head conv trained on the

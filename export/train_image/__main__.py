@@ -8,6 +8,7 @@ import logging
 import export.train_image as package
 from export.image_model import VARIANTS
 from export.train_image.activations import cmd_activations
+from export.train_image.coherence import cmd_coherence
 from export.train_image.common import SHARED
 from export.train_image.dev_labels import cmd_dev_labels
 from export.train_image.features import cmd_features
@@ -88,6 +89,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--event-bound", action="store_true",
                    help="also every hashtag the bank learned from one event's photos alone (#nyc, #wanted: Sandy, Boston)")
     p.set_defaults(fn=cmd_grounding)
+    p = sub.add_parser("coherence", help="each bank tag's visual coherence and the threshold a photo needs, into image.json")
+    p.add_argument("--model", default="inference/models/image")
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--near-quantile", type=float, default=0.25,
+                   help="near_similarity: this quantile of the held-out nearest-neighbour similarity")
+    p.set_defaults(fn=cmd_coherence)
     args = parser.parse_args(argv)
     args.fn(args)
 

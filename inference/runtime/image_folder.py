@@ -4,7 +4,8 @@
     image.json     format_version (IMAGE_FORMATS), name, version, graph, input (size, resize, norm and
                    the limits: max_bytes, max_pixels, resize_shorter), tags, fusion, tag_scale, sha256s
                    grounding (optional): event_tags and person_tags, tags a photo alone never gives
-                   (`ImageFolder.identity_tags`)
+                   (`ImageFolder.identity_tags`); coherence: near_similarity, min_coherence and one
+                   number per tag (`TagCoherence`, `python -m export.train_image coherence`)
     tagger.onnx    image [B,3,S,S] -> features [B,1280], imagenet_probs [B,1000], and either
                    tag_scores [B,V] (the head in the graph) or taps [B,624] (pooled blocks 10/14/15)
     knn.npz        the training photos' bank (`inference.runtime.image_scoring.KnnBank`)
@@ -35,6 +36,21 @@ KNN_FILE = "knn.npz"
 DEFAULT_GRAPH = "tagger.onnx"
 
 
+@dataclass(frozen=True)
+class TagCoherence:
+    """image.json grounding.coherence: how much each bank tag's photos share it because of what they
+    show (read on held-out bank photos), the threshold for a coherent tag, and the similarity from which a
+    photo is like the bank's own (its other bank tags pass too: `image_scoring.grounded_tags`)."""
+
+    tags: np.ndarray  # [V]
+    min_coherence: float
+    near_similarity: float
+
+    @property
+    def coherent(self) -> np.ndarray:
+        return self.tags >= self.min_coherence
+
+
 @dataclass
 class ImageFolder:
     path: Path
@@ -50,6 +66,7 @@ class ImageFolder:
     # named events and people's names among the tags (image.json grounding.event_tags / person_tags):
     # the photo alone never suggests them, a caption that names them lets them through
     identity_tags: frozenset[str] = frozenset()
+    coherence: TagCoherence | None = None  # None (older folders): every bank tag may pass
 
     @property
     def graph_path(self) -> Path:
@@ -120,6 +137,27 @@ def _identity_tags(config_path: Path, config: dict) -> frozenset[str]:
     return frozenset(found)
 
 
+def _number(config_path: Path, key: str, value: object) -> float:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        raise InvalidModelFolder(f"{config_path}: {key} must be a number")
+    return float(value)
+
+
+def _coherence(config_path: Path, config: dict, n_tags: int) -> TagCoherence | None:
+    """grounding.coherence: {"tags": [V numbers], "min_coherence": c, "near_similarity": s}, or absent."""
+    given = config.get("grounding", {}).get("coherence") if isinstance(config.get("grounding"), dict) else None
+    if given is None:
+        return None
+    if not isinstance(given, dict):
+        raise InvalidModelFolder(f"{config_path}: grounding.coherence must be an object")
+    tags = given.get("tags")
+    if not isinstance(tags, list) or len(tags) != n_tags:
+        raise InvalidModelFolder(f"{config_path}: grounding.coherence.tags must hold one number per tag ({n_tags})")
+    values = np.asarray([_number(config_path, "grounding.coherence.tags", v) for v in tags], dtype=np.float32)
+    return TagCoherence(values, _number(config_path, "grounding.coherence.min_coherence", given.get("min_coherence")),
+                        _number(config_path, "grounding.coherence.near_similarity", given.get("near_similarity")))
+
+
 def load_image_folder(path: str | Path) -> ImageFolder:
     """Read and validate an image folder; raise InvalidModelFolder with a clear message if it is bad."""
     path = Path(path)
@@ -143,4 +181,5 @@ def load_image_folder(path: str | Path) -> ImageFolder:
         if not (path / name).is_file():
             raise InvalidModelFolder(f"model folder {path} lacks {name}")
     return ImageFolder(path, config, version, norm, resize, size, limits, list(tags),
-                       _fusion(config_path, config, version), tag_scale, _identity_tags(config_path, config))
+                       _fusion(config_path, config, version), tag_scale, _identity_tags(config_path, config),
+                       _coherence(config_path, config, len(tags)))

@@ -162,6 +162,29 @@ def knn_support(sims: np.ndarray, k: int, temperature: float, min_similarity: fl
     return (weights * (top_sims >= min_similarity)).sum(axis=1)
 
 
+def grounded_tags(sims: np.ndarray, labels: np.ndarray, k: int, coherent: np.ndarray, event_photos: np.ndarray,
+                  near_similarity: float) -> np.ndarray:
+    """[B,V] bool: the bank tags a photo may take (image.json grounding.coherence, `python -m
+    export.train_image coherence`). A coherent tag (its bank photos share it because of what they show)
+    always; any other tag only when the photo is like the bank's photos (one of its k nearest that is
+    not an event photo is at least near_similarity close) and a neighbour other than an event photo
+    votes for it or none does (the head's own guess). A photo unlike the bank (an everyday photo) thus
+    never borrows #NYC or #TCOT from photos that merely look alike. sims [B,N] weighted similarities,
+    labels [N,V] 0/1, coherent [V] bool, event_photos [N] bool (bank photos carrying an event tag)."""
+    k = min(k, sims.shape[1])
+    top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+    top_sims = np.take_along_axis(sims, top, axis=1)
+    plain = ~event_photos[top]  # [B,k]
+    like_bank = (np.where(plain, top_sims, -np.inf).max(axis=1) >= near_similarity)[:, None]
+    by_plain = np.zeros((len(sims), labels.shape[1]), dtype=bool)
+    by_event = np.zeros_like(by_plain)
+    for j in range(k):  # one neighbour rank at a time, as `knn_vote`
+        carries = labels[top[:, j]] > 0
+        by_plain |= carries & plain[:, j, None]
+        by_event |= carries & ~plain[:, j, None]
+    return coherent[None, :] | (like_bank & (by_plain | ~by_event))
+
+
 def knn_vote(sims: np.ndarray, labels: np.ndarray, k: int, temperature: float,
              min_similarity: float | None = None) -> np.ndarray:
     """Label transfer: the k most similar training photos vote their tags with weights

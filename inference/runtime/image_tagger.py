@@ -18,7 +18,8 @@ import numpy as np
 
 from inference.runtime.image_folder import load_image_folder
 from inference.runtime.image_preprocess import colour_histograms, preprocess
-from inference.runtime.image_scoring import KnnBank, needed_spaces, score_tags, space_inputs
+from inference.runtime.image_scoring import (KnnBank, grounded_tags, mixed_similarities, needed_spaces, score_tags,
+                                            space_inputs)
 from inference.runtime.model_folder import InvalidModelFolder
 from inference.runtime.providers import create_session
 
@@ -29,6 +30,10 @@ log = logging.getLogger(__name__)
 MAX_RUN_BATCH = {"CPUExecutionProvider": 1}
 MAX_RUN_BATCH_DEFAULT = 16
 IMAGENET_TAGS = Path(__file__).parent.parent / "data" / "imagenet_tags.json"
+# the relevance floor of a photo's tags (`ImageTagger.tag_arrays` with floors): a bank tag's score (a
+# calibrated probability for the Corel words) or an ImageNet tag's probability (the summed probability
+# of the classes it names) must make the tag more likely than not
+TAG_FLOOR = 0.5
 
 
 def load_imagenet_tags(path: str | Path = IMAGENET_TAGS) -> tuple[list[str], list[list[tuple[int, float]]]]:
@@ -67,12 +72,15 @@ class ImageTagger:
         self.max_run_batch = MAX_RUN_BATCH.get(self.session.get_providers()[0], MAX_RUN_BATCH_DEFAULT)
         self.knn = KnnBank.load(self.spec.knn_path, len(self.tags), self.fusion)
         self._check_head()
+        events = [i for i, words in enumerate(self.tags) if words in self.spec.identity_tags]
+        self._event_photos = (self.knn.labels[:, events] > 0).any(axis=1)  # [N] bank photos of a named event
         imagenet_path = self.spec.imagenet_tags_path
         self.imagenet_words, self.imagenet_map = load_imagenet_tags(imagenet_path) if imagenet_path else load_imagenet_tags()
         import scipy.sparse as sp  # ~3 tags per class: a sparse [1000,W] product, no dense BLAS call
 
         rows, cols, vals = zip(*((cls, tag, w) for cls, row in enumerate(self.imagenet_map) for tag, w in row))
         self._imagenet_matrix = sp.csr_matrix((vals, (rows, cols)), shape=(1000, len(self.imagenet_words)), dtype=np.float32)
+        self._imagenet_members = (self._imagenet_matrix > 0).astype(np.float32)  # a tag's probability: its classes' mass
         log.info("image tagger %s on %s, intra-op threads %s", self.model_id, ", ".join(self.session.get_providers()),
                  threads or "default")
 
@@ -123,32 +131,52 @@ class ImageTagger:
     def vocab_scores(self, outputs: dict[str, np.ndarray], pixels: np.ndarray | None = None) -> np.ndarray:
         """Scores over the trained vocabulary [B,V]: head and kNN fused (format 4: calibrated per word,
         co-occurrence smoothed), then rebalanced per tag (`score_tags`)."""
-        calib = (self.knn.calib_weight, self.knn.calib_bias) if self.fusion.calibrated else None
-        return score_tags(self.head_scores(outputs), self.space_similarities(outputs, pixels), self.knn.labels,
-                          self.fusion, self.tag_scale, calib, self.knn.cooc)
+        return self.bank_scores(outputs, pixels)[0]
 
-    def tag_arrays(self, arrays: list[np.ndarray], k: int = 10, texts: list[str] | None = None) -> list[list[tuple[str, float]]]:
+    def bank_scores(self, outputs: dict[str, np.ndarray], pixels: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """`vocab_scores` [B,V] and which of those tags the photo may take [B,V] bool (`grounded_tags`:
+        a coherent tag a close enough neighbour carries, or a tag of a neighbour showing the same scene;
+        all of them for a folder without grounding.coherence)."""
+        calib = (self.knn.calib_weight, self.knn.calib_bias) if self.fusion.calibrated else None
+        sims = self.space_similarities(outputs, pixels)
+        scores = score_tags(self.head_scores(outputs), sims, self.knn.labels, self.fusion, self.tag_scale, calib, self.knn.cooc)
+        coherence = self.spec.coherence
+        if coherence is None:
+            return scores, np.ones(scores.shape, dtype=bool)
+        allowed = grounded_tags(mixed_similarities(sims, self.fusion), self.knn.labels, self.fusion.knn_k,
+                                coherence.coherent, self._event_photos, coherence.near_similarity)
+        return scores, allowed
+
+    def tag_arrays(self, arrays: list[np.ndarray], k: int = 10, texts: list[str] | None = None,
+                   floors: list[bool] | None = None) -> list[list[tuple[str, float]]]:
         """Preprocessed images -> per image the top-k [(tag words, score in [0,1])]. texts: per image
         its caption (and thread), which lets the event and person tags it names through
-        (`ImageFolder.identity_tags`); without it the photo alone never gives them."""
+        (`ImageFolder.identity_tags`); without it the photo alone never gives them. A bank tag the photo
+        is not grounded for (`bank_scores`) never comes. floors: per image whether the relevance floor
+        applies (the service's default; `tagsmith predict` fills k): then a tag comes only when its own
+        score (a bank tag's; an ImageNet tag's probability: the mass of its classes) reaches TAG_FLOOR,
+        and the list is shorter rather than filled."""
         if not arrays:
             return []
         outputs = self.run(arrays)
         probs = outputs["imagenet_probs"]
-        vocab = self.vocab_scores(outputs, arrays)  # [B,V]
-        imagenet = np.asarray((self._imagenet_matrix.T @ probs.T).T)  # [B,W]: a hypernym gets all its classes' mass
+        vocab, allowed = self.bank_scores(outputs, arrays)  # [B,V]
+        imagenet = np.asarray((self._imagenet_matrix.T @ probs.T).T)  # [B,W]: WordNet-weighted (specific first)
+        mass = np.asarray((self._imagenet_members.T @ probs.T).T)  # [B,W]: P(the photo shows one of the tag's classes)
         out = []
         for row in range(len(arrays)):
             named = names_in(texts[row] if texts else "", self.spec.identity_tags)
+            floor = TAG_FLOOR if floors and floors[row] else -np.inf
             merged: dict[str, float] = {}
-            for words, score in zip(self.tags, vocab[row]):
-                if words not in self.spec.identity_tags or words in named:
+            for words, score, ok in zip(self.tags, vocab[row], allowed[row]):
+                if ok and score >= floor and (words not in self.spec.identity_tags or words in named):
                     merged[words] = float(score)
             w = self.fusion.imagenet
             if w > 0:
                 for j in np.argsort(-imagenet[row])[: 3 * k]:
                     words = self.imagenet_words[j]
-                    merged[words] = max(merged.get(words, 0.0), 0.0) + w * float(imagenet[row, j])
+                    if mass[row, j] >= floor:
+                        merged[words] = max(merged.get(words, 0.0), 0.0) + w * float(imagenet[row, j])
             best = sorted(merged.items(), key=lambda kv: -kv[1])[:k]
             top = max((s for _, s in best), default=1.0) or 1.0
             out.append([(words, min(1.0, score / max(top, 1.0))) for words, score in best])
