@@ -256,7 +256,7 @@ class Suggester:
         # text's own tags hold it (image_tagger's names_in); the photo then corroborates the text's
         # event tag as it does the others (else the text's event tag, unconfirmed, sinks under them)
         texts = [" ".join([requests[i].full_text, *requests[i].thread, *(f"#{w}" for w in supported.get(i, ()))]) for i in rows]
-        tags = self.image_tagger.tag_arrays([requests[i].image for i in rows], n, texts=texts)
+        tags = self.image_tagger.tag_arrays([requests[i].image for i in rows], n, texts=texts, floors=[requests[i].floor for i in rows])
         return dict(zip(rows, tags))
 
     @staticmethod
