@@ -6,9 +6,11 @@ Four general rules, none a list of tags:
 - stance: most of the tag's training posts (runs/corpus/en_train.jsonl; at least 2) come from a
   political source (`export/safety_seeds.POLITICAL_ORIGINS`: TweetEval's stance, hate and offensive
   tasks, collected on political keywords): #TCOT, #Brexit, #LoveWins;
-- crisis: most of its training posts come from the crisis data sets (CrisisLex, MediaEval, RumourEval)
-  and it names no place or person (every word in the English dictionary): #Meteor (the 2013 Russian
-  meteor) is a disaster tag there, not an astronomy one; #NYC and #Sardegna are places;
+- crisis: most of its training posts come from the crisis data sets (CrisisLex, MediaEval, RumourEval),
+  it names no place or person (every word in the English dictionary) and, in the sentence encoder's
+  space, it lies within CRISIS_CLOSENESS of a harm term of the curated lexicon (crime, death, terror,
+  disaster): #Meteor (the 2013 Russian meteor; 0.92 from "meteorite") is a disaster tag there, not an
+  astronomy one; #NYC, #Sardegna, #Boston (0.45) are the places the crises happened in;
 - harm: the tag's head word is an English noun whose first two WordNet senses include one under a harm
   synset (`seeds.WORDNET_HARM`: wrongdoing, mistreatment, immorality, disease, infection, misfortune,
   death, violence, an unfortunate person...): #Harassment, #Corruption, #AIDS, #Survivors;
@@ -32,6 +34,7 @@ from inference.text.names import proper_names
 MIN_POSTS = 2  # a tag's source share is read from this many training posts or more
 SHARE = 0.5  # the share of its posts a source kind needs (more than half... or exactly half of 2+)
 HEAD_MIN = 4  # a shorter head word is mostly an abbreviation (#ED, #MS, #TB), not the noun
+CRISIS_CLOSENESS = 0.65  # cosine of USE vectors (untuned) between a crisis tag and its nearest harm term
 SENSES = 2  # WordNet senses of a head word looked at, most frequent first
 
 
@@ -152,13 +155,29 @@ def clause_kinds(tags: set[str]) -> dict[str, str]:
     return kinds
 
 
-def build_kinds(vocab: dict[str, set[str]], corpus: Path, wordnet: Path, covered) -> dict[str, dict[str, str]]:
+def close_to(tags: list[str], terms: list[str], threshold: float = CRISIS_CLOSENESS) -> set[str]:
+    """The tags whose sentence-encoder vector lies within `threshold` (cosine) of one of the terms'."""
+    if not tags or not terms:
+        return set()
+    from inference.runtime.sentence_encoder import SentenceEncoder
+
+    encoder = SentenceEncoder.load()
+    best = (encoder.encode(tags) @ encoder.encode(terms).T).max(axis=1)
+    return {t for t, b in zip(tags, best) if b >= threshold}
+
+
+def build_kinds(vocab: dict[str, set[str]], corpus: Path, wordnet: Path, covered,
+                harm_terms: list[str]) -> dict[str, dict[str, str]]:
     """{lang: {tag words: kind}} over each language's vocabulary; `covered(tag)`: the curated
-    lexicon already has a rule for it (those tags are left out)."""
+    lexicon already has a rule for it (those tags are left out); `harm_terms`: the curated lexicon's
+    English terms of harm a crisis tag must lie close to."""
     train = corpus / "en_train.jsonl"
     if not train.exists():
         raise FileNotFoundError(f"{train}: build the corpora first (python -m export.ingest)")
     by_source = source_kinds(train)
+    crisis = sorted(t for t, k in by_source.items() if k == "crisis" and t in vocab.get("en", set()))
+    near = close_to(crisis, harm_terms)
+    by_source = {t: k for t, k in by_source.items() if k != "crisis" or t in near}
     en = {t: k for t, k in harm_kinds(vocab.get("en", set()), wordnet).items()}
     en.update({t: k for t, k in by_source.items() if t in vocab.get("en", set())})
     zh = clause_kinds(vocab.get("zh", set()))

@@ -153,6 +153,13 @@ def vocabulary(lang: str) -> set[str]:
     return tags
 
 
+def harm_terms(cats: dict) -> list[str]:
+    """The curated English terms of crime, death, terror and disaster (five letters or more)."""
+    return sorted({t for name in ("crime", "death", "terror", "disaster") for g in cats[name]["groups"]
+                   if not g["name"].startswith("profanity") for t in g["terms"].get("en", ())
+                   if len("".join(tokens(t))) >= 5})
+
+
 def build(data: Path = DATA, corpus: Path = CORPUS, wordnet: Path = WORDNET) -> dict:
     data_tags = data_events(data)
     evs = events(data_tags)
@@ -181,7 +188,8 @@ def build(data: Path = DATA, corpus: Path = CORPUS, wordnet: Path = WORDNET) -> 
         return bool(m.never or m.groups) or "".join(tokens(tag)) in curated.safe
 
     try:
-        lexicon["kinds"] = build_kinds({lang: vocabulary(lang) for lang in LANGS}, corpus, wordnet, covered)
+        lexicon["kinds"] = build_kinds({lang: vocabulary(lang) for lang in LANGS}, corpus, wordnet, covered,
+                                       harm_terms(lexicon["categories"]))
     except FileNotFoundError as exc:
         raise SafetyBuildError(str(exc)) from exc
     lexicon["sources"]["kinds"] = (f"export/safety_kinds.py: {corpus.name}/en_train.jsonl sources, WordNet 3.0 "
