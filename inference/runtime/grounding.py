@@ -38,7 +38,7 @@ from inference.runtime.encoder_head import EncoderHead, TunedEncoder, encode_tag
 from inference.runtime.ranking import Ranked
 from inference.runtime.tag_index import TagIndex
 from inference.text.names import supported
-from inference.text.phrases import extract_phrases
+from inference.text.phrases import STOP_WORDS, extract_phrases
 from inference.text.tags import tag_key
 
 GROUNDING_JSON = "grounding.json"
@@ -47,6 +47,13 @@ FORMAT_VERSION = 1
 PLACEHOLDERS = ("DIGIT", "URL", "MENTION")  # the data sets' tokens: never embedded as words
 ENCODED_CACHE = 20_000  # vectors of tags outside the index kept (~40 MB): the model proposes the same tags again and again
 RELEVANCE_SCALE = 4.0  # standard deviations: a tag this far above the post's mean cosine scores 1
+_CALENDAR = frozenset("""monday tuesday wednesday thursday friday saturday sunday january february march april
+june july august september october november december""".split())
+# English words that say nothing alone (phrases.py never proposes them alone either): #First, #Going,
+# #Got, #Times, #Lost, #Today, #Finally; a day's or month's name is a tag (#Monday), and so is one the
+# training posts used as a tag GENERIC_TAG_COUNT times or more (#Love, #Wow, #Amazing)
+GENERIC_ALONE = STOP_WORDS - _CALENDAR
+GENERIC_TAG_COUNT = 100
 
 
 class LookedUp(NamedTuple):
@@ -292,10 +299,17 @@ class Grounder:
         text/names.supported."""
         return entry["source"] != "phrase" and not supported(entry["words"], text, self.lang, self.config.lexical_support)
 
+    def _generic(self, key: str, entry: dict) -> bool:
+        """An English tag of one word that says nothing alone (GENERIC_ALONE), seldom a tag in training."""
+        if self.lang != "en" or entry["words"].lower() not in GENERIC_ALONE:
+            return False
+        row = self.rows.get(key)
+        return row is None or self.index.counts[row] < GENERIC_TAG_COUNT
+
     def _finish(self, prepared: Prepared, dropped: set[str], floor: bool) -> Grounded:
         kept, floored = [], False
         for key, entry in prepared.pool.items():
-            if key in dropped or not key or not self.allowed(entry, prepared):
+            if key in dropped or not key or self._generic(key, entry) or not self.allowed(entry, prepared):
                 continue
             if floor and (entry["relevance"] < self.config.floor or self._unsupported(entry, prepared.text)):
                 floored = True

@@ -1,0 +1,34 @@
+"""The grounded English list holds no lone word that says nothing (#First, #Going), unless training
+posts used it as a tag often (#Love)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from inference.runtime.grounding import GroundingConfig, Grounder, Prepared
+from inference.runtime.tag_index import TagIndex
+
+
+def _grounder(lang: str) -> Grounder:
+    index = TagIndex(np.zeros((2, 4), dtype=np.float32), ["love", "first"], np.array([465, 3]))
+    return Grounder(None, index, GroundingConfig(floor=0.1), lang)
+
+
+def _entry(words: str, relevance: float, source: str = "vocab") -> dict:
+    return {"words": words, "model": 0.0, "relevance": relevance, "source": source, "cos": 0.5}
+
+
+def test_lone_generic_words_leave_an_english_list():
+    pool = {w.replace(" ", ""): _entry(w, r) for w, r in [
+        ("first", 0.9), ("first time", 0.8), ("going", 0.7), ("doubles", 0.6), ("double", 0.55),
+        ("club", 0.5), ("monday", 0.45), ("love", 0.4)]}
+    grounded = _grounder("en")._finish(Prepared(pool, "first time playing doubles at the club on monday"), set(), False)
+    # #First and #Going go; #Love, a tag 465 training posts used, stays
+    assert [r.words for r in grounded.ranked] == ["first time", "doubles", "double", "club", "monday", "love"]
+
+
+def test_a_chinese_list_is_left_as_it_is():
+    pool = {"第一": _entry("第一", 0.9), "first": _entry("first", 0.8)}
+    grounded = _grounder("zh")._finish(Prepared(pool, "第一 次"), set(), False)
+    assert [r.words for r in grounded.ranked] == ["第一", "first"]
