@@ -147,3 +147,10 @@ def test_a_tag_whose_everyday_words_match_but_whose_subject_does_not_is_unsuppor
     assert _unsupported("first day of class", post)
     assert not _unsupported("first day", post)
     assert not _unsupported("happy halloween", "carved pumpkins with the kids for halloween")
+
+
+def test_a_tag_of_two_letters_the_post_never_writes_is_unsupported():
+    assert _unsupported("ny", "Angels Landing permit came through!!! how scary are the chains")
+    assert _unsupported("la", "flight delayed 5 hours, gate changed 3 times")
+    assert not _unsupported("ac", "38 degrees and no AC. I live in the freezer aisle now")
+    assert not _unsupported("pr", "deadlift PR 140kg")

@@ -94,11 +94,14 @@ def supported(tag_words: str, text: str, lang: str, lexical: bool = False) -> bo
     content words in the post has all of them (#PeanutButter, #GayPride, #SnowMonkeys under posts saying
     butter, pride, snow: no), and one of two content words or more has some (#TheWalkingDead,
     #LunarEclipse under posts naming neither: no; #Breakfast under pancakes, a single word, is left to
-    the encoder). `lexical`
+    the encoder). An English tag of
+    one or two letters (#NY, #LA) must be a word of the post. `lexical`
     (Chinese): more than half of its content words are in the post (#感觉今天喋喋哒, #老子明天不上班,
     #昆明加油 under a trip to Kunming: no; #重庆火锅, #七夕快乐: yes)."""
     folded = text.casefold().replace(" ", "")
     if any(name.casefold() not in folded for name in proper_names(tag_words, lang)):
+        return False
+    if lang == "en" and _abbreviation(tag_words) and tag_words.lower() not in re.findall(r"[a-z]+", text.lower()):
         return False
     if not numbers_supported(tag_words, text):
         return False
@@ -108,6 +111,12 @@ def supported(tag_words: str, text: str, lang: str, lexical: bool = False) -> bo
             return True
         return (2 * present > total if total else "".join(tag_words.split()) in text) and _chars_covered(tag_words, text)
     return present == total or (present == 0 and total <= 1)
+
+
+def _abbreviation(tag_words: str) -> bool:
+    """An English tag of one or two letters (#NY, #TX, #LA, #RP): a place, a state or a term whose
+    letters say nothing the post does not say itself; `proper_names` leaves such short words alone."""
+    return tag_words.isascii() and tag_words.isalpha() and len(tag_words) <= 2
 
 
 def _chars_covered(tag_words: str, text: str) -> bool:
