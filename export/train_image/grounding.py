@@ -15,7 +15,8 @@
 - grounding.person_tags: the bank's tags that are a person's name, from --person-tags (a reviewed list;
   none of today's 605 tags is one, so it is empty).
 
-Then the folder's manifest is rewritten (export.folder_manifest).
+Then the folder's manifest is rewritten (export.folder_manifest). The tags' visual coherence reads the
+event tags: run `python -m export.train_image coherence` after this (it is dropped here).
 """
 
 from __future__ import annotations
@@ -116,5 +117,6 @@ def cmd_grounding(args) -> None:
     }
     (folder / "image.json").write_text(json.dumps(config, indent=1) + "\n", encoding="utf-8")
     write_manifest(folder)
+    log.info("grounding.coherence dropped: run `python -m export.train_image coherence` next")
     log.info("min_similarity %.4f (quantile %s of %d held-out photos); %d event tags: %s",
              threshold, args.quantile, len(top1), len(events), ", ".join(events))
