@@ -63,3 +63,14 @@ def test_the_cached_dictionary_is_jiebas_own(tmp_path):
     third = _fresh_jieba(first.dt.tmp_dir)
     zh_tables.initialize_jieba(third, tmp_path)  # rebuilt through jieba
     assert third.dt.FREQ == first.dt.FREQ
+
+
+def test_the_tables_share_the_dictionarys_words(tmp_path, built):
+    zh_tables.load_tables(jieba, tmp_path)  # written with each word's row in jieba's dictionary
+    tags, idf, _, _ = zh_tables.load_tables(jieba, tmp_path)
+    assert list(tags.items()) == list(built[0].items()) and list(idf.items()) == list(built[1].items())
+    own = {k: k for k in list(jieba.dt.FREQ)[:50_000]}
+    shared = [w for w in list(tags)[:20_000] if w in own]
+    assert shared and all(own[w] is w for w in shared)
+    other = dict.fromkeys(["not", "the", "dictionary"], 1)  # another dictionary: the words as read
+    assert zh_tables.read_tables(zh_tables.cache_path(jieba, tmp_path), other)[0] == built[0]
