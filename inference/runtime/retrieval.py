@@ -194,8 +194,9 @@ class RetrievalIndex:
         sims = np.asarray(self._centroids[terms].T @ q[:, terms].toarray().T).T  # (T, k) @ (k, B) -> (B, T)
         out = []
         for row in sims:
-            top = np.argsort(-row)[:limit]
-            out.append([(self.tags[t], float(row[t])) for t in top if row[t] > 0])
+            positive = np.flatnonzero(row > 0)  # most tags share no term with the query: sort the rest
+            top = positive[np.argsort(-row[positive], kind="stable")[:limit]]  # ties: the earlier tag first
+            out.append([(self.tags[t], float(row[t])) for t in top])
         return out
 
     def idf_of(self, term: str) -> float:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
+from functools import lru_cache
 
 from inference.limits import MAX_LANG_ID_CHARS
 from inference.text.segment import format_tag, segment
@@ -42,6 +43,7 @@ def _han_only(text: str) -> bool:
     return han > 0 and han >= len(letters) / 2 and not _KANA_RE.search(text) and not _HANGUL_RE.search(text)
 
 
+@lru_cache(maxsize=1 << 16)  # a request asks it ~600 times, mostly of tags seen before
 def tag_key(tag: str) -> str:
     """Identity of a hashtag: case, spaces and a leading '#' do not matter."""
     return "".join(tag.lstrip("#").split()).casefold()
