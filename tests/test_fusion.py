@@ -11,6 +11,7 @@ from service_fixtures import write_retrieval_model
 from test_image_grounding import event_bank_folder
 from test_image_knn import photo
 
+from inference.runtime.ranking import Ranked, normalise, text_first
 from inference.runtime.safety import SafetyFilter
 from inference.runtime.suggester import Suggester, SuggestRequest
 
@@ -75,3 +76,24 @@ def test_a_disaster_tag_the_text_candidates_hold_still_needs_the_caption_to_be_a
     assert "boston bombing" in dict(suggester._image_candidates([SuggestRequest(CAPTION, image=pixels)], {0: ["boston bombing"]})[0])
     fused = suggester.suggest(SuggestRequest(CAPTION, image=pixels, k=5))
     assert fused.suggestions and "boston bombing" not in [s.words for s in fused.suggestions]
+
+
+def test_the_photos_scores_weigh_as_its_confidence():
+    unsure = [("web site", 0.45), ("computer", 0.36)]
+    assert normalise(unsure, "raw") == unsure and normalise(unsure, "max")[0][1] == 1.0
+    assert normalise([("x", 1.7), ("y", -0.2)], "raw") == [("x", 1.0), ("y", 0.0)]
+
+
+def test_the_photos_own_tags_follow_the_texts_candidates():
+    fused = [Ranked("web site", 0.25, "image"), Ranked("sandy", 0.2, "retrieval"), Ranked("nyc", 0.15, "image"),
+             Ranked("computer", 0.1, "image")]
+    text = {"retrieval": [("sandy", 3.0), ("NYC", 1.0)]}
+    assert [r.words for r in text_first(fused, text)] == ["sandy", "nyc", "web site", "computer"]
+    assert text_first(fused, {}) == fused
+
+
+def test_an_unsure_photo_tag_never_tops_a_caption(marathon):
+    pixels = marathon.image_tagger.preprocess(photo((5, 5, 250)))  # blue: the photo's own tags only
+    fused = marathon.suggest(SuggestRequest("the red team won the cup", image=pixels, k=3)).suggestions
+    assert fused[0].source != "image"
+    assert fused[-1].source == "image"  # round(3/3) = 1 place kept for the photo

@@ -48,9 +48,13 @@ def normalise(scores: list[tuple[str, float]], method: str = "max") -> list[tupl
     max:  score / best score (scores must be >= 0; generator log-probs use "softmax")
     softmax: exp(score - best), i.e. probabilities relative to the best (log-prob beams)
     rank: 1 / (1 + rank)
+    raw: the scores themselves, clipped to [0, 1] (a source whose scores are already calibrated
+         confidences, as the image tagger's: a photo that is unsure of its best tag stays unsure)
     """
     if not scores:
         return []
+    if method == "raw":
+        return [(t, min(1.0, max(0.0, float(s)))) for t, s in scores]
     if method == "rank":
         return [(t, 1.0 / (1 + i)) for i, (t, _) in enumerate(scores)]
     if method == "softmax":
@@ -131,3 +135,11 @@ def keep_image_share(
     others = [i for i, r in enumerate(top) if tag_key(r.words) not in own]
     give_way = set(others[len(others) - len(extra):]) if extra else set()  # the lowest of the others
     return [r for i, r in enumerate(top) if i not in give_way] + extra
+
+
+def text_first(fused: list[Ranked], text: dict[str, list[tuple[str, float]]]) -> list[Ranked]:
+    """`fused` (a photo's tags fused with its text's candidates) with the text's candidates first, in
+    their fused order: the photo re-weights the tags its text proposes, and its own other tags follow
+    (`keep_image_share` still gives them their places)."""
+    keys = {tag_key(words) for scored in text.values() for words, _ in scored}
+    return [r for r in fused if tag_key(r.words) in keys] + [r for r in fused if tag_key(r.words) not in keys]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from inference.runtime.background import AHEAD
 from inference.runtime.language_model import LanguageModel
-from inference.runtime.ranking import FUNCTION_WORDS, Ranked, keep_image_share, rank
+from inference.runtime.ranking import FUNCTION_WORDS, Ranked, keep_image_share, rank, text_first
 from inference.runtime.strategies import usable
 from inference.text.preprocess import clip_texts, tokenize
 from inference.text.tags import detect_lang, format_tag
@@ -363,8 +363,14 @@ class Suggester:
         weights = fusion.get("weights", {})
         # the grounded caption weighs what the text sources weigh together, so the photo keeps its weight
         fusion["weights"] = {**weights, CAPTION: sum(max(0.0, float(w)) for w in weights.values()) or 1.0, "image": self.image_weight}
+        # the tagger's scores are its confidence: a photo unsure of its best tag ("web site" at 0.45 on a
+        # screenshot) must not weigh as a sure one (max-normalised, every photo's best tag scores 1)
+        fusion["norms"] = {**fusion.get("norms", {}), "image": "raw"}
         candidates = {**text_candidates, "image": image_tags}
         if not text_candidates:
             return usable(rank(candidates, fusion, n, exclude, blocklist), raw_text, exclude)[: req.k]
-        every = self._safe(rank(candidates, fusion, sum(len(c) for c in candidates.values()), exclude, blocklist), raw_text, lang)
+        # the photo re-weights the tags its text proposes; its own other tags follow them (never over a
+        # text's candidate to the top of the list) and keep their share of the places
+        every = text_first(rank(candidates, fusion, sum(len(c) for c in candidates.values()), exclude, blocklist), text_candidates)
+        every = self._safe(every, raw_text, lang)
         return keep_image_share(usable(every, raw_text, exclude), image_tags, req.k, self.image_share, exclude, blocklist)
