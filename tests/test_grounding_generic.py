@@ -32,3 +32,15 @@ def test_a_chinese_list_is_left_as_it_is():
     pool = {"第一": _entry("第一", 0.9), "first": _entry("first", 0.8)}
     grounded = _grounder("zh")._finish(Prepared(pool, "第一 次"), set(), False)
     assert [r.words for r in grounded.ranked] == ["第一", "first"]
+
+
+def test_with_the_floor_one_vocabulary_guess_sharing_no_word_with_the_post_is_enough():
+    pool = {w.replace(" ", ""): _entry(w, r, s) for w, r, s in [
+        ("first time", 0.9, "phrase"), ("wrestling", 0.8, "vocab"), ("wrestler", 0.7, "vocab"),
+        ("doubles", 0.6, "phrase"), ("double", 0.5, "vocab"), ("tennis", 0.45, "vocab")]}
+    grounded = _grounder("en")._finish(Prepared(pool, "first time playing doubles at the club"), set(), True)
+    # #Wrestling is the one guess; #Double shares a word with the post ("doubles")
+    assert [r.words for r in grounded.ranked] == ["first time", "wrestling", "doubles", "double"]
+    assert grounded.floored
+    without = _grounder("en")._finish(Prepared(pool, "first time playing doubles at the club"), set(), False)
+    assert len(without.ranked) == 6  # tagsmith predict fills k: no floor, no cap

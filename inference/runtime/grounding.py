@@ -37,7 +37,7 @@ from inference.runtime.dense_retrieval import DENSE_INDEX, DenseIndex, InvalidDe
 from inference.runtime.encoder_head import EncoderHead, TunedEncoder, encode_tags
 from inference.runtime.ranking import Ranked
 from inference.runtime.tag_index import TagIndex
-from inference.text.names import supported
+from inference.text.names import content_overlap, supported
 from inference.text.phrases import STOP_WORDS, extract_phrases
 from inference.text.tags import tag_key
 
@@ -54,6 +54,7 @@ june july august september october november december""".split())
 # training posts used as a tag GENERIC_TAG_COUNT times or more (#Love, #Wow, #Amazing)
 GENERIC_ALONE = STOP_WORDS - _CALENDAR
 GENERIC_TAG_COUNT = 100
+VOCAB_GUESSES = 1  # with the floor, English: tags of the vocabulary search alone that share no word with the post
 
 
 class LookedUp(NamedTuple):
@@ -314,9 +315,25 @@ class Grounder:
             if floor and (entry["relevance"] < self.config.floor or self._unsupported(entry, prepared.text)):
                 floored = True
                 continue
-            kept.append(Ranked(entry["words"], self.score(entry), entry["source"]))
-        kept.sort(key=lambda r: -r.score)
-        return Grounded(kept, floored)
+            kept.append((Ranked(entry["words"], self.score(entry), entry["source"]), entry))
+        kept.sort(key=lambda pair: -pair[0].score)
+        if floor and self.lang == "en":
+            kept, floored = self._few_guesses(kept, prepared.text, floored)
+        return Grounded([r for r, _ in kept], floored)
+
+    def _few_guesses(self, kept: list, text: str, floored: bool) -> tuple[list, bool]:
+        """At most VOCAB_GUESSES tags only the vocabulary search proposed, sharing no word with the post
+        (#Wrestling, #Wrestler under a tennis doubles post; #Depression, #Bipolar under Rust lifetimes):
+        the encoder's nearest tags to a post it cannot place are loose, one guess is enough."""
+        out, guesses = [], 0
+        for r, entry in kept:
+            if entry["source"] == "vocab" and not entry.get("dense") and content_overlap(entry["words"], text, "en")[0] == 0:
+                guesses += 1
+                if guesses > VOCAB_GUESSES:
+                    floored = True
+                    continue
+            out.append((r, entry))
+        return out, floored
 
 
 def attach_grounders(models: dict, safety=None, providers=None, threads: int = 1) -> None:
