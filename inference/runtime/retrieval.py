@@ -22,6 +22,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from inference.runtime.retrieval_centroids import top_positive
 from inference.runtime.model_folder import verify_folder
 from inference.text.tags import tag_key
 
@@ -194,9 +195,7 @@ class RetrievalIndex:
         sims = np.asarray(self._centroids[terms].T @ q[:, terms].toarray().T).T  # (T, k) @ (k, B) -> (B, T)
         out = []
         for row in sims:
-            positive = np.flatnonzero(row > 0)  # most tags share no term with the query: sort the rest
-            top = positive[np.argsort(-row[positive], kind="stable")[:limit]]  # ties: the earlier tag first
-            out.append([(self.tags[t], float(row[t])) for t in top])
+            out.append([(self.tags[t], float(row[t])) for t in top_positive(row, limit)])
         return out
 
     def idf_of(self, term: str) -> float:

@@ -39,3 +39,13 @@ def centroid_matrix(docs: sp.csr_matrix, doc_tags: list[list[int]], n_tags: int,
 
     arrays = cached_arrays("centroids", VERSION, list(files), build)
     return sp.csr_matrix((arrays["data"], arrays["indices"], arrays["indptr"]), shape=tuple(arrays["shape"].tolist()))
+
+
+def top_positive(row: np.ndarray, limit: int) -> np.ndarray:
+    """Indices of the `limit` highest positive values, best first, ties by index: what a stable sort
+    of the whole row gives, from a partition (only the values at or above the limit-th are sorted)."""
+    positive = np.flatnonzero(row > 0)
+    if len(positive) > limit > 0:
+        cutoff = np.partition(row[positive], len(positive) - limit)[len(positive) - limit]
+        positive = positive[row[positive] >= cutoff]
+    return positive[np.argsort(-row[positive], kind="stable")[:max(limit, 0)]]
