@@ -75,3 +75,14 @@ def test_lexicon_overlap_scores_the_share_of_tag_words_present(tmp_path):
     assert abs(scores["马航 飞机 失联"] - 1 / 3) < 1e-9 and "美食" not in scores
     lexicon.save(tmp_path)
     assert TagLexicon.load(tmp_path).counts == lexicon.counts
+
+
+def test_the_centroid_sources_top_tags_are_a_stable_sort_of_the_positive_ones():
+    from inference.runtime.retrieval_centroids import top_positive
+
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        row = np.round(rng.normal(size=int(rng.integers(0, 300))), 1)  # many ties
+        limit = int(rng.integers(0, 40))
+        positive = np.flatnonzero(row > 0)
+        assert top_positive(row, limit).tolist() == positive[np.argsort(-row[positive], kind="stable")[:limit]].tolist()
