@@ -78,6 +78,8 @@ def test_lexicon_overlap_scores_the_share_of_tag_words_present(tmp_path):
 
 
 def test_the_centroid_sources_top_tags_are_a_stable_sort_of_the_positive_ones():
+    import numpy as np
+
     from inference.runtime.retrieval_centroids import top_positive
 
     rng = np.random.default_rng(1)
