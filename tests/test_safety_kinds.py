@@ -100,3 +100,10 @@ def test_a_chinese_title_ending_on_you_is_no_clause():
     from export.safety_kinds import clause_kinds
 
     assert clause_kinds({"来自星星的你", "同桌的你", "我 不知 会 遇见 你", "林宥嘉 我们 守护 你"}) == {}
+
+
+@pytest.mark.parametrize("tag", ["helicopter", "ruins", "ice", "woman", "meteor"])
+def test_a_photos_own_tag_with_no_text_is_of_no_kind(safety, tag):
+    assert safety.check(tag, "", "en").allowed
+    assert safety.check(tag, "fun day out", "en", kinds=False).allowed
+    assert not safety.check("maga", "", "en").allowed  # the curated lexicon still applies

@@ -217,7 +217,7 @@ class SafetyFilter:
         return self._context(context)
 
     def check(self, tag_words: str, context: str | Context, lang: str,
-              closeness: float | None = None, threshold: float | None = None) -> Verdict:
+              closeness: float | None = None, threshold: float | None = None, kinds: bool = True) -> Verdict:
         """closeness: how close the post is to the tag (an encoder's relevance); `threshold`: what it
         must reach (default: the lexicon's, for raw cosines; a caller with its own relevance scale
         passes the threshold calibrated on that scale). Close enough is not enough alone: the post
@@ -232,7 +232,9 @@ class SafetyFilter:
         if m.never:
             return Verdict(False, m.never, f"{m.never} tag ({m.term}): never suggested")
         if not m.groups:
-            kind = self.lexicon.kinds.get(compact(tag_words))
+            # a kind is about a tag standing under a text it is foreign to: a photo's own tag with no text
+            # (#Helicopter, #Ruins on Corel photos) has none; `kinds=False`: a photo tagger's tags
+            kind = self.lexicon.kinds.get(compact(tag_words)) if kinds and (ctx.stems or ctx.cjk) else None
             if kind and not self.says(tag_words, ctx):
                 return Verdict(False, kind, f"{kind} tag on a post that does not say its words")
             return Verdict(True, None, "no sensitive term" if not kind else f"{kind} tag the post says")
