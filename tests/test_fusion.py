@@ -97,3 +97,20 @@ def test_an_unsure_photo_tag_never_tops_a_caption(marathon):
     fused = marathon.suggest(SuggestRequest("the red team won the cup", image=pixels, k=3)).suggestions
     assert fused[0].source != "image"
     assert fused[-1].source == "image"  # round(3/3) = 1 place kept for the photo
+
+
+def test_an_event_tag_the_text_names_passes_the_photos_grounding(tmp_path):
+    """An event photo's neighbours are event photos, whose votes the visual-coherence grounding ignores
+    (image.json grounding.coherence); the event tag itself, when the text names it, still comes."""
+    folder = event_bank_folder(tmp_path / "image")
+    config = json.loads((folder / "image.json").read_text())
+    config["grounding"]["coherence"] = {"tags": [0.0] * len(config["tags"]), "min_coherence": 0.5, "near_similarity": 0.999}
+    (folder / "image.json").write_text(json.dumps(config))
+    from inference.runtime.image_tagger import ImageTagger
+
+    tagger = ImageTagger(folder)
+    pixels = tagger.preprocess(photo(RED))
+    alone, = tagger.tag_arrays([pixels], k=4)
+    named, = tagger.tag_arrays([pixels], k=4, texts=["what a scene #BostonMarathon"])
+    assert not {"red", "boston marathon"} & set(dict(alone))  # nothing from the event photo alone
+    assert "boston marathon" in dict(named) and "red" not in dict(named)

@@ -152,10 +152,10 @@ class ImageTagger:
         """Preprocessed images -> per image the top-k [(tag words, score in [0,1])]. texts: per image
         its caption (and thread), which lets the event and person tags it names through
         (`ImageFolder.identity_tags`); without it the photo alone never gives them. A bank tag the photo
-        is not grounded for (`bank_scores`) never comes. floors: per image whether the relevance floor
-        applies (the service's default; `tagsmith predict` fills k): then a tag comes only when its own
-        score (a bank tag's; an ImageNet tag's probability: the mass of its classes) reaches TAG_FLOOR,
-        and the list is shorter rather than filled."""
+        is not grounded for (`bank_scores`) never comes, unless it is an event or person tag the text
+        names. floors: per image whether the relevance floor applies (the service's default; `tagsmith
+        predict` fills k): then a tag comes only when its own score (a bank tag's; an ImageNet tag's
+        probability: the mass of its classes) reaches TAG_FLOOR, and the list is shorter rather than filled."""
         if not arrays:
             return []
         outputs = self.run(arrays)
@@ -169,7 +169,8 @@ class ImageTagger:
             floor = TAG_FLOOR if floors and floors[row] else -np.inf
             merged: dict[str, float] = {}
             for words, score, ok in zip(self.tags, vocab[row], allowed[row]):
-                if ok and score >= floor and (words not in self.spec.identity_tags or words in named):
+                # an event or person tag the text names is grounded by the text (event photos vote for it)
+                if (ok or words in named) and score >= floor and (words not in self.spec.identity_tags or words in named):
                     merged[words] = float(score)
             w = self.fusion.imagenet
             if w > 0:
