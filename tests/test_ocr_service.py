@@ -103,6 +103,11 @@ async def test_a_plain_photo_gets_empty_ocr_text_and_image_tags(client):
     assert photo_tagged(body) and all(s["source"] == "image" for s in body["suggestions"])
 
 
+async def test_a_photo_with_fewer_tags_than_asked_says_so(client):
+    body = await suggest(client, encoded(plain_photo()), k=10)
+    assert len(body["suggestions"]) < 10 and body["below_floor"] is True
+
+
 async def test_a_text_request_says_no_ocr_text(client):
     response = await client.post("/v1/suggest", json={"text": "Heavy snow warning for Chicago tonight"})
     assert (await response.json())["ocr_text"] == ""

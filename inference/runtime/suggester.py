@@ -298,6 +298,7 @@ class Suggester:
                 if j in grounded:  # the caption's grounded list, one source: far neighbours' tags are gone
                     text_candidates = {CAPTION: [(r.words, r.score) for r in grounded[j].ranked]}
                 ranked = self._with_image(model, req, images[j], text_candidates, exclude, blocklist, n, raw_text, lang)
+                below = req.floor and len(ranked) < req.k  # the photo's floor (image_tagger) and the caption's
             elif j in grounded:  # the grounding stage applied the safety filter itself
                 ranked = usable(grounded[j].ranked, raw_text, exclude)[: req.k]
                 below = req.floor and len(ranked) < req.k
