@@ -242,7 +242,8 @@ async def test_keyed_slots_hand_the_turn_over_in_order_and_forget_cancelled_wait
 
 # -- lanes: an image decode or a heavy text never blocks a light batch ------------------------------------
 class SlowDecodeTagger:
-    """Wraps the tiny tagger: preprocess blocks on the gate (a slow decoder)."""
+    """Wraps the tiny tagger: decoding (preprocess, and `see`, which decodes and runs the graph) blocks
+    on the gate (a slow decoder)."""
 
     def __init__(self, tagger, gate: Gate):
         self._tagger, self.gate = tagger, gate
@@ -250,6 +251,10 @@ class SlowDecodeTagger:
     def preprocess(self, data):
         self.gate.wait()
         return self._tagger.preprocess(data)
+
+    def see(self, data):
+        self.gate.wait()
+        return self._tagger.see(data)
 
     def __getattr__(self, name):
         return getattr(self._tagger, name)

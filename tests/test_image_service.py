@@ -107,6 +107,12 @@ def test_photos_run_in_bounded_chunks_with_the_same_tags(tagger):
         assert [s for tags in other for _, s in tags] == pytest.approx([s for tags in together for _, s in tags], abs=1e-5)
 
 
+def test_a_photo_seen_ahead_gets_the_tags_of_one_run_in_the_batch(tagger):
+    seen = [tagger.see(p)[0] for p in (RED, GREEN, BLUE)]  # what the service does in its image pool
+    assert tagger.tag_arrays(seen, k=5) == tagger.tag_arrays([s.pixels for s in seen], k=5)
+    assert tagger.tag_arrays([seen[0], seen[1].pixels], k=5) == tagger.tag_arrays([seen[0].pixels, seen[1].pixels], k=5)
+
+
 def test_tagger_ranks_the_colour_of_each_photo_first(tagger):
     red, green, blue = tagger.tag_batch([RED, GREEN, BLUE], k=5)
     assert red[0][0] == "red" and blue[0][0] == "blue"

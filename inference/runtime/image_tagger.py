@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -58,6 +60,13 @@ def names_in(text: str, tags: frozenset[str]) -> set[str]:
     ("Boston Marathon" and "#BostonMarathon" both name "boston marathon")."""
     squashed = _squashed(text)
     return {t for t in tags if squashed and _squashed(t) and _squashed(t) in squashed}
+
+
+class SeenPhoto(NamedTuple):
+    """A preprocessed photo [3,S,S] and its graph outputs (each [1, ...]): `ImageTagger.see`."""
+
+    pixels: np.ndarray
+    outputs: dict[str, np.ndarray]
 
 
 class ImageTagger:
@@ -114,6 +123,20 @@ class ImageTagger:
         chunks = [self.session.run(None, {"image": x[i : i + step]}) for i in range(0, max(len(x), 1), step)]
         return {name: np.concatenate([c[j] for c in chunks]) for j, name in enumerate(self.outputs)}
 
+    def see(self, data: bytes) -> tuple[SeenPhoto, float]:
+        """Image bytes -> the photo through the graph, and the seconds its decoding took (the service
+        runs this in its image pool, beside OCR, before the photo's request joins a batch)."""
+        start = time.perf_counter()
+        pixels = self.preprocess(data)
+        decoded = time.perf_counter() - start
+        return SeenPhoto(pixels, self.run(pixels[None])), decoded
+
+    def outputs_of(self, arrays: list) -> dict[str, np.ndarray]:
+        """The graph's outputs for preprocessed photos: run here, or taken from photos already seen."""
+        if all(isinstance(a, SeenPhoto) for a in arrays):
+            return {name: np.concatenate([a.outputs[name] for a in arrays]) for name in self.outputs}
+        return self.run([a.pixels if isinstance(a, SeenPhoto) else a for a in arrays])
+
     def head_scores(self, outputs: dict[str, np.ndarray]) -> np.ndarray:
         """[B,V] sigmoid scores of the head: in the graph, or a linear layer on the features."""
         if "tag_scores" in outputs:
@@ -158,7 +181,7 @@ class ImageTagger:
         probability: the mass of its classes) reaches TAG_FLOOR, and the list is shorter rather than filled."""
         if not arrays:
             return []
-        outputs = self.run(arrays)
+        outputs, arrays = self.outputs_of(arrays), [a.pixels if isinstance(a, SeenPhoto) else a for a in arrays]
         probs = outputs["imagenet_probs"]
         vocab, allowed = self.bank_scores(outputs, arrays)  # [B,V]
         imagenet = np.asarray((self._imagenet_matrix.T @ probs.T).T)  # [B,W]: WordNet-weighted (specific first)

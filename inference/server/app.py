@@ -122,19 +122,14 @@ async def _read_suggest_request(request: web.Request, suggester: Suggester) -> t
     return parse_suggest_request(raw, suggester.languages, images_supported)
 
 
-def _timed(function: Callable, *args) -> tuple[Any, float]:
-    start = time.perf_counter()
-    return function(*args), time.perf_counter() - start
-
-
 async def _read_photo(app: web.Application, suggester: Suggester, image: bytes) -> tuple[Any, str]:
-    """The tagger's input and the photo's text (OCR within MAX_OCR_PIXELS; "" without OCR, text or a
+    """The tagger's seen photo and the photo's text (OCR within MAX_OCR_PIXELS; "" without OCR, text or a
     readable photo), decoded and read side by side in the image pool. A bad image raises InvalidImage /
     ImageTooLarge (4xx) once OCR has given up on it too (the key's image turn covers both)."""
     loop, pool = asyncio.get_running_loop(), app[IMAGE_EXECUTOR]
     reading = loop.run_in_executor(pool, suggester.ocr.read, image) if suggester.ocr is not None else None
-    try:
-        pixels, seconds = await loop.run_in_executor(pool, _timed, suggester.image_tagger.preprocess, image)
+    try:  # decoded and through the tagger's graph while OCR reads: the batch then only scores it
+        pixels, seconds = await loop.run_in_executor(pool, suggester.image_tagger.see, image)
     finally:
         if reading is not None:
             await asyncio.wait([reading])
