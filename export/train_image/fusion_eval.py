@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 
 from export.image_data import mediaeval_posts
+from inference.text.tags import tag_key
 
 log = logging.getLogger("export.train_image")
 
@@ -16,6 +17,18 @@ def captioned(suggester_class):
     """--captions: the suggester itself now gives the image tagger each photo's caption, thread and the
     tags its text supports (`Suggester._image_candidates`), so the flag changes nothing."""
     return suggester_class
+
+
+def top1_changes(dev: list[dict], gold: list[list[str]], text: list[list[str]], fused: list[list[str]], show: int = 3) -> dict:
+    """Posts whose top-1 fusion made right (text only's was wrong) and made wrong; logs a few of the latter."""
+    def right(tags, gold_tags):
+        return bool(tags) and tag_key(tags[0]) in {tag_key(g) for g in gold_tags}
+    won = [i for i in range(len(dev)) if right(fused[i], gold[i]) and not right(text[i], gold[i])]
+    lost = [i for i in range(len(dev)) if right(text[i], gold[i]) and not right(fused[i], gold[i])]
+    log.info("  top-1 right where text only's was wrong: %d posts; wrong where it was right: %d", len(won), len(lost))
+    for i in lost[:show]:
+        log.info("  lost: %r gold %s | text %s | fused %s", dev[i]["post"][:80], gold[i], text[i][:3], fused[i][:3])
+    return {"won": len(won), "lost": len(lost)}
 
 
 def cmd_fusion_eval(args) -> None:
@@ -44,7 +57,7 @@ def cmd_fusion_eval(args) -> None:
     pixels = {path: tagger.preprocess(Path(path).read_bytes()) for path in sorted({p["image"] for p in dev})}
     gold = [p["hashtags"] for p in dev]
     log.info("MediaEval fusion dev: %d posts, %d images (train: %d posts)", len(dev), len(pixels), len(train))
-    rows = {}
+    rows, lists = {}, {}
     k = args.k
     if args.captions:
         Suggester = captioned(Suggester)  # noqa: N806 (a class)
@@ -60,7 +73,10 @@ def cmd_fusion_eval(args) -> None:
             results = []
             for i in range(0, len(dev), 64):
                 results += suggester.suggest_batch([make(p) for p in dev[i:i + 64]])
-            m = evaluate(gold, [[s.words for s in r.suggestions] for r in results], "en")
+            lists[name] = [[s.words for s in r.suggestions] for r in results]
+            m = evaluate(gold, lists[name], "en")
             rows[name] = {key: round(m[key], 2) for key in ("P@1", "F1@1", "P@5", "R@5", "F1@5", "MAP@5")}
             log.info("%-28s %s", name, rows[name])
+            if name.startswith("fused"):
+                rows[name]["top1 vs text only"] = top1_changes(dev, gold, lists["text only"], lists[name])
     (out / f"fusion_eval_k{k}{'_captions' if args.captions else ''}.json").write_text(json.dumps({"posts": len(dev), "images": len(pixels), "k": k, "rows": rows}, indent=1))
