@@ -271,6 +271,7 @@ class Reranker:
     # k + 5. Training and serving must use the same value: it shapes the rank features.
     source_limit: int = 0
     _tree_session: TreeSession | None = field(default=None, init=False, repr=False, compare=False)
+    _source: Path | None = field(default=None, init=False, repr=False, compare=False)  # the rerank.json loaded
 
     def __post_init__(self) -> None:
         if self.source_limit < 0:
@@ -284,7 +285,7 @@ class Reranker:
     def score(self, features: np.ndarray) -> np.ndarray:
         if self.trees is not None:
             if self._tree_session is None:  # built once, when first needed (two racing threads: same graph)
-                self._tree_session = TreeSession(self.trees)
+                self._tree_session = TreeSession(self.trees, self._source)
             logits = self._tree_session.logits(features)
         else:
             logits = features.astype(np.float64) @ self.weights + self.bias
@@ -333,4 +334,6 @@ class Reranker:
     @classmethod
     def load(cls, folder: str | Path) -> "Reranker":
         verify_folder(folder)  # the folder's manifest: format and checksums
-        return cls.from_json(json.loads((Path(folder) / RERANK_JSON).read_text(encoding="utf-8")))
+        reranker = cls.from_json(json.loads((Path(folder) / RERANK_JSON).read_text(encoding="utf-8")))
+        reranker._source = Path(folder) / RERANK_JSON
+        return reranker

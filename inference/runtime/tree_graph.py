@@ -8,8 +8,11 @@ sigmoid reads as before. The numpy walk stays the reference (tests/test_rerank.p
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
+from inference.runtime.derived_cache import cached_arrays
 from inference.runtime.providers import create_session
 
 ML_OPSET = 3  # ai.onnx.ml: TreeEnsembleRegressor with *_as_tensor (double) attributes
@@ -66,11 +69,21 @@ def tree_graph(trees) -> bytes:
     return model.SerializeToString()
 
 
-class TreeSession:
-    """logits(features [C, F]) -> [C] float64, computed by onnxruntime on the CPU, one thread."""
+GRAPH_VERSION = 1  # bump when tree_graph builds another graph from the same trees
 
-    def __init__(self, trees):
-        self._session = create_session(tree_graph(trees), ["CPUExecutionProvider"], intra_op_threads=1, inter_op_threads=1)
+
+class TreeSession:
+    """logits(features [C, F]) -> [C] float64, computed by onnxruntime on the CPU, one thread.
+    source: the rerank.json the trees came from: the graph is then kept in the cache folder
+    (runtime/derived_cache.py), so later starts neither build it nor import onnx."""
+
+    def __init__(self, trees, source: Path | None = None):
+        if source is None:
+            graph = tree_graph(trees)
+        else:
+            build = lambda: {"graph": np.frombuffer(tree_graph(trees), dtype=np.uint8)}  # noqa: E731
+            graph = cached_arrays("rerank-trees", GRAPH_VERSION, [source], build)["graph"].tobytes()
+        self._session = create_session(graph, ["CPUExecutionProvider"], intra_op_threads=1, inter_op_threads=1)
 
     def logits(self, features: np.ndarray) -> np.ndarray:
         if len(features) == 0:
