@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from inference.runtime.grounding import NAME_KINDS
 from inference.runtime.sentence_encoder import SentenceEncoder
 from inference.runtime.suggester import SuggestRequest, Suggester
+from inference.text.phrases import extract_phrases
 from service_fixtures import EN_RECORDS, write_grounding, write_retrieval_model
 
 # A near-duplicate of the tennis posts carries a tag that has nothing to do with tennis, and a beach
@@ -154,3 +156,16 @@ def test_a_tag_of_two_letters_the_post_never_writes_is_unsupported():
     assert _unsupported("la", "flight delayed 5 hours, gate changed 3 times")
     assert not _unsupported("ac", "38 degrees and no AC. I live in the freezer aisle now")
     assert not _unsupported("pr", "deadlift PR 140kg")
+
+
+def test_a_name_the_post_writes_scores_higher_with_a_title_weight_and_nothing_else_does(folders, encoder, tmp_path):
+    import shutil
+
+    titled = shutil.copytree(folders[1], tmp_path / "titled" / "en")
+    write_grounding(titled, encoder, title_weight=1.0)
+    plain, named = (Suggester.from_folders([f]).models["en"].grounder for f in (folders[1], titled))
+    name = {"model": 0.0, "relevance": 0.1, "phrase": 0.86, "name": 0.86, "dense": 0.0}
+    word = {"model": 0.0, "relevance": 0.1, "phrase": 0.86, "dense": 0.0}  # a key phrase, not a name
+    assert named.score(name) > plain.score(name) == plain.score(word) == named.score(word)
+    assert "angels landing" in [p.words for p in extract_phrases("Angels Landing permit came through", [], "en")
+                                if p.kind in NAME_KINDS]

@@ -46,6 +46,7 @@ TAG_INDEX = "tag_index.npz"
 FORMAT_VERSION = 1
 PLACEHOLDERS = ("DIGIT", "URL", "MENTION")  # the data sets' tokens: never embedded as words
 ENCODED_CACHE = 20_000  # vectors of tags outside the index kept (~40 MB): the model proposes the same tags again and again
+NAME_KINDS = frozenset({"title", "entity"})  # phrases.py kinds that name something (`title_weight`)
 RELEVANCE_SCALE = 4.0  # standard deviations: a tag this far above the post's mean cosine scores 1
 _CALENDAR = frozenset("""monday tuesday wednesday thursday friday saturday sunday january february march april
 june july august september october november december""".split())
@@ -94,6 +95,9 @@ class GroundingConfig:
     dense_k: int = 20
     dense_min_cos: float = 0.5
     dense_limit: int = 10
+    # a name the post writes itself (phrases.py's "title" and "entity": Angels Landing, Elden Ring)
+    # adds title_weight x its phrase score on top of the weighted sum (the encoder seldom knows it)
+    title_weight: float = 0.0
 
     @classmethod
     def load(cls, folder: Path) -> "GroundingConfig":
@@ -196,6 +200,8 @@ class Grounder:
         for p in phrases:
             entry = pool.setdefault(tag_key(p.words), {"words": p.words, "model": 0.0, "source": "phrase"})
             entry["phrase"] = max(entry.get("phrase", 0.0), p.score)
+            if p.kind in NAME_KINDS:
+                entry["name"] = max(entry.get("name", 0.0), p.score)
         for words, cos in nearest:
             pool.setdefault(tag_key(words), {"words": words, "model": 0.0, "source": "vocab"})
         for words, vote in votes:  # already cut to dense_limit by dense_votes
@@ -247,10 +253,11 @@ class Grounder:
                 entry["relevance"] = (entry["cos"] - mean) / std / RELEVANCE_SCALE
 
     def score(self, entry: dict) -> float:
-        """The weighted sum, divided by the sum of the weights (so it stays in [0, 1])."""
+        """The weighted sum (a name's title_weight bonus on top), divided by the sum of the weights, in [0, 1]."""
         c = self.config
         total = (c.model_weight * entry["model"] + c.relevance_weight * entry["relevance"]
-                 + c.phrase_weight * entry.get("phrase", 0.0) + c.dense_weight * entry.get("dense", 0.0))
+                 + c.phrase_weight * entry.get("phrase", 0.0) + c.dense_weight * entry.get("dense", 0.0)
+                 + c.title_weight * entry.get("name", 0.0))
         return min(1.0, max(0.0, total / ((c.model_weight + c.relevance_weight + c.phrase_weight + c.dense_weight) or 1.0)))
 
     def ground_batch(
