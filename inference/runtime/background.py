@@ -1,11 +1,59 @@
-"""One small thread pool for a request's independent stages: the sentence encoder reads the post while
+"""A small thread pool for a request's independent stages: the sentence encoder reads the post while
 the model's sources run, the generator searches while retrieval scores. onnxruntime and numpy let go
 of the GIL, so a lone request uses the second core; under load the cores are busy anyway and the
-pool only changes which thread does the work (outputs are identical either way)."""
+pool only changes which thread does the work (outputs are identical either way).
+
+A job runs at its submitter's nice value (Linux, where nice is per thread): the service runs its heavy
+text lane and its image lane at a higher nice than the light batches (server/admission.py), and their
+stages must not escape that into a thread of ordinary priority. One pool per nice value, made when
+first needed; each job is a leaf (it never waits on another job of a pool).
+"""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import os
+import sys
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 
-# threads are made when first needed; each job is a leaf (it never waits on another job of the pool)
-AHEAD = ThreadPoolExecutor(max_workers=4, thread_name_prefix="tagsmith-ahead")
+WORKERS = 4  # per nice value: a batch submits at most two jobs, and the service has a few lanes
+_pools: dict[int, ThreadPoolExecutor] = {}
+_lock = threading.Lock()
+
+
+def _nice() -> int:
+    """The calling thread's nice value (0 where nice is not per thread)."""
+    if not sys.platform.startswith("linux"):
+        return 0
+    try:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    except (OSError, AttributeError):
+        return 0
+
+
+def _at_nice(nice: int) -> None:
+    """A pool initializer: the new thread takes the nice value of the pool's submitters."""
+    try:
+        tid = threading.get_native_id()
+        if os.getpriority(os.PRIO_PROCESS, tid) < nice:
+            os.setpriority(os.PRIO_PROCESS, tid, nice)
+    except (OSError, AttributeError):
+        pass  # the job still runs, at the process's priority
+
+
+class _Ahead:
+    """`AHEAD.submit(fn, *args)`: like an executor's, on the pool of the caller's nice value."""
+
+    def submit(self, fn, *args) -> Future:
+        nice = _nice()
+        pool = _pools.get(nice)
+        if pool is None:
+            with _lock:
+                pool = _pools.get(nice)
+                if pool is None:
+                    pool = _pools[nice] = ThreadPoolExecutor(WORKERS, thread_name_prefix=f"tagsmith-ahead-n{nice}",
+                                                             initializer=_at_nice, initargs=(nice,))
+        return pool.submit(fn, *args)
+
+
+AHEAD = _Ahead()
