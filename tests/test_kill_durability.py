@@ -64,7 +64,11 @@ def _key(data_dir: Path) -> str:
     return out.stdout.strip()
 
 
-async def test_sigkill_during_feedback_writes_loses_no_acknowledged_write(tmp_path):
+CYCLES = int(os.environ.get("TAGSMITH_KILL_CYCLES", "1"))  # the audit's figure: TAGSMITH_KILL_CYCLES=30 pytest this file
+
+
+@pytest.mark.parametrize("cycle", range(CYCLES))
+async def test_sigkill_during_feedback_writes_loses_no_acknowledged_write(tmp_path, cycle):
     models = write_models_dir(tmp_path / "models")
     data_dir = tmp_path / "data"
     key = _key(data_dir)
