@@ -134,7 +134,8 @@ class LanguageModel:
         limit = max(n, self.reranker.source_limit) if self.reranker is not None else n
         # the generator searches in the background while the other sources score
         ahead = AHEAD.submit(fns["generator"], pairs, n) if "generator" in self.sources and len(self.sources) > 1 else None
-        found = {name: fns[name](pairs, n if name == "generator" else limit)
-                 for name in self.sources if ahead is None or name != "generator"}
-        per_source = {name: ahead.result() if name not in found else found[name] for name in self.sources}
+        found = {name: fns[name](pairs, limit) for name in self.sources if name != "generator"}
+        if "generator" in self.sources:
+            found["generator"] = ahead.result() if ahead is not None else fns["generator"](pairs, n)
+        per_source = {name: found[name] for name in self.sources}  # in the folder's order of sources
         return [{name: found[row] for name, found in per_source.items()} for row in range(len(pairs))]

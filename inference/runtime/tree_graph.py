@@ -81,7 +81,9 @@ class TreeSession:
         if source is None:
             graph = tree_graph(trees)
         else:
-            build = lambda: {"graph": np.frombuffer(tree_graph(trees), dtype=np.uint8)}  # noqa: E731
+            def build() -> dict[str, np.ndarray]:
+                return {"graph": np.frombuffer(tree_graph(trees), dtype=np.uint8)}
+
             graph = cached_arrays("rerank-trees", GRAPH_VERSION, [source], build)["graph"].tobytes()
         self._session = create_session(graph, ["CPUExecutionProvider"], intra_op_threads=1, inter_op_threads=1)
 
