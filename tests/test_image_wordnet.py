@@ -33,17 +33,32 @@ def write_fixture(tmp_path):
     return synsets, wordnet
 
 
-def test_golden_retriever_gets_its_name_its_parent_and_familiar_hypernyms(tmp_path):
+def write_corpus(tmp_path, tags):
+    corpus = tmp_path / "posts.jsonl"
+    corpus.write_text("".join(json.dumps({"post": "p", "hashtags": t}) + "\n" for t in tags))
+    return corpus
+
+
+def test_golden_retriever_gets_its_name_and_the_hypernyms_people_use_as_hashtags(tmp_path):
     synsets, wordnet = write_fixture(tmp_path)
-    mapping = build(synsets, wordnet)
+    corpus = write_corpus(tmp_path, [["dog", "puppy"], ["dogs"], ["dog", "animal"], ["animal"], ["canine"]])
+    mapping = build(synsets, wordnet, corpus)
     retriever = mapping["classes"][0]
     tags = dict(retriever["tags"])
     assert retriever["wnid"] == "n02099601" and retriever["name"] == "golden retriever"
     assert tags["golden retriever"] == 1.0
-    assert tags["retriever"] > tags["dog"] > tags["animal"]  # weights decay with distance
-    assert "puppy" in tags  # a basic-level word WordNet lacks
-    assert "hunting dog" not in tags and "canine" not in tags  # rare in SemCor, above the parent
+    assert "retriever" not in tags and "hunting dog" not in tags  # never a hashtag in the corpus
+    assert "canine" not in tags  # used once: below min_hashtag
+    assert tags["dog"] > tags["animal"]  # a general word never outweighs the everyday one below it
     assert "entity" not in tags and "object" not in tags and "domestic animal" not in tags
+    assert mapping["min_hashtag"] == 2 and "posts" in mapping["usage_sources"]
+
+
+def test_an_everyday_word_above_a_rare_class_name_outweighs_its_plain_decay(tmp_path):
+    synsets, wordnet = write_fixture(tmp_path)
+    corpus = write_corpus(tmp_path, [["dog"]] * 5)
+    tags = dict(build(synsets, wordnet, corpus)["classes"][0]["tags"])
+    assert tags["dog"] == 0.8  # min(decay, decay**3 * (5 + 1) / (0 + 1)): the weight of a direct parent
 
 
 def test_classes_keep_the_synset_file_order(tmp_path):
