@@ -316,8 +316,10 @@ DEFAULT_RESIZE = "crop"  # folders written before input.resize existed
 def normalise(img: Image.Image, norm: str = DEFAULT_NORM) -> np.ndarray:
     """RGB image -> float32 [3,H,W]."""
     mean, std = (np.asarray(v, dtype=np.float32) for v in MEAN_STD[norm])
-    arr = np.asarray(img, dtype=np.float32)  # [H,W,3]
-    return np.ascontiguousarray(((arr - mean) / std).transpose(2, 0, 1))
+    arr = np.asarray(img).astype(np.float32)  # [H,W,3]; the uint8 buffer first: PIL's float path is slower
+    arr -= mean  # in place, the same float32 arithmetic as (arr - mean) / std
+    arr /= std
+    return np.ascontiguousarray(arr.transpose(2, 0, 1))
 
 
 def preprocess(data: bytes, norm: str = DEFAULT_NORM, resize: str = DEFAULT_RESIZE, size: int = INPUT_SIZE,
