@@ -24,8 +24,8 @@ def test_lone_generic_words_leave_an_english_list():
         ("first", 0.9), ("first time", 0.8), ("going", 0.7), ("doubles", 0.6), ("double", 0.55),
         ("club", 0.5), ("monday", 0.45), ("love", 0.4)]}
     grounded = _grounder("en")._finish(Prepared(pool, "first time playing doubles at the club on monday"), set(), False)
-    # #First and #Going go; #Love, a tag 465 training posts used, stays
-    assert [r.words for r in grounded.ranked] == ["first time", "doubles", "double", "club", "monday", "love"]
+    # #First, #Going and the fragment #Double go; #Love, a tag 465 training posts used, stays
+    assert [r.words for r in grounded.ranked] == ["first time", "doubles", "club", "monday", "love"]
 
 
 def test_a_chinese_list_is_left_as_it_is():
@@ -37,10 +37,10 @@ def test_a_chinese_list_is_left_as_it_is():
 def test_with_the_floor_one_vocabulary_guess_sharing_no_word_with_the_post_is_enough():
     pool = {w.replace(" ", ""): _entry(w, r, s) for w, r, s in [
         ("first time", 0.9, "phrase"), ("wrestling", 0.8, "vocab"), ("wrestler", 0.7, "vocab"),
-        ("doubles", 0.6, "phrase"), ("double", 0.5, "vocab"), ("tennis", 0.45, "vocab")]}
+        ("doubles", 0.6, "phrase"), ("clubs", 0.5, "vocab"), ("tennis", 0.45, "vocab")]}
     grounded = _grounder("en")._finish(Prepared(pool, "first time playing doubles at the club"), set(), True)
-    # #Wrestling is the one guess; #Double shares a word with the post ("doubles")
-    assert [r.words for r in grounded.ranked] == ["first time", "wrestling", "doubles", "double"]
+    # #Wrestling is the one guess; #Clubs shares a word with the post ("club")
+    assert [r.words for r in grounded.ranked] == ["first time", "wrestling", "doubles", "clubs"]
     assert grounded.floored
     without = _grounder("en")._finish(Prepared(pool, "first time playing doubles at the club"), set(), False)
     assert len(without.ranked) == 6  # tagsmith predict fills k: no floor, no cap

@@ -35,10 +35,11 @@ import numpy as np
 
 from inference.runtime.dense_retrieval import DENSE_INDEX, DenseIndex, InvalidDenseIndex
 from inference.runtime.encoder_head import EncoderHead, TunedEncoder, encode_tags
+from inference.runtime.grounding_rules import demote_loose_guesses, mark_post_words
 from inference.runtime.ranking import Ranked
 from inference.runtime.tag_index import TagIndex
 from inference.text.names import content_overlap, supported
-from inference.text.phrases import STOP_WORDS, extract_phrases
+from inference.text.phrases import FRAGMENT_WORDS, STOP_WORDS, extract_phrases
 from inference.text.tags import tag_key
 
 GROUNDING_JSON = "grounding.json"
@@ -51,9 +52,9 @@ RELEVANCE_SCALE = 4.0  # standard deviations: a tag this far above the post's me
 _CALENDAR = frozenset("""monday tuesday wednesday thursday friday saturday sunday january february march april
 june july august september october november december""".split())
 # English words that say nothing alone (phrases.py never proposes them alone either): #First, #Going,
-# #Got, #Times, #Lost, #Today, #Finally; a day's or month's name is a tag (#Monday), and so is one the
-# training posts used as a tag GENERIC_TAG_COUNT times or more (#Love, #Wow, #Amazing)
-GENERIC_ALONE = STOP_WORDS - _CALENDAR
+# #Got, #Times, #Lost, #Today, #Finally, fragments (#Third, #Double, #Doing); a day's or month's name is a
+# tag (#Monday), and so is one the training posts used as a tag GENERIC_TAG_COUNT times or more (#Love, #Wow)
+GENERIC_ALONE = (STOP_WORDS | FRAGMENT_WORDS) - _CALENDAR
 GENERIC_TAG_COUNT = 100
 VOCAB_GUESSES = 1  # with the floor, English: tags of the vocabulary search alone that share no word with the post
 
@@ -98,6 +99,11 @@ class GroundingConfig:
     # a name the post writes itself (phrases.py's "title" and "entity": Angels Landing, Elden Ring)
     # adds title_weight x its phrase score on top of the weighted sum (the encoder seldom knows it)
     title_weight: float = 0.0
+    # English (grounding_rules.py): a single word the post writes that is a vocabulary tag adds
+    # post_word_weight x its rarity (#Storm); with the floor, a tag sharing no word with the post whose
+    # relevance is below guess_relevance ranks after the tags the post supports (0: neither rule)
+    post_word_weight: float = 0.0
+    guess_relevance: float = 0.0
 
     @classmethod
     def load(cls, folder: Path) -> "GroundingConfig":
@@ -257,7 +263,7 @@ class Grounder:
         c = self.config
         total = (c.model_weight * entry["model"] + c.relevance_weight * entry["relevance"]
                  + c.phrase_weight * entry.get("phrase", 0.0) + c.dense_weight * entry.get("dense", 0.0)
-                 + c.title_weight * entry.get("name", 0.0))
+                 + c.title_weight * entry.get("name", 0.0) + c.post_word_weight * entry.get("post_word", 0.0))
         return min(1.0, max(0.0, total / ((c.model_weight + c.relevance_weight + c.phrase_weight + c.dense_weight) or 1.0)))
 
     def ground_batch(
@@ -291,7 +297,15 @@ class Grounder:
         contexts, stats, nearest, votes = looked_up
         pools = [self.candidates(r, p, t, n, v) for r, p, t, n, v in zip(ranked, posts, threads, nearest, votes)]
         self.relevance(pools, contexts, stats)
+        if self.lang == "en" and self.config.post_word_weight:
+            for pool, text in zip(pools, texts):
+                mark_post_words(pool, text, self.tag_count, GENERIC_ALONE)
         return [Prepared(pool, text) for pool, text in zip(pools, texts)]
+
+    def tag_count(self, key: str) -> int:
+        """How many training posts used the tag (0 outside the vocabulary)."""
+        row = self.rows.get(key)
+        return 0 if row is None else int(self.index.counts[row])
 
     def allowed(self, entry: dict, prepared: Prepared) -> bool:
         """The safety filter's verdict on one candidate of a prepared request."""
@@ -309,10 +323,7 @@ class Grounder:
 
     def _generic(self, key: str, entry: dict) -> bool:
         """An English tag of one word that says nothing alone (GENERIC_ALONE), seldom a tag in training."""
-        if self.lang != "en" or entry["words"].lower() not in GENERIC_ALONE:
-            return False
-        row = self.rows.get(key)
-        return row is None or self.index.counts[row] < GENERIC_TAG_COUNT
+        return self.lang == "en" and entry["words"].lower() in GENERIC_ALONE and self.tag_count(key) < GENERIC_TAG_COUNT
 
     def _finish(self, prepared: Prepared, dropped: set[str], floor: bool) -> Grounded:
         kept, floored = [], False
@@ -325,6 +336,7 @@ class Grounder:
             kept.append((Ranked(entry["words"], self.score(entry), entry["source"]), entry))
         kept.sort(key=lambda pair: -pair[0].score)
         if floor and self.lang == "en":
+            kept = demote_loose_guesses(kept, prepared.text, self.config.guess_relevance)
             kept, floored = self._few_guesses(kept, prepared.text, floored)
         return Grounded([r for r, _ in kept], floored)
 

@@ -10,7 +10,8 @@ people/places/organisations/proper nouns/abbreviations (nr ns nt nz j), Latin na
 "topic": Chinese nouns (n vn l) weighted by jieba.analyse's IDF table, and words jieba's dictionary
 lacks (国足, 雾霾); the Chinese rules live in `inference/text/phrases_zh.py`. Titles > entities > keyphrases/topics; rarer words (wordsegment's web counts), known
 collocations and repetition score higher, phrases only in the thread lower. URLs, @mentions, inline
-#hashtags, emoji and numbers go first; stop words and time words never stand alone. jieba's global
+#hashtags, emoji and numbers go first; stop words, time words and fragments (third, double) never stand
+alone. jieba's global
 dictionary is only read (the model's tokeniser shares it). Word lists load lazily, once.
 """
 
@@ -65,6 +66,12 @@ april june july august september october november december mon tue wed thu fri s
 aug sep sept oct nov dec am pm ago yet anyway literally actually basically totally definitely anymore
 overnight right everywhere anywhere somewhere nowhere instead ahead away together alone forever twice enough
 probably seriously honestly apparently clearly suddenly recently usually especially exactly nearly
+""".split())
+# Fragments: numbers written as words, ordinals, multiples and forms of function verbs say nothing alone
+# (#Third, #Double, #Doing); inside a phrase they stay ("second half", "triple double", "third time").
+FRAGMENT_WORDS = frozenset("""
+two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty hundred thousand million
+billion second third fourth fifth sixth seventh eighth ninth tenth single double triple quadruple half doing
 """.split())
 CONNECTORS = frozenset("of the de la le du des del der von van da di".split())  # inside spans, not "and"
 _TRIMMED = FUNCTION_WORDS | CONNECTORS
@@ -138,7 +145,7 @@ def warm_up(chinese: bool = True) -> None:
         jieba_tables()
 
 
-def _rarity(word: str) -> float:
+def rarity(word: str) -> float:
     """0 for the thousand commonest web words, 1 for words outside the top 200k."""
     rank = english_lists()[1].get(word, 200_000)
     return min(1.0, max(0.0, math.log(rank / 1000) / math.log(200)))
@@ -217,7 +224,7 @@ def _trim(span: list[_Token]) -> list[_Token]:
 def _rejected_alone(token: _Token, dictionary: frozenset[str]) -> bool:
     """A capitalised word alone is no entity when it is a stop word or a sentence-initial common word."""
     common = token.lower in dictionary and token.text[1:].islower()
-    return token.lower in STOP_WORDS or len(token.lower) < 2 or (token.initial and common)
+    return token.lower in STOP_WORDS or token.lower in FRAGMENT_WORDS or len(token.lower) < 2 or (token.initial and common)
 
 
 def _caps_ahead(clause: list[_Token], j: int) -> int:
@@ -259,7 +266,7 @@ def _capitalised_spans(clause: list[_Token]) -> Iterable[tuple[str, float, str]]
         for t in span:
             t.used = True
         if n == 1:
-            yield words, 0.5 + 0.25 * _rarity(words), "entity"
+            yield words, 0.5 + 0.25 * rarity(words), "entity"
         else:
             yield words, 0.78 + 0.04 * min(n, 3) - 0.04 * (n == 4), "title"
 
@@ -271,13 +278,15 @@ def _grams(chunk: list[str]) -> Iterable[tuple[str, float, str]]:
             gram = chunk[k:k + n]
             if gram[-1] in STOP_WORDS or gram[0] in STOP_WORDS:
                 continue
-            rarity = sum(map(_rarity, gram)) / n
-            base = (0.1 + 0.3 * rarity, 0.38 + 0.22 * rarity, 0.3 + 0.2 * rarity)[n - 1]
+            rare = sum(map(rarity, gram)) / n
+            base = (0.1 + 0.3 * rare, 0.38 + 0.22 * rare, 0.3 + 0.2 * rare)[n - 1]
             if n == 2 and " ".join(gram) in _collocations():
                 base += 0.1
             if n == 3 and not any(" ".join(pair) in _collocations() for pair in (gram[:2], gram[1:])):
                 continue  # three words with no known pair in them cross a boundary: "install updates right"
-            if n == 1 and rarity < 0.2:  # a single common word: barely a candidate
+            if n == 1 and gram[0] in FRAGMENT_WORDS:
+                continue
+            if n == 1 and rare < 0.2:  # a single common word: barely a candidate
                 base *= 0.5
             yield " ".join(gram), base, "keyphrase"
 

@@ -1,0 +1,79 @@
+"""English lists put the post's own topic word before loose guesses (inference/runtime/grounding_rules.py):
+a single word the post writes that is a vocabulary tag scores higher, the rarer the higher; with the
+floor, a tag sharing no word with the post and only moderately relevant ranks after the supported ones;
+fragments (#Third, #Double, #Doing) never stand alone."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from inference.runtime.grounding import GroundingConfig, Grounder, Prepared
+from inference.runtime.grounding_rules import demote_loose_guesses, is_loose_guess, mark_post_words
+from inference.runtime.tag_index import TagIndex
+from inference.text.phrases import extract_phrases
+
+TAGS = ["toddler", "club", "shoes", "parenting", "sosad", "storm"]
+
+
+def _grounder(**config) -> Grounder:
+    index = TagIndex(np.zeros((len(TAGS), 4), dtype=np.float32), TAGS, np.array([3, 5, 11, 9, 40, 108]))
+    return Grounder(None, index, GroundingConfig(floor=0.1, **config), "en")
+
+
+def _entry(words: str, relevance: float, source: str = "vocab", phrase: float = 0.0) -> dict:
+    return {"words": words, "model": 0.0, "relevance": relevance, "source": source, "cos": 0.5, "phrase": phrase}
+
+
+def _pool(*rows) -> dict[str, dict]:
+    return {w.replace(" ", ""): _entry(w, *rest) for w, *rest in rows}
+
+
+def test_a_rare_post_word_that_is_a_tag_outranks_a_common_one_and_a_word_outside_the_vocabulary():
+    pool = _pool(("club", 0.6, "phrase", 0.05), ("toddler", 0.55, "phrase", 0.2), ("negotiation", 0.6, "phrase", 0.2))
+    text = "toddler refused to go to the club. every day is a negotiation"
+    mark_post_words(pool, text, _grounder().tag_count, frozenset())
+    assert pool["toddler"]["post_word"] > pool["club"]["post_word"] >= 0.0
+    assert "post_word" not in pool["negotiation"]  # no tag of the vocabulary
+    ranked = _grounder(post_word_weight=0.6)._finish(Prepared(pool, text), set(), False).ranked
+    assert ranked[0].words == "toddler"
+    plain = _grounder()._finish(Prepared(pool, text), set(), False).ranked
+    assert plain[0].words != "toddler"
+
+
+def test_the_grounder_marks_post_words_only_when_the_folder_weighs_them():
+    pool = _pool(("storm", 0.5, "vocab"))
+    grounder = _grounder(post_word_weight=0.6)
+    mark_post_words(pool, "the storm came through", grounder.tag_count, frozenset({"storm"}))
+    assert "post_word" not in pool["storm"]  # a skipped (generic) word gets nothing
+    assert grounder.tag_count("storm") == 108 and grounder.tag_count("unknown") == 0
+
+
+def test_with_the_floor_a_loose_guess_ranks_after_the_tags_the_post_supports():
+    pool = _pool(("so sad", 0.85), ("wrestling", 0.8), ("shoes", 0.7, "vocab"), ("wear shoes", 0.6, "phrase", 0.4),
+                 ("toddler", 0.5, "phrase", 0.2))
+    text = "toddler refused to wear shoes"
+    grounded = _grounder(guess_relevance=0.9)._finish(Prepared(pool, text), set(), True)
+    # #SoSad, the one vocabulary guess kept, ranks last; #Wrestling, a second guess, goes
+    assert [r.words for r in grounded.ranked] == ["wear shoes", "shoes", "toddler", "so sad"]
+    unfloored = _grounder(guess_relevance=0.9)._finish(Prepared(pool, text), set(), False)
+    assert [r.words for r in unfloored.ranked][:2] == ["so sad", "wrestling"]  # predict without the floor: as before
+
+
+def test_a_phrase_or_a_tag_sharing_a_word_is_never_a_loose_guess():
+    text = "first time playing doubles at the club"
+    assert is_loose_guess(_entry("wrestling", 0.8), text, 0.9)
+    assert not is_loose_guess(_entry("wrestling", 0.95), text, 0.9)
+    assert not is_loose_guess(_entry("clubs", 0.5), text, 0.9)
+    assert not is_loose_guess(_entry("partner", 0.5, "phrase"), text, 0.9)
+    kept = [("a", _entry("wrestling", 0.8)), ("b", _entry("doubles", 0.6, "phrase"))]
+    assert demote_loose_guesses(kept, text, 0.0) == kept  # 0: the rule is off
+    assert [k for k, _ in demote_loose_guesses(kept, text, 0.9)] == ["b", "a"]
+
+
+def test_fragments_never_stand_alone_but_stay_inside_a_phrase():
+    words = {p.words for p in extract_phrases("covid again. third time. a triple double in the second half, doing fine", [], "en", 20)}
+    assert {"third", "triple", "double", "second", "doing", "half"}.isdisjoint(words)
+    assert {"triple double", "second half"} <= words
+    pool = _pool(("third", 0.9, "vocab"), ("double", 0.8, "model"), ("doing", 0.7, "phrase"), ("covid", 0.6, "phrase"))
+    ranked = _grounder()._finish(Prepared(pool, "covid again. third time. doing fine"), set(), False).ranked
+    assert [r.words for r in ranked] == ["covid"]
