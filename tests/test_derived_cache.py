@@ -59,3 +59,22 @@ def test_old_files_of_a_kind_are_pruned(tmp_path, monkeypatch):
     for i in range(derived_cache.KEEP_PER_KIND + 3):
         derived_cache.cached_arrays("demo", 1, [_source(tmp_path, f"v{i}".encode())], lambda: {"a": np.ones(1)})
     assert len(list(derived_cache.derived_dir().glob("demo-*.npz"))) == derived_cache.KEEP_PER_KIND
+
+
+def test_the_overlap_table_read_back_is_the_one_built(tmp_path, monkeypatch):
+    from inference.runtime.retrieval import TagLexicon
+    from inference.runtime.retrieval_overlap import OverlapTable, overlap_table
+
+    monkeypatch.setenv("TAGSMITH_CACHE_DIR", str(tmp_path / "cache"))
+    lexicon = TagLexicon({"aus open": 5, "Tennis": 3, "final set": 2, "马航 失联": 1})
+    idf = {"aus": 2.0, "open": 1.5, "tennis": 1.2, "final": 1.1, "set": 0.9, "马航": 3.0, "失联": 2.5}.get
+    built = OverlapTable.build(lexicon.counts, lexicon._word_tags, lambda w: idf(w, 1.0))
+    first = overlap_table(lexicon.counts, lexicon._word_tags, lambda w: idf(w, 1.0), [_source(tmp_path)])
+    again = overlap_table(lexicon.counts, lexicon._word_tags, lambda w: 0.0, [_source(tmp_path)])  # read, not built
+    for table in (first, again):
+        assert table.names == built.names and table.word_ids == built.word_ids
+        for name in ("count", "name_rank", "words", "idf", "total"):
+            np.testing.assert_array_equal(getattr(table, name), getattr(built, name))
+            assert getattr(table, name).dtype == getattr(built, name).dtype
+        assert list(table.word_tags) == list(built.word_tags)
+        assert all(np.array_equal(table.word_tags[w], built.word_tags[w]) for w in built.word_tags)

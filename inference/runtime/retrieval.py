@@ -245,43 +245,6 @@ class RetrievalIndex:
 _CJK_RE = re.compile("[\u3400-\u4dbf\u4e00-\u9fff]")
 
 
-@dataclass
-class _OverlapTable:
-    """Every lexicon tag's lowercase words (as word ids, padded with the id len(word_ids)) and their
-    IDFs, so `TagLexicon.overlap` scores thousands of proposed tags in one numpy expression."""
-
-    names: list[str]  # tag id -> tag
-    count: np.ndarray  # (T,) training count
-    name_rank: np.ndarray  # (T,) position of the tag in sorted order: the last tie-break
-    words: np.ndarray  # (T, L) word ids
-    idf: np.ndarray  # (T, L) IDF of each word, 0 for padding
-    total: np.ndarray  # (T,) IDF total (1 when 0)
-    word_ids: dict[str, int]
-    word_tags: dict[str, np.ndarray]  # lowercase word -> ids of the tags containing it
-
-    @classmethod
-    def build(cls, counts: dict[str, int], word_tags: dict[str, list[str]], idf: Callable[[str], float]) -> "_OverlapTable":
-        names = list(counts)
-        tag_ids = {t: i for i, t in enumerate(names)}
-        split = [t.lower().split() for t in names]
-        word_ids: dict[str, int] = {}
-        for words in split:
-            for w in words:
-                word_ids.setdefault(w, len(word_ids))
-        width = max((len(w) for w in split), default=1) or 1
-        ids = np.full((len(names), width), len(word_ids), dtype=np.int32)
-        weights = np.zeros((len(names), width))
-        word_idf = {w: idf(w) for w in word_ids}
-        for i, words in enumerate(split):
-            ids[i, : len(words)] = [word_ids[w] for w in words]
-            weights[i, : len(words)] = [word_idf[w] for w in words]
-        totals = np.array([sum(word_idf[w] for w in words) or 1.0 for words in split])
-        name_rank = np.empty(len(names), dtype=np.int64)
-        name_rank[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
-        return cls(names, np.array([counts[t] for t in names], dtype=np.int64), name_rank, ids, weights, totals,
-                   word_ids, {w: np.array([tag_ids[t] for t in tags], dtype=np.int64) for w, tags in word_tags.items()})
-
-
 def _expand_terms(tokens: Sequence[str], char_ngrams: int) -> list[str]:
     """Tokens, plus (for CJK words, when char_ngrams > 1) their character n-grams, marked with '§'.
     Chinese word segmentation is inconsistent ("马航" vs "马航客机"); shared n-grams still match."""
@@ -381,11 +344,16 @@ class TagLexicon:
         order = np.lexsort((table.name_rank[tags], -table.count[tags], -scores))[:limit]
         return [(table.names[tags[i]], float(scores[i])) for i in order]
 
-    def _overlap_table(self, idf: Callable[[str], float]) -> "_OverlapTable":
+    def _overlap_table(self, idf: Callable[[str], float]) -> "OverlapTable":
         """The lexicon as arrays for `overlap`, built once per IDF source (its retrieval index)."""
         owner = getattr(idf, "__self__", idf)
         if getattr(self, "_idf_owner", None) is not owner:
-            self._idf_owner, self._table = owner, _OverlapTable.build(self.counts, self._word_tags, idf)
+            from inference.runtime.retrieval_overlap import overlap_table
+
+            # cached in the cache folder when the lexicon and the IDF's index were both loaded from folders
+            files = [*getattr(self, "_files", ()), *getattr(owner, "_files", ())]
+            cacheable = bool(getattr(self, "_files", None)) and bool(getattr(owner, "_files", None))
+            self._idf_owner, self._table = owner, overlap_table(self.counts, self._word_tags, idf, files if cacheable else None)
         return self._table
 
     def save(self, folder: str | Path) -> None:
@@ -395,4 +363,6 @@ class TagLexicon:
     @classmethod
     def load(cls, folder: str | Path) -> "TagLexicon":
         verify_folder(folder)  # the folder's manifest: format and checksums
-        return cls(json.loads((Path(folder) / TAGS_JSON).read_text(encoding="utf-8")))
+        lexicon = cls(json.loads((Path(folder) / TAGS_JSON).read_text(encoding="utf-8")))
+        lexicon._files = [Path(folder) / TAGS_JSON]  # name its overlap table in the cache folder
+        return lexicon
