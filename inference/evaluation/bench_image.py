@@ -5,7 +5,8 @@
 One server, two photos in the same run: one without text (OCR stops after its detector gate) and
 one with text (OCR reads it; with --full the text path then grounds tags on the words). Both
 default to generated 1024x768 JPEGs. The machine may be shared: the load average is printed before
-and after, and the process CPU per request (server and client together) beside the latencies.
+and after, and the server's CPU per request beside the latencies. The server is `tagsmith serve` in a
+process of its own, with the settings it is deployed with; this process is only the client.
 """
 
 from __future__ import annotations
@@ -57,38 +58,51 @@ def models_folder(tmp: str, model: str, full: bool) -> Path:
     return Path(tmp)
 
 
-async def serve_and_time(models_dir: Path, threads: int, photos: dict[str, bytes], requests: int) -> dict:
-    """Per photo: sorted latencies (ms), process CPU ms per request, and the ocr_text answered."""
+def serve_and_time(models_dir: Path, threads: int, photos: dict[str, bytes], requests: int) -> dict:
+    """Per photo: sorted latencies (ms), the server's CPU ms per request, and its last answer. The server
+    is `tagsmith serve` in a process of its own, as deployed (its BLAS threads, GIL hand-over interval and
+    malloc settings; `bench_serve.start_server`); this process is only the client."""
+    import argparse
+    import asyncio
+    import tempfile
+
+    from inference.evaluation.bench_serve import _cpu_seconds, _free_port, start_server
+
+    port = _free_port()
+    with tempfile.TemporaryDirectory() as data_dir:
+        log_path = Path(data_dir) / "server.log"
+        args = argparse.Namespace(data_dir=data_dir, max_batch_size=32, max_wait_ms=0.0, max_queue=256, threads=2,
+                                  ort_threads=threads, models=str(models_dir))
+        proc, _ = start_server(args, port, log_path)
+        try:
+            return asyncio.run(_time_requests(f"http://127.0.0.1:{port}", photos, requests, lambda: _cpu_seconds(proc.pid)))
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
+async def _time_requests(base: str, photos: dict[str, bytes], requests: int, server_cpu) -> dict:
+    """One request at a time per photo, the first five not counted (they warm caches)."""
     import base64
     import time
 
-    from aiohttp import ClientSession, web
+    from aiohttp import ClientSession
 
-    from inference.server.app import ServiceConfig, create_app
-
-    app = create_app(ServiceConfig(models_dir=models_dir, ort_threads=threads, providers=["CPUExecutionProvider"]))
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
     out = {}
-    async with ClientSession(f"http://127.0.0.1:{port}") as session:
+    async with ClientSession(base) as session:
         for name, data in photos.items():
             body = {"image": base64.b64encode(data).decode(), "k": 10}
             times, cpu0, answer = [], 0.0, {}
             for i in range(requests + 5):
-                if i == 5:  # the first requests warm caches
-                    cpu0 = time.process_time()
+                if i == 5:
+                    cpu0 = server_cpu()
                 start = time.perf_counter()
                 async with session.post("/v1/suggest", json=body) as response:
                     assert response.status == 200, await response.text()
                     answer = await response.json()
                 if i >= 5:
                     times.append((time.perf_counter() - start) * 1000)
-            cpu = (time.process_time() - cpu0) * 1000 / requests
-            out[name] = (sorted(times), cpu, answer)
-    await runner.cleanup()
+            out[name] = (sorted(times), (server_cpu() - cpu0) * 1000 / requests, answer)
     return out
 
 
@@ -97,7 +111,6 @@ def bench(argv: list[str] | None = None) -> None:
     OCR folder, or every shipped model with --full), one at a time: latency percentiles of POST
     /v1/suggest with a base64 JPEG, for a photo without text and one with text."""
     import argparse
-    import asyncio
     import statistics
     import tempfile
 
@@ -106,7 +119,7 @@ def bench(argv: list[str] | None = None) -> None:
     parser.add_argument("--image", help="a photo without text (default: a generated 1024x768 JPEG)")
     parser.add_argument("--text-image", help="a photo with text (default: a generated 1024x768 poster JPEG)")
     parser.add_argument("--requests", type=int, default=100)
-    parser.add_argument("--threads", type=int, default=2, help="onnxruntime intra-op threads")
+    parser.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads (tagsmith serve's --ort-threads, default 1)")
     parser.add_argument("--full", action="store_true", help="every shipped model: the text path reads the photo's words")
     args = parser.parse_args(argv)
 
@@ -114,7 +127,7 @@ def bench(argv: list[str] | None = None) -> None:
               "text": Path(args.text_image).read_bytes() if args.text_image else photo_with_text()}
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
-        found = asyncio.run(serve_and_time(models_folder(tmp, args.model, args.full), args.threads, photos, args.requests))
+        found = serve_and_time(models_folder(tmp, args.model, args.full), args.threads, photos, args.requests)
     load_after = os.getloadavg()[0]
     from inference.runtime.ocr import ENV_SWITCH, ocr_enabled
 
@@ -124,7 +137,7 @@ def bench(argv: list[str] | None = None) -> None:
     for name, (times, cpu, answer) in found.items():
         q = statistics.quantiles(times, n=100)
         print(f"  photo {name:7s} ({len(photos[name]) / 1024:.0f} kB JPEG): p50 {q[49]:.1f} ms, p95 {q[94]:.1f} ms, "
-              f"mean {statistics.mean(times):.1f} ms; process CPU {cpu:.1f} ms/request; ocr_text {answer.get('ocr_text')!r}; "
+              f"mean {statistics.mean(times):.1f} ms; server CPU {cpu:.1f} ms/request; ocr_text {answer.get('ocr_text')!r}; "
               f"tags {' '.join(s['tag'] for s in answer['suggestions'][:5])}")
     print("CPU ms per photo: " + stage_costs(args.model, args.threads, photos))
 
