@@ -34,17 +34,20 @@ for _blas_threads in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREAD
 
 # glibc's malloc, set before any thread starts (an environment variable of the same name wins): at most
 # MALLOC_ARENAS arenas (glibc's default, 8 per core, keeps each pool thread's freed blocks apart), and
-# blocks of MALLOC_MMAP_THRESHOLD bytes or more mapped apart, so a freed array goes back to the OS
-# (glibc otherwise raises the threshold to 32 MB once a large block is freed, and later arrays up to
-# that size stay in the heap when freed: the load's temporary arrays, a request's [B, V] products).
+# blocks of MALLOC_MMAP_THRESHOLD bytes or more mapped apart, so a freed large array (a decoded frame, the
+# load's temporaries) goes back to the OS (glibc otherwise raises the threshold to 32 MB once a large
+# block is freed). A request's own arrays (a photo's pixels, OCR's maps, [B, V] products) stay under it
+# and are reused from the heap, which keeps up to MALLOC_TRIM_THRESHOLD free at its top (at 256 kB and
+# glibc's 128 kB trim they were mapped and faulted in anew on every request: docs/performance.md).
 MALLOC_ARENAS = 2
-MALLOC_MMAP_THRESHOLD = 256 * 1024
-_M_ARENA_MAX, _M_MMAP_THRESHOLD = -8, -3  # mallopt's parameter numbers (malloc.h)
+MALLOC_MMAP_THRESHOLD = 2 * 1024 * 1024
+MALLOC_TRIM_THRESHOLD = 4 * 1024 * 1024
+_M_ARENA_MAX, _M_MMAP_THRESHOLD, _M_TRIM_THRESHOLD = -8, -3, -1  # mallopt's parameter numbers (malloc.h)
 
 
 def tune_malloc() -> bool:
-    """Apply MALLOC_ARENAS and MALLOC_MMAP_THRESHOLD unless the environment sets them; False when
-    the C library is not glibc."""
+    """Apply MALLOC_ARENAS, MALLOC_MMAP_THRESHOLD and MALLOC_TRIM_THRESHOLD unless the environment sets
+    them; False when the C library is not glibc."""
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         mallopt = libc.mallopt
@@ -54,6 +57,8 @@ def tune_malloc() -> bool:
         mallopt(_M_ARENA_MAX, MALLOC_ARENAS)
     if "MALLOC_MMAP_THRESHOLD_" not in os.environ:
         mallopt(_M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD)
+    if "MALLOC_TRIM_THRESHOLD_" not in os.environ:
+        mallopt(_M_TRIM_THRESHOLD, MALLOC_TRIM_THRESHOLD)
     return True
 
 
