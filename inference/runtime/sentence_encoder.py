@@ -202,7 +202,7 @@ class SentenceEncoder:
     @classmethod
     def load(cls, cache_dir: Path | None = None, providers=None, threads: int = 1) -> "SentenceEncoder":
         """threads: the session's intra-op threads; $TAGSMITH_ENCODER_THREADS, when set, wins (`tagsmith
-        serve` sets 2: a lone request's encoding then uses both cores, same outputs)."""
+        serve` passes its --ort-threads, 1: a second thread measured no faster per request on two busy cores)."""
         import onnxruntime
 
         threads = int(os.environ.get(THREADS_ENV) or threads)
