@@ -74,8 +74,10 @@ def test_lemma_words_are_lowercase_space_separated():
 
 def test_the_script_writes_the_json_mapping(tmp_path, capsys):
     synsets, wordnet = write_fixture(tmp_path)
+    corpus = write_corpus(tmp_path, [["dog"], ["dogs"]])
     out = tmp_path / "tags.json"
-    main(["--synsets", str(synsets), "--wordnet", str(wordnet), "--out", str(out)])
+    # the corpus and Corel labels given (a fresh clone has neither runs/ nor ../shared)
+    main(["--synsets", str(synsets), "--wordnet", str(wordnet), "--corpus", str(corpus), "--corel", "", "--out", str(out)])
     assert len(json.loads(out.read_text())["classes"]) == 2
     assert "2 classes" in capsys.readouterr().out
 
