@@ -351,9 +351,9 @@ class TagLexicon:
             from inference.runtime.retrieval_overlap import overlap_table
 
             # cached in the cache folder when the lexicon and the IDF's index were both loaded from folders
-            files = [*getattr(self, "_files", ()), *getattr(owner, "_files", ())]
-            cacheable = bool(getattr(self, "_files", None)) and bool(getattr(owner, "_files", None))
-            self._idf_owner, self._table = owner, overlap_table(self.counts, self._word_tags, idf, files if cacheable else None)
+            own, index = getattr(self, "_files", None), getattr(owner, "_files", None)
+            files = [*own, *index] if own and index else None
+            self._idf_owner, self._table = owner, overlap_table(self.counts, self._word_tags, idf, files)
         return self._table
 
     def save(self, folder: str | Path) -> None:

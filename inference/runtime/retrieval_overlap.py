@@ -78,10 +78,11 @@ def overlap_table(counts: dict[str, int], word_tags: dict[str, list[str]], idf: 
         return OverlapTable.build(counts, word_tags, idf)
     from inference.runtime.derived_cache import cached_arrays
 
+    built: list[OverlapTable] = []  # the table itself when the cache did not hold it (not rebuilt from its arrays)
+
     def build() -> dict[str, np.ndarray]:
-        return OverlapTable.build(counts, word_tags, idf).arrays()
+        built.append(OverlapTable.build(counts, word_tags, idf))
+        return built[0].arrays()
 
     arrays = cached_arrays("overlap", VERSION, list(files), build)
-    if len(arrays["count"]) != len(counts):  # a cache file of other inputs cannot share the name; still, never misalign
-        return OverlapTable.build(counts, word_tags, idf)
-    return OverlapTable.from_arrays(list(counts), arrays)
+    return built[0] if built else OverlapTable.from_arrays(list(counts), arrays)
