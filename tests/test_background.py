@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from inference.runtime.background import AHEAD
+from inference.runtime.background import AHEAD, Once
 
 
 def _thread_nice() -> int:
@@ -26,3 +26,37 @@ def test_a_job_runs_at_its_submitters_nice_value():
         submitter, job = niced.submit(lambda: (_thread_nice(), AHEAD.submit(_thread_nice).result())).result()
     assert job == submitter >= 7
     assert AHEAD.submit(_thread_nice).result() == _thread_nice()  # an ordinary caller: an ordinary thread
+
+
+def test_work_two_threads_ask_for_is_done_once_and_both_get_its_result():
+    calls, started, release = [], threading.Event(), threading.Event()
+
+    def work():
+        calls.append(threading.get_ident())
+        started.set()
+        release.wait(5)
+        return ["#AusOpen"]
+
+    once = Once(work)
+    first = AHEAD.submit(once.get)
+    started.wait(5)
+    with ThreadPoolExecutor(1) as other:
+        second = other.submit(once.get)  # asks while the first thread is still working: waits for it
+        release.set()
+        assert first.result() == second.result() == ["#AusOpen"]
+    assert once.get() == ["#AusOpen"] and len(calls) == 1
+
+
+def test_phrases_are_the_same_whichever_thread_takes_them():
+    """The ranking takes a batch's phrases itself when the look-up is still running, else the
+    look-up's thread has taken them: the grounded lists are the same either way."""
+    from inference.runtime.suggester import Suggester, SuggestRequest
+
+    suggester = Suggester.from_default_models(threads=1)
+    request = SuggestRequest("Watching the final set at the Australian Open tonight", ("what a match",), k=5)
+    lists = {tuple(s.tag for s in suggester.suggest(request).suggestions) for _ in range(5)}
+    grounder = suggester.models["en"].grounder
+    alone = grounder.ground_batch([[]], [request.text], [request.thread], [set()], set(), [True])
+    given = grounder.ground_batch([[]], [request.text], [request.thread], [set()], set(), [True],
+                                  phrases=[grounder.phrases(request.text, request.thread)])
+    assert len(lists) == 1 and alone == given

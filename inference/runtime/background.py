@@ -1,7 +1,7 @@
 """A small thread pool for a request's independent stages: the sentence encoder reads the post while
-the model's sources run, the generator searches while retrieval scores. onnxruntime and numpy let go
-of the GIL, so a lone request uses the second core; under load the cores are busy anyway and the
-pool only changes which thread does the work (outputs are identical either way).
+the model's sources run. onnxruntime and numpy let go of the GIL, so a lone request uses the second
+core; under load the cores are busy anyway and the pool only changes which thread does the work
+(outputs are identical either way).
 
 A job runs at its submitter's nice value (Linux, where nice is per thread): the service runs its heavy
 text lane and its image lane at a higher nice than the light batches (server/admission.py), and their
@@ -57,3 +57,17 @@ class _Ahead:
 
 
 AHEAD = _Ahead()
+
+
+class Once:
+    """`fn()` computed once, by whichever thread asks first; a thread asking meanwhile waits for that
+    result. For work that two threads of a request could each do: the first one free takes it."""
+
+    def __init__(self, fn):
+        self._fn, self._lock, self._done, self._value = fn, threading.Lock(), False, None
+
+    def get(self):
+        with self._lock:
+            if not self._done:
+                self._value, self._done = self._fn(), True
+            return self._value

@@ -192,9 +192,15 @@ class Grounder:
         """This grounder for texts in another language: the vocabulary search alone (no phrases)."""
         return Grounder(self.encoder, self.index, replace(self.config, phrase_limit=0), lang, self.safety)
 
+    def phrases(self, post: str, thread: Sequence[str]) -> list:
+        """The phrases taken from one request's post and thread (inference/text/phrases.py)."""
+        limit = self.config.phrase_limit
+        return extract_phrases(post, list(thread), self.lang, limit=limit) if limit else []
+
     def candidates(self, ranked: list[Ranked], post: str, thread: Sequence[str], nearest: list,
-                   votes: Sequence[tuple[str, float]] = ()) -> dict[str, dict]:
-        """tag_key -> {"words", "model", "phrase", "dense", "source"} of one request."""
+                   votes: Sequence[tuple[str, float]] = (), phrases: list | None = None) -> dict[str, dict]:
+        """tag_key -> {"words", "model", "phrase", "dense", "source"} of one request (phrases: its
+        `phrases`, when the caller took them)."""
         pool: dict[str, dict] = {}
         model = ranked[: self.config.model_pool]
         top = max((r.score for r in model), default=0.0) or 1.0
@@ -202,8 +208,7 @@ class Grounder:
             if r.source == "prior":  # a popular fallback is never a suggestion on its own
                 continue
             pool.setdefault(tag_key(r.words), {"words": r.words, "model": r.score / top, "source": r.source})
-        phrases = extract_phrases(post, list(thread), self.lang, limit=self.config.phrase_limit) if self.config.phrase_limit else []
-        for p in phrases:
+        for p in self.phrases(post, thread) if phrases is None else phrases:
             entry = pool.setdefault(tag_key(p.words), {"words": p.words, "model": 0.0, "source": "phrase"})
             entry["phrase"] = max(entry.get("phrase", 0.0), p.score)
             if p.kind in NAME_KINDS:
@@ -269,13 +274,14 @@ class Grounder:
     def ground_batch(
         self, ranked: list[list[Ranked]], posts: list[str], threads: list[Sequence[str]],
         excluded: list[set[str]], blocklist: set[str] | frozenset[str], floors: Sequence[bool],
-        looked_up: LookedUp | None = None,
+        looked_up: LookedUp | None = None, phrases: list[list] | None = None,
     ) -> list[Grounded]:
         """Per request: its candidates re-scored, filtered and sorted (all of them, not cut to k).
-        looked_up: `look_up` of the same requests, when the caller looked them up ahead."""
+        looked_up, phrases: `look_up` and `phrases` of the same requests, when the caller has them."""
         blocked = {tag_key(b) for b in blocklist}
+        prepared = self.prepare(ranked, posts, threads, looked_up, phrases)
         return [self._finish(p, {tag_key(e) for e in exclude} | blocked, floor)
-                for p, exclude, floor in zip(self.prepare(ranked, posts, threads, looked_up), excluded, floors)]
+                for p, exclude, floor in zip(prepared, excluded, floors)]
 
     def encode_contexts(self, posts: list[str], threads: list[Sequence[str]]) -> np.ndarray:
         """The requests' post + thread vectors [B, D]."""
@@ -289,13 +295,15 @@ class Grounder:
         return LookedUp(contexts, stats, nearest, self.dense_votes(contexts))
 
     def prepare(self, ranked: list[list[Ranked]], posts: list[str], threads: list[Sequence[str]],
-                ahead: LookedUp | np.ndarray | None = None) -> list[Prepared]:
+                ahead: LookedUp | np.ndarray | None = None, phrases: list[list] | None = None) -> list[Prepared]:
         """Per request: its candidates (model list, phrases, nearest vocabulary tags) with relevance.
-        ahead: `look_up` of the same requests, or their `encode_contexts`, when the caller has it."""
+        ahead: `look_up` of the same requests, or their `encode_contexts`, when the caller has it;
+        phrases: their `phrases`, when the caller has them."""
         texts = [context_text(p, t) for p, t in zip(posts, threads)]
         looked_up = ahead if isinstance(ahead, LookedUp) else self.look_up(posts, threads, ahead)
         contexts, stats, nearest, votes = looked_up
-        pools = [self.candidates(r, p, t, n, v) for r, p, t, n, v in zip(ranked, posts, threads, nearest, votes)]
+        phrases = phrases if phrases is not None else [None] * len(posts)
+        pools = [self.candidates(r, p, t, n, v, ph) for r, p, t, n, v, ph in zip(ranked, posts, threads, nearest, votes, phrases)]
         self.relevance(pools, contexts, stats)
         if self.lang == "en" and self.config.post_word_weight:
             for pool, text in zip(pools, texts):

@@ -16,7 +16,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from inference.runtime.background import AHEAD
+from inference.runtime.background import AHEAD, Once
 from inference.runtime.language_model import LanguageModel
 from inference.runtime.ranking import FUNCTION_WORDS, Ranked, keep_image_share, rank, text_first
 from inference.runtime.strategies import usable
@@ -326,27 +326,38 @@ class Suggester:
         fallback = self.vocabulary_fallback
         return None if fallback is None or lang in self.models else fallback.for_language(lang)
 
-    def _look_up_ahead(self, grounder, batch: list[SuggestRequest]) -> tuple[list[int], Future] | None:
+    def _look_up_ahead(self, grounder, batch: list[SuggestRequest]) -> tuple[list[int], Future, Once] | None:
         """The grounder's look-up (post + thread vectors, nearest vocabulary tags, dense votes) of the
-        batch's requests with text, running in the background while the model's sources run."""
+        batch's requests with text, running in the background while the model's sources run, then
+        their phrases, unless the ranking, free first, took them (`_ground`)."""
         rows = [j for j, r in enumerate(batch) if self._has_text(r)]
         if grounder is None or not rows:
             return None
         posts, threads = [batch[j].full_text for j in rows], [batch[j].thread for j in rows]
-        return rows, AHEAD.submit(grounder.look_up, posts, threads)
+        phrases = Once(lambda: [grounder.phrases(p, t) for p, t in zip(posts, threads)])
+
+        def look_up():
+            found = grounder.look_up(posts, threads)
+            phrases.get()
+            return found
+
+        return rows, AHEAD.submit(look_up), phrases
 
     def _ground(self, grounder, batch, texts: dict[int, list[Ranked]], excluded, blocklist, ahead=None) -> dict:
         """Request index -> its grounded list (inference/runtime/grounding.py), when there is a grounder.
         ahead: `_look_up_ahead` of the same batch (used when it covers every grounded row)."""
+        rows = sorted(texts)
+        covered = ahead is not None and rows and all(j in ahead[0] for j in rows)
+        phrases = ahead[2].get() if covered else None  # taken here while the look-up still runs, or its own
         looked_up = None if ahead is None else ahead[1].result()
         if grounder is None or not texts:
             return {}
-        rows = sorted(texts)
-        where = {j: i for i, j in enumerate(ahead[0])} if ahead is not None else {}
+        where = {j: i for i, j in enumerate(ahead[0])} if covered else {}
         found = grounder.ground_batch(
             [texts[j] for j in rows], [batch[j].full_text for j in rows], [batch[j].thread for j in rows],
             [excluded[j] for j in rows], blocklist, [batch[j].floor for j in rows],
-            looked_up.rows([where[j] for j in rows]) if looked_up is not None and all(j in where for j in rows) else None,
+            looked_up.rows([where[j] for j in rows]) if covered else None,
+            [phrases[where[j]] for j in rows] if covered else None,
         )
         return dict(zip(rows, found))
 
