@@ -198,6 +198,8 @@ def test_a_rerank_source_limit_deepens_the_limited_sources_but_not_the_beams(tmp
     model.lexicon.prior = lambda n: asked.setdefault("prior", n) and prior(n)
 
     class Beams:
+        beam_size = 10
+
         def generate(self, pairs, n_best):
             asked["generator"] = n_best
             return [[] for _ in pairs]
@@ -206,6 +208,9 @@ def test_a_rerank_source_limit_deepens_the_limited_sources_but_not_the_beams(tmp
     model.fusion = {"weights": {"retrieval": 1.0, "generator": 0.5}}
     model.candidates([(["pasta"], [])], 15)
     assert asked == {"prior": 25, "generator": 15}
+    Beams.beam_size = 5  # never more finished beams than twice the width
+    model.candidates([(["pasta"], [])], 15)
+    assert asked == {"prior": 25, "generator": 10}
 
 
 def test_a_negative_source_limit_is_refused():

@@ -88,3 +88,16 @@ def test_the_centroid_sources_top_tags_are_a_stable_sort_of_the_positive_ones():
         limit = int(rng.integers(0, 40))
         positive = np.flatnonzero(row > 0)
         assert top_positive(row, limit).tolist() == positive[np.argsort(-row[positive], kind="stable")[:limit]].tolist()
+
+
+def test_query_columns_are_the_query_terms_and_their_weights():
+    import scipy.sparse as sp
+
+    from inference.runtime.retrieval import query_columns
+
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        q = sp.random(3, 400, density=0.05, format="csr", dtype=np.float32, random_state=rng)
+        terms, weights = query_columns(q)
+        assert np.array_equal(terms, np.unique(q.indices))
+        assert np.array_equal(weights, q[:, terms].toarray())

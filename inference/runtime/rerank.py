@@ -36,6 +36,7 @@ GLOBAL_FEATURES = (
     "log_post_len", "log_thread_len",
 )
 PER_SOURCE = ("raw", "norm", "has", "inv_rank", "log_rank")
+TAG_CACHE = 10_000  # candidates' own parts kept by a FeatureContext (~6 MB at most; cleared when full)
 
 
 def feature_names(sources: Sequence[str], crosses: Sequence[Sequence[str]] = ()) -> list[str]:
@@ -59,6 +60,21 @@ class FeatureContext:
 
     train_counts: dict[str, int] = field(default_factory=dict)
     lexicon_counts: dict[str, int] = field(default_factory=dict)
+    _tags: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # `tag` results
+
+    def tag(self, words: str, key: str) -> tuple[list[str], tuple[float, ...]]:
+        """A candidate's own parts, kept (the sources propose the same tags again and again): its
+        lower-cased words and (log_train_count, log_lexicon_count, known, n_words, n_chars)."""
+        found = self._tags.get(words)
+        if found is None:
+            lowered = words.lower().split()
+            train, lexicon = self.train_counts.get(key, 0), self.lexicon_counts.get(key, 0)
+            found = (lowered, (math.log1p(train), math.log1p(lexicon), 1.0 if lexicon or train else 0.0,
+                               float(len(lowered)), float(len(key))))
+            if len(self._tags) >= TAG_CACHE:
+                self._tags.clear()
+            self._tags[words] = found
+        return found
 
     @classmethod
     def from_sources(cls, retrieval=None, lexicon=None) -> "FeatureContext":
@@ -152,26 +168,20 @@ def candidate_features(entry: dict, key: str, sources: Sequence[str], view: Text
             row.append(max(-50.0, min(50.0, raw)))
             row.append(norm)
             row.extend(_rank_features(r))
-    words = entry["words"].lower().split()
-    n_words = max(1, len(words))
+    words, own = context.tag(entry["words"], key)
     chars = set(key)
-    train_count = context.train_counts.get(key, 0)
-    lexicon_count = context.lexicon_counts.get(key, 0)
+    n_words, n_chars = max(1, len(words)), max(1, len(chars))
+    row.append(float(len(by)))
+    row.extend(own)
     row += [
-        float(len(by)),
-        math.log1p(train_count),
-        math.log1p(lexicon_count),
-        1.0 if lexicon_count or train_count else 0.0,
-        float(len(words)),
-        float(len(key)),
         1.0 if view.contains_run(False, words) else 0.0,
         1.0 if view.contains_run(True, words) else 0.0,
         1.0 if key in view.post_joined else 0.0,
         1.0 if key in view.thread_joined else 0.0,
-        sum(w in view.post_set for w in words) / n_words,
-        sum(w in view.thread_set for w in words) / n_words,
-        len(chars & view.post_chars) / max(1, len(chars)),
-        len(chars & view.thread_chars) / max(1, len(chars)),
+        sum(map(view.post_set.__contains__, words)) / n_words,
+        sum(map(view.thread_set.__contains__, words)) / n_words,
+        len(chars & view.post_chars) / n_chars,
+        len(chars & view.thread_chars) / n_chars,
         view.log_post_len,
         view.log_thread_len,
     ]

@@ -144,11 +144,11 @@ class RetrievalIndex:
         """(B, V) queries -> (B, N) dense cosines. Only the query terms' rows of the (V, N) index
         take part, multiplied as a (N, k) CSC by a dense (k, B): one pass over their postings for
         the whole batch (a sparse x sparse product costs ~1 ms per query and does not batch)."""
-        terms = np.unique(q.indices)
+        terms, weights = query_columns(q)
         if len(terms) == 0:
             return np.zeros((q.shape[0], self.docs.shape[0]), dtype=np.float32)
         postings = self._docs_t()[terms]  # (k, N)
-        return np.asarray(postings.T @ q[:, terms].toarray().T).T  # (N, k) @ (k, B) -> (B, N)
+        return np.asarray(postings.T @ weights.T).T  # (N, k) @ (k, B) -> (B, N)
 
     def neighbors(self, queries: Sequence[Query], k_neighbors: int | None = None,
                   vectors: sp.csr_matrix | None = None) -> list[list[tuple[int, float]]]:
@@ -189,10 +189,10 @@ class RetrievalIndex:
 
             self._centroids = centroid_matrix(self.docs, self.doc_tags, len(self.tags), getattr(self, "_files", None))
         q = self.vectorize(tokens_batch) if vectors is None else vectors
-        terms = np.unique(q.indices)  # only the query terms' rows take part, as in _similarities
+        terms, weights = query_columns(q)  # only the query terms' rows take part, as in _similarities
         if len(terms) == 0:
             return [[] for _ in tokens_batch]
-        sims = np.asarray(self._centroids[terms].T @ q[:, terms].toarray().T).T  # (T, k) @ (k, B) -> (B, T)
+        sims = np.asarray(self._centroids[terms].T @ weights.T).T  # (T, k) @ (k, B) -> (B, T)
         out = []
         for row in sims:
             out.append([(self.tags[t], float(row[t])) for t in top_positive(row, limit)])
@@ -256,6 +256,17 @@ def _expand_terms(tokens: Sequence[str], char_ngrams: int) -> list[str]:
             for n in range(2, char_ngrams + 1):
                 out.extend("§" + token[i : i + n] for i in range(len(token) - n + 1))
     return out
+
+
+def query_columns(q: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """The query terms of a batch's (B, V) vectors (`vectorize`: no duplicate entries) and their
+    weights (B, k) dense: `q[:, terms].toarray()` placed directly, without scipy's fancy indexing."""
+    q.sum_duplicates()  # a no-op on vectorize's rows
+    terms = np.unique(q.indices)
+    weights = np.zeros((q.shape[0], len(terms)), dtype=q.dtype)
+    rows = np.repeat(np.arange(q.shape[0]), np.diff(q.indptr))
+    weights[rows, np.searchsorted(terms, q.indices)] = q.data
+    return terms, weights
 
 
 def _split_query(query: Query) -> tuple[Sequence[str], Sequence[str]]:
