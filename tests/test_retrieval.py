@@ -1,6 +1,9 @@
 """Retrieval index: nearest training posts vote their hashtags; the index survives save/load."""
 
-from inference.runtime.retrieval import RetrievalConfig, RetrievalIndex, TagLexicon
+import numpy as np
+import scipy.sparse as sp
+
+from inference.runtime.retrieval import RetrievalConfig, RetrievalIndex, TagLexicon, query_columns
 
 RECORDS = [
     {"post": "nadal wins the australian open final", "thread": ["what a match"], "hashtags": ["aus open", "tennis"]},
@@ -91,10 +94,6 @@ def test_the_centroid_sources_top_tags_are_a_stable_sort_of_the_positive_ones():
 
 
 def test_query_columns_are_the_query_terms_and_their_weights():
-    import scipy.sparse as sp
-
-    from inference.runtime.retrieval import query_columns
-
     rng = np.random.default_rng(0)
     for _ in range(50):
         q = sp.random(3, 400, density=0.05, format="csr", dtype=np.float32, random_state=rng)
