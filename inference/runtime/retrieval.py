@@ -292,13 +292,20 @@ class TagLexicon:
     counts: dict[str, int]  # tag words -> training count
     max_ngram: int = 6
     _keys: dict[str, str] = field(default_factory=dict, repr=False)  # joined lowercase -> tag
-    _word_tags: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         for tag, count in sorted(self.counts.items(), key=lambda kv: -kv[1]):
             self._keys.setdefault(tag_key(tag), tag)
+
+    @functools.cached_property
+    def _word_tags(self) -> dict[str, list[str]]:
+        """Lowercase word -> the tags holding it, most used first: only to build the overlap table
+        (a start that reads it from the cache folder never needs it)."""
+        word_tags: dict[str, list[str]] = {}
+        for tag, count in sorted(self.counts.items(), key=lambda kv: -kv[1]):
             for word in set(tag.split()):
-                self._word_tags.setdefault(word.lower(), []).append(tag)
+                word_tags.setdefault(word.lower(), []).append(tag)
+        return word_tags
 
     @classmethod
     def from_tag_lists(cls, tag_lists: Iterable[Iterable[str]], min_count: int = 1) -> "TagLexicon":

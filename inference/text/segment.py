@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
-from inference.text.segment_data import Counts, cache_dir, compiled_path, load_casing, load_counts, release_counts
+from inference.text.segment_data import Bonuses, Counts, cache_dir, compiled_path, load_casing, load_counts, release_counts
 
 __all__ = ["Counts", "Formatter", "Segmenter", "SegmenterConfig", "cache_dir", "camel_pieces", "default_segmenter",
            "format_tag", "segment"]  # Counts and cache_dir: re-exported for their importers
@@ -149,11 +149,7 @@ class Segmenter:
             log.warning("segmenter cache %s unreadable (%s): rebuilding", path, exc)
             return False
         self.logp1 = dict(zip(strings[: len(logp1)], logp1))
-        prev_words = [strings[i] for i in prev]
-        self.bonus = {
-            strings[r]: dict(zip(prev_words[offsets[k] : offsets[k + 1]], values[offsets[k] : offsets[k + 1]]))
-            for k, r in enumerate(rows)
-        }
+        self.bonus = Bonuses(strings, rows, offsets, prev, values)  # rows made into dicts when first used
         self.casing = load_casing()
         return True
 

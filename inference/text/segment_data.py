@@ -8,6 +8,7 @@ import gzip
 import hashlib
 import os
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -115,3 +116,35 @@ def release_counts() -> None:
     global _counts
     with _counts_lock:
         _counts = None
+
+
+class Bonuses(Mapping):
+    """The compiled bigram bonuses, word -> {previous word: bonus}: each word's row made into a dict
+    when first asked for (a start then reads arrays, not ~30,000 dicts); equal to the dict it stands for."""
+
+    def __init__(self, strings: list[str], rows: list[int], offsets: list[int], prev: list[int], values: list[float]):
+        self._strings, self._offsets, self._prev, self._values = strings, offsets, prev, values
+        self._row = {strings[r]: k for k, r in enumerate(rows)}
+        self._made: dict[str, dict[str, float]] = {}
+
+    def get(self, word: str, default=None):
+        made = self._made.get(word)
+        if made is None:
+            k = self._row.get(word)
+            if k is None:
+                return default
+            a, b = self._offsets[k], self._offsets[k + 1]
+            made = self._made[word] = dict(zip(map(self._strings.__getitem__, self._prev[a:b]), self._values[a:b]))
+        return made
+
+    def __getitem__(self, word: str) -> dict[str, float]:
+        made = self.get(word)
+        if made is None:
+            raise KeyError(word)
+        return made
+
+    def __iter__(self):
+        return iter(self._row)
+
+    def __len__(self) -> int:
+        return len(self._row)
