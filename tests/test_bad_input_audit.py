@@ -73,6 +73,7 @@ async def test_deeply_nested_json_in_the_multipart_request_part_is_a_400(client)
         ("/v1/feedback", "post", {"tag": "aus \\udc00open", "text_hash": HASH, "action": "accepted"}),
         (SETTINGS, "put", {"blocked_tags": ["a \\ud83d b"]}),
         ("/v1/suggest", "post", {"text": "tennis \\ud800 final"}),
+        ("/v1/suggest", "post", {"text": "tennis", "image": "iVBORw0KGgo\\ud800"}),  # ASCII strings are not scanned; this one is not ASCII
     ],
 )
 async def test_lone_surrogates_are_refused_at_parse_and_nothing_is_stored(client, path, method, body):
