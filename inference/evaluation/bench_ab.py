@@ -1,7 +1,7 @@
 """Paired A/B of the service at several git revisions: one server per revision, all up at once, the
 same request sent to each in turn, one at a time.
 
-    python -m inference.evaluation.bench_ab --requests 400 9ac73b5 HEAD [.]
+    python -m inference.evaluation.bench_ab --requests 400 9ac73b5 HEAD [.] [--photos]
 
 A shared machine's speed drifts by a fifth within an hour, more than most changes move a latency;
 servers measured one after another compare hours, not code. Here every round of requests meets every
@@ -30,7 +30,19 @@ from inference.evaluation.bench_payloads import payloads_for
 from inference.evaluation.bench_serve import _cpu_seconds, _free_port
 
 LANGS = ("en", "zh")
-WARM = 20  # rounds per language not counted (caches, first-run allocations)
+WARM = 20  # rounds per payload not counted (caches, first-run allocations)
+
+
+def payloads(photos: bool) -> dict[str, dict]:
+    """Name -> /v1/suggest body: en and zh post + 5 replies (k = 10), or bench_image's two photos."""
+    if not photos:
+        return {lang: payloads_for(lang)["post+thread"] for lang in LANGS}
+    import base64
+
+    from inference.evaluation.bench_image import photo_with_text, photo_without_text
+
+    return {name: {"image": base64.b64encode(make()).decode("ascii")}
+            for name, make in (("no text", photo_without_text), ("text", photo_with_text))}
 
 
 def checkout(rev: str, root: Path, into: Path) -> Path:
@@ -61,14 +73,13 @@ def start(tree: Path, port: int, data_dir: Path) -> subprocess.Popen:
     raise RuntimeError(f"the server of {tree} was not ready within 300 s")
 
 
-async def rounds(ports: list[int], requests: int) -> dict[tuple[int, str], list[float]]:
-    """(server index, language) -> latencies (ms) of the counted rounds, in round order."""
+async def rounds(ports: list[int], bodies: dict[str, dict], requests: int) -> dict[tuple[int, str], list[float]]:
+    """(server index, payload name) -> latencies (ms) of the counted rounds, in round order."""
     import aiohttp
 
-    latencies: dict[tuple[int, str], list[float]] = {(i, lang): [] for i in range(len(ports)) for lang in LANGS}
+    latencies: dict[tuple[int, str], list[float]] = {(i, name): [] for i in range(len(ports)) for name in bodies}
     async with aiohttp.ClientSession() as session:
-        for lang in LANGS:
-            body = payloads_for(lang)["post+thread"]
+        for name, body in bodies.items():
             for r in range(WARM + requests):
                 for i in [(r + j) % len(ports) for j in range(len(ports))]:  # the order rotates every round
                     start = time.perf_counter()
@@ -77,26 +88,28 @@ async def rounds(ports: list[int], requests: int) -> dict[tuple[int, str], list[
                         if response.status != 200:
                             raise RuntimeError(f"HTTP {response.status} from the server of revision {i + 1}")
                     if r >= WARM:
-                        latencies[(i, lang)].append((time.perf_counter() - start) * 1000)
+                        latencies[(i, name)].append((time.perf_counter() - start) * 1000)
     return latencies
 
 
 def report(revs: list[str], latencies: dict, cpu: list[float], requests: int) -> None:
-    print(f"{len(revs)} servers up at once, {requests} counted rounds per language (post + 5 replies, k=10), "
+    names = list(dict.fromkeys(name for _, name in latencies))
+    print(f"{len(revs)} servers up at once, {requests} counted rounds per payload ({', '.join(names)}), "
           f"each round every server once, c=1; {os.cpu_count()} CPU cores; load average {os.getloadavg()[0]:.1f}")
     for i, rev in enumerate(revs):
         parts = []
-        for lang in LANGS:
-            mine, first = latencies[(i, lang)], latencies[(0, lang)]
+        for name in names:
+            mine, first = latencies[(i, name)], latencies[(0, name)]
             diff = statistics.median(a - b for a, b in zip(mine, first))
-            parts.append(f"{lang} p50 {statistics.median(mine):6.2f} ms (paired vs {revs[0]}: {diff:+.2f})")
-        print(f"{rev:>12}: " + ", ".join(parts) + f", server CPU {cpu[i] / (len(LANGS) * (WARM + requests)) * 1000:.1f} ms/request")
+            parts.append(f"{name} p50 {statistics.median(mine):6.2f} ms (paired vs {revs[0]}: {diff:+.2f})")
+        print(f"{rev:>12}: " + ", ".join(parts) + f", server CPU {cpu[i] / (len(names) * (WARM + requests)) * 1000:.1f} ms/request")
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m inference.evaluation.bench_ab", description=__doc__.split("\n")[0])
     parser.add_argument("revs", nargs="+", metavar="REV", help='git revisions ("." = the working tree); the first is the baseline')
-    parser.add_argument("--requests", type=int, default=400, help="counted rounds per language")
+    parser.add_argument("--requests", type=int, default=400, help="counted rounds per payload")
+    parser.add_argument("--photos", action="store_true", help="bench_image's two photos instead of the text payloads")
     args = parser.parse_args(argv)
     root = Path(subprocess.run(["git", "rev-parse", "--show-toplevel"], check=True, capture_output=True, text=True).stdout.strip())
     with tempfile.TemporaryDirectory(prefix="tagsmith-bench-ab-") as tmp:
@@ -107,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
             for i, (tree, port) in enumerate(zip(trees, ports)):  # one after another: the first builds the caches
                 procs.append(start(tree, port, tmp_path / f"data-{i}"))
             before = [_cpu_seconds(p.pid) for p in procs]
-            latencies = asyncio.run(rounds(ports, args.requests))
+            latencies = asyncio.run(rounds(ports, payloads(args.photos), args.requests))
             report(args.revs, latencies, [_cpu_seconds(p.pid) - b for p, b in zip(procs, before)], args.requests)
         finally:
             for proc in procs:
