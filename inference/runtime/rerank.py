@@ -36,7 +36,6 @@ GLOBAL_FEATURES = (
     "log_post_len", "log_thread_len",
 )
 PER_SOURCE = ("raw", "norm", "has", "inv_rank", "log_rank")
-TAG_CACHE = 10_000  # candidates' own parts kept by a FeatureContext (~6 MB at most; cleared when full)
 
 
 def feature_names(sources: Sequence[str], crosses: Sequence[Sequence[str]] = ()) -> list[str]:
@@ -60,21 +59,14 @@ class FeatureContext:
 
     train_counts: dict[str, int] = field(default_factory=dict)
     lexicon_counts: dict[str, int] = field(default_factory=dict)
-    _tags: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # `tag` results
 
     def tag(self, words: str, key: str) -> tuple[list[str], tuple[float, ...]]:
-        """A candidate's own parts, kept (the sources propose the same tags again and again): its
-        lower-cased words and (log_train_count, log_lexicon_count, known, n_words, n_chars)."""
-        found = self._tags.get(words)
-        if found is None:
-            lowered = words.lower().split()
-            train, lexicon = self.train_counts.get(key, 0), self.lexicon_counts.get(key, 0)
-            found = (lowered, (math.log1p(train), math.log1p(lexicon), 1.0 if lexicon or train else 0.0,
-                               float(len(lowered)), float(len(key))))
-            if len(self._tags) >= TAG_CACHE:
-                self._tags.clear()
-            self._tags[words] = found
-        return found
+        """A candidate's own parts: its lower-cased words and (log_train_count, log_lexicon_count,
+        known, n_words, n_chars)."""
+        lowered = words.lower().split()
+        train, lexicon = self.train_counts.get(key, 0), self.lexicon_counts.get(key, 0)
+        return lowered, (math.log1p(train), math.log1p(lexicon), 1.0 if lexicon or train else 0.0,
+                         float(len(lowered)), float(len(key)))
 
     @classmethod
     def from_sources(cls, retrieval=None, lexicon=None) -> "FeatureContext":
