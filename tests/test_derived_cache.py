@@ -69,8 +69,12 @@ def test_the_overlap_table_read_back_is_the_one_built(tmp_path, monkeypatch):
     lexicon = TagLexicon({"aus open": 5, "Tennis": 3, "final set": 2, "马航 失联": 1})
     idf = {"aus": 2.0, "open": 1.5, "tennis": 1.2, "final": 1.1, "set": 0.9, "马航": 3.0, "失联": 2.5}.get
     built = OverlapTable.build(lexicon.counts, lexicon._word_tags, lambda w: idf(w, 1.0))
-    first = overlap_table(lexicon.counts, lexicon._word_tags, lambda w: idf(w, 1.0), [_source(tmp_path)])
-    again = overlap_table(lexicon.counts, lexicon._word_tags, lambda w: 0.0, [_source(tmp_path)])  # read, not built
+    first = overlap_table(lexicon.counts, lambda: lexicon._word_tags, lambda w: idf(w, 1.0), [_source(tmp_path)])
+
+    def never() -> dict:
+        raise AssertionError("the word -> tags map was asked for, though the cache folder holds the table")
+
+    again = overlap_table(lexicon.counts, never, lambda w: 0.0, [_source(tmp_path)])  # read, not built
     for table in (first, again):
         assert table.names == built.names and table.word_ids == built.word_ids
         for name in ("count", "name_rank", "words", "idf", "total"):

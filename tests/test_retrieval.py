@@ -100,3 +100,13 @@ def test_query_columns_are_the_query_terms_and_their_weights():
         terms, weights = query_columns(q)
         assert np.array_equal(terms, np.unique(q.indices))
         assert np.array_equal(weights, q[:, terms].toarray())
+
+
+def test_the_prior_is_the_full_count_order_below_and_above_its_kept_tags(monkeypatch):
+    import inference.runtime.retrieval as retrieval
+
+    monkeypatch.setattr(retrieval, "PRIOR_KEPT", 3)
+    lexicon = TagLexicon({"tennis": 5, "aus open": 9, "final": 5, "pasta": 1, "ace": 5})
+    order = [("aus open", 1.0), ("ace", 5 / 9), ("final", 5 / 9), ("tennis", 5 / 9), ("pasta", 1 / 9)]
+    assert lexicon.prior(2) == order[:2] and lexicon.prior(3) == order[:3]
+    assert lexicon.prior(4) == order[:4] and lexicon.prior(10) == order

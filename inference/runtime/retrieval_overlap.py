@@ -70,18 +70,18 @@ class OverlapTable:
         return cls(names, a["count"], a["name_rank"], a["words"], a["idf"], a["total"], word_ids, word_tags)
 
 
-def overlap_table(counts: dict[str, int], word_tags: dict[str, list[str]], idf: Callable[[str], float],
+def overlap_table(counts: dict[str, int], word_tags: Callable[[], dict[str, list[str]]], idf: Callable[[str], float],
                   files: list[Path] | None) -> OverlapTable:
     """`OverlapTable.build`, read from the cache folder when `files` (the lexicon's and its IDF's index's
-    own) name it there."""
+    own) name it there. word_tags: gives the lexicon's word -> tags map, asked for only to build."""
     if not files:
-        return OverlapTable.build(counts, word_tags, idf)
+        return OverlapTable.build(counts, word_tags(), idf)
     from inference.runtime.derived_cache import cached_arrays
 
     built: list[OverlapTable] = []  # the table itself when the cache did not hold it (not rebuilt from its arrays)
 
     def build() -> dict[str, np.ndarray]:
-        built.append(OverlapTable.build(counts, word_tags, idf))
+        built.append(OverlapTable.build(counts, word_tags(), idf))
         return built[0].arrays()
 
     arrays = cached_arrays("overlap", VERSION, list(files), build)
