@@ -25,8 +25,7 @@ log = logging.getLogger(__name__)
 DEFAULT_FUSION = {"weights": {"generator": 1.0, "retrieval": 0.6}, "norms": {"generator": "softmax"}}
 LEXICON_SOURCES = ("extract", "prior", "overlap")  # sources served by the tag lexicon (tags.json)
 # the generator's finished beams asked for: at most this many times its beam width. More cost decoder
-# steps (beam 5, n_best 25: 8 steps, not 5; ~25% of its CPU) and changed no floor list and 1 list
-# without the floor, below its top 5, of 600 English dev posts each
+# steps (beam 5, n_best 25: 8 steps, not 5) and left the English dev figures as they were (docs/results.md)
 GENERATOR_BEST_PER_BEAM = 2
 
 
@@ -137,6 +136,6 @@ class LanguageModel:
         # generator's beams stay at n
         limit = max(n, self.reranker.source_limit) if self.reranker is not None else n
         # every source in this thread: the grounder's look-up already holds the second core (a third
-        # thread for the generator measured 2 ms slower at c=1 on two cores: docs/performance.md)
+        # busy thread on two cores was slower at c=1: docs/performance.md)
         found = {name: fns[name](pairs, n if name == "generator" else limit) for name in self.sources}  # folder's order
         return [{name: scored[row] for name, scored in found.items()} for row in range(len(pairs))]
