@@ -80,6 +80,13 @@ def test_another_language_gets_vocabulary_suggestions_never_the_english_models(g
     assert result.suggestions and {s.source for s in result.suggestions} == {"vocab"}
 
 
+def test_another_language_also_gets_the_names_its_post_capitalises(grounded):
+    result = grounded.suggest(SuggestRequest("Hoy fuimos a ver la final de tenis en Melbourne con amigos", k=5, floor=False))
+    assert result.lang == "es" and result.model.endswith(":vocabulary")
+    assert "melbourne" in words(result) and "hoy" not in words(result)
+    assert next(s for s in result.suggestions if s.words == "melbourne").source == "phrase"
+
+
 def test_a_forced_language_that_contradicts_the_text_is_reported(grounded):
     result = grounded.suggest(SuggestRequest("今天天气很好，我们去公园散步", lang="en", k=5))
     assert result.lang == "en" and result.detected_lang == "zh"

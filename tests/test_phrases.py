@@ -242,3 +242,21 @@ def test_no_compound_across_a_particle_or_before_the_number_its_noun_belongs_to(
 
 def test_a_possessive_inside_a_title_stays():
     assert "baldur gate" in words_of("Baldur's Gate ate my whole weekend")
+
+
+# --- a language without rules of its own: the names it capitalises inside a sentence ---
+
+def test_another_language_gives_only_the_names_inside_its_sentences():
+    found = extract_phrases("Hoy fuimos a la playa en Valencia con la familia. Mañana vamos a ver al Real Madrid", lang="es")
+    assert {p.words for p in found} == {"real madrid", "valencia"}
+    assert {p.kind for p in found} <= {"title", "entity"}
+
+
+def test_another_language_takes_no_sentence_initial_word_and_nothing_from_shouting():
+    found = {p.words for p in extract_phrases("Endlich Urlaub! Morgen geht es nach Mallorca", lang="de")}
+    assert found == {"mallorca", "urlaub"}  # Endlich and Morgen begin their sentences
+    assert extract_phrases("QUE GOLAZO DE MESSI EN LA FINAL", lang="es") == []
+
+
+def test_another_language_in_cjk_script_is_not_read_as_chinese():
+    assert extract_phrases("今日は東京で花見をしました", lang="ja") == []

@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
@@ -189,8 +189,9 @@ class Grounder:
         self.dense: DenseIndex | None = None  # the training posts' vectors (attach_grounders), or none
 
     def for_language(self, lang: str) -> "Grounder":
-        """This grounder for texts in another language: the vocabulary search alone (no phrases)."""
-        return Grounder(self.encoder, self.index, replace(self.config, phrase_limit=0), lang, self.safety)
+        """This grounder for texts in another language: the vocabulary search and the names the text
+        capitalises (text/phrases.py `_names`); none of the English-only rules."""
+        return Grounder(self.encoder, self.index, self.config, lang, self.safety)
 
     def phrases(self, post: str, thread: Sequence[str]) -> list:
         """The phrases taken from one request's post and thread (inference/text/phrases.py)."""
@@ -343,7 +344,7 @@ class Grounder:
                 continue
             kept.append((Ranked(entry["words"], self.score(entry), entry["source"]), entry))
         kept.sort(key=lambda pair: -pair[0].score)
-        if floor and self.lang == "en":
+        if floor and self.lang != "zh":  # English, and other languages through English's vocabulary
             kept = demote_loose_guesses(kept, prepared.text, self.config.guess_relevance)
             kept, floored = self._few_guesses(kept, prepared.text, floored)
         return Grounded([r for r, _ in kept], floored)

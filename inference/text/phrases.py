@@ -326,6 +326,20 @@ def _latin_in_chinese(text: str) -> list[tuple[str, float, str]]:
     return [(words, base, kind) for words, base, kind in found if kind != "keyphrase" or re.search(r"\d", words)]
 
 
+def _names(text: str) -> list[tuple[str, float, str]]:
+    """A language with no rules here (es, fr, de...): only the names it capitalises inside a sentence
+    (titles and entities: Valencia, Champions League). Without its dictionary and stop words, a
+    sentence's first word and a shouted or title-cased text tell nothing, and no keyphrase is taken."""
+    clauses = _clauses(_CJK_RUN.sub("\n", text), embedded=False)
+    words = [t for c in clauses for t in c]
+    if len(words) >= 4 and (sum(t.text.isupper() and len(t.text) > 1 for t in words) >= 0.6 * len(words)
+                            or sum(t.cap for t in words) >= 0.8 * len(words)):
+        return []
+    for t in words:
+        t.cap = t.cap and not t.initial  # capitalised by grammar, not as a name
+    return [found for clause in clauses for found in _capitalised_spans(clause)]
+
+
 def _clean(text: str) -> str:
     """URLs, @mentions, inline hashtags and Weibo's [emotes] -> sentence breaks."""
     for pattern in (_URL, _MENTION, _HASHTAG, _EMOTE):
@@ -337,6 +351,8 @@ def _candidates(text: str, lang: str) -> list[tuple[str, float, str]]:
     text = _clean(text)
     if not text.strip():
         return []
+    if lang and lang not in ("en", "zh") and not lang.startswith("zh"):
+        return _names(text)
     cjk = sum(map(len, _CJK_RUN.findall(text)))
     if cjk and ((lang or "").lower().startswith("zh") or cjk > sum(c.isascii() and c.isalpha() for c in text)):
         return phrases_zh.chinese(text, jieba_tables()) + _latin_in_chinese(text)
@@ -349,8 +365,8 @@ _KIND_RANK = {"title": 3, "entity": 2, "topic": 1, "keyphrase": 0}
 def extract_phrases(post: str, thread: Sequence[str] = (), lang: str = "en", limit: int = 20) -> list[Phrase]:
     """Candidate hashtags named in `post` (and its reply `thread`), best first, at most `limit`.
 
-    lang: "zh" for Chinese (Latin product names inside it are kept too); anything else is read as
-    English. A phrase's score grows with each repetition (post or thread); one that appears only in
+    lang: "zh" for Chinese (Latin product names inside it are kept too), "en" (or none) English; any
+    other language: the names it capitalises inside a sentence alone (`_names`). A phrase's score grows with each repetition (post or thread); one that appears only in
     the thread keeps 60% of its score."""
     best: dict[str, list] = {}  # words -> [base, kind, post count, thread count, order]
     for source, text in [("post", post or ""), *(("thread", t or "") for t in thread)]:
