@@ -185,6 +185,7 @@ def _add_bot_and_bench_commands(commands) -> None:
     add_serve_arguments(p)
     p.add_argument("--requests", type=int, default=400, help="requests per (concurrency, payload) cell")
     p.add_argument("--concurrency", type=int, action="append", default=None, help="default: 1, 8, 32")
+    p.add_argument("--posts", action="append", default=None, metavar="FILE", help="also time fresh posts: every request a different post + 5 replies of the fixed payload's shape, cut from FILE's texts (any format predict reads; repeatable, one language each)")
     p.add_argument("--checkpoint", action="append", default=None, help="PyTorch checkpoint for the eager vs onnxruntime ratio (repeatable; its exported folder is the one under --models whose config.json names it)")
     p.add_argument("--full-folder", action="append", default=None, metavar="DIR", help="an export with both precisions (onnx_export --full-out; repeatable): fp32 vs int8 and eager vs onnxruntime read it, shipped folders keep only int8")
     p.add_argument("--build-retrieval", default=None, metavar="CORPUS", help="first build retrieval-only models from CORPUS/{en,zh}_train.jsonl into --models (default runs/bench-models)")

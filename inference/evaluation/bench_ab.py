@@ -1,7 +1,7 @@
 """Paired A/B of the service at several git revisions: one server per revision, all up at once, the
 same request sent to each in turn, one at a time.
 
-    python -m inference.evaluation.bench_ab --requests 400 9ac73b5 HEAD [.] [--photos]
+    python -m inference.evaluation.bench_ab --requests 400 9ac73b5 HEAD [.] [--photos] [--posts FILE]
 
 A shared machine's speed drifts by a fifth within an hour, more than most changes move a latency;
 servers measured one after another compare hours, not code. Here every round of requests meets every
@@ -26,17 +26,22 @@ import time
 import urllib.request
 from pathlib import Path
 
-from inference.evaluation.bench_payloads import payloads_for
+from inference.evaluation.bench_payloads import fresh_payloads, payloads_for
 from inference.evaluation.bench_serve import _cpu_seconds, _free_port
 
 LANGS = ("en", "zh")
 WARM = 20  # rounds per payload not counted (caches, first-run allocations)
 
 
-def payloads(photos: bool) -> dict[str, dict]:
-    """Name -> /v1/suggest body: en and zh post + 5 replies (k = 10), or bench_image's two photos."""
+def payloads(photos: bool, posts: list[str] = (), requests: int = 0) -> dict[str, dict | list[dict]]:
+    """Name -> /v1/suggest body: en and zh post + 5 replies (k = 10), or bench_image's two photos; with
+    `posts` (data files) also "LANG fresh": a different post + 5 replies every round (bench_payloads)."""
     if not photos:
-        return {lang: payloads_for(lang)["post+thread"] for lang in LANGS}
+        bodies: dict[str, dict | list[dict]] = {lang: payloads_for(lang)["post+thread"] for lang in LANGS}
+        for path in posts:
+            lang, fresh = fresh_payloads(path, WARM + requests)
+            bodies[f"{lang} fresh"] = fresh
+        return bodies
     import base64
 
     from inference.evaluation.bench_image import photo_with_text, photo_without_text
@@ -73,8 +78,9 @@ def start(tree: Path, port: int, data_dir: Path) -> subprocess.Popen:
     raise RuntimeError(f"the server of {tree} was not ready within 300 s")
 
 
-async def rounds(ports: list[int], bodies: dict[str, dict], requests: int) -> dict[tuple[int, str], list[float]]:
-    """(server index, payload name) -> latencies (ms) of the counted rounds, in round order."""
+async def rounds(ports: list[int], bodies: dict[str, dict | list[dict]], requests: int) -> dict[tuple[int, str], list[float]]:
+    """(server index, payload name) -> latencies (ms) of the counted rounds, in round order. A list of
+    bodies: round r sends the r-th to every server."""
     import aiohttp
 
     latencies: dict[tuple[int, str], list[float]] = {(i, name): [] for i in range(len(ports)) for name in bodies}
@@ -83,7 +89,8 @@ async def rounds(ports: list[int], bodies: dict[str, dict], requests: int) -> di
             for r in range(WARM + requests):
                 for i in [(r + j) % len(ports) for j in range(len(ports))]:  # the order rotates every round
                     start = time.perf_counter()
-                    async with session.post(f"http://127.0.0.1:{ports[i]}/v1/suggest", json=body) as response:
+                    sent = body[r] if isinstance(body, list) else body
+                    async with session.post(f"http://127.0.0.1:{ports[i]}/v1/suggest", json=sent) as response:
                         await response.read()
                         if response.status != 200:
                             raise RuntimeError(f"HTTP {response.status} from the server of revision {i + 1}")
@@ -110,6 +117,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("revs", nargs="+", metavar="REV", help='git revisions ("." = the working tree); the first is the baseline')
     parser.add_argument("--requests", type=int, default=400, help="counted rounds per payload")
     parser.add_argument("--photos", action="store_true", help="bench_image's two photos instead of the text payloads")
+    parser.add_argument("--posts", action="append", default=[], metavar="FILE",
+                        help="also fresh posts cut from FILE's texts, a different one every round (repeatable, one language each)")
     args = parser.parse_args(argv)
     root = Path(subprocess.run(["git", "rev-parse", "--show-toplevel"], check=True, capture_output=True, text=True).stdout.strip())
     with tempfile.TemporaryDirectory(prefix="tagsmith-bench-ab-") as tmp:
@@ -120,7 +129,7 @@ def main(argv: list[str] | None = None) -> None:
             for i, (tree, port) in enumerate(zip(trees, ports)):  # one after another: the first builds the caches
                 procs.append(start(tree, port, tmp_path / f"data-{i}"))
             before = [_cpu_seconds(p.pid) for p in procs]
-            latencies = asyncio.run(rounds(ports, payloads(args.photos), args.requests))
+            latencies = asyncio.run(rounds(ports, payloads(args.photos, args.posts, args.requests), args.requests))
             report(args.revs, latencies, [_cpu_seconds(p.pid) - b for p, b in zip(procs, before)], args.requests)
         finally:
             for proc in procs:

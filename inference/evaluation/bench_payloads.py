@@ -31,3 +31,44 @@ def payloads_for(lang: str) -> dict[str, dict]:
     """The two request bodies measured for a language: the post alone, the post with its thread."""
     post, thread = (ZH_POST, ZH_THREAD) if lang == "zh" else (POST, THREAD)
     return {"post": {"text": post, "k": 10}, "post+thread": {"text": post, "thread": thread, "k": 10}}
+
+
+REPLY_WORDS = 15  # a fresh reply's length at most (words; Chinese: twice as many characters)
+
+
+def _cut(text: str, lang: str, words: int) -> str:
+    """The first `words` words of a text (Chinese: about two characters a word, no spaces)."""
+    return "".join(text.split())[: 2 * words] if lang == "zh" else " ".join(text.split()[:words])
+
+
+def _length(text: str, lang: str) -> int:
+    return len("".join(text.split())) // 2 if lang == "zh" else len(text.split())
+
+
+def fresh_payloads(path: str, n: int) -> tuple[str, list[dict]]:
+    """(language, n distinct post + 5 replies bodies, k=10) of the fixed payload's shape cut from the texts
+    of a data file (any format `tagsmith predict` reads; the language is its records' or detected): each
+    post is 30 words of one or more texts, each reply a next text's first REPLY_WORDS words, every text
+    used once, in file order. Unlike the fixed payload, no request repeats another: what the service
+    caches per post (language, phrases' vectors) is as cold as for a stream of different posts."""
+    from inference.evaluation.readers import read_records
+    from inference.text.tags import detect_lang
+
+    texts: list[str] = []
+    lang = None
+    for record in read_records(path):
+        for text in [record.get("post") or "", *(record.get("thread") or [])]:
+            if text.strip():
+                texts.append(" ".join(text.split()))
+                lang = lang or record.get("lang") or detect_lang(text)
+    lang = "zh" if lang == "zh" else "en"
+    target, bodies, i = _length(ZH_POST if lang == "zh" else POST, lang), [], 0
+    while len(bodies) < n and i < len(texts):
+        post, i = texts[i], i + 1
+        while _length(post, lang) < target and i < len(texts):
+            post, i = post + ("" if lang == "zh" else " ") + texts[i], i + 1
+        thread, i = [_cut(t, lang, REPLY_WORDS) for t in texts[i:i + 5]], i + 5
+        bodies.append({"text": _cut(post, lang, target), "thread": thread, "k": 10})
+    if len(bodies) < n:
+        raise ValueError(f"{path} holds texts for {len(bodies)} fresh requests, not {n}")
+    return lang, bodies

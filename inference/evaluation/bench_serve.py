@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from inference.evaluation.bench_payloads import payloads_for
+from inference.evaluation.bench_payloads import fresh_payloads, payloads_for
 
 TARGETS = "targets (2 CPU cores): p50 <= 20 ms and p99 <= 60 ms at c=1; >= 150 req/s at c=32; RSS <= 800 MB with the grounding stage; cold start <= 5 s"
 
@@ -104,18 +104,22 @@ def _batch_totals(base: str) -> tuple[float, float]:
     return (float(total.group(1)) if total else 0.0), (float(count.group(1)) if count else 0.0)
 
 
-async def load_phase(base: str, payload: dict, concurrency: int, n_requests: int) -> dict:
-    """n_requests POSTs from `concurrency` workers; latencies measured per request."""
+async def load_phase(base: str, payload: dict | list[dict], concurrency: int, n_requests: int) -> dict:
+    """n_requests POSTs from `concurrency` workers; latencies measured per request. `payload`: one body
+    sent every time, or a list of at least 20 + n_requests bodies, each sent once (fresh posts)."""
     import aiohttp
 
     latencies: list[float] = []
     statuses: dict[int, int] = {}
-    body = json.dumps(payload).encode()
+    bodies = [json.dumps(p).encode() for p in (payload if isinstance(payload, list) else [payload])]
+    sent = 0
     headers = {"Content-Type": "application/json"}
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
 
         async def one() -> None:
+            nonlocal sent
+            body, sent = bodies[sent % len(bodies)], sent + 1
             start = time.perf_counter()
             async with session.post(base + "/v1/suggest", data=body, headers=headers) as response:
                 await response.read()
@@ -275,19 +279,25 @@ def run_bench_serve(args: argparse.Namespace) -> int:
               f"{'CPU ms/req':>10} {'mean batch':>10} {'non-200':>7}")
         # the text models' languages (entries with sources, not the image tagger or OCR)
         langs = [lang for lang, m in json.loads(ready)["models"].items() if lang not in ("image", "ocr") and m.get("sources")] or ["en"]
-        for lang in langs:
-            for name, payload in payloads_for(lang).items():
-                for concurrency in concurrencies:
-                    n = max(args.requests, 4 * concurrency)
-                    before, cpu_before = _batch_totals(base), _cpu_seconds(proc.pid)
-                    r = asyncio.run(load_phase(base, payload, concurrency, n))
-                    after, cpu_after = _batch_totals(base), _cpu_seconds(proc.pid)
-                    batches = after[1] - before[1]
-                    mean_batch = (after[0] - before[0]) / batches if batches else float("nan")
-                    # CPU over the timed requests and the 20 warm-up ones before them
-                    cpu_ms = (cpu_after - cpu_before) * 1000 / (n + min(20, n))
-                    print(f"{lang + ' ' + name:<15} {concurrency:>4} {n:>8} {r['p50']:>8.1f} {r['p99']:>8.1f} {r['rps']:>8.0f} "
-                          f"{cpu_ms:>10.2f} {mean_batch:>10.1f} {r['non_200']:>7}", flush=True)
+        cells = [(lang, name, payload) for lang in langs for name, payload in payloads_for(lang).items()]
+        for path in args.posts or []:  # fresh posts: every request a different one, each cell its own
+            need = [max(args.requests, 4 * c) + min(20, max(args.requests, 4 * c)) for c in concurrencies]
+            lang, bodies = fresh_payloads(path, sum(need))
+            if lang in langs:
+                starts = np.cumsum([0, *need])
+                cells.append((lang, "fresh+thread", [bodies[a:b] for a, b in zip(starts, starts[1:])]))
+        for lang, name, payload in cells:
+            for k, concurrency in enumerate(concurrencies):
+                n = max(args.requests, 4 * concurrency)
+                before, cpu_before = _batch_totals(base), _cpu_seconds(proc.pid)
+                r = asyncio.run(load_phase(base, payload[k] if isinstance(payload, list) else payload, concurrency, n))
+                after, cpu_after = _batch_totals(base), _cpu_seconds(proc.pid)
+                batches = after[1] - before[1]
+                mean_batch = (after[0] - before[0]) / batches if batches else float("nan")
+                # CPU over the timed requests and the 20 warm-up ones before them
+                cpu_ms = (cpu_after - cpu_before) * 1000 / (n + min(20, n))
+                print(f"{lang + ' ' + name:<15} {concurrency:>4} {n:>8} {r['p50']:>8.1f} {r['p99']:>8.1f} {r['rps']:>8.0f} "
+                      f"{cpu_ms:>10.2f} {mean_batch:>10.1f} {r['non_200']:>7}", flush=True)
         print()
         print(f"load average (1/5/15 min) after: {_load_average()}")
         print(f"peak RSS of the server: {_proc_status_mb(proc.pid, 'VmHWM'):.0f} MB")
