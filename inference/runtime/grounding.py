@@ -24,9 +24,8 @@ the weights and the floor (chosen on dev data by export/grounding.py).
 
 from __future__ import annotations
 
+import copy
 import json
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import NamedTuple, Sequence
@@ -37,6 +36,7 @@ from inference.runtime.dense_retrieval import DENSE_INDEX, DenseIndex, InvalidDe
 from inference.runtime.encoder_head import EncoderHead, TunedEncoder, encode_tags
 from inference.runtime.grounding_rules import demote_loose_guesses, mark_post_words
 from inference.runtime.ranking import Ranked
+from inference.runtime.vector_cache import VectorCache
 from inference.runtime.tag_index import TagIndex
 from inference.text.names import content_overlap, supported
 from inference.text.phrases import FRAGMENT_WORDS, STOP_WORDS, extract_phrases
@@ -153,28 +153,6 @@ def context_text(post: str, thread: Sequence[str]) -> str:
     return "\n".join([post, *thread]).strip()
 
 
-class _VectorCache:
-    """A least-recently-used map of tag_key -> unit vector, bounded in entries. Shared by the
-    executor's threads: a lock keeps its order consistent."""
-
-    def __init__(self, size: int):
-        self.size, self._items, self._lock = size, OrderedDict(), threading.Lock()
-
-    def get(self, key: str) -> np.ndarray | None:
-        with self._lock:
-            if key not in self._items:
-                return None
-            self._items.move_to_end(key)
-            return self._items[key]
-
-    def put(self, key: str, vector: np.ndarray) -> None:
-        with self._lock:
-            self._items[key] = vector
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-
 class Grounder:
     """Grounds the ranked lists of one language (see the module docstring)."""
 
@@ -182,7 +160,7 @@ class Grounder:
         self.encoder = encoder  # inference.runtime.sentence_encoder.SentenceEncoder (shared by languages)
         self.index = index
         self.rows = {tag_key(t): i for i, t in enumerate(index.tags)}
-        self.encoded = _VectorCache(ENCODED_CACHE)  # tags outside the index, encoded once
+        self.encoded = VectorCache(ENCODED_CACHE)  # tags outside the index, encoded once
         self.config = config
         self.lang = lang
         self.safety = safety  # inference.runtime.safety.SafetyFilter or None
@@ -190,13 +168,30 @@ class Grounder:
 
     def for_language(self, lang: str) -> "Grounder":
         """This grounder for texts in another language: the vocabulary search and the names the text
-        capitalises (text/phrases.py `_names`); none of the English-only rules."""
-        return Grounder(self.encoder, self.index, self.config, lang, self.safety)
+        capitalises (text/phrases.py `_names`); none of the English-only rules, no dense neighbours. It
+        shares this one's vocabulary rows and vector cache (a request builds no table of its own)."""
+        other = copy.copy(self)
+        other.lang, other.dense = lang, None
+        return other
 
     def phrases(self, post: str, thread: Sequence[str]) -> list:
         """The phrases taken from one request's post and thread (inference/text/phrases.py)."""
         limit = self.config.phrase_limit
         return extract_phrases(post, list(thread), self.lang, limit=limit) if limit else []
+
+    def encode_phrases(self, phrases: list[list]) -> None:
+        """Put the vectors of a batch's phrases that are neither vocabulary tags nor cached into the
+        vector cache, for `relevance` to find: the look-up thread does it while the calling thread runs
+        the model's sources (a fresh post's phrases were ~6 ms of encoder on the calling thread)."""
+        new: dict[str, str] = {}
+        for found in phrases:
+            for p in found:
+                key = tag_key(p.words)
+                if key and key not in new and key not in self.rows and self.encoded.get(key) is None:
+                    new[key] = p.words
+        keys = sorted(new)
+        for key, vector in zip(keys, encode_tags(self.encoder, [embed_text(new[k], self.lang) for k in keys]) if keys else []):
+            self.encoded.put(key, vector)
 
     def candidates(self, ranked: list[Ranked], post: str, thread: Sequence[str], nearest: list,
                    votes: Sequence[tuple[str, float]] = (), phrases: list | None = None) -> dict[str, dict]:

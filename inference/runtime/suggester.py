@@ -340,7 +340,7 @@ class Suggester:
 
         def look_up():
             found = grounder.look_up(posts, threads)
-            phrases.get()
+            grounder.encode_phrases(phrases.get())  # their vectors, before the ranking asks
             return found
 
         return rows, AHEAD.submit(look_up), phrases
