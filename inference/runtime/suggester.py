@@ -328,22 +328,23 @@ class Suggester:
         fallback = self.vocabulary_fallback
         return None if fallback is None or lang in self.models else fallback.for_language(lang)
 
-    def _look_up_ahead(self, grounder, batch: list[SuggestRequest]) -> tuple[list[int], Future, Once] | None:
+    def _look_up_ahead(self, grounder, batch: list[SuggestRequest]) -> tuple[list[int], Future, Once, Once] | None:
         """The grounder's look-up (post + thread vectors, nearest vocabulary tags, dense votes) of the
-        batch's requests with text, running in the background while the model's sources run, then
-        their phrases, unless the ranking, free first, took them (`_ground`)."""
+        batch's requests with text, running in the background while the model's sources run; their
+        phrases, and the phrases' vectors, are taken by whichever thread is free first (`_ground`)."""
         rows = [j for j, r in enumerate(batch) if self._has_text(r)]
         if grounder is None or not rows:
             return None
         posts, threads = [batch[j].full_text for j in rows], [batch[j].thread for j in rows]
         phrases = Once(lambda: [grounder.phrases(p, t) for p, t in zip(posts, threads)])
+        vectors = Once(lambda: grounder.encode_phrases(phrases.get()))  # into the grounder's vector cache
 
         def look_up():
             found = grounder.look_up(posts, threads)
-            grounder.encode_phrases(phrases.get())  # their vectors, before the ranking asks
+            vectors.get()
             return found
 
-        return rows, AHEAD.submit(look_up), phrases
+        return rows, AHEAD.submit(look_up), phrases, vectors
 
     def _ground(self, grounder, batch, texts: dict[int, list[Ranked]], excluded, blocklist, ahead=None) -> dict:
         """Request index -> its grounded list (inference/runtime/grounding.py), when there is a grounder.
@@ -351,6 +352,8 @@ class Suggester:
         rows = sorted(texts)
         covered = ahead is not None and rows and all(j in ahead[0] for j in rows)
         phrases = ahead[2].get() if covered else None  # taken here while the look-up still runs, or its own
+        if covered:
+            ahead[3].get()  # the phrases' vectors likewise
         looked_up = None if ahead is None else ahead[1].result()
         if grounder is None or not texts:
             return {}
