@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from inference.runtime.background import AHEAD, Once
+from inference.runtime.background import AHEAD, Once, share
 
 
 def _thread_nice() -> int:
@@ -45,6 +45,48 @@ def test_work_two_threads_ask_for_is_done_once_and_both_get_its_result():
         release.set()
         assert first.result() == second.result() == ["#AusOpen"]
     assert once.get() == ["#AusOpen"] and len(calls) == 1
+
+
+def test_shared_pieces_are_each_done_once_and_a_piece_in_progress_is_skipped_not_waited_for():
+    order, started, release = [], threading.Event(), threading.Event()
+
+    def slow():
+        order.append("slow")
+        started.set()
+        release.wait(5)
+        return 1
+
+    pieces = [Once(slow), Once(lambda: order.append("quick") or 2)]
+    first = AHEAD.submit(share, pieces)
+    started.wait(5)
+    with ThreadPoolExecutor(1) as other:
+        second = other.submit(share, pieces)  # skips the slow piece in progress, does the quick one
+        while "quick" not in order:
+            threading.Event().wait(0.01)
+        release.set()
+        assert first.result() == second.result() == [1, 2]
+    assert order == ["slow", "quick"]
+
+
+def test_a_fresh_posts_phrase_vectors_are_the_ones_the_ranking_would_encode():
+    """The phrases' vectors the two threads put into the cache are the encoder's own for those words."""
+    import numpy as np
+
+    from inference.runtime.encoder_head import encode_tags
+    from inference.runtime.grounding import embed_text
+    from inference.runtime.suggester import Suggester
+    from inference.text.tags import tag_key
+
+    grounder = Suggester.from_default_models(threads=1).models["en"].grounder
+    phrases = [grounder.phrases("Flew a Zorblax Quadcopter over Lake Wobegon Shores today", ())]
+    jobs = grounder.phrase_jobs(phrases)
+    assert 1 <= len(jobs) <= 2
+    share([Once(job) for job in jobs])
+    new = [p for p in phrases[0] if tag_key(p.words) not in grounder.rows]
+    assert new and grounder.phrase_jobs(phrases) == []  # all cached now
+    for p in new:
+        expected = encode_tags(grounder.encoder, [embed_text(p.words, "en")])[0]
+        np.testing.assert_allclose(grounder.encoded.get(tag_key(p.words)), expected, atol=1e-5)
 
 
 def test_phrases_are_the_same_whichever_thread_takes_them():

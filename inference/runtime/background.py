@@ -71,3 +71,20 @@ class Once:
             if not self._done:
                 self._value, self._done = self._fn(), True
             return self._value
+
+    def try_run(self) -> None:
+        """Compute it now unless it is done or another thread is computing it (then return at once)."""
+        if self._lock.acquire(blocking=False):
+            try:
+                if not self._done:
+                    self._value, self._done = self._fn(), True
+            finally:
+                self._lock.release()
+
+
+def share(pieces: list[Once]) -> list:
+    """Work split in pieces that a request's threads share: the caller computes every piece no other
+    thread has started, then waits for the others'; the pieces' results, in order."""
+    for piece in pieces:
+        piece.try_run()
+    return [piece.get() for piece in pieces]

@@ -25,10 +25,11 @@ the weights and the floor (chosen on dev data by export/grounding.py).
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import NamedTuple, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 
@@ -179,10 +180,10 @@ class Grounder:
         limit = self.config.phrase_limit
         return extract_phrases(post, list(thread), self.lang, limit=limit) if limit else []
 
-    def encode_phrases(self, phrases: list[list]) -> None:
-        """Put the vectors of a batch's phrases that are neither vocabulary tags nor cached into the
-        vector cache, for `relevance` to find: the look-up thread does it while the calling thread runs
-        the model's sources (a fresh post's phrases were ~6 ms of encoder on the calling thread)."""
+    def phrase_jobs(self, phrases: list[list], parts: int = 2) -> list[Callable[[], None]]:
+        """Jobs that put the vectors of a batch's phrases that are neither vocabulary tags nor cached
+        into the vector cache, for `relevance` to find; at most `parts` of them, for a request's two
+        threads to share (a fresh post's ~6 phrases were ~6 ms of encoder on the calling thread)."""
         new: dict[str, str] = {}
         for found in phrases:
             for p in found:
@@ -190,7 +191,12 @@ class Grounder:
                 if key and key not in new and key not in self.rows and self.encoded.get(key) is None:
                     new[key] = p.words
         keys = sorted(new)
-        for key, vector in zip(keys, encode_tags(self.encoder, [embed_text(new[k], self.lang) for k in keys]) if keys else []):
+        return [functools.partial(self._encode_into_cache, [(k, new[k]) for k in keys[i::parts]])
+                for i in range(min(parts, len(keys)))]
+
+    def _encode_into_cache(self, items: list[tuple[str, str]]) -> None:
+        vectors = encode_tags(self.encoder, [embed_text(words, self.lang) for _, words in items])
+        for (key, _), vector in zip(items, vectors):
             self.encoded.put(key, vector)
 
     def candidates(self, ranked: list[Ranked], post: str, thread: Sequence[str], nearest: list,

@@ -16,7 +16,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from inference.runtime.background import AHEAD, Once
+from inference.runtime.background import AHEAD, Once, share
 from inference.runtime.language_model import LanguageModel
 from inference.runtime.ranking import FUNCTION_WORDS, Ranked, keep_image_share, rank, text_first
 from inference.runtime.strategies import usable
@@ -331,20 +331,20 @@ class Suggester:
     def _look_up_ahead(self, grounder, batch: list[SuggestRequest]) -> tuple[list[int], Future, Once, Once] | None:
         """The grounder's look-up (post + thread vectors, nearest vocabulary tags, dense votes) of the
         batch's requests with text, running in the background while the model's sources run; their
-        phrases, and the phrases' vectors, are taken by whichever thread is free first (`_ground`)."""
+        phrases are taken by whichever thread is free first, and their vectors (two jobs) shared by both (`_ground`)."""
         rows = [j for j, r in enumerate(batch) if self._has_text(r)]
         if grounder is None or not rows:
             return None
         posts, threads = [batch[j].full_text for j in rows], [batch[j].thread for j in rows]
         phrases = Once(lambda: [grounder.phrases(p, t) for p, t in zip(posts, threads)])
-        vectors = Once(lambda: grounder.encode_phrases(phrases.get()))  # into the grounder's vector cache
+        jobs = Once(lambda: [Once(job) for job in grounder.phrase_jobs(phrases.get())])  # into its vector cache
 
         def look_up():
             found = grounder.look_up(posts, threads)
-            vectors.get()
+            share(jobs.get())
             return found
 
-        return rows, AHEAD.submit(look_up), phrases, vectors
+        return rows, AHEAD.submit(look_up), phrases, jobs
 
     def _ground(self, grounder, batch, texts: dict[int, list[Ranked]], excluded, blocklist, ahead=None) -> dict:
         """Request index -> its grounded list (inference/runtime/grounding.py), when there is a grounder.
@@ -353,7 +353,7 @@ class Suggester:
         covered = ahead is not None and rows and all(j in ahead[0] for j in rows)
         phrases = ahead[2].get() if covered else None  # taken here while the look-up still runs, or its own
         if covered:
-            ahead[3].get()  # the phrases' vectors likewise
+            share(ahead[3].get())  # the phrases' vectors likewise, split between the two threads
         looked_up = None if ahead is None else ahead[1].result()
         if grounder is None or not texts:
             return {}
