@@ -129,13 +129,20 @@ class LanguageModel:
                 fns["overlap"] = lambda pairs, n: [self.lexicon.overlap(p, c, idf, limit=n) for p, c in pairs]
         return fns
 
-    def candidates(self, pairs: list[tuple[list[str], list[str]]], n: int) -> list[dict[str, list]]:
-        """Per pair, {source: [(words, raw score)]} from every weighted source (one batched call each)."""
+    def candidates(self, pairs: list[tuple[list[str], list[str]]], n: int,
+                   generate: list[bool] | None = None) -> list[dict[str, list]]:
+        """Per pair, {source: [(words, raw score)]} from every weighted source (one batched call each).
+        generate: per pair, whether the generator runs for it (None: for every pair); a pair it skips
+        has no "generator" entry, as with a folder that weighs the generator 0."""
         fns = self._source_fns()
         # the reranker may want deeper lists than k + 5 (more gold tags reach its pool); the
         # generator's beams stay at n
         limit = max(n, self.reranker.source_limit) if self.reranker is not None else n
         # every source in this thread: the grounder's look-up already holds the second core (a third
         # busy thread on two cores was slower at c=1: docs/performance.md)
-        found = {name: fns[name](pairs, n if name == "generator" else limit) for name in self.sources}  # folder's order
-        return [{name: scored[row] for name, scored in found.items()} for row in range(len(pairs))]
+        found: dict[str, dict[int, list]] = {}  # folder's order
+        for name in self.sources:
+            rows = [i for i, g in enumerate(generate) if g] if name == "generator" and generate is not None else range(len(pairs))
+            asked = [pairs[i] for i in rows]
+            found[name] = dict(zip(rows, fns[name](asked, n if name == "generator" else limit) if asked else []))
+        return [{name: scored[row] for name, scored in found.items() if row in scored} for row in range(len(pairs))]

@@ -1,0 +1,46 @@
+"""Under the grounding stage's floor the generator's beams almost never stand, so a floored request does
+not run the generator; a request that fills k (tagsmith predict's default) still does."""
+
+from __future__ import annotations
+
+import pytest
+
+from inference.runtime.suggester import SuggestRequest, Suggester
+
+POST = "Watching the final set at the Australian Open tonight"
+
+
+@pytest.fixture(scope="module")
+def counted():
+    suggester = Suggester.from_default_models(threads=1)
+    generator = suggester.models["en"].generator
+    if generator is None:
+        pytest.skip("the shipped English folder does not weigh the generator")
+    calls = []
+    original = generator.generate
+
+    def generate(pairs, **kwargs):
+        calls.append(len(pairs))
+        return original(pairs, **kwargs)
+
+    generator.generate = generate
+    return suggester, calls
+
+
+def test_a_floored_request_does_not_run_the_generator_and_a_filling_one_does(counted):
+    suggester, calls = counted
+    calls.clear()
+    suggester.suggest(SuggestRequest(POST, k=5))
+    assert calls == []
+    suggester.suggest(SuggestRequest(POST, k=5, floor=False))
+    assert calls == [1]
+
+
+def test_in_a_mixed_batch_each_request_gets_the_list_it_gets_alone(counted):
+    suggester, calls = counted
+    floored, filled = SuggestRequest(POST, k=5), SuggestRequest(POST + "!", k=5, floor=False)
+    alone = [suggester.suggest(floored), suggester.suggest(filled)]
+    calls.clear()
+    together = suggester.suggest_batch([floored, filled])
+    assert calls == [1]  # the generator ran for the filling request only
+    assert [r.suggestions for r in together] == [r.suggestions for r in alone]
