@@ -11,9 +11,23 @@ POST = "Watching the final set at the Australian Open tonight"
 
 
 @pytest.fixture(scope="module")
-def counted():
-    suggester = Suggester.from_default_models(threads=1)
-    generator = suggester.models["en"].generator
+def suggester():
+    return Suggester.from_default_models(threads=1)
+
+
+def test_serving_floored_requests_never_opens_the_generators_graphs(suggester):
+    model = suggester.models["en"]
+    if model.generator_opener is None:
+        pytest.skip("the shipped English folder does not weigh the generator")
+    suggester.warm_up()
+    suggester.suggest(SuggestRequest(POST, ("what a match",), k=5))
+    assert model.generator is None  # the warm-up and the service's requests are floored
+    assert model.open_generator() is model.open_generator() is model.generator is not None
+
+
+@pytest.fixture(scope="module")
+def counted(suggester):
+    generator = suggester.models["en"].open_generator()
     if generator is None:
         pytest.skip("the shipped English folder does not weigh the generator")
     calls = []

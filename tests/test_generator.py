@@ -255,7 +255,7 @@ def test_the_folder_fusion_sets_the_generator_beam_and_a_bad_one_is_refused(mode
     fusion = {"weights": {"generator": 1.0}, "generator_beam_size": 3}
     (folder / "fusion.json").write_text(json.dumps(fusion))
     write_manifest(folder)  # a file added after export: the folder's manifest names it
-    assert LanguageModel.load(folder, threads=1).generator.beam_size == 3
+    assert LanguageModel.load(folder, threads=1).open_generator().beam_size == 3
     (folder / "fusion.json").write_text(json.dumps({**fusion, "generator_beam_size": "wide"}))
     write_manifest(folder)
     with pytest.raises(ValueError, match="generator_beam_size"):

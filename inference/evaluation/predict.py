@@ -83,7 +83,7 @@ def run_predict(args: argparse.Namespace) -> int:
     suggester = load_suggester(args.model)
     if getattr(args, "beam_size", None):  # speed/quality trade-off studies (docs/performance.md)
         for model in suggester.models.values():
-            if model.generator is not None:
+            if model.open_generator() is not None:
                 model.generator.beam_size = args.beam_size
     single = suggester.languages[0] if args.model and len(suggester.languages) == 1 else None
     fmt = args.format or detect_format(args.input)

@@ -8,10 +8,13 @@ still training.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from inference.runtime.ranking import FUSION_JSON
 from inference.runtime.rerank import RERANK_JSON, FeatureContext, Reranker
@@ -37,13 +40,24 @@ class LanguageModel:
     name: str
     version: str
     folder: Path
-    generator: object | None = None  # inference.runtime.generator.Generator (encoder.onnx + decoder.onnx)
+    generator: object | None = None  # inference.runtime.generator.Generator (encoder.onnx + decoder.onnx), once open
+    # opens the folder's generator on first use (`open_generator`): the service's floored requests never run it
+    generator_opener: Callable[[], object] | None = field(default=None, repr=False, compare=False)
+    _opening: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     retrieval: object | None = None  # inference.runtime.retrieval.RetrievalIndex (retrieval.npz/json)
     lexicon: object | None = None  # inference.runtime.retrieval.TagLexicon (tags.json)
     fusion: dict = field(default_factory=lambda: dict(DEFAULT_FUSION))
     reranker: Reranker | None = None  # the learned reranker (rerank.json): ranks instead of the fusion
     ranking: FusionRanking | RerankedRanking | None = None  # picked by `load`
     grounder: object | None = None  # inference.runtime.grounding.Grounder, set by the Suggester
+
+    def open_generator(self):
+        """The generator, its graphs opened on the first call (None: the folder has none weighted)."""
+        if self.generator is None and self.generator_opener is not None:
+            with self._opening:
+                if self.generator is None:
+                    self.generator = self.generator_opener()
+        return self.generator
 
     @property
     def model_id(self) -> str:
@@ -98,7 +112,8 @@ class LanguageModel:
             beam = self.fusion.get("generator_beam_size")  # the width the folder was tuned with
             if beam is not None and (not isinstance(beam, int) or isinstance(beam, bool) or beam < 1):
                 raise ValueError(f"{folder / FUSION_JSON}: generator_beam_size must be an integer >= 1, got {beam!r}")
-            self.generator = Generator(folder, providers=providers, threads=threads, beam_size=beam)
+            # opened when a request first asks for beams: under the grounding stage's floor none does
+            self.generator_opener = functools.partial(Generator, folder, providers=providers, threads=threads, beam_size=beam)
         if (folder / INDEX_JSON).exists():
             self.retrieval = RetrievalIndex.load(folder)
         # the lexicon's lookup tables take a while to build: only when one of its sources is weighted
@@ -108,9 +123,12 @@ class LanguageModel:
     def _source_fns(self) -> dict:
         """source name -> fn(pairs of (post, thread) tokens, n) -> per pair [(words, raw score)]."""
         fns = {}
-        if self.generator is not None:
-            most = GENERATOR_BEST_PER_BEAM * self.generator.beam_size
-            fns["generator"] = lambda pairs, n: self.generator.generate(pairs, n_best=min(n, most))
+        if self.generator is not None or self.generator_opener is not None:
+            def generate(pairs, n):
+                generator = self.open_generator()
+                return generator.generate(pairs, n_best=min(n, GENERATOR_BEST_PER_BEAM * generator.beam_size))
+
+            fns["generator"] = generate
         if self.retrieval is not None:
             vectors = {}  # the TF-IDF vectors of a batch, made once for both retrieval sources
 
