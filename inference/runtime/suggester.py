@@ -323,8 +323,8 @@ class Suggester:
             return {}
         pairs = [(tokenize(batch[j].full_text, model.lang), [t for m in batch[j].thread for t in tokenize(m, model.lang)]) for j in rows]
         # the generator's beams fill places: under the grounding stage's floor they almost never stand
-        # (1.7% of floored English dev suggestions; dev F1 with --floor the same without them), so a
-        # floored request does not run it (docs/results.md)
+        # (English dev F1 with --floor the same without them: docs/results.md), so a floored request
+        # does not run it
         generate = [not (batch[j].floor and model.grounder is not None) for j in rows]
         return {j: (c, post, thread) for j, c, (post, thread) in zip(rows, model.candidates(pairs, n, generate), pairs)}
 
