@@ -37,8 +37,8 @@ from inference.runtime.dense_retrieval import DENSE_INDEX, DenseIndex, InvalidDe
 from inference.runtime.encoder_head import EncoderHead, TunedEncoder, encode_tags
 from inference.runtime.grounding_rules import demote_loose_guesses, mark_post_words
 from inference.runtime.ranking import Ranked
-from inference.runtime.vector_cache import VectorCache
 from inference.runtime.tag_index import TagIndex
+from inference.runtime.vector_cache import VectorCache
 from inference.text.names import content_overlap, supported
 from inference.text.phrases import FRAGMENT_WORDS, STOP_WORDS, extract_phrases
 from inference.text.tags import tag_key
@@ -169,7 +169,8 @@ class Grounder:
 
     def for_language(self, lang: str) -> "Grounder":
         """This grounder for texts in another language: the vocabulary search and the names the text
-        capitalises (text/phrases.py `_names`); none of the English-only rules, no dense neighbours. It
+        capitalises (text/phrases.py `_names`), under English's loose-guess rules but none of its other
+        English-only ones, and no dense neighbours. It
         shares this one's vocabulary rows and vector cache (a request builds no table of its own)."""
         other = copy.copy(self)
         other.lang, other.dense = lang, None
@@ -180,10 +181,10 @@ class Grounder:
         limit = self.config.phrase_limit
         return extract_phrases(post, list(thread), self.lang, limit=limit) if limit else []
 
-    def phrase_jobs(self, phrases: list[list], parts: int = 2) -> list[Callable[[], None]]:
+    def phrase_jobs(self, phrases: list[list], parts: int = 2) -> list[Callable[[], np.ndarray]]:
         """Jobs that put the vectors of a batch's phrases that are neither vocabulary tags nor cached
         into the vector cache, for `relevance` to find; at most `parts` of them, for a request's two
-        threads to share (a fresh post's ~6 phrases were ~6 ms of encoder on the calling thread)."""
+        threads to share (a fresh post's phrases are most of its encoder work outside the look-up)."""
         new: dict[str, str] = {}
         for found in phrases:
             for p in found:
@@ -194,10 +195,12 @@ class Grounder:
         return [functools.partial(self._encode_into_cache, [(k, new[k]) for k in keys[i::parts]])
                 for i in range(min(parts, len(keys)))]
 
-    def _encode_into_cache(self, items: list[tuple[str, str]]) -> None:
+    def _encode_into_cache(self, items: list[tuple[str, str]]) -> np.ndarray:
+        """The vectors of (tag_key, words) items [N, D], also put into the vector cache."""
         vectors = encode_tags(self.encoder, [embed_text(words, self.lang) for _, words in items])
         for (key, _), vector in zip(items, vectors):
             self.encoded.put(key, vector)
+        return vectors
 
     def candidates(self, ranked: list[Ranked], post: str, thread: Sequence[str], nearest: list,
                    votes: Sequence[tuple[str, float]] = (), phrases: list | None = None) -> dict[str, dict]:
@@ -256,9 +259,7 @@ class Grounder:
         vectors = {key: self.encoded.get(key) for key in words}
         new = sorted(key for key, vector in vectors.items() if vector is None)
         if new:
-            for key, vector in zip(new, encode_tags(self.encoder, [embed_text(words[key], self.lang) for key in new])):
-                self.encoded.put(key, vector)
-                vectors[key] = vector
+            vectors.update(zip(new, self._encode_into_cache([(key, words[key]) for key in new])))
         for i, key in missing:
             pools[i][key]["cos"] = float(vectors[key] @ contexts[i])
         for (mean, std), pool in zip(stats, pools):

@@ -20,7 +20,7 @@ from inference.runtime.background import AHEAD, Once, share
 from inference.runtime.language_model import LanguageModel
 from inference.runtime.ranking import FUNCTION_WORDS, Ranked, keep_image_share, rank, text_first
 from inference.runtime.strategies import usable
-from inference.text import phrases
+from inference.text.phrases import warm_up as load_phrase_lists
 from inference.text.preprocess import clip_texts, tokenize
 from inference.text.tags import detect_lang, format_tag
 
@@ -218,7 +218,7 @@ class Suggester:
         # raw Chinese (as people write it) loads jieba; the inline hashtag loads the segmenter
         samples = {"zh": "今晚看#澳网#决赛 #AusOpen", "en": "watching the final tonight #AusOpen"}
         self.suggest_batch([SuggestRequest(samples.get(lang, samples["en"]), ("ok",), lang=lang) for lang in self.models])
-        phrases.warm_up(chinese="zh" in self.models)  # the word lists a sample post may not reach (collocations)
+        load_phrase_lists(chinese="zh" in self.models)  # the word lists a sample post may not reach (collocations)
         if self.image_tagger is not None:
             self.image_tagger.warm_up()
 
