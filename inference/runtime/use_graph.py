@@ -11,29 +11,39 @@ DIM = 512
 OPSET = 18
 _CHUNKS, _CNN = 17, 256
 _ORDERS = ((2, 0), (3, 1), (5, 2))  # (n-gram order, left context) of the three CNN branches
+_END = 2**62  # a Slice end past any length
+CONV1, CONV2 = "conv1", "conv2"  # the branches' window MatMuls (b{order}_conv1, ...): what `quantize_convs` quantizes
 
 
-
-def _conv_weight(w: np.ndarray, order: int) -> np.ndarray:
-    """Window-major [order*C, C_out] matmul weight -> Conv weight [C_out, C, order]."""
-    return np.ascontiguousarray(w.reshape(order, _CNN, -1).transpose(2, 1, 0))
+def _shifted(helper, nodes: list, src: str, p: str, order: int) -> str:
+    """src [B,T,C] zero-padded in time, its `order` shifted copies side by side: [B,T,order*C] windows."""
+    nodes.append(helper.make_node("Pad", [src, p + "pads"], [src + "_pad"], name=src + "_pad"))
+    shifts = [f"{src}_w{k}" for k in range(order)]
+    for k, out in enumerate(shifts):  # window k: padded tokens k .. k+T-1
+        nodes.append(helper.make_node("Slice", [src + "_pad", f"k{k}", f"end{k - order + 1}", "ax1"], [out], name=out))
+    nodes.append(helper.make_node("Concat", shifts, [src + "_win"], axis=-1, name=src + "_win"))
+    return src + "_win"
 
 
 def _branch_nodes(helper, i: int, order: int, left: int) -> list:
-    """Two residual n-gram convolutions of branch i over tokens masked to their sentence."""
-    pads = [left, order - 1 - left]
+    """Two residual n-gram convolutions of branch i over tokens masked to their sentence, each one
+    MatMul of the token windows [B,T,order*C] by the wheel's window-major weight [order*C, C] (one GEMM
+    over every token of the batch; onnxruntime's Conv ran one small GEMM per sentence)."""
     p = f"b{order}_"
-    return [
-        helper.make_node("Slice", ["xm", f"s{i}", f"e{i}", "ax2"], [p + "x"]),
-        helper.make_node("Transpose", [p + "x"], [p + "xt"], perm=[0, 2, 1]),
-        helper.make_node("Conv", [p + "xt", p + "w1", p + "b1"], [p + "c1"], pads=pads),
-        helper.make_node("Relu", [p + "c1"], [p + "r1"]),
-        helper.make_node("Add", [p + "r1", p + "xt"], [p + "h"]),
-        helper.make_node("Mul", [p + "h", "mask_t"], [p + "hm"]),
-        helper.make_node("Conv", [p + "hm", p + "w2", p + "b2"], [p + "c2"], pads=pads),
-        helper.make_node("Relu", [p + "c2"], [p + "r2"]),
-        helper.make_node("Add", [p + "r2", p + "hm"], [p + "o"]),
-        helper.make_node("Transpose", [p + "o"], [p + "out"], perm=[0, 2, 1]),
+    node = lambda op, ins, out: helper.make_node(op, ins, [p + out], name=p + out)  # noqa: E731
+    nodes = [node("Slice", ["xm", f"s{i}", f"e{i}", "ax2"], "x")]
+    nodes += [node("MatMul", [_shifted(helper, nodes, p + "x", p, order), p + "w1"], CONV1)]
+    nodes += [
+        node("Add", [p + CONV1, p + "b1"], "c1"),
+        node("Relu", [p + "c1"], "r1"),
+        node("Add", [p + "r1", p + "x"], "h"),
+        node("Mul", [p + "h", "mask3"], "hm"),
+    ]
+    nodes += [node("MatMul", [_shifted(helper, nodes, p + "hm", p, order), p + "w2"], CONV2)]
+    return nodes + [
+        node("Add", [p + CONV2, p + "b2"], "c2"),
+        node("Relu", [p + "c2"], "r2"),
+        node("Add", [p + "r2", p + "hm"], "out"),
     ]
 
 
@@ -48,10 +58,15 @@ def _initializers(z) -> dict[str, np.ndarray]:
     init["proj_b"] = np.concatenate([z[f"proj_b{n}"] for n in (2, 3, 5)])
     init["ln0_g"] = np.concatenate([z[f"ln_g{n}"] for n in (2, 3, 5)])
     init["ln0_b"] = np.concatenate([z[f"ln_b{n}"] for n in (2, 3, 5)])
-    for i, (n, _) in enumerate(_ORDERS):
-        init[f"b{n}_w1"], init[f"b{n}_b1"] = _conv_weight(z[f"w1_{n}"], n), z[f"b1_{n}"]
-        init[f"b{n}_w2"], init[f"b{n}_b2"] = _conv_weight(z[f"w2_{n}"], n), z[f"b2_{n}"]
+    for i, (n, left) in enumerate(_ORDERS):
+        init[f"b{n}_w1"], init[f"b{n}_b1"] = z[f"w1_{n}"], z[f"b1_{n}"]  # window-major [n*C, C]
+        init[f"b{n}_w2"], init[f"b{n}_b2"] = z[f"w2_{n}"], z[f"b2_{n}"]
+        init[f"b{n}_pads"] = np.array([0, left, 0, 0, n - 1 - left, 0], np.int64)  # time axis: left, right
         init[f"s{i}"], init[f"e{i}"] = np.array([i * _CNN], np.int64), np.array([(i + 1) * _CNN], np.int64)
+    width = max(n for n, _ in _ORDERS)
+    for k in range(width):
+        init[f"k{k}"] = np.array([k], np.int64)
+        init[f"end{k - width + 1}"] = np.array([k - width + 1 if k < width - 1 else _END], np.int64)
     for key in ("ln_g", "ln_b", "cnn_W", "cnn_b", "d0", "d1", "d2", "d3", "p1", "p3"):
         init[key] = z[key]
     init.update(ax1=np.array([1], np.int64), ax2=np.array([2], np.int64), axm1=np.array([-1], np.int64))
@@ -63,7 +78,6 @@ def _token_nodes(helper, eps: float) -> list:
     """Dequantised embeddings, the shared projection + layernorm, masked to the sentence."""
     return [
         helper.make_node("Unsqueeze", ["mask", "axm1"], ["mask3"]),
-        helper.make_node("Unsqueeze", ["mask", "ax1"], ["mask_t"]),
         helper.make_node("Gather", ["table", "ids"], ["q"]),
         helper.make_node("Cast", ["q"], ["qf"], to=1),
         helper.make_node("Mod", ["ids", "chunks"], ["chunk"]),
@@ -136,3 +150,35 @@ def build_graph_bytes(weights_path: Path) -> bytes:
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="tagsmith")
     model.ir_version = 8
     return model.SerializeToString()
+
+
+def quantize_convs(graph: bytes) -> bytes:
+    """The graph with its six convolution MatMuls (3/4 of a token's multiply-adds) dynamically quantised:
+    int8 weights per output channel, uint8 activations per call (onnxruntime.quantization). The
+    embedding projection and the head stay float32: quantising them moved sentence vectors far more."""
+    import logging
+    import tempfile
+
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    model = onnx.load_from_string(graph)
+    convs = [n.name for n in model.graph.node if n.op_type == "MatMul" and n.name.endswith((CONV1, CONV2))]
+    root = logging.getLogger()
+    advice = _DropAdvice()  # its "consider pre-processing" advice is for image models' shape inference
+    root.addFilter(advice)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "int8.onnx"
+            quantize_dynamic(model, out, op_types_to_quantize=["MatMul"], nodes_to_quantize=convs,
+                             weight_type=QuantType.QInt8, per_channel=True)
+            return out.read_bytes()
+    finally:
+        root.removeFilter(advice)
+
+
+class _DropAdvice:
+    """A logging filter that drops the quantizer's pre-processing advice."""
+
+    def filter(self, record) -> bool:
+        return "pre-processing before quantization" not in record.getMessage()
