@@ -56,10 +56,10 @@ def _stamp(path: Path, graph_sha: str, chunks: list[int] | None = None) -> str:
 
 
 def _graph_sha() -> str:
-    from inference.runtime.sentence_encoder import MANIFEST_NAME, default_cache_dir
+    from inference.runtime.sentence_encoder import default_cache_dir, manifest_name, precision
 
     try:
-        return json.loads((default_cache_dir() / MANIFEST_NAME).read_text(encoding="utf-8"))["graph_sha256"]
+        return json.loads((default_cache_dir() / manifest_name(precision())).read_text(encoding="utf-8"))["graph_sha256"]
     except (OSError, ValueError, KeyError):
         return "unknown"
 

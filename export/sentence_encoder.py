@@ -140,10 +140,9 @@ def encode_ms(encode, batch: list[str], repeats: int = 30) -> float:
 
 
 def _int8_encoder(cache_dir: Path, threads: int) -> tuple[se.SentenceEncoder, int]:
-    """The runtime's int8 graph (its convolutions quantised: use_graph.quantize_convs), in its own cache."""
-    folder = cache_dir / "int8"
-    encoder = se.SentenceEncoder.load(folder, threads=threads, kind="int8")
-    return encoder, (folder / se.GRAPH_NAME).stat().st_size
+    """The runtime's int8 graph (its convolutions quantised: use_graph.quantize_convs)."""
+    encoder = se.SentenceEncoder.load(cache_dir, threads=threads, kind="int8")
+    return encoder, (cache_dir / se.graph_name("int8")).stat().st_size
 
 
 def parity(n: int, threads: int, int8: bool) -> dict:
@@ -155,7 +154,7 @@ def parity(n: int, threads: int, int8: bool) -> dict:
         cache = Path(tmp)
         encoder, report["first_start_build_s"] = _timed_load(cache, threads=threads, kind="fp32")
         _, report["later_load_s"] = _timed_load(cache, threads=threads, kind="fp32")
-        report["graph_mb"] = round((cache / se.GRAPH_NAME).stat().st_size / 1e6, 1)
+        report["graph_mb"] = round((cache / se.graph_name("fp32")).stat().st_size / 1e6, 1)
         candidates = {"fp32": encoder}
         if int8:
             candidates["int8"], size = _int8_encoder(cache, threads)

