@@ -140,7 +140,7 @@ def encode_ms(encode, batch: list[str], repeats: int = 30) -> float:
 
 
 def _int8_encoder(cache_dir: Path, threads: int) -> tuple[se.SentenceEncoder, int]:
-    """The runtime's int8 graph (its convolutions quantised: use_graph.quantize_convs)."""
+    """The runtime's int8 graph (its convolutions in int8: use_graph._conv_nodes)."""
     encoder = se.SentenceEncoder.load(cache_dir, threads=threads, kind="int8")
     return encoder, (cache_dir / se.graph_name("int8")).stat().st_size
 

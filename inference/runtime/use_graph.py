@@ -12,12 +12,14 @@ OPSET = 18
 _CHUNKS, _CNN = 17, 256
 _ORDERS = ((2, 0), (3, 1), (5, 2))  # (n-gram order, left context) of the three CNN branches
 _END = 2**62  # a Slice end past any length
-CONV1, CONV2 = "conv1", "conv2"  # the branches' window MatMuls (b{order}_conv1, ...): what `quantize_convs` quantizes
+CONV1, CONV2 = "conv1", "conv2"  # the branches' window MatMuls (b{order}_conv1, ...)
+_UINT8, _FLOAT = 2, 1  # onnx TensorProto data types
 
 
-def _shifted(helper, nodes: list, src: str, p: str, order: int) -> str:
-    """src [B,T,C] zero-padded in time, its `order` shifted copies side by side: [B,T,order*C] windows."""
-    nodes.append(helper.make_node("Pad", [src, p + "pads"], [src + "_pad"], name=src + "_pad"))
+def _shifted(helper, nodes: list, src: str, p: str, order: int, pad: str | None = None) -> str:
+    """src [B,T,C] padded in time (zeros, or the scalar `pad`), its `order` shifted copies side by side:
+    [B,T,order*C] windows."""
+    nodes.append(helper.make_node("Pad", [src, p + "pads"] + ([pad] if pad else []), [src + "_pad"], name=src + "_pad"))
     shifts = [f"{src}_w{k}" for k in range(order)]
     for k, out in enumerate(shifts):  # window k: padded tokens k .. k+T-1
         nodes.append(helper.make_node("Slice", [src + "_pad", f"k{k}", f"end{k - order + 1}", "ax1"], [out], name=out))
@@ -25,26 +27,59 @@ def _shifted(helper, nodes: list, src: str, p: str, order: int) -> str:
     return src + "_win"
 
 
-def _branch_nodes(helper, i: int, order: int, left: int) -> list:
+def _conv_nodes(helper, nodes: list, src: str, p: str, order: int, weight: str, out: str, int8: bool) -> None:
+    """out = windows(src) @ weight: float32, or (int8) src quantised by one scale per sentence (symmetric,
+    stored as uint8 around 128 for onnxruntime's u8s8 kernels) times the weight's int8 columns. A
+    sentence's scale depends on its own tokens alone (padding is zero), so a text's vector is the same
+    whatever it is batched with; the scale is what dynamic quantisation would take for the text alone."""
+    if not int8:
+        nodes.append(helper.make_node("MatMul", [_shifted(helper, nodes, src, p, order), weight], [out], name=out))
+        return
+    q = out + "_"
+    step = lambda op, ins, name, **kw: nodes.append(helper.make_node(op, ins, [q + name], name=q + name, **kw))  # noqa: E731
+    step("Abs", [src], "abs")
+    step("ReduceMax", [q + "abs", "ax12"], "max", keepdims=1)  # [B,1,1]
+    step("Max", [q + "max", "q_tiny"], "maxc")
+    step("Div", [q + "maxc", "q_127"], "s")
+    step("Div", [src, q + "s"], "x")
+    step("Round", [q + "x"], "r")
+    step("Add", [q + "r", "q_128"], "u")
+    step("Cast", [q + "u"], "xq", to=_UINT8)
+    step("MatMulInteger", [_shifted(helper, nodes, q + "xq", p, order, "q_zero"), weight + "_q", "q_zero"], "yi")
+    step("Cast", [q + "yi"], "yf", to=_FLOAT)
+    step("Mul", [q + "yf", q + "s"], "ys")
+    nodes.append(helper.make_node("Mul", [q + "ys", weight + "_scale"], [out], name=out))
+
+
+def _branch_nodes(helper, i: int, order: int, left: int, int8: bool = False) -> list:
     """Two residual n-gram convolutions of branch i over tokens masked to their sentence, each one
     MatMul of the token windows [B,T,order*C] by the wheel's window-major weight [order*C, C] (one GEMM
     over every token of the batch; onnxruntime's Conv ran one small GEMM per sentence)."""
     p = f"b{order}_"
     node = lambda op, ins, out: helper.make_node(op, ins, [p + out], name=p + out)  # noqa: E731
     nodes = [node("Slice", ["xm", f"s{i}", f"e{i}", "ax2"], "x")]
-    nodes += [node("MatMul", [_shifted(helper, nodes, p + "x", p, order), p + "w1"], CONV1)]
+    _conv_nodes(helper, nodes, p + "x", p, order, p + "w1", p + CONV1, int8)
     nodes += [
         node("Add", [p + CONV1, p + "b1"], "c1"),
         node("Relu", [p + "c1"], "r1"),
         node("Add", [p + "r1", p + "x"], "h"),
         node("Mul", [p + "h", "mask3"], "hm"),
     ]
-    nodes += [node("MatMul", [_shifted(helper, nodes, p + "hm", p, order), p + "w2"], CONV2)]
+    _conv_nodes(helper, nodes, p + "hm", p, order, p + "w2", p + CONV2, int8)
     return nodes + [
         node("Add", [p + CONV2, p + "b2"], "c2"),
         node("Relu", [p + "c2"], "r2"),
         node("Add", [p + "r2", p + "hm"], "out"),
     ]
+
+
+def _int8_weights(init: dict[str, np.ndarray]) -> None:
+    """The convolution weights as int8 columns and their scales (`_conv_nodes` with int8), in place."""
+    for n, _ in _ORDERS:
+        for w in (f"b{n}_w1", f"b{n}_w2"):
+            init[w + "_q"], init[w + "_scale"] = _int8_columns(init.pop(w))
+    init.update(q_127=np.array(127.0, np.float32), q_tiny=np.array(1e-12, np.float32),
+                q_128=np.array(128.0, np.float32), q_zero=np.array(128, np.uint8), ax12=np.array([1, 2], np.int64))
 
 
 def _initializers(z) -> dict[str, np.ndarray]:
@@ -127,15 +162,19 @@ def _pool_head_nodes(helper, eps: float) -> list:
     ]
 
 
-def build_graph_bytes(weights_path: Path) -> bytes:
-    """The serialised ONNX graph (inputs ids int64 [B,T], mask float32 [B,T]; output [B,512])."""
+def build_graph_bytes(weights_path: Path, int8: bool = False) -> bytes:
+    """The serialised ONNX graph (inputs ids int64 [B,T], mask float32 [B,T]; output [B,512]); int8: its
+    six convolutions (3/4 of a token's multiply-adds) in int8 (`_conv_nodes`). The embedding projection
+    and the head stay float32: quantising them moved sentence vectors far more."""
     from onnx import TensorProto, helper, numpy_helper  # ImportError when onnx is missing
     with np.load(weights_path, allow_pickle=False) as z:
         init = _initializers(z)
         eps = float(z["eps"])
+    if int8:
+        _int8_weights(init)
     nodes = _token_nodes(helper, eps)
     for i, (order, left) in enumerate(_ORDERS):
-        nodes += _branch_nodes(helper, i, order, left)
+        nodes += _branch_nodes(helper, i, order, left, int8)
     nodes += _pool_head_nodes(helper, eps)
     graph = helper.make_graph(
         nodes,
@@ -152,33 +191,7 @@ def build_graph_bytes(weights_path: Path) -> bytes:
     return model.SerializeToString()
 
 
-def quantize_convs(graph: bytes) -> bytes:
-    """The graph with its six convolution MatMuls (3/4 of a token's multiply-adds) dynamically quantised:
-    int8 weights per output channel, uint8 activations per call (onnxruntime.quantization). The
-    embedding projection and the head stay float32: quantising them moved sentence vectors far more."""
-    import logging
-    import tempfile
-
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    model = onnx.load_from_string(graph)
-    convs = [n.name for n in model.graph.node if n.op_type == "MatMul" and n.name.endswith((CONV1, CONV2))]
-    root = logging.getLogger()
-    advice = _DropAdvice()  # its "consider pre-processing" advice is for image models' shape inference
-    root.addFilter(advice)
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            out = Path(tmp) / "int8.onnx"
-            quantize_dynamic(model, out, op_types_to_quantize=["MatMul"], nodes_to_quantize=convs,
-                             weight_type=QuantType.QInt8, per_channel=True)
-            return out.read_bytes()
-    finally:
-        root.removeFilter(advice)
-
-
-class _DropAdvice:
-    """A logging filter that drops the quantizer's pre-processing advice."""
-
-    def filter(self, record) -> bool:
-        return "pre-processing before quantization" not in record.getMessage()
+def _int8_columns(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """w [K, N] float -> (int8 [K, N], float32 scale [N]) with w ~ q * scale, symmetric per column."""
+    scale = np.maximum(np.abs(w).max(axis=0), 1e-12) / 127.0
+    return np.clip(np.rint(w / scale), -127, 127).astype(np.int8), scale.astype(np.float32)
