@@ -170,3 +170,11 @@ def test_building_a_graph_removes_the_first_builders_single_graph(encoder, tmp_p
         (tmp_path / name).write_text("an old graph")
     se.load_graph(tmp_path)
     assert not any((tmp_path / name).exists() for name in se.LEGACY_FILES)
+
+
+def test_the_graph_is_cached_in_the_services_cache_folder(monkeypatch, tmp_path):
+    monkeypatch.delenv("TAGSMITH_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert se.default_cache_dir() == tmp_path / "tagsmith" / "encoder"
+    monkeypatch.setenv("TAGSMITH_CACHE_DIR", str(tmp_path / "mine"))
+    assert se.default_cache_dir() == tmp_path / "mine" / "encoder"

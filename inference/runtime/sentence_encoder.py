@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from inference.limits import MAX_ENCODER_TOKENS
+from inference.text.segment_data import cache_dir
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +53,8 @@ class EncoderUnavailable(RuntimeError):
 
 
 def default_cache_dir() -> Path:
-    root = os.environ.get("TAGSMITH_CACHE_DIR")
-    return Path(root) / "encoder" if root else Path.home() / ".cache" / "tagsmith" / "encoder"
+    """`encoder` in the service's cache folder (inference.text.segment_data.cache_dir)."""
+    return cache_dir() / "encoder"
 
 
 def source_files() -> tuple[Path, Path]:
