@@ -178,3 +178,26 @@ def test_the_graph_is_cached_in_the_services_cache_folder(monkeypatch, tmp_path)
     assert se.default_cache_dir() == tmp_path / "tagsmith" / "encoder"
     monkeypatch.setenv("TAGSMITH_CACHE_DIR", str(tmp_path / "mine"))
     assert se.default_cache_dir() == tmp_path / "mine" / "encoder"
+
+
+def test_int8_weights_leave_room_for_avx2s_int16_pair_sums():
+    onnx = pytest.importorskip("onnx")
+    import onnxruntime
+    from onnx import TensorProto, helper, numpy_helper
+
+    from inference.runtime.use_graph import _int8_columns
+
+    rng = np.random.default_rng(0)
+    q, _ = _int8_columns(rng.normal(size=(512, 64)).astype(np.float32))
+    graph = helper.make_graph(
+        [helper.make_node("MatMulInteger", ["a", "w", "zero"], ["y"])], "g",
+        [helper.make_tensor_value_info("a", TensorProto.UINT8, [None, 512])],
+        [helper.make_tensor_value_info("y", TensorProto.INT32, [None, 64])],
+        [numpy_helper.from_array(q, "w"), numpy_helper.from_array(np.array(128, np.uint8), "zero")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 8
+    session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    a = np.concatenate([np.full((1, 512), 255, np.uint8), rng.integers(1, 256, size=(7, 512)).astype(np.uint8)])
+    exact = (a.astype(np.int64) - 128) @ q.astype(np.int64)
+    assert np.array_equal(session.run(None, {"a": a})[0], exact)

@@ -191,7 +191,11 @@ def build_graph_bytes(weights_path: Path, int8: bool = False) -> bytes:
     return model.SerializeToString()
 
 
+_WEIGHT_LEVELS = 63  # 7-bit weights: AVX2's u8s8 kernels add two uint8 x int8 products in int16, which
+# saturates past 32767 (255 x 127 x 2 does; 255 x 63 x 2 does not), so vectors would differ by CPU
+
+
 def _int8_columns(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """w [K, N] float -> (int8 [K, N], float32 scale [N]) with w ~ q * scale, symmetric per column."""
-    scale = np.maximum(np.abs(w).max(axis=0), 1e-12) / 127.0
-    return np.clip(np.rint(w / scale), -127, 127).astype(np.int8), scale.astype(np.float32)
+    """w [K, N] float -> (int8 [K, N] within +-_WEIGHT_LEVELS, float32 scale [N]), w ~ q * scale per column."""
+    scale = np.maximum(np.abs(w).max(axis=0), 1e-12) / _WEIGHT_LEVELS
+    return np.clip(np.rint(w / scale), -_WEIGHT_LEVELS, _WEIGHT_LEVELS).astype(np.int8), scale.astype(np.float32)
