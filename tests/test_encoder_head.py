@@ -194,7 +194,9 @@ def test_the_service_applies_a_folders_head_and_changes_nothing_without_one(tmp_
     served = {name: Suggester.from_folders([folder]) for name, folder in folders.items()}
     request = SuggestRequest("Watching the tennis final in Melbourne tonight, what a match", k=5, floor=False)
     lists = {name: [(s.words, round(s.score, 4)) for s in s_.suggest(request).suggestions] for name, s_ in served.items()}
-    assert lists["identity"] == lists["plain"]
+    # an identity head gives the same list; its scores differ by float32 rounding at most
+    assert [w for w, _ in lists["identity"]] == [w for w, _ in lists["plain"]]
+    assert np.allclose([x for _, x in lists["identity"]], [x for _, x in lists["plain"]], atol=2e-4)
     grounders = {name: s_.models["en"].grounder for name, s_ in served.items()}
     assert not isinstance(grounders["plain"].encoder, TunedEncoder)
     tuned = grounders["tuned"]
