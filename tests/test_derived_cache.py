@@ -36,11 +36,12 @@ def test_changed_input_or_damaged_file_is_rebuilt(tmp_path, monkeypatch):
     source = _source(tmp_path)
     derived_cache.cached_arrays("demo", 1, [source], lambda: {"a": np.ones(4)})
     path = derived_cache.cache_path("demo", 1, [source])
-    with np.load(path) as data:
-        arrays = {k: data[k] for k in data.files}
-    arrays["a"] = np.full(4, 7.0)  # the stored checksum no longer holds
-    np.savez(path, **arrays)
+    data = bytearray(path.read_bytes())
+    data[-8:] = np.full(1, 7.0).tobytes()  # the last value changes: the stored checksum no longer holds
+    path.write_bytes(bytes(data))
     assert derived_cache.cached_arrays("demo", 1, [source], lambda: {"a": np.zeros(4)})["a"].tolist() == [0.0] * 4
+    path.write_bytes(path.read_bytes()[:-20])  # cut short
+    assert derived_cache.cached_arrays("demo", 1, [source], lambda: {"a": np.full(4, 2.0)})["a"].tolist() == [2.0] * 4
     (tmp_path / "other").mkdir()
     source2 = _source(tmp_path / "other", b"weights v2")
     assert derived_cache.cache_path("demo", 1, [source2]) != path
@@ -58,7 +59,27 @@ def test_old_files_of_a_kind_are_pruned(tmp_path, monkeypatch):
     monkeypatch.setenv("TAGSMITH_CACHE_DIR", str(tmp_path / "cache"))
     for i in range(derived_cache.KEEP_PER_KIND + 3):
         derived_cache.cached_arrays("demo", 1, [_source(tmp_path, f"v{i}".encode())], lambda: {"a": np.ones(1)})
-    assert len(list(derived_cache.derived_dir().glob("demo-*.npz"))) == derived_cache.KEEP_PER_KIND
+    assert len(list(derived_cache.derived_dir().glob(f"demo-*{derived_cache.SUFFIX}"))) == derived_cache.KEEP_PER_KIND
+
+
+def test_files_of_the_earlier_npz_format_are_removed_when_their_kind_is_written(tmp_path, monkeypatch):
+    monkeypatch.setenv("TAGSMITH_CACHE_DIR", str(tmp_path / "cache"))
+    derived_cache.derived_dir().mkdir(parents=True)
+    legacy = derived_cache.derived_dir() / "demo-0123456789abcdef01234567.npz"
+    np.savez(legacy, a=np.ones(1))
+    derived_cache.cached_arrays("demo", 1, [_source(tmp_path)], lambda: {"a": np.ones(1)})
+    assert not legacy.exists()
+
+
+def test_arrays_keep_their_names_order_dtypes_and_shapes(tmp_path, monkeypatch):
+    monkeypatch.setenv("TAGSMITH_CACHE_DIR", str(tmp_path / "cache"))
+    arrays = {"zeta": np.arange(6, dtype=np.int8).reshape(2, 3), "ä names": np.array(["tennis", "网球"]), "empty": np.zeros((0, 4))}
+    derived_cache.cached_arrays("demo", 1, [_source(tmp_path)], lambda: arrays)
+    again = derived_cache.cached_arrays("demo", 1, [_source(tmp_path)], lambda: {})
+    assert list(again) == list(arrays)
+    for name, array in arrays.items():
+        assert again[name].dtype == array.dtype and again[name].shape == array.shape
+        np.testing.assert_array_equal(again[name], array)
 
 
 def test_the_overlap_table_read_back_is_the_one_built(tmp_path, monkeypatch):
