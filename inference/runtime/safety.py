@@ -58,6 +58,8 @@ class SafetyLexicon:
         self.stopwords = frozenset(w for ws in data["stopwords"].values() for w in ws)
         self.safe = frozenset(compact(t) for ts in data["safe"].values() for t in ts)
         self.safe_pieces = tuple(sorted(self.safe, key=len, reverse=True))
+        # whether a text holds any safe piece at all (most do not: then no piece is replaced)
+        self.safe_re = re.compile("|".join(map(re.escape, self.safe_pieces))) if self.safe_pieces else None
         self.cjk_safe = tuple(t for t in self.safe_pieces if has_cjk(t))
         self.groups: dict[str, Group] = {}
         self.word_terms: dict[tuple[str, ...], list[Group]] = {}
@@ -176,8 +178,9 @@ def _compact_hits(lexicon: SafetyLexicon, words: list[str], found: dict[str, Gro
             text += " "
         spans.append((len(text), len(text) + len(word), word))
         text += word
-    for safe in lexicon.safe_pieces:
-        text = text.replace(safe, "\0" * len(safe))
+    if lexicon.safe_re is not None and lexicon.safe_re.search(text):
+        for safe in lexicon.safe_pieces:  # longest first; the regex only tells whether any is there
+            text = text.replace(safe, "\0" * len(safe))
     hit = bytearray(len(text))
     starts, ends = {a for a, _, _ in spans}, {b for _, b, _ in spans}
     for m in lexicon.compact_re.finditer(text) if lexicon.compact_re else ():

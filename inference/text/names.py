@@ -6,6 +6,7 @@ mentions, or is only partly about it; the safety filter asks `place_names` for s
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from inference.text.phrases import FUNCTION_WORDS, english_lists, jieba_tables
 from inference.text.phrases_zh import ZH_STOP
@@ -13,13 +14,19 @@ from inference.text.phrases_zh import ZH_STOP
 _NAME_FLAGS = frozenset({"nr", "nrfg", "nrt", "ns", "nt", "nz"})  # jieba: people, places, organisations, other proper
 
 
+@lru_cache(maxsize=16384)
+def _zh_cut(text: str) -> tuple[str, ...]:
+    """jieba's words of a short Chinese text (a tag's words: the same tags come back post after post)."""
+    return tuple(jieba_tables()[0].lcut(text))
+
+
 def proper_names(tag_words: str, lang: str) -> list[str]:
     """The words of a tag that name someone or something (people, places, teams, brands, events):
     English words missing from the dictionary (it has no proper nouns), Chinese words jieba tags
     as names. "kamala harris" -> ["kamala"], "陪 李易峰 过 中秋" -> ["李易峰"], "hot chocolate" -> []."""
     if lang == "zh":
-        jieba, tags, _, _, name_start = jieba_tables()
-        words = jieba.lcut("".join(tag_words.split()))
+        _, tags, _, _, name_start = jieba_tables()
+        words = _zh_cut("".join(tag_words.split()))
         # a word missing from the dictionary that starts like a name (李易峰, 柯震东) is taken as one
         return [w for w in words if tags.get(w) in _NAME_FLAGS or (w not in tags and 2 <= len(w) <= 4 and w[0] in name_start)]
     dictionary, _ = english_lists()
@@ -38,8 +45,7 @@ _NUMBER = re.compile(r"\d+")
 def _content_words(tag_words: str, lang: str) -> list[str]:
     """The words of a tag that say what it is about: no stop, time or generic words, no placeholders."""
     if lang == "zh":
-        jieba = jieba_tables()[0]
-        words = jieba.lcut("".join(w for w in tag_words.split() if w != "DIGIT"))
+        words = _zh_cut("".join(w for w in tag_words.split() if w != "DIGIT"))
         return [w for w in words if len(w) >= 2 and w not in ZH_STOP and not _NUMBER.search(w)]
     # English: only function words are left out, so "first day of class" counts "first" and "day" and is
     # partly about a post on a first day at a new job
@@ -57,8 +63,14 @@ def content_overlap(tag_words: str, text: str, lang: str) -> tuple[int, int]:
     words = _content_words(tag_words, lang)
     if lang == "zh":
         return sum(w in text for w in words), len(words)
-    found = frozenset(re.findall(r"[a-z]+", text.lower()))
+    found = _english_words(text)
     return sum(_in_english(w, found) for w in words), len(words)
+
+
+@lru_cache(maxsize=64)
+def _english_words(text: str) -> frozenset[str]:
+    """A text's lowercase letter runs (asked once per candidate of the same post)."""
+    return frozenset(re.findall(r"[a-z]+", text.lower()))
 
 
 def numbers_supported(tag_words: str, text: str) -> bool:
@@ -122,8 +134,7 @@ def _abbreviation(tag_words: str) -> bool:
 def _chars_covered(tag_words: str, text: str) -> bool:
     """More than half of a Chinese tag's characters, stop and time words left out, are in the text:
     #明天妈妈不在 (妈妈 不在, jieba leaves 不 在 single) under a post about a baby saying 妈妈 is not."""
-    jieba = jieba_tables()[0]
-    kept = "".join(w for w in jieba.lcut("".join(w for w in tag_words.split() if w != "DIGIT")) if w not in ZH_STOP)
+    kept = "".join(w for w in _zh_cut("".join(w for w in tag_words.split() if w != "DIGIT")) if w not in ZH_STOP)
     chars = [c for c in kept if not c.isdigit()]
     return not chars or 2 * sum(c in text for c in chars) > len(chars)
 
