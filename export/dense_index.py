@@ -52,9 +52,9 @@ def encode_records(records: list[dict], name: str, threads: int = 1, log=print, 
             out[start] = np.load(path)
             continue
         if encoder is None:
-            from inference.runtime.sentence_encoder import SentenceEncoder
+            from inference.runtime.sentence_encoder import REFERENCE, SentenceEncoder
 
-            encoder = SentenceEncoder.load(threads=threads)
+            encoder = SentenceEncoder.load(threads=threads, kind=REFERENCE)
         began = time.perf_counter()
         vectors = encoder.encode(chunk).astype(np.float32)
         tmp = path.with_name(f".{path.stem}.{os.getpid()}.npy")

@@ -56,10 +56,10 @@ def _stamp(path: Path, graph_sha: str, chunks: list[int] | None = None) -> str:
 
 
 def _graph_sha() -> str:
-    from inference.runtime.sentence_encoder import default_cache_dir, manifest_name, precision
+    from inference.runtime.sentence_encoder import REFERENCE, default_cache_dir, manifest_name
 
     try:
-        return json.loads((default_cache_dir() / manifest_name(precision())).read_text(encoding="utf-8"))["graph_sha256"]
+        return json.loads((default_cache_dir() / manifest_name(REFERENCE)).read_text(encoding="utf-8"))["graph_sha256"]
     except (OSError, ValueError, KeyError):
         return "unknown"
 
@@ -143,9 +143,9 @@ def load(lang: str, split: str, encoder=None, corpus: Path = CORPUS, cache: Path
                 return SplitVectors(data["posts"].astype(np.float32), [str(t) for t in data["tags"]],
                                     data["tag_vectors"].astype(np.float32), [g.tolist() for g in gold])
     if encoder is None:
-        from inference.runtime.sentence_encoder import SentenceEncoder
+        from inference.runtime.sentence_encoder import REFERENCE, SentenceEncoder
 
-        encoder = SentenceEncoder.load(threads=1)
+        encoder = SentenceEncoder.load(threads=1, kind=REFERENCE)
     if partial:  # the chunks cached so far, nothing encoded now
         posts = np.concatenate([np.load(found[s]) for s in sorted(found)])
         records = [r for s in sorted(found) for r in records[s:s + dense_index.CHUNK]]

@@ -41,7 +41,7 @@ from inference.runtime.grounding import GROUNDING_JSON, TAG_INDEX, Grounder, Gro
 from inference.runtime.language_model import LanguageModel
 from inference.runtime.ranking import FUNCTION_WORDS
 from inference.runtime.safety import SafetyFilter
-from inference.runtime.sentence_encoder import SentenceEncoder
+from inference.runtime.sentence_encoder import REFERENCE, SentenceEncoder
 from inference.runtime.strategies import usable
 from inference.runtime.tag_index import TagIndex
 from inference.text.preprocess import tokenize
@@ -131,7 +131,7 @@ def load_grounder(folder: Path, lang: str, index: Path, head: str | None, safety
         head_json = None if head == "none" else Path(head)
     else:
         head_json = folder / HEAD_JSON if (folder / HEAD_JSON).exists() else None
-    encoder = SentenceEncoder.load(threads=1)
+    encoder = SentenceEncoder.load(threads=1, kind=REFERENCE)
     tag_index = TagIndex.load(index)
     if head_json is not None:
         encoder = TunedEncoder(encoder, EncoderHead.read(head_json))

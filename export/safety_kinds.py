@@ -159,9 +159,9 @@ def close_to(tags: list[str], terms: list[str], threshold: float = CRISIS_CLOSEN
     """The tags whose sentence-encoder vector lies within `threshold` (cosine) of one of the terms'."""
     if not tags or not terms:
         return set()
-    from inference.runtime.sentence_encoder import SentenceEncoder
+    from inference.runtime.sentence_encoder import REFERENCE, SentenceEncoder
 
-    encoder = SentenceEncoder.load()
+    encoder = SentenceEncoder.load(kind=REFERENCE)
     best = (encoder.encode(tags) @ encoder.encode(terms).T).max(axis=1)
     return {t for t, b in zip(tags, best) if b >= threshold}
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from inference.runtime.sentence_encoder import SentenceEncoder
+from inference.runtime.sentence_encoder import REFERENCE, SentenceEncoder
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,7 +45,7 @@ def _write(out: Path, vectors: np.ndarray, vocab: list[tuple[str, int]]) -> int:
 
 
 def build(lang: str, out: Path, min_count: int = 3, max_mb: float = 8.0, threads: int = 1) -> dict:
-    encoder = SentenceEncoder.load(threads=threads)
+    encoder = SentenceEncoder.load(threads=threads, kind=REFERENCE)
     vocab = vocabulary(lang, min_count, int(2 * max_mb * 1e6 // (2 * encoder.dim)))
     start = time.perf_counter()
     vectors = encoder.encode([tag_text(w, lang) for w, _ in vocab]).astype(np.float16)

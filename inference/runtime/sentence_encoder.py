@@ -31,6 +31,7 @@ BUILDER_VERSION = 4  # 2: the branch convolutions as window MatMuls (same vector
 PRECISIONS = ("int8", "fp32")  # int8: the convolutions in int8 (use_graph._conv_nodes)
 PRECISION = "int8"  # what the service builds (`python -m export.sentence_encoder parity --int8`; docs/results.md)
 PRECISION_ENV = "TAGSMITH_ENCODER_PRECISION"  # overrides PRECISION (fp32 or int8)
+REFERENCE = "fp32"  # what export/ builds data with (tag vectors, dense index, safety kinds): reproducible whatever the service serves
 
 
 def graph_name(kind: str) -> str:
