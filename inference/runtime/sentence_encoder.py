@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from inference.limits import MAX_ENCODER_TOKENS
-from inference.text.segment_data import cache_dir
+from inference.text.segment_data import cache_dir as service_cache_dir
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class EncoderUnavailable(RuntimeError):
 
 def default_cache_dir() -> Path:
     """`encoder` in the service's cache folder (inference.text.segment_data.cache_dir)."""
-    return cache_dir() / "encoder"
+    return service_cache_dir() / "encoder"
 
 
 def source_files() -> tuple[Path, Path]:
