@@ -3,11 +3,14 @@
     python -m inference.evaluation.panel lists --panel docs/panel/en.jsonl --out runs/panel/en.lists.jsonl
     python -m inference.evaluation.panel sheet --lists runs/panel/en.lists.jsonl > runs/panel/en.sheet.md
     python -m inference.evaluation.panel report --lists runs/panel/en.lists.jsonl --verdicts V.jsonl
+    python -m inference.evaluation.panel changed --before L1 --after L2 --verdicts V1 V2 ...
 
 `lists` asks the shipped models (or --models DIR) exactly as the service does (k=5, the service's
 relevance floor). Judges score each list 0/1/2 with a harmful flag (docs/panel/RUBRIC.md) and write
 one JSON object per line: {"id", "score", "harmful", "why"}. `report` prints the rubric's line:
 `date | commit | file | n | mean score (0-2) | harmful items`, then the sensitive items on their own.
+`changed` names the items whose top-5 set differs between two runs' lists and prints each verdict file's
+mean on those and on the rest: whether a change moved the judged score, apart from the judges' own spread.
 """
 
 from __future__ import annotations
@@ -76,6 +79,23 @@ def report(lists: Path, verdicts: Path, sensitive: set[str]) -> str:
     return "\n".join(out)
 
 
+def changed(before: Path, after: Path, verdicts: list[Path]) -> str:
+    """The items whose top-5 tag set differs between `before` and `after`, and each verdict file's mean
+    score on them and on the other items (verdicts of either run, by item id)."""
+    old = {row["id"]: set(row["tags"][:K]) for row in read_jsonl(before)}
+    new = {row["id"]: set(row["tags"][:K]) for row in read_jsonl(after)}
+    moved = sorted(i for i in new if old.get(i) != new[i])
+    out = [f"top-5 set changed: {len(moved)} of {len(new)} {moved}"]
+    for path in verdicts:
+        found = {v["id"]: int(v["score"]) for v in read_jsonl(path)}
+        parts = []
+        for label, ids in (("changed", moved), ("unchanged", [i for i in new if i not in moved])):
+            scores = [found[i] for i in ids if i in found]
+            parts.append(f"{label} {sum(scores) / len(scores):.3f} (n {len(scores)})" if scores else f"{label} - (n 0)")
+        out.append(f"{path.parent.name}/{path.name}: " + ", ".join(parts))
+    return "\n".join(out)
+
+
 def _commit() -> str:
     """The commit the lists are made at (`+dirty` when the tree has uncommitted changes)."""
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
@@ -101,11 +121,17 @@ def main(argv: list[str] | None = None) -> int:
     p = commands.add_parser("report", help="the rubric's report line from a judge's verdicts")
     p.add_argument("--lists", required=True)
     p.add_argument("--verdicts", required=True)
+    p = commands.add_parser("changed", help="the items a change moved, and judges' means on them and on the rest")
+    p.add_argument("--before", required=True)
+    p.add_argument("--after", required=True)
+    p.add_argument("--verdicts", nargs="+", required=True)
     args = parser.parse_args(argv)
     if args.command == "lists":
         make_lists(Path(args.panel), Path(args.out), args.models)
     elif args.command == "sheet":
         print(sheet(Path(args.lists)))
+    elif args.command == "changed":
+        print(changed(Path(args.before), Path(args.after), [Path(v) for v in args.verdicts]))
     else:
         print(report(Path(args.lists), Path(args.verdicts), sensitive_ids()))
     return 0

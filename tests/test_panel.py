@@ -1,0 +1,32 @@
+"""The judging panel's tools: a judge's report line, and which items a change moved."""
+
+from __future__ import annotations
+
+import json
+
+from inference.evaluation import panel
+
+
+def _write(path, rows):
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def _lists(path, tags_by_id):
+    return _write(path, [{"id": i, "post": "p", "thread": [], "tags": t, "commit": "abc1234"} for i, t in tags_by_id.items()])
+
+
+def test_changed_names_the_moved_items_and_each_judges_means_on_both_sides(tmp_path):
+    before = _lists(tmp_path / "before.jsonl", {"a": ["x", "y"], "b": ["z"], "c": ["w", "v"]})
+    after = _lists(tmp_path / "after.jsonl", {"a": ["y", "x"], "b": ["q"], "c": ["w", "v", "u"]})  # order alone is no change
+    judge = _write(tmp_path / "v.jsonl", [{"id": "a", "score": 2}, {"id": "b", "score": 0}, {"id": "c", "score": 1}])
+    lines = panel.changed(before, after, [judge]).splitlines()
+    assert lines[0] == "top-5 set changed: 2 of 3 ['b', 'c']"
+    assert lines[1] == "tmp_path/v.jsonl: changed 0.500 (n 2), unchanged 2.000 (n 1)".replace("tmp_path", tmp_path.name)
+
+
+def test_report_prints_the_rubrics_line(tmp_path):
+    lists = _lists(tmp_path / "en.lists.jsonl", {"en-001": ["a"], "en-002": []})
+    judge = _write(tmp_path / "v.jsonl", [{"id": "en-001", "score": 2, "harmful": 1}, {"id": "en-002", "score": 1, "harmful": 0}])
+    line = panel.report(lists, judge, set())
+    assert line.endswith("| abc1234 | en.lists.jsonl | 2 | 1.50 | 1 ['en-001']")
