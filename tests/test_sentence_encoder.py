@@ -201,3 +201,12 @@ def test_int8_weights_leave_room_for_avx2s_int16_pair_sums():
     a = np.concatenate([np.full((1, 512), 255, np.uint8), rng.integers(1, 256, size=(7, 512)).astype(np.uint8)])
     exact = (a.astype(np.int64) - 128) @ q.astype(np.int64)
     assert np.array_equal(session.run(None, {"a": a})[0], exact)
+
+
+def test_a_session_on_cuda_takes_the_float32_graph_unless_told_otherwise(monkeypatch):
+    monkeypatch.delenv(se.PRECISION_ENV, raising=False)
+    assert se.precision(["CUDAExecutionProvider", "CPUExecutionProvider"]) == "fp32"
+    assert se.precision([("CUDAExecutionProvider", {"device_id": 0}), "CPUExecutionProvider"]) == "fp32"
+    assert se.precision(["CPUExecutionProvider"]) == se.PRECISION
+    monkeypatch.setenv(se.PRECISION_ENV, "int8")
+    assert se.precision(["CUDAExecutionProvider"]) == "int8"

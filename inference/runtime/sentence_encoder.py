@@ -100,9 +100,12 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def precision() -> str:
-    """$TAGSMITH_ENCODER_PRECISION when set, else PRECISION; ValueError for anything else."""
-    chosen = os.environ.get(PRECISION_ENV) or PRECISION
+def precision(providers=None) -> str:
+    """$TAGSMITH_ENCODER_PRECISION when set, else float32 for a session on CUDA (onnxruntime's CUDA
+    MatMulInteger takes int8 x int8 only: the int8 graph's uint8 x int8 products would run on the CPU),
+    else PRECISION; ValueError for anything else."""
+    on_gpu = any((p[0] if isinstance(p, tuple) else p) == "CUDAExecutionProvider" for p in providers or ())
+    chosen = os.environ.get(PRECISION_ENV) or ("fp32" if on_gpu else PRECISION)
     if chosen not in PRECISIONS:
         raise ValueError(f"{PRECISION_ENV}={chosen!r}: expected one of {', '.join(PRECISIONS)}")
     return chosen
@@ -234,14 +237,14 @@ class SentenceEncoder:
              kind: str | None = None) -> "SentenceEncoder":
         """threads: the session's intra-op threads; $TAGSMITH_ENCODER_THREADS, when set, wins (`tagsmith
         serve` passes its --ort-threads, 1: a second thread measured no faster per request on two busy cores).
-        kind: the graph's precision (default `precision()`)."""
+        kind: the graph's precision (default `precision(providers)`)."""
         import onnxruntime
 
         threads = int(os.environ.get(THREADS_ENV) or threads)
         _, sp_model = source_files()
         with ThreadPoolExecutor(max_workers=1) as pool:  # the tokenizer loads while the graph does
             tokenizer = pool.submit(UseTokenizer, sp_model)
-            kind = kind or precision()
+            kind = kind or precision(providers)
             graph, built = load_graph(cache_dir, kind)
             path = (Path(cache_dir) if cache_dir is not None else default_cache_dir()) / graph_name(kind)
             # a verified cached graph opens from its file: onnxruntime then holds one copy of the
