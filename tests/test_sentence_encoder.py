@@ -181,7 +181,7 @@ def test_the_graph_is_cached_in_the_services_cache_folder(monkeypatch, tmp_path)
 
 
 def test_int8_weights_leave_room_for_avx2s_int16_pair_sums():
-    onnx = pytest.importorskip("onnx")
+    pytest.importorskip("onnx")
     import onnxruntime
     from onnx import TensorProto, helper, numpy_helper
 

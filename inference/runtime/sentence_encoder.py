@@ -253,13 +253,6 @@ class SentenceEncoder:
             del graph
             return cls(session, tokenizer.result(), built)
 
-    @classmethod
-    def from_graph(cls, graph: bytes, providers=None, threads: int = 1) -> "SentenceEncoder":
-        """An encoder over another serialised graph of the same inputs/outputs (e.g. an int8 variant)."""
-        import onnxruntime
-
-        return cls(_session(onnxruntime, graph, providers, threads), UseTokenizer(source_files()[1]))
-
     def encode(self, texts: list[str]) -> np.ndarray:
         if isinstance(texts, str):
             raise TypeError("encode takes a list of texts")
