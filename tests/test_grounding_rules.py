@@ -77,3 +77,13 @@ def test_fragments_never_stand_alone_but_stay_inside_a_phrase():
     pool = _pool(("third", 0.9, "vocab"), ("double", 0.8, "model"), ("doing", 0.7, "phrase"), ("covid", 0.6, "phrase"))
     ranked = _grounder()._finish(Prepared(pool, "covid again. third time. doing fine"), set(), False).ranked
     assert [r.words for r in ranked] == ["covid"]
+
+
+def test_an_english_tag_word_counts_when_it_shares_a_stem_of_four_letters_with_a_post_word():
+    from inference.text.names import content_overlap
+
+    assert content_overlap("rainy season", "it will rain all week", "en") == (1, 2)  # the post's word starts the tag's
+    assert content_overlap("pancakes", "pancake breakfast", "en") == (1, 1)
+    assert content_overlap("rain", "a rainy week", "en") == (1, 1)  # the tag's word starts the post's
+    assert content_overlap("cats", "my cat sleeps", "en") == (0, 1)  # three letters are no stem
+    assert content_overlap("raining", "a rainy week", "en") == (0, 1)  # neither starts the other

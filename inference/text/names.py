@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import NamedTuple
 
 from inference.text.phrases import FUNCTION_WORDS, english_lists, jieba_tables
 from inference.text.phrases_zh import ZH_STOP
@@ -53,9 +54,17 @@ def _content_words(tag_words: str, lang: str) -> list[str]:
             if w.isalpha() and w not in FUNCTION_WORDS and w not in GENERIC_TAG_WORDS and w != "digit"]
 
 
-def _in_english(word: str, found: frozenset[str]) -> bool:
-    """A tag word among a post's words, or one sharing its stem with one (rain, rainy; pancake, pancakes)."""
-    return word in found or any(min(len(w), len(word)) >= 4 and (w.startswith(word) or word.startswith(w)) for w in found)
+_STEM = 4  # letters two words must share, at least, to count as one stem
+
+
+def _in_english(word: str, found: "EnglishWords") -> bool:
+    """A tag word among a post's words, or one sharing its stem with one (rain, rainy; pancake, pancakes):
+    one of the two starts the other and both have at least _STEM letters."""
+    if word in found.words:
+        return True
+    if len(word) < _STEM:
+        return False
+    return word in found.prefixes or any(word[:i] in found.words for i in range(_STEM, len(word)))
 
 
 def content_overlap(tag_words: str, text: str, lang: str) -> tuple[int, int]:
@@ -67,10 +76,16 @@ def content_overlap(tag_words: str, text: str, lang: str) -> tuple[int, int]:
     return sum(_in_english(w, found) for w in words), len(words)
 
 
+class EnglishWords(NamedTuple):
+    words: frozenset[str]  # a text's lowercase letter runs
+    prefixes: frozenset[str]  # their beginnings of _STEM letters or more (the whole words included)
+
+
 @lru_cache(maxsize=64)
-def _english_words(text: str) -> frozenset[str]:
-    """A text's lowercase letter runs (asked once per candidate of the same post)."""
-    return frozenset(re.findall(r"[a-z]+", text.lower()))
+def _english_words(text: str) -> EnglishWords:
+    """A text's words and their stems' beginnings (asked once per candidate of the same post)."""
+    words = frozenset(re.findall(r"[a-z]+", text.lower()))
+    return EnglishWords(words, frozenset(w[:i] for w in words for i in range(_STEM, len(w) + 1)))
 
 
 def numbers_supported(tag_words: str, text: str) -> bool:
