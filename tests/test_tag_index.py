@@ -37,3 +37,9 @@ def test_a_query_of_the_wrong_dimension_is_a_named_error(index_path):
 def test_a_missing_file_is_a_named_error(tmp_path):
     with pytest.raises(TagIndexError):
         TagIndex.load(tmp_path / "absent.npz")
+
+
+def test_the_columns_are_the_vectors_transposed_and_contiguous():
+    index = TagIndex(np.arange(12, dtype=np.float32).reshape(3, 4), ["a", "b", "c"], np.ones(3))
+    assert index.columns.flags["C_CONTIGUOUS"] and np.array_equal(index.columns, index.vectors.T)
+    assert index.columns is index.columns  # made once

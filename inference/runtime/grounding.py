@@ -234,7 +234,7 @@ class Grounder:
 
     def nearest(self, contexts: np.ndarray) -> tuple[np.ndarray, list[list[tuple[str, float]]]]:
         """Per context: (mean, std) of its cosines over the vocabulary [B, 2], and its vocab_k nearest tags."""
-        scores = contexts @ self.index.vectors.T  # [B, V]
+        scores = contexts @ self.index.columns  # [B, V]
         stats = np.stack([scores.mean(axis=1), scores.std(axis=1) + 1e-6], axis=1)
         k = min(self.config.vocab_k, scores.shape[1])
         top = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k else np.zeros((len(scores), 0), dtype=int)
@@ -383,6 +383,7 @@ def attach_grounders(models: dict, safety=None, providers=None, threads: int = 1
         own = encoder if head is None else TunedEncoder(encoder, head)
         index = index if head is None else own.tag_index(index)  # tag vectors mapped once, here
         model.grounder = Grounder(own, index, GroundingConfig.load(model.folder), model.lang, safety)
+        index.columns  # built at load rather than in the first request (Grounder.nearest)
         if (model.folder / DENSE_INDEX).exists():
             model.grounder.dense = _load_dense(model.folder / DENSE_INDEX, encoder.dim)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,12 @@ class TagIndex:
     @property
     def dim(self) -> int:
         return self.vectors.shape[1]
+
+    @cached_property
+    def columns(self) -> np.ndarray:
+        """The vectors transposed [D, V], contiguous: a query's product with every tag reads them row
+        by row, about twice as fast on one core as q @ vectors.T (a second copy in memory)."""
+        return np.ascontiguousarray(self.vectors.T)
 
     def search(self, vectors: np.ndarray, k: int) -> list[list[tuple[str, float]]]:
         """For each query row, the k tags of highest cosine (rows are unit vectors), best first."""
