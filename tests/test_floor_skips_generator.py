@@ -58,3 +58,12 @@ def test_in_a_mixed_batch_each_request_gets_the_list_it_gets_alone(counted):
     together = suggester.suggest_batch([floored, filled])
     assert calls == [1]  # the generator ran for the filling request only
     assert [r.suggestions for r in together] == [r.suggestions for r in alone]
+
+
+def test_both_retrieval_sources_share_one_tf_idf_vectorisation_of_a_batch(suggester, monkeypatch):
+    retrieval = suggester.models["en"].retrieval
+    made = []
+    original = retrieval.vectorize
+    monkeypatch.setattr(retrieval, "vectorize", lambda pairs: made.append(len(pairs)) or original(pairs))
+    suggester.suggest_batch([SuggestRequest(POST, k=5), SuggestRequest("Heavy snow warning for Chicago tonight", k=5)])
+    assert made == [2]

@@ -133,7 +133,8 @@ class LanguageModel:
             vectors = {}  # the TF-IDF vectors of a batch, made once for both retrieval sources
 
             def vectorized(pairs):
-                if vectors.get("pairs") is not pairs:
+                made = vectors.get("pairs")  # each source is asked with a list of its own: the same pairs?
+                if made is None or len(made) != len(pairs) or any(a is not b for a, b in zip(made, pairs)):
                     vectors.update(pairs=pairs, matrix=self.retrieval.vectorize(pairs))
                 return vectors["matrix"]
 
