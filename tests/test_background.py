@@ -102,3 +102,20 @@ def test_phrases_are_the_same_whichever_thread_takes_them():
     given = grounder.ground_batch([[]], [request.text], [request.thread], [set()], set(), [True],
                                   phrases=[grounder.phrases(request.text, request.thread)])
     assert len(lists) == 1 and alone == given
+
+
+def test_the_shared_jobs_encode_the_model_candidates_after_the_phrases():
+    """A fresh post's model candidates outside the vocabulary are encoded in the jobs both threads share
+    (or by the ranking's thread before it waits for the look-up), not in the ranking's last step."""
+    from inference.runtime.ranking import Ranked
+    from inference.runtime.suggester import Suggester
+    from inference.text.tags import tag_key
+
+    grounder = Suggester.from_default_models(threads=1).models["zh"].grounder
+    ranked = [Ranked("一个没人用过的标签", 0.9, "overlap"), Ranked("另一个新奇标签", 0.5, "prior")]
+    words = grounder.model_words(ranked)
+    assert words == ["一个没人用过的标签"]  # a popular fallback never enters the pool
+    share([Once(job) for job in grounder.phrase_jobs([[]], extra=words)])
+    assert grounder.encoded.get(tag_key(words[0])) is not None
+    assert grounder.phrase_jobs([[]], extra=words) == []  # cached now
+    grounder.encode_missing([(tag_key(words[0]), words[0])])  # nothing left to encode

@@ -29,7 +29,7 @@ import functools
 import json
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Callable, NamedTuple, Sequence
+from typing import Callable, Iterable, NamedTuple, Sequence
 
 import numpy as np
 
@@ -181,19 +181,31 @@ class Grounder:
         limit = self.config.phrase_limit
         return extract_phrases(post, list(thread), self.lang, limit=limit) if limit else []
 
-    def phrase_jobs(self, phrases: list[list], parts: int = 2) -> list[Callable[[], np.ndarray]]:
-        """Jobs that put the vectors of a batch's phrases that are neither vocabulary tags nor cached
-        into the vector cache, for `relevance` to find; at most `parts` of them, for a request's two
-        threads to share (a fresh post's phrases are most of its encoder work outside the look-up)."""
-        new: dict[str, str] = {}
-        for found in phrases:
-            for p in found:
-                key = tag_key(p.words)
-                if key and key not in new and key not in self.rows and self.encoded.get(key) is None:
-                    new[key] = p.words
+    def phrase_jobs(self, phrases: list[list], parts: int = 2, extra: Sequence[str] = ()) -> list[Callable[[], np.ndarray]]:
+        """Jobs that put the vectors of a batch's phrases, then of the `extra` tags (`model_words`), into the
+        vector cache for `relevance`; at most `parts` of them, for a request's two threads to share."""
+        words = [p.words for found in phrases for p in found] + list(extra)
+        new = self._uncached((key, w) for key, w in zip(map(tag_key, words), words) if key)
         keys = sorted(new)
         return [functools.partial(self._encode_into_cache, [(k, new[k]) for k in keys[i::parts]])
                 for i in range(min(parts, len(keys)))]
+
+    def model_words(self, ranked: list[Ranked]) -> list[str]:
+        """The words of a request's model candidates that enter its pool (`candidates`)."""
+        return [r.words for r in ranked[: self.config.model_pool] if r.source != "prior"]
+
+    def encode_missing(self, items: Iterable[tuple[str, str]]) -> None:
+        """Put the vectors of the (key, words) items neither in the vocabulary nor cached into the cache."""
+        if new := self._uncached(items):
+            self._encode_into_cache(sorted(new.items()))
+
+    def _uncached(self, items: Iterable[tuple[str, str]]) -> dict[str, str]:
+        """key -> words (the first spelling given) of the items outside the vocabulary and the cache."""
+        new: dict[str, str] = {}
+        for key, w in items:
+            if key not in new and key not in self.rows and self.encoded.get(key) is None:
+                new[key] = w
+        return new
 
     def _encode_into_cache(self, items: list[tuple[str, str]]) -> np.ndarray:
         """The vectors of (tag_key, words) items [N, D], also put into the vector cache."""
@@ -247,21 +259,12 @@ class Grounder:
     def relevance(self, pools: list[dict[str, dict]], contexts: np.ndarray, stats: np.ndarray) -> None:
         """Fill each candidate's "cos" (a table lookup, or one encoder call for the rest) and its
         "relevance" (the cosine standardised over the post's vocabulary cosines)."""
-        missing: list[tuple[int, str]] = []
+        # a tag in two pools of the batch is encoded as the last one writes it
+        self.encode_missing((key, entry["words"]) for pool in reversed(pools) for key, entry in pool.items())
         for i, pool in enumerate(pools):
             for key, entry in pool.items():
                 row = self.rows.get(key)
-                if row is None:
-                    missing.append((i, key))
-                else:
-                    entry["cos"] = float(self.index.vectors[row] @ contexts[i])
-        words = {key: pools[i][key]["words"] for i, key in missing}
-        vectors = {key: self.encoded.get(key) for key in words}
-        new = sorted(key for key, vector in vectors.items() if vector is None)
-        if new:
-            vectors.update(zip(new, self._encode_into_cache([(key, words[key]) for key in new])))
-        for i, key in missing:
-            pools[i][key]["cos"] = float(vectors[key] @ contexts[i])
+                entry["cos"] = float((self.index.vectors[row] if row is not None else self.encoded.get(key)) @ contexts[i])
         for (mean, std), pool in zip(stats, pools):
             for entry in pool.values():
                 entry["relevance"] = (entry["cos"] - mean) / std / RELEVANCE_SCALE

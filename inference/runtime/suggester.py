@@ -22,7 +22,7 @@ from inference.runtime.ranking import FUNCTION_WORDS, Ranked, keep_image_share, 
 from inference.runtime.strategies import usable
 from inference.text.phrases import warm_up as load_phrase_lists
 from inference.text.preprocess import clip_texts, tokenize
-from inference.text.tags import detect_lang, format_tag
+from inference.text.tags import detect_lang, format_tag, tag_key
 
 log = logging.getLogger(__name__)
 
@@ -332,23 +332,24 @@ class Suggester:
         fallback = self.vocabulary_fallback
         return None if fallback is None or lang in self.models else fallback.for_language(lang)
 
-    def _look_up_ahead(self, grounder, batch: list[SuggestRequest]) -> tuple[list[int], Future, Once, Once] | None:
+    def _look_up_ahead(self, grounder, batch: list[SuggestRequest]) -> tuple[list[int], Future, Once, Once, dict] | None:
         """The grounder's look-up (post + thread vectors, nearest vocabulary tags, dense votes) of the
         batch's requests with text, running in the background while the model's sources run; their
-        phrases are taken by whichever thread is free first, and their vectors (two jobs) shared by both (`_ground`)."""
+        phrases are taken by whichever thread is free first, their vectors (two jobs) shared by both (`_ground`)."""
         rows = [j for j, r in enumerate(batch) if self._has_text(r)]
         if grounder is None or not rows:
             return None
         posts, threads = [batch[j].full_text for j in rows], [batch[j].thread for j in rows]
         phrases = Once(lambda: [grounder.phrases(p, t) for p, t in zip(posts, threads)])
-        jobs = Once(lambda: [Once(job) for job in grounder.phrase_jobs(phrases.get())])  # into its vector cache
+        model = {}  # "words": the model candidates', in the jobs when `_ground` makes them
+        jobs = Once(lambda: [Once(job) for job in grounder.phrase_jobs(phrases.get(), extra=model.get("words", ()))])
 
         def look_up():
             found = grounder.look_up(posts, threads)
             share(jobs.get())
             return found
 
-        return rows, AHEAD.submit(look_up), phrases, jobs
+        return rows, AHEAD.submit(look_up), phrases, jobs, model
 
     def _ground(self, grounder, batch, texts: dict[int, list[Ranked]], excluded, blocklist, ahead=None) -> dict:
         """Request index -> its grounded list (inference/runtime/grounding.py), when there is a grounder.
@@ -356,8 +357,10 @@ class Suggester:
         rows = sorted(texts)
         covered = ahead is not None and rows and all(j in ahead[0] for j in rows)
         phrases = ahead[2].get() if covered else None  # taken here while the look-up still runs, or its own
-        if covered:
-            share(ahead[3].get())  # the phrases' vectors likewise, split between the two threads
+        if covered:  # the phrases' vectors likewise, split between the two threads; the model candidates' too
+            ahead[4]["words"] = [w for j in rows for w in grounder.model_words(texts[j])]
+            share(ahead[3].get())
+            grounder.encode_missing((tag_key(w), w) for w in ahead[4]["words"])  # left by the other thread's jobs
         looked_up = None if ahead is None else ahead[1].result()
         if grounder is None or not texts:
             return {}
