@@ -114,3 +114,17 @@ def test_a_text_of_han_characters_alone_is_chinese_whatever_the_identifier_guess
     assert detect_lang("厦门鼓浪屿一日游，海风好舒服") == "zh"
     assert detect_lang("今日は良い天気ですね") == "ja"  # kana: Japanese
     assert detect_lang("오늘 날씨 좋다") == "ko"  # Hangul: Korean
+
+
+def test_jiebas_words_of_a_han_run_are_kept_for_its_next_reader_and_are_its_own():
+    import jieba
+
+    text = "北京今天又是重度雾霾，出门记得戴口罩。国足今晚1比0战胜泰国"
+    kept = tokenize(text, "zh")
+    memo = vars(jieba.dt)["_Tokenizer__cut_DAG"]  # installed with the dictionary (zh_tables.memoise_runs)
+    try:
+        del jieba.dt._Tokenizer__cut_DAG  # jieba's own method again
+        assert tokenize(text, "zh") == kept
+    finally:
+        jieba.dt._Tokenizer__cut_DAG = memo
+    assert tokenize(text, "zh") == kept

@@ -21,6 +21,7 @@ import hashlib
 import logging
 import os
 import zipfile
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,7 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 FORMAT = 2  # 2: the tables name each word's row in jieba's dictionary
+RUNS_KEPT, RUN_CHARS = 8192, 100  # Han runs whose segmentation is kept (memoise_runs): at most ~8 MB
 _NO_TAG = 255  # tag id of a word with an IDF but no dictionary entry
 
 
@@ -50,7 +52,24 @@ def cache_path(jieba, cache_dir: Path, kind: str = "tables") -> Path:
 def initialize_jieba(jieba, cache_dir: Path) -> None:
     """`jieba.initialize()` for its default dictionary, the prefix dictionary read from a numpy file in
     cache_dir (~0.2 s of CPU where jieba's own marshal cache takes ~0.9 s; the same dictionary, entry
-    for entry and in order), written from jieba's the first time. Another dictionary: jieba's own way."""
+    for entry and in order), written from jieba's the first time. Another dictionary: jieba's own way.
+    Then its segmentation of a run of Han characters is kept for the next reader (`memoise_runs`)."""
+    _initialize(jieba, cache_dir)
+    memoise_runs(jieba.dt)
+
+
+def memoise_runs(dt) -> None:
+    """jieba's words of a run of Han characters (its `__cut_DAG`, with the HMM), kept for the next reader of
+    the same run (a bounded LRU of runs up to RUN_CHARS long): a request's post and thread are segmented by
+    the tokeniser and again by the phrase finder. The dictionary never changes after load, so neither do a run's words."""
+    if "_Tokenizer__cut_DAG" in vars(dt):
+        return
+    cut = dt._Tokenizer__cut_DAG  # jieba.cut asks the instance for it on every block: an attribute wins
+    kept = lru_cache(maxsize=RUNS_KEPT)(lambda run: tuple(cut(run)))
+    dt._Tokenizer__cut_DAG = lambda run: kept(run) if len(run) <= RUN_CHARS else cut(run)
+
+
+def _initialize(jieba, cache_dir: Path) -> None:
     dt = jieba.dt
     if dt.initialized:
         return
