@@ -62,3 +62,20 @@ def test_a_large_int8_index_finds_the_same_posts_with_and_without_the_scan(monke
     for with_scan, without in zip(scanned.search(queries, n, min_cos=0.05), plain.search(queries, n, min_cos=0.05)):
         assert [i for i, _ in with_scan] == [i for i, _ in without]
         assert np.allclose([c for _, c in with_scan], [c for _, c in without], atol=1e-6)
+
+
+def test_the_scans_graph_is_kept_in_the_cache_folder_and_read_back_without_building(monkeypatch, tmp_path):
+    from inference.runtime import int8_scan
+
+    monkeypatch.setenv("TAGSMITH_CACHE_DIR", str(tmp_path / "cache"))
+    rng = np.random.default_rng(2)
+    vectors = _unit_rows(rng, 500, 32)
+    scales = np.abs(vectors).max(axis=1) / 127
+    rows = np.rint(vectors / scales[:, None]).astype(np.int8)
+    source = tmp_path / "rows.npz"
+    np.savez(source, rows=rows)
+    first = Int8Scan(rows, scales, source)
+    monkeypatch.setattr(int8_scan, "_graph", lambda *a: pytest.fail("built again"))  # onnx is not imported either
+    second = Int8Scan(rows, scales, source)
+    query = vectors[:3]
+    assert [c.tolist() for c in first.candidates(query, 5)] == [c.tolist() for c in second.candidates(query, 5)]

@@ -55,7 +55,8 @@ class DenseIndex:
     """Training posts' reduced context vectors (dequantised to float32 in memory) and their gold tags."""
 
     def __init__(self, rows: np.ndarray, scales: np.ndarray, mean: np.ndarray, components: np.ndarray,
-                 tags, tag_offsets: np.ndarray, tag_ids: np.ndarray, matrix: np.ndarray | None = None):
+                 tags, tag_offsets: np.ndarray, tag_ids: np.ndarray, matrix: np.ndarray | None = None,
+                 source: Path | None = None):
         self.rows, self.scales = rows, np.asarray(scales, np.float32)
         self.mean, self.components = np.asarray(mean, np.float32), np.asarray(components, np.float32)
         self.tags = [str(t) for t in tags]
@@ -66,7 +67,8 @@ class DenseIndex:
         if self.matrix.shape != (self.rows.shape[1], self.rows.shape[0]) or self.matrix.dtype != np.float32:
             raise InvalidDenseIndex(f"matrix {self.matrix.dtype} {self.matrix.shape} for rows {self.rows.shape}")
         # a large int8 index is searched on its int8 rows first (a quarter of the bytes; same answers)
-        self._scan = Int8Scan(self.rows, self.scales) if self.rows.dtype == np.int8 and self.size >= SCAN_MIN_ROWS else None
+        # (source: the file read, which names the scan's graph in the cache folder)
+        self._scan = Int8Scan(self.rows, self.scales, source) if self.rows.dtype == np.int8 and self.size >= SCAN_MIN_ROWS else None
 
     def _check(self) -> None:
         n, d = self.rows.shape if self.rows.ndim == 2 else (-1, -1)
@@ -115,7 +117,7 @@ class DenseIndex:
                 if version.shape != () or int(version) != FORMAT_VERSION:
                     raise InvalidDenseIndex(f"format_version {version.tolist()}, this tagsmith reads {FORMAT_VERSION}")
                 arrays = [data[k] for k in _KEYS[1:]]
-            return cls(*arrays, matrix=_cached_matrix(Path(path), arrays[0], arrays[1]))
+            return cls(*arrays, matrix=_cached_matrix(Path(path), arrays[0], arrays[1]), source=Path(path))
         except InvalidDenseIndex as exc:
             raise InvalidDenseIndex(f"{path}: {exc}") from None
         except Exception as exc:  # a truncated or foreign file: zipfile, pickle and value errors alike

@@ -21,25 +21,37 @@ encoder). The coarser query only widens the bound: a few more candidates are sco
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
+from inference.runtime.derived_cache import cached_arrays
+from inference.runtime.providers import create_session
+
+GRAPH_VERSION = 1  # of the graph kept in the cache folder (bump when `_graph` changes)
 _LEVELS = 63  # the query's magnitude levels: a uint8 in 64 +- 63
 
 
 class Int8Scan:
-    """Candidates for the top n rows by scale_i * (q . rows_i): `candidates(queries, n)`."""
+    """Candidates for the top n rows by scale_i * (q . rows_i): `candidates(queries, n)`. source: the file
+    the rows came from: the graph is then kept in the cache folder (runtime/derived_cache.py), so later
+    starts neither build it nor import onnx."""
 
-    def __init__(self, rows: np.ndarray, scales: np.ndarray):
+    def __init__(self, rows: np.ndarray, scales: np.ndarray, source: Path | None = None):
         if rows.dtype != np.int8 or rows.ndim != 2:
             raise ValueError(f"Int8Scan takes [N, d] int8 rows, not {rows.dtype} {rows.shape}")
-        scales = np.asarray(scales, np.float64)
         # float32 rounding of an exact score (a d-term dot product of unit vectors), of the matrix entries
         # rows * scales and of this pass's own float32 arithmetic: within d units in the last place, twice over
-        slack = 2.0 * rows.shape[1] * float(np.finfo(np.float32).eps)
-        half_l1 = 0.5 * scales * np.abs(rows.astype(np.int32)).sum(axis=1)  # [N]: bound_i / sq
+        self.slack = np.float32(2.0 * rows.shape[1] * float(np.finfo(np.float32).eps))
         self._size = rows.shape[0]
-        self.slack = np.float32(slack)
-        self._session = _session(np.ascontiguousarray(rows.T), scales.astype(np.float32), half_l1.astype(np.float32))
+        if source is None:
+            graph = _graph(rows, scales)
+        else:
+            def build() -> dict[str, np.ndarray]:
+                return {"graph": np.frombuffer(_graph(rows, scales), dtype=np.uint8)}
+
+            graph = cached_arrays("int8-scan", GRAPH_VERSION, [source], build)["graph"].tobytes()
+        self._session = create_session(graph, ["CPUExecutionProvider"], intra_op_threads=1, inter_op_threads=1)
 
     def candidates(self, queries: np.ndarray, n: int) -> list[np.ndarray]:
         """Per query [B, d] float32: the ascending row indexes that hold its n best rows."""
@@ -55,13 +67,16 @@ class Int8Scan:
         return self._size
 
 
-def _session(weight: np.ndarray, scales: np.ndarray, half_l1: np.ndarray):
-    """The pass as one graph on one CPU thread that never spins, in units of the query's step:
-    q uint8 [B, d] (64 + the query's levels), slack float32 [B, 1], k int64 [1] -> upper [B, N]
-    (approx_i + bound_i) and floor [B, 1] (the k-th largest approx_i - bound_i)."""
-    import onnxruntime
-    from onnx import TensorProto, helper, numpy_helper
+def _graph(rows: np.ndarray, scales: np.ndarray) -> bytes:
+    """The pass as one graph, in units of the query's step: q uint8 [B, d] (64 + the query's levels),
+    slack float32 [B, 1], k int64 [1] -> upper [B, N] (approx_i + bound_i) and floor [B, 1] (the k-th
+    largest approx_i - bound_i)."""
+    from onnx import TensorProto, helper, numpy_helper  # only when the cache folder lacks the graph
 
+    weight = np.ascontiguousarray(rows.T)  # [d, N]
+    scales = np.asarray(scales, np.float64)
+    half_l1 = (0.5 * scales * np.abs(rows.astype(np.int32)).sum(axis=1)).astype(np.float32)  # [N]: bound_i / step
+    scales = scales.astype(np.float32)
     node = helper.make_node
     nodes = [
         node("MatMulInteger", ["q", "w", "zero"], ["dot"]),  # [B, N] int32, exact
@@ -87,8 +102,4 @@ def _session(weight: np.ndarray, scales: np.ndarray, half_l1: np.ndarray):
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], producer_name="tagsmith")
     model.ir_version = 8
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return onnxruntime.InferenceSession(model.SerializeToString(), sess_options=options, providers=["CPUExecutionProvider"])
+    return model.SerializeToString()
