@@ -35,11 +35,11 @@ import numpy as np
 
 from inference.runtime.dense_retrieval import DENSE_INDEX, DenseIndex, InvalidDenseIndex
 from inference.runtime.encoder_head import EncoderHead, TunedEncoder, encode_tags
-from inference.runtime.grounding_rules import demote_loose_guesses, mark_post_words
+from inference.runtime.grounding_rules import demote_loose_guesses, few_guesses, mark_post_words
 from inference.runtime.ranking import Ranked
 from inference.runtime.tag_index import TagIndex
 from inference.runtime.vector_cache import VectorCache
-from inference.text.names import content_overlap, supported
+from inference.text.names import supported
 from inference.text.phrases import FRAGMENT_WORDS, STOP_WORDS, extract_phrases
 from inference.text.tags import tag_key
 
@@ -57,7 +57,6 @@ june july august september october november december""".split())
 # tag (#Monday), and so is one the training posts used as a tag GENERIC_TAG_COUNT times or more (#Love, #Wow)
 GENERIC_ALONE = (STOP_WORDS | FRAGMENT_WORDS) - _CALENDAR
 GENERIC_TAG_COUNT = 100
-VOCAB_GUESSES = 1  # with the floor, English: tags of the vocabulary search alone that share no word with the post
 
 
 class LookedUp(NamedTuple):
@@ -342,32 +341,20 @@ class Grounder:
     def _finish(self, prepared: Prepared, dropped: set[str], floor: bool) -> Grounded:
         kept, floored = [], False
         for key, entry in prepared.pool.items():
-            if key in dropped or not key or self._generic(key, entry) or not self.allowed(entry, prepared):
+            if key in dropped or not key or self._generic(key, entry):
                 continue
-            if floor and (entry["relevance"] < self.config.floor or self._unsupported(entry, prepared.text)):
+            below = floor and entry["relevance"] < self.config.floor
+            if (below and floored) or not self.allowed(entry, prepared):  # the safety filter's verdict
+                continue  # changes nothing for a tag under the floor once one has been floored
+            if below or (floor and self._unsupported(entry, prepared.text)):
                 floored = True
                 continue
             kept.append((Ranked(entry["words"], self.score(entry), entry["source"]), entry))
         kept.sort(key=lambda pair: -pair[0].score)
         if floor and self.lang != "zh":  # English, and other languages through English's vocabulary
             kept = demote_loose_guesses(kept, prepared.text, self.config.guess_relevance)
-            kept, floored = self._few_guesses(kept, prepared.text, floored)
+            kept, floored = few_guesses(kept, prepared.text, floored)
         return Grounded([r for r, _ in kept], floored)
-
-    def _few_guesses(self, kept: list, text: str, floored: bool) -> tuple[list, bool]:
-        """At most VOCAB_GUESSES tags only the vocabulary search proposed, sharing no word with the post
-        (#Wrestling, #Wrestler under a tennis doubles post; #Depression, #Bipolar under Rust lifetimes):
-        the encoder's nearest tags to a post it cannot place are loose, one guess is enough."""
-        out, guesses = [], 0
-        for r, entry in kept:
-            if entry["source"] == "vocab" and not entry.get("dense") and content_overlap(entry["words"], text, "en")[0] == 0:
-                guesses += 1
-                if guesses > VOCAB_GUESSES:
-                    floored = True
-                    continue
-            out.append((r, entry))
-        return out, floored
-
 
 def attach_grounders(models: dict, safety=None, providers=None, threads: int = 1) -> None:
     """Give every model whose folder holds grounding.json and tag_index.npz its Grounder; the sentence

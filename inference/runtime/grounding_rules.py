@@ -7,7 +7,8 @@ A judged panel's weak lists lacked the post's own topic word and held loose gues
 - a loose guess: a tag sharing no content word with the post (`names.content_overlap`) that only the
   encoder's vocabulary search or dense neighbours proposed, whose relevance is below `guess_relevance`
   (a cosine only moderately above the post's mean: #Wrestling under tennis doubles, #Pets under a yoga
-  pose), ranks after the candidates the post supports (`demote_loose_guesses`, with the floor); it still fills a list nothing else fills.
+  pose), ranks after the candidates the post supports (`demote_loose_guesses`, with the floor); it still fills a list nothing else fills;
+- at most one guess of the vocabulary search alone that shares no word with the post (`few_guesses`).
 Tried and not kept: dropping a single word the post writes only inside a title it gives (#Bear under
 "The Bear") also dropped #Diwali under "Happy Diwali" and #Married under "WE GOT MARRIED".
 """
@@ -56,3 +57,22 @@ def demote_loose_guesses(kept: list, text: str, guess_relevance: float) -> list:
         return kept
     loose = [is_loose_guess(entry, text, guess_relevance) for _, entry in kept]
     return [p for p, weak in zip(kept, loose) if not weak] + [p for p, weak in zip(kept, loose) if weak]
+
+
+VOCAB_GUESSES = 1  # with the floor, English: tags of the vocabulary search alone that share no word with the post
+
+
+def few_guesses(kept: list, text: str, floored: bool) -> tuple[list, bool]:
+    """At most VOCAB_GUESSES tags only the vocabulary search proposed, sharing no word with the post
+    (#Wrestling, #Wrestler under a tennis doubles post; #Depression, #Bipolar under Rust lifetimes):
+    the encoder's nearest tags to a post it cannot place are loose, one guess is enough. kept: sorted
+    (Ranked, pool entry) pairs; returns them without the extra guesses, and whether any was dropped."""
+    out, guesses = [], 0
+    for r, entry in kept:
+        if entry["source"] == "vocab" and not entry.get("dense") and content_overlap(entry["words"], text, "en")[0] == 0:
+            guesses += 1
+            if guesses > VOCAB_GUESSES:
+                floored = True
+                continue
+        out.append((r, entry))
+    return out, floored
