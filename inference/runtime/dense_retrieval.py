@@ -66,8 +66,8 @@ class DenseIndex:
         self.matrix = dequantise(rows, self.scales) if matrix is None else matrix
         if self.matrix.shape != (self.rows.shape[1], self.rows.shape[0]) or self.matrix.dtype != np.float32:
             raise InvalidDenseIndex(f"matrix {self.matrix.dtype} {self.matrix.shape} for rows {self.rows.shape}")
-        # a large int8 index is searched on its int8 rows first (a quarter of the bytes; same answers)
-        # (source: the file read, which names the scan's graph in the cache folder)
+        # a large int8 index is searched on its int8 rows first (a quarter of the bytes, the same answers;
+        # source, the file read, names the scan's graph in the cache folder)
         self._scan = Int8Scan(self.rows, self.scales, source) if self.rows.dtype == np.int8 and self.size >= SCAN_MIN_ROWS else None
 
     def _check(self) -> None:

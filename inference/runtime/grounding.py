@@ -356,6 +356,7 @@ class Grounder:
             kept, floored = few_guesses(kept, prepared.text, floored)
         return Grounded([r for r, _ in kept], floored)
 
+
 def attach_grounders(models: dict, safety=None, providers=None, threads: int = 1) -> None:
     """Give every model whose folder holds grounding.json and tag_index.npz its Grounder; the sentence
     encoder (built from its wheel into the cache at first start) is loaded once for all of them."""

@@ -2,7 +2,7 @@
 
 A request's nearest rows among tens of thousands (dense retrieval's training posts) cost one pass over
 the whole matrix, and that pass is bound by memory, not arithmetic. `Int8Scan` makes it over the int8
-rows themselves (onnxruntime's MatMulInteger, one session on the CPU) with the query rounded to 7 bits,
+rows themselves (onnxruntime's MatMulInteger, one session on the CPU) with the query rounded to 6 bits,
 and knows how far each approximate score can be from the exact one:
 
     exact_i  = scale_i * (q . r_i)
