@@ -8,6 +8,8 @@
                    number per tag (`TagCoherence`, `python -m export.train_image coherence`)
     tagger.onnx    image [B,3,S,S] -> features [B,1280], imagenet_probs [B,1000], and either
                    tag_scores [B,V] (the head in the graph) or taps [B,624] (pooled blocks 10/14/15)
+    tagger.int8.onnx (optional, image.json int8.graph): the same graph in int8 (`export.image_quant`),
+                   opened instead on a CPU whose int8 products are exact (`ImageFolder.graph_for`)
     knn.npz        the training photos' bank (`inference.runtime.image_scoring.KnnBank`)
 
 `load_image_folder` raises `InvalidModelFolder` naming what is wrong, before any graph is opened.
@@ -25,6 +27,7 @@ import numpy as np
 from inference.runtime.image_preprocess import (DEFAULT_NORM, DEFAULT_RESIZE, INPUT_SIZE, MAX_IMAGE_BYTES, MAX_PIXELS,
                                                 MEAN_STD, RESIZE_SHORTER, RESIZERS, ImageLimits)
 from inference.runtime.image_scoring import ImageFusion
+from inference.runtime.providers import CPU, int8_exact
 from inference.runtime.model_folder import (IMAGE_CONFIG, InvalidModelFolder, check_checksums, check_format,
                                             check_same_format, read_json_object, verify_folder)
 
@@ -71,6 +74,19 @@ class ImageFolder:
     @property
     def graph_path(self) -> Path:
         return self.path / self.config.get("graph", DEFAULT_GRAPH)
+
+    @property
+    def int8_graph_path(self) -> Path | None:
+        """image.json int8.graph (`python -m export.image_quant`): the graph in int8, None where there is none."""
+        name = self.config.get("int8", {}).get("graph") if isinstance(self.config.get("int8"), dict) else None
+        return self.path / name if name else None
+
+    def graph_for(self, providers: list[str]) -> Path:
+        """The graph a session on `providers` opens: the int8 one on a CPU whose int8 products are exact
+        (`providers.int8_exact`), the float one on a GPU or another CPU."""
+        if self.int8_graph_path is not None and providers[0] == CPU and int8_exact():
+            return self.int8_graph_path
+        return self.graph_path
 
     @property
     def knn_path(self) -> Path:
@@ -177,7 +193,10 @@ def load_image_folder(path: str | Path) -> ImageFolder:
     tag_scale = np.asarray(config.get("tag_scale", [1.0] * len(tags)), dtype=np.float32)
     if tag_scale.shape != (len(tags),) or not np.isfinite(tag_scale).all() or (tag_scale <= 0).any():
         raise InvalidModelFolder(f"{config_path}: tag_scale must hold {len(tags)} positive numbers")
-    for name in (config.get("graph", DEFAULT_GRAPH), KNN_FILE):
+    int8 = config.get("int8", {})
+    if not isinstance(int8, dict) or not isinstance(int8.get("graph", ""), str):
+        raise InvalidModelFolder(f"{config_path}: int8 must be an object whose graph is a file name")
+    for name in (config.get("graph", DEFAULT_GRAPH), KNN_FILE, *([int8["graph"]] if int8.get("graph") else [])):
         if not (path / name).is_file():
             raise InvalidModelFolder(f"model folder {path} lacks {name}")
     return ImageFolder(path, config, version, norm, resize, size, limits, list(tags),

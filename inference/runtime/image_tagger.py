@@ -23,7 +23,7 @@ from inference.runtime.image_preprocess import colour_histograms, preprocess
 from inference.runtime.image_scoring import (KnnBank, grounded_tags, mixed_similarities, needed_spaces, score_tags,
                                             space_inputs)
 from inference.runtime.model_folder import InvalidModelFolder
-from inference.runtime.providers import create_session
+from inference.runtime.providers import choose_providers, create_session
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +76,8 @@ class ImageTagger:
         self.spec = load_image_folder(folder)
         self.folder, self.config, self.tags, self.fusion = self.spec.path, self.spec.config, self.spec.tags, self.spec.fusion
         self.norm, self.resize, self.size, self.tag_scale = self.spec.norm, self.spec.resize, self.spec.size, self.spec.tag_scale
-        self.session = create_session(self.spec.graph_path, providers, threads)
-        self.outputs = [o.name for o in self.session.get_outputs()]
-        self.max_run_batch = MAX_RUN_BATCH.get(self.session.get_providers()[0], MAX_RUN_BATCH_DEFAULT)
+        self.threads = threads
+        self.use_graph(self.spec.graph_for(choose_providers(providers)), providers)
         self.knn = KnnBank.load(self.spec.knn_path, len(self.tags), self.fusion)
         self._check_head()
         events = [i for i, words in enumerate(self.tags) if words in self.spec.identity_tags]
@@ -90,8 +89,15 @@ class ImageTagger:
         rows, cols, vals = zip(*((cls, tag, w) for cls, row in enumerate(self.imagenet_map) for tag, w in row))
         self._imagenet_matrix = sp.csr_matrix((vals, (rows, cols)), shape=(1000, len(self.imagenet_words)), dtype=np.float32)
         self._imagenet_members = (self._imagenet_matrix > 0).astype(np.float32)  # a tag's probability: its classes' mass
-        log.info("image tagger %s on %s, intra-op threads %s", self.model_id, ", ".join(self.session.get_providers()),
-                 threads or "default")
+        log.info("image tagger %s (%s) on %s, intra-op threads %s", self.model_id, self.graph_name,
+                 ", ".join(self.session.get_providers()), threads or "default")
+
+    def use_graph(self, path: Path, providers: list[str] | None = None) -> None:
+        """Open `path` (the folder's float or int8 graph: `ImageFolder.graph_for`) as the session."""
+        self.session = create_session(path, providers, self.threads)
+        self.graph_name = Path(path).name
+        self.outputs = [o.name for o in self.session.get_outputs()]
+        self.max_run_batch = MAX_RUN_BATCH.get(self.session.get_providers()[0], MAX_RUN_BATCH_DEFAULT)
 
     def _check_head(self) -> None:
         """The graph's outputs and knn.npz together give the head and the inputs the fusion uses."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import platform
+from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
@@ -75,6 +77,31 @@ def choose_providers(requested: list[str] | tuple[str, ...] | None = None) -> li
         log.warning("CUDAExecutionProvider requested but CUDA does not run here; using the CPU")
         requested = [p for p in requested if p != CUDA] or [CPU]
     return list(requested)
+
+
+# CPU flags with which onnxruntime's u8s8 kernels sum uint8 x int8 products exactly (VPDPBUSD into int32);
+# without them, x86 kernels add pairs of products in int16 (VPMADDUBSW), which saturates at 8-bit weights
+_EXACT_INT8_FLAGS = frozenset({"avx512_vnni", "avx_vnni", "amx_int8"})
+
+
+def int8_exact() -> bool:
+    """True where an int8 graph with full 8-bit weights computes what export measured: an x86-64 CPU with
+    VNNI (`cpu_sums_int8_exactly`). TAGSMITH_INT8=0 turns int8 graphs off, =1 on whatever the CPU."""
+    forced = os.environ.get("TAGSMITH_INT8", "").strip()
+    if forced in ("0", "1"):
+        return forced == "1"
+    return platform.machine().lower() in ("x86_64", "amd64") and cpu_sums_int8_exactly()
+
+
+@functools.lru_cache(maxsize=4)
+def cpu_sums_int8_exactly(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """The CPU's flags (Linux's cpuinfo) name one of _EXACT_INT8_FLAGS; False where they cannot be read."""
+    try:
+        text = Path(cpuinfo).read_text(errors="replace")
+    except OSError:
+        return False
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
+    return bool(_EXACT_INT8_FLAGS & set(flags))
 
 
 def session_options(intra_op_threads: int = 0, inter_op_threads: int = 0) -> ort.SessionOptions:
