@@ -2,7 +2,7 @@
 lexicon's `kinds`; applied by `inference/runtime/safety.py`: a tag of a kind stands only under a post
 that says the tag's own words).
 
-Four general rules, none a list of tags:
+Five general rules, none a list of tags:
 - stance: most of the tag's training posts (runs/corpus/en_train.jsonl; at least 2) come from a
   political source (`export/safety_seeds.POLITICAL_ORIGINS`: TweetEval's stance, hate and offensive
   tasks, collected on political keywords): #TCOT, #Brexit, #LoveWins;
@@ -17,6 +17,11 @@ Four general rules, none a list of tags:
 - clause (Chinese): the tag is a clause that speaks to someone, the one addressed its subject (a
   second-person pronoun, 老子, 你妹, with words after it): the 2014 Weibo mocking and fan memes
   #是你工资低, #老子明天不上班, #张戴维你不装逼会死的 (a title ending on 你, #来自星星的你, is not one).
+- judgement: every word of the tag is a strongly negative word of vaderSentiment's lexicon (mean valence
+  at most JUDGEMENT_VALENCE; the `vadersentiment` wheel's own copy) that WordNet knows only as an
+  adjective: #Horrific, #Pathetic, #Disgusting, #Sad judge the post for its writer, so they stand only
+  under a post that says them; topic words of the same valence (#Cancer, #Grief, #Hate: nouns and verbs)
+  are left to the other rules.
 A tag the curated lexicon already covers (a term, event or never tag) keeps the lexicon's rule.
 """
 
@@ -36,6 +41,7 @@ SHARE = 0.5  # the share of its posts a source kind needs (more than half... or 
 HEAD_MIN = 4  # a shorter head word is mostly an abbreviation (#ED, #MS, #TB), not the noun
 CRISIS_CLOSENESS = 0.65  # cosine of USE vectors (untuned) between a crisis tag and its nearest harm term
 SENSES = 2  # WordNet senses of a head word looked at, most frequent first
+JUDGEMENT_VALENCE = -2.0  # vaderSentiment's mean valence (-4..4) of a strongly negative word
 
 
 def origin(record: dict) -> str:
@@ -140,6 +146,37 @@ def harm_kinds(tags: set[str], wordnet: Path) -> dict[str, str]:
     return kinds
 
 
+def negative_valence() -> dict[str, float]:
+    """vaderSentiment's lexicon (word -> mean valence) from the installed wheel."""
+    from importlib import resources
+
+    try:
+        text = resources.files("vaderSentiment").joinpath("vader_lexicon.txt").read_text(encoding="utf-8")
+    except ModuleNotFoundError as exc:
+        raise FileNotFoundError("pip install vadersentiment==3.3.2 (the judgement kind's lexicon)") from exc
+    valence = {}
+    for line in text.splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 2 and parts[0].isalpha():
+            valence[parts[0]] = float(parts[1])
+    return valence
+
+
+def _lemmas(path: Path) -> set[str]:
+    """The lemmas of a WordNet index file (index.adj, index.noun, index.verb)."""
+    with open(path, encoding="utf-8", errors="replace") as lines:
+        return {line.split(" ", 1)[0] for line in lines if not line.startswith("  ")}
+
+
+def judgement_kinds(tags: set[str], wordnet: Path) -> dict[str, str]:
+    """English tag words -> "judgement" where every word is a strongly negative adjective and nothing else."""
+    valence = negative_valence()
+    adjectives = _lemmas(wordnet / "index.adj")
+    other = _lemmas(wordnet / "index.noun") | _lemmas(wordnet / "index.verb")
+    judging = {w for w, v in valence.items() if v <= JUDGEMENT_VALENCE and w in adjectives and w not in other}
+    return {t: "judgement" for t in tags if tokens(t) and all(w in judging for w in tokens(t))}
+
+
 def clause_kinds(tags: set[str]) -> dict[str, str]:
     """Chinese tags that are clauses speaking to someone: a seeds.ZH_ADDRESS word (by jieba) with words
     after it, the one addressed as the subject (是你工资低, 你歇会儿吧); a title that ends on it
@@ -178,7 +215,8 @@ def build_kinds(vocab: dict[str, set[str]], corpus: Path, wordnet: Path, covered
     crisis = sorted(t for t, k in by_source.items() if k == "crisis" and t in vocab.get("en", set()))
     near = close_to(crisis, harm_terms)
     by_source = {t: k for t, k in by_source.items() if k != "crisis" or t in near}
-    en = {t: k for t, k in harm_kinds(vocab.get("en", set()), wordnet).items()}
+    en = judgement_kinds(vocab.get("en", set()), wordnet)
+    en.update(harm_kinds(vocab.get("en", set()), wordnet))
     en.update({t: k for t, k in by_source.items() if t in vocab.get("en", set())})
     zh = clause_kinds(vocab.get("zh", set()))
     return {lang: dict(sorted((t, k) for t, k in kinds.items() if not covered(t)))

@@ -193,7 +193,7 @@ def build(data: Path = DATA, corpus: Path = CORPUS, wordnet: Path = WORDNET) -> 
     except FileNotFoundError as exc:
         raise SafetyBuildError(str(exc)) from exc
     lexicon["sources"]["kinds"] = (f"export/safety_kinds.py: {corpus.name}/en_train.jsonl sources, WordNet 3.0 "
-                                   "(Debian wordnet-base), jieba")
+                                   "(Debian wordnet-base), jieba, vaderSentiment 3.3.2's lexicon (MIT)")
     SafetyLexicon(lexicon)
     return lexicon
 

@@ -96,6 +96,24 @@ def test_wordnet_harm_nouns_by_their_common_senses():
     assert kinds["aids"] == "harm:ill health"
 
 
+@pytest.mark.parametrize("tag", ["horrific", "horrible", "frustrated", "disgusting", "pathetic"])
+def test_a_lone_negative_judgement_stands_only_under_a_post_that_says_it(safety, tag):
+    ragu = "made my nonna's ragu for the first time without calling her. it was close. not nonna close but close"
+    assert not safety.check(tag, ragu, "en").allowed
+    assert safety.check(tag, f"honestly the queue at the airport was {tag} today, two hours to get through", "en").allowed
+
+
+@pytest.mark.skipif(not (WORDNET / "index.adj").exists(), reason="Debian wordnet-base not installed")
+def test_judgement_tags_are_strongly_negative_adjectives_and_nothing_else():
+    pytest.importorskip("vaderSentiment")
+    from export.safety_kinds import judgement_kinds
+
+    kinds = judgement_kinds({"horrific", "pathetic", "sad", "horrible terrible", "cancer", "hate", "grief",
+                             "tennis", "horrific crash", "happy", "bored"}, WORDNET)
+    assert kinds == {"horrific": "judgement", "pathetic": "judgement", "sad": "judgement",
+                     "horrible terrible": "judgement"}
+
+
 def test_a_chinese_title_ending_on_you_is_no_clause():
     from export.safety_kinds import clause_kinds
 
