@@ -118,6 +118,7 @@ def _add_text_commands(commands) -> None:
     p.add_argument("--protocol", choices=["hashtags", "corel"], default=None,
                    help="hashtags: F1@K, MAP, ROUGE (the paper's); corel: per-word P/R/F1/N+ of the top 5 "
                    "(default: corel for a Corel-5k label file)")
+    p.add_argument("--by-source", action="store_true", help="the figures per data source (JSONL records' \"source\")")
     p.set_defaults(run=_runner("inference.evaluation.metrics:run_evaluate"))
 
     p = commands.add_parser("suggest", help="suggest hashtags for one post, without a server")

@@ -85,6 +85,19 @@ def test_run_evaluate_reads_canonical_jsonl_gold(tmp_path, capsys):
     assert capsys.readouterr().out.splitlines()[0] == "F1@1\t100.00"
 
 
+def test_run_evaluate_by_source_prints_one_row_per_data_source(tmp_path, capsys):
+    records = [('{"id": "1", "post": "x", "hashtags": ["aus open"], "source": "tweeteval"}'),
+               ('{"id": "2", "post": "y", "hashtags": ["nba"], "source": "instagram"}'),
+               ('{"id": "3", "post": "z", "hashtags": ["nfl"], "source": "tweeteval"}')]
+    (tmp_path / "gold.jsonl").write_text("\n".join(records) + "\n", encoding="utf-8")
+    (tmp_path / "pred.txt").write_text("aus open\nnba\nmlb\n", encoding="utf-8")
+    args = argparse.Namespace(gold=str(tmp_path / "gold.jsonl"), pred=str(tmp_path / "pred.txt"), lang="en", by_source=True)
+    assert run_evaluate(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "source\tposts\tF1@1\tF1@5\tMAP@5\tRG-1\tRG-SU4"
+    assert lines[1].startswith("instagram\t1\t100.00") and lines[2].startswith("tweeteval\t2\t50.00")
+
+
 def test_run_evaluate_rejects_a_prediction_file_of_the_wrong_length(tmp_path, capsys):
     (tmp_path / "x_tag.txt").write_text("a\nb\n", encoding="utf-8")
     (tmp_path / "pred.txt").write_text("a\n", encoding="utf-8")

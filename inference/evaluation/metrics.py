@@ -221,8 +221,25 @@ def gold_is_corel(path: str | Path) -> bool:
         return False
 
 
+def print_by_source(gold_path: str | Path, gold: list[list[str]], pred: list[list[str]], lang: str) -> int:
+    """The headline figures per data source (the records' "source": instagram, tweeteval, crisislex...)."""
+    from inference.evaluation.readers import read_records
+
+    sources = [str(r.get("source") or "") for r in read_records(gold_path)]
+    if len(sources) != len(gold) or not all(sources):
+        print(f"error: {gold_path} does not give every record a source", file=sys.stderr)
+        return 2
+    print("source\tposts\t" + "\t".join(HEADLINE))
+    for source in sorted(set(sources)):
+        rows = [i for i, s in enumerate(sources) if s == source]
+        scores = evaluate([gold[i] for i in rows], [pred[i] for i in rows], lang)
+        print(f"{source}\t{len(rows)}\t" + "\t".join(f"{scores[name]:.2f}" for name in HEADLINE))
+    return 0
+
+
 def run_evaluate(args) -> int:
-    """`tagsmith evaluate --gold GOLD --pred PRED [--lang en|zh]`: prints F1@1, F1@5, MAP@5, RG-1, RG-SU4;
+    """`tagsmith evaluate --gold GOLD --pred PRED [--lang en|zh] [--by-source]`: prints F1@1, F1@5, MAP@5,
+    RG-1, RG-SU4 (per data source with --by-source);
     with a Corel-5k label file as GOLD (or --protocol corel), the Corel protocol's P, R, F1 and N+."""
     try:
         gold = read_gold(args.gold)
@@ -248,6 +265,8 @@ def run_evaluate(args) -> int:
         print(json.dumps({"protocol": "corel", **scores}), file=sys.stderr)
         return 0
     lang = getattr(args, "lang", None) or detect_tags_lang(gold)
+    if getattr(args, "by_source", False):
+        return print_by_source(args.gold, gold, pred, lang)
     scores = evaluate(gold, pred, lang)
     for name in HEADLINE:
         print(f"{name}\t{scores[name]:.2f}")
