@@ -182,6 +182,18 @@ def test_an_image_only_models_dir_serves_images_alone(tmp_path):
     assert result.suggestions[0].words == "blue"
 
 
+def test_the_photo_floor_reads_the_probability_before_the_rebalancing(tmp_path):
+    folder = write_tiny_tagger(tmp_path / "image")
+    config = json.loads((folder / "image.json").read_text())
+    config["tag_scale"] = [0.25, 1.0, 1.0, 1.0]  # "red" ranked down, as a frequent word (sky, water) is
+    (folder / "image.json").write_text(json.dumps(config))
+    tagger = ImageTagger(folder)
+    (floored,) = tagger.tag_arrays([tagger.preprocess(RED)], k=5, floors=[True])
+    assert "red" in [words for words, _ in floored]
+    (blue,) = tagger.tag_arrays([tagger.preprocess(BLUE)], k=5, floors=[True])
+    assert "red" not in [words for words, _ in blue]
+
+
 def test_a_tampered_graph_fails_at_load(tmp_path):
     folder = write_tiny_tagger(tmp_path / "image")
     config = json.loads((folder / "image.json").read_text())

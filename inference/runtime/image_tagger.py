@@ -32,9 +32,9 @@ log = logging.getLogger(__name__)
 MAX_RUN_BATCH = {"CPUExecutionProvider": 1}
 MAX_RUN_BATCH_DEFAULT = 16
 IMAGENET_TAGS = Path(__file__).parent.parent / "data" / "imagenet_tags.json"
-# the relevance floor of a photo's tags (`ImageTagger.tag_arrays` with floors): a bank tag's score (a
-# calibrated probability for the Corel words) or an ImageNet tag's probability (the summed probability
-# of the classes it names) must make the tag more likely than not
+# the relevance floor of a photo's tags (`ImageTagger.tag_arrays` with floors): a bank tag's score before
+# the per-tag rebalancing (a calibrated probability for the Corel words) or an ImageNet tag's probability
+# (the summed probability of the classes it names) must make the tag more likely than not
 TAG_FLOOR = 0.5
 
 
@@ -183,8 +183,9 @@ class ImageTagger:
         (`ImageFolder.identity_tags`); without it the photo alone never gives them. A bank tag the photo
         is not grounded for (`bank_scores`) never comes, unless it is an event or person tag the text
         names. floors: per image whether the relevance floor applies (the service's default; `tagsmith
-        predict` fills k): then a tag comes only when its own score (a bank tag's; an ImageNet tag's
-        probability: the mass of its classes) reaches TAG_FLOOR, and the list is shorter rather than filled."""
+        predict` fills k): then a tag comes only when its own score (a bank tag's, divided by its rebalancing
+        scale; an ImageNet tag's probability: the mass of its classes) reaches TAG_FLOOR, and the list is
+        shorter rather than filled."""
         if not arrays:
             return []
         outputs, arrays = self.outputs_of(arrays), [a.pixels if isinstance(a, SeenPhoto) else a for a in arrays]
@@ -197,9 +198,11 @@ class ImageTagger:
             named = names_in(texts[row] if texts else "", self.spec.identity_tags)
             floor = TAG_FLOOR if floors and floors[row] else -np.inf
             merged: dict[str, float] = {}
-            for words, score, ok in zip(self.tags, vocab[row], allowed[row]):
-                # an event or person tag the text names is grounded by the text (event photos vote for it)
-                if (ok or words in named) and score >= floor and (words not in self.spec.identity_tags or words in named):
+            for words, score, scale, ok in zip(self.tags, vocab[row], self.tag_scale, allowed[row]):
+                # an event or person tag the text names is grounded by the text (event photos vote for it);
+                # the floor reads the calibrated probability, before the per-tag rebalancing that ranks rare
+                # words up and frequent ones (sky, water) down
+                if (ok or words in named) and score >= floor * scale and (words not in self.spec.identity_tags or words in named):
                     merged[words] = float(score)
             w = self.fusion.imagenet
             if w > 0:
