@@ -249,6 +249,11 @@ def test_a_crisis_tag_needs_the_crisis_it_names(safety):
     assert safety.check("refugee crisis", "Volunteering at the shelter: the refugee crisis here is getting worse", "en").allowed
 
 
+def test_a_links_letters_are_not_the_posts_words(safety):
+    assert not safety.check("co flood", "Flooding at the site of the WTC: https://t.co/KNMyOn9C", "en").allowed
+    assert safety.check("co flood", "Boulder CO flood: roads closed on US 36 https://t.co/KNMyOn9C", "en").allowed
+
+
 def test_a_breaking_incident_tag_needs_an_incident(safety):
     assert not safety.check("上海 突发", "上海今天降温了，出门记得穿外套", "zh").allowed
     assert safety.check("上海 突发", "上海突发火灾，消防正在救援，目前没有伤亡", "zh").allowed

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 _TOKEN = re.compile(r"[^\W_]+")
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)  # a link's letters ("t.co") are not the post's words
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 COMPACT_MIN = 6  # a Latin term this long may match inside a tag written together ("prayforboston")
 PIECE_MIN = 3  # the rest of a written-together tag counts as an event name from this length
@@ -59,7 +60,7 @@ class Context:
     """A post, its thread and any OCR text or caption, prepared once for many tag checks."""
 
     def __init__(self, text: str, cjk_safe: tuple[str, ...] = ()):
-        words = tokens(text)
+        words = tokens(_URL.sub(" ", text))
         self.stems = frozenset(stem(w) for w in words)
         # longer words, where a hashtag written together ("#prayforboston") hides its words
         self.words = " " + " ".join(w for w in words if len(w) >= 5 and not has_cjk(w)) + " "
