@@ -37,7 +37,7 @@ from export.folder_manifest import write_manifest
 from export.image_data import corel_items, dev_split
 from export.train_image.common import SHARED, TrainConfig, corel_protocol
 from inference.runtime.image_tagger import ImageTagger
-from inference.runtime.model_folder import IMAGE_CONFIG
+from inference.runtime.model_folder import IMAGE_CONFIG, sha256_file
 from inference.runtime.providers import CPU
 
 log = logging.getLogger("export.image_quant")
@@ -47,9 +47,8 @@ MAX_F1_DROP = 0.5  # Corel dev F1 points
 MIN_COSINE = 0.99  # mean cosine of the features, int8 vs float
 
 
-def quantize(source: Path, target: Path, photos: list[np.ndarray], method: str = "percentile", float_convs: int = 0) -> None:
-    """source graph (float) -> target (QDQ int8), activation ranges from `photos` ([3,S,S] each); the last
-    `float_convs` convolutions stay float32."""
+def quantize(source: Path, target: Path, photos: list[np.ndarray], method: str = "percentile") -> None:
+    """source graph (float) -> target (QDQ int8), activation ranges from `photos` ([3,S,S] each)."""
     import onnx
     from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
@@ -65,11 +64,10 @@ def quantize(source: Path, target: Path, photos: list[np.ndarray], method: str =
     with tempfile.TemporaryDirectory() as tmp:
         prepared = Path(tmp) / "prepared.onnx"
         quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
-        nodes = onnx.load(str(prepared)).graph.node
-        float_nodes = [n.name for n in nodes if n.op_type in ("Gemm", "Softmax")]
-        float_nodes += [n.name for n in nodes if n.op_type == "Conv"][len([n for n in nodes if n.op_type == "Conv"]) - float_convs:] if float_convs else []
+        float_nodes = [n.name for n in onnx.load(str(prepared)).graph.node if n.op_type in ("Gemm", "Softmax")]
         quiet = logging.getLogger()  # the quantizer logs its progress on the root logger
-        level, quiet.level = quiet.level, logging.ERROR
+        level = quiet.level
+        quiet.setLevel(logging.ERROR)
         try:
             quantize_static(str(prepared), str(target), Photos(), quant_format=QuantFormat.QDQ, per_channel=True,
                             reduce_range=False, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
@@ -144,13 +142,11 @@ def main(argv: list[str] | None = None) -> None:
 
 def add_int8_graph(folder: Path, graph: Path, record: dict) -> None:
     """Move `graph` into the folder as its int8 graph: image.json "int8" (record + graph), sha256s, manifest."""
-    from export.image_export import sha256
-
     graph.replace(folder / INT8_GRAPH)
     config = json.loads((folder / IMAGE_CONFIG).read_text())
     config["int8"] = {"graph": INT8_GRAPH, "weights": "int8 per output channel, 8 bits (exact only with VNNI: providers.int8_exact)",
                       **record}
-    config.setdefault("sha256", {})[INT8_GRAPH] = sha256(folder / INT8_GRAPH)
+    config.setdefault("sha256", {})[INT8_GRAPH] = sha256_file(folder / INT8_GRAPH)
     (folder / IMAGE_CONFIG).write_text(json.dumps(config, indent=1) + "\n")
     write_manifest(folder)
 
