@@ -146,7 +146,7 @@ def harm_kinds(tags: set[str], wordnet: Path) -> dict[str, str]:
     return kinds
 
 
-def negative_valence() -> dict[str, float]:
+def vader_valence() -> dict[str, float]:
     """vaderSentiment's lexicon (word -> mean valence) from the installed wheel."""
     from importlib import resources
 
@@ -170,7 +170,7 @@ def _lemmas(path: Path) -> set[str]:
 
 def judgement_kinds(tags: set[str], wordnet: Path) -> dict[str, str]:
     """English tag words -> "judgement" where every word is a strongly negative adjective and nothing else."""
-    valence = negative_valence()
+    valence = vader_valence()
     adjectives = _lemmas(wordnet / "index.adj")
     other = _lemmas(wordnet / "index.noun") | _lemmas(wordnet / "index.verb")
     judging = {w for w, v in valence.items() if v <= JUDGEMENT_VALENCE and w in adjectives and w not in other}

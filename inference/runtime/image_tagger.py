@@ -77,7 +77,8 @@ class ImageTagger:
         self.folder, self.config, self.tags, self.fusion = self.spec.path, self.spec.config, self.spec.tags, self.spec.fusion
         self.norm, self.resize, self.size, self.tag_scale = self.spec.norm, self.spec.resize, self.spec.size, self.spec.tag_scale
         self.threads = threads
-        self.use_graph(self.spec.graph_for(choose_providers(providers)), providers)
+        chosen = choose_providers(providers)
+        self.use_graph(self.spec.graph_for(chosen), chosen)
         self.knn = KnnBank.load(self.spec.knn_path, len(self.tags), self.fusion)
         self._check_head()
         events = [i for i, words in enumerate(self.tags) if words in self.spec.identity_tags]
