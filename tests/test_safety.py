@@ -29,7 +29,7 @@ HARMFUL = [
     "buildthatwall", "refugees not welcome", "pray for visayas", "prayforvisayas", "flood ph",
     "floodph", "pray for the philippines", "怀化 火车站 砍人", "怀化火车站砍人", "马航 飞机 失联",
     "马航失联", "wetback", "idiot", "women suck", "张杰 滚 出 我是歌手", "massacre", "death toll",
-    "rot in hell", "kill them all", "boston bombing",
+    "rot in hell", "kill them all", "boston bombing", "never forget", "redskins", "trump", "migrants",
 ]
 
 
@@ -59,6 +59,9 @@ def test_a_harmful_hashtag_written_together_is_filtered_too(safety, tag):
     ("hurricane sandy", "Watching the storm from Brooklyn #HurricaneSandy"),
     ("nepal earthquake", "Rescue teams reach villages near Kathmandu after the quake."),
     ("prayforboston", "Explosions at the Boston Marathon finish line. Praying for the victims."),
+    ("never forget", "22 years since 9/11. Thinking of the victims and their families today."),
+    ("trump", "Trump rally downtown tonight, half the roads are closed."),
+    ("refugees", "Volunteering with refugees at the welcome centre this morning."),
 ])
 def test_a_factual_tag_stays_on_a_post_about_its_event(safety, tag, post):
     verdict = safety.check(tag, post, "en")
@@ -281,3 +284,10 @@ def test_a_bad_tone_support_or_corroborate_entry_raises(tmp_path, change, messag
     path.write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(InvalidSafetyLexicon, match=message):
         SafetyLexicon.load(path)
+
+
+def test_a_cheerful_tag_leaves_a_post_about_losing_a_baby_but_stays_on_a_happy_one(safety):
+    lost = "We lost our baby at 11 weeks. Thank you for being so gentle with us."
+    assert not safety.check("happy baby", lost, "en").allowed
+    assert safety.check("baby", lost, "en").allowed
+    assert safety.check("happy baby", "Our baby rolled over for the first time today!", "en").allowed
