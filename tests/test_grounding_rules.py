@@ -8,7 +8,9 @@ from __future__ import annotations
 import numpy as np
 
 from inference.runtime.grounding import GroundingConfig, Grounder, Prepared
-from inference.runtime.grounding_rules import demote_loose_guesses, is_loose_guess, mark_post_words
+from inference.runtime.grounding_rules import demote_loose_guesses, distinct_first, is_loose_guess, mark_post_words
+from inference.runtime.ranking import Ranked
+from inference.text.tags import variant_key
 from inference.runtime.tag_index import TagIndex
 from inference.text.phrases import extract_phrases
 
@@ -87,3 +89,13 @@ def test_an_english_tag_word_counts_when_it_shares_a_stem_of_four_letters_with_a
     assert content_overlap("rain", "a rainy week", "en") == (1, 1)  # the tag's word starts the post's
     assert content_overlap("cats", "my cat sleeps", "en") == (0, 1)  # three letters are no stem
     assert content_overlap("raining", "a rainy week", "en") == (0, 1)  # neither starts the other
+
+
+def test_a_plural_of_a_tag_above_it_ranks_after_the_other_tags():
+    assert variant_key("Dogs") == variant_key("dog") and variant_key("puppies") == variant_key("puppy")
+    assert variant_key("rabbit owners") == variant_key("rabbit owner") and variant_key("tennis") != variant_key("tenni")
+    kept = [(Ranked(w, s, "vocab"), {}) for w, s in (("plants", 0.9), ("plant", 0.8), ("soil", 0.7), ("succulents", 0.6))]
+    assert [r.words for r, _ in distinct_first(kept)] == ["plants", "soil", "succulents", "plant"]
+    pool = _pool(("dogs", 0.9, "phrase", 0.3), ("dog", 0.85, "vocab"), ("beach", 0.6, "phrase", 0.2))
+    ranked = _grounder()._finish(Prepared(pool, "took the dogs to the beach"), set(), False).ranked
+    assert [r.words for r in ranked] == ["dogs", "beach", "dog"]

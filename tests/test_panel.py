@@ -30,3 +30,20 @@ def test_report_prints_the_rubrics_line(tmp_path):
     judge = _write(tmp_path / "v.jsonl", [{"id": "en-001", "score": 2, "harmful": 1}, {"id": "en-002", "score": 1, "harmful": 0}])
     line = panel.report(lists, judge, set())
     assert line.endswith("| abc1234 | en.lists.jsonl | 2 | 1.50 | 1 ['en-001']")
+
+
+def test_a_paired_sheet_hides_which_run_made_each_list_and_the_report_compares_them_per_post(tmp_path):
+    from inference.evaluation import paired
+
+    before = _lists(tmp_path / "before.jsonl", {"a": ["x"], "b": ["z"], "c": ["w"]})
+    after = _lists(tmp_path / "after.jsonl", {"a": ["X"], "b": ["q", "r"], "c": ["v"]})  # case alone is no change
+    assert paired.paired_sheet(before, after, tmp_path / "run", seed=3) == 2
+    sheet = (tmp_path / "run" / "sheet.md").read_text()
+    key = json.loads((tmp_path / "run" / "key.json").read_text())["items"]
+    assert sorted(key) == ["b-x", "b-y", "c-x", "c-y"] and "## a-" not in sheet
+    assert "before" not in sheet and "after" not in sheet and sorted(key.values()) == ["after", "after", "before", "before"]
+    scores = {i: (2 if run == "after" else 1) for i, run in key.items()}
+    scores[next(i for i, run in key.items() if run == "after" and i.startswith("c"))] = 0
+    judge = _write(tmp_path / "v.jsonl", [{"id": i, "score": s, "harmful": 0} for i, s in scores.items()])
+    assert paired.paired_report(tmp_path / "run" / "key.json", [judge]).endswith(
+        "posts 2: before 1.000 (harmful 0), after 1.000 (harmful 0); after higher 1, lower 1, same 0")

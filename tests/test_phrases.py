@@ -260,3 +260,9 @@ def test_another_language_takes_no_sentence_initial_word_and_nothing_from_shouti
 
 def test_another_language_in_cjk_script_is_not_read_as_chinese():
     assert extract_phrases("今日は東京で花見をしました", lang="ja") == []
+
+
+def test_the_pronoun_i_ends_a_capitalised_name():
+    words = {p.words for p in extract_phrases("after 6 years at Acme I'm starting as a product manager", [], "en", 8)}
+    assert "acme" in words and not any(w.startswith("acme i") for w in words)
+    assert {p.words for p in extract_phrases("Yesterday Sarah and I went to Paris", [], "en", 8)} >= {"sarah", "paris"}

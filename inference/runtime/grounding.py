@@ -15,7 +15,9 @@ whether each tag is about *this* post, in the space of a pretrained sentence enc
         (tag vectors: tag_index.npz, embedded at export, or encoded now for tags not in it; a folder's
         encoder_head.json, the encoder tuned for hashtags, maps them at load: runtime/encoder_head.py)
     score = model_weight * m + relevance_weight * r + phrase_weight * q + dense_weight * d
-    safety filter (inference/runtime/safety.py) -> existing and blocked tags out -> sort
+    safety filter (inference/runtime/safety.py) -> existing and blocked tags out -> sort; an English folder
+        with tag_ranker.json reorders the RANKED_BY_JUDGES best by how likely a person would add each tag
+        (inference/runtime/tag_ranker.py)
     floor (the service's default): only tags with r >= floor; fewer than k, or none, rather than filler
 
 Tags proposed by no source but the popularity prior never appear. The folder's grounding.json holds
@@ -26,8 +28,7 @@ from __future__ import annotations
 
 import copy
 import functools
-import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, NamedTuple, Sequence
 
@@ -35,19 +36,20 @@ import numpy as np
 
 from inference.runtime.dense_retrieval import DENSE_INDEX, DenseIndex, InvalidDenseIndex
 from inference.runtime.encoder_head import EncoderHead, TunedEncoder, encode_tags
-from inference.runtime.grounding_rules import demote_loose_guesses, few_guesses, mark_post_words
+from inference.runtime.grounding_config import GROUNDING_JSON, GroundingConfig, InvalidGrounding  # noqa: F401 (re-exported)
+from inference.runtime.grounding_rules import demote_loose_guesses, distinct_first, few_guesses, mark_post_words
 from inference.runtime.ranking import Ranked
+from inference.runtime.tag_ranker import TagRanker, features as tag_features
 from inference.runtime.tag_index import TagIndex
 from inference.runtime.vector_cache import VectorCache
 from inference.text.names import supported
 from inference.text.phrases import FRAGMENT_WORDS, STOP_WORDS, extract_phrases
 from inference.text.tags import tag_key
 
-GROUNDING_JSON = "grounding.json"
 TAG_INDEX = "tag_index.npz"
-FORMAT_VERSION = 1
 PLACEHOLDERS = ("DIGIT", "URL", "MENTION")  # the data sets' tokens: never embedded as words
 ENCODED_CACHE = 8_000  # vectors of tags outside the index kept (2 kB each, plus overhead): models repeat their tags
+RANKED_BY_JUDGES = 15  # of a list's best by the weighted sum, reordered by the judged ranker (export/tag_ranker.py --top)
 NAME_KINDS = frozenset({"title", "entity"})  # phrases.py kinds that name something (`title_weight`)
 RELEVANCE_SCALE = 4.0  # standard deviations: a tag this far above the post's mean cosine scores 1
 _CALENDAR = frozenset("""monday tuesday wednesday thursday friday saturday sunday january february march april
@@ -71,59 +73,6 @@ class LookedUp(NamedTuple):
     def rows(self, indices: Sequence[int]) -> "LookedUp":
         return LookedUp(self.contexts[list(indices)], self.stats[list(indices)],
                         [self.nearest[i] for i in indices], [self.votes[i] for i in indices])
-
-
-class InvalidGrounding(ValueError):
-    """grounding.json is malformed or of another format version."""
-
-
-@dataclass(frozen=True)
-class GroundingConfig:
-    model_weight: float = 0.5  # of the model's own score (max-normalised over its list)
-    relevance_weight: float = 1.0  # of the cosine between the post and the tag
-    phrase_weight: float = 0.3  # of a phrase's score (inference/text/phrases.py)
-    model_pool: int = 20  # the model's best candidates considered
-    vocab_k: int = 10  # nearest vocabulary tags considered
-    phrase_limit: int = 8  # phrases taken from the post
-    floor: float = 0.5  # the service's relevance floor (on r); `tagsmith predict --floor` applies it too
-    # the service keeps a model or vocabulary tag only when it shares a word with the post (Chinese:
-    # the encoder's similarity leans on shared characters, so it cannot tell a 2014 show's slogan from
-    # the post's topic on its own)
-    lexical_support: bool = False
-    # dense retrieval (folders with dense_index.npz): the dense_k training posts nearest to the post,
-    # cosine >= dense_min_cos, vote their tags; the dense_limit best votes join the candidates
-    dense_weight: float = 0.0  # of a tag's vote (0: the votes never change a score)
-    dense_k: int = 20
-    dense_min_cos: float = 0.5
-    dense_limit: int = 10
-    # a name the post writes itself (phrases.py's "title" and "entity": Angels Landing, Elden Ring)
-    # adds title_weight x its phrase score on top of the weighted sum (the encoder seldom knows it)
-    title_weight: float = 0.0
-    # English (grounding_rules.py): a single word the post writes that is a vocabulary tag adds
-    # post_word_weight x its rarity (#Storm); with the floor, a tag sharing no word with the post whose
-    # relevance is below guess_relevance ranks after the tags the post supports (0: neither rule)
-    post_word_weight: float = 0.0
-    guess_relevance: float = 0.0
-
-    @classmethod
-    def load(cls, folder: Path) -> "GroundingConfig":
-        path = Path(folder) / GROUNDING_JSON
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise InvalidGrounding(f"{path}: {exc}") from exc
-        if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
-            raise InvalidGrounding(f"{path}: format_version must be {FORMAT_VERSION}")
-        known = {f.name: f.type for f in fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
-        for name, value in values.items():
-            flag = known[name] in (bool, "bool")
-            if flag != isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise InvalidGrounding(f"{path}: {name} must be {'true or false' if flag else 'a number'}, got {value!r}")
-        return cls(**values)
-
-    def to_json(self) -> dict:
-        return {"format_version": FORMAT_VERSION, **{f.name: getattr(self, f.name) for f in fields(self)}}
 
 
 @dataclass
@@ -165,6 +114,7 @@ class Grounder:
         self.lang = lang
         self.safety = safety  # inference.runtime.safety.SafetyFilter or None
         self.dense: DenseIndex | None = None  # the training posts' vectors (attach_grounders), or none
+        self.ranker: TagRanker | None = None  # English: the judged tag ranker (tag_ranker.py), or none
 
     def for_language(self, lang: str) -> "Grounder":
         """This grounder for texts in another language: the vocabulary search and the names the text
@@ -172,7 +122,7 @@ class Grounder:
         English-only ones, and no dense neighbours. It
         shares this one's vocabulary rows and vector cache (a request builds no table of its own)."""
         other = copy.copy(self)
-        other.lang, other.dense = lang, None
+        other.lang, other.dense, other.ranker = lang, None, None
         return other
 
     def phrases(self, post: str, thread: Sequence[str]) -> list:
@@ -219,11 +169,12 @@ class Grounder:
         `phrases`, when the caller took them)."""
         pool: dict[str, dict] = {}
         model = ranked[: self.config.model_pool]
+        best = max((r.score for r in model if r.source != "prior"), default=0.0)  # how sure the model is of this post
         top = max((r.score for r in model), default=0.0) or 1.0
         for r in model:
             if r.source == "prior":  # a popular fallback is never a suggestion on its own
                 continue
-            pool.setdefault(tag_key(r.words), {"words": r.words, "model": r.score / top, "source": r.source})
+            pool.setdefault(tag_key(r.words), {"words": r.words, "model": r.score / top, "model_p": r.score, "source": r.source})
         for p in self.phrases(post, thread) if phrases is None else phrases:
             entry = pool.setdefault(tag_key(p.words), {"words": p.words, "model": 0.0, "source": "phrase"})
             entry["phrase"] = max(entry.get("phrase", 0.0), p.score)
@@ -234,6 +185,8 @@ class Grounder:
         for words, vote in votes:  # already cut to dense_limit by dense_votes
             entry = pool.setdefault(tag_key(words), {"words": words, "model": 0.0, "source": "dense"})
             entry["dense"] = max(entry.get("dense", 0.0), vote)
+        for entry in pool.values():
+            entry["model_best"] = best
         return pool
 
     def dense_votes(self, contexts: np.ndarray) -> list[list[tuple[str, float]]]:
@@ -338,21 +291,44 @@ class Grounder:
         """An English tag of one word that says nothing alone (GENERIC_ALONE), seldom a tag in training."""
         return self.lang == "en" and entry["words"].lower() in GENERIC_ALONE and self.tag_count(key) < GENERIC_TAG_COUNT
 
-    def _finish(self, prepared: Prepared, dropped: set[str], floor: bool) -> Grounded:
+    def eligible(self, prepared: Prepared, dropped: set[str], floor: bool) -> tuple[list[tuple[Ranked, dict]], bool]:
+        """The candidates that may be suggested, as (Ranked at the weighted sum, pool entry) pairs in pool
+        order, and whether the floor removed any."""
         kept, floored = [], False
         for key, entry in prepared.pool.items():
             if key in dropped or not key or self._generic(key, entry):
                 continue
-            below = floor and entry["relevance"] < self.config.floor
+            below = floor and entry["relevance"] < self.config.floor and not (self.config.names_past_floor and entry.get("name"))
             if (below and floored) or not self.allowed(entry, prepared):  # the safety filter's verdict
                 continue  # changes nothing for a tag under the floor once one has been floored
             if below or (floor and self._unsupported(entry, prepared.text)):
                 floored = True
                 continue
             kept.append((Ranked(entry["words"], self.score(entry), entry["source"]), entry))
-        kept.sort(key=lambda pair: -pair[0].score)
+        return kept, floored
+
+    def ranked(self, kept: list[tuple[Ranked, dict]], text: str) -> list[tuple[Ranked, dict]]:
+        """kept, best first by the weighted sum; where the folder has a judged ranker (English), its
+        RANKED_BY_JUDGES best reordered by the ranker's probability (the candidates it learnt from),
+        the rest after them in their order."""
+        kept = sorted(kept, key=lambda pair: -pair[0].score)
+        if self.ranker is None or not kept:
+            return kept
+        head, tail = kept[:RANKED_BY_JUDGES], kept[RANKED_BY_JUDGES:]
+        rows = [tag_features(entry, text, r.score, self.tag_count(tag_key(r.words))) for r, entry in head]
+        head = [(Ranked(r.words, float(p), r.source), e) for (r, e), p in zip(head, self.ranker.probabilities(rows))]
+        head.sort(key=lambda pair: -pair[0].score)
+        last = head[-1][0].score
+        return head + [(Ranked(r.words, last * r.score, r.source), e) for r, e in tail]
+
+    def _finish(self, prepared: Prepared, dropped: set[str], floor: bool) -> Grounded:
+        kept, floored = self.eligible(prepared, dropped, floor)
+        kept = self.ranked(kept, prepared.text)
+        if self.lang == "en":
+            kept = distinct_first(kept)
         if floor and self.lang != "zh":  # English, and other languages through English's vocabulary
-            kept = demote_loose_guesses(kept, prepared.text, self.config.guess_relevance)
+            if self.ranker is None:  # the judged ranker learnt what a loose guess is worth
+                kept = demote_loose_guesses(kept, prepared.text, self.config.guess_relevance)
             kept, floored = few_guesses(kept, prepared.text, floored)
         return Grounded([r for r, _ in kept], floored)
 
@@ -375,6 +351,8 @@ def attach_grounders(models: dict, safety=None, providers=None, threads: int = 1
         index = index if head is None else own.tag_index(index)  # tag vectors mapped once, here
         model.grounder = Grounder(own, index, GroundingConfig.load(model.folder), model.lang, safety)
         index.columns  # built at load rather than in the first request (Grounder.nearest)
+        if model.lang == "en":
+            model.grounder.ranker = TagRanker.load(model.folder)
         if (model.folder / DENSE_INDEX).exists():
             model.grounder.dense = _load_dense(model.folder / DENSE_INDEX, encoder.dim)
 

@@ -8,7 +8,9 @@ A judged panel's weak lists lacked the post's own topic word and held loose gues
   encoder's vocabulary search or dense neighbours proposed, whose relevance is below `guess_relevance`
   (a cosine only moderately above the post's mean: #Wrestling under tennis doubles, #Pets under a yoga
   pose), ranks after the candidates the post supports (`demote_loose_guesses`, with the floor); it still fills a list nothing else fills;
-- at most one guess of the vocabulary search alone that shares no word with the post (`few_guesses`).
+- at most one guess of the vocabulary search alone that shares no word with the post (`few_guesses`);
+- the same tag twice (#Plant and #Plants: text/tags.variant_key): the second ranks after the others
+  (`distinct_first`), so a short list says more than one thing.
 Tried and not kept: dropping a single word the post writes only inside a title it gives (#Bear under
 "The Bear") also dropped #Diwali under "Happy Diwali" and #Married under "WE GOT MARRIED".
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 import re
 
 from inference.text.names import content_overlap
+from inference.text.tags import variant_key
 from inference.text.phrases import rarity
 
 # the encoder's own proposals: the vocabulary's nearest tags and the nearest training posts' votes (the
@@ -76,3 +79,14 @@ def few_guesses(kept: list, text: str, floored: bool) -> tuple[list, bool]:
                 continue
         out.append((r, entry))
     return out, floored
+
+
+def distinct_first(kept: list) -> list:
+    """kept: (Ranked, entry) pairs best first; a variant of a tag above it (`variant_key`) moves after
+    the rest, each group keeping its order."""
+    seen, first, again = set(), [], []
+    for pair in kept:
+        key = variant_key(pair[0].words)
+        (again if key in seen else first).append(pair)
+        seen.add(key)
+    return first + again

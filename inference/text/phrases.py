@@ -244,12 +244,15 @@ def _caps_ahead(clause: list[_Token], j: int) -> int:
     return n
 
 
+_PRONOUN_I = re.compile(r"i(?:['’](?:m|ll|ve|d))?$")  # I, I'm, I'll, I've, I'd: capitalised, never a name's
+
+
 def _capitalised_spans(clause: list[_Token]) -> Iterable[tuple[str, float, str]]:
     """Runs of capitalised words (with inner connectors: Bank of America) -> (words, base, kind)."""
     dictionary = english_lists()[0]
     i = 0
     while i < len(clause):
-        if not clause[i].cap:
+        if not clause[i].cap or _PRONOUN_I.match(clause[i].lower):
             i += 1
             continue
         j = i + 1
@@ -257,7 +260,7 @@ def _capitalised_spans(clause: list[_Token]) -> Iterable[tuple[str, float, str]]
             k = j  # connectors (Lord of the Rings) only between capitalised words
             while k < len(clause) and not clause[k].cap and clause[k].lower in CONNECTORS:
                 k += 1
-            if k == len(clause) or not clause[k].cap:
+            if k == len(clause) or not clause[k].cap or _PRONOUN_I.match(clause[k].lower):  # "Acme I'm": Acme
                 break
             j = k + 1
         span = _trim(clause[i:j])

@@ -1,6 +1,8 @@
 """What a hashtag is, in one place: its identity, its normal form, how it is written, its language.
 
 - `tag_key`: identity. "#AusOpen", "Aus Open", "ausopen" and "aus open" are one tag.
+- `variant_key`: one tag in a list. #Dog and #Dogs, #Puppy and #Puppies are one for a reader: a list
+  holding both says the same thing twice.
 - `normalize_tag`: a raw hashtag -> its words, lowercase, separated by one space ("#AusOpen" ->
   "aus open"); Chinese tags keep the words the data gives them.
 - `format_tag`: words -> the hashtag a person would write ("aus open" -> "#AusOpen").
@@ -18,7 +20,7 @@ from inference.limits import MAX_LANG_ID_CHARS
 from inference.text.lang_id import identify
 from inference.text.segment import format_tag, segment
 
-__all__ = ["LANGUAGES", "detect_lang", "format_tag", "normalize_tag", "script_lang", "tag_key", "tag_lang"]
+__all__ = ["LANGUAGES", "detect_lang", "format_tag", "normalize_tag", "script_lang", "tag_key", "tag_lang", "variant_key"]
 
 LANGUAGES = ("en", "zh")  # the languages served, in this order wherever they are listed
 MIN_LANG_SCORE = 0.5  # the identifier's confidence below which the script decides (CJK -> zh, else en)
@@ -48,6 +50,22 @@ def _han_only(text: str) -> bool:
 def tag_key(tag: str) -> str:
     """Identity of a hashtag: case, spaces and a leading '#' do not matter."""
     return "".join(tag.lstrip("#").split()).casefold()
+
+
+def variant_key(words: str) -> str:
+    """The tag_key of a tag's words each in the singular (English plurals: -s, -es after s/x/z/ch/sh,
+    -ies), so that a list's plural and singular of one tag are known as one."""
+    return tag_key(" ".join(_singular(w) for w in words.lstrip("#").lower().split()))
+
+
+def _singular(word: str) -> str:
+    if len(word) <= 3 or not word.endswith("s") or word.endswith(("ss", "us", "is")):
+        return word
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith(("ses", "xes", "zes", "ches", "shes")):
+        return word[:-2]
+    return word[:-1]
 
 
 def detect_lang(text: str) -> str:

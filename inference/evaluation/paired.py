@@ -1,0 +1,87 @@
+"""Paired judging: the same posts' lists from two runs side by side, blind, on one sheet.
+
+    python -m inference.evaluation.paired sheet --before L1 --after L2 --out DIR [--seed 11]
+    python -m inference.evaluation.paired report --key DIR/key.json --verdicts V1 [V2 ...]
+
+`sheet` takes two runs' lists (`inference.evaluation.panel lists`) and, for every post whose top-5 set
+differs, writes both lists as two items (`ID-x`, `ID-y`, which is which drawn by the seed) in a shuffled
+order to DIR/sheet.md, and the answer to DIR/key.json. A judge scores the sheet with the panel's
+instructions (docs/panel/JUDGE.md); each post's two lists are judged by the same judge in the same hour,
+so the difference is the change's, not the judges' spread (`panel changed` compares different judges).
+`report` prints, per verdict file, each run's mean and harmful count on those posts, and on how many
+posts the second run scored higher, lower or the same.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from collections import defaultdict
+from pathlib import Path
+
+from inference.evaluation.panel import K, read_jsonl, sheet
+
+
+def paired_sheet(before: Path, after: Path, out: Path, seed: int) -> int:
+    """Write out/sheet.md and out/key.json; returns the number of posts whose lists differ."""
+    old = {row["id"]: row for row in read_jsonl(before)}
+    rng, items, key = random.Random(seed), [], {}
+    for row in read_jsonl(after):
+        first = old[row["id"]]
+        if {t.lower() for t in first["tags"][:K]} == {t.lower() for t in row["tags"][:K]}:
+            continue
+        pair = [("before", first), ("after", row)]
+        rng.shuffle(pair)
+        for side, (run, lists) in zip("xy", pair):
+            key[f"{row['id']}-{side}"] = run
+            items.append({**lists, "id": f"{row['id']}-{side}"})
+    rng.shuffle(items)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "items.jsonl").write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items), encoding="utf-8")
+    (out / "sheet.md").write_text(sheet(out / "items.jsonl") + "\n", encoding="utf-8")
+    (out / "key.json").write_text(json.dumps({"before": str(before), "after": str(after), "items": key}, indent=1) + "\n")
+    (out / "items.jsonl").unlink()
+    return len(key) // 2
+
+
+def paired_report(key_path: Path, verdicts: list[Path]) -> str:
+    key = json.loads(key_path.read_text(encoding="utf-8"))["items"]
+    out = []
+    for path in verdicts:
+        scores, harmful, by_post = defaultdict(list), defaultdict(int), defaultdict(dict)
+        for v in read_jsonl(path):
+            run = key[v["id"]]
+            scores[run].append(int(v["score"]))
+            harmful[run] += int(v.get("harmful", 0))
+            by_post[v["id"].rsplit("-", 1)[0]][run] = int(v["score"])
+        pairs = [p for p in by_post.values() if len(p) == 2]
+        higher = sum(p["after"] > p["before"] for p in pairs)
+        lower = sum(p["after"] < p["before"] for p in pairs)
+        means = ", ".join(f"{run} {sum(s) / len(s):.3f} (harmful {harmful[run]})" for run, s in sorted(scores.items(), reverse=True) if s)
+        out.append(f"{path.parent.name}/{path.name}: posts {len(pairs)}: {means}; after higher {higher}, lower {lower}, "
+                   f"same {len(pairs) - higher - lower}")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    p = commands.add_parser("sheet", help="a blind sheet of two runs' differing lists")
+    p.add_argument("--before", type=Path, required=True)
+    p.add_argument("--after", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--seed", type=int, default=11)
+    p = commands.add_parser("report", help="each run's mean on the paired posts, per verdict file")
+    p.add_argument("--key", type=Path, required=True)
+    p.add_argument("--verdicts", type=Path, nargs="+", required=True)
+    args = parser.parse_args(argv)
+    if args.command == "sheet":
+        print(f"{paired_sheet(args.before, args.after, args.out, args.seed)} posts differ: {args.out / 'sheet.md'}")
+    else:
+        print(paired_report(args.key, args.verdicts))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,124 @@
+"""The judged tag ranker (inference/runtime/tag_ranker.py): an English list is sorted by how likely a
+person would add each tag, learnt from judged candidates (export/tag_ranker.py); the runtime refuses a
+ranker file built for other features; a name the post writes can stand past the floor."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from export.tag_ranker import cross_validate, fit, half, labelled, weights, write_sheet
+from inference.runtime.grounding import GroundingConfig, Grounder, Prepared
+from inference.runtime.tag_index import TagIndex
+from inference.runtime.tag_ranker import FEATURES, TAG_RANKER, InvalidTagRanker, TagRanker, features
+
+TAGS = ["yoga", "pose", "lying"]
+
+
+def _grounder(**config) -> Grounder:
+    index = TagIndex(np.zeros((len(TAGS), 4), dtype=np.float32), TAGS, np.array([90, 5, 2]))
+    return Grounder(None, index, GroundingConfig(floor=0.5, **config), "en")
+
+
+def _entry(words: str, relevance: float, source: str = "vocab", **extra) -> dict:
+    return {"words": words, "model": 0.0, "relevance": relevance, "source": source, "cos": 0.5, **extra}
+
+
+def _ranker(**weights) -> TagRanker:
+    w = np.array([weights.get(name, 0.0) for name in FEATURES])
+    return TagRanker(np.zeros(len(FEATURES)), np.ones(len(FEATURES)), w, 0.0)
+
+
+TEXT = "savasana is my favourite pose because it's lying down"
+
+
+def _pool() -> dict[str, dict]:
+    return {"lying": _entry("lying", 0.9, "phrase", phrase=0.3), "pose": _entry("pose", 0.8, "phrase", phrase=0.2),
+            "yoga": _entry("yoga", 0.7)}
+
+
+def test_without_a_ranker_the_weighted_sum_orders_the_list():
+    ranked = _grounder()._finish(Prepared(_pool(), TEXT), set(), False).ranked
+    assert [r.words for r in ranked] == ["lying", "pose", "yoga"]
+
+
+def test_a_ranker_orders_the_list_by_its_probability_and_scores_stay_in_0_1():
+    grounder = _grounder()
+    grounder.ranker = _ranker(one_word_phrase=-2.0, log_count=5.0)  # a post's fragment down, a common tag up
+    ranked = grounder._finish(Prepared(_pool(), TEXT), set(), False).ranked
+    assert [r.words for r in ranked] == ["yoga", "pose", "lying"]
+    assert all(0.0 <= r.score <= 1.0 for r in ranked)
+
+
+def test_features_name_what_they_hold():
+    row = features(_entry("yoga pose", 0.7, "vocab", dense=0.1), TEXT, 0.3, 12)
+    named = dict(zip(FEATURES, row))
+    assert len(row) == len(FEATURES) and named["base"] == 0.3 and named["from_vocab"] == 1.0
+    assert named["in_post"] == 0.5 and named["one_word"] == 0.0 and named["dense"] == 0.1
+    assert features(_entry("lying", 0.9, "phrase"), TEXT, 0.3, 2)[FEATURES.index("one_word_phrase")] == 1.0
+
+
+def test_a_name_the_post_writes_stands_past_the_floor_only_where_the_folder_says_so():
+    pool = {"alcaraz": _entry("alcaraz", 0.05, "phrase", phrase=0.7, name=0.7), "sleep": _entry("sleep", 0.9)}
+    text = "Alcaraz vs Sinner at 2am, no sleep"
+    off = _grounder()._finish(Prepared(pool, text), set(), True)
+    on = _grounder(names_past_floor=True)._finish(Prepared(pool, text), set(), True)
+    assert [r.words for r in off.ranked] == ["sleep"] and off.floored
+    assert {r.words for r in on.ranked} == {"alcaraz", "sleep"}
+
+
+def test_the_runtime_refuses_a_ranker_file_built_for_other_features(tmp_path):
+    assert TagRanker.load(tmp_path) is None  # no file: no ranker
+    good = _ranker(base=1.0).to_json({"posts": 1})
+    (tmp_path / TAG_RANKER).write_text(json.dumps(good))
+    assert TagRanker.load(tmp_path).weights[0] == 1.0
+    for broken in ({**good, "features": good["features"][:-1]}, {**good, "weights": [1.0]},
+                   {**good, "format_version": 2}, {**good, "scale": [0.0] * len(FEATURES)}, {"format_version": 1}):
+        (tmp_path / TAG_RANKER).write_text(json.dumps(broken))
+        with pytest.raises(InvalidTagRanker):
+            TagRanker.load(tmp_path)
+    (tmp_path / TAG_RANKER).write_text("{not json")
+    with pytest.raises(InvalidTagRanker):
+        TagRanker.load(tmp_path)
+
+
+def _rows(n: int) -> list[dict]:
+    """Candidate rows of n posts: a topic tag (usable) and a fragment of the post (not), the fragment
+    ahead by the weighted sum."""
+    rows = []
+    for i in range(n):
+        topic = features(_entry("yoga", 0.7), TEXT, 0.2, 90)
+        fragment = features(_entry("lying", 0.9, "phrase", phrase=0.3), TEXT, 0.3, 2)
+        rows.append({"id": f"p{i}", "post": TEXT, "thread": [], "candidates": [
+            {"tag": "#Lying", "key": "lying", "base": 0.3, "features": fragment},
+            {"tag": "#Yoga", "key": "yoga", "base": 0.2, "features": topic}]})
+    return rows
+
+
+def test_a_ranker_fitted_on_labels_puts_the_usable_tag_first_in_held_out_posts():
+    rows = _rows(20)
+    labels = [{"id": r["id"], "usable": ["#Yoga"]} for r in rows]
+    data = labelled(rows, labels)
+    assert data.x.shape == (40, len(FEATURES)) and data.y.sum() == 20 and data.group.max() == 19 and data.judged.all()
+    report = cross_validate(data, 1.0, 0.5)
+    assert report["judged"]["weighted_sum"][1] == 0.0 and report["judged"]["ranker"][1] == 1.0  # usable at rank 1
+    assert fit(data.x, data.y).probabilities([rows[0]["candidates"][1]["features"]])[0] > 0.5
+
+
+def test_gold_rows_label_their_own_candidates_and_share_the_weight_as_asked():
+    rows = _rows(4) + [{**row, "id": f"g{i}", "gold": ["lying"]} for i, row in enumerate(_rows(12))]
+    data = labelled(rows, [{"id": "p0", "usable": ["#Yoga"]}])  # p1..p3 have no label line
+    judged = data.judged
+    assert judged.sum() == 2 and (~judged).sum() == 24 and data.y[~judged].sum() == 12
+    w = weights(judged, 0.3)
+    assert np.isclose(w[judged].sum() / w.sum(), 0.3) and np.isclose(w.sum(), len(w))
+    assert half(rows, "a") == rows[0::2] and half(rows, "b") == rows[1::2]
+
+
+def test_a_judges_sheet_shuffles_each_posts_candidates_the_same_way_every_time():
+    rows = _rows(4)
+    sheet = write_sheet(rows, (1, 2))
+    assert sheet == write_sheet(rows, (1, 2)) and "## p0" in sheet and "## p2" in sheet and "## p1" not in sheet
+    assert "#Yoga" in sheet and "#Lying" in sheet
