@@ -34,6 +34,7 @@ from export.baselines import load_jsonl
 from export.folder_manifest import write_manifest
 from inference.evaluation.readers import read_records
 from inference.runtime.grounding import RANKED_BY_JUDGES
+from inference.runtime.grounding_rules import VOCAB_GUESSES
 from inference.runtime.tag_ranker import FEATURES, TAG_RANKER, TagRanker, features
 from inference.text.segment import format_tag
 from inference.text.tags import tag_key, variant_key
@@ -140,13 +141,19 @@ def weights(judged: np.ndarray, share: float) -> np.ndarray:
     return np.where(judged, share / judged.sum(), (1 - share) / (~judged).sum()) * len(judged)
 
 
-def list_scores(score: np.ndarray, data: Labelled, rows: np.ndarray) -> tuple[float, float]:
+def list_scores(score: np.ndarray, data: Labelled, rows: np.ndarray, guesses: int | None = None) -> tuple[float, float]:
     """Over the posts of `rows`: the mean of min(2, distinct usable tags in the top 5 by `score`, a
-    variant of a tag above it ranked last as the service does) and the share whose top 1 is usable."""
+    variant of a tag above it ranked last as the service does) and the share whose top 1 is usable;
+    `guesses`: at most this many of the vocabulary's guesses sharing no word with the post (the service's
+    `grounding_rules.few_guesses`, under the floor)."""
     panel, first = [], []
+    guess = (data.x[:, FEATURES.index("from_vocab")] == 1) & (data.x[:, FEATURES.index("dense")] == 0) \
+        & (data.x[:, FEATURES.index("in_post")] == 0)
     for g in np.unique(data.group[rows]):
         members = np.flatnonzero(rows & (data.group == g))
         order = members[np.argsort(-score[members], kind="stable")]
+        if guesses is not None:
+            order = [i for n, i in enumerate(order) if not guess[i] or guess[order[:n + 1]].sum() <= guesses]
         seen, ahead, behind = set(), [], []
         for i in order:
             (behind if data.variants[i] in seen else ahead).append(i)
@@ -172,6 +179,8 @@ def cross_validate(data: Labelled, c: float, share: float) -> dict:
     for name, rows in (("judged", judged), ("gold", ~judged)):
         if rows.any():
             report[name] = {"weighted_sum": list_scores(base, data, rows), "ranker": list_scores(learned, data, rows)}
+    if judged.any():
+        report["judged"]["ranker, one guess"] = list_scores(learned, data, judged, VOCAB_GUESSES)
     return report
 
 
