@@ -125,7 +125,7 @@ GROUPS = {
          "stop the steal|refugees not welcome|drain the swamp|feel the bern|never trump|"
          "not my president|abolish ice|deport them all|send her back|america first|close the border|"
          "muslim ban|ban muslims|white genocide|abortion is murder|black lives matter|all lives matter|blue lives matter|vote leave|"
-         "vote remain|take back control|the resistance|no amnesty|wwg1wga|wwg 1 wga|qanon|q anon|"
+         "vote remain|take back control|the resistance|no amnesty|wwg1wga|wwg 1 wga|qanon|q anon|times up|"
          "red nation rising|send them back|end chain migration|vote red|wake up america|"
          "confirm kavanaugh|stop kavanaugh|not voting for|voting for|vote for|vote trump|vote hillary|"
          "crooked hillary|hillary for prison|never hillary|trump 2016|hillary 2016|bernie 2016|"
@@ -137,7 +137,7 @@ GROUPS = {
     ],
     "slur_insult": [
         ("insults", "women suck|men suck|libtard|feminazi|trumptard|kill yourself|kys|go die|"
-         "loser|idiot|idiots|stupid people|ugly people|redskin|redskins",
+         "loser|idiot|idiots|stupid people|ugly people|redskin|redskins|illegals",
          "滚出|滚粗|滚回|去死|脑残|傻逼|傻b|贱人|婊子|人渣|白痴|智障|最丑|丑八怪|棒子|日本鬼子|黑鬼|"
          "装逼|抄家伙|绿茶婊|贱货|狗娘|他妈的|你妈的|操你|草泥马|来个逼|小三|第一胖", "", ""),
     ],
@@ -364,10 +364,11 @@ TONE = {
 POLITICAL_ORIGINS = {"tweeteval-stance", "tweeteval-hate", "tweeteval-offensive"}
 # political people and hot topics whose training posts come mostly from news accounts (their sources'
 # shares do not mark them): stances too, standing only under a post that says their words (#Trump under
-# "voted.", #Migrants under a hotel complaint: judged harmful on everyday posts, export/judged/)
+# "voted.", #Migrants under a hotel complaint, #Woke under a sleepless night, #Corona under a food market:
+# judged harmful on everyday posts, export/judged/)
 STANCE_TAGS = ("trump", "donald trump", "obama", "barack obama", "hillary", "hillary clinton", "clinton", "biden",
                "joe biden", "brexit", "refugees", "refugee", "migrants", "migrant", "immigrants", "immigration",
-               "abortion", "gun control")
+               "abortion", "gun control", "woke", "liberal", "liberals", "conservative", "conservatives", "corona")
 CRISIS_ORIGINS = {"crisislex", "mediaeval", "rumoureval"}
 # WordNet 3.0 harm synsets, as (first lemma, lexicographer file): 4 act, 7 attribute, 11 event,
 # 18 person, 26 state, 28 time
