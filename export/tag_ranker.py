@@ -181,6 +181,7 @@ def cross_validate(data: Labelled, c: float, share: float) -> dict:
             report[name] = {"weighted_sum": list_scores(base, data, rows), "ranker": list_scores(learned, data, rows)}
     if judged.any():
         report["judged"]["ranker, one guess"] = list_scores(learned, data, judged, VOCAB_GUESSES)
+        report["judged"]["best possible"] = list_scores(y.astype(float), data, judged)
     return report
 
 
