@@ -2,7 +2,7 @@
 lexicon's `kinds`; applied by `inference/runtime/safety.py`: a tag of a kind stands only under a post
 that says the tag's own words).
 
-Five general rules, none a list of tags:
+Six general rules, none a list of tags:
 - stance: most of the tag's training posts (runs/corpus/en_train.jsonl; at least 2) come from a
   political source (`export/safety_seeds.POLITICAL_ORIGINS`: TweetEval's stance, hate and offensive
   tasks, collected on political keywords): #TCOT, #Brexit, #LoveWins;
@@ -11,6 +11,9 @@ Five general rules, none a list of tags:
   space, it lies within CRISIS_CLOSENESS of a harm term of the curated lexicon (crime, death, terror,
   disaster): #Meteor (the 2013 Russian meteor; 0.92 from "meteorite") is a disaster tag there, not an
   astronomy one; #NYC, #Sardegna, #Boston (0.45) are the places the crises happened in;
+- event: EVENT_SHARE of its training posts (EVENT_POSTS or more) come from one CrisisLex event: the crisis owns
+  it, a place or name of that crisis (#LAX, 88% of whose posts are the 2013 airport shooting's, #Cleopatra,
+  the Sardinian cyclone), which stands only under a post that says it, not under another shooting or storm;
 - harm: the tag's head word is an English noun whose first two WordNet senses include one under a harm
   synset (`seeds.WORDNET_HARM`: wrongdoing, mistreatment, immorality, disease, infection, misfortune,
   death, violence, an unfortunate person...): #Harassment, #Corruption, #AIDS, #Survivors;
@@ -34,9 +37,11 @@ from pathlib import Path
 from export import safety_seeds as seeds
 from export.wordnet_tags import parse_data_noun
 from inference.runtime.safety_terms import stem, tokens
+from export.unseen_events import event_of
 from inference.text.names import proper_names
 
 MIN_POSTS = 2  # a tag's source share is read from this many training posts or more
+EVENT_POSTS, EVENT_SHARE = 5, 0.8  # "event": this share of this many training posts or more from one CrisisLex event
 SHARE = 0.5  # the share of its posts a source kind needs (more than half... or exactly half of 2+)
 HEAD_MIN = 4  # a shorter head word is mostly an abbreviation (#ED, #MS, #TB), not the noun
 CRISIS_CLOSENESS = 0.65  # cosine of USE vectors (untuned) between a crisis tag and its nearest harm term
@@ -72,6 +77,21 @@ def source_kinds(train: Path) -> dict[str, str]:
         elif crisis[tag] >= SHARE * n and not proper_names(tag, "en"):
             kinds[tag] = "crisis"
     return kinds
+
+
+def event_owned(train: Path) -> set[str]:
+    """The tags EVENT_SHARE of whose training posts (EVENT_POSTS or more) come from one CrisisLex event."""
+    posts: Counter = Counter()
+    events: dict[str, Counter] = {}
+    with train.open(encoding="utf-8") as lines:
+        for line in lines:
+            record = json.loads(line)
+            event = event_of(record)
+            for tag in set(record.get("hashtags", ())):
+                posts[tag] += 1
+                if event is not None:
+                    events.setdefault(tag, Counter())[event] += 1
+    return {t for t, c in events.items() if posts[t] >= EVENT_POSTS and c.most_common(1)[0][1] >= EVENT_SHARE * posts[t]}
 
 
 class WordNetHarm:
@@ -215,6 +235,8 @@ def build_kinds(vocab: dict[str, set[str]], corpus: Path, wordnet: Path, covered
     crisis = sorted(t for t, k in by_source.items() if k == "crisis" and t in vocab.get("en", set()))
     near = close_to(crisis, harm_terms)
     by_source = {t: k for t, k in by_source.items() if k != "crisis" or t in near}
+    # a tag one crisis owns and no other rule marks: its place or name (#LAX, #Cleopatra)
+    by_source.update({t: "event" for t in event_owned(train) if t not in by_source})
     en = judgement_kinds(vocab.get("en", set()), wordnet)
     en.update(harm_kinds(vocab.get("en", set()), wordnet))
     en.update({t: k for t, k in by_source.items() if t in vocab.get("en", set())})

@@ -293,3 +293,19 @@ def test_a_cheerful_tag_leaves_a_post_about_losing_a_baby_but_stays_on_a_happy_o
     assert not safety.check("happy baby", lost, "en").allowed
     assert safety.check("baby", lost, "en").allowed
     assert safety.check("happy baby", "Our baby rolled over for the first time today!", "en").allowed
+
+
+def test_a_tag_one_crisis_owns_is_left_to_the_support_rules_which_ask_the_post_for_it(safety):
+    from inference.runtime.grounding import GroundingConfig, Grounder, Prepared
+    from inference.runtime.tag_index import TagIndex
+    import numpy as np
+
+    shooting = "another school shooting. I don't even know what to say anymore. thinking of the families"
+    assert safety.owned_by_event("lax") and safety.owned_by_event("cleopatra") and not safety.owned_by_event("school")
+    assert safety.check("lax", shooting, "en").allowed  # `tagsmith predict` without the floor keeps it
+    grounder = Grounder(None, TagIndex(np.zeros((1, 4), dtype=np.float32), ["lax"], np.array([130])),
+                        GroundingConfig(floor=0.1), "en", safety)
+    entry = {"words": "lax", "model": 1.0, "relevance": 0.5, "source": "retrieval", "cos": 0.5}
+    assert grounder._finish(Prepared({"lax": dict(entry)}, shooting), set(), True).ranked == []
+    landed = grounder._finish(Prepared({"lax": dict(entry)}, "just landed at LAX, 3 hour delay"), set(), True).ranked
+    assert [r.words for r in landed] == ["lax"]

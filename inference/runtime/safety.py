@@ -30,6 +30,10 @@ from inference.runtime.safety_tone import Tone
 __all__ = ["FORMAT_VERSION", "POLICIES", "Context", "Group", "InvalidSafetyLexicon", "SafetyFilter", "SafetyLexicon",
            "Verdict", "has_cjk", "stem", "tokens", "validate"]
 T = TypeVar("T")
+# kinds of the lexicon a tag's own words must back only where the grounding stage's support rules apply
+# (under the service's floor), not everywhere the filter runs: a crisis's own place or name (#LAX) is fine on
+# that crisis's posts that do not say it, wrong under every other post
+SUPPORT_KINDS = frozenset({"event"})
 
 
 @dataclass(frozen=True)
@@ -238,6 +242,7 @@ class SafetyFilter:
             # a kind is about a tag standing under a text it is foreign to: a photo's own tag with no text
             # (#Helicopter, #Ruins on Corel photos) has none; `kinds=False`: a photo tagger's tags
             kind = self.lexicon.kinds.get(compact(tag_words)) if kinds and (ctx.stems or ctx.cjk) else None
+            kind = None if kind in SUPPORT_KINDS else kind  # the grounding stage's support rules apply those
             if kind and not self.says(tag_words, ctx):
                 return Verdict(False, kind, f"{kind} tag on a post that does not say its words")
             return Verdict(True, None, "no sensitive term" if not kind else f"{kind} tag the post says")
@@ -261,6 +266,11 @@ class SafetyFilter:
             return Verdict(False, category, f"{category} tag ({m.term}) on a post saying only the tag's own word "
                                             "(a figure of speech: 'this price is a crime')")
         return Verdict(True, category, f"post is about {', '.join(g.name for g in m.groups)}")
+
+    def owned_by_event(self, tag_words: str) -> bool:
+        """One crisis of the training data owns the tag (kind "event": #LAX, #Cleopatra): a name of it, which
+        the grounding stage's support rules ask the post for under the floor (`grounding.Grounder`)."""
+        return self.lexicon.kinds.get(compact(tag_words)) in SUPPORT_KINDS
 
     def says(self, tag_words: str, context: str | Context) -> bool:
         """The post says the tag's own words: a Chinese tag whole, an English tag's every word but its
