@@ -44,7 +44,7 @@ TOP = 5  # a panel judges the top 5
 K = 10  # `tagsmith predict`'s default k
 
 
-def collect(posts: list[dict], top: int, gold: bool = False) -> list[dict]:
+def collect(posts: list[dict], top: int, gold: bool = False, lang: str = "en") -> list[dict]:
     """Each post's eligible candidates through the shipped English folder, best `top` by the weighted sum:
     under the service's floor, or (gold: data-set records, labelled by their gold tags) as `tagsmith
     predict` asks, filling k."""
@@ -52,7 +52,7 @@ def collect(posts: list[dict], top: int, gold: bool = False) -> list[dict]:
     from inference.runtime.suggester import Suggester
 
     suggester = Suggester.from_default_models()
-    grounder = suggester.models["en"].grounder
+    grounder = suggester.models[lang].grounder
     seen: list = []
     plain = grounder.eligible
 
@@ -65,13 +65,13 @@ def collect(posts: list[dict], top: int, gold: bool = False) -> list[dict]:
     out = []
     for post in tqdm(posts, desc="candidates", unit="post", file=sys.stderr):
         seen.clear()
-        result = suggester.suggest(request_for(post, K if gold else TOP, "en", floor=not gold))
+        result = suggester.suggest(request_for(post, K if gold else TOP, lang, floor=not gold))
         text, kept = seen[-1] if seen else ("", [])
         kept = sorted(kept, key=lambda pair: -pair[0].score)[:top]
         row = {"id": post["id"], "post": post["post"], "thread": post.get("thread", []),
                "shipped": [s.tag for s in result.suggestions],
-               "candidates": [{"tag": format_tag(r.words, "en"), "key": tag_key(r.words), "base": float(r.score),
-                               "features": [float(v) for v in features(e, text, r.score, grounder.tag_count(tag_key(r.words)))]}
+               "candidates": [{"tag": format_tag(r.words, lang), "key": tag_key(r.words), "base": float(r.score),
+                               "features": [float(v) for v in features(e, text, r.score, grounder.tag_count(tag_key(r.words)), lang)]}
                               for r, e in kept]}
         if gold:
             row["gold"] = sorted({tag_key(t) for t in post["hashtags"]})
@@ -194,6 +194,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--half", choices=("a", "b"), help="of --gold: every other record (a: the ranker's)")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--top", type=int, default=RANKED_BY_JUDGES)
+    p.add_argument("--lang", default="en", help="the model folder's language (its judged posts, if any, in it)")
     p = commands.add_parser("half", help="write every other record of a data file")
     p.add_argument("--input", type=Path, required=True)
     p.add_argument("--half", choices=("a", "b"), required=True)
@@ -204,17 +205,17 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--part", default="1/1", help="i/n: every n-th post from the i-th")
     p = commands.add_parser("fit")
     p.add_argument("--candidates", type=Path, action="append", required=True)
-    p.add_argument("--labels", type=Path, action="append", required=True)
+    p.add_argument("--labels", type=Path, action="append", default=[], help="judged posts' labels (none: gold alone)")
     p.add_argument("--c", type=float, default=0.3, help="inverse L2 strength")
     p.add_argument("--judged-share", type=float, default=0.5, help="of the training weight, on judged posts")
     p.add_argument("--write", type=Path, help="a model folder to write tag_ranker.json into")
     args = parser.parse_args(argv)
     if args.command == "candidates":
-        rows = collect([p for path in args.posts for p in load_jsonl(path)], args.top)
+        rows = collect([p for path in args.posts for p in load_jsonl(path)], args.top, lang=args.lang)
         if args.gold:
             records = list(read_records(args.gold))
             records = half(records, args.half) if args.half else records
-            rows += collect([r for r in records if r.get("hashtags")], args.top, gold=True)
+            rows += collect([r for r in records if r.get("hashtags")], args.top, gold=True, lang=args.lang)
         write_jsonl(args.out, rows)
         print(f"{len(rows)} posts, {sum(len(r['candidates']) for r in rows)} candidates -> {args.out}")
     elif args.command == "half":

@@ -122,3 +122,10 @@ def test_a_judges_sheet_shuffles_each_posts_candidates_the_same_way_every_time()
     sheet = write_sheet(rows, (1, 2))
     assert sheet == write_sheet(rows, (1, 2)) and "## p0" in sheet and "## p2" in sheet and "## p1" not in sheet
     assert "#Yoga" in sheet and "#Lying" in sheet
+
+
+def test_a_chinese_candidates_features_read_the_chinese_post():
+    entry = _entry("重庆 火锅", 0.8, "vocab")
+    named = dict(zip(FEATURES, features(entry, "今天 的 重庆火锅 真 好吃", 0.4, 30, "zh")))
+    assert named["in_post"] == 1.0 and named["one_word"] == 0.0
+    assert dict(zip(FEATURES, features(entry, "今天 吃 面条", 0.4, 30, "zh")))["in_post"] == 0.0

@@ -15,7 +15,7 @@ whether each tag is about *this* post, in the space of a pretrained sentence enc
         (tag vectors: tag_index.npz, embedded at export, or encoded now for tags not in it; a folder's
         encoder_head.json, the encoder tuned for hashtags, maps them at load: runtime/encoder_head.py)
     score = model_weight * m + relevance_weight * r + phrase_weight * q + dense_weight * d
-    safety filter (inference/runtime/safety.py) -> existing and blocked tags out -> sort; an English folder
+    safety filter (inference/runtime/safety.py) -> existing and blocked tags out -> sort; a folder
         with tag_ranker.json reorders the RANKED_BY_JUDGES best by how likely a person would add each tag
         (inference/runtime/tag_ranker.py)
     floor (the service's default): only tags with r >= floor; fewer than k, or none, rather than filler
@@ -114,7 +114,7 @@ class Grounder:
         self.lang = lang
         self.safety = safety  # inference.runtime.safety.SafetyFilter or None
         self.dense: DenseIndex | None = None  # the training posts' vectors (attach_grounders), or none
-        self.ranker: TagRanker | None = None  # English: the judged tag ranker (tag_ranker.py), or none
+        self.ranker: TagRanker | None = None  # the folder's tag ranker (tag_ranker.py), or none
 
     def for_language(self, lang: str) -> "Grounder":
         """This grounder for texts in another language: the vocabulary search and the names the text
@@ -319,7 +319,7 @@ class Grounder:
         if self.ranker is None or not kept:
             return kept
         head, tail = kept[:RANKED_BY_JUDGES], kept[RANKED_BY_JUDGES:]
-        rows = [tag_features(entry, text, r.score, self.tag_count(tag_key(r.words))) for r, entry in head]
+        rows = [tag_features(entry, text, r.score, self.tag_count(tag_key(r.words)), self.lang) for r, entry in head]
         head = [(Ranked(r.words, float(p), r.source), e) for (r, e), p in zip(head, self.ranker.probabilities(rows))]
         head.sort(key=lambda pair: -pair[0].score)
         last = head[-1][0].score
@@ -355,8 +355,7 @@ def attach_grounders(models: dict, safety=None, providers=None, threads: int = 1
         index = index if head is None else own.tag_index(index)  # tag vectors mapped once, here
         model.grounder = Grounder(own, index, GroundingConfig.load(model.folder), model.lang, safety)
         index.columns  # built at load rather than in the first request (Grounder.nearest)
-        if model.lang == "en":
-            model.grounder.ranker = TagRanker.load(model.folder)
+        model.grounder.ranker = TagRanker.load(model.folder)
         if (model.folder / DENSE_INDEX).exists():
             model.grounder.dense = _load_dense(model.folder / DENSE_INDEX, encoder.dim)
 

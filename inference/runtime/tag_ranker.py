@@ -50,12 +50,13 @@ class InvalidTagRanker(ValueError):
     """tag_ranker.json is malformed, of another format version, or names other features."""
 
 
-def features(entry: dict, text: str, base: float, tag_count: int) -> list[float]:
+def features(entry: dict, text: str, base: float, tag_count: int, lang: str = "en") -> list[float]:
     """One candidate's FEATURES. entry: its pool entry (grounding.py `Grounder.candidates`, relevance
-    filled); text: the post and thread; base: its weighted sum; tag_count: training posts that used it."""
+    filled); text: the post and thread; base: its weighted sum; tag_count: training posts that used it;
+    lang: the folder's language (rarity reads English web counts: a Chinese word is rare to it)."""
     words = entry["words"].lower().split()
     source = entry["source"]
-    found, total = content_overlap(entry["words"], text, "en")
+    found, total = content_overlap(entry["words"], text, lang)
     rare = [rarity(w) for w in words] or [0.0]
     one = len(words) == 1
     best = entry.get("model_best", 0.0)
