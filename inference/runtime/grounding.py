@@ -312,7 +312,7 @@ class Grounder:
         return kept, floored
 
     def ranked(self, kept: list[tuple[Ranked, dict]], text: str) -> list[tuple[Ranked, dict]]:
-        """kept, best first by the weighted sum; where the folder has a judged ranker (English), its
+        """kept, best first by the weighted sum; where the folder has a tag ranker, its
         RANKED_BY_JUDGES best reordered by the ranker's probability (the candidates it learnt from),
         the rest after them in their order."""
         kept = sorted(kept, key=lambda pair: -pair[0].score)
