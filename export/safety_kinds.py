@@ -57,17 +57,27 @@ def origin(record: dict) -> str:
     return str(record.get("source", ""))
 
 
-def source_kinds(train: Path) -> dict[str, str]:
-    """tag words -> "stance" or "crisis" from the shares of its training posts' sources."""
+def tag_sources(train: Path) -> tuple[Counter, Counter, Counter, dict[str, Counter]]:
+    """Per tag of the training posts: its posts, those from political sources, those from crisis
+    sources, and its posts per CrisisLex event."""
     posts, political, crisis = Counter(), Counter(), Counter()
+    events: dict[str, Counter] = {}
     with train.open(encoding="utf-8") as lines:
         for line in lines:
             record = json.loads(line)
-            where = origin(record)
+            where, event = origin(record), event_of(record)
             for tag in set(record.get("hashtags", ())):
                 posts[tag] += 1
                 political[tag] += where in seeds.POLITICAL_ORIGINS
                 crisis[tag] += where in seeds.CRISIS_ORIGINS
+                if event is not None:
+                    events.setdefault(tag, Counter())[event] += 1
+    return posts, political, crisis, events
+
+
+def source_kinds(train: Path) -> dict[str, str]:
+    """tag words -> "stance" or "crisis" from the shares of its training posts' sources."""
+    posts, political, crisis, _ = tag_sources(train)
     kinds = {}
     for tag, n in posts.items():
         if n < MIN_POSTS:
@@ -81,16 +91,7 @@ def source_kinds(train: Path) -> dict[str, str]:
 
 def event_owned(train: Path) -> set[str]:
     """The tags EVENT_SHARE of whose training posts (EVENT_POSTS or more) come from one CrisisLex event."""
-    posts: Counter = Counter()
-    events: dict[str, Counter] = {}
-    with train.open(encoding="utf-8") as lines:
-        for line in lines:
-            record = json.loads(line)
-            event = event_of(record)
-            for tag in set(record.get("hashtags", ())):
-                posts[tag] += 1
-                if event is not None:
-                    events.setdefault(tag, Counter())[event] += 1
+    posts, _, _, events = tag_sources(train)
     return {t for t, c in events.items() if posts[t] >= EVENT_POSTS and c.most_common(1)[0][1] >= EVENT_SHARE * posts[t]}
 
 

@@ -234,6 +234,9 @@ def test_a_grief_post_gets_no_cheerful_tag_and_no_occasion_it_does_not_name(safe
     assert not safety.check("lol", grief, "en").allowed
     assert safety.check("rip", grief, "en").allowed
     assert safety.check("grandad", grief, "en").allowed
+    lost = "We lost our baby at 11 weeks. Thank you for being so gentle with us."  # a loss too
+    assert not safety.check("happy baby", lost, "en").allowed and safety.check("baby", lost, "en").allowed
+    assert safety.check("happy baby", "Our baby rolled over for the first time today!", "en").allowed
 
 
 def test_an_occasion_a_grief_post_names_is_kept_and_cheer_on_other_posts_is_untouched(safety):
@@ -286,13 +289,6 @@ def test_a_bad_tone_support_or_corroborate_entry_raises(tmp_path, change, messag
     path.write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(InvalidSafetyLexicon, match=message):
         SafetyLexicon.load(path)
-
-
-def test_a_cheerful_tag_leaves_a_post_about_losing_a_baby_but_stays_on_a_happy_one(safety):
-    lost = "We lost our baby at 11 weeks. Thank you for being so gentle with us."
-    assert not safety.check("happy baby", lost, "en").allowed
-    assert safety.check("baby", lost, "en").allowed
-    assert safety.check("happy baby", "Our baby rolled over for the first time today!", "en").allowed
 
 
 def test_a_tag_one_crisis_owns_is_left_to_the_support_rules_which_ask_the_post_for_it(safety):
