@@ -69,6 +69,13 @@ def test_the_floor_returns_fewer_tags_for_an_emoji_only_post(grounded):
     assert len(filled.suggestions) > len(served.suggestions)
 
 
+def test_under_the_floor_emoji_or_a_bare_link_get_no_tag_but_a_thread_in_words_does(grounded):
+    for wordless in ("😂😂🔥", "https://example.com/watch?v=123", "@bob 👍 12:30"):
+        served = grounded.suggest(SuggestRequest(wordless, k=5))
+        assert served.suggestions == [] and served.below_floor, wordless
+    assert grounded.suggest(SuggestRequest("🔥🔥", ("what a tennis final in Melbourne",), k=5)).suggestions
+
+
 def test_a_disaster_tag_never_lands_on_a_post_that_is_not_about_it(grounded):
     result = grounded.suggest(SuggestRequest("Beach day with the kids, sandy toes everywhere", k=10, floor=False))
     assert "hurricane sandy" not in words(result)

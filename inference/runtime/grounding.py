@@ -43,7 +43,7 @@ from inference.runtime.tag_ranker import TagRanker, features as tag_features
 from inference.runtime.tag_index import TagIndex
 from inference.runtime.vector_cache import VectorCache
 from inference.text.names import supported
-from inference.text.phrases import FRAGMENT_WORDS, STOP_WORDS, extract_phrases
+from inference.text.phrases import FRAGMENT_WORDS, STOP_WORDS, extract_phrases, has_words
 from inference.text.tags import tag_key
 
 TAG_INDEX = "tag_index.npz"
@@ -326,6 +326,8 @@ class Grounder:
         return head + [(Ranked(r.words, last * r.score, r.source), e) for r, e in tail]
 
     def _finish(self, prepared: Prepared, dropped: set[str], floor: bool) -> Grounded:
+        if floor and not has_words(prepared.text):  # emoji, a bare link: nothing to ground a tag on
+            return Grounded([], bool(prepared.pool))
         kept, floored = self.eligible(prepared, dropped, floor)
         kept = self.ranked(kept, prepared.text)
         if self.lang == "en":

@@ -343,6 +343,15 @@ def _names(text: str) -> list[tuple[str, float, str]]:
     return [found for clause in clauses for found in _capitalised_spans(clause)]
 
 
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def has_words(text: str) -> bool:
+    """The text says something in words: a letter outside its links and @mentions (emoji, numbers and a
+    bare link say nothing a tag could be grounded on)."""
+    return bool(_LETTER.search(_MENTION.sub(" ", _URL.sub(" ", text))))
+
+
 def _clean(text: str) -> str:
     """URLs, @mentions, inline hashtags and Weibo's [emotes] -> sentence breaks."""
     for pattern in (_URL, _MENTION, _HASHTAG, _EMOTE):
