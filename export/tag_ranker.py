@@ -4,18 +4,23 @@
     python -m export.tag_ranker sheet --candidates runs/tag_ranker/candidates.jsonl --out SHEET.md [--part 1/4]
     python -m export.tag_ranker fit --candidates runs/tag_ranker/candidates.jsonl \
         --labels export/judged/en_labels.jsonl [--write inference/models/en]
+    python -m export.tag_ranker candidates --lang zh --gold runs/corpus/zh_dev.jsonl --half a --out C.jsonl
+    python -m export.tag_ranker half --input runs/corpus/en_dev.jsonl --half b --out runs/corpus/en_dev_b.jsonl
 
 1. candidates: every post (everyday English posts written for the purpose, export/judged/README.md; never
    a judging panel's) goes through the shipped service as a request does, with the relevance floor; the
    candidates that may be suggested (grounding.py `Grounder.eligible`: past the floor, the safety filter
-   and the support rules), the `--top` best by the weighted sum, are written with their FEATURES.
+   and the support rules), the `--top` best by the weighted sum, are written with their FEATURES. With
+   `--gold`, a data file's records too (every other one with `--half a`: half b stays held out), as
+   `tagsmith predict` asks (filling k, no floor), labelled by their gold tags; `--lang zh` the Chinese folder.
 2. sheet: a judge's sheet, each post with its candidates in a shuffled order; the judge writes one line
    a post, `{"id": ..., "usable": ["#Tag", ...]}` (export/judged/JUDGE.md); the label files keep the
    candidates the sheet showed (`shown`), and a candidate the code proposes since is left out.
-3. fit: a logistic regression (scikit-learn, L2, features standardised) on (candidate, usable?) pairs.
-   Printed: over 5 folds of the posts, the mean of min(2, usable tags in the top 5), the judging
-   panels' score, for the weighted sum's order and the ranker's, and the usable tags at rank 1. --write puts
-   tag_ranker.json into the folder and rewrites its manifest.
+3. fit: a logistic regression (scikit-learn, L2, features standardised) on (candidate, usable or gold?)
+   pairs, the judged posts' rows carrying `--judged-share` of the weight. Printed: over 5 folds of the
+   posts, the mean of min(2, usable tags in the top 5), the judging panels' score, and the share whose top 1
+   is usable, for the weighted sum's order and the ranker's (and for the gold posts the same with gold
+   tags). --write puts tag_ranker.json into the folder and rewrites its manifest.
 """
 
 from __future__ import annotations
@@ -186,6 +191,7 @@ def cross_validate(data: Labelled, c: float, share: float) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Parse the command line (see the module docstring) and `run` it."""
     parser = argparse.ArgumentParser(prog="python -m export.tag_ranker", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     p = commands.add_parser("candidates")
@@ -207,9 +213,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--candidates", type=Path, action="append", required=True)
     p.add_argument("--labels", type=Path, action="append", default=[], help="judged posts' labels (none: gold alone)")
     p.add_argument("--c", type=float, default=0.3, help="inverse L2 strength")
-    p.add_argument("--judged-share", type=float, default=0.5, help="of the training weight, on judged posts")
+    p.add_argument("--judged-share", type=float, default=0.3, help="of the training weight, on judged posts")
     p.add_argument("--write", type=Path, help="a model folder to write tag_ranker.json into")
-    args = parser.parse_args(argv)
+    run(parser.parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> None:
     if args.command == "candidates":
         rows = collect([p for path in args.posts for p in load_jsonl(path)], args.top, lang=args.lang)
         if args.gold:
