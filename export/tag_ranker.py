@@ -6,6 +6,7 @@
         --labels export/judged/en_labels.jsonl [--write inference/models/en]
     python -m export.tag_ranker candidates --lang zh --gold runs/corpus/zh_dev.jsonl --half a --out C.jsonl
     python -m export.tag_ranker half --input runs/corpus/en_dev.jsonl --half b --out runs/corpus/en_dev_b.jsonl
+    python -m export.tag_ranker score --candidates C.jsonl --labels export/judged/en_labels_check.jsonl --folder inference/models/en
 
 1. candidates: every post (everyday English posts written for the purpose, export/judged/README.md; never
    a judging panel's) goes through the shipped service as a request does, with the relevance floor; the
@@ -169,6 +170,16 @@ def list_scores(score: np.ndarray, data: Labelled, rows: np.ndarray, guesses: in
     return float(np.mean(panel)), float(np.mean(first))
 
 
+def score(rows: list[dict], labels: list[dict], folder: Path) -> dict:
+    """The list scores of the weighted sum's order and of `folder`'s ranker on labelled candidates."""
+    data = labelled(rows, labels)
+    every = np.ones(len(data.y), dtype=bool)
+    learned = TagRanker.load(folder).probabilities(data.x.tolist())
+    return {"posts": int(data.group.max() + 1), "weighted_sum": list_scores(data.x[:, FEATURES.index("base")], data, every),
+            "ranker": list_scores(learned, data, every), "ranker, one guess": list_scores(learned, data, every, VOCAB_GUESSES),
+            "best possible": list_scores(data.y.astype(float), data, every)}
+
+
 def cross_validate(data: Labelled, c: float, share: float) -> dict:
     """Held-out scores of the weighted sum's order and the ranker's, FOLDS folds over the posts: on the
     judged posts (panel score, usable at 1), on the gold posts (gold in the top 5 at most 2, gold at 1)."""
@@ -209,6 +220,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--candidates", type=Path, required=True)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--part", default="1/1", help="i/n: every n-th post from the i-th")
+    p = commands.add_parser("score", help="a folder's ranker on labelled candidates it never saw")
+    p.add_argument("--candidates", type=Path, required=True)
+    p.add_argument("--labels", type=Path, action="append", required=True)
+    p.add_argument("--folder", type=Path, required=True)
     p = commands.add_parser("fit")
     p.add_argument("--candidates", type=Path, action="append", required=True)
     p.add_argument("--labels", type=Path, action="append", default=[], help="judged posts' labels (none: gold alone)")
@@ -229,6 +244,8 @@ def run(args: argparse.Namespace) -> None:
         print(f"{len(rows)} posts, {sum(len(r['candidates']) for r in rows)} candidates -> {args.out}")
     elif args.command == "half":
         write_jsonl(args.out, half(list(read_records(args.input)), args.half))
+    elif args.command == "score":
+        print(json.dumps(score(load_jsonl(args.candidates), [line for path in args.labels for line in load_jsonl(path)], args.folder)))
     elif args.command == "sheet":
         index, parts = (int(v) for v in args.part.split("/"))
         args.out.write_text(write_sheet(load_jsonl(args.candidates), (index, parts)), encoding="utf-8")

@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from export.tag_ranker import cross_validate, fit, half, labelled, weights, write_sheet
+from export.tag_ranker import cross_validate, fit, half, labelled, score, weights, write_sheet
 from inference.runtime.grounding import GroundingConfig, Grounder, Prepared
 from inference.runtime.tag_index import TagIndex
 from inference.runtime.tag_ranker import FEATURES, TAG_RANKER, InvalidTagRanker, TagRanker, features
@@ -129,3 +129,12 @@ def test_a_chinese_candidates_features_read_the_chinese_post():
     named = dict(zip(FEATURES, features(entry, "今天 的 重庆火锅 真 好吃", 0.4, 30, "zh")))
     assert named["in_post"] == 1.0 and named["one_word"] == 0.0
     assert dict(zip(FEATURES, features(entry, "今天 吃 面条", 0.4, 30, "zh")))["in_post"] == 0.0
+
+
+def test_a_folders_ranker_is_scored_on_labelled_posts_it_never_saw(tmp_path):
+    rows = _rows(6)
+    labels = [{"id": r["id"], "shown": ["#Yoga", "#Lying"], "usable": ["#Yoga"]} for r in rows]
+    (tmp_path / TAG_RANKER).write_text(json.dumps(_ranker(log_count=5.0).to_json({})))
+    scored = score(rows, labels, tmp_path)
+    assert scored["posts"] == 6 and scored["weighted_sum"][1] == 0.0 and scored["ranker"][1] == 1.0
+    assert scored["best possible"] == (1.0, 1.0)
