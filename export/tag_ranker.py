@@ -38,6 +38,7 @@ from tqdm import tqdm
 
 from export.baselines import load_jsonl
 from export.folder_manifest import write_manifest
+from export.ingest import write_jsonl
 from inference.evaluation.readers import read_records
 from inference.runtime.grounding import RANKED_BY_JUDGES
 from inference.runtime.grounding_rules import VOCAB_GUESSES
@@ -240,9 +241,11 @@ def run(args: argparse.Namespace) -> None:
             records = list(read_records(args.gold))
             records = half(records, args.half) if args.half else records
             rows += collect([r for r in records if r.get("hashtags")], args.top, gold=True, lang=args.lang)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
         write_jsonl(args.out, rows)
         print(f"{len(rows)} posts, {sum(len(r['candidates']) for r in rows)} candidates -> {args.out}")
     elif args.command == "half":
+        args.out.parent.mkdir(parents=True, exist_ok=True)
         write_jsonl(args.out, half(list(read_records(args.input)), args.half))
     elif args.command == "score":
         print(json.dumps(score(load_jsonl(args.candidates), [line for path in args.labels for line in load_jsonl(path)], args.folder)))
@@ -262,10 +265,6 @@ def run(args: argparse.Namespace) -> None:
             write_manifest(args.write)
             print(f"wrote {args.write / TAG_RANKER}: " + ", ".join(f"{n} {w:+.2f}" for n, w in zip(FEATURES, ranker.weights)))
 
-
-def write_jsonl(path: Path, rows: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import random
 from collections import defaultdict
 from pathlib import Path
 
-from inference.evaluation.panel import K, read_jsonl, sheet
+from inference.evaluation.panel import K, read_jsonl, sheet_of
 
 
 def paired_sheet(before: Path, after: Path, out: Path, seed: int) -> int:
@@ -38,10 +38,8 @@ def paired_sheet(before: Path, after: Path, out: Path, seed: int) -> int:
             items.append({**lists, "id": f"{row['id']}-{side}"})
     rng.shuffle(items)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "items.jsonl").write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items), encoding="utf-8")
-    (out / "sheet.md").write_text(sheet(out / "items.jsonl") + "\n", encoding="utf-8")
+    (out / "sheet.md").write_text(sheet_of(items) + "\n", encoding="utf-8")
     (out / "key.json").write_text(json.dumps({"before": str(before), "after": str(after), "items": key}, indent=1) + "\n")
-    (out / "items.jsonl").unlink()
     return len(key) // 2
 
 

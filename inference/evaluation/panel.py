@@ -50,8 +50,13 @@ def make_lists(panel: Path, out: Path, models: str | None) -> None:
 
 def sheet(lists: Path) -> str:
     """A plain sheet for a judge: the post, its thread, the tags; nothing about how they were made."""
+    return sheet_of(read_jsonl(lists))
+
+
+def sheet_of(rows: list[dict]) -> str:
+    """`sheet` of lists already read."""
     lines = []
-    for row in read_jsonl(lists):
+    for row in rows:
         lines.append(f"## {row['id']}\npost: {row['post']}")
         for reply in row["thread"]:
             lines.append(f"reply: {reply}")
