@@ -55,9 +55,15 @@ def unseen(records: list[dict], pred: list[list[str]], owned: dict[str, set[str]
             continue
         text = " ".join([record.get("post") or "", *(record.get("thread") or ())])
         own = owned.get(event, set())
-        kept = [t for t in tags if tag_key(t) not in own or content_overlap(t, text, "en")[0] == content_overlap(t, text, "en")[1] > 0]
+        kept = [t for t in tags if tag_key(t) not in own or _written(t, text)]
         gold.append(record["hashtags"]), before.append(tags[:K]), after.append(kept[:K])
     return gold, before, after
+
+
+def _written(tag_words: str, text: str) -> bool:
+    """The text writes every content word of the tag (and the tag has one)."""
+    present, total = content_overlap(tag_words, text, "en")
+    return present == total > 0
 
 
 def main(argv: list[str] | None = None) -> None:
