@@ -42,7 +42,7 @@ from export.ingest import write_jsonl
 from inference.evaluation.readers import read_records
 from inference.runtime.grounding import RANKED_BY_JUDGES
 from inference.runtime.grounding_rules import VOCAB_GUESSES
-from inference.runtime.tag_ranker import FEATURES, TAG_RANKER, TagRanker, features
+from inference.runtime.tag_ranker import FEATURES, TAG_RANKER, TagRanker, features, with_head
 from inference.text.segment import format_tag
 from inference.text.tags import tag_key, variant_key
 
@@ -65,7 +65,9 @@ def collect(posts: list[dict], top: int, gold: bool = False, lang: str = "en") -
 
     def eligible(prepared, dropped, floor):  # records what the request's grounding stage may suggest
         kept, floored = plain(prepared, dropped, floor)
-        seen.append((prepared.text, kept))
+        head = sorted(kept, key=lambda pair: -pair[0].score)[:top]
+        grounder.mark_shown([e for _, e in head], prepared.context)  # as `Grounder.ranked` does
+        seen.append((prepared.text, head))
         return kept, floored
 
     grounder.eligible, grounder.ranker = eligible, None
@@ -74,12 +76,11 @@ def collect(posts: list[dict], top: int, gold: bool = False, lang: str = "en") -
         seen.clear()
         result = suggester.suggest(request_for(post, K if gold else TOP, lang, floor=not gold))
         text, kept = seen[-1] if seen else ("", [])
-        kept = sorted(kept, key=lambda pair: -pair[0].score)[:top]
         row = {"id": post["id"], "post": post["post"], "thread": post.get("thread", []),
                "shipped": [s.tag for s in result.suggestions],
                "candidates": [{"tag": format_tag(r.words, lang), "key": tag_key(r.words), "base": float(r.score),
-                               "features": [float(v) for v in features(e, text, r.score, grounder.tag_count(tag_key(r.words)), lang)]}
-                              for r, e in kept]}
+                               "features": [float(v) for v in row]}
+                              for (r, _), row in zip(kept, with_head([features(e, text, r.score, grounder.tag_count(tag_key(r.words)), lang) for r, e in kept]))]}
         if gold:
             row["gold"] = sorted({tag_key(t) for t in post["hashtags"]})
         out.append(row)

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from export.tag_ranker import cross_validate, fit, half, labelled, score, weights, write_sheet
-from inference.runtime.grounding import GroundingConfig, Grounder, Prepared
+from inference.runtime.grounding import GroundingConfig, Grounder, Prepared, shown_text
 from inference.runtime.tag_index import TagIndex
-from inference.runtime.tag_ranker import FEATURES, TAG_RANKER, InvalidTagRanker, TagRanker, features
+from inference.runtime.tag_ranker import FEATURES, TAG_RANKER, InvalidTagRanker, TagRanker, features, with_head
 
 TAGS = ["yoga", "pose", "lying"]
 
@@ -53,7 +53,7 @@ def test_a_ranker_orders_the_list_by_its_probability_and_scores_stay_in_0_1():
 
 
 def test_features_name_what_they_hold():
-    row = features(_entry("yoga pose", 0.7, "vocab", dense=0.1), TEXT, 0.3, 12)
+    row = with_head([features(_entry("yoga pose", 0.7, "vocab", dense=0.1), TEXT, 0.3, 12)])[0]
     named = dict(zip(FEATURES, row))
     assert len(row) == len(FEATURES) and named["base"] == 0.3 and named["from_vocab"] == 1.0
     assert named["in_post"] == 0.5 and named["one_word"] == 0.0 and named["dense"] == 0.1
@@ -67,6 +67,38 @@ def test_a_name_the_post_writes_stands_past_the_floor_only_where_the_folder_says
     on = _grounder(names_past_floor=True)._finish(Prepared(pool, text), set(), True)
     assert [r.words for r in off.ranked] == ["sleep"] and off.floored
     assert {r.words for r in on.ranked} == {"alcaraz", "sleep"}
+
+
+def test_the_shown_cosine_is_read_against_the_whole_head():
+    rows = with_head([features(_entry(w, 0.5, shown_cos=c), TEXT, 0.3, 2) for w, c in (("yoga", 0.6), ("pose", 0.2), ("lying", 0.4))])
+    named = [dict(zip(FEATURES, row)) for row in rows]
+    assert [n["shown_cos"] for n in named] == [0.6, 0.2, 0.4] and [n["shown_top"] for n in named] == [1.0, 0.0, 0.0]
+    assert named[0]["shown_z"] > 0.0 > named[1]["shown_z"] and abs(named[2]["shown_z"]) < 1e-6
+    assert with_head([]) == []
+
+
+class _Encoder:
+    """Counts what it encodes; each text's vector is [1, len(text)] normalised."""
+
+    def __init__(self):
+        self.seen: list[str] = []
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        self.seen += texts
+        v = np.array([[1.0, len(t)] for t in texts], dtype=np.float32)
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def test_a_tag_is_encoded_as_shown_once_and_without_a_context_its_cosine_stands_in():
+    assert shown_text("nba finals", "en") == "NBA Finals" and shown_text("重庆 火锅", "zh") == "重庆火锅"
+    grounder, encoder = _grounder(), _Encoder()
+    grounder.encoder = encoder
+    entries = [_entry("yoga pose", 0.5), _entry("lying", 0.5)]
+    grounder.mark_shown(entries, np.array([0.0, 1.0], dtype=np.float32))
+    grounder.mark_shown([_entry("yoga pose", 0.5)], np.array([0.0, 1.0], dtype=np.float32))
+    assert encoder.seen == ["Yoga Pose", "Lying"] and entries[0]["shown_cos"] > entries[1]["shown_cos"] > 0.9
+    grounder.mark_shown(entries, None)
+    assert [e["shown_cos"] for e in entries] == [0.5, 0.5]
 
 
 def test_the_runtime_refuses_a_ranker_file_built_for_other_features(tmp_path):
@@ -89,8 +121,8 @@ def _rows(n: int) -> list[dict]:
     ahead by the weighted sum."""
     rows = []
     for i in range(n):
-        topic = features(_entry("yoga", 0.7), TEXT, 0.2, 90)
-        fragment = features(_entry("lying", 0.9, "phrase", phrase=0.3), TEXT, 0.3, 2)
+        fragment, topic = with_head([features(_entry("lying", 0.9, "phrase", phrase=0.3), TEXT, 0.3, 2),
+                                     features(_entry("yoga", 0.7), TEXT, 0.2, 90)])
         rows.append({"id": f"p{i}", "post": TEXT, "thread": [], "candidates": [
             {"tag": "#Lying", "key": "lying", "base": 0.3, "features": fragment},
             {"tag": "#Yoga", "key": "yoga", "base": 0.2, "features": topic}]})

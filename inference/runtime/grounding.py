@@ -39,11 +39,12 @@ from inference.runtime.encoder_head import EncoderHead, TunedEncoder, encode_tag
 from inference.runtime.grounding_config import GROUNDING_JSON, GroundingConfig, InvalidGrounding  # noqa: F401 (re-exported)
 from inference.runtime.grounding_rules import demote_loose_guesses, distinct_first, few_guesses, mark_post_words
 from inference.runtime.ranking import Ranked
-from inference.runtime.tag_ranker import TagRanker, features as tag_features
+from inference.runtime.tag_ranker import TagRanker, features as tag_features, with_head
 from inference.runtime.tag_index import TagIndex
 from inference.runtime.vector_cache import VectorCache
 from inference.text.names import supported
 from inference.text.phrases import FRAGMENT_WORDS, STOP_WORDS, extract_phrases, has_words
+from inference.text.segment import format_tag
 from inference.text.tags import tag_key
 
 TAG_INDEX = "tag_index.npz"
@@ -81,6 +82,7 @@ class Prepared:
 
     pool: dict[str, dict]
     text: str
+    context: np.ndarray | None = None  # the post + thread vector [D] (the judged ranker's shown cosine)
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,14 @@ def embed_text(words: str, lang: str) -> str:
     return "".join(kept) if lang == "zh" else " ".join(kept)
 
 
+def shown_text(words: str, lang: str) -> str:
+    """A tag's words cased as its hashtag shows them ("NBA Finals"), for the judged ranker's cosine: the
+    encoder reads case, and the vocabulary's vectors are of lowercase words."""
+    if lang == "zh":
+        return embed_text(words, lang)
+    return " ".join(format_tag(w, lang).lstrip("#") for w in embed_text(words, lang).split()) or words
+
+
 def context_text(post: str, thread: Sequence[str]) -> str:
     """What is embedded for a request: the post, then its thread."""
     return "\n".join([post, *thread]).strip()
@@ -110,6 +120,7 @@ class Grounder:
         self.index = index
         self.rows = {tag_key(t): i for i, t in enumerate(index.tags)}
         self.encoded = VectorCache(ENCODED_CACHE)  # tags outside the index, encoded once
+        self.shown = VectorCache(ENCODED_CACHE)  # the encoder's own vectors of tags as shown (`shown_text`)
         self.config = config
         self.lang = lang
         self.safety = safety  # inference.runtime.safety.SafetyFilter or None
@@ -266,7 +277,7 @@ class Grounder:
         if self.lang == "en" and self.config.post_word_weight:
             for pool, text in zip(pools, texts):
                 mark_post_words(pool, text, self.tag_count, GENERIC_ALONE)
-        return [Prepared(pool, text) for pool, text in zip(pools, texts)]
+        return [Prepared(pool, text, context) for pool, text, context in zip(pools, texts, contexts)]
 
     def tag_count(self, key: str) -> int:
         """How many training posts used the tag (0 outside the vocabulary)."""
@@ -311,7 +322,22 @@ class Grounder:
             kept.append((Ranked(entry["words"], self.score(entry), entry["source"]), entry))
         return kept, floored
 
-    def ranked(self, kept: list[tuple[Ranked, dict]], text: str) -> list[tuple[Ranked, dict]]:
+    def mark_shown(self, entries: list[dict], context: np.ndarray | None) -> None:
+        """Fill the entries' "shown_cos": the cosine of the request's vector with the encoder's own vector
+        of each tag as shown (one encoder call for those not cached); their "cos" with no context."""
+        if context is None:
+            for entry in entries:
+                entry["shown_cos"] = entry["cos"]
+            return
+        texts = {tag_key(e["words"]): shown_text(e["words"], self.lang) for e in entries}
+        if new := [(k, t) for k, t in texts.items() if self.shown.get(k) is None]:
+            for (key, _), vector in zip(new, self.encoder.encode([t for _, t in new])):
+                self.shown.put(key, vector)
+        for entry in entries:
+            vector = self.shown.get(tag_key(entry["words"]))
+            entry["shown_cos"] = entry["cos"] if vector is None else float(vector @ context)
+
+    def ranked(self, kept: list[tuple[Ranked, dict]], prepared: Prepared) -> list[tuple[Ranked, dict]]:
         """kept, best first by the weighted sum; where the folder has a tag ranker, its
         RANKED_BY_JUDGES best reordered by the ranker's probability (the candidates it learnt from),
         the rest after them in their order."""
@@ -319,7 +345,8 @@ class Grounder:
         if self.ranker is None or not kept:
             return kept
         head, tail = kept[:RANKED_BY_JUDGES], kept[RANKED_BY_JUDGES:]
-        rows = [tag_features(entry, text, r.score, self.tag_count(tag_key(r.words)), self.lang) for r, entry in head]
+        self.mark_shown([entry for _, entry in head], prepared.context)
+        rows = with_head([tag_features(entry, prepared.text, r.score, self.tag_count(tag_key(r.words)), self.lang) for r, entry in head])
         head = [(Ranked(r.words, float(p), r.source), e) for (r, e), p in zip(head, self.ranker.probabilities(rows))]
         head.sort(key=lambda pair: -pair[0].score)
         last = head[-1][0].score
@@ -329,7 +356,7 @@ class Grounder:
         if floor and not has_words(prepared.text):  # emoji, a bare link: nothing to ground a tag on
             return Grounded([], bool(prepared.pool))
         kept, floored = self.eligible(prepared, dropped, floor)
-        kept = self.ranked(kept, prepared.text)
+        kept = self.ranked(kept, prepared)
         if self.lang == "en":
             kept = distinct_first(kept)
         if floor and self.lang != "zh":  # English, and other languages through English's vocabulary

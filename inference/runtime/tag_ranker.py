@@ -43,7 +43,12 @@ FEATURES = (
     # its best score for the post, and the model's and the relevance's weights as that grows (a post
     # like the training posts: trust the model; an everyday post: the encoder and the post's words)
     "model_p", "model_best", "model_conf", "relevance_conf",
+    # the cosine of the post with the encoder's own vector of the tag as shown ("No Regrets"; no head tuned
+    # on the data sets' gold tags maps it: what the post is about rather than those authors' habits), as it
+    # is, standardised over the list's head (the candidates ranked together), and whether it is the highest
+    "shown_cos", "shown_z", "shown_top",
 )
+HEAD_FEATURES = 2  # the last FEATURES, which `with_head` adds from the whole head
 
 
 class InvalidTagRanker(ValueError):
@@ -51,7 +56,7 @@ class InvalidTagRanker(ValueError):
 
 
 def features(entry: dict, text: str, base: float, tag_count: int, lang: str = "en") -> list[float]:
-    """One candidate's FEATURES. entry: its pool entry (grounding.py `Grounder.candidates`, relevance
+    """One candidate's FEATURES but the HEAD_FEATURES last (`with_head` adds them). entry: its pool entry (grounding.py `Grounder.candidates`, relevance
     filled); text: the post and thread; base: its weighted sum; tag_count: training posts that used it;
     lang: the folder's language (rarity reads English web counts: a Chinese word is rare to it)."""
     words = entry["words"].lower().split()
@@ -71,7 +76,18 @@ def features(entry: dict, text: str, base: float, tag_count: int, lang: str = "e
         float(one and source == "phrase"), float(one) * (1.0 - rare[0]),
         float(any(c.isdigit() for c in entry["words"])),
         entry.get("model_p", 0.0), best, entry["model"] * best, entry["relevance"] * best,
+        entry.get("shown_cos", entry.get("cos", 0.0)),
     ]
+
+
+def with_head(rows: list[list[float]]) -> list[list[float]]:
+    """The rows of `features` for the candidates ranked together, each completed with the features read
+    against the whole head: its shown cosine standardised over theirs, and whether it is the highest."""
+    if not rows:
+        return []
+    shown = np.asarray([row[-1] for row in rows])  # [N]
+    z = (shown - shown.mean()) / (shown.std() + 1e-6)
+    return [[*row, float(v), float(c == shown.max())] for row, v, c in zip(rows, z, shown)]
 
 
 @dataclass(frozen=True)
