@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from export.tag_ranker import cross_validate, fit, half, labelled, score, weights, write_sheet
-from inference.runtime.grounding import GroundingConfig, Grounder, Prepared, shown_text
+from inference.runtime.grounding import GroundingConfig, Grounder, Prepared
+from inference.runtime.shown_vectors import ShownVectors, shown_text
 from inference.runtime.tag_index import TagIndex
 from inference.runtime.tag_ranker import FEATURES, TAG_RANKER, InvalidTagRanker, TagRanker, features, with_head
 
@@ -99,6 +100,19 @@ def test_a_tag_is_encoded_as_shown_once_and_without_a_context_its_cosine_stands_
     assert encoder.seen == ["Yoga Pose", "Lying"] and entries[0]["shown_cos"] > entries[1]["shown_cos"] > 0.9
     grounder.mark_shown(entries, None)
     assert [e["shown_cos"] for e in entries] == [0.5, 0.5]
+
+
+def test_the_vocabularys_shown_vectors_come_from_its_table_and_other_tags_are_kept_as_they_are_encoded():
+    encoder = _Encoder()
+    shown = ShownVectors(np.array([[1.0, 0.0]], dtype=np.float16), {"yoga": 0}, "en", 10)
+    items = [("savasana", "savasana")]
+    assert shown.texts_beside(items) == ["Savasana"]
+    shown.keep(items, encoder.encode(shown.texts_beside(items)))
+    entries = [_entry("yoga", 0.5), _entry("savasana", 0.5)]
+    shown.cosines(entries, np.array([1.0, 0.0], dtype=np.float32), encoder)
+    assert encoder.seen == ["Savasana"] and entries[0]["shown_cos"] == 1.0 and 0.0 < entries[1]["shown_cos"] < 0.2
+    zh = ShownVectors(None, {}, "zh", 10)  # a Chinese tag shows as its words are embedded: their vectors serve
+    assert zh.texts_beside([("火锅", "火锅")]) == []
 
 
 def test_the_runtime_refuses_a_ranker_file_built_for_other_features(tmp_path):

@@ -35,20 +35,19 @@ from typing import Callable, Iterable, NamedTuple, Sequence
 import numpy as np
 
 from inference.runtime.dense_retrieval import DENSE_INDEX, DenseIndex, InvalidDenseIndex
-from inference.runtime.encoder_head import EncoderHead, TunedEncoder, encode_tags
+from inference.runtime.encoder_head import EncoderHead, TunedEncoder
 from inference.runtime.grounding_config import GROUNDING_JSON, GroundingConfig, InvalidGrounding  # noqa: F401 (re-exported)
 from inference.runtime.grounding_rules import demote_loose_guesses, distinct_first, few_guesses, mark_post_words
 from inference.runtime.ranking import Ranked
 from inference.runtime.tag_ranker import TagRanker, features as tag_features, with_head
 from inference.runtime.tag_index import TagIndex
+from inference.runtime.shown_vectors import ShownVectors, embed_text
 from inference.runtime.vector_cache import VectorCache
 from inference.text.names import supported
 from inference.text.phrases import FRAGMENT_WORDS, STOP_WORDS, extract_phrases, has_words
-from inference.text.segment import format_tag
 from inference.text.tags import tag_key
 
 TAG_INDEX = "tag_index.npz"
-PLACEHOLDERS = ("DIGIT", "URL", "MENTION")  # the data sets' tokens: never embedded as words
 ENCODED_CACHE = 8_000  # vectors of tags outside the index kept (2 kB each, plus overhead): models repeat their tags
 RANKED_BY_JUDGES = 15  # of a list's best by the weighted sum, reordered by the judged ranker (export/tag_ranker.py --top)
 NAME_KINDS = frozenset({"title", "entity"})  # phrases.py kinds that name something (`title_weight`)
@@ -93,20 +92,6 @@ class Grounded:
     floored: bool
 
 
-def embed_text(words: str, lang: str) -> str:
-    """What is embedded for a tag: its words (Chinese joined without spaces), placeholders left out."""
-    kept = [w for w in words.split() if w not in PLACEHOLDERS] or words.split()
-    return "".join(kept) if lang == "zh" else " ".join(kept)
-
-
-def shown_text(words: str, lang: str) -> str:
-    """A tag's words cased as its hashtag shows them ("NBA Finals"), for the judged ranker's cosine: the
-    encoder reads case, and the vocabulary's vectors are of lowercase words."""
-    if lang == "zh":
-        return embed_text(words, lang)
-    return " ".join(format_tag(w, lang).lstrip("#") for w in embed_text(words, lang).split()) or words
-
-
 def context_text(post: str, thread: Sequence[str]) -> str:
     """What is embedded for a request: the post, then its thread."""
     return "\n".join([post, *thread]).strip()
@@ -120,7 +105,7 @@ class Grounder:
         self.index = index
         self.rows = {tag_key(t): i for i, t in enumerate(index.tags)}
         self.encoded = VectorCache(ENCODED_CACHE)  # tags outside the index, encoded once
-        self.shown = VectorCache(ENCODED_CACHE)  # the encoder's own vectors of tags as shown (`shown_text`)
+        self.shown: ShownVectors | None = None  # tags as shown, for the judged ranker (runtime/shown_vectors.py)
         self.config = config
         self.lang = lang
         self.safety = safety  # inference.runtime.safety.SafetyFilter or None
@@ -169,7 +154,13 @@ class Grounder:
 
     def _encode_into_cache(self, items: list[tuple[str, str]]) -> np.ndarray:
         """The vectors of (tag_key, words) items [N, D], also put into the vector cache."""
-        vectors = encode_tags(self.encoder, [embed_text(words, self.lang) for _, words in items])
+        shown = self.shown if self.ranker is not None else None  # the judged ranker's vectors too
+        beside = shown.texts_beside(items) if shown is not None else []
+        out = self.encoder.encode([embed_text(words, self.lang) for _, words in items] + beside)
+        raw = out[: len(items)]  # the encoder's own vectors [N, D]; a head maps them to keys
+        vectors = self.encoder.head.fold_tags(raw) if isinstance(self.encoder, TunedEncoder) else raw
+        if shown is not None:
+            shown.keep(items, out[len(items):] if beside else raw)
         for (key, _), vector in zip(items, vectors):
             self.encoded.put(key, vector)
         return vectors
@@ -323,19 +314,10 @@ class Grounder:
         return kept, floored
 
     def mark_shown(self, entries: list[dict], context: np.ndarray | None) -> None:
-        """Fill the entries' "shown_cos": the cosine of the request's vector with the encoder's own vector
-        of each tag as shown (one encoder call for those not cached); their "cos" with no context."""
-        if context is None:
-            for entry in entries:
-                entry["shown_cos"] = entry["cos"]
-            return
-        texts = {tag_key(e["words"]): shown_text(e["words"], self.lang) for e in entries}
-        if new := [(k, t) for k, t in texts.items() if self.shown.get(k) is None]:
-            for (key, _), vector in zip(new, self.encoder.encode([t for _, t in new])):
-                self.shown.put(key, vector)
-        for entry in entries:
-            vector = self.shown.get(tag_key(entry["words"]))
-            entry["shown_cos"] = entry["cos"] if vector is None else float(vector @ context)
+        """Fill the entries' "shown_cos" (runtime/shown_vectors.py); their "cos" where nothing is shown."""
+        if self.shown is None:
+            self.shown = ShownVectors(None, {}, self.lang, ENCODED_CACHE)  # a grounder built in code
+        self.shown.cosines(entries, context, self.encoder)
 
     def ranked(self, kept: list[tuple[Ranked, dict]], prepared: Prepared) -> list[tuple[Ranked, dict]]:
         """kept, best first by the weighted sum; where the folder has a tag ranker, its
@@ -372,7 +354,7 @@ def attach_grounders(models: dict, safety=None, providers=None, threads: int = 1
     grounded = [m for m in models.values() if (m.folder / GROUNDING_JSON).exists() and (m.folder / TAG_INDEX).exists()]
     if not grounded:
         return
-    from inference.runtime.sentence_encoder import SentenceEncoder
+    from inference.runtime.sentence_encoder import SentenceEncoder, precision, source_files
 
     encoder = SentenceEncoder.load(providers=providers, threads=max(1, threads))
     for model in grounded:
@@ -381,10 +363,14 @@ def attach_grounders(models: dict, safety=None, providers=None, threads: int = 1
             raise InvalidGrounding(f"{model.folder / TAG_INDEX}: vectors of dimension {index.dim}, the encoder gives {encoder.dim}")
         head = EncoderHead.load(model.folder)  # encoder_head.json: the encoder tuned for hashtags, or none
         own = encoder if head is None else TunedEncoder(encoder, head)
-        index = index if head is None else own.tag_index(index)  # tag vectors mapped once, here
+        raw_index, index = index, (index if head is None else own.tag_index(index))  # tag vectors mapped once, here
         model.grounder = Grounder(own, index, GroundingConfig.load(model.folder), model.lang, safety)
         index.columns  # built at load rather than in the first request (Grounder.nearest)
         model.grounder.ranker = TagRanker.load(model.folder)
+        if model.grounder.ranker is not None:  # the ranker's shown vectors of the vocabulary (a table, cached)
+            model.grounder.shown = ShownVectors.for_vocabulary(
+                encoder, list(raw_index.tags), raw_index.vectors, [model.folder / TAG_INDEX, source_files()[0]],
+                precision(providers), ENCODED_CACHE, model.lang)
         if (model.folder / DENSE_INDEX).exists():
             model.grounder.dense = _load_dense(model.folder / DENSE_INDEX, encoder.dim)
 
