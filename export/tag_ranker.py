@@ -232,6 +232,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--c", type=float, default=0.3, help="inverse L2 strength")
     p.add_argument("--judged-share", type=float, default=0.3, help="of the training weight, on judged posts")
     p.add_argument("--write", type=Path, help="a model folder to write tag_ranker.json into")
+    p.add_argument("--leave-out", action="append", default=[], choices=FEATURES, metavar="FEATURE",
+                   help="cross-validate with this feature held constant (what it adds); never with --write")
     run(parser.parse_args(argv))
 
 
@@ -256,6 +258,10 @@ def run(args: argparse.Namespace) -> None:
     else:
         rows = [r for path in args.candidates for r in load_jsonl(path)]
         data = labelled(rows, [line for path in args.labels for line in load_jsonl(path)])
+        if args.leave_out:
+            if args.write:
+                raise SystemExit("--leave-out measures a feature; a folder's ranker reads them all (no --write)")
+            data.x[:, [FEATURES.index(name) for name in args.leave_out]] = 0.0  # constant: the fit gives it no weight
         report = cross_validate(data, args.c, args.judged_share)
         print(json.dumps(report))
         if args.write:

@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from export.tag_ranker import cross_validate, fit, half, labelled, score, weights, write_sheet
+from export.tag_ranker import cross_validate, fit, half, labelled, main, score, weights, write_sheet
 from inference.runtime.grounding import GroundingConfig, Grounder, Prepared
 from inference.runtime.shown_vectors import ShownVectors, shown_text
 from inference.runtime.tag_index import TagIndex
@@ -184,3 +184,14 @@ def test_a_folders_ranker_is_scored_on_labelled_posts_it_never_saw(tmp_path):
     scored = score(rows, labels, tmp_path)
     assert scored["posts"] == 6 and scored["weighted_sum"][1] == 0.0 and scored["ranker"][1] == 1.0
     assert scored["best possible"] == (1.0, 1.0)
+
+
+def test_a_fit_can_leave_a_feature_out_to_measure_it_but_never_writes_such_a_ranker(tmp_path, capsys):
+    rows, labels = tmp_path / "c.jsonl", tmp_path / "l.jsonl"
+    rows.write_text("".join(json.dumps(r) + "\n" for r in _rows(10)))
+    labels.write_text("".join(json.dumps({"id": f"p{i}", "usable": ["#Yoga"]}) + "\n" for i in range(10)))
+    main(["fit", "--candidates", str(rows), "--labels", str(labels), "--leave-out", "log_count", "--leave-out", "base"])
+    assert json.loads(capsys.readouterr().out)["judged"]["ranker"][1] == 1.0  # the other features still tell
+    with pytest.raises(SystemExit):
+        main(["fit", "--candidates", str(rows), "--labels", str(labels), "--leave-out", "base", "--write", str(tmp_path)])
+    assert not (tmp_path / TAG_RANKER).exists()
