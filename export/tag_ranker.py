@@ -76,11 +76,11 @@ def collect(posts: list[dict], top: int, gold: bool = False, lang: str = "en") -
         seen.clear()
         result = suggester.suggest(request_for(post, K if gold else TOP, lang, floor=not gold))
         text, kept = seen[-1] if seen else ("", [])
+        rows = with_head([features(e, text, r.score, grounder.tag_count(tag_key(r.words)), lang) for r, e in kept])
         row = {"id": post["id"], "post": post["post"], "thread": post.get("thread", []),
                "shipped": [s.tag for s in result.suggestions],
                "candidates": [{"tag": format_tag(r.words, lang), "key": tag_key(r.words), "base": float(r.score),
-                               "features": [float(v) for v in row]}
-                              for (r, _), row in zip(kept, with_head([features(e, text, r.score, grounder.tag_count(tag_key(r.words)), lang) for r, e in kept]))]}
+                               "features": [float(v) for v in values]} for (r, _), values in zip(kept, rows)]}
         if gold:
             row["gold"] = sorted({tag_key(t) for t in post["hashtags"]})
         out.append(row)

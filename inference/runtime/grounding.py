@@ -105,7 +105,8 @@ class Grounder:
         self.index = index
         self.rows = {tag_key(t): i for i, t in enumerate(index.tags)}
         self.encoded = VectorCache(ENCODED_CACHE)  # tags outside the index, encoded once
-        self.shown: ShownVectors | None = None  # tags as shown, for the judged ranker (runtime/shown_vectors.py)
+        # tags as shown, for the judged ranker (runtime/shown_vectors.py): the vocabulary's table at load
+        self.shown = ShownVectors(None, {}, lang, ENCODED_CACHE)
         self.config = config
         self.lang = lang
         self.safety = safety  # inference.runtime.safety.SafetyFilter or None
@@ -314,9 +315,7 @@ class Grounder:
         return kept, floored
 
     def mark_shown(self, entries: list[dict], context: np.ndarray | None) -> None:
-        """Fill the entries' "shown_cos" (runtime/shown_vectors.py); their "cos" where nothing is shown."""
-        if self.shown is None:
-            self.shown = ShownVectors(None, {}, self.lang, ENCODED_CACHE)  # a grounder built in code
+        """Fill the entries' "shown_cos" (runtime/shown_vectors.py); their "cos" with no context."""
         self.shown.cosines(entries, context, self.encoder)
 
     def ranked(self, kept: list[tuple[Ranked, dict]], prepared: Prepared) -> list[tuple[Ranked, dict]]:

@@ -56,9 +56,10 @@ class InvalidTagRanker(ValueError):
 
 
 def features(entry: dict, text: str, base: float, tag_count: int, lang: str = "en") -> list[float]:
-    """One candidate's FEATURES but the HEAD_FEATURES last (`with_head` adds them). entry: its pool entry (grounding.py `Grounder.candidates`, relevance
-    filled); text: the post and thread; base: its weighted sum; tag_count: training posts that used it;
-    lang: the folder's language (rarity reads English web counts: a Chinese word is rare to it)."""
+    """One candidate's FEATURES but the HEAD_FEATURES last (`with_head` adds them). entry: its pool entry
+    (grounding.py `Grounder.candidates`, relevance filled); text: the post and thread; base: its weighted
+    sum; tag_count: training posts that used it; lang: the folder's language (rarity reads English web
+    counts: a Chinese word is rare to it)."""
     words = entry["words"].lower().split()
     source = entry["source"]
     found, total = content_overlap(entry["words"], text, lang)
