@@ -195,3 +195,17 @@ def test_a_fit_can_leave_a_feature_out_to_measure_it_but_never_writes_such_a_ran
     with pytest.raises(SystemExit):
         main(["fit", "--candidates", str(rows), "--labels", str(labels), "--leave-out", "base", "--write", str(tmp_path)])
     assert not (tmp_path / TAG_RANKER).exists()
+
+
+def test_the_vocabularys_table_is_built_once_into_the_cache_folder_and_chinese_uses_the_index(tmp_path, monkeypatch):
+    monkeypatch.setenv("TAGSMITH_CACHE_DIR", str(tmp_path / "cache"))
+    source = tmp_path / "tag_index.npz"
+    source.write_bytes(b"the index file the table derives from")
+    raw = np.array([[0.0, 1.0], [1.0, 0.0]], dtype=np.float32)
+    first, second = _Encoder(), _Encoder()
+    for encoder in (first, second):
+        shown = ShownVectors.for_vocabulary(encoder, ["nba finals", "yoga"], raw, [source], "int8", 10, "en")
+    assert first.seen == ["NBA Finals", "Yoga"] and second.seen == []  # read back from the cache folder
+    assert shown.table.dtype == np.float16 and shown.rows == {"nbafinals": 0, "yoga": 1}
+    zh = ShownVectors.for_vocabulary(first, ["火锅", "奶茶"], raw, [source], "int8", 10, "zh")
+    assert zh.table.tolist() == raw.tolist() and first.seen == ["NBA Finals", "Yoga"]
