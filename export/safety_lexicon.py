@@ -2,6 +2,7 @@
 
     python -m export.safety_lexicon build    # writes inference/models/safety.json
     python -m export.safety_lexicon report   # per language: tags and count mass per category
+    python -m export.safety_lexicon tone --posts FILE   # labelled posts ({"post", "grief"}) read as grief
 
 Sources: (a) the hand-curated seed lists of `export/safety_seeds.py`; (b) the corpora's own event
 tags: every tag of the shipped tags.json files and every hashtag of the crisis data in
@@ -233,10 +234,27 @@ def report(lexicon: SafetyLexicon, top: int = 300, samples: int = 12, out=sys.st
         print(f"  top {top} not flagged: " + " | ".join(rest), file=out)
 
 
+def tone(lexicon_path: Path, posts: Path) -> None:
+    """Print how many of the labelled posts (JSONL: "post", "grief": true or false) the lexicon's tone rule
+    reads as grief posts (inference/runtime/safety_tone.py), and which it reads wrong."""
+    from inference.runtime.safety_terms import Context
+
+    grief = SafetyLexicon.load(lexicon_path).tone.grief
+    rows = [json.loads(line) for line in posts.read_text(encoding="utf-8").splitlines() if line.strip()]
+    read = [(r, Context(r["post"]).is_about(grief)) for r in rows]
+    for label in (True, False):
+        mine = [(r, got) for r, got in read if bool(r["grief"]) is label]
+        print(f"{'grief' if label else 'other'} posts read as grief: {sum(got for _, got in mine)} of {len(mine)}")
+        for r, got in mine:
+            if got is not label:
+                print(f"  {r.get('id', '?')}: {r['post'][:100]}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m export.safety_lexicon", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=("build", "report"))
+    parser.add_argument("command", choices=("build", "report", "tone"))
+    parser.add_argument("--posts", type=Path, help="tone: labelled posts (JSONL)")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--corpus", type=Path, default=CORPUS, help="the ingested corpora (runs/corpus)")
@@ -246,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
         text = dumps(build(args.data, args.corpus, args.wordnet))
         args.out.write_text(text, encoding="utf-8")
         print(f"wrote {args.out} ({len(text.encode()) / 1024:.0f} KiB)")
+    elif args.command == "tone":
+        tone(args.out, args.posts)
     else:
         report(SafetyLexicon.load(args.out))
     return 0

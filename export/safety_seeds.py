@@ -329,13 +329,24 @@ SUPPORT_SUFFIXES = {"zh": ["加油", "挺住", "平安", "坚强", "不哭", "�
 # and no occasion tag it does not name itself; a Chinese or English cue of two words needs both
 _KIN_EN = ("mum mom mother dad father grandma grandpa grandad granddad grandmother grandfather nan nana granny "
            "brother sister son daughter wife husband uncle aunt cousin friend dog cat puppy kitty baby").split()
+_PETS_EN = "dog cat puppy kitty horse pony rabbit bunny".split()
+_OCCASIONS_EN = ("christmas birthday thanksgiving easter mothers_day fathers_day new_year anniversary holiday "
+                 "summer").split()
+# a loss written without a death word: the first occasion without someone, their ashes, grave or urn, a
+# birthday "in heaven", a pet put down, a hospice, the sayings of remembrance
+_IMPLICIT_GRIEF_EN = (
+    [f"first {o.replace('_', ' ')} without" for o in _OCCASIONS_EN]
+    + [f"{k} {place}" for k in _KIN_EN for place in ("ashes", "grave", "urn", "heaven")]
+    + [f"since {k} passed" for k in _KIN_EN] + [f"put {p} down" for p in _PETS_EN] + [f"lost {p}" for p in _PETS_EN]
+    + ["hospice", "empty chair", "gone too soon", "forever in our hearts", "until we meet again",
+       "gone but not forgotten", "miss you every day"])
 _KIN_ZH = "外婆 外公 奶奶 爷爷 姥姥 姥爷 爸爸 妈妈 父亲 母亲 老爸 老妈 狗狗 猫咪 哥哥 姐姐 弟弟 妹妹 老公 老婆".split()
 TONE = {
     "grief_cues": {
         "en": ["passed away", "died", "dies", "death", "funeral", "rip", "rest in peace", "grief", "grieving",
                "mourning", "condolences", "in loving memory", "obituary", "put to sleep", "rainbow bridge",
                "bereavement", "miscarriage", "miscarried", "stillborn", "stillbirth", "pregnancy loss"]
-              + [f"lost {k}" for k in _KIN_EN] + [f"goodbye {k}" for k in _KIN_EN],
+              + [f"lost {k}" for k in _KIN_EN] + [f"goodbye {k}" for k in _KIN_EN] + _IMPLICIT_GRIEF_EN,
         "zh": ["去世", "过世", "离世", "逝世", "病逝", "安息", "一路走好", "节哀", "葬礼", "追悼", "忌日", "头七",
                "悼念", "哀悼", "缅怀", "默哀", "永别", "离开了我们"]
               + [f"{k} 走了" for k in _KIN_ZH] + [f"{k} 不在了" for k in _KIN_ZH],

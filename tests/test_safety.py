@@ -245,6 +245,25 @@ def test_an_occasion_a_grief_post_names_is_kept_and_cheer_on_other_posts_is_unto
     assert safety.check("happy fathers day", "Breakfast in bed from the kids, best fathers day", "en").allowed
 
 
+def test_a_loss_told_without_a_death_word_is_a_grief_post_too(safety):
+    for post in ("First Christmas without Mum. Set the table for five out of habit",
+                 "Dad's ashes came home today. The tin is so small",
+                 "Had to put our dog down this morning. The house is so quiet",
+                 "Thank you to the hospice nurses for looking after Grandad"):
+        assert not safety.check("merry christmas", post, "en").allowed and not safety.check("happy", post, "en").allowed
+    assert safety.check("merry christmas", "Christmas without the crowds this year! Just us and a film", "en").allowed
+
+
+def test_the_tone_rule_is_measured_on_labelled_posts(tmp_path, capsys):
+    from export.safety_lexicon import main
+
+    posts = tmp_path / "posts.jsonl"
+    posts.write_text('{"id": "a", "grief": true, "post": "first birthday without dad"}\n'
+                     '{"id": "b", "grief": false, "post": "lost my keys again"}\n', encoding="utf-8")
+    main(["tone", "--posts", str(posts)])
+    assert capsys.readouterr().out.splitlines()[:2] == ["grief posts read as grief: 1 of 1", "other posts read as grief: 0 of 1"]
+
+
 def test_a_chinese_grief_post_gets_no_cheerful_tag(safety):
     grief = "爷爷昨天走了，再也听不到他讲故事了"
     assert not safety.check("生日 快乐", grief, "zh").allowed
