@@ -10,7 +10,9 @@ tags: every tag of the shipped tags.json files and every hashtag of the crisis d
 a default event for each data event the seeds do not cover; (c) the English word list of the PyPI
 package better-profanity 0.7.0 (MIT), less its everyday and identity words, split into sexual
 (contextual) and slur/insult (never); (d) `kinds`: vocabulary tags of a sensitive kind found from data
-(`export/safety_kinds.py`: their training posts' sources, WordNet, Chinese clauses speaking to someone).
+(`export/safety_kinds.py`: their training posts' sources, WordNet, Chinese clauses speaking to someone);
+(e) `grief_reader`: the tone rule's reader of an English post's vector, fitted on labelled everyday posts
+(`export/grief_reader.py`, export/judged/grief_train.jsonl).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from collections import Counter
 from importlib import resources
 from pathlib import Path
 
+from export import grief_reader
 from export import safety_seeds as seeds
 from export.safety_kinds import build_kinds
 from inference.runtime.safety import FORMAT_VERSION, SafetyLexicon, has_cjk, tokens
@@ -195,6 +198,9 @@ def build(data: Path = DATA, corpus: Path = CORPUS, wordnet: Path = WORDNET) -> 
         raise SafetyBuildError(str(exc)) from exc
     lexicon["sources"]["kinds"] = (f"export/safety_kinds.py: {corpus.name}/en_train.jsonl sources, WordNet 3.0 "
                                    "(Debian wordnet-base), jieba, vaderSentiment 3.3.2's lexicon (MIT)")
+    lexicon["grief_reader"] = grief_reader.fit(grief_reader.read_posts(grief_reader.TRAIN))
+    lexicon["sources"]["grief_reader"] = ("export/grief_reader.py: export/judged/grief_train.jsonl, "
+                                          "the sentence encoder of inference/runtime/sentence_encoder.py")
     SafetyLexicon(lexicon)
     return lexicon
 
@@ -234,20 +240,26 @@ def report(lexicon: SafetyLexicon, top: int = 300, samples: int = 12, out=sys.st
         print(f"  top {top} not flagged: " + " | ".join(rest), file=out)
 
 
-def tone(lexicon_path: Path, posts: Path) -> None:
+def tone(lexicon_path: Path, posts: Path, vectors: bool = True) -> None:
     """Print how many of the labelled posts (JSONL: "post", "grief": true or false) the lexicon's tone rule
-    reads as grief posts (inference/runtime/safety_tone.py), and which it reads wrong."""
-    from inference.runtime.safety_terms import Context
+    reads as grief posts (inference/runtime/safety_tone.py): by their words, then (vectors) by their words
+    or the grief reader, as the service reads an English post; and which the last reading gets wrong."""
+    from inference.runtime.safety import SafetyFilter
 
-    grief = SafetyLexicon.load(lexicon_path).tone.grief
-    rows = [json.loads(line) for line in posts.read_text(encoding="utf-8").splitlines() if line.strip()]
-    read = [(r, Context(r["post"]).is_about(grief)) for r in rows]
-    for label in (True, False):
-        mine = [(r, got) for r, got in read if bool(r["grief"]) is label]
-        print(f"{'grief' if label else 'other'} posts read as grief: {sum(got for _, got in mine)} of {len(mine)}")
-        for r, got in mine:
-            if got is not label:
-                print(f"  {r.get('id', '?')}: {r['post'][:100]}")
+    safety = SafetyFilter(SafetyLexicon.load(lexicon_path))
+    grief = safety.lexicon.tone.grief
+    rows = grief_reader.read_posts(posts)
+    readings = {"words": [safety.context(r["post"]).is_about(grief) for r in rows]}
+    if vectors and safety.lexicon.tone.reader is not None:
+        readings["words or vector"] = [safety.context_for(r["post"], v).is_about(grief)
+                                       for r, v in zip(rows, grief_reader.encode(rows))]
+    for name, read in readings.items():
+        for label in (True, False):
+            got = [g for r, g in zip(rows, read) if bool(r["grief"]) is label]
+            print(f"by {name}: {'grief' if label else 'other'} posts read as grief: {sum(got)} of {len(got)}")
+    for r, got in zip(rows, read):
+        if got is not bool(r["grief"]):
+            print(f"  {r.get('id', '?')}: {r['post'][:100]}")
 
 
 def main(argv: list[str] | None = None) -> int:

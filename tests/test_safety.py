@@ -5,6 +5,7 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from inference.runtime.safety import InvalidSafetyLexicon, SafetyFilter, SafetyLexicon, Verdict
@@ -261,7 +262,9 @@ def test_the_tone_rule_is_measured_on_labelled_posts(tmp_path, capsys):
     posts.write_text('{"id": "a", "grief": true, "post": "first birthday without dad"}\n'
                      '{"id": "b", "grief": false, "post": "lost my keys again"}\n', encoding="utf-8")
     main(["tone", "--posts", str(posts)])
-    assert capsys.readouterr().out.splitlines()[:2] == ["grief posts read as grief: 1 of 1", "other posts read as grief: 0 of 1"]
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:2] == ["by words: grief posts read as grief: 1 of 1", "by words: other posts read as grief: 0 of 1"]
+    assert lines[2].startswith("by words or vector: grief posts read as grief: 1 of 1")
 
 
 def test_a_chinese_grief_post_gets_no_cheerful_tag(safety):
@@ -324,3 +327,24 @@ def test_a_tag_one_crisis_owns_is_left_to_the_support_rules_which_ask_the_post_f
     assert grounder._finish(Prepared({"lax": dict(entry)}, shooting), set(), True).ranked == []
     landed = grounder._finish(Prepared({"lax": dict(entry)}, "just landed at LAX, 3 hour delay"), set(), True).ranked
     assert [r.words for r in landed] == ["lax"]
+
+
+def test_a_post_vector_the_grief_reader_reads_makes_a_grief_post_and_leaves_the_cached_context_alone():
+    data = json.loads(LEXICON.read_text(encoding="utf-8"))
+    data["grief_reader"] = {"weights": [1.0, 0.0], "bias": 0.0, "threshold": 0.5}
+    safety = SafetyFilter(SafetyLexicon(data))
+    post = "still can't bring myself to wash his mug"
+    sad, plain = np.array([1.0, 0.0], dtype=np.float32), np.array([0.0, 1.0], dtype=np.float32)
+    assert not safety.check("happy", safety.context_for(post, sad), "en").allowed
+    assert safety.check("happy", safety.context_for(post, plain), "en").allowed
+    assert safety.check("happy", post, "en").allowed  # no vector: its words decide, as before
+    assert safety.check("happy", safety.context_for(post, np.zeros(3, dtype=np.float32)), "en").allowed  # another encoder
+
+
+def test_the_grief_readers_threshold_lets_few_ordinary_posts_through():
+    from export.grief_reader import threshold_for
+
+    logits = np.array([3.0, 2.0, 1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1] + [0.0] * 8)
+    y = np.array([True, True] + [False] * 18)
+    t = threshold_for(logits, y)
+    assert ((logits >= t) & ~y).sum() <= 0.05 * 18 and t >= 0.0

@@ -276,11 +276,11 @@ class Grounder:
         row = self.rows.get(key)
         return 0 if row is None else int(self.index.counts[row])
 
-    def allowed(self, entry: dict, prepared: Prepared) -> bool:
-        """The safety filter's verdict on one candidate of a prepared request."""
+    def allowed(self, entry: dict, ctx) -> bool:
+        """The safety filter's verdict on one candidate (ctx: the request's safety context, `eligible`)."""
         # the post's own words decide (safety.py); an encoder's closeness is never enough here: judged
         # lists showed it admitting #Hurricane on a storm and the wrong named disaster on a quake
-        return self.safety is None or self.safety.check(entry["words"], prepared.text, self.lang).allowed
+        return self.safety is None or self.safety.check(entry["words"], ctx, self.lang).allowed
 
     def _unsupported(self, entry: dict, text: str) -> bool:
         """A tag the post did not give (model or vocabulary) that names someone or something the post
@@ -302,11 +302,14 @@ class Grounder:
         """The candidates that may be suggested, as (Ranked at the weighted sum, pool entry) pairs in pool
         order, and whether the floor removed any."""
         kept, floored = [], False
+        # an English post's vector may say it is a grief post where its words do not (safety_tone.py)
+        ctx = None if self.safety is None else self.safety.context_for(
+            prepared.text, prepared.context if self.lang == "en" else None)
         for key, entry in prepared.pool.items():
             if key in dropped or not key or self._generic(key, entry):
                 continue
             below = floor and entry["relevance"] < self.config.floor and not (self.config.names_past_floor and entry.get("name"))
-            if (below and floored) or not self.allowed(entry, prepared):  # the safety filter's verdict
+            if (below and floored) or not self.allowed(entry, ctx):  # the safety filter's verdict
                 continue  # changes nothing for a tag under the floor once one has been floored
             if below or (floor and self._unsupported(entry, prepared.text)):
                 floored = True

@@ -86,7 +86,7 @@ class SafetyLexicon:
                             if len(k) >= 3 and any(g.policy == "never" for g in gs))
         self.corroborate = frozenset(data.get("corroborate", ()))
         self.support = tuple(sorted({compact(t) for ts in data.get("support", {}).values() for t in ts}, key=len, reverse=True))
-        self.tone = Tone(data.get("tone", {}))
+        self.tone = Tone(data.get("tone", {}), data.get("grief_reader"))
         self.kinds = {compact(t): k for ts in data.get("kinds", {}).values() for t, k in ts.items()}
         longest = sorted(self.compact_terms, key=len, reverse=True)
         self.compact_re = re.compile("|".join(map(re.escape, longest))) if longest else None
@@ -222,6 +222,15 @@ class SafetyFilter:
 
     def context(self, context: str) -> Context:
         return self._context(context)
+
+    def context_for(self, text: str, vector=None) -> Context:
+        """The text's context, read as a grief post also when the lexicon's grief reader finds one in
+        the sentence encoder's vector of an English post (runtime/safety_tone.py)."""
+        ctx = self._context(text)
+        reader, grief = self.lexicon.tone.reader, self.lexicon.tone.grief
+        if vector is not None and reader is not None and not ctx.is_about(grief) and reader.reads(vector):
+            ctx = ctx.about_also(grief)
+        return ctx
 
     def check(self, tag_words: str, context: str | Context, lang: str,
               closeness: float | None = None, threshold: float | None = None, kinds: bool = True) -> Verdict:

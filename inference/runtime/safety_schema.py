@@ -42,6 +42,11 @@ def validate(data: object) -> None:
     need(isinstance(tone, dict) and all(_lang_lists(v) for v in tone.values()),
          "tone must map grief_cues, cheerful and occasions to languages and lists of strings")
     need(_lang_lists(data.get("support", {})), "support must map languages to lists of strings")
+    reader = data.get("grief_reader")
+    need(reader is None or (isinstance(reader, dict) and isinstance(reader.get("weights"), list)
+                            and all(isinstance(w, (int, float)) for w in reader["weights"])
+                            and all(isinstance(reader.get(k), (int, float)) for k in ("bias", "threshold"))),
+         "grief_reader must hold weights (numbers), bias and threshold")
     need(isinstance(data.get("corroborate", []), list) and all(c in cats for c in data.get("corroborate", [])),
          "corroborate must list known categories")
     kinds = data.get("kinds", {})

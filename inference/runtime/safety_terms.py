@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -69,6 +71,12 @@ class Context:
             cjk = cjk.replace(safe, "")
         self.cjk = cjk
         self._about: dict[str, bool] = {}
+
+    def about_also(self, group: Group) -> "Context":
+        """A copy of this context that is about `group` too (the cached one stays as its words say)."""
+        other = copy.copy(self)
+        other._about = {**self._about, group.name: True}
+        return other
 
     def has_word(self, word: str) -> bool:
         return stem(word) in self.stems or (len(word) >= PIECE_MIN and word in self.words)

@@ -6,9 +6,17 @@ happy, party, lol, "i died", 快乐, 哈哈), and no occasion tag (`tone.occasio
 birthday, 生日) unless the post itself names that occasion ("our first Christmas without her"):
 #HappyFathersDay under a father's death is hurtful, #RIP is fine. Data: inference/models/safety.json,
 built from export/safety_seeds.py.
+
+Most losses are told in no word a list can hold ("still can't wash Dad's mug"): where the caller has the
+sentence encoder's vector of an English post (runtime/grounding.py), the lexicon's `grief_reader` reads it
+too, a linear model (export/safety_lexicon.py fits it on labelled everyday posts):
+
+    grief = w . v + b >= threshold        v: the post + thread vector [D]; w: [D]
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from inference.runtime.safety_terms import Context, compact, has_cjk, make_group, stem, tokens
 
@@ -26,10 +34,22 @@ def _holds(terms: tuple[tuple[tuple[str, ...], ...], tuple[str, ...]], stems: li
     return found + [t for t in cjk if t in joined]
 
 
+class GriefReader:
+    """The lexicon's linear reader of a post vector (module docstring)."""
+
+    def __init__(self, data: dict):
+        self.weights = np.asarray(data["weights"], dtype=np.float32)  # [D]
+        self.bias, self.threshold = float(data["bias"]), float(data["threshold"])
+
+    def reads(self, vector: np.ndarray) -> bool:
+        return vector.shape == self.weights.shape and float(vector @ self.weights) + self.bias >= self.threshold
+
+
 class Tone:
     """Cheerful and occasion tags kept off grief posts (see the module docstring)."""
 
-    def __init__(self, data: dict):
+    def __init__(self, data: dict, reader: dict | None = None):
+        self.reader = GriefReader(reader) if reader else None  # safety.json's grief_reader, or none
         cues = [t for ts in data.get("grief_cues", {}).values() for t in ts]
         self.grief = make_group("tone:grief", "grief", "contextual", False, cues)
         self.cheerful = _terms([t for ts in data.get("cheerful", {}).values() for t in ts])
