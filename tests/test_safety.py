@@ -174,7 +174,11 @@ def test_the_committed_lexicon_equals_what_build_produces():
         pytest.skip("the crisis data of /work/shared/data is not on this machine")
     if not (safety_lexicon.CORPUS / "en_train.jsonl").is_file() or not safety_lexicon.WORDNET.is_dir():
         pytest.skip("the kinds need the built corpora (python -m export.ingest) and WordNet (Debian wordnet-base)")
-    assert safety_lexicon.dumps(safety_lexicon.build()) == LEXICON.read_text(encoding="utf-8")
+    built, committed = safety_lexicon.build(), json.loads(LEXICON.read_text(encoding="utf-8"))
+    reader, kept = built.pop("grief_reader"), committed.pop("grief_reader")  # the encoder's floats vary by CPU
+    assert json.loads(safety_lexicon.dumps(built)) == committed
+    assert np.allclose(reader["weights"], kept["weights"], atol=1e-3) and abs(reader["threshold"] - kept["threshold"]) < 0.05
+    assert reader["trained"]["posts"] == kept["trained"]["posts"]
 
 
 @pytest.mark.parametrize("change, message", [
