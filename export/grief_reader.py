@@ -60,13 +60,18 @@ def threshold_for(logits: np.ndarray, y: np.ndarray) -> float:
     return float(max(0.0, other[allowed] + 1e-6)) if len(other) > allowed else 0.0
 
 
+def measured(posts: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """The posts' vectors [N, D], labels [N], held-out logits [N] and the threshold they give."""
+    x, y = encode(posts), np.array([bool(p["grief"]) for p in posts])
+    held = held_out_logits(x, y)
+    return x, y, held, threshold_for(held, y)
+
+
 def fit(posts: list[dict]) -> dict:
     """safety.json's grief_reader: weights [D], bias, threshold, and how it was made."""
     from sklearn.linear_model import LogisticRegression
 
-    x, y = encode(posts), np.array([bool(p["grief"]) for p in posts])
-    held = held_out_logits(x, y)
-    threshold = threshold_for(held, y)
+    x, y, held, threshold = measured(posts)
     model = LogisticRegression(C=C, max_iter=2000).fit(x, y)
     return {"weights": [round(float(w), 6) for w in model.coef_[0]], "bias": float(model.intercept_[0]),
             "threshold": threshold,
@@ -84,10 +89,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m export.grief_reader", description=__doc__.split("\n")[0])
     parser.add_argument("--posts", type=Path, default=TRAIN)
     args = parser.parse_args(argv)
-    posts = read_posts(args.posts)
-    x, y = encode(posts), np.array([bool(p["grief"]) for p in posts])
-    held = held_out_logits(x, y)
-    threshold = threshold_for(held, y)
+    _, y, held, threshold = measured(read_posts(args.posts))
     print(json.dumps({"threshold": round(threshold, 4), "held_out": report(held, y, threshold),
                       "at 0": report(held, y, 0.0)}))
 

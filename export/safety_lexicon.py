@@ -257,7 +257,7 @@ def tone(lexicon_path: Path, posts: Path, vectors: bool = True) -> None:
         for label in (True, False):
             got = [g for r, g in zip(rows, read) if bool(r["grief"]) is label]
             print(f"by {name}: {'grief' if label else 'other'} posts read as grief: {sum(got)} of {len(got)}")
-    for r, got in zip(rows, read):
+    for r, got in zip(rows, list(readings.values())[-1]):  # the service's reading
         if got is not bool(r["grief"]):
             print(f"  {r.get('id', '?')}: {r['post'][:100]}")
 
