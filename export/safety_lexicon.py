@@ -198,8 +198,8 @@ def build(data: Path = DATA, corpus: Path = CORPUS, wordnet: Path = WORDNET) -> 
         raise SafetyBuildError(str(exc)) from exc
     lexicon["sources"]["kinds"] = (f"export/safety_kinds.py: {corpus.name}/en_train.jsonl sources, WordNet 3.0 "
                                    "(Debian wordnet-base), jieba, vaderSentiment 3.3.2's lexicon (MIT)")
-    lexicon["grief_reader"] = grief_reader.fit(grief_reader.read_posts(grief_reader.TRAIN))
-    lexicon["sources"]["grief_reader"] = ("export/grief_reader.py: export/judged/grief_train.jsonl, "
+    lexicon["grief_reader"] = grief_reader.fit(grief_reader.read_posts(*grief_reader.TRAIN))
+    lexicon["sources"]["grief_reader"] = ("export/grief_reader.py: export/judged/grief_train*.jsonl, "
                                           "the sentence encoder of inference/runtime/sentence_encoder.py")
     SafetyLexicon(lexicon)
     return lexicon
@@ -251,7 +251,7 @@ def tone(lexicon_path: Path, posts: Path, vectors: bool = True) -> None:
     rows = grief_reader.read_posts(posts)
     readings = {"words": [safety.context(r["post"]).is_about(grief) for r in rows]}
     if vectors and safety.lexicon.tone.reader is not None:
-        readings["words or vector"] = [safety.context_for(r["post"], v).is_about(grief)
+        readings["words or vector"] = [safety.context_for(r["post"], v, r.get("lang", "en")).is_about(grief)
                                        for r, v in zip(rows, grief_reader.encode(rows))]
     for name, read in readings.items():
         for label in (True, False):

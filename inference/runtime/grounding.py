@@ -302,9 +302,8 @@ class Grounder:
         """The candidates that may be suggested, as (Ranked at the weighted sum, pool entry) pairs in pool
         order, and whether the floor removed any."""
         kept, floored = [], False
-        # an English post's vector may say it is a grief post where its words do not (safety_tone.py)
-        ctx = None if self.safety is None else self.safety.context_for(
-            prepared.text, prepared.context if self.lang == "en" else None)
+        # the post's vector may say it is a grief post where its words do not (safety_tone.py)
+        ctx = None if self.safety is None else self.safety.context_for(prepared.text, prepared.context, self.lang)
         for key, entry in prepared.pool.items():
             if key in dropped or not key or self._generic(key, entry):
                 continue

@@ -223,12 +223,12 @@ class SafetyFilter:
     def context(self, context: str) -> Context:
         return self._context(context)
 
-    def context_for(self, text: str, vector=None) -> Context:
+    def context_for(self, text: str, vector=None, lang: str = "en") -> Context:
         """The text's context, read as a grief post also when the lexicon's grief reader finds one in
-        the sentence encoder's vector of an English post (runtime/safety_tone.py)."""
+        the sentence encoder's vector of the post, in a language it reads (runtime/safety_tone.py)."""
         ctx = self._context(text)
         reader, grief = self.lexicon.tone.reader, self.lexicon.tone.grief
-        if vector is not None and reader is not None and not ctx.is_about(grief) and reader.reads(vector):
+        if vector is not None and reader is not None and not ctx.is_about(grief) and reader.reads(vector, lang):
             ctx = ctx.about_also(grief)
         return ctx
 

@@ -8,8 +8,9 @@ birthday, 生日) unless the post itself names that occasion ("our first Christm
 built from export/safety_seeds.py.
 
 Most losses are told in no word a list can hold ("still can't wash Dad's mug"): where the caller has the
-sentence encoder's vector of an English post (runtime/grounding.py), the lexicon's `grief_reader` reads it
-too, a linear model (export/safety_lexicon.py fits it on labelled everyday posts):
+sentence encoder's vector of a post in a language the lexicon's `grief_reader` was fitted on (its `langs`;
+runtime/grounding.py hands it over), the reader reads it too, a linear model (export/grief_reader.py fits it
+on labelled everyday posts):
 
     grief = w . v + b >= threshold        v: the post + thread vector [D]; w: [D]
 """
@@ -40,9 +41,11 @@ class GriefReader:
     def __init__(self, data: dict):
         self.weights = np.asarray(data["weights"], dtype=np.float32)  # [D]
         self.bias, self.threshold = float(data["bias"]), float(data["threshold"])
+        self.langs = frozenset(data.get("langs", ("en",)))  # the languages of the posts it learnt from
 
-    def reads(self, vector: np.ndarray) -> bool:
-        return vector.shape == self.weights.shape and float(vector @ self.weights) + self.bias >= self.threshold
+    def reads(self, vector: np.ndarray, lang: str) -> bool:
+        return (lang in self.langs and vector.shape == self.weights.shape
+                and float(vector @ self.weights) + self.bias >= self.threshold)
 
 
 class Tone:
