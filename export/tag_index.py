@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from inference.runtime.sentence_encoder import REFERENCE, SentenceEncoder
+from inference.runtime.shown_vectors import embed_text  # as the runtime embeds a tag
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,15 +27,6 @@ def vocabulary(lang: str, min_count: int, max_tags: int | None = None) -> list[t
     counts = json.loads((ROOT / "inference" / "models" / lang / "tags.json").read_text(encoding="utf-8"))
     kept = sorted(((w, int(c)) for w, c in counts.items() if int(c) >= min_count and w.strip()), key=lambda x: -x[1])
     return kept[:max_tags] if max_tags else kept
-
-
-PLACEHOLDERS = {"DIGIT", "URL", "MENTION"}  # tokens the Weibo data set put in place of numbers/links
-
-
-def tag_text(words: str, lang: str) -> str:
-    """What is embedded for a tag: its words (Chinese joined without spaces), placeholders left out."""
-    kept = [w for w in words.split() if w not in PLACEHOLDERS] or words.split()
-    return "".join(kept) if lang == "zh" else " ".join(kept)
 
 
 def _write(out: Path, vectors: np.ndarray, vocab: list[tuple[str, int]]) -> int:
@@ -48,7 +40,7 @@ def build(lang: str, out: Path, min_count: int = 3, max_mb: float = 8.0, threads
     encoder = SentenceEncoder.load(threads=threads, kind=REFERENCE)
     vocab = vocabulary(lang, min_count, int(2 * max_mb * 1e6 // (2 * encoder.dim)))
     start = time.perf_counter()
-    vectors = encoder.encode([tag_text(w, lang) for w, _ in vocab]).astype(np.float16)
+    vectors = encoder.encode([embed_text(w, lang) for w, _ in vocab]).astype(np.float16)
     seconds = time.perf_counter() - start
     out.parent.mkdir(parents=True, exist_ok=True)
     size = _write(out, vectors, vocab)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import copy
-
 import re
 from dataclasses import dataclass
 from functools import lru_cache
