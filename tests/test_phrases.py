@@ -224,6 +224,30 @@ def test_made_up_words_that_are_pieces_of_a_clause_are_no_candidates():
     assert not {"三比", "胖得", "抽到"} & set(found)
 
 
+def test_more_pieces_of_a_clause_are_no_candidates_but_a_word_ending_like_a_pronoun_is():
+    found = words_of("周末爬香山人太多了，新买的鞋比旧的好，地铁快没了，女儿说要带我去月亮上，我被挤成了照片", "zh")
+    assert not {"人太多", "新买", "比旧", "快没了", "带我去", "挤成"} & set(found)
+    assert "吉他" in words_of("练吉他第一个月，手指疼但能弹小星星了", "zh")
+    assert "完赛" in words_of("马拉松完赛！5小时12分", "zh")
+
+
+def test_a_rare_noun_of_one_character_is_a_candidate_and_a_common_one_or_a_verb_is_not():
+    assert "猫" in words_of("我家猫今天第一次自己跳上了窗台", "zh")
+    found = words_of("这件事让人很烦，晚上还淋了雨，手机卡在床底下", "zh")
+    assert "雨" in found and not {"事", "人", "淋", "卡"} & set(found)
+    assert "肉" not in words_of("种的多肉被晒死了三盆", "zh") and "猫" in words_of("上个月养了一只猫", "zh")
+
+
+def test_the_noun_inside_a_verb_object_word_is_a_candidate():
+    assert "寒假" in words_of("期末考试结束了，明天开始放寒假", "zh")
+    assert "火锅" in words_of("下班和同事去吃火锅", "zh")
+
+
+def test_a_three_character_idiom_is_a_candidate_and_a_four_character_one_is_not():
+    assert "大扫除" in words_of("大扫除一整天，屋子亮堂堂的", "zh")
+    assert "谢天谢地" not in words_of("高数能过就谢天谢地", "zh")
+
+
 def test_three_words_with_no_known_pair_and_trailing_adverbs_are_no_key_phrase():
     found = words_of("my laptop decided to install updates right before my talk")
     assert "install updates right" not in found and "updates right" not in found

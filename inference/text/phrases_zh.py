@@ -7,9 +7,13 @@ noun after it (兰州拉面, 广州地铁, 英雄联盟, 塞尔达传说), a nam
 a noun and its kind (螺蛳粉, 毕业季);
 "entity": jieba's people/places/organisations/proper nouns/abbreviations, words its dictionary lacks
 that start like a name;
-"topic": nouns by IDF, rarer verbs that name an activity (搬家, 下雪, 加班, 熬夜), new words.
-Fragments are no candidates: a new word with a numeral, a modal or a verb complement in it (一买, 三比,
-胖得, 能进, 抽到), "第一节" (a lesson, not a festival), stop and time words.
+"topic": nouns and three-character idioms (大扫除) by IDF, rarer verbs that name an activity (搬家, 下雪,
+加班, 熬夜), new words, a rare noun of one character standing alone (猫, 雪: not 人, 事, nor 肉 in 多肉 or 瓶 in
+买瓶酱油), the noun a verb of one character takes inside a word jieba keeps whole (放寒假 -> 寒假,
+吃火锅 -> 火锅).
+Fragments are no candidates: a new word with a numeral, a modal, a comparison or a verb complement in it
+(一买, 三比, 比旧, 胖得, 能进, 抽到), a new word that a 了 or 的 ends as a predicate (人太多了, 新买的),
+an idiom with a particle in it (快没了), "第一节" (a lesson, not a festival), stop and time words.
 """
 
 from __future__ import annotations
@@ -40,9 +44,16 @@ ZH_FUNCTION_CHARS = ZH_WEAK_FIRST | frozenset("了的吗呢吧啊呀哦着过是
 ZH_NUMERALS = frozenset("一二三四五六七八九十两几零百千万第")
 # a word jieba's HMM made up is a fragment of a clause, not a name, when it starts with a numeral, a
 # modal or a direction (一买, 三比, 能进, 上人), holds a particle or ends in a verb's result (胖得, 抽到)
-ZH_FRAGMENT_FIRST = ZH_WEAK_FIRST | ZH_NUMERALS | frozenset("能会要上下去来")
+ZH_FRAGMENT_FIRST = ZH_WEAK_FIRST | ZH_NUMERALS | frozenset("能会要上下去来比白说号")
+ZH_PREDICATE_ENDS = frozenset("了的得")  # 人太多|了, 新买|的: the new word before them is a predicate, not a name
+ZH_SINGLE_IDF = 6.5  # a noun of one character this rare says what a post is about (猫 7.7, 雪 7.3; 人 2.8, 书 6.0)
+ZH_OBJECT_FLAGS = frozenset("n nz vn".split())  # 放|寒假, 吃|火锅: the object inside a verb-object word ...
+ZH_VERB_OBJECT_FLAGS = frozenset("i l v".split())  # ... that jieba tags as an idiom, a phrase or a verb
+ZH_VERB_AFTER = frozenset("了着过得在的")  # 卡|在, 淋|了, 潮|的: a character before them is no noun there,
+# nor is one before a noun (买瓶|酱油: a measure word)
 ZH_PARTICLES = frozenset("了的吗呢吧啊呀哦着过是在有和与我你他她它这那")
-ZH_VERB_ENDINGS = frozenset("得地到完掉死好过了着起出进住来去")  # 读完, 看到, 冻得, 累死: a verb and its result
+ZH_VERB_ENDINGS = frozenset("得地到完掉死好过了着起出进住来去成个快")  # 读完, 看到, 冻得, 累死, 煮成, 鼓个(掌): a verb and its result
+ZH_PRONOUNS = frozenset("我你他她它")  # 带我去, 给我发: a word holding one inside is a piece of a clause (吉他 is not)
 ZH_VERB_IDF = 8.0  # a verb this rare names an activity people tag (搬家 8.4, 加班 9.4; 感动 7.1, 吃 4.6)
 ZH_COMPOUND_HEADS = ZH_ENTITY_FLAGS | {"?"}  # a name, place or new word ...
 ZH_COMPOUND_TAILS = ZH_ENTITY_FLAGS | {"n", "?"}  # ... joined to the noun or name after it
@@ -72,15 +83,39 @@ def _word(word: str, flag: str, idf: float, name_start: frozenset[str]) -> tuple
         return word, 0.68 + 0.04 * min(len(word) - 2, 2), "entity"
     if flag == "?" and len(word) <= 4 and not _fragment(word):
         # a word jieba's HMM found outside its dictionary: a name (余承东, 梅西) or a new term (中超)
-        return (word, 0.68, "entity") if len(word) <= 3 and word[0] in name_start else (word, 0.5, "topic")
+        return (word, 0.68, "entity") if _name_like(word, name_start) else (word, 0.5, "topic")
     if flag == "v" and len(word) == 2 and idf >= ZH_VERB_IDF and not _fragment(word, made_up=False):
         return word, 0.45, "topic"
     return None
 
 
+def _name_like(word: str, name_start: frozenset[str]) -> bool:
+    """A new word that may be a name (余承东, 梅西): three characters or fewer, a surname first."""
+    return len(word) <= 3 and word[0] in name_start
+
+
+def _single_topic(char: str, tags: dict, idf: dict, after: tuple[str, str]) -> bool:
+    """A character standing alone that is a rare noun (ZH_SINGLE_IDF), not before a particle or a noun
+    (after: the next word and its flag)."""
+    if after[0][:1] in ZH_VERB_AFTER or after[1] in ZH_OBJECT_FLAGS:
+        return False
+    return tags.get(char) == "n" and idf.get(char, 0.0) >= ZH_SINGLE_IDF and char not in ZH_STOP
+
+
+def _object(word: str, flag: str, tags: dict) -> str | None:
+    """The noun of a three-character verb-object word that is not itself a noun (放寒假 -> 寒假)."""
+    if len(word) != 3 or flag not in ZH_VERB_OBJECT_FLAGS or not _CJK_RUN.fullmatch(word):
+        return None
+    verb, noun = word[0], word[1:]
+    taken = tags.get(verb, "").startswith("v") and tags.get(noun) in ZH_OBJECT_FLAGS
+    return noun if taken and noun not in ZH_STOP else None
+
+
 def _usable(word: str, flag: str) -> bool:
     """A word that may be a candidate or part of one."""
-    if flag == "?" and _fragment(word):
+    if (flag == "?" and _fragment(word)) or (flag == "l" and ZH_PARTICLES.intersection(word)):
+        return False
+    if ZH_PRONOUNS.intersection(word[1:-1]):
         return False
     return 2 <= len(word) <= 6 and word not in ZH_STOP and word[0] not in ZH_WEAK_FIRST and bool(_CJK_RUN.fullmatch(word))
 
@@ -112,18 +147,25 @@ def chinese(text: str, tables) -> list[tuple[str, float, str]]:
     found.extend(_compounds(words))
     topics: list[tuple[str, float]] = []
     singles: list[str] = []
-    for word, flag in [*words, ("", "")]:
+    ended = [*words, ("", "")]  # the empty word ends a last run of single characters
+    counted = False  # the run of single characters follows a numeral of one character (多|肉 is 多肉)
+    for (before, flag_before), (word, flag), (after, _) in zip([("", ""), *ended], ended, [*ended[1:], ("", "")]):
         if len(word) == 1 and flag in ZH_SINGLE_OK and _CJK_RUN.fullmatch(word):
+            counted = counted if singles else (len(before) == 1 and flag_before == "m")
             singles.append(word)  # a word jieba does not know, left in known pieces: 国 足, 雾 霾
             continue
         if 2 <= len(singles) <= 4 and (joined := "".join(singles)) not in ZH_STOP:
             found.append((joined, 0.7, "entity") if tags.get(joined) in ZH_ENTITY_FLAGS else (joined, 0.55, "topic"))
+        elif len(singles) == 1 and not counted and _single_topic(singles[0], tags, idf, (word, flag)):
+            found.append((singles[0], 0.4, "topic"))
         singles = []
-        if not _usable(word, flag):
+        if (noun := _object(word, flag, tags)) is not None:
+            found.append((noun, 0.45, "topic"))
+        if not _usable(word, flag) or (flag == "?" and after in ZH_PREDICATE_ENDS and not _name_like(word, name_start)):
             continue
         if (candidate := _word(word, flag, idf.get(word, median_idf), name_start)) is not None:
             found.append(candidate)
-        elif flag in ZH_TOPIC_FLAGS:
+        elif flag in ZH_TOPIC_FLAGS or (flag == "i" and len(word) == 3):  # 大扫除; a four-character idiom is no tag
             topics.append((word, idf.get(word, median_idf)))
     if topics:
         top = max(weight for _, weight in topics)
