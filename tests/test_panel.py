@@ -47,3 +47,15 @@ def test_a_paired_sheet_hides_which_run_made_each_list_and_the_report_compares_t
     judge = _write(tmp_path / "v.jsonl", [{"id": i, "score": s, "harmful": 0} for i, s in scores.items()])
     assert paired.paired_report(tmp_path / "run" / "key.json", [judge]).endswith(
         "posts 2: before 1.000 (harmful 0), after 1.000 (harmful 0); after higher 1, lower 1, same 0")
+
+
+def test_a_paired_report_can_keep_one_set_of_posts_or_leave_some_out(tmp_path):
+    from inference.evaluation import paired
+
+    before = _lists(tmp_path / "before.jsonl", {"zt-1": ["x"], "zt-2": ["z"], "zh-1": ["w"]})
+    after = _lists(tmp_path / "after.jsonl", {"zt-1": ["y"], "zt-2": ["q"], "zh-1": ["v"]})
+    paired.paired_sheet(before, after, tmp_path / "run", seed=3)
+    key = json.loads((tmp_path / "run" / "key.json").read_text())["items"]
+    judge = _write(tmp_path / "v.jsonl", [{"id": i, "score": 2 if run == "after" else 1} for i, run in key.items()])
+    assert "posts 2:" in paired.paired_report(tmp_path / "run" / "key.json", [judge], posts="zt-")
+    assert "posts 1:" in paired.paired_report(tmp_path / "run" / "key.json", [judge], posts="zt-", leave_out=frozenset({"zt-2"}))

@@ -1,7 +1,7 @@
 """Paired judging: the same posts' lists from two runs side by side, blind, on one sheet.
 
     python -m inference.evaluation.paired sheet --before L1 --after L2 --out DIR [--seed 11]
-    python -m inference.evaluation.paired report --key DIR/key.json --verdicts V1 [V2 ...]
+    python -m inference.evaluation.paired report --key DIR/key.json --verdicts V1 [V2 ...] [--posts PREFIX] [--leave-out ID ...]
 
 `sheet` takes two runs' lists (`inference.evaluation.panel lists`) and, for every post whose top-5 set
 differs, writes both lists as two items (`ID-x`, `ID-y`, which is which drawn by the seed) in a shuffled
@@ -9,7 +9,9 @@ order to DIR/sheet.md, and the answer to DIR/key.json. A judge scores the sheet 
 instructions (docs/panel/JUDGE.md); each post's two lists are judged by the same judge in the same hour,
 so the difference is the change's, not the judges' spread (`panel changed` compares different judges).
 `report` prints, per verdict file, each run's mean and harmful count on those posts, and on how many
-posts the second run scored higher, lower or the same.
+posts the second run scored higher, lower or the same; `--posts` keeps the posts whose id starts with a
+prefix (one set of a sheet that mixes two), `--leave-out` drops posts by id (ones a later change gave
+their first list back).
 """
 
 from __future__ import annotations
@@ -43,16 +45,19 @@ def paired_sheet(before: Path, after: Path, out: Path, seed: int) -> int:
     return len(key) // 2
 
 
-def paired_report(key_path: Path, verdicts: list[Path]) -> str:
+def paired_report(key_path: Path, verdicts: list[Path], posts: str = "", leave_out: frozenset[str] = frozenset()) -> str:
     key = json.loads(key_path.read_text(encoding="utf-8"))["items"]
     out = []
     for path in verdicts:
         scores, harmful, by_post = defaultdict(list), defaultdict(int), defaultdict(dict)
         for v in read_jsonl(path):
+            post = v["id"].rsplit("-", 1)[0]
+            if not post.startswith(posts) or post in leave_out:
+                continue
             run = key[v["id"]]
             scores[run].append(int(v["score"]))
             harmful[run] += int(v.get("harmful", 0))
-            by_post[v["id"].rsplit("-", 1)[0]][run] = int(v["score"])
+            by_post[post][run] = int(v["score"])
         pairs = [p for p in by_post.values() if len(p) == 2]
         higher = sum(p["after"] > p["before"] for p in pairs)
         lower = sum(p["after"] < p["before"] for p in pairs)
@@ -73,11 +78,13 @@ def main(argv: list[str] | None = None) -> int:
     p = commands.add_parser("report", help="each run's mean on the paired posts, per verdict file")
     p.add_argument("--key", type=Path, required=True)
     p.add_argument("--verdicts", type=Path, nargs="+", required=True)
+    p.add_argument("--posts", default="", help="only posts whose id starts with this")
+    p.add_argument("--leave-out", nargs="+", default=[], metavar="ID", help="posts left out")
     args = parser.parse_args(argv)
     if args.command == "sheet":
         print(f"{paired_sheet(args.before, args.after, args.out, args.seed)} posts differ: {args.out / 'sheet.md'}")
     else:
-        print(paired_report(args.key, args.verdicts))
+        print(paired_report(args.key, args.verdicts, args.posts, frozenset(args.leave_out)))
     return 0
 
 

@@ -47,6 +47,7 @@ ZH_NUMERALS = frozenset("一二三四五六七八九十两几零百千万第")
 ZH_FRAGMENT_FIRST = ZH_WEAK_FIRST | ZH_NUMERALS | frozenset("能会要上下去来比白说号")
 ZH_PREDICATE_ENDS = frozenset("了的得")  # 人太多|了, 新买|的: the new word before them is a predicate, not a name
 ZH_SINGLE_IDF = 6.5  # a noun of one character this rare says what a post is about (猫 7.7, 雪 7.3; 人 2.8, 书 6.0)
+ZH_KIN = frozenset("妈爸哥姐弟妹爹娘爷奶儿女")  # 给我妈: a relative named by one character is whom, not what
 ZH_OBJECT_FLAGS = frozenset("n nz vn".split())  # 放|寒假, 吃|火锅: the object inside a verb-object word ...
 ZH_VERB_OBJECT_FLAGS = frozenset("i l v".split())  # ... that jieba tags as an idiom, a phrase or a verb
 ZH_VERB_AFTER = frozenset("了着过得在的")  # 卡|在, 淋|了, 潮|的: a character before them is no noun there,
@@ -99,7 +100,7 @@ def _single_topic(char: str, tags: dict, idf: dict, after: tuple[str, str]) -> b
     (after: the next word and its flag)."""
     if after[0][:1] in ZH_VERB_AFTER or after[1] in ZH_OBJECT_FLAGS:
         return False
-    return tags.get(char) == "n" and idf.get(char, 0.0) >= ZH_SINGLE_IDF and char not in ZH_STOP
+    return tags.get(char) == "n" and idf.get(char, 0.0) >= ZH_SINGLE_IDF and char not in ZH_STOP | ZH_KIN
 
 
 def _object(word: str, flag: str, tags: dict) -> str | None:
