@@ -287,12 +287,13 @@ class Grounder:
         never mentions (#KamalaHarris under a game review, #陪李易峰过中秋 under mooncakes), holds a
         number that is not the post's (#Pier39 on "age 39"), is only partly about it (#PeanutButter
         on croissants), or, with `lexical_support`, has half its words or fewer in it (#老子明天不上班):
-        text/names.supported; or that one crisis of the training data owns (#LAX) and the post does not say
-        (safety.SafetyFilter.owned_by_event)."""
+        text/names.supported; or that one crisis of the training data owns (#LAX), or a mood (#Sadness), that
+        the post does not say (safety.SafetyFilter.needs_its_words)."""
         if entry["source"] == "phrase":
             return False
-        owned = self.safety is not None and self.safety.owned_by_event(entry["words"]) and not self.safety.says(entry["words"], text)
-        return owned or not supported(entry["words"], text, self.lang, self.config.lexical_support)
+        words = entry["words"]
+        unsaid = self.safety is not None and self.safety.needs_its_words(words) and not self.safety.says(words, text)
+        return unsaid or not supported(entry["words"], text, self.lang, self.config.lexical_support)
 
     def _generic(self, key: str, entry: dict) -> bool:
         """An English tag of one word that says nothing alone (GENERIC_ALONE), seldom a tag in training."""

@@ -32,8 +32,9 @@ __all__ = ["FORMAT_VERSION", "POLICIES", "Context", "Group", "InvalidSafetyLexic
 T = TypeVar("T")
 # kinds of the lexicon a tag's own words must back only where the grounding stage's support rules apply
 # (under the service's floor), not everywhere the filter runs: a crisis's own place or name (#LAX) is fine on
-# that crisis's posts that do not say it, wrong under every other post
-SUPPORT_KINDS = frozenset({"event"})
+# that crisis's posts that do not say it, wrong under every other post; a mood (#Sadness, #Depressing) is a
+# guess at the writer under a post that does not say it, yet a data set's gold on emotion tweets
+SUPPORT_KINDS = frozenset({"event", "mood"})
 
 
 @dataclass(frozen=True)
@@ -276,9 +277,10 @@ class SafetyFilter:
                                             "(a figure of speech: 'this price is a crime')")
         return Verdict(True, category, f"post is about {', '.join(g.name for g in m.groups)}")
 
-    def owned_by_event(self, tag_words: str) -> bool:
-        """One crisis of the training data owns the tag (kind "event": #LAX, #Cleopatra): a name of it, which
-        the grounding stage's support rules ask the post for under the floor (`grounding.Grounder`)."""
+    def needs_its_words(self, tag_words: str) -> bool:
+        """The tag is of a kind the grounding stage's support rules ask the post's words for under the floor
+        (`grounding.Grounder`): one crisis of the training data owns it (kind "event": #LAX, #Cleopatra, a name
+        of it), or it is a mood (#Sadness)."""
         return self.lexicon.kinds.get(compact(tag_words)) in SUPPORT_KINDS
 
     def says(self, tag_words: str, context: str | Context) -> bool:
