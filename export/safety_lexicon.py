@@ -3,6 +3,7 @@
     python -m export.safety_lexicon build    # writes inference/models/safety.json
     python -m export.safety_lexicon report   # per language: tags and count mass per category
     python -m export.safety_lexicon tone --posts FILE   # labelled posts ({"post", "grief"}) read as grief
+    python -m export.safety_lexicon kind --kind mood    # judged candidates of a kind: usable where said or not
 
 Sources: (a) the hand-curated seed lists of `export/safety_seeds.py`; (b) the corpora's own event
 tags: every tag of the shipped tags.json files and every hashtag of the crisis data in
@@ -262,11 +263,42 @@ def tone(lexicon_path: Path, posts: Path, vectors: bool = True) -> None:
             print(f"  {r.get('id', '?')}: {r['post'][:100]}")
 
 
+JUDGED = ROOT / "export" / "judged"
+LABELLED = (("en_posts.jsonl", "en_labels.jsonl"), ("en_posts_check.jsonl", "en_labels_check.jsonl"),
+            ("en_posts.jsonl", "en_labels_wider.jsonl"))  # export/judged: posts, judges' usable candidates
+
+
+def kind_report(lexicon_path: Path, kind: str, folder: Path = JUDGED) -> None:
+    """Print how many candidates of a `kinds` kind judges were shown and found usable (export/judged's label
+    files), apart for posts that say the tag's words (`SafetyFilter.says`) and posts that do not."""
+    from inference.runtime.safety import SafetyFilter
+    from inference.text.segment import segment
+
+    safety = SafetyFilter(SafetyLexicon.load(lexicon_path))
+    kinds = safety.lexicon.kinds
+    counts = Counter()
+    for posts_file, labels_file in LABELLED:
+        posts = {p["id"]: p for p in grief_reader.read_posts(folder / posts_file)}
+        for row in grief_reader.read_posts(folder / labels_file):
+            post = posts[row["id"]]
+            text = " ".join([post["post"], *post.get("thread", ())])
+            for tag in row["shown"]:
+                words = " ".join(segment(tag.lstrip("#")))
+                if kinds.get(words.replace(" ", "")) == kind or kinds.get(words) == kind:
+                    said = "said" if safety.says(words, text) else "not said"
+                    counts[said, "shown"] += 1
+                    counts[said, "usable"] += tag in row["usable"]
+    for said in ("not said", "said"):
+        print(f"{kind} candidates on posts that {'do not say' if said == 'not said' else 'say'} their words: "
+              f"shown {counts[said, 'shown']}, usable {counts[said, 'usable']}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m export.safety_lexicon", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=("build", "report", "tone"))
+    parser.add_argument("command", choices=("build", "report", "tone", "kind"))
     parser.add_argument("--posts", type=Path, help="tone: labelled posts (JSONL)")
+    parser.add_argument("--kind", default="mood", help="kind: a kind of the lexicon's `kinds`")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--corpus", type=Path, default=CORPUS, help="the ingested corpora (runs/corpus)")
@@ -278,6 +310,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {args.out} ({len(text.encode()) / 1024:.0f} KiB)")
     elif args.command == "tone":
         tone(args.out, args.posts)
+    elif args.command == "kind":
+        kind_report(args.out, args.kind)
     else:
         report(SafetyLexicon.load(args.out))
     return 0
