@@ -254,6 +254,13 @@ def test_three_words_with_no_known_pair_and_trailing_adverbs_are_no_key_phrase()
     assert "miss anymore" not in words_of("the guy just doesn't miss anymore")
 
 
+def test_a_verb_opening_a_sentence_is_no_part_of_the_name_after_it():
+    assert "chappell roan" in words_of("Saw Chappell Roan live and the crowd went wild")
+    assert "paddington" in words_of("Rewatched Paddington 2 tonight")
+    assert "olive garden" in words_of("Tried Olive Garden for the first time")
+    assert "boxing day" in words_of("Boxing Day sales are chaos")
+
+
 def test_a_possessive_ends_a_capitalised_span():
     found = words_of("NASA's Pillars of Creation picture is my new wallpaper")
     assert "pillars of creation" in found and "nasa pillars of creation" not in found

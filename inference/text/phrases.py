@@ -215,6 +215,17 @@ def _verb_like(word: str, dictionary: frozenset[str]) -> bool:
     return False
 
 
+def _opening_verb(word: str, dictionary: frozenset[str]) -> bool:
+    """A verb that opens a sentence before a name ("Watching Elden Ring", "Saw Chappell Roan", "Tried Olive
+    Garden", "Rewatched Paddington"): `_verb_like`, "saw", a past tense in -ied, or a re- form of one. Only
+    here: inside a sentence "chain saw", "deep fried oreos" and "rewatching" stay phrases."""
+    if _verb_like(word, dictionary) or word == "saw":
+        return True
+    if word.endswith("ied") and word in dictionary and word[:-3] + "y" in dictionary:
+        return True
+    return word.startswith("re") and len(word) > 6 and word not in dictionary and _opening_verb(word[2:], dictionary)
+
+
 def _words(tokens: Sequence[_Token]) -> str:
     return " ".join(w for t in tokens for w in _SPLIT_WORD.split(t.lower) if w)
 
@@ -265,7 +276,7 @@ def _capitalised_spans(clause: list[_Token]) -> Iterable[tuple[str, float, str]]
             j = k + 1
         span = _trim(clause[i:j])
         i = j
-        if len(span) > 1 and span[0].initial and _verb_like(span[0].lower, dictionary):
+        if len(span) > 1 and span[0].initial and _opening_verb(span[0].lower, dictionary):
             rest = _trim(span[1:])  # "Watching Elden Ring" -> "Elden Ring"; "Boxing Day" stays whole
             if len(rest) > 1 or (rest and not _rejected_alone(rest[0], dictionary)):
                 span = rest
