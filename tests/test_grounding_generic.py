@@ -44,3 +44,14 @@ def test_with_the_floor_one_vocabulary_guess_sharing_no_word_with_the_post_is_en
     assert grounded.floored
     without = _grounder("en")._finish(Prepared(pool, "first time playing doubles at the club"), set(), False)
     assert len(without.ranked) == 6  # tagsmith predict fills k: no floor, no cap
+
+
+def test_an_activity_a_posts_past_tense_names_becomes_a_candidate_taken_from_the_post():
+    from inference.runtime.grounding_rules import add_activities
+
+    counts = {"running": 14, "crying": 11, "stopping": 0}
+    pool = {"running": _entry("running", 1.0)}  # the vocabulary search's guess
+    add_activities(pool, "ran my first 10k without stopping and cried at the finish", lambda key: counts.get(key, 0),
+                   sensitive=lambda words: words == "crying")
+    assert pool["running"]["source"] == "phrase" and pool["running"]["phrase"] > 0
+    assert "crying" not in pool  # a kind of the safety lexicon: no rule adds it on its own

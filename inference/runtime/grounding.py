@@ -37,7 +37,7 @@ import numpy as np
 from inference.runtime.dense_retrieval import DENSE_INDEX, DenseIndex, InvalidDenseIndex
 from inference.runtime.encoder_head import EncoderHead, TunedEncoder
 from inference.runtime.grounding_config import GROUNDING_JSON, GroundingConfig, InvalidGrounding  # noqa: F401 (re-exported)
-from inference.runtime.grounding_rules import demote_loose_guesses, distinct_first, few_guesses, mark_post_words
+from inference.runtime.grounding_rules import add_activities, demote_loose_guesses, distinct_first, few_guesses, mark_post_words
 from inference.runtime.ranking import Ranked
 from inference.runtime.tag_ranker import TagRanker, features as tag_features, with_head
 from inference.runtime.tag_index import TagIndex
@@ -265,11 +265,17 @@ class Grounder:
         contexts, stats, nearest, votes = looked_up
         phrases = phrases if phrases is not None else [None] * len(posts)
         pools = [self.candidates(r, p, t, n, v, ph) for r, p, t, n, v, ph in zip(ranked, posts, threads, nearest, votes, phrases)]
+        if self.lang == "en":  # "ran my first 10k" -> #Running, where training posts used it as a tag
+            for pool, text in zip(pools, texts):
+                add_activities(pool, text, self.tag_count, self._sensitive)
         self.relevance(pools, contexts, stats)
         if self.lang == "en" and self.config.post_word_weight:
             for pool, text in zip(pools, texts):
                 mark_post_words(pool, text, self.tag_count, GENERIC_ALONE)
         return [Prepared(pool, text, context) for pool, text, context in zip(pools, texts, contexts)]
+
+    def _sensitive(self, words: str) -> bool:
+        return self.safety is not None and self.safety.sensitive(words)
 
     def tag_count(self, key: str) -> int:
         """How many training posts used the tag (0 outside the vocabulary)."""

@@ -20,8 +20,9 @@ from __future__ import annotations
 import re
 
 from inference.text.names import content_overlap
-from inference.text.tags import variant_key
-from inference.text.phrases import rarity
+from inference.text.tags import tag_key, variant_key
+from inference.text.phrases import english_lists, rarity
+from inference.text.verbs import activities
 
 # the encoder's own proposals: the vocabulary's nearest tags and the nearest training posts' votes (the
 # model's list is left in its place: demoting its guesses too, with the post words, cost en dev with the
@@ -44,6 +45,25 @@ def mark_post_words(pool: dict[str, dict], text: str, tag_count, skipped: frozen
         if " " in word or word not in found or word in skipped or tag_count(key) <= 0:
             continue
         entry["post_word"] = rarity(word)
+
+
+ACTIVITY_TAG_COUNT = 3  # training posts that used an activity (#Biking 3, #Running 14) for it to be a tag
+ACTIVITY_SCORE = 0.5  # its phrase score: the post tells of it in a verb, not in the tag's own word
+
+
+def add_activities(pool: dict[str, dict], text: str, tag_count, sensitive=lambda words: False) -> None:
+    """Add the activities the text's past tenses name ("ran" -> #Running, "biked" -> #Biking:
+    text/verbs.activities) that training posts used as tags, as candidates taken from the post (a vocabulary
+    guess of the same tag becomes one); none that is `sensitive` (the safety lexicon's: "flooded the floor"
+    is no #Flooding, "cried" no #Crying)."""
+    for words in activities(text, english_lists()[0]):
+        key = tag_key(words)
+        if tag_count(key) < ACTIVITY_TAG_COUNT or sensitive(words):
+            continue
+        entry = pool.setdefault(key, {"words": words, "model": 0.0, "source": "phrase"})
+        if entry["source"] in GUESS_SOURCES:
+            entry["source"] = "phrase"
+        entry["phrase"] = max(entry.get("phrase", 0.0), ACTIVITY_SCORE)
 
 
 def is_loose_guess(entry: dict, text: str, guess_relevance: float) -> bool:

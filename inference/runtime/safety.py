@@ -277,6 +277,12 @@ class SafetyFilter:
                                             "(a figure of speech: 'this price is a crime')")
         return Verdict(True, category, f"post is about {', '.join(g.name for g in m.groups)}")
 
+    def sensitive(self, tag_words: str) -> bool:
+        """The tag is of a category of the lexicon (disaster, crime...), a never tag or of a kind (#Flooding,
+        #Crying): whatever the post, not one for a rule to add on its own."""
+        m = self.lexicon.match(tag_words)
+        return bool(m.never or m.groups or compact(tag_words) in self.lexicon.kinds)
+
     def needs_its_words(self, tag_words: str) -> bool:
         """The tag is of a kind the grounding stage's support rules ask the post's words for under the floor
         (`grounding.Grounder`): one crisis of the training data owns it (kind "event": #LAX, #Cleopatra, a name

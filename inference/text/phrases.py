@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from inference.text import phrases_zh
+from inference.text.verbs import opening_verb, verb_like
 from inference.text.list_cache import cached_lines
 from inference.text.segment_data import cache_dir
 
@@ -77,11 +78,6 @@ billion second third fourth fifth sixth seventh eighth ninth tenth single double
 """.split())
 CONNECTORS = frozenset("of the de la le du des del der von van da di".split())  # inside spans, not "and"
 _TRIMMED = FUNCTION_WORDS | CONNECTORS
-IRREGULAR_VERBS = frozenset("""
-bought brought built caught drove ate fell fought found flew forgot froze gave grew hid held hit kept knew
-laid led left lent lost met paid ran rode rang rose sang sank sat sent shot showed shut slept sold spent spoke
-stole stood struck swam taught thought threw told understood woke wore won wrote broke chose
-""".split())
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w.-]+\.(?:com|org|net|io|ly|co|gov|edu|cn)(?:/\S*)?", re.I)
@@ -202,30 +198,6 @@ def _casing_informative(clauses: list[list[_Token]]) -> None:
             t.initial = False
 
 
-def _verb_like(word: str, dictionary: frozenset[str]) -> bool:
-    """Past tenses, gerunds and -ly adverbs of dictionary words (approved, watching, finally)."""
-    if word in IRREGULAR_VERBS:
-        return True
-    for suffix, stems in (("ed", (1, 2, 3)), ("ing", (3, 4)), ("ly", (2,))):
-        if len(word) > len(suffix) + 2 and word.endswith(suffix) and word in dictionary:
-            for cut in stems:
-                stem = word[:-cut]
-                if len(stem) >= 3 and (stem in dictionary or stem + "e" in dictionary):
-                    return True
-    return False
-
-
-def _opening_verb(word: str, dictionary: frozenset[str]) -> bool:
-    """A verb that opens a sentence before a name ("Watching Elden Ring", "Saw Chappell Roan", "Tried Olive
-    Garden", "Rewatched Paddington"): `_verb_like`, "saw", a past tense in -ied, or a re- form of one. Only
-    here: inside a sentence "chain saw", "deep fried oreos" and "rewatching" stay phrases."""
-    if _verb_like(word, dictionary) or word == "saw":
-        return True
-    if word.endswith("ied") and word in dictionary and word[:-3] + "y" in dictionary:
-        return True
-    return word.startswith("re") and len(word) > 6 and word not in dictionary and _opening_verb(word[2:], dictionary)
-
-
 def _words(tokens: Sequence[_Token]) -> str:
     return " ".join(w for t in tokens for w in _SPLIT_WORD.split(t.lower) if w)
 
@@ -276,7 +248,7 @@ def _capitalised_spans(clause: list[_Token]) -> Iterable[tuple[str, float, str]]
             j = k + 1
         span = _trim(clause[i:j])
         i = j
-        if len(span) > 1 and span[0].initial and _opening_verb(span[0].lower, dictionary):
+        if len(span) > 1 and span[0].initial and opening_verb(span[0].lower, dictionary):
             rest = _trim(span[1:])  # "Watching Elden Ring" -> "Elden Ring"; "Boxing Day" stays whole
             if len(rest) > 1 or (rest and not _rejected_alone(rest[0], dictionary)):
                 span = rest
@@ -318,7 +290,7 @@ def _keyphrases(clause: list[_Token]) -> Iterable[tuple[str, float, str]]:
     chunk: list[str] = []
     for t in [*clause, None]:
         if t is not None and not t.used and t.lower not in STOP_WORDS and len(t.lower) > 1 and (
-                not _verb_like(t.lower, dictionary) or (t.lower.endswith("ing") and chunk)):
+                not verb_like(t.lower, dictionary) or (t.lower.endswith("ing") and chunk)):
             chunk.extend(w for w in _SPLIT_WORD.split(t.lower) if w)
             if not t.possessive:
                 continue

@@ -1,0 +1,84 @@
+"""English verb forms: which words of a post are verbs (past tenses, gerunds: `verb_like`), which opens a
+sentence before a name (`opening_verb`), and the activities a post's verbs name (`activities`: "ran" ->
+running, "biked" -> biking, "baked" -> baking), which the grounding stage proposes as tags where the
+vocabulary knows them as tags (inference/runtime/grounding.py)."""
+
+from __future__ import annotations
+
+import re
+
+# past tenses that no -ed rule finds, and their base forms
+IRREGULAR = dict(pair.split(":") for pair in """
+bought:buy brought:bring built:build caught:catch drove:drive ate:eat fell:fall fought:fight found:find flew:fly
+forgot:forget froze:freeze gave:give grew:grow hid:hide held:hold hit:hit kept:keep knew:know laid:lay led:lead
+left:leave lent:lend lost:lose met:meet paid:pay ran:run rode:ride rang:ring rose:rise sang:sing sank:sink sat:sit
+sent:send shot:shoot showed:show shut:shut slept:sleep sold:sell spent:spend spoke:speak stole:steal stood:stand
+struck:strike swam:swim taught:teach thought:think threw:throw told:tell understood:understand woke:wake wore:wear
+won:win wrote:write broke:break chose:choose
+""".split())
+IRREGULAR_VERBS = frozenset(IRREGULAR)
+# irregular pasts that tell of an activity people tag (ran: #Running); not broke (#Breaking news), met
+# (#Meeting), shot (#Shooting), gave, left, lost...
+ACTIVITY_PASTS = frozenset("ran swam rode drove flew sang wrote taught built won slept froze".split())
+_WORD = re.compile(r"[a-z]+")
+_ONE_SYLLABLE_CVC = re.compile(r"[^aeiou]*[aeiou][^aeiouwxy]")  # run, swim, shop: the last letter doubles
+
+
+def verb_like(word: str, dictionary: frozenset[str]) -> bool:
+    """Past tenses, gerunds and -ly adverbs of dictionary words (approved, watching, finally)."""
+    if word in IRREGULAR_VERBS:
+        return True
+    for suffix, stems in (("ed", (1, 2, 3)), ("ing", (3, 4)), ("ly", (2,))):
+        if len(word) > len(suffix) + 2 and word.endswith(suffix) and word in dictionary:
+            for cut in stems:
+                stem = word[:-cut]
+                if len(stem) >= 3 and (stem in dictionary or stem + "e" in dictionary):
+                    return True
+    return False
+
+
+def opening_verb(word: str, dictionary: frozenset[str]) -> bool:
+    """A verb that opens a sentence before a name ("Watching Elden Ring", "Saw Chappell Roan", "Tried Olive
+    Garden", "Rewatched Paddington"): `verb_like`, "saw", a past tense in -ied, or a re- form of one. Only
+    there: inside a sentence "chain saw", "deep fried oreos" and "rewatching" stay phrases."""
+    if verb_like(word, dictionary) or word == "saw":
+        return True
+    if word.endswith("ied") and word in dictionary and word[:-3] + "y" in dictionary:
+        return True
+    return word.startswith("re") and len(word) > 6 and word not in dictionary and opening_verb(word[2:], dictionary)
+
+
+def gerund(base: str) -> str:
+    """run -> running, bake -> baking, lie -> lying, cook -> cooking."""
+    if base.endswith("ie"):
+        return base[:-2] + "ying"
+    if base.endswith("e") and not base.endswith(("ee", "ye", "oe")):
+        return base[:-1] + "ing"
+    if _ONE_SYLLABLE_CVC.fullmatch(base):
+        return base + base[-1] + "ing"
+    return base + "ing"
+
+
+def _bases(word: str, dictionary: frozenset[str]) -> list[str]:
+    """The base forms a past tense may have (biked: bike, bik; shopped: shop; studied: study)."""
+    if word in IRREGULAR:
+        return [IRREGULAR[word]] if word in ACTIVITY_PASTS else []
+    if not word.endswith("ed") or len(word) < 5:
+        return []
+    bases = [word[:-1], word[:-2]]
+    if word[-3] == word[-4]:
+        bases.append(word[:-3])
+    if word.endswith("ied"):
+        bases.append(word[:-3] + "y")
+    return [b for b in bases if b in dictionary]
+
+
+def activities(text: str, dictionary: frozenset[str]) -> list[str]:
+    """The -ing forms of a text's past tenses, in order, each once: candidates for the activity a post
+    tells of ("ran my first 10k" -> running, "biked to work" -> biking); the caller keeps those that are
+    tags (a -ing word the text writes itself is a phrase of it already)."""
+    found: dict[str, None] = {}
+    for word in _WORD.findall(text.lower()):
+        for base in _bases(word, dictionary):
+            found.setdefault(gerund(base))
+    return list(found)
