@@ -317,36 +317,31 @@ def test_a_bad_tone_support_or_corroborate_entry_raises(tmp_path, change, messag
         SafetyLexicon.load(path)
 
 
-def test_a_tag_one_crisis_owns_is_left_to_the_support_rules_which_ask_the_post_for_it(safety):
+def _under_the_floor(safety, tag: str, post: str) -> list[str]:
+    """What the grounding stage's support rules leave of one candidate `tag` under `post`, with the floor."""
     from inference.runtime.grounding import GroundingConfig, Grounder, Prepared
     from inference.runtime.tag_index import TagIndex
-    import numpy as np
 
+    grounder = Grounder(None, TagIndex(np.zeros((1, 4), dtype=np.float32), [tag], np.array([130])),
+                        GroundingConfig(floor=0.1), "en", safety)
+    entry = {"words": tag, "model": 1.0, "relevance": 0.5, "source": "retrieval", "cos": 0.5}
+    return [r.words for r in grounder._finish(Prepared({tag: entry}, post), set(), True).ranked]
+
+
+def test_a_tag_one_crisis_owns_is_left_to_the_support_rules_which_ask_the_post_for_it(safety):
     shooting = "another school shooting. I don't even know what to say anymore. thinking of the families"
     assert safety.needs_its_words("lax") and safety.needs_its_words("cleopatra") and not safety.needs_its_words("school")
     assert safety.check("lax", shooting, "en").allowed  # `tagsmith predict` without the floor keeps it
-    grounder = Grounder(None, TagIndex(np.zeros((1, 4), dtype=np.float32), ["lax"], np.array([130])),
-                        GroundingConfig(floor=0.1), "en", safety)
-    entry = {"words": "lax", "model": 1.0, "relevance": 0.5, "source": "retrieval", "cos": 0.5}
-    assert grounder._finish(Prepared({"lax": dict(entry)}, shooting), set(), True).ranked == []
-    landed = grounder._finish(Prepared({"lax": dict(entry)}, "just landed at LAX, 3 hour delay"), set(), True).ranked
-    assert [r.words for r in landed] == ["lax"]
+    assert _under_the_floor(safety, "lax", shooting) == []
+    assert _under_the_floor(safety, "lax", "just landed at LAX, 3 hour delay") == ["lax"]
 
 
 def test_a_mood_the_post_does_not_say_is_kept_off_the_services_list_but_not_off_a_benchmarks(safety):
-    from inference.runtime.grounding import GroundingConfig, Grounder, Prepared
-    from inference.runtime.tag_index import TagIndex
-    import numpy as np
-
     assert safety.needs_its_words("sadness") and safety.needs_its_words("depressing") and not safety.needs_its_words("finale")
     late_win = "Arsenal really made me wait until the 94th minute again. my heart can't take this"
     assert safety.check("sadness", late_win, "en").allowed  # `tagsmith predict` without the floor keeps it
-    grounder = Grounder(None, TagIndex(np.zeros((1, 4), dtype=np.float32), ["sadness"], np.array([130])),
-                        GroundingConfig(floor=0.1), "en", safety)
-    entry = {"words": "sadness", "model": 1.0, "relevance": 0.5, "source": "dense", "cos": 0.5}
-    assert grounder._finish(Prepared({"sadness": dict(entry)}, late_win), set(), True).ranked == []
-    said = grounder._finish(Prepared({"sadness": dict(entry)}, "such sadness in the house today"), set(), True).ranked
-    assert [r.words for r in said] == ["sadness"]
+    assert _under_the_floor(safety, "sadness", late_win) == []
+    assert _under_the_floor(safety, "sadness", "such sadness in the house today") == ["sadness"]
 
 
 def test_a_post_vector_the_grief_reader_reads_makes_a_grief_post_and_leaves_the_cached_context_alone():
