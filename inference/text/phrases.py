@@ -198,8 +198,16 @@ def _casing_informative(clauses: list[list[_Token]]) -> None:
             t.initial = False
 
 
-def _words(tokens: Sequence[_Token]) -> str:
-    return " ".join(w for t in tokens for w in _SPLIT_WORD.split(t.lower) if w)
+def _words(tokens: Sequence[_Token], titled: bool = False) -> str:
+    """The tokens' words; `titled` (a capitalised span): a possessive inside it keeps its s, as the title's
+    hashtag writes it (Baldur's Gate: #BaldursGate, Grey's Anatomy: #GreysAnatomy)."""
+    words: list[str] = []
+    for t in tokens:
+        pieces = [w for w in _SPLIT_WORD.split(t.lower) if w]
+        if titled and t.possessive and t is not tokens[-1] and pieces:
+            pieces[-1] += "s"
+        words.extend(pieces)
+    return " ".join(words)
 
 
 def _trim(span: list[_Token]) -> list[_Token]:
@@ -252,7 +260,7 @@ def _capitalised_spans(clause: list[_Token]) -> Iterable[tuple[str, float, str]]
             rest = _trim(span[1:])  # "Watching Elden Ring" -> "Elden Ring"; "Boxing Day" stays whole
             if len(rest) > 1 or (rest and not _rejected_alone(rest[0], dictionary)):
                 span = rest
-        words = _words(span)
+        words = _words(span, titled=True)
         n = words.count(" ") + 1
         if not span or n > 4 or (n == 1 and _rejected_alone(span[0], dictionary)):
             continue
