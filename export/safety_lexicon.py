@@ -4,6 +4,7 @@
     python -m export.safety_lexicon report   # per language: tags and count mass per category
     python -m export.safety_lexicon tone --posts FILE   # labelled posts ({"post", "grief"}) read as grief
     python -m export.safety_lexicon kind --kind mood    # judged candidates of a kind: usable where said or not
+    python -m export.safety_lexicon kind --kind holidays   # ... naming a holiday: usable where the post names it or not
 
 Sources: (a) the hand-curated seed lists of `export/safety_seeds.py`; (b) the corpora's own event
 tags: every tag of the shipped tags.json files and every hashtag of the crisis data in
@@ -268,26 +269,41 @@ LABELLED = (("en_posts.jsonl", "en_labels.jsonl"), ("en_posts_check.jsonl", "en_
             ("en_posts.jsonl", "en_labels_wider.jsonl"))  # export/judged: posts, judges' usable candidates
 
 
-def kind_report(lexicon_path: Path, kind: str, folder: Path = JUDGED) -> None:
-    """Print how many candidates of a `kinds` kind judges were shown and found usable (export/judged's label
-    files), apart for posts that say the tag's words (`SafetyFilter.says`) and posts that do not."""
-    from inference.runtime.safety import SafetyFilter
+def judged_candidates(folder: Path = JUDGED):
+    """(tag as shown, its words, the post + thread, judged usable?) of every candidate of export/judged's
+    label files."""
     from inference.text.segment import segment
 
-    safety = SafetyFilter(SafetyLexicon.load(lexicon_path))
-    kinds = safety.lexicon.kinds
-    counts = Counter()
     for posts_file, labels_file in LABELLED:
         posts = {p["id"]: p for p in grief_reader.read_posts(folder / posts_file)}
         for row in grief_reader.read_posts(folder / labels_file):
             post = posts[row["id"]]
             text = " ".join([post["post"], *post.get("thread", ())])
             for tag in row["shown"]:
-                words = " ".join(segment(tag.lstrip("#")))
-                if kinds.get(words.replace(" ", "")) == kind or kinds.get(words) == kind:
-                    said = "said" if safety.says(words, text) else "not said"
-                    counts[said, "shown"] += 1
-                    counts[said, "usable"] += tag in row["usable"]
+                yield tag, " ".join(segment(tag.lstrip("#"))), text, tag in row["usable"]
+
+
+def kind_report(lexicon_path: Path, kind: str) -> None:
+    """Print how many judged candidates (`judged_candidates`) were of a kind of the lexicon's `kinds`
+    ("holidays": naming a holiday of `tone.holidays`) and usable, apart for posts that say the tag's words
+    (`SafetyFilter.says`; a holiday: name it) and posts that do not."""
+    from inference.runtime.safety import SafetyFilter
+
+    safety = SafetyFilter(SafetyLexicon.load(lexicon_path))
+    kinds, tone = safety.lexicon.kinds, safety.lexicon.tone
+    counts = Counter()
+    for tag, words, text, usable in judged_candidates():
+        if kind == "holidays":
+            ctx = safety.context(text)
+            if not tone.unnamed_holiday(words, safety.context("")):
+                continue  # names no holiday
+            said = "not said" if tone.unnamed_holiday(words, ctx) else "said"
+        elif kind in (kinds.get(words.replace(" ", "")), kinds.get(words)):
+            said = "said" if safety.says(words, text) else "not said"
+        else:
+            continue
+        counts[said, "shown"] += 1
+        counts[said, "usable"] += usable
     for said in ("not said", "said"):
         print(f"{kind} candidates on posts that {'do not say' if said == 'not said' else 'say'} their words: "
               f"shown {counts[said, 'shown']}, usable {counts[said, 'usable']}")

@@ -344,6 +344,16 @@ def test_a_mood_the_post_does_not_say_is_kept_off_the_services_list_but_not_off_
     assert _under_the_floor(safety, "sadness", "such sadness in the house today") == ["sadness"]
 
 
+def test_a_holiday_the_post_does_not_name_is_kept_off_the_services_list(safety):
+    teacher = "Last day of teaching before summer break. 28 kids gave me a card"
+    assert safety.unnamed_holiday("happy mothers day", teacher) == "mother day"
+    assert safety.unnamed_holiday("happy mothers day", "brunch with mum for Mother's Day") is None
+    assert safety.unnamed_holiday("teaching", teacher) is None  # names no holiday
+    assert safety.unnamed_holiday("中秋 快乐", "今天加班到十一点") is not None
+    assert _under_the_floor(safety, "happy easter", "it's sleeting. in April.") == []
+    assert _under_the_floor(safety, "happy easter", "egg hunt in the garden this Easter") == ["happy easter"]
+
+
 def test_a_post_vector_the_grief_reader_reads_makes_a_grief_post_and_leaves_the_cached_context_alone():
     data = json.loads(LEXICON.read_text(encoding="utf-8"))
     data["grief_reader"] = {"weights": [1.0, 0.0], "bias": 0.0, "threshold": 0.5}

@@ -294,11 +294,14 @@ class Grounder:
         number that is not the post's (#Pier39 on "age 39"), is only partly about it (#PeanutButter
         on croissants), or, with `lexical_support`, has half its words or fewer in it (#老子明天不上班):
         text/names.supported; or that one crisis of the training data owns (#LAX), or a mood (#Sadness), that
-        the post does not say (safety.SafetyFilter.needs_its_words)."""
+        the post does not say (safety.SafetyFilter.needs_its_words); or a holiday it does not name
+        (#HappyEaster: `SafetyFilter.unnamed_holiday`)."""
         if entry["source"] == "phrase":
             return False
         words = entry["words"]
-        unsaid = self.safety is not None and self.safety.needs_its_words(words) and not self.safety.says(words, text)
+        unsaid = self.safety is not None and (
+            (self.safety.needs_its_words(words) and not self.safety.says(words, text))
+            or self.safety.unnamed_holiday(words, text) is not None)
         return unsaid or not supported(entry["words"], text, self.lang, self.config.lexical_support)
 
     def _generic(self, key: str, entry: dict) -> bool:

@@ -283,6 +283,12 @@ class SafetyFilter:
         m = self.lexicon.match(tag_words)
         return bool(m.never or m.groups or compact(tag_words) in self.lexicon.kinds)
 
+    def unnamed_holiday(self, tag_words: str, context: str | Context) -> str | None:
+        """The day of the calendar the tag names and the post does not (runtime/safety_tone.py), or None: the
+        grounding stage's support rules keep it off the service's list."""
+        ctx = context if isinstance(context, Context) else self._context(context)
+        return self.lexicon.tone.unnamed_holiday(tag_words, ctx)
+
     def needs_its_words(self, tag_words: str) -> bool:
         """The tag is of a kind the grounding stage's support rules ask the post's words for under the floor
         (`grounding.Grounder`): one crisis of the training data owns it (kind "event": #LAX, #Cleopatra, a name

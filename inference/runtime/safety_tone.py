@@ -57,6 +57,13 @@ class Tone:
         self.grief = make_group("tone:grief", "grief", "contextual", False, cues)
         self.cheerful = _terms([t for ts in data.get("cheerful", {}).values() for t in ts])
         self.occasions = _terms([t for ts in data.get("occasions", {}).values() for t in ts])
+        self.holidays = _terms([t for ts in data.get("holidays", {}).values() for t in ts])
+
+    def unnamed_holiday(self, tag_words: str, ctx: Context) -> str | None:
+        """The day of the calendar a tag names (`tone.holidays`: #HappyMothersDay, #中秋快乐) that the post
+        does not name, or None."""
+        stems, joined = [stem(w) for w in tokens(tag_words)], compact(tag_words)
+        return next((h for h in _holds(self.holidays, stems, joined) if not _named(h, ctx)), None)
 
     def objection(self, tag_words: str, ctx: Context) -> str | None:
         """Why this tag may not stand under this post, or None."""
@@ -66,7 +73,11 @@ class Tone:
         if cheerful := _holds(self.cheerful, stems, joined):
             return f"cheerful tag ({', '.join(cheerful)}) on a grief post"
         for occasion in _holds(self.occasions, stems, joined):
-            named = occasion in ctx.cjk if has_cjk(occasion) else all(w in ctx.stems for w in occasion.split())
-            if not named:
+            if not _named(occasion, ctx):
                 return f"occasion tag ({occasion}) on a grief post that does not name it"
         return None
+
+
+def _named(term: str, ctx: Context) -> bool:
+    """The post names the term: a Chinese one anywhere in it, every stem of a Latin one."""
+    return term in ctx.cjk if has_cjk(term) else all(w in ctx.stems for w in term.split())
