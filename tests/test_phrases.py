@@ -231,6 +231,17 @@ def test_more_pieces_of_a_clause_are_no_candidates_but_a_word_ending_like_a_pron
     assert "完赛" in words_of("马拉松完赛！5小时12分", "zh")
 
 
+def test_a_noun_and_its_number_are_one_tag_and_the_noun_alone_none():
+    found = words_of("科目二第三次终于过了！倒车入库我恨你", "zh")
+    assert "科目二" in found and "科目" not in found
+    assert "排队三" not in words_of("排队三小时终于抽到隐藏款", "zh")  # a number before a noun counts it
+
+
+def test_a_piece_of_a_word_jieba_cut_across_is_no_candidate():
+    assert "情包" not in words_of("爷爷学会了发表情包", "zh")  # 发表|情包: 表情 is the word
+    assert "香山人太多" not in words_of("周末爬香山人太多了", "zh")
+
+
 def test_a_rare_noun_of_one_character_is_a_candidate_and_a_common_one_or_a_verb_is_not():
     assert "猫" in words_of("我家猫今天第一次自己跳上了窗台", "zh")
     found = words_of("这件事让人很烦，晚上还淋了雨，手机卡在床底下", "zh")

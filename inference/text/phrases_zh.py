@@ -12,7 +12,8 @@ that start like a name;
 买瓶酱油), the noun a verb of one character takes inside a word jieba keeps whole (放寒假 -> 寒假,
 吃火锅 -> 火锅).
 Fragments are no candidates: a new word with a numeral, a modal, a comparison or a verb complement in it
-(一买, 三比, 比旧, 胖得, 能进, 抽到), a new word that a 了 or 的 ends as a predicate (人太多了, 新买的),
+(一买, 三比, 比旧, 胖得, 能进, 抽到), a new word that a 了 or 的 ends as a predicate (人太多了, 新买的)
+or whose first character ends a word with the one before it (发表|情包),
 an idiom with a particle in it (快没了), "第一节" (a lesson, not a festival), stop and time words.
 """
 
@@ -42,6 +43,8 @@ ZH_SINGLE_OK = frozenset("n ng g a ag b j nr ns nz".split())  # single character
 ZH_WEAK_FIRST = frozenset("太很最超好真更挺还又也都就才不没被把让")  # 太帅, 很好: degree adverb + word
 ZH_FUNCTION_CHARS = ZH_WEAK_FIRST | frozenset("了的吗呢吧啊呀哦着过是在有和与我你他她它这那")
 ZH_NUMERALS = frozenset("一二三四五六七八九十两几零百千万第")
+ZH_DIGITS = frozenset("一二三四五六七八九十")  # 科目二: a number that names ...
+ZH_COUNTED = frozenset("q n ng nz t".split())  # ... unless a measure, noun or time word follows it (三 小时)
 # a word jieba's HMM made up is a fragment of a clause, not a name, when it starts with a numeral, a
 # modal or a direction (一买, 三比, 能进, 上人), holds a particle or ends in a verb's result (胖得, 抽到)
 ZH_FRAGMENT_FIRST = ZH_WEAK_FIRST | ZH_NUMERALS | frozenset("能会要上下去来比白说号")
@@ -95,6 +98,16 @@ def _name_like(word: str, name_start: frozenset[str]) -> bool:
     return len(word) <= 3 and word[0] in name_start
 
 
+def _clause_piece(before: str, word: str, flag: str, after: str, tables) -> bool:
+    """A new word (not one that may be a name) that is a predicate before 了, 的 or 得 (人太多了, 新买的), or
+    whose first character makes a word of the dictionary with the last one before it: jieba cut across a
+    word (发表|情包: 表情 is the word, 情包 a piece of 表情包)."""
+    _, tags, _, _, name_start = tables
+    if flag != "?" or _name_like(word, name_start):
+        return False
+    return after in ZH_PREDICATE_ENDS or (bool(before) and before[-1] + word[0] in tags)
+
+
 def _single_topic(char: str, tags: dict, idf: dict, after: tuple[str, str]) -> bool:
     """A character standing alone that is a rare noun (ZH_SINGLE_IDF), not before a particle or a noun
     (after: the next word and its flag)."""
@@ -118,23 +131,30 @@ def _usable(word: str, flag: str) -> bool:
         return False
     if ZH_PRONOUNS.intersection(word[1:-1]):
         return False
-    return 2 <= len(word) <= 6 and word not in ZH_STOP and word[0] not in ZH_WEAK_FIRST and bool(_CJK_RUN.fullmatch(word))
+    return (2 <= len(word) <= 6 and word not in ZH_STOP and word[0] not in ZH_WEAK_FIRST
+            and bool(_CJK_RUN.fullmatch(word)))
 
 
 def _compounds(words: list[tuple[str, str]]) -> list[tuple[str, float, str]]:
     """Two neighbouring words written as one tag: a place or name and the noun after it (兰州拉面,
-    英雄联盟), a name and its ordinal (神舟十七号), a noun and its kind (螺蛳粉)."""
+    英雄联盟), a name and its ordinal (神舟十七号), a noun and its number (科目二), a noun and its kind
+    (螺蛳粉); no new word that a 了 or 的 ends as a predicate (香山 人太多 了)."""
     found = []
     for (a, fa), (b, fb), (c, fc) in zip(words, words[1:], [*words[2:], ("", "")]):
         # no particle inside (美的 晚霞 is "beautiful sunset"), and a noun whose number follows it is
         # that number's (考驾照 科目 二: no 考驾照科目)
+        if fa in ("n", "nz") and _usable(a, fa) and fb == "m" and len(b) == 1 and b in ZH_DIGITS:
+            if fc not in ZH_COUNTED:  # 科目 二, 英语 一: a noun and its number, one name; 排队 三 小时 counts
+                found.append((a + b, 0.8, "title"))
+            continue
         if not _usable(a, fa) or len(a) > 3 or ZH_PARTICLES.intersection(a + b) or fc == "m" or c[:1] in ZH_NUMERALS:
             continue
         if (fa in ZH_ENTITY_FLAGS or fa == "n") and _ORDINAL.fullmatch(b):
             found.append((a + b, 0.8, "title"))
         elif fa in ("n", "v") and len(b) == 1 and b in ZH_KIND_CHARS and fb in ("n", "ng"):
             found.append((a + b, 0.7, "title"))
-        elif fa in ZH_COMPOUND_HEADS and fb in ZH_COMPOUND_TAILS and _usable(b, fb) and len(a + b) <= 6:
+        elif (fa in ZH_COMPOUND_HEADS and fb in ZH_COMPOUND_TAILS and _usable(b, fb) and len(a + b) <= 6
+              and not (fb == "?" and c in ZH_PREDICATE_ENDS)):
             found.append((a + b, 0.8, "title"))
     return found
 
@@ -145,7 +165,9 @@ def chinese(text: str, tables) -> list[tuple[str, float, str]]:
     found = _festivals(text)
     found.extend((m.group(1), 0.85, "title") for m in _BOOK_TITLE.finditer(text))
     words = [(w, tags.get(w, "?")) for w in jieba.lcut(text)]
-    found.extend(_compounds(words))
+    compounds = _compounds(words)
+    found.extend(compounds)
+    numbered = {w[:-1] for w, _, _ in compounds if w[-1] in ZH_DIGITS}  # 科目 of 科目二 is no tag alone
     topics: list[tuple[str, float]] = []
     singles: list[str] = []
     ended = [*words, ("", "")]  # the empty word ends a last run of single characters
@@ -162,7 +184,7 @@ def chinese(text: str, tables) -> list[tuple[str, float, str]]:
         singles = []
         if (noun := _object(word, flag, tags)) is not None:
             found.append((noun, 0.45, "topic"))
-        if not _usable(word, flag) or (flag == "?" and after in ZH_PREDICATE_ENDS and not _name_like(word, name_start)):
+        if word in numbered or not _usable(word, flag) or _clause_piece(before, word, flag, after, tables):
             continue
         if (candidate := _word(word, flag, idf.get(word, median_idf), name_start)) is not None:
             found.append(candidate)
