@@ -2,6 +2,7 @@
 under a post that says the tag's own words."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -125,3 +126,14 @@ def test_a_photos_own_tag_with_no_text_is_of_no_kind(safety, tag):
     assert safety.check(tag, "", "en").allowed
     assert safety.check(tag, "fun day out", "en", kinds=False).allowed
     assert not safety.check("maga", "", "en").allowed  # the curated lexicon still applies
+
+
+def test_the_kind_report_counts_judged_candidates_where_the_post_says_them_and_where_not(capsys):
+    from export.safety_lexicon import OUT, kind_report
+
+    kind_report(OUT, "holidays")
+    not_said, said = capsys.readouterr().out.splitlines()
+    assert not_said.startswith("holidays candidates on posts that do not say their words: shown ")
+    assert said.startswith("holidays candidates on posts that say their words: shown ")
+    shown, usable = (int(n) for n in re.findall(r"\d+", said))
+    assert shown > 0 and 0 < usable <= shown
