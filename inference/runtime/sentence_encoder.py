@@ -247,9 +247,10 @@ class SentenceEncoder:
             kind = kind or precision(providers)
             graph, built = load_graph(cache_dir, kind)
             path = (Path(cache_dir) if cache_dir is not None else default_cache_dir()) / graph_name(kind)
-            # a verified cached graph opens from its file: onnxruntime then holds one copy of the
-            # weights where the bytes cost two (~75 MB less RSS, same outputs)
-            session = _session(onnxruntime, graph if built else str(path), providers, threads)
+            # a verified cached graph opens from its file, and so does one built now once it is written
+            # there: onnxruntime then holds one copy of the weights where the bytes cost two (~75 MB less
+            # RSS, same outputs)
+            session = _session(onnxruntime, str(path) if path.is_file() else graph, providers, threads)
             del graph
             return cls(session, tokenizer.result(), built)
 
