@@ -237,6 +237,12 @@ def test_a_noun_and_its_number_are_one_tag_and_the_noun_alone_none():
     assert "排队三" not in words_of("排队三小时终于抽到隐藏款", "zh")  # a number before a noun counts it
 
 
+def test_two_nouns_of_one_thing_are_one_tag_but_not_before_a_predicate():
+    assert "扫地机器人" in words_of("扫地机器人把袜子吞了", "zh")
+    assert "糯米圆子" in words_of("想吃外婆做的糯米圆子", "zh")
+    assert "爷爷学会" not in words_of("爷爷学会了发表情包", "zh")
+
+
 def test_a_piece_of_a_word_jieba_cut_across_is_no_candidate():
     assert "情包" not in words_of("爷爷学会了发表情包", "zh")  # 发表|情包: 表情 is the word
     assert "香山人太多" not in words_of("周末爬香山人太多了", "zh")

@@ -4,7 +4,7 @@
 (words, base score, kind) as Chinese posters write tags, without spaces:
 "title": festivals (中秋节, and the short forms 中秋 国庆 people tag), 《titles》, a place or name joined to the
 noun after it (兰州拉面, 广州地铁, 英雄联盟, 塞尔达传说), a name and its ordinal (神舟十七号, 嫦娥六号),
-a noun and its kind (螺蛳粉, 毕业季);
+a noun and its kind (螺蛳粉, 毕业季), two nouns of one thing (扫地机器人, 视频通话);
 "entity": jieba's people/places/organisations/proper nouns/abbreviations, words its dictionary lacks
 that start like a name;
 "topic": nouns and three-character idioms (大扫除) by IDF, rarer verbs that name an activity (搬家, 下雪,
@@ -39,6 +39,7 @@ ZH_FESTIVALS = tuple("""
 """.split())
 ZH_ENTITY_FLAGS = frozenset("nr nrt nrfg ns nt nz j".split())  # j: abbreviations (亚运会, 央视)
 ZH_TOPIC_FLAGS = frozenset("n vn l".split())
+ZH_NOUN_FLAGS = frozenset("n vn nz".split())
 ZH_SINGLE_OK = frozenset("n ng g a ag b j nr ns nz".split())  # single characters that may form a word
 ZH_WEAK_FIRST = frozenset("太很最超好真更挺还又也都就才不没被把让")  # 太帅, 很好: degree adverb + word
 ZH_FUNCTION_CHARS = ZH_WEAK_FIRST | frozenset("了的吗呢吧啊呀哦着过是在有和与我你他她它这那")
@@ -152,6 +153,9 @@ def _compounds(words: list[tuple[str, str]]) -> list[tuple[str, float, str]]:
         if (fa in ZH_ENTITY_FLAGS or fa == "n") and _ORDINAL.fullmatch(b):
             found.append((a + b, 0.8, "title"))
         elif fa in ("n", "v") and len(b) == 1 and b in ZH_KIND_CHARS and fb in ("n", "ng"):
+            found.append((a + b, 0.7, "title"))
+        elif (fa in ZH_NOUN_FLAGS and fb in ZH_NOUN_FLAGS and len(a) == 2 and 2 <= len(b) <= 3 and _usable(b, fb)
+              and c not in ZH_PREDICATE_ENDS):  # 扫地 机器人, 糯米 圆子: two nouns, one thing (爷爷 学会 了: no)
             found.append((a + b, 0.7, "title"))
         elif (fa in ZH_COMPOUND_HEADS and fb in ZH_COMPOUND_TAILS and _usable(b, fb) and len(a + b) <= 6
               and not (fb == "?" and c in ZH_PREDICATE_ENDS)):
