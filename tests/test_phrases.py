@@ -192,6 +192,11 @@ def test_a_festival_short_form_is_a_candidate_and_the_long_form_wins_when_both_a
     assert "中秋节" in found and "中秋" not in found
 
 
+def test_a_birthday_and_a_season_the_post_names_are_candidates():
+    assert "生日" in words_of("三十岁生日，给自己买了个小蛋糕", "zh")
+    assert "秋天" in words_of("银杏叶黄了，秋天终于来了", "zh")
+
+
 def test_a_first_lesson_is_no_festival():
     assert "第一节" not in words_of("钢琴课第一节，手指完全不听使唤", "zh")
 

@@ -31,11 +31,12 @@ ZH_STOP = frozenset("""
 周一 周二 周三 周四 周五 周六 周日 星期一 星期二 星期三 星期四 星期五 星期六 星期天 星期日
 昨晚 今早 明早 前天 后天 当天 每天 天天 最近 以后 以前 之前 之后 下次 上次 这次 那次 第一次 一年 一周
 """.split())
-# festivals and the days people tag (short forms too: #中秋 #国庆 are written as often as #中秋节)
+# festivals, the days and the seasons people tag (short forms too: #中秋 #国庆 are written as often as #中秋节)
 ZH_FESTIVALS = tuple("""
 春节 除夕 元宵节 元宵 清明节 清明 端午节 端午 七夕 七夕节 中秋节 中秋 重阳节 重阳 国庆节 国庆 元旦
 劳动节 五一 儿童节 六一 母亲节 父亲节 情人节 圣诞节 平安夜 感恩节 教师节 妇女节 万圣节 腊八节 腊八
 小年 冬至 寒食节 中元节 建军节 青年节 植树节 愚人节 双十一 双十二 跨年 年夜饭
+生日 纪念日 春天 夏天 秋天 冬天
 """.split())
 ZH_ENTITY_FLAGS = frozenset("nr nrt nrfg ns nt nz j".split())  # j: abbreviations (亚运会, 央视)
 ZH_TOPIC_FLAGS = frozenset("n vn l".split())
