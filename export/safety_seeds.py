@@ -259,6 +259,7 @@ SAFE = {
            "crash bandicoot", "blast from the past", "killer queen", "storm trooper",
            "maine coon", "ice bucket challenge", "stormtroopers", "killer whale", "therapist",
            "therapists", "physiotherapist", "psychotherapist", "shoot", "photoshoot", "photo shoot",
+           "gaming", "cold",  # WordNet's first senses are gambling and the illness: #Gaming, #Cold are everyday tags
            "food porn", "foodporn", "car porn", "sky porn", "cloud porn", "earth porn", "book porn",
            "travel porn", "architecture porn", "resistance", "resistance band", "true crime",
            "crime fiction", "crime novel", "crime drama", "partners in crime", "midlife crisis",
