@@ -55,3 +55,11 @@ def test_an_activity_a_posts_past_tense_names_becomes_a_candidate_taken_from_the
                    sensitive=lambda words: words == "crying")
     assert pool["running"]["source"] == "phrase" and pool["running"]["phrase"] > 0
     assert "crying" not in pool  # a kind of the safety lexicon: no rule adds it on its own
+
+
+def test_an_english_post_gets_no_tag_in_another_script_unless_it_writes_it():
+    from inference.runtime.grounding_rules import foreign_script
+
+    assert foreign_script("생일", "happy birthday to the queen of code")
+    assert not foreign_script("생일", "생일 축하해! happy birthday")
+    assert not foreign_script("café", "best café in town") and not foreign_script("birthday", "happy birthday")

@@ -37,7 +37,8 @@ import numpy as np
 from inference.runtime.dense_retrieval import DENSE_INDEX, DenseIndex, InvalidDenseIndex
 from inference.runtime.encoder_head import EncoderHead, TunedEncoder
 from inference.runtime.grounding_config import GROUNDING_JSON, GroundingConfig, InvalidGrounding  # noqa: F401 (re-exported)
-from inference.runtime.grounding_rules import add_activities, demote_loose_guesses, distinct_first, few_guesses, mark_post_words
+from inference.runtime.grounding_rules import (add_activities, demote_loose_guesses, distinct_first, few_guesses,
+                                               foreign_script, mark_post_words)
 from inference.runtime.ranking import Ranked
 from inference.runtime.tag_ranker import TagRanker, features as tag_features, with_head
 from inference.runtime.tag_index import TagIndex
@@ -315,7 +316,8 @@ class Grounder:
         # the post's vector may say it is a grief post where its words do not (safety_tone.py)
         ctx = None if self.safety is None else self.safety.context_for(prepared.text, prepared.context, self.lang)
         for key, entry in prepared.pool.items():
-            if key in dropped or not key or self._generic(key, entry):
+            if key in dropped or not key or self._generic(key, entry) or (
+                    self.lang == "en" and foreign_script(entry["words"], prepared.text)):
                 continue
             below = floor and entry["relevance"] < self.config.floor and not (self.config.names_past_floor and entry.get("name"))
             if (below and floored) or not self.allowed(entry, ctx):  # the safety filter's verdict

@@ -10,7 +10,8 @@ A judged panel's weak lists lacked the post's own topic word and held loose gues
   pose), ranks after the candidates the post supports (`demote_loose_guesses`, with the floor); it still fills a list nothing else fills;
 - at most one guess of the vocabulary search alone that shares no word with the post (`few_guesses`);
 - the same tag twice (#Plant and #Plants: text/tags.variant_key): the second ranks after the others
-  (`distinct_first`), so a short list says more than one thing.
+  (`distinct_first`), so a short list says more than one thing;
+- no tag in another script than the post's (#생일 under "happy birthday": `foreign_script`).
 Tried and not kept: dropping a single word the post writes only inside a title it gives (#Bear under
 "The Bear") also dropped #Diwali under "Happy Diwali" and #Married under "WE GOT MARRIED".
 """
@@ -64,6 +65,16 @@ def add_activities(pool: dict[str, dict], text: str, tag_count, sensitive=lambda
         if entry["source"] in GUESS_SOURCES:
             entry["source"] = "phrase"
         entry["phrase"] = max(entry.get("phrase", 0.0), ACTIVITY_SCORE)
+
+
+_LATIN = re.compile(r"[\u0000-\u024f\u1e00-\u1eff]")  # Latin letters, accented ones included
+
+
+def foreign_script(words: str, text: str) -> bool:
+    """A tag in another script than an English post's (#생일, #ساندي from the vocabulary) whose letters the
+    post does not write itself."""
+    other = {c for c in words if c.isalpha() and not _LATIN.match(c)}
+    return bool(other) and not other <= set(text)
 
 
 def is_loose_guess(entry: dict, text: str, guess_relevance: float) -> bool:
