@@ -4,7 +4,7 @@
 (words, base score, kind) as Chinese posters write tags, without spaces:
 "title": festivals (中秋节, and the short forms 中秋 国庆 people tag), 《titles》, a place or name joined to the
 noun after it (兰州拉面, 广州地铁, 英雄联盟, 塞尔达传说), a name and its ordinal (神舟十七号, 嫦娥六号),
-a noun and its kind (螺蛳粉, 毕业季), two nouns of one thing (扫地机器人, 视频通话);
+a noun and its kind (螺蛳粉, 毕业季), two nouns of one thing (扫地机器人, 糯米圆子), a noun and its number (科目二);
 "entity": jieba's people/places/organisations/proper nouns/abbreviations, words its dictionary lacks
 that start like a name;
 "topic": nouns and three-character idioms (大扫除) by IDF, rarer verbs that name an activity (搬家, 下雪,
