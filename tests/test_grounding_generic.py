@@ -62,4 +62,5 @@ def test_an_english_post_gets_no_tag_in_another_script_unless_it_writes_it():
 
     assert foreign_script("생일", "happy birthday to the queen of code")
     assert not foreign_script("생일", "생일 축하해! happy birthday")
+    assert not foreign_script("метеорит", "ПИЗДЕЦ. ГДЕ ЖЕ БЫЛ БРЮС УИЛЛИС?")  # a post in that script itself
     assert not foreign_script("café", "best café in town") and not foreign_script("birthday", "happy birthday")
