@@ -28,8 +28,9 @@ Seven general rules, none a list of tags:
 - mood: every word of the tag is a negative word of vaderSentiment's lexicon (mean valence at most
   MOOD_VALENCE), whatever WordNet calls it, and no rule above marks it: #Sadness, #Depressing, #Ugh, #Pain,
   #Fail, #Tired under posts that never say so (a football result, a film, a run) are a guess at the
-  writer's mood: judges found 9 of 634 such candidates usable where the post did not say its words, 0 of 51
-  where it did (`python -m export.safety_lexicon kind --kind mood`, export/judged's label files). A support
+  writer's mood: judges found 10 of 851 such candidates usable where the post did not say its words, 2 of 66
+  where it did (`python -m export.safety_lexicon kind --kind mood`, export/judged's label files; 9 of 634 and
+  0 of 51 at MOOD_VALENCE -1.5, which left #Nervous, #Anxious, #Bored and #Worried out). A support
   kind (`inference/runtime/safety.py` SUPPORT_KINDS): asked under the service's floor only.
 A tag the curated lexicon already covers (a term, event or never tag) keeps the lexicon's rule.
 """
@@ -53,7 +54,7 @@ HEAD_MIN = 4  # a shorter head word is mostly an abbreviation (#ED, #MS, #TB), n
 CRISIS_CLOSENESS = 0.65  # cosine of USE vectors (untuned) between a crisis tag and its nearest harm term
 SENSES = 2  # WordNet senses of a head word looked at, most frequent first
 JUDGEMENT_VALENCE = -2.0  # vaderSentiment's mean valence (-4..4) of a strongly negative word
-MOOD_VALENCE = -1.5  # ... of a negative one (sadness -1.9, depressing -1.6, tired -1.9; lonely -1.5, boring -1.3)
+MOOD_VALENCE = -1.0  # ... of a negative one (sadness -1.9, tired -1.9, boring -1.3, nervous -1.1, anxious -1.0; awkward -0.6)
 
 
 def origin(record: dict) -> str:
