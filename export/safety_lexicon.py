@@ -32,6 +32,7 @@ from export import grief_reader
 from export import safety_seeds as seeds
 from export.safety_kinds import build_kinds
 from inference.runtime.safety import FORMAT_VERSION, SafetyLexicon, has_cjk, tokens
+from inference.runtime.safety_terms import compact
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "inference" / "models" / "safety.json"
@@ -292,13 +293,13 @@ def kind_report(lexicon_path: Path, kind: str) -> None:
     safety = SafetyFilter(SafetyLexicon.load(lexicon_path))
     kinds, tone = safety.lexicon.kinds, safety.lexicon.tone
     counts = Counter()
+    nothing = safety.context("")  # a post that names no holiday
     for tag, words, text, usable in judged_candidates():
         if kind == "holidays":
-            ctx = safety.context(text)
-            if not tone.unnamed_holiday(words, safety.context("")):
-                continue  # names no holiday
-            said = "not said" if tone.unnamed_holiday(words, ctx) else "said"
-        elif kind in (kinds.get(words.replace(" ", "")), kinds.get(words)):
+            if not tone.unnamed_holiday(words, nothing):
+                continue  # the tag names no holiday
+            said = "not said" if tone.unnamed_holiday(words, safety.context(text)) else "said"
+        elif kinds.get(compact(words)) == kind:
             said = "said" if safety.says(words, text) else "not said"
         else:
             continue
@@ -314,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=("build", "report", "tone", "kind"))
     parser.add_argument("--posts", type=Path, help="tone: labelled posts (JSONL)")
-    parser.add_argument("--kind", default="mood", help="kind: a kind of the lexicon's `kinds`")
+    parser.add_argument("--kind", default="mood", help="kind: a kind of the lexicon's `kinds`, or holidays")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--corpus", type=Path, default=CORPUS, help="the ingested corpora (runs/corpus)")
