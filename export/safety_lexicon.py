@@ -29,6 +29,7 @@ from importlib import resources
 from pathlib import Path
 
 from export import grief_reader
+from export.baselines import load_jsonl
 from export import safety_seeds as seeds
 from export.safety_kinds import build_kinds
 from inference.runtime.safety import FORMAT_VERSION, SafetyLexicon, has_cjk, tokens
@@ -276,8 +277,8 @@ def judged_candidates(folder: Path = JUDGED):
     from inference.text.segment import segment
 
     for posts_file, labels_file in LABELLED:
-        posts = {p["id"]: p for p in grief_reader.read_posts(folder / posts_file)}
-        for row in grief_reader.read_posts(folder / labels_file):
+        posts = {p["id"]: p for p in load_jsonl(folder / posts_file)}
+        for row in load_jsonl(folder / labels_file):
             post = posts[row["id"]]
             text = " ".join([post["post"], *post.get("thread", ())])
             for tag in row["shown"]:

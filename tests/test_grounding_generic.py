@@ -58,9 +58,10 @@ def test_an_activity_a_posts_past_tense_names_becomes_a_candidate_taken_from_the
 
 
 def test_an_english_post_gets_no_tag_in_another_script_unless_it_writes_it():
-    from inference.runtime.grounding_rules import foreign_script
-
-    assert foreign_script("생일", "happy birthday to the queen of code")
-    assert not foreign_script("생일", "생일 축하해! happy birthday")
-    assert not foreign_script("метеорит", "ПИЗДЕЦ. ГДЕ ЖЕ БЫЛ БРЮС УИЛЛИС?")  # a post in that script itself
-    assert not foreign_script("café", "best café in town") and not foreign_script("birthday", "happy birthday")
+    pool = {w: _entry(w, 0.6) for w in ("생일", "birthday", "café")}
+    kept = _grounder("en")._finish(Prepared(dict(pool), "happy birthday to the queen of code at the café"), set(), False)
+    assert {r.words for r in kept.ranked} == {"birthday", "café"}
+    kept = _grounder("en")._finish(Prepared(dict(pool), "생일 축하해! happy birthday"), set(), False)
+    assert "생일" in {r.words for r in kept.ranked}
+    russian = {"метеорит": _entry("метеорит", 0.6)}  # a post in that script itself
+    assert _grounder("en")._finish(Prepared(russian, "ПИЗДЕЦ. ГДЕ ЖЕ БЫЛ БРЮС УИЛЛИС?"), set(), False).ranked

@@ -38,7 +38,7 @@ from inference.runtime.dense_retrieval import DENSE_INDEX, DenseIndex, InvalidDe
 from inference.runtime.encoder_head import EncoderHead, TunedEncoder
 from inference.runtime.grounding_config import GROUNDING_JSON, GroundingConfig, InvalidGrounding  # noqa: F401 (re-exported)
 from inference.runtime.grounding_rules import (add_activities, demote_loose_guesses, distinct_first, few_guesses,
-                                               foreign_script, mark_post_words)
+                                               mark_post_words, other_script)
 from inference.runtime.ranking import Ranked
 from inference.runtime.tag_ranker import TagRanker, features as tag_features, with_head
 from inference.runtime.tag_index import TagIndex
@@ -303,7 +303,7 @@ class Grounder:
         unsaid = self.safety is not None and (
             (self.safety.needs_its_words(words) and not self.safety.says(words, text))
             or self.safety.unnamed_holiday(words, text) is not None)
-        return unsaid or not supported(entry["words"], text, self.lang, self.config.lexical_support)
+        return unsaid or not supported(words, text, self.lang, self.config.lexical_support)
 
     def _generic(self, key: str, entry: dict) -> bool:
         """An English tag of one word that says nothing alone (GENERIC_ALONE), seldom a tag in training."""
@@ -315,9 +315,9 @@ class Grounder:
         kept, floored = [], False
         # the post's vector may say it is a grief post where its words do not (safety_tone.py)
         ctx = None if self.safety is None else self.safety.context_for(prepared.text, prepared.context, self.lang)
+        latin_post = self.lang == "en" and not other_script(prepared.text)  # its tags stay in Latin letters too
         for key, entry in prepared.pool.items():
-            if key in dropped or not key or self._generic(key, entry) or (
-                    self.lang == "en" and foreign_script(entry["words"], prepared.text)):
+            if key in dropped or not key or self._generic(key, entry) or (latin_post and other_script(entry["words"])):
                 continue
             below = floor and entry["relevance"] < self.config.floor and not (self.config.names_past_floor and entry.get("name"))
             if (below and floored) or not self.allowed(entry, ctx):  # the safety filter's verdict

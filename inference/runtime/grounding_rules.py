@@ -11,7 +11,7 @@ A judged panel's weak lists lacked the post's own topic word and held loose gues
 - at most one guess of the vocabulary search alone that shares no word with the post (`few_guesses`);
 - the same tag twice (#Plant and #Plants: text/tags.variant_key): the second ranks after the others
   (`distinct_first`), so a short list says more than one thing;
-- no tag in another script under a post in Latin letters (#생일 under "happy birthday": `foreign_script`).
+- no tag in another script under a post in Latin letters (#생일 under "happy birthday": `other_script`).
 Tried and not kept: dropping a single word the post writes only inside a title it gives (#Bear under
 "The Bear") also dropped #Diwali under "Happy Diwali" and #Married under "WE GOT MARRIED".
 """
@@ -70,12 +70,11 @@ def add_activities(pool: dict[str, dict], text: str, tag_count, sensitive=lambda
 _LATIN = re.compile(r"[\u0000-\u024f\u1e00-\u1eff]")  # Latin letters, accented ones included
 
 
-def foreign_script(words: str, text: str) -> bool:
-    """A tag in another script (#생일, #ساندي from the vocabulary) under a post written in Latin letters
-    alone; a post that writes another script itself (a Russian tweet, a Bengali headline) may take its tags."""
-    def foreign(chars: str) -> bool:
-        return any(c.isalpha() and not _LATIN.match(c) for c in chars)
-    return foreign(words) and not foreign(text)
+def other_script(chars: str) -> bool:
+    """Whether the text holds a letter outside the Latin script: an English post's tag that does (#생일, #ساندي
+    from the vocabulary) stands only under a post that writes another script itself (a Russian tweet, a
+    Bengali headline), not under one in Latin letters alone."""
+    return any(c.isalpha() and not _LATIN.match(c) for c in chars)
 
 
 def is_loose_guess(entry: dict, text: str, guess_relevance: float) -> bool:
