@@ -255,6 +255,7 @@ def run_bench_serve(args: argparse.Namespace) -> int:
     first, first_start = start_server(args, port, log_path, env)
     first_cpu = _cpu_seconds(first.pid)
     first_rss = _proc_status_mb(first.pid, "VmRSS")
+    child = re.findall(r"caches: built in (\d+ child processes in [\d.]+ s) \(peak RSS (\d+) MB\)", log_path.read_text())
     first.terminate()
     first.wait(10)
     proc, cold_start = start_server(args, port, log_path, env)
@@ -269,7 +270,8 @@ def run_bench_serve(args: argparse.Namespace) -> int:
               f"{args.threads} pool threads, ort threads {args.ort_threads or 'default'}")
         print(f"cold start (spawn -> /readyz 200): {cold_start:.2f} s wall, {cold_cpu:.2f} s CPU of the server "
               f"(first start on an empty cache dir: {first_start:.2f} s wall, {first_cpu:.2f} s CPU)")
-        print(f"RSS after load: {rss_ready:.0f} MB (first start, building the caches: {first_rss:.0f} MB)")
+        built = f"; the caches built first in {child[0][0]}, peak RSS {child[0][1]} MB" if child else ""
+        print(f"RSS after load: {rss_ready:.0f} MB (first start: {first_rss:.0f} MB{built})")
         print()
         print(f"load average (1/5/15 min) before the load phases: {_load_average()}")
         print("CPU ms/req: the server process's user+sys CPU time per request (load-independent, unlike wall time);"

@@ -32,8 +32,6 @@ middleware maps it to its status): `InvalidImage` (400) for bytes that are not a
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import io
 import threading
 import warnings
@@ -45,6 +43,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from inference.errors import ServiceError
 from inference.limits import MAX_DECODE_PIXELS, MAX_IMAGE_BYTES, MAX_IMAGE_SIDE
 from inference.limits import MAX_IMAGE_PIXELS as MAX_PIXELS  # ~ 8660 x 5773: a decoded RGB frame <= 150 MB before the draft
+from inference.runtime.process_memory import release_memory
 
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow's own guard; we also check the header before decoding
 INPUT_SIZE = 224
@@ -251,21 +250,6 @@ def reduce_in_strips(img: Image.Image, factors: tuple[int, int], prepare=None) -
             out = Image.new(part.mode, ((width + fx - 1) // fx, (height + fy - 1) // fy))
         out.paste(part, (0, top // fy))
     return out
-
-
-_libc = None
-
-
-def release_memory() -> None:
-    """Hand freed heap pages back to the OS (glibc's malloc_trim; a no-op elsewhere). Pillow frees a
-    large frame in 16 MB blocks that glibc otherwise keeps in the decoding thread's arena."""
-    global _libc
-    try:
-        if _libc is None:
-            _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        _libc.malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        _libc = False
 
 
 def to_rgb(img: Image.Image) -> Image.Image:

@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ctypes
-import ctypes.util
 import importlib
 import logging
 import os
@@ -25,43 +23,11 @@ import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 
-# One BLAS thread per calling thread, set before numpy loads (the runtime modules imported below load
-# it): the pool threads already fill the cores, and OpenBLAS's own threads spin after every call (with
-# the grounding stage's [B, 512] x [512, V] product, about 40% of the server's CPU per request went to
-# that spinning). A value already in the environment wins.
-for _blas_threads in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_blas_threads, "1")
+# before numpy loads (the runtime modules imported below load it) and before any thread starts:
+# one BLAS thread per calling thread and glibc's malloc tuned (runtime/process_memory.py)
+from inference.runtime.process_memory import one_blas_thread, tune_malloc  # noqa: E402
 
-# glibc's malloc, set before any thread starts (an environment variable of the same name wins): at most
-# MALLOC_ARENAS arenas (glibc's default, 8 per core, keeps each pool thread's freed blocks apart), and
-# blocks of MALLOC_MMAP_THRESHOLD bytes or more mapped apart, so a freed large array (a decoded frame, the
-# load's temporaries) goes back to the OS (glibc otherwise raises the threshold to 32 MB once a large
-# block is freed). A request's own arrays (a photo's pixels, OCR's maps, [B, V] products) stay under it
-# and are reused from the heap, which keeps up to MALLOC_TRIM_THRESHOLD free at its top (at 256 kB and
-# glibc's 128 kB trim they were mapped and faulted in anew on every request: docs/performance.md).
-MALLOC_ARENAS = 2
-MALLOC_MMAP_THRESHOLD = 2 * 1024 * 1024
-MALLOC_TRIM_THRESHOLD = 4 * 1024 * 1024
-_M_ARENA_MAX, _M_MMAP_THRESHOLD, _M_TRIM_THRESHOLD = -8, -3, -1  # mallopt's parameter numbers (malloc.h)
-
-
-def tune_malloc() -> bool:
-    """Apply MALLOC_ARENAS, MALLOC_MMAP_THRESHOLD and MALLOC_TRIM_THRESHOLD unless the environment sets
-    them; False when the C library is not glibc."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return False
-    if "MALLOC_ARENA_MAX" not in os.environ:
-        mallopt(_M_ARENA_MAX, MALLOC_ARENAS)
-    if "MALLOC_MMAP_THRESHOLD_" not in os.environ:
-        mallopt(_M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD)
-    if "MALLOC_TRIM_THRESHOLD_" not in os.environ:
-        mallopt(_M_TRIM_THRESHOLD, MALLOC_TRIM_THRESHOLD)
-    return True
-
-
+one_blas_thread()
 tune_malloc()
 
 from aiohttp import web
@@ -176,10 +142,21 @@ def serve_app(app: web.Application, config: ServiceConfig, access_log: logging.L
 async def _release_after_load(app: web.Application):
     """A cleanup context after the models' (appended last): once they are loaded and warmed up, the
     heap pages their temporary tables left free go back to the OS (glibc's malloc_trim)."""
-    from inference.runtime.image_preprocess import release_memory
+    from inference.runtime.process_memory import release_memory
 
     release_memory()
     yield
+
+
+def _prepare_caches(config: ServiceConfig) -> None:
+    """A first start on this install builds the caches in a child process (runtime/first_start.py), so
+    the server, which then reads them back, does not keep the build's memory."""
+    from inference.runtime.first_start import prepare
+    from inference.runtime.suggester import DEFAULT_MODELS_DIR
+
+    models_dir = config.models_dir if config.models_dir is not None else DEFAULT_MODELS_DIR
+    if models_dir.is_dir():  # no folder: the load says so
+        log.info("caches: %s", prepare(models_dir, config.providers, config.ocr))
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -198,6 +175,7 @@ def run_serve(args: argparse.Namespace) -> int:
         log.info("onnxruntime providers in use: %s", ", ".join(choose_providers(config.providers)))
     except ImportError as exc:
         log.info("onnxruntime unavailable (%s): retrieval-only models", exc)
+    _prepare_caches(config)
     try:
         serve_app(
             app,
