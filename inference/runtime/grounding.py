@@ -37,11 +37,12 @@ import numpy as np
 from inference.runtime.dense_retrieval import DENSE_INDEX, DenseIndex, InvalidDenseIndex
 from inference.runtime.encoder_head import EncoderHead, TunedEncoder
 from inference.runtime.grounding_config import GROUNDING_JSON, GroundingConfig, InvalidGrounding  # noqa: F401 (re-exported)
-from inference.runtime.grounding_rules import (add_activities, demote_loose_guesses, distinct_first, few_guesses,
+from inference.runtime.grounding_rules import (add_activities, add_topic, demote_loose_guesses, distinct_first, few_guesses,
                                                mark_post_words, other_script)
 from inference.runtime.ranking import Ranked
 from inference.runtime.tag_ranker import TagRanker, features as tag_features, with_head
 from inference.runtime.tag_index import TagIndex
+from inference.runtime.topics import TopicTags
 from inference.runtime.shown_vectors import ShownVectors, embed_text
 from inference.runtime.vector_cache import VectorCache
 from inference.text.names import supported
@@ -113,6 +114,7 @@ class Grounder:
         self.safety = safety  # inference.runtime.safety.SafetyFilter or None
         self.dense: DenseIndex | None = None  # the training posts' vectors (attach_grounders), or none
         self.ranker: TagRanker | None = None  # the folder's tag ranker (tag_ranker.py), or none
+        self.topics: TopicTags | None = None  # English topic tags (runtime/topics.py), or none
 
     def for_language(self, lang: str) -> "Grounder":
         """This grounder for texts in another language: the vocabulary search and the names the text
@@ -120,7 +122,7 @@ class Grounder:
         English-only ones, and no dense neighbours. It
         shares this one's vocabulary rows and vector cache (a request builds no table of its own)."""
         other = copy.copy(self)
-        other.lang, other.dense, other.ranker = lang, None, None
+        other.lang, other.dense, other.ranker, other.topics = lang, None, None, None
         return other
 
     def phrases(self, post: str, thread: Sequence[str]) -> list:
@@ -269,6 +271,9 @@ class Grounder:
         if self.lang == "en":  # "ran my first 10k" -> #Running, where training posts used it as a tag
             for pool, text in zip(pools, texts):
                 add_activities(pool, text, self.tag_count, self._sensitive)
+        if self.topics is not None:  # the post's broad topic (#BoardGames), which its words may lack
+            for pool, topic in zip(pools, self.topics.best(contexts)):
+                add_topic(pool, topic, self._sensitive)
         self.relevance(pools, contexts, stats)
         if self.lang == "en" and self.config.post_word_weight:
             for pool, text in zip(pools, texts):
@@ -384,6 +389,8 @@ def attach_grounders(models: dict, safety=None, providers=None, threads: int = 1
             model.grounder.shown = ShownVectors.for_vocabulary(
                 encoder, list(raw_index.tags), raw_index.vectors, [model.folder / TAG_INDEX, source_files()[0]],
                 precision(providers), ENCODED_CACHE, model.lang)
+        if model.lang == "en":
+            model.grounder.topics = TopicTags.load(own)
         if (model.folder / DENSE_INDEX).exists():
             model.grounder.dense = _load_dense(model.folder / DENSE_INDEX, encoder.dim)
 

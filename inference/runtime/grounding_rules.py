@@ -11,6 +11,7 @@ A judged panel's weak lists lacked the post's own topic word and held loose gues
 - at most one guess of the vocabulary search alone that shares no word with the post (`few_guesses`);
 - the same tag twice (#Plant and #Plants: text/tags.variant_key): the second ranks after the others
   (`distinct_first`), so a short list says more than one thing;
+- the post's broad topic (#BoardGames, #Commute), which its words often lack (`add_topic`, runtime/topics.py);
 - no tag in another script under a post in Latin letters (#생일 under "happy birthday": `other_script`).
 Tried and not kept: dropping a single word the post writes only inside a title it gives (#Bear under
 "The Bear") also dropped #Diwali under "Happy Diwali" and #Married under "WE GOT MARRIED".
@@ -65,6 +66,24 @@ def add_activities(pool: dict[str, dict], text: str, tag_count, sensitive=lambda
         if entry["source"] in GUESS_SOURCES:
             entry["source"] = "phrase"
         entry["phrase"] = max(entry.get("phrase", 0.0), ACTIVITY_SCORE)
+
+
+TOPIC_SCORE = 0.5  # its phrase score: the post is about it, in the encoder's judgement, not in its words
+
+
+def add_topic(pool: dict[str, dict], words: str | None, sensitive=lambda words: False) -> None:
+    """Add the post's topic (runtime/topics.py: #BoardGames, #Commute) as a candidate at TOPIC_SCORE, or
+    raise the candidate that is that tag already; none where another form of it is a candidate (#Book
+    for #Books: the list has it), or that is `sensitive`."""
+    if not words or sensitive(words):
+        return
+    key, variant = tag_key(words), variant_key(words)
+    if key not in pool and any(variant_key(entry["words"]) == variant for entry in pool.values()):
+        return
+    entry = pool.setdefault(key, {"words": words, "model": 0.0, "source": "phrase"})
+    if entry["source"] in GUESS_SOURCES:
+        entry["source"] = "phrase"
+    entry["phrase"] = max(entry.get("phrase", 0.0), TOPIC_SCORE)
 
 
 _LATIN = re.compile(r"[\u0000-\u024f\u1e00-\u1eff]")  # Latin letters, accented ones included

@@ -1,0 +1,61 @@
+"""Topic tags: the broad everyday topic a post is about (#BoardGames under a Catan night, #Commute under a
+bike ride to work), which the post's own words and the training vocabulary often lack.
+
+inference/data/topics_en.txt lists the topics, each with a description of what a post about it talks of;
+the grounding stage's encoder embeds the descriptions once at load. A post gets the topic its post +
+thread vector is closest to when that cosine is at least MIN_COSINE and beats the second topic's by
+MIN_MARGIN (a post between two topics gets neither). Both bounds were read on 150 English posts written
+for the purpose (export/judged/en_fresh/en_dev.jsonl); judged side by side on others (docs/results.md).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+TOPICS_EN = Path(__file__).resolve().parents[1] / "data" / "topics_en.txt"
+MIN_COSINE = 0.37
+MIN_MARGIN = 0.03
+
+
+class InvalidTopics(ValueError):
+    """A topics file line without "words: description"."""
+
+
+def read_topics(path: Path) -> list[tuple[str, str]]:
+    """(tag words, description) of each line; '#' lines are comments."""
+    topics = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        words, sep, description = line.partition(":")
+        if not sep or not words.strip() or not description.strip():
+            raise InvalidTopics(f"{path}:{number}: expected 'tag words: description', got {line!r}")
+        topics.append((words.strip(), description.strip()))
+    return topics
+
+
+class TopicTags:
+    """best(contexts [B, D]) -> the topic's tag words, or None, for each row."""
+
+    def __init__(self, words: list[str], vectors: np.ndarray):
+        self.words = words
+        self.vectors = vectors  # [T, D], L2-normalised rows
+
+    @classmethod
+    def load(cls, encoder, path: Path = TOPICS_EN) -> "TopicTags":
+        topics = read_topics(path)
+        vectors = encoder.encode([description for _, description in topics])  # [T, D]
+        return cls([words for words, _ in topics], np.asarray(vectors, dtype=np.float32))
+
+    def best(self, contexts: np.ndarray) -> list[str | None]:
+        if len(self.words) < 2:
+            return [None] * len(contexts)
+        sims = np.asarray(contexts, dtype=np.float32) @ self.vectors.T  # [B, T]
+        top2 = np.argsort(-sims, axis=1)[:, :2]  # [B, 2]
+        chosen = []
+        for row, (first, second) in zip(sims, top2):
+            clear = row[first] >= MIN_COSINE and row[first] - row[second] >= MIN_MARGIN
+            chosen.append(self.words[first] if clear else None)
+        return chosen

@@ -1,0 +1,68 @@
+"""Topic tags: a post's broad topic (#BoardGames, #Commute) from the encoder, only where one topic is
+clearly closest; added beside the post's own tags, never twice in another form, never a sensitive one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from inference.runtime.grounding_rules import TOPIC_SCORE, add_topic
+from inference.runtime.sentence_encoder import SentenceEncoder
+from inference.runtime.topics import MIN_COSINE, MIN_MARGIN, TOPICS_EN, InvalidTopics, TopicTags, read_topics
+
+
+@pytest.fixture(scope="module")
+def topics():
+    return TopicTags.load(SentenceEncoder.load())
+
+
+def _entry(words, source="vocab"):
+    return {"words": words, "model": 0.0, "source": source}
+
+
+def test_the_shipped_topics_file_reads_as_tag_words_and_descriptions():
+    topics = read_topics(TOPICS_EN)
+    assert len(topics) >= 90
+    assert ("board games", "board games, game night, tabletop game, cards, dice, Catan, chess") in topics
+    assert len({words for words, _ in topics}) == len(topics)
+
+
+def test_a_line_without_a_description_is_refused_with_its_line_number(tmp_path):
+    path = tmp_path / "topics.txt"
+    path.write_text("# a comment\ngaming: video games\ncooking\n", encoding="utf-8")
+    with pytest.raises(InvalidTopics, match=":3:"):
+        read_topics(path)
+
+
+def test_a_post_gets_the_topic_it_is_clearly_about(topics):
+    posts = ["Stayed up for Monaco qualifying. that last lap was unreal",
+             "Severance season 2 finale had me yelling at my TV at midnight",
+             "game night turned into a 4 hour Catan war",
+             "my commute by train took two hours today"]
+    assert topics.best(SentenceEncoder.load().encode(posts)) == ["formula 1", "tv shows", "board games", "commute"]
+
+
+def test_no_topic_below_the_cosine_or_between_two_topics():
+    vectors = np.eye(3, dtype=np.float32)  # three topics, one axis each
+    tags = TopicTags(["gaming", "cooking", "travel"], vectors)
+    clear = np.array([[MIN_COSINE + 0.1, 0.0, 0.0]], dtype=np.float32)
+    faint = np.array([[MIN_COSINE - 0.01, 0.0, 0.0]], dtype=np.float32)
+    torn = np.array([[MIN_COSINE + 0.1, MIN_COSINE + 0.1 - MIN_MARGIN / 2, 0.0]], dtype=np.float32)
+    assert tags.best(np.vstack([clear, faint, torn])) == ["gaming", None, None]
+
+
+def test_a_topic_joins_the_candidates_or_raises_the_same_tag():
+    pool = {"catan": _entry("catan", "phrase")}
+    add_topic(pool, "board games")
+    assert pool["boardgames"]["source"] == "phrase" and pool["boardgames"]["phrase"] == TOPIC_SCORE
+    pool = {"running": _entry("running")}
+    add_topic(pool, "running")
+    assert pool["running"] == {"words": "running", "model": 0.0, "source": "phrase", "phrase": TOPIC_SCORE}
+
+
+def test_a_topic_in_another_form_or_a_sensitive_one_is_not_added():
+    pool = {"podcast": _entry("podcast", "phrase")}
+    add_topic(pool, "podcasts")
+    assert list(pool) == ["podcast"] and "phrase" not in pool["podcast"]
+    add_topic(pool, "mental health", sensitive=lambda words: words == "mental health")
+    assert list(pool) == ["podcast"]
