@@ -8,12 +8,12 @@ import pytest
 
 from inference.runtime.grounding_rules import TOPIC_SCORE, add_topic
 from inference.runtime.sentence_encoder import SentenceEncoder
-from inference.runtime.topics import MIN_COSINE, MIN_MARGIN, TOPICS_EN, InvalidTopics, TopicTags, read_topics
+from inference.runtime.topics import MIN_COSINE, MIN_MARGIN, TOPICS_EN, InvalidTopics, TopicTags, read_topics, topics_file
 
 
 @pytest.fixture(scope="module")
 def topics():
-    return TopicTags.load(SentenceEncoder.load())
+    return TopicTags.load(SentenceEncoder.load(), "en")
 
 
 def _entry(words, source="vocab"):
@@ -25,6 +25,12 @@ def test_the_shipped_topics_file_reads_as_tag_words_and_descriptions():
     assert len(topics) >= 90
     assert ("board games", "board games, game night, tabletop game, cards, dice, Catan, chess") in topics
     assert len({words for words, _ in topics}) == len(topics)
+
+
+def test_chinese_has_topics_of_its_own_and_other_languages_none():
+    zh = read_topics(topics_file("zh"))
+    assert ("跑步", "跑步, 跑了几公里, 配速, 晨跑, 夜跑") in zh
+    assert topics_file("ko") is None
 
 
 def test_a_line_without_a_description_is_refused_with_its_line_number(tmp_path):
@@ -45,9 +51,9 @@ def test_a_post_gets_the_topic_it_is_clearly_about(topics):
 def test_no_topic_below_the_cosine_or_between_two_topics():
     vectors = np.eye(3, dtype=np.float32)  # three topics, one axis each
     tags = TopicTags(["gaming", "cooking", "travel"], vectors)
-    clear = np.array([[MIN_COSINE + 0.1, 0.0, 0.0]], dtype=np.float32)
-    faint = np.array([[MIN_COSINE - 0.01, 0.0, 0.0]], dtype=np.float32)
-    torn = np.array([[MIN_COSINE + 0.1, MIN_COSINE + 0.1 - MIN_MARGIN / 2, 0.0]], dtype=np.float32)
+    clear = np.array([[MIN_COSINE["en"] + 0.1, 0.0, 0.0]], dtype=np.float32)
+    faint = np.array([[MIN_COSINE["en"] - 0.01, 0.0, 0.0]], dtype=np.float32)
+    torn = np.array([[MIN_COSINE["en"] + 0.1, MIN_COSINE["en"] + 0.1 - MIN_MARGIN / 2, 0.0]], dtype=np.float32)
     assert tags.best(np.vstack([clear, faint, torn])) == ["gaming", None, None]
 
 
@@ -66,3 +72,11 @@ def test_a_topic_in_another_form_or_a_sensitive_one_is_not_added():
     assert list(pool) == ["podcast"] and "phrase" not in pool["podcast"]
     add_topic(pool, "mental health", sensitive=lambda words: words == "mental health")
     assert list(pool) == ["podcast"]
+
+
+def test_a_topic_a_phrase_of_the_post_holds_with_more_is_not_added():
+    pool = {"中秋节": _entry("中秋节", "phrase"), "月饼": _entry("月饼", "phrase")}
+    add_topic(pool, "中秋")
+    assert list(pool) == ["中秋节", "月饼"]
+    add_topic(pool, "美食")
+    assert "美食" in pool

@@ -114,7 +114,7 @@ class Grounder:
         self.safety = safety  # inference.runtime.safety.SafetyFilter or None
         self.dense: DenseIndex | None = None  # the training posts' vectors (attach_grounders), or none
         self.ranker: TagRanker | None = None  # the folder's tag ranker (tag_ranker.py), or none
-        self.topics: TopicTags | None = None  # English topic tags (runtime/topics.py), or none
+        self.topics: TopicTags | None = None  # the language's topic tags (runtime/topics.py), or none
 
     def for_language(self, lang: str) -> "Grounder":
         """This grounder for texts in another language: the vocabulary search and the names the text
@@ -389,8 +389,7 @@ def attach_grounders(models: dict, safety=None, providers=None, threads: int = 1
             model.grounder.shown = ShownVectors.for_vocabulary(
                 encoder, list(raw_index.tags), raw_index.vectors, [model.folder / TAG_INDEX, source_files()[0]],
                 precision(providers), ENCODED_CACHE, model.lang)
-        if model.lang == "en":
-            model.grounder.topics = TopicTags.load(own)
+        model.grounder.topics = TopicTags.load(own, model.lang)  # none for a language without topics
         if (model.folder / DENSE_INDEX).exists():
             model.grounder.dense = _load_dense(model.folder / DENSE_INDEX, encoder.dim)
 

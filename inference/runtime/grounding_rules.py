@@ -74,16 +74,21 @@ TOPIC_SCORE = 0.5  # its phrase score: the post is about it, in the encoder's ju
 def add_topic(pool: dict[str, dict], words: str | None, sensitive=lambda words: False) -> None:
     """Add the post's topic (runtime/topics.py: #BoardGames, #Commute) as a candidate at TOPIC_SCORE, or
     raise the candidate that is that tag already; none where another form of it is a candidate (#Book
-    for #Books: the list has it), or that is `sensitive`."""
+    for #Books: the list has it) or a phrase of the post holds it (#中秋节 for #中秋), or that is `sensitive`."""
     if not words or sensitive(words):
         return
     key, variant = tag_key(words), variant_key(words)
-    if key not in pool and any(variant_key(entry["words"]) == variant for entry in pool.values()):
+    if key not in pool and any(variant_key(entry["words"]) == variant or _names_it(entry, key) for entry in pool.values()):
         return
     entry = pool.setdefault(key, {"words": words, "model": 0.0, "source": "phrase"})
     if entry["source"] in GUESS_SOURCES:
         entry["source"] = "phrase"
     entry["phrase"] = max(entry.get("phrase", 0.0), TOPIC_SCORE)
+
+
+def _names_it(entry: dict, key: str) -> bool:
+    """A phrase of the post that holds the topic's tag and more (中秋节 for 中秋, 端午节 for 端午)."""
+    return entry["source"] == "phrase" and key in (other := tag_key(entry["words"])) and other != key
 
 
 _LATIN = re.compile(r"[\u0000-\u024f\u1e00-\u1eff]")  # Latin letters, accented ones included

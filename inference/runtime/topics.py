@@ -1,11 +1,12 @@
 """Topic tags: the broad everyday topic a post is about (#BoardGames under a Catan night, #Commute under a
 bike ride to work), which the post's own words and the training vocabulary often lack.
 
-inference/data/topics_en.txt lists the topics, each with a description of what a post about it talks of;
-the grounding stage's encoder embeds the descriptions once at load. A post gets the topic its post +
-thread vector is closest to when that cosine is at least MIN_COSINE and beats the second topic's by
-MIN_MARGIN (a post between two topics gets neither). Both bounds were read on 150 English posts written
-for the purpose (export/judged/en_fresh/en_dev.jsonl); judged side by side on others (docs/results.md).
+inference/data/topics_<lang>.txt (English, Chinese) lists the topics, each with a description of what a
+post about it talks of; the grounding stage's encoder embeds the descriptions once at load. A post gets
+the topic its post + thread vector is closest to when that cosine is at least the language's MIN_COSINE
+and beats the second topic's by MIN_MARGIN (a post between two topics gets neither). The bounds were
+read on posts written for the purpose (export/judged/en_fresh/en_dev.jsonl, export/judged/zh/zh_dev.jsonl);
+judged side by side on others (docs/results.md).
 """
 
 from __future__ import annotations
@@ -14,9 +15,17 @@ from pathlib import Path
 
 import numpy as np
 
-TOPICS_EN = Path(__file__).resolve().parents[1] / "data" / "topics_en.txt"
-MIN_COSINE = 0.37
+DATA = Path(__file__).resolve().parents[1] / "data"
+TOPICS_EN = DATA / "topics_en.txt"
+# the cosine a topic needs, per language (Chinese posts sit closer to every description in this space)
+MIN_COSINE = {"en": 0.37, "zh": 0.40}
 MIN_MARGIN = 0.03
+
+
+def topics_file(lang: str) -> Path | None:
+    """inference/data/topics_<lang>.txt, or None for a language without one."""
+    path = DATA / f"topics_{lang}.txt"
+    return path if path.is_file() and lang in MIN_COSINE else None
 
 
 class InvalidTopics(ValueError):
@@ -39,15 +48,20 @@ def read_topics(path: Path) -> list[tuple[str, str]]:
 class TopicTags:
     """best(contexts [B, D]) -> the topic's tag words, or None, for each row."""
 
-    def __init__(self, words: list[str], vectors: np.ndarray):
+    def __init__(self, words: list[str], vectors: np.ndarray, min_cosine: float = MIN_COSINE["en"]):
         self.words = words
         self.vectors = vectors  # [T, D], L2-normalised rows
+        self.min_cosine = min_cosine
 
     @classmethod
-    def load(cls, encoder, path: Path = TOPICS_EN) -> "TopicTags":
+    def load(cls, encoder, lang: str = "en") -> "TopicTags | None":
+        """The language's topics embedded by `encoder`; None for a language without a topics file."""
+        path = topics_file(lang)
+        if path is None:
+            return None
         topics = read_topics(path)
         vectors = encoder.encode([description for _, description in topics])  # [T, D]
-        return cls([words for words, _ in topics], np.asarray(vectors, dtype=np.float32))
+        return cls([words for words, _ in topics], np.asarray(vectors, dtype=np.float32), MIN_COSINE[lang])
 
     def best(self, contexts: np.ndarray) -> list[str | None]:
         if len(self.words) < 2:
@@ -56,6 +70,6 @@ class TopicTags:
         top2 = np.argsort(-sims, axis=1)[:, :2]  # [B, 2]
         chosen = []
         for row, (first, second) in zip(sims, top2):
-            clear = row[first] >= MIN_COSINE and row[first] - row[second] >= MIN_MARGIN
+            clear = row[first] >= self.min_cosine and row[first] - row[second] >= MIN_MARGIN
             chosen.append(self.words[first] if clear else None)
         return chosen
