@@ -321,3 +321,20 @@ def test_the_pronoun_i_ends_a_capitalised_name():
     words = {p.words for p in extract_phrases("after 6 years at Acme I'm starting as a product manager", [], "en", 8)}
     assert "acme" in words and not any(w.startswith("acme i") for w in words)
     assert {p.words for p in extract_phrases("Yesterday Sarah and I went to Paris", [], "en", 8)} >= {"sarah", "paris"}
+
+
+def test_a_unit_after_its_number_belongs_to_the_number_not_to_a_phrase():
+    assert words_of("Listened to a 3 hour podcast about salt") == ["podcast", "salt"]
+    assert "kg deadlift" not in words_of("hit a 100 kg deadlift today") and "deadlift" in words_of("hit a 100 kg deadlift today")
+    found = words_of("Flat tire two miles from home, no pump")
+    assert "flat tire" in found and not {"two miles", "tire two miles", "miles"} & set(found)
+
+
+def test_an_ordinal_second_and_an_activity_after_a_measure_stay():
+    assert "second half" in words_of("ARSENAL 3-1 WHAT A SECOND HALF")
+    assert "debugging" in words_of("spent 3 hours debugging. it was a missing comma")
+
+
+def test_a_reflexive_or_indefinite_pronoun_ends_a_phrase():
+    found = words_of("Replaced the bathroom faucet myself. nobody asked")
+    assert "bathroom faucet" in found and not {"faucet myself", "myself", "nobody"} & set(found)

@@ -69,12 +69,21 @@ april june july august september october november december mon tue wed thu fri s
 aug sep sept oct nov dec am pm ago yet anyway literally actually basically totally definitely anymore
 overnight right everywhere anywhere somewhere nowhere instead ahead away together alone forever twice enough
 probably seriously honestly apparently clearly suddenly recently usually especially exactly nearly
+myself yourself himself herself itself ourselves yourselves themselves nobody somebody everybody anybody mine
+yours hers ours theirs
 """.split())
 # Fragments: numbers written as words, ordinals, multiples and forms of function verbs say nothing alone
 # (#Third, #Double, #Doing); inside a phrase they stay ("second half", "triple double", "third time").
 FRAGMENT_WORDS = frozenset("""
 two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty hundred thousand million
 billion second third fourth fifth sixth seventh eighth ninth tenth single double triple quadruple half doing
+""".split())
+NUMBER_WORDS = frozenset("a an one two three four five six seven eight nine ten eleven twelve twenty thirty forty "
+                         "fifty hundred few several couple".split())
+UNITS = frozenset("""
+seconds secs minute minutes min mins hour hours hr hrs day days week weeks month months year years
+mile miles km kms kilometer kilometers kilometre kilometres k kg kgs kilo kilos lb lbs pound pounds degree
+degrees foot feet ft inch inches meter meters metre metres mph percent
 """.split())
 CONNECTORS = frozenset("of the de la le du des del der von van da di".split())  # inside spans, not "and"
 _TRIMMED = FUNCTION_WORDS | CONNECTORS
@@ -162,21 +171,23 @@ class _Token:
     initial: bool  # first word of a sentence
     possessive: bool  # Malenia's, grandma's: ends a key phrase
     used: bool = False  # part of an accepted capitalised span
+    after_number: bool = False  # right after a number in digits ("3 hour podcast": hour)
 
 
 def _clauses(text: str, embedded: bool) -> list[list[_Token]]:
     """Text -> clauses of word tokens. `embedded`: Latin words inside Chinese text (none is initial)."""
     clauses: list[list[_Token]] = [[]]
-    initial = not embedded
+    initial, number = not embedded, False
     for m in _TOKEN.finditer(text):
         if m.lastgroup == "w":
             word = m.group()
             possessive = word.endswith(("'s", "’s"))
             word = word[:-2] if possessive else word
             cap = word[0].isupper() or (any(c.isupper() for c in word[1:]) and not word.isupper())
-            clauses[-1].append(_Token(word, word.lower().replace("’", "'"), cap, initial, possessive))
-            initial = False
+            clauses[-1].append(_Token(word, word.lower().replace("’", "'"), cap, initial, possessive, after_number=number))
+            initial = number = False
             continue
+        number = m.lastgroup == "n"
         if clauses[-1]:
             clauses.append([])
         if m.lastgroup == "s" or (m.lastgroup == "p" and _EMOJI_LIKE.match(m.group())):
@@ -292,16 +303,31 @@ def _grams(chunk: list[str]) -> Iterable[tuple[str, float, str]]:
             yield " ".join(gram), base, "keyphrase"
 
 
+def _measure(t: _Token, before: str) -> bool:
+    """A unit after its number ("3 hour podcast", "two miles from home", "a mile run"): the number's, not
+    a phrase's word."""
+    return t.lower in UNITS and (t.after_number or before in NUMBER_WORDS)
+
+
 def _keyphrases(clause: list[_Token]) -> Iterable[tuple[str, float, str]]:
-    """Runs of words outside capitalised spans, between stop words and verbs -> _grams (RAKE-like)."""
+    """Runs of words outside capitalised spans, between stop words, verbs and measures -> _grams (RAKE-like)."""
     dictionary = english_lists()[0]
     chunk: list[str] = []
-    for t in [*clause, None]:
+    measured = False  # the word before was a measure: "3 hours debugging" tells an activity
+    for before, t in zip(["", *(c.lower for c in clause)], [*clause, None]):
+        if t is not None and _measure(t, before):
+            if chunk and chunk[-1] == before:
+                chunk.pop()  # "tire two miles": the number goes with its unit
+            yield from _grams(chunk)
+            chunk, measured = [], True
+            continue
         if t is not None and not t.used and t.lower not in STOP_WORDS and len(t.lower) > 1 and (
-                not verb_like(t.lower, dictionary) or (t.lower.endswith("ing") and chunk)):
+                not verb_like(t.lower, dictionary) or (t.lower.endswith("ing") and (chunk or measured))):
             chunk.extend(w for w in _SPLIT_WORD.split(t.lower) if w)
+            measured = False
             if not t.possessive:
                 continue
+        measured = False
         yield from _grams(chunk)
         chunk = []
 
