@@ -338,3 +338,10 @@ def test_an_ordinal_second_and_an_activity_after_a_measure_stay():
 def test_a_reflexive_or_indefinite_pronoun_ends_a_phrase():
     found = words_of("Replaced the bathroom faucet myself. nobody asked")
     assert "bathroom faucet" in found and not {"faucet myself", "myself", "nobody"} & set(found)
+
+
+def test_modern_words_jieba_cuts_apart_in_a_sentence_are_joined_back():
+    found = words_of("早高峰挤地铁，打工人的日常", "zh")
+    assert {"早高峰", "打工人"} <= set(found) and not {"高峰", "工人"} & set(found)
+    assert "车厘子" in words_of("年货节抢到了半价的车厘子，开心", "zh")
+    assert "王者荣耀" in words_of("打了一晚上王者荣耀，睡了", "zh")

@@ -15,11 +15,15 @@ Fragments are no candidates: a new word with a numeral, a modal, a comparison or
 (一买, 三比, 比旧, 胖得, 能进, 抽到), a new word that a 了 or 的 ends as a predicate (人太多了, 新买的)
 or whose first character ends a word with the one before it (发表|情包),
 an idiom with a particle in it (快没了), "第一节" (a lesson, not a festival), stop and time words.
+Modern words jieba cuts apart in a sentence (打|工人, 车|厘子, 王者|荣耀: inference/data/words_zh.txt) are
+joined back first and read as one word of their listed part of speech.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+from pathlib import Path
 
 ZH_STOP = frozenset("""
 今天 明天 昨天 今晚 今年 明年 去年 现在 刚刚 终于 记得 时候 时间 东西 事情 大家 我们 你们 他们
@@ -64,6 +68,7 @@ ZH_VERB_IDF = 8.0  # a verb this rare names an activity people tag (搬家 8.4, 
 ZH_COMPOUND_HEADS = ZH_ENTITY_FLAGS | {"?"}  # a name, place or new word ...
 ZH_COMPOUND_TAILS = ZH_ENTITY_FLAGS | {"n", "?"}  # ... joined to the noun or name after it
 ZH_KIND_CHARS = frozenset("粉面饭锅季赛杯馆展店汤")  # 螺蛳+粉, 毕业+季: a noun and its kind
+WORDS_ZH = Path(__file__).resolve().parents[1] / "data" / "words_zh.txt"
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _BOOK_TITLE = re.compile(r"《([^《》]{2,6})》")
 _ORDINAL = re.compile(r"[一二三四五六七八九十百零\d]{1,4}号")
@@ -164,12 +169,39 @@ def _compounds(words: list[tuple[str, str]]) -> list[tuple[str, float, str]]:
     return found
 
 
+@functools.lru_cache(maxsize=1)
+def known_words() -> dict[str, str]:
+    """inference/data/words_zh.txt: modern words jieba cuts apart in a sentence (打|工人), and their flags."""
+    known = {}
+    for line in WORDS_ZH.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            word, flag = line.split()
+            known[word] = flag
+    return known
+
+
+def _joined(words: list[tuple[str, str]], known: dict[str, str]) -> list[tuple[str, str]]:
+    """jieba's words with neighbours that spell a known word (打 工人 -> 打工人) joined, longest first."""
+    out, i = [], 0
+    while i < len(words):
+        for n in (4, 3, 2):
+            joined = "".join(w for w, _ in words[i:i + n])
+            if i + n <= len(words) and joined in known:
+                out.append((joined, known[joined]))
+                i += n
+                break
+        else:
+            out.append(words[i])
+            i += 1
+    return out
+
+
 def chinese(text: str, tables) -> list[tuple[str, float, str]]:
     """Candidates of one Chinese text; `tables`: phrases.jieba_tables()."""
     jieba, tags, idf, median_idf, name_start = tables
     found = _festivals(text)
     found.extend((m.group(1), 0.85, "title") for m in _BOOK_TITLE.finditer(text))
-    words = [(w, tags.get(w, "?")) for w in jieba.lcut(text)]
+    words = _joined([(w, tags.get(w, "?")) for w in jieba.lcut(text)], known_words())
     compounds = _compounds(words)
     found.extend(compounds)
     numbered = {w[:-1] for w, _, _ in compounds if w[-1] in ZH_DIGITS}  # 科目 of 科目二 is no tag alone
