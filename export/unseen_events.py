@@ -78,6 +78,21 @@ def main(argv: list[str] | None = None) -> None:
     for name, lists in (("as predicted", before), ("event's own tags removed", after)):
         m = evaluate(gold, lists, "en")
         print(f"{name}: CrisisLex posts {len(gold)}, " + ", ".join(f"{k} {m[k]:.2f}" for k in ("F1@1", "F1@5", "MAP@5", "RG-1")))
+    print(f"the post's own phrases, the best of them first (a ceiling for what the post alone gives): RG-1 "
+          f"{phrase_ceiling([r for r in records if event_of(r) is not None]):.2f}")
+
+
+def phrase_ceiling(records: list[dict]) -> float:
+    """RG-1 (the first tag's ROUGE-1, as `evaluate` scores it) if each post's best phrase of its own
+    (text/phrases.extract_phrases, the phrases the service proposes from a post) came first."""
+    from inference.evaluation.metrics import rouge_scores
+    from inference.text.phrases import extract_phrases
+
+    best = []
+    for record in records:
+        phrases = extract_phrases(record.get("post") or "", list(record.get("thread") or ()), "en")
+        best.append(max((rouge_scores(p.words, record["hashtags"], "en")[0] for p in phrases), default=0.0))
+    return 100 * sum(best) / max(1, len(best))
 
 
 if __name__ == "__main__":
