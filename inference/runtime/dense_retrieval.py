@@ -107,7 +107,15 @@ class DenseIndex:
         )
 
     @classmethod
-    def load(cls, path: Path | str) -> "DenseIndex":
+    def load(cls, path: Path | str, dim: int | None = None) -> "DenseIndex":
+        """dim: the encoder's dimension, which the index must be built for (checked when given)."""
+        dense = cls._read(path)
+        if dim is not None and dense.input_dim != dim:
+            raise InvalidDenseIndex(f"{path}: built for vectors of dimension {dense.input_dim}, the encoder gives {dim}")
+        return dense
+
+    @classmethod
+    def _read(cls, path: Path | str) -> "DenseIndex":
         try:
             with np.load(path, allow_pickle=False) as data:
                 missing = [k for k in _KEYS if k not in data.files]

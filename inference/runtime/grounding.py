@@ -29,12 +29,11 @@ from __future__ import annotations
 import copy
 import functools
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable, Iterable, NamedTuple, Sequence
 
 import numpy as np
 
-from inference.runtime.dense_retrieval import DENSE_INDEX, DenseIndex, InvalidDenseIndex
+from inference.runtime.dense_retrieval import DENSE_INDEX, DenseIndex
 from inference.runtime.encoder_head import EncoderHead, TunedEncoder
 from inference.runtime.grounding_config import GROUNDING_JSON, GroundingConfig, InvalidGrounding  # noqa: F401 (re-exported)
 from inference.runtime.grounding_rules import (add_activities, add_topic, demote_loose_guesses, distinct_first, few_guesses,
@@ -271,9 +270,8 @@ class Grounder:
         if self.lang == "en":  # "ran my first 10k" -> #Running, where training posts used it as a tag
             for pool, text in zip(pools, texts):
                 add_activities(pool, text, self.tag_count, self._sensitive)
-        if self.topics is not None:  # the post's broad topic (#BoardGames), which its words may lack
-            for pool, topic in zip(pools, self.topics.best(contexts)):
-                add_topic(pool, topic, self._sensitive)
+        for pool, topic in zip(pools, self.topics.best(contexts) if self.topics is not None else ()):
+            add_topic(pool, topic, self._sensitive)  # the post's broad topic (#BoardGames), which its words may lack
         self.relevance(pools, contexts, stats)
         if self.lang == "en" and self.config.post_word_weight:
             for pool, text in zip(pools, texts):
@@ -391,12 +389,4 @@ def attach_grounders(models: dict, safety=None, providers=None, threads: int = 1
                 precision(providers), ENCODED_CACHE, model.lang)
         model.grounder.topics = TopicTags.load(own, model.lang)  # none for a language without topics
         if (model.folder / DENSE_INDEX).exists():
-            model.grounder.dense = _load_dense(model.folder / DENSE_INDEX, encoder.dim)
-
-
-def _load_dense(path: Path, dim: int) -> DenseIndex:
-    """A folder's dense_index.npz, checked against the encoder's dimension."""
-    dense = DenseIndex.load(path)
-    if dense.input_dim != dim:
-        raise InvalidDenseIndex(f"{path}: built for vectors of dimension {dense.input_dim}, the encoder gives {dim}")
-    return dense
+            model.grounder.dense = DenseIndex.load(model.folder / DENSE_INDEX, dim=encoder.dim)

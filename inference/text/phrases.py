@@ -28,9 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from inference.text import phrases_zh
+from inference.text.english_words import (CONNECTORS, FRAGMENT_WORDS, FUNCTION_WORDS, NUMBER_WORDS,  # noqa: F401
+                                          STOP_WORDS, UNITS)  # re-exported: names.py, grounding.py read them here
 from inference.text.verbs import opening_verb, verb_like
 from inference.text.list_cache import cached_lines
 from inference.text.segment_data import cache_dir
+
 
 @dataclass(frozen=True)
 class Phrase:
@@ -39,53 +42,6 @@ class Phrase:
     kind: str  # "entity" | "title" | "keyphrase" | "topic"
 
 
-# Function words: trimmed from the ends of capitalised spans, never a phrase, end keyphrase chunks.
-FUNCTION_WORDS = frozenset("""
-a an the this that these those my your his her its our their me him us them i you he she it we they of in on
-at to for from by with about into onto over under after before during since until till upon within without
-through across around between among against toward towards via per off out up down than as and or but nor so
-yet if then else when while where why how what which who whom whose is am are was were be been being do does
-did done have has had having will would shall should can could may might must not no yes don't doesn't didn't
-isn't aren't wasn't weren't won't can't couldn't shouldn't wouldn't i'm i've i'll i'd you're you've it's
-that's there's let's we're they're near behind beside inside outside above below beyond along here there now
-today tonight tomorrow yesterday finally just really very too also still already again always never ever even
-only once soon later sometimes often maybe perhaps almost quite rather all any some each every both either
-neither few more most much many other another such same own one ones lol lmao omg wow yeah yep nope ok okay oh
-ah haha hey hi hello please thanks thank pls plz rt cc btw imo tbh idk rn gonna wanna gotta via amp ur u im dont
-cant wont didnt doesnt isnt haven't hasn't hadn't ain't havent hasnt hadnt aint because cause cuz tho though
-although unless whether
-""".split())
-# Never alone, and delimiters of lowercase key phrases, but kept inside capitalised spans
-# ("Black Friday", "New York", "Great North Run").
-STOP_WORDS = FUNCTION_WORDS | frozenset("""
-new good great best better bad worse worst big little small old first last next whole real sure nice cool
-awesome amazing happy sad lot lots thing things stuff something anything nothing everything someone anyone
-everyone people guy guys day days week weeks year years time times night morning evening afternoon weekend
-moment way ways man woman kind sort get gets got getting go goes going gone went make makes made making take
-takes took come comes came know knew think thought say says said see saw seen want wants need needs like likes
-love loves let feel felt look looks looking try tries tried trying keep kept give gave put watch watching beat
-win won lose lost play played monday tuesday wednesday thursday friday saturday sunday january february march
-april june july august september october november december mon tue wed thu fri sat sun jan feb mar apr jun jul
-aug sep sept oct nov dec am pm ago yet anyway literally actually basically totally definitely anymore
-overnight right everywhere anywhere somewhere nowhere instead ahead away together alone forever twice enough
-probably seriously honestly apparently clearly suddenly recently usually especially exactly nearly
-myself yourself himself herself itself ourselves yourselves themselves nobody somebody everybody anybody mine
-yours hers ours theirs
-""".split())
-# Fragments: numbers written as words, ordinals, multiples and forms of function verbs say nothing alone
-# (#Third, #Double, #Doing); inside a phrase they stay ("second half", "triple double", "third time").
-FRAGMENT_WORDS = frozenset("""
-two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty hundred thousand million
-billion second third fourth fifth sixth seventh eighth ninth tenth single double triple quadruple half doing
-""".split())
-NUMBER_WORDS = frozenset("a an one two three four five six seven eight nine ten eleven twelve twenty thirty forty "
-                         "fifty hundred few several couple".split())
-UNITS = frozenset("""
-seconds secs minute minutes min mins hour hours hr hrs day days week weeks month months year years
-mile miles km kms kilometer kilometers kilometre kilometres k kg kgs kilo kilos lb lbs pound pounds degree
-degrees foot feet ft inch inches meter meters metre metres mph percent
-""".split())
-CONNECTORS = frozenset("of the de la le du des del der von van da di".split())  # inside spans, not "and"
 _TRIMMED = FUNCTION_WORDS | CONNECTORS
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
