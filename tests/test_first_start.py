@@ -51,6 +51,24 @@ def test_the_first_start_builds_in_a_child_and_the_next_finds_it_warm(models_dir
     assert first_start.prepare(models_dir, ["CPUExecutionProvider"]) == "warm"
 
 
+def test_after_the_children_the_servers_own_load_builds_nothing(models_dir, cache):
+    from inference.runtime.suggester import Suggester
+
+    assert first_start.prepare(models_dir, ["CPUExecutionProvider"]).startswith("built in")
+    before = {p: p.stat().st_mtime_ns for p in cache.rglob("*") if p.is_file()}
+    Suggester.from_models_dir(models_dir, providers=["CPUExecutionProvider"]).warm_up()
+    after = {p: p.stat().st_mtime_ns for p in cache.rglob("*") if p.is_file()}
+    assert after == before
+
+
+def test_a_server_without_its_models_folder_prepares_nothing(tmp_path, cache):
+    from inference.server.app import ServiceConfig
+    from inference.server.serve import _prepare_caches
+
+    _prepare_caches(ServiceConfig(models_dir=tmp_path / "missing"))
+    assert not cache.exists()
+
+
 def test_a_child_that_cannot_load_leaves_the_build_to_the_server(tmp_path, cache):
     done = first_start.prepare(tmp_path, None)  # no model folder in it
     assert done.startswith("the child failed") and "no model folder" in done, done

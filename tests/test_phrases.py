@@ -345,3 +345,25 @@ def test_modern_words_jieba_cuts_apart_in_a_sentence_are_joined_back():
     assert {"早高峰", "打工人"} <= set(found) and not {"高峰", "工人"} & set(found)
     assert "车厘子" in words_of("年货节抢到了半价的车厘子，开心", "zh")
     assert "王者荣耀" in words_of("打了一晚上王者荣耀，睡了", "zh")
+
+
+def test_a_unit_word_that_names_a_thing_and_hyphenated_numbers_are_read_right():
+    assert "pound cake" in words_of("baked a pound cake for the bake sale")
+    assert "foot massage" in words_of("booked a foot massage after the race")
+    assert not {"hour podcast", "hour"} & set(words_of("Listened to a 3-hour podcast about salt"))
+    assert not {"two miles", "twenty two miles"} & set(words_of("ran twenty-two miles along the coast"))
+
+
+def test_the_shipped_modern_chinese_words_read_and_a_malformed_list_is_refused(tmp_path, monkeypatch):
+    from inference.text import phrases_zh
+
+    assert phrases_zh.known_words()["打工人"] == "n"
+    bad = tmp_path / "words_zh.txt"
+    bad.write_text("# words\n打工人\n", encoding="utf-8")
+    monkeypatch.setattr(phrases_zh, "WORDS_ZH", bad)
+    phrases_zh.known_words.cache_clear()
+    try:
+        with pytest.raises(ValueError, match=":2:"):
+            phrases_zh.known_words()
+    finally:
+        phrases_zh.known_words.cache_clear()

@@ -80,3 +80,13 @@ def test_a_topic_a_phrase_of_the_post_holds_with_more_is_not_added():
     assert list(pool) == ["中秋节", "月饼"]
     add_topic(pool, "美食")
     assert "美食" in pool
+
+
+def test_an_english_topic_is_held_only_by_a_phrase_of_whole_words():
+    pool = {"esports": _entry("esports", "phrase"), "model training": _entry("model training", "phrase")}
+    add_topic(pool, "sports")
+    add_topic(pool, "ai")
+    assert "sports" in pool and "ai" in pool
+    pool = {"tabletennis": _entry("table tennis", "phrase")}
+    add_topic(pool, "tennis")
+    assert list(pool) == ["tabletennis"]

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from inference.evaluation.bench_payloads import fresh_payloads, payloads_for
+from inference.runtime.process_memory import status_mb
 
 TARGETS = "targets (2 CPU cores): p50 <= 20 ms and p99 <= 60 ms at c=1; >= 150 req/s at c=32; RSS <= 800 MB with the grounding stage; cold start <= 5 s"
 
@@ -38,13 +39,8 @@ def _free_port() -> int:
 
 
 def _proc_status_mb(pid: int, field: str) -> float:
-    """VmRSS (now) or VmHWM (peak) of a process, in MB, from /proc (Linux)."""
-    try:
-        text = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return float("nan")
-    match = re.search(rf"^{field}:\s+(\d+) kB", text, re.M)
-    return int(match.group(1)) / 1024 if match else float("nan")
+    """VmRSS (now) or VmHWM (peak) of a process, in MB (runtime/process_memory.status_mb)."""
+    return status_mb(field, pid)
 
 
 def _cpu_seconds(pid: int) -> float:

@@ -29,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-from inference.runtime.process_memory import BLAS_THREAD_VARS, tune_malloc
+from inference.runtime.process_memory import BLAS_THREAD_VARS, status_mb, tune_malloc
 from inference.text.segment_data import cache_dir
 
 log = logging.getLogger("tagsmith.first_start")
@@ -95,7 +95,7 @@ def record_warm(key: str) -> bool:
         files = sorted(str(p.relative_to(root)) for p in root.rglob("*")
                        if p.is_file() and not p.name.startswith(STAMP_PREFIX))
         path = stamp_path(key)
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")  # two servers starting at once write apart
         tmp.write_text(json.dumps({"key": key, "files": files}, indent=1), encoding="utf-8")
         os.replace(tmp, path)
         return True
@@ -110,17 +110,6 @@ def _writable(folder: Path) -> bool:
         if candidate.exists():
             return candidate.is_dir() and os.access(candidate, os.W_OK)
     return False
-
-
-def peak_rss_mb() -> float:
-    """This process's peak RSS (VmHWM) in MB; nan where /proc is not there."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return float("nan")
 
 
 def prepare(models_dir: Path, providers: list[str] | None, ocr: bool = True) -> str:
@@ -138,18 +127,24 @@ def prepare(models_dir: Path, providers: list[str] | None, ocr: bool = True) -> 
     parts = [["--folder", c.parent.name] for c in sorted(Path(models_dir).glob("*/config.json"))]
     parts.append(["--key", key, *([] if ocr else ["--no-ocr"])])
     start, peaks = time.perf_counter(), []
-    env = {**os.environ, **{name: os.environ.get(name, "1") for name in BLAS_THREAD_VARS}}
+    # the child runs from the package's own folder (not a checkout the server was started in), so it
+    # imports this install; the cache folder is handed over resolved for the same reason
+    env = {**os.environ, **{name: os.environ.get(name, "1") for name in BLAS_THREAD_VARS},
+           "TAGSMITH_CACHE_DIR": str(cache_dir().resolve())}
     for part in parts:
         try:
-            done = subprocess.run(base + part, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S, env=env)
+            done = subprocess.run(base + part, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S, env=env,
+                                  cwd=_RUNTIME_ROOT.parent)
         except (OSError, subprocess.TimeoutExpired) as exc:
             return f"a child did not run ({exc.__class__.__name__}); the server builds them"
         if done.returncode != 0:
             last = (done.stderr.strip().splitlines() or ["no message"])[-1]
             return f"the child failed ({last[:200]}); the server builds them"
-        peaks.append(float(m.group(1)) if (m := re.search(r"peak RSS (\d+) MB", done.stdout)) else float("nan"))
+        if m := re.search(r"peak RSS (\d+) MB", done.stdout):
+            peaks.append(int(m.group(1)))
     took = time.perf_counter() - start
-    return f"built in {len(parts)} child processes in {took:.1f} s (peak RSS {max(peaks):.0f} MB)"
+    peak = f"peak RSS {max(peaks)} MB" if peaks else "peak RSS not read"
+    return f"built in {len(parts)} child processes in {took:.1f} s ({peak})"
 
 
 def _build_encoder_graph(providers: list[str] | None) -> None:
@@ -185,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         Suggester.from_models_dir(args.models, providers=providers, **({"ocr": None} if args.no_ocr else {})).warm_up()
         if not record_warm(args.key):
             return 3
-    print(f"peak RSS {peak_rss_mb():.0f} MB")
+    if (peak := status_mb("VmHWM")) == peak:  # not nan: /proc is there
+        print(f"peak RSS {peak:.0f} MB")
     return 0
 
 

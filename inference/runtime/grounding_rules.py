@@ -78,7 +78,7 @@ def add_topic(pool: dict[str, dict], words: str | None, sensitive=lambda words: 
     if not words or sensitive(words):
         return
     key, variant = tag_key(words), variant_key(words)
-    if key not in pool and any(variant_key(entry["words"]) == variant or _names_it(entry, key) for entry in pool.values()):
+    if key not in pool and any(variant_key(e["words"]) == variant or _names_it(e, key, words) for e in pool.values()):
         return
     entry = pool.setdefault(key, {"words": words, "model": 0.0, "source": "phrase"})
     if entry["source"] in GUESS_SOURCES:
@@ -86,9 +86,16 @@ def add_topic(pool: dict[str, dict], words: str | None, sensitive=lambda words: 
     entry["phrase"] = max(entry.get("phrase", 0.0), TOPIC_SCORE)
 
 
-def _names_it(entry: dict, key: str) -> bool:
-    """A phrase of the post that holds the topic's tag and more (中秋节 for 中秋, 端午节 for 端午)."""
-    return entry["source"] == "phrase" and key in (other := tag_key(entry["words"])) and other != key
+def _names_it(entry: dict, key: str, words: str) -> bool:
+    """A phrase of the post that holds the topic's tag and more: 中秋节 for 中秋 (characters), "table tennis"
+    for "tennis" (whole words: "esports" does not hold "sports")."""
+    other = tag_key(entry["words"])
+    if entry["source"] != "phrase" or other == key:
+        return False
+    if _LATIN.match(words[:1]):
+        mine, theirs = words.split(), entry["words"].split()
+        return any(theirs[i:i + len(mine)] == mine for i in range(len(theirs) - len(mine) + 1))
+    return key in other
 
 
 _LATIN = re.compile(r"[\u0000-\u024f\u1e00-\u1eff]")  # Latin letters, accented ones included

@@ -24,6 +24,7 @@ from inference.runtime.image_scoring import (KnnBank, grounded_tags, mixed_simil
                                             space_inputs)
 from inference.runtime.model_folder import InvalidModelFolder
 from inference.runtime.providers import choose_providers, create_session
+from inference.text.segment_data import PACKAGE_DATA
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 # keeps the backbone's activations to one photo's; a GPU wants batches
 MAX_RUN_BATCH = {"CPUExecutionProvider": 1}
 MAX_RUN_BATCH_DEFAULT = 16
-IMAGENET_TAGS = Path(__file__).parent.parent / "data" / "imagenet_tags.json"
+IMAGENET_TAGS = PACKAGE_DATA / "imagenet_tags.json"
 # the relevance floor of a photo's tags (`ImageTagger.tag_arrays` with floors): a bank tag's score before
 # the per-tag rebalancing (a calibrated probability for the Corel words) or an ImageNet tag's probability
 # (the summed probability of the classes it names) must make the tag more likely than not

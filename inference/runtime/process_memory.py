@@ -63,6 +63,17 @@ def tune_malloc() -> bool:
     return True
 
 
+def status_mb(field: str = "VmHWM", pid: int | str = "self") -> float:
+    """VmRSS (now) or VmHWM (peak) of a process, in MB, from /proc (Linux); nan where it cannot be read."""
+    try:
+        for line in open(f"/proc/{pid}/status", encoding="ascii", errors="replace"):
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return float("nan")
+
+
 def release_memory() -> None:
     """Hand freed heap pages back to the OS (glibc's malloc_trim; a no-op elsewhere). Pillow frees a
     large frame in 16 MB blocks that glibc otherwise keeps in the decoding thread's arena."""

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-DATA = Path(__file__).resolve().parents[1] / "data"
-TOPICS_EN = DATA / "topics_en.txt"
+from inference.text.segment_data import PACKAGE_DATA
+
+TOPICS_EN = PACKAGE_DATA / "topics_en.txt"
 # the cosine a topic needs, per language (Chinese posts sit closer to every description in this space)
 MIN_COSINE = {"en": 0.32, "zh": 0.40}
 MIN_MARGIN = 0.03
@@ -24,7 +25,7 @@ MIN_MARGIN = 0.03
 
 def topics_file(lang: str) -> Path | None:
     """inference/data/topics_<lang>.txt, or None for a language without one."""
-    path = DATA / f"topics_{lang}.txt"
+    path = PACKAGE_DATA / f"topics_{lang}.txt"
     return path if path.is_file() and lang in MIN_COSINE else None
 
 

@@ -155,8 +155,12 @@ def _prepare_caches(config: ServiceConfig) -> None:
     from inference.runtime.suggester import DEFAULT_MODELS_DIR
 
     models_dir = config.models_dir if config.models_dir is not None else DEFAULT_MODELS_DIR
-    if models_dir.is_dir():  # no folder: the load says so
+    if not models_dir.is_dir():  # no folder: the load says so
+        return
+    try:
         log.info("caches: %s", prepare(models_dir, config.providers, config.ocr))
+    except (OSError, RuntimeError, ValueError) as exc:  # the server builds them itself, as before
+        log.warning("caches not prepared in child processes (%s); the server builds them", exc)
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -175,7 +179,10 @@ def run_serve(args: argparse.Namespace) -> int:
         log.info("onnxruntime providers in use: %s", ", ".join(choose_providers(config.providers)))
     except ImportError as exc:
         log.info("onnxruntime unavailable (%s): retrieval-only models", exc)
-    _prepare_caches(config)
+    try:
+        _prepare_caches(config)
+    except KeyboardInterrupt:  # Ctrl-C during a first start's build: stop, without a traceback
+        return 130
     try:
         serve_app(
             app,

@@ -46,7 +46,7 @@ NUMBER_WORDS = frozenset("a an one two three four five six seven eight nine ten 
                          "fifty hundred few several couple".split())
 UNITS = frozenset("""
 seconds secs minute minutes min mins hour hours hr hrs day days week weeks month months year years
-mile miles km kms kilometer kilometers kilometre kilometres k kg kgs kilo kilos lb lbs pound pounds degree
-degrees foot feet ft inch inches meter meters metre metres mph percent
+mile miles km kms kilometer kilometers kilometre kilometres k kg kgs kilo kilos lb lbs pounds degree
+degrees feet ft inch inches meter meters metre metres mph percent
 """.split())
 CONNECTORS = frozenset("of the de la le du des del der von van da di".split())  # inside spans, not "and"

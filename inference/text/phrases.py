@@ -143,7 +143,7 @@ def _clauses(text: str, embedded: bool) -> list[list[_Token]]:
             clauses[-1].append(_Token(word, word.lower().replace("’", "'"), cap, initial, possessive, after_number=number))
             initial = number = False
             continue
-        number = m.lastgroup == "n"
+        number = m.lastgroup == "n" or (number and m.group() == "-")  # "a 3-hour podcast": hour is the 3's
         if clauses[-1]:
             clauses.append([])
         if m.lastgroup == "s" or (m.lastgroup == "p" and _EMOJI_LIKE.match(m.group())):
@@ -262,7 +262,7 @@ def _grams(chunk: list[str]) -> Iterable[tuple[str, float, str]]:
 def _measure(t: _Token, before: str) -> bool:
     """A unit after its number ("3 hour podcast", "two miles from home", "a mile run"): the number's, not
     a phrase's word."""
-    return t.lower in UNITS and (t.after_number or before in NUMBER_WORDS)
+    return t.lower in UNITS and (t.after_number or before.rsplit("-", 1)[-1] in NUMBER_WORDS)  # twenty-two miles
 
 
 def _keyphrases(clause: list[_Token]) -> Iterable[tuple[str, float, str]]:
@@ -272,8 +272,8 @@ def _keyphrases(clause: list[_Token]) -> Iterable[tuple[str, float, str]]:
     measured = False  # the word before was a measure: "3 hours debugging" tells an activity
     for before, t in zip(["", *(c.lower for c in clause)], [*clause, None]):
         if t is not None and _measure(t, before):
-            if chunk and chunk[-1] == before:
-                chunk.pop()  # "tire two miles": the number goes with its unit
+            while chunk and chunk[-1] in NUMBER_WORDS:
+                chunk.pop()  # "tire two miles", "twenty-two miles": the number goes with its unit
             yield from _grams(chunk)
             chunk, measured = [], True
             continue

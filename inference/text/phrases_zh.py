@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import functools
 import re
-from pathlib import Path
+
+from inference.text.segment_data import PACKAGE_DATA
 
 ZH_STOP = frozenset("""
 今天 明天 昨天 今晚 今年 明年 去年 现在 刚刚 终于 记得 时候 时间 东西 事情 大家 我们 你们 他们
@@ -68,7 +69,8 @@ ZH_VERB_IDF = 8.0  # a verb this rare names an activity people tag (搬家 8.4, 
 ZH_COMPOUND_HEADS = ZH_ENTITY_FLAGS | {"?"}  # a name, place or new word ...
 ZH_COMPOUND_TAILS = ZH_ENTITY_FLAGS | {"n", "?"}  # ... joined to the noun or name after it
 ZH_KIND_CHARS = frozenset("粉面饭锅季赛杯馆展店汤")  # 螺蛳+粉, 毕业+季: a noun and its kind
-WORDS_ZH = Path(__file__).resolve().parents[1] / "data" / "words_zh.txt"
+WORDS_ZH = PACKAGE_DATA / "words_zh.txt"
+WORD_FLAGS = frozenset("n nz vn l".split())  # the parts of speech words_zh.txt may give
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _BOOK_TITLE = re.compile(r"《([^《》]{2,6})》")
 _ORDINAL = re.compile(r"[一二三四五六七八九十百零\d]{1,4}号")
@@ -173,10 +175,12 @@ def _compounds(words: list[tuple[str, str]]) -> list[tuple[str, float, str]]:
 def known_words() -> dict[str, str]:
     """inference/data/words_zh.txt: modern words jieba cuts apart in a sentence (打|工人), and their flags."""
     known = {}
-    for line in WORDS_ZH.read_text(encoding="utf-8").splitlines():
+    for number, line in enumerate(WORDS_ZH.read_text(encoding="utf-8").splitlines(), 1):
         if line.strip() and not line.startswith("#"):
-            word, flag = line.split()
-            known[word] = flag
+            fields = line.split()
+            if len(fields) != 2 or fields[1] not in WORD_FLAGS:
+                raise ValueError(f"{WORDS_ZH}:{number}: expected 'word flag' with a flag of {sorted(WORD_FLAGS)}")
+            known[fields[0]] = fields[1]
     return known
 
 

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from inference.text.segment import SegmenterConfig
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "segmentation"
+PACKAGE_DATA = Path(__file__).resolve().parent.parent / "data"  # the runtime's data files (inference/data)
+DATA_DIR = PACKAGE_DATA / "segmentation"
 COMPILED_FORMAT = 1  # bump when the compiled tables' layout or meaning changes
 
 
