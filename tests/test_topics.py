@@ -90,3 +90,21 @@ def test_an_english_topic_is_held_only_by_a_phrase_of_whole_words():
     pool = {"tabletennis": _entry("table tennis", "phrase")}
     add_topic(pool, "tennis")
     assert list(pool) == ["tabletennis"]
+
+
+def test_topic_vectors_are_kept_in_the_cache_and_read_back(tmp_path, monkeypatch):
+    monkeypatch.setenv("TAGSMITH_CACHE_DIR", str(tmp_path / "cache"))
+    calls = []
+
+    class Counting:
+        def encode(self, texts):
+            calls.append(len(texts))
+            return np.eye(len(texts), 8, dtype=np.float32)
+
+    weights = tmp_path / "weights.bin"
+    weights.write_bytes(b"w")
+    first = TopicTags.load(Counting(), "en", [weights], "int8")
+    again = TopicTags.load(Counting(), "en", [weights], "int8")
+    assert len(calls) == 1 and np.array_equal(first.vectors, again.vectors)
+    TopicTags.load(Counting(), "en", [weights], "fp32")  # another precision: vectors of their own
+    assert len(calls) == 2

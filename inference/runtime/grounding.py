@@ -387,6 +387,7 @@ def attach_grounders(models: dict, safety=None, providers=None, threads: int = 1
             model.grounder.shown = ShownVectors.for_vocabulary(
                 encoder, list(raw_index.tags), raw_index.vectors, [model.folder / TAG_INDEX, source_files()[0]],
                 precision(providers), ENCODED_CACHE, model.lang)
-        model.grounder.topics = TopicTags.load(own, model.lang)  # none for a language without topics
+        topic_inputs = [source_files()[0], *([head.path] if head is not None and head.path else [])]
+        model.grounder.topics = TopicTags.load(own, model.lang, topic_inputs, precision(providers))  # or none
         if (model.folder / DENSE_INDEX).exists():
             model.grounder.dense = DenseIndex.load(model.folder / DENSE_INDEX, dim=encoder.dim)

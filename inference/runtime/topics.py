@@ -15,12 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
+from inference.runtime.derived_cache import cached_arrays
 from inference.text.segment_data import PACKAGE_DATA
 
 TOPICS_EN = PACKAGE_DATA / "topics_en.txt"
 # the cosine a topic needs, per language (Chinese posts sit closer to every description in this space)
 MIN_COSINE = {"en": 0.32, "zh": 0.40}
 MIN_MARGIN = 0.03
+VERSION = 1  # of the cached vectors: bump when how they are computed changes
 
 
 def topics_file(lang: str) -> Path | None:
@@ -55,14 +57,21 @@ class TopicTags:
         self.min_cosine = min_cosine
 
     @classmethod
-    def load(cls, encoder, lang: str = "en") -> "TopicTags | None":
-        """The language's topics embedded by `encoder`; None for a language without a topics file."""
+    def load(cls, encoder, lang: str = "en", inputs: list[Path] | None = None, kind: str = "") -> "TopicTags | None":
+        """The language's topics embedded by `encoder`; None for a language without a topics file. With
+        `inputs` (the files the encoder's vectors derive from) and `kind` (its precision), the vectors are
+        kept in the derived cache: a start reads them back, and the encoder's arena never grows for
+        the descriptions' batch in the server (a first start's child builds them)."""
         path = topics_file(lang)
         if path is None:
             return None
         topics = read_topics(path)
-        vectors = encoder.encode([description for _, description in topics])  # [T, D]
-        return cls([words for words, _ in topics], np.asarray(vectors, dtype=np.float32), MIN_COSINE[lang])
+
+        def build() -> dict[str, np.ndarray]:
+            return {"vectors": np.asarray(encoder.encode([d for _, d in topics]), dtype=np.float32)}  # [T, D]
+
+        arrays = build() if inputs is None else cached_arrays(f"topics-{lang}-{kind}", VERSION, [path, *inputs], build)
+        return cls([words for words, _ in topics], arrays["vectors"], MIN_COSINE[lang])
 
     def best(self, contexts: np.ndarray) -> list[str | None]:
         if len(self.words) < 2:
