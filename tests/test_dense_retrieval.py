@@ -141,6 +141,7 @@ def test_folders_without_the_file_behave_as_before(index, tmp_path, monkeypatch)
     from inference.runtime import sentence_encoder
 
     monkeypatch.setattr(sentence_encoder.SentenceEncoder, "load", classmethod(lambda cls, **kw: FakeEncoder()))
+    monkeypatch.setenv("TAGSMITH_CACHE_DIR", str(tmp_path / "cache"))  # the fake's vectors stay out of the real cache
     plain = folder(tmp_path, "plain", GroundingConfig())
     dense = folder(tmp_path, "dense", GroundingConfig(dense_weight=0.5))
     (dense.folder / DENSE_INDEX).write_bytes((tmp_path / DENSE_INDEX).read_bytes())

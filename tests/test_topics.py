@@ -94,22 +94,27 @@ def test_an_english_topic_is_held_only_by_a_phrase_of_whole_words():
     assert list(pool) == ["tabletennis"]
 
 
-def test_topic_vectors_are_kept_in_the_cache_and_read_back(tmp_path, monkeypatch):
+def test_topic_vectors_are_kept_in_the_cache_and_read_back_by_the_same_encoder_only(tmp_path, monkeypatch):
     monkeypatch.setenv("TAGSMITH_CACHE_DIR", str(tmp_path / "cache"))
-    calls = []
+    batches = []  # the topic lines' batches encoded (a probe text of one is the encoder's fingerprint)
 
     class Counting:
+        def __init__(self, scale=1.0):
+            self.scale = scale
+
         def encode(self, texts):
-            calls.append(len(texts))
-            return np.eye(len(texts), 8, dtype=np.float32)
+            if len(texts) > 1:
+                batches.append(len(texts))
+            return self.scale * np.eye(len(texts), 8, dtype=np.float32)
 
     weights = tmp_path / "weights.bin"
     weights.write_bytes(b"w")
     first = TopicTags.load(Counting(), "en", [weights], "int8")
     again = TopicTags.load(Counting(), "en", [weights], "int8")
-    assert len(calls) == 1 and np.array_equal(first.vectors, again.vectors)
+    assert len(batches) == 1 and np.array_equal(first.vectors, again.vectors)
     TopicTags.load(Counting(), "en", [weights], "fp32")  # another precision: vectors of their own
-    assert len(calls) == 2
+    TopicTags.load(Counting(scale=0.5), "en", [weights], "int8")  # another encoder (a stand-in): the same
+    assert len(batches) == 3
 
 
 def test_a_post_between_two_related_topics_still_gets_the_closer_one():

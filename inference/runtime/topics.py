@@ -13,6 +13,7 @@ side on others (docs/results.md).
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +52,13 @@ def read_topics(path: Path) -> list[tuple[str, str]]:
     return topics
 
 
+def _fingerprint(encoder) -> str:
+    """A short digest of the encoder's vector of a probe text: the cached vectors are those of this very
+    encoder (another build of it, or a test's stand-in, keys vectors of its own)."""
+    probe = np.round(np.asarray(encoder.encode(["topics"]), dtype=np.float32), 3)
+    return hashlib.sha256(probe.tobytes()).hexdigest()[:8]
+
+
 def prototypes(vectors: np.ndarray, owners: list[str], words: list[str]) -> np.ndarray:
     """One unit vector a topic [T, D]: the mean of its lines' vectors [N, D] (its description and the posts
     written as its examples), normalised."""
@@ -83,7 +91,8 @@ class TopicTags:
         def build() -> dict[str, np.ndarray]:
             return {"vectors": prototypes(encoder.encode([text for _, text in lines]), [w for w, _ in lines], words)}
 
-        arrays = build() if inputs is None else cached_arrays(f"topics-{lang}-{kind}", VERSION, [path, *inputs], build)
+        arrays = build() if inputs is None else cached_arrays(f"topics-{lang}-{kind}-{_fingerprint(encoder)}", VERSION,
+                                                              [path, *inputs], build)
         return cls(words, arrays["vectors"], MIN_COSINE[lang])
 
     def best(self, contexts: np.ndarray) -> list[str | None]:
