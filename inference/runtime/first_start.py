@@ -1,4 +1,4 @@
-"""A service's first start on an install: its caches built in a child process, not in the server.
+"""A service's first start on an install: its caches built in child processes, not in the server.
 
 The first load of an install builds the sentence encoder's graph and the derived arrays into the cache
 folder (inference.text.segment_data.cache_dir). The server process that builds them keeps about 200 MB

@@ -60,12 +60,8 @@ def add_activities(pool: dict[str, dict], text: str, tag_count, sensitive=lambda
     is no #Flooding, "cried" no #Crying)."""
     for words in activities(text, english_lists()[0]):
         key = tag_key(words)
-        if tag_count(key) < ACTIVITY_TAG_COUNT or sensitive(words):
-            continue
-        entry = pool.setdefault(key, {"words": words, "model": 0.0, "source": "phrase"})
-        if entry["source"] in GUESS_SOURCES:
-            entry["source"] = "phrase"
-        entry["phrase"] = max(entry.get("phrase", 0.0), ACTIVITY_SCORE)
+        if tag_count(key) >= ACTIVITY_TAG_COUNT and not sensitive(words):
+            _from_the_post(pool, key, words, ACTIVITY_SCORE)
 
 
 TOPIC_SCORE = 0.5  # its phrase score: the post is about it, in the encoder's judgement, not in its words
@@ -80,10 +76,16 @@ def add_topic(pool: dict[str, dict], words: str | None, sensitive=lambda words: 
     key, variant = tag_key(words), variant_key(words)
     if key not in pool and any(variant_key(e["words"]) == variant or _names_it(e, key, words) for e in pool.values()):
         return
+    _from_the_post(pool, key, words, TOPIC_SCORE)
+
+
+def _from_the_post(pool: dict[str, dict], key: str, words: str, score: float) -> None:
+    """The candidate `key` as one taken from the post (a vocabulary guess of it becomes one), its phrase
+    score at least `score`."""
     entry = pool.setdefault(key, {"words": words, "model": 0.0, "source": "phrase"})
     if entry["source"] in GUESS_SOURCES:
         entry["source"] = "phrase"
-    entry["phrase"] = max(entry.get("phrase", 0.0), TOPIC_SCORE)
+    entry["phrase"] = max(entry.get("phrase", 0.0), score)
 
 
 def _names_it(entry: dict, key: str, words: str) -> bool:

@@ -75,6 +75,7 @@ class TopicTags:
         self.words = words
         self.vectors = vectors  # [T, D], L2-normalised rows
         self.min_cosine = min_cosine
+        self.related = vectors @ vectors.T >= RELATED  # [T, T], the diagonal included (`best`)
 
     @classmethod
     def load(cls, encoder, lang: str = "en", inputs: list[Path] | None = None, kind: str = "") -> "TopicTags | None":
@@ -102,11 +103,10 @@ class TopicTags:
         if len(self.words) < 2:
             return [None] * len(contexts)
         sims = np.asarray(contexts, dtype=np.float32) @ self.vectors.T  # [B, T]
-        related = self.vectors @ self.vectors.T >= RELATED  # [T, T], the diagonal included
         chosen = []
         for row in sims:
             first = int(np.argmax(row))
-            others = row[~related[first]]
+            others = row[~self.related[first]]
             clear = row[first] >= self.min_cosine and (others.size == 0 or row[first] - others.max() >= MIN_MARGIN)
             chosen.append(self.words[first] if clear else None)
         return chosen
