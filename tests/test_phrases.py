@@ -367,3 +367,22 @@ def test_the_shipped_modern_chinese_words_read_and_a_malformed_list_is_refused(t
             phrases_zh.known_words()
     finally:
         phrases_zh.known_words.cache_clear()
+
+
+def test_a_count_written_in_words_and_a_trailing_past_are_no_phrase():
+    found = words_of("Saw about a hundred pigeons in the square this morning")
+    assert "pigeons" in found and "hundred pigeons" not in found
+    assert "past" not in words_of("a cyclist flew past on the towpath")
+
+
+def test_a_known_word_jieba_glued_to_its_neighbours_is_cut_out_again():
+    assert words_of("他用微信发了一张照片给我", "zh") == ["微信", "照片"]
+    found = words_of("为了凑满减凑了一堆零食", "zh")
+    assert "满减" in found and "凑满" not in found
+    assert "抖音" in words_of("刷抖音发现一家店", "zh")
+
+
+def test_a_made_up_word_with_a_measure_word_or_a_verb_said_twice_is_no_candidate():
+    assert not {"吃顿", "吃顿烤肉"} & set(words_of("晚上去吃顿烤肉犒劳自己", "zh"))
+    assert words_of("家里来客人，炒了一大桌菜", "zh") == ["客人"]  # no 桌菜
+    assert "带带" not in words_of("大神带带我，今晚一起上分", "zh")

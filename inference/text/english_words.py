@@ -30,7 +30,7 @@ takes took come comes came know knew think thought say says said see saw seen wa
 love loves let feel felt look looks looking try tries tried trying keep kept give gave put watch watching beat
 win won lose lost play played monday tuesday wednesday thursday friday saturday sunday january february march
 april june july august september october november december mon tue wed thu fri sat sun jan feb mar apr jun jul
-aug sep sept oct nov dec am pm ago yet anyway literally actually basically totally definitely anymore
+aug sep sept oct nov dec am pm ago past yet anyway literally actually basically totally definitely anymore
 overnight right everywhere anywhere somewhere nowhere instead ahead away together alone forever twice enough
 probably seriously honestly apparently clearly suddenly recently usually especially exactly nearly
 myself yourself himself herself itself ourselves yourselves themselves nobody somebody everybody anybody mine
@@ -38,9 +38,11 @@ yours hers ours theirs
 """.split())
 # Fragments: numbers written as words, ordinals, multiples and forms of function verbs say nothing alone
 # (#Third, #Double, #Doing); inside a phrase they stay ("second half", "triple double", "third time").
-FRAGMENT_WORDS = frozenset("""
+CARDINALS = frozenset("""
 two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty hundred thousand million
-billion second third fourth fifth sixth seventh eighth ninth tenth single double triple quadruple half doing
+billion""".split())  # ... and a phrase they begin is a count ("hundred ducks", "three silent men"), not a tag
+FRAGMENT_WORDS = CARDINALS | frozenset("""
+second third fourth fifth sixth seventh eighth ninth tenth single double triple quadruple half doing
 """.split())
 NUMBER_WORDS = frozenset("a an one two three four five six seven eight nine ten eleven twelve twenty thirty forty "
                          "fifty hundred few several couple".split())

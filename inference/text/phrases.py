@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from inference.text import phrases_zh
-from inference.text.english_words import (CONNECTORS, FRAGMENT_WORDS, FUNCTION_WORDS, NUMBER_WORDS,  # noqa: F401
+from inference.text.english_words import (CARDINALS, CONNECTORS, FRAGMENT_WORDS, FUNCTION_WORDS, NUMBER_WORDS,  # noqa: F401
                                           STOP_WORDS, UNITS)  # re-exported: names.py, grounding.py read them here
 from inference.text.verbs import opening_verb, verb_like
 from inference.text.list_cache import cached_lines
@@ -254,6 +254,8 @@ def _grams(chunk: list[str]) -> Iterable[tuple[str, float, str]]:
                 continue  # three words with no known pair in them cross a boundary: "install updates right"
             if n == 1 and gram[0] in FRAGMENT_WORDS:
                 continue
+            if n > 1 and gram[0] in CARDINALS and " ".join(gram[:2]) not in _collocations():
+                continue  # "hundred ducks": a count (a known pair, "seven wonders", stays)
             if n == 1 and rare < 0.2:  # a single common word: barely a candidate
                 base *= 0.5
             yield " ".join(gram), base, "keyphrase"

@@ -16,7 +16,9 @@ Fragments are no candidates: a new word with a numeral, a modal, a comparison or
 or whose first character ends a word with the one before it (发表|情包),
 an idiom with a particle in it (快没了), "第一节" (a lesson, not a festival), stop and time words.
 Modern words jieba cuts apart in a sentence (打|工人, 车|厘子, 王者|荣耀: inference/data/words_zh.txt) are
-joined back first and read as one word of their listed part of speech.
+joined back first and read as one word of their listed part of speech; where its HMM glued one to the
+characters beside it (用微|信发, 追剧发), that run is cut again around it. A made-up word that begins or ends
+with a measure word (个阀, 吃顿) or is a verb said twice (带带) is a fragment too.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ ZH_COUNTED = frozenset("q n ng nz t".split())  # ... unless a measure, noun or t
 # a word jieba's HMM made up is a fragment of a clause, not a name, when it starts with a numeral, a
 # modal or a direction (一买, 三比, 能进, 上人), holds a particle or ends in a verb's result (胖得, 抽到)
 ZH_FRAGMENT_FIRST = ZH_WEAK_FIRST | ZH_NUMERALS | frozenset("能会要上下去来比白说号")
+ZH_MEASURES = frozenset("个顿桌碗盒张条件趟遍辆份杯瓶")  # 买了个|阀芯, 一大|桌菜, 吃顿|火锅: a measure word ends a count
 ZH_PREDICATE_ENDS = frozenset("了的得")  # 人太多|了, 新买|的: the new word before them is a predicate, not a name
 ZH_SINGLE_IDF = 6.5  # a noun of one character this rare says what a post is about (猫 7.7, 雪 7.3; 人 2.8, 书 6.0)
 ZH_KIN = frozenset("妈爸哥姐弟妹爹娘爷奶儿女")  # 给我妈: a relative named by one character is whom, not what
@@ -84,7 +87,7 @@ def _festivals(text: str) -> list[tuple[str, float, str]]:
 
 def _fragment(word: str, made_up: bool = True) -> bool:
     """A made-up word (or a verb: made_up False, 下雪 stays) that is a piece of a clause."""
-    first = made_up and word[0] in ZH_FRAGMENT_FIRST
+    first = made_up and (word[0] in ZH_FRAGMENT_FIRST or word[0] in ZH_MEASURES or word[-1] in ZH_MEASURES)
     return first or word[-1] in ZH_VERB_ENDINGS or bool(ZH_PARTICLES.intersection(word))
 
 
@@ -110,11 +113,12 @@ def _name_like(word: str, name_start: frozenset[str]) -> bool:
 def _clause_piece(before: str, word: str, flag: str, after: str, tables) -> bool:
     """A new word (not one that may be a name) that is a predicate before 了, 的 or 得 (人太多了, 新买的), or
     whose first character makes a word of the dictionary with the last one before it: jieba cut across a
-    word (发表|情包: 表情 is the word, 情包 a piece of 表情包)."""
+    word (发表|情包: 表情 is the word, 情包 a piece of 表情包), or a verb said twice (带带)."""
     _, tags, _, _, name_start = tables
     if flag != "?" or _name_like(word, name_start):
         return False
-    return after in ZH_PREDICATE_ENDS or (bool(before) and before[-1] + word[0] in tags)
+    doubled = len(word) == 2 and word[0] == word[1] and tags.get(word[0], "").startswith("v")  # 带带 (兔兔 stays)
+    return doubled or after in ZH_PREDICATE_ENDS or (bool(before) and before[-1] + word[0] in tags)
 
 
 def _single_topic(char: str, tags: dict, idf: dict, after: tuple[str, str]) -> bool:
@@ -184,6 +188,50 @@ def known_words() -> dict[str, str]:
     return known
 
 
+def _recut(words: list[tuple[str, str]], known: dict[str, str], tags: dict) -> list[tuple[str, str]]:
+    """jieba's words with each run of words its HMM made up (flag "?") cut again where a known word lies
+    across or inside them (用微|信发 -> 用 微信 发, 追剧发 -> 追剧 发, 凑满|减凑 -> 凑 满减 凑): the rest of
+    the run falls into its characters, as jieba leaves characters it has no word for."""
+    out, i = [], 0
+    while i < len(words):
+        j = i
+        while j < len(words) and words[j][1] == "?" and _CJK_RUN.fullmatch(words[j][0]):
+            j += 1
+        run = "".join(w for w, _ in words[i:j])
+        found = _known_in(run, known) if j > i else []
+        if not found or _left_over(run, found) > 1:  # 全马|完赛: a new word beside the known one stays
+            out.append(words[i])
+            i += 1
+            continue
+        at = 0
+        for start, word in found:
+            out.extend((c, tags.get(c, "?")) for c in run[at:start])
+            out.append((word, known[word]))
+            at = start + len(word)
+        out.extend((c, tags.get(c, "?")) for c in run[at:])
+        i = j
+    return out
+
+
+def _left_over(run: str, found: list[tuple[int, str]]) -> int:
+    """The longest piece of a run between (and around) its known words."""
+    ends = [0, *(x for start, word in found for x in (start, start + len(word))), len(run)]
+    return max(b - a for a, b in zip(ends[::2], ends[1::2]))
+
+
+def _known_in(run: str, known: dict[str, str]) -> list[tuple[int, str]]:
+    """(start, word) of the known words in a run of characters, leftmost and longest first, none overlapping."""
+    found, at = [], 0
+    while at < len(run) - 1:
+        word = next((run[at:at + n] for n in (4, 3, 2) if run[at:at + n] in known), None)
+        if word is None:
+            at += 1
+            continue
+        found.append((at, word))
+        at += len(word)
+    return found
+
+
 def _joined(words: list[tuple[str, str]], known: dict[str, str]) -> list[tuple[str, str]]:
     """jieba's words with neighbours that spell a known word (打 工人 -> 打工人) joined, longest first."""
     out, i = [], 0
@@ -205,7 +253,8 @@ def chinese(text: str, tables) -> list[tuple[str, float, str]]:
     jieba, tags, idf, median_idf, name_start = tables
     found = _festivals(text)
     found.extend((m.group(1), 0.85, "title") for m in _BOOK_TITLE.finditer(text))
-    words = _joined([(w, tags.get(w, "?")) for w in jieba.lcut(text)], known_words())
+    known = known_words()
+    words = _joined(_recut([(w, tags.get(w, "?")) for w in jieba.lcut(text)], known, tags), known)
     compounds = _compounds(words)
     found.extend(compounds)
     numbered = {w[:-1] for w, _, _ in compounds if w[-1] in ZH_DIGITS}  # 科目 of 科目二 is no tag alone
