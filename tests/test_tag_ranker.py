@@ -209,3 +209,11 @@ def test_the_vocabularys_table_is_built_once_into_the_cache_folder_and_chinese_u
     assert shown.table.dtype == np.float16 and shown.rows == {"nbafinals": 0, "yoga": 1}
     zh = ShownVectors.for_vocabulary(first, ["火锅", "奶茶"], raw, [source], "int8", 10, "zh")
     assert zh.table.tolist() == raw.tolist() and first.seen == ["NBA Finals", "Yoga"]
+
+
+def test_a_very_clear_topic_stands_past_the_floor_and_a_plain_one_does_not():
+    text = "packed the last box, the van is loaded, new flat tomorrow"
+    pool = {"moving": _entry("moving", 0.1, "phrase", phrase=0.5, topic=True), "sleep": _entry("sleep", 0.9),
+            "boxes": _entry("boxes", 0.1, "phrase", phrase=0.5)}
+    kept = _grounder()._finish(Prepared(pool, text), set(), True)
+    assert {r.words for r in kept.ranked} == {"moving", "sleep"} and kept.floored

@@ -10,7 +10,7 @@ import pytest
 
 from inference.runtime.grounding_rules import TOPIC_SCORE, add_topic
 from inference.runtime.sentence_encoder import SentenceEncoder
-from inference.runtime.topics import MIN_COSINE, MIN_MARGIN, TOPICS_EN, InvalidTopics, TopicTags, read_topics, topics_file
+from inference.runtime.topics import CLEAR_MARGIN, MIN_COSINE, MIN_MARGIN, TOPICS_EN, InvalidTopics, TopicTags, read_topics, topics_file
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +57,18 @@ def test_no_topic_below_the_cosine_or_between_two_topics():
     faint = np.array([[MIN_COSINE["en"] - 0.01, 0.0, 0.0]], dtype=np.float32)
     torn = np.array([[MIN_COSINE["en"] + 0.1, MIN_COSINE["en"] + 0.1 - MIN_MARGIN / 2, 0.0]], dtype=np.float32)
     assert tags.best(np.vstack([clear, faint, torn])) == ["gaming", None, None]
+
+
+def test_a_topic_far_above_every_unrelated_one_is_very_clear():
+    tags = TopicTags(["gaming", "cooking", "travel"], np.eye(3, dtype=np.float32))
+    top = MIN_COSINE["en"] + 0.2
+    far = np.array([[top, top - CLEAR_MARGIN - 0.01, 0.0]], dtype=np.float32)
+    near = np.array([[top, top - CLEAR_MARGIN + 0.02, 0.0]], dtype=np.float32)
+    assert tags.chosen(np.vstack([far, near])) == [("gaming", True), ("gaming", False)]
+    pool = {}
+    add_topic(pool, "gaming", clear=True)
+    add_topic(pool, "travel")
+    assert pool["gaming"]["topic"] and "topic" not in pool["travel"]
 
 
 def test_a_topic_joins_the_candidates_or_raises_the_same_tag():

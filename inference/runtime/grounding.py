@@ -270,8 +270,8 @@ class Grounder:
         if self.lang == "en":  # "ran my first 10k" -> #Running, where training posts used it as a tag
             for pool, text in zip(pools, texts):
                 add_activities(pool, text, self.tag_count, self._sensitive)
-        for pool, topic in zip(pools, self.topics.best(contexts) if self.topics is not None else ()):
-            add_topic(pool, topic, self._sensitive)  # the post's broad topic (#BoardGames), which its words may lack
+        for pool, (topic, clear) in zip(pools, self.topics.chosen(contexts) if self.topics is not None else ()):
+            add_topic(pool, topic, self._sensitive, clear)  # the post's broad topic (#BoardGames), which its words may lack
         self.relevance(pools, contexts, stats)
         if self.lang == "en" and self.config.post_word_weight:
             for pool, text in zip(pools, texts):
@@ -322,7 +322,8 @@ class Grounder:
         for key, entry in prepared.pool.items():
             if key in dropped or not key or self._generic(key, entry) or (latin_post and other_script(entry["words"])):
                 continue
-            below = floor and entry["relevance"] < self.config.floor and not (self.config.names_past_floor and entry.get("name"))
+            past = entry.get("topic") or (self.config.names_past_floor and entry.get("name"))
+            below = floor and entry["relevance"] < self.config.floor and not past
             if (below and floored) or not self.allowed(entry, ctx):  # the safety filter's verdict
                 continue  # changes nothing for a tag under the floor once one has been floored
             if below or (floor and self._unsupported(entry, prepared.text)):

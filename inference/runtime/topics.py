@@ -6,7 +6,9 @@ post about it talks of and three example posts written for the purpose; a topic'
 mean of its lines' vectors in the grounding stage's encoder space (`prototypes`), kept in the derived cache.
 A post gets the topic its post + thread vector is closest to when that cosine is at least the language's
 MIN_COSINE and beats every topic not RELATED to it by MIN_MARGIN (a post between two unrelated topics gets
-neither; #Books beside #Reading is one subject). The bounds were read on posts written for the purpose
+neither; #Books beside #Reading is one subject); one CLEAR_MARGIN above them stands past the relevance floor,
+which reads the tag word's own vector (#Moving, #WorkLife sit far from the posts they name). The bounds were
+read on posts written for the purpose
 (export/judged/en_fresh/en_dev.jsonl, en_fresh2/posts.jsonl, export/judged/zh/zh_dev.jsonl); judged side by
 side on others (docs/results.md).
 """
@@ -25,6 +27,9 @@ TOPICS_EN = PACKAGE_DATA / "topics_en.txt"
 # the cosine a topic needs, per language (Chinese posts sit closer to every description in this space)
 MIN_COSINE = {"en": 0.36, "zh": 0.40}
 MIN_MARGIN = 0.03
+# a topic this far above every unrelated one stands past the relevance floor: its tag word alone may sit far from
+# the post in the encoder's space (#Moving is also "touching", #WorkLife under a meeting about meetings)
+CLEAR_MARGIN = 0.10
 RELATED = 0.6  # topics whose vectors are this close (cosine) are one subject for the margin
 VERSION = 2  # of the cached vectors: bump when how they are computed changes (2: a topic's lines averaged)
 
@@ -97,16 +102,22 @@ class TopicTags:
         return cls(words, arrays["vectors"], MIN_COSINE[lang])
 
     def best(self, contexts: np.ndarray) -> list[str | None]:
-        """The topic of each row of contexts [B, D], or None: at least min_cosine, and MIN_MARGIN above every
-        topic not related to it (a topic whose vector is RELATED or closer to its own: #Books beside
-        #Reading, #Dogs beside #Pets does not make a post unclear)."""
+        """The topic of each row of contexts [B, D], or None (`chosen`)."""
+        return [words for words, _ in self.chosen(contexts)]
+
+    def chosen(self, contexts: np.ndarray) -> list[tuple[str | None, bool]]:
+        """(topic or None, whether it is very clear) of each row of contexts [B, D]: the topic is at least
+        min_cosine, and MIN_MARGIN above every topic not related to it (a topic whose vector is RELATED or
+        closer to its own: #Books beside #Reading, #Dogs beside #Pets does not make a post unclear); very
+        clear at CLEAR_MARGIN above them."""
         if len(self.words) < 2:
-            return [None] * len(contexts)
+            return [(None, False)] * len(contexts)
         sims = np.asarray(contexts, dtype=np.float32) @ self.vectors.T  # [B, T]
         chosen = []
         for row in sims:
             first = int(np.argmax(row))
             others = row[~self.related[first]]
-            clear = row[first] >= self.min_cosine and (others.size == 0 or row[first] - others.max() >= MIN_MARGIN)
-            chosen.append(self.words[first] if clear else None)
+            margin = row[first] - others.max() if others.size else 1.0
+            clear = row[first] >= self.min_cosine and margin >= MIN_MARGIN
+            chosen.append((self.words[first], bool(margin >= CLEAR_MARGIN)) if clear else (None, False))
         return chosen
