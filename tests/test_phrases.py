@@ -386,3 +386,15 @@ def test_a_made_up_word_with_a_measure_word_or_a_verb_said_twice_is_no_candidate
     assert not {"吃顿", "吃顿烤肉"} & set(words_of("晚上去吃顿烤肉犒劳自己", "zh"))
     assert words_of("家里来客人，炒了一大桌菜", "zh") == ["客人"]  # no 桌菜
     assert "带带" not in words_of("大神带带我，今晚一起上分", "zh")
+
+
+def test_a_contraction_cannot_and_a_shout_are_no_phrase():
+    assert not {"ll grow", "ll"} & set(words_of("it'll grow back, i promise"))
+    assert not {"knees cannot", "cannot"} & set(words_of("my knees cannot take another stair climb"))
+    assert not {"gooo", "yesss"} & set(words_of("LET'S GOOO yesss finally beat the boss"))
+    assert "iii" in words_of("Watching Planet Earth III tonight")  # a Roman numeral is no shout
+
+
+def test_an_irregular_past_opening_a_sentence_is_no_part_of_the_name_after_it():
+    found = words_of("Took Biscuit to the beach this morning")
+    assert "took biscuit" not in found and "biscuit" in found

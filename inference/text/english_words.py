@@ -9,7 +9,7 @@ a an the this that these those my your his her its our their me him us them i yo
 at to for from by with about into onto over under after before during since until till upon within without
 through across around between among against toward towards via per off out up down than as and or but nor so
 yet if then else when while where why how what which who whom whose is am are was were be been being do does
-did done have has had having will would shall should can could may might must not no yes don't doesn't didn't
+did done have has had having will would shall should can cannot could may might must not no yes don't doesn't didn't
 isn't aren't wasn't weren't won't can't couldn't shouldn't wouldn't i'm i've i'll i'd you're you've it's
 that's there's let's we're they're near behind beside inside outside above below beyond along here there now
 today tonight tomorrow yesterday finally just really very too also still already again always never ever even

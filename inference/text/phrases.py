@@ -54,6 +54,8 @@ _CJK_RUN = re.compile(rf"[{_CJK}]+")
 _TOKEN = re.compile(r"(?P<w>[^\W\d_](?:\w|['’\-&](?=[^\W_]))*)|(?P<n>\d[\w.,:]*)|(?P<s>[.!?;:\n…]+)|(?P<p>[^\w\s])")
 _EMOJI_LIKE = re.compile(r"[^\x00-\u024f\u2000-\u206f]")  # outside Latin and general punctuation
 _SPLIT_WORD = re.compile(r"['’\-&]+")
+_CONTRACTION = re.compile(r"'(?:ll|re|ve|d|m)$")  # it'll, they're, we've: a pronoun and its verb, no phrase
+_ELONGATED = re.compile(r"([^\W\d_])\1\1")  # gooo, yesss, 啊啊啊: a shout, not a tag (Planet Earth III is)
 
 
 @functools.lru_cache(maxsize=1)
@@ -279,7 +281,7 @@ def _keyphrases(clause: list[_Token]) -> Iterable[tuple[str, float, str]]:
             yield from _grams(chunk)
             chunk, measured = [], True
             continue
-        if t is not None and not t.used and t.lower not in STOP_WORDS and len(t.lower) > 1 and (
+        if t is not None and not t.used and t.lower not in STOP_WORDS and len(t.lower) > 1 and not _CONTRACTION.search(t.lower) and (
                 not verb_like(t.lower, dictionary) or (t.lower.endswith("ing") and (chunk or measured))):
             chunk.extend(w for w in _SPLIT_WORD.split(t.lower) if w)
             measured = False
@@ -346,6 +348,11 @@ def _candidates(text: str, lang: str) -> list[tuple[str, float, str]]:
     return _english(_CJK_RUN.sub("\n", text))
 
 
+def _elongated(words: str) -> bool:
+    """A word of the phrase holds a letter three times running, and is no Roman numeral."""
+    return any(_ELONGATED.search(w) and w.strip("ivxlc") for w in words.split())
+
+
 _KIND_RANK = {"title": 3, "entity": 2, "topic": 1, "keyphrase": 0}
 
 
@@ -358,7 +365,7 @@ def extract_phrases(post: str, thread: Sequence[str] = (), lang: str = "en", lim
     best: dict[str, list] = {}  # words -> [base, kind, post count, thread count, order]
     for source, text in [("post", post or ""), *(("thread", t or "") for t in thread)]:
         for words, base, kind in _candidates(text, lang):
-            if not words or words.isdigit():
+            if not words or words.isdigit() or _elongated(words):
                 continue
             entry = best.setdefault(words, [0.0, kind, 0, 0, len(best)])
             if (base, _KIND_RANK[kind]) > (entry[0], _KIND_RANK[entry[1]]):

@@ -14,7 +14,8 @@ forgot:forget froze:freeze gave:give grew:grow hid:hide held:hold hit:hit kept:k
 left:leave lent:lend lost:lose met:meet paid:pay ran:run rode:ride rang:ring rose:rise sang:sing sank:sink sat:sit
 sent:send shot:shoot showed:show shut:shut slept:sleep sold:sell spent:spend spoke:speak stole:steal stood:stand
 struck:strike swam:swim taught:teach thought:think threw:throw told:tell understood:understand woke:wake wore:wear
-won:win wrote:write broke:break chose:choose
+won:win wrote:write broke:break chose:choose took:take heard:hear began:begin blew:blow drank:drink dug:dig
+hung:hang meant:mean shook:shake stuck:stick swept:sweep tore:tear wept:weep bent:bend
 """.split())
 IRREGULAR_VERBS = frozenset(IRREGULAR)
 # irregular pasts that tell of an activity people tag (ran: #Running); not broke (#Breaking news), met
