@@ -2,7 +2,7 @@
 bike ride to work), which the post's own words and the training vocabulary often lack.
 
 inference/data/topics_<lang>.txt (English, Chinese) lists the topics, each with a description of what a
-post about it talks of and three example posts written for the purpose; a topic's vector is the
+post about it talks of and eight example posts written for the purpose; a topic's vector is the
 mean of its lines' vectors in the grounding stage's encoder space (`prototypes`), kept in the derived cache.
 A post gets the topic its post + thread vector is closest to when that cosine is at least the language's
 MIN_COSINE and beats every topic not RELATED to it by MIN_MARGIN (a post between two unrelated topics gets
