@@ -29,7 +29,7 @@ MIN_COSINE = {"en": 0.36, "zh": 0.40}
 MIN_MARGIN = 0.03
 # a topic this far above every unrelated one stands past the relevance floor: its tag word alone may sit far from
 # the post in the encoder's space (#Moving is also "touching", #WorkLife under a meeting about meetings)
-CLEAR_MARGIN = 0.10
+CLEAR_MARGIN = 0.08
 RELATED = 0.6  # topics whose vectors are this close (cosine) are one subject for the margin
 VERSION = 2  # of the cached vectors: bump when how they are computed changes (2: a topic's lines averaged)
 
