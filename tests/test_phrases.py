@@ -398,3 +398,8 @@ def test_a_contraction_cannot_and_a_shout_are_no_phrase():
 def test_an_irregular_past_opening_a_sentence_is_no_part_of_the_name_after_it():
     found = words_of("Took Biscuit to the beach this morning")
     assert "took biscuit" not in found and "biscuit" in found
+
+
+def test_a_long_title_is_one_tag_and_a_number_with_its_measure_word_is_none():
+    assert "哪吒之魔童闹海" in words_of("带孩子去看《哪吒之魔童闹海》，全场都在笑", "zh")
+    assert not {"十块钱", "一辆车"} & set(words_of("打车等了半天，最后一辆车都没来，白花了十块钱", "zh"))

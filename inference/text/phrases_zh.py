@@ -58,6 +58,7 @@ ZH_COUNTED = frozenset("q n ng nz t".split())  # ... unless a measure, noun or t
 # modal or a direction (一买, 三比, 能进, 上人), holds a particle or ends in a verb's result (胖得, 抽到)
 ZH_FRAGMENT_FIRST = ZH_WEAK_FIRST | ZH_NUMERALS | frozenset("能会要上下去来比白说号")
 ZH_MEASURES = frozenset("个顿桌碗盒张条件趟遍辆份杯瓶")  # 买了个|阀芯, 一大|桌菜, 吃顿|火锅: a measure word ends a count
+ZH_COUNTERS = ZH_MEASURES | frozenset("块辆只次台部本斤元毛")  # after a number: 十块|钱, 一辆|车
 ZH_PREDICATE_ENDS = frozenset("了的得")  # 人太多|了, 新买|的: the new word before them is a predicate, not a name
 ZH_SINGLE_IDF = 6.5  # a noun of one character this rare says what a post is about (猫 7.7, 雪 7.3; 人 2.8, 书 6.0)
 ZH_KIN = frozenset("妈爸哥姐弟妹爹娘爷奶儿女")  # 给我妈: a relative named by one character is whom, not what
@@ -75,7 +76,7 @@ ZH_KIND_CHARS = frozenset("粉面饭锅季赛杯馆展店汤")  # 螺蛳+粉, �
 WORDS_ZH = PACKAGE_DATA / "words_zh.txt"
 WORD_FLAGS = frozenset("n nz vn l".split())  # the parts of speech words_zh.txt may give
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
-_BOOK_TITLE = re.compile(r"《([^《》]{2,6})》")
+_BOOK_TITLE = re.compile(r"《([^《》]{2,12})》")  # 《哪吒之魔童闹海》: a title is tagged whole
 _ORDINAL = re.compile(r"[一二三四五六七八九十百零\d]{1,4}号")
 
 
@@ -142,10 +143,15 @@ def _usable(word: str, flag: str) -> bool:
     """A word that may be a candidate or part of one."""
     if (flag == "?" and _fragment(word)) or (flag == "l" and ZH_PARTICLES.intersection(word)):
         return False
-    if ZH_PRONOUNS.intersection(word[1:-1]):
+    if ZH_PRONOUNS.intersection(word[1:-1]) or _counted(word):
         return False
     return (2 <= len(word) <= 6 and word not in ZH_STOP and word[0] not in ZH_WEAK_FIRST
             and bool(_CJK_RUN.fullmatch(word)))
+
+
+def _counted(word: str) -> bool:
+    """A number and its measure word begin the word: a count (十块钱, 一辆车), no tag."""
+    return len(word) >= 2 and word[0] in ZH_NUMERALS and word[1] in ZH_COUNTERS
 
 
 def _compounds(words: list[tuple[str, str]]) -> list[tuple[str, float, str]]:
