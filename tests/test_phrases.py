@@ -403,3 +403,9 @@ def test_an_irregular_past_opening_a_sentence_is_no_part_of_the_name_after_it():
 def test_a_long_title_is_one_tag_and_a_number_with_its_measure_word_is_none():
     assert "哪吒之魔童闹海" in words_of("带孩子去看《哪吒之魔童闹海》，全场都在笑", "zh")
     assert not {"十块钱", "一辆车"} & set(words_of("打车等了半天，最后一辆车都没来，白花了十块钱", "zh"))
+
+
+def test_a_gerund_after_an_article_names_the_noun_after_it_and_is_no_tag_alone():
+    found = words_of("got a parking ticket while feeding the meter")
+    assert "parking ticket" in found and "parking" not in found
+    assert "debugging" in words_of("spent 3 hours debugging. it was a missing comma")

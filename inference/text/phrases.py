@@ -54,6 +54,7 @@ _CJK_RUN = re.compile(rf"[{_CJK}]+")
 _TOKEN = re.compile(r"(?P<w>[^\W\d_](?:\w|['’\-&](?=[^\W_]))*)|(?P<n>\d[\w.,:]*)|(?P<s>[.!?;:\n…]+)|(?P<p>[^\w\s])")
 _EMOJI_LIKE = re.compile(r"[^\x00-\u024f\u2000-\u206f]")  # outside Latin and general punctuation
 _SPLIT_WORD = re.compile(r"['’\-&]+")
+DETERMINERS = frozenset("a an the my your his her our their".split())
 _CONTRACTION = re.compile(r"'(?:ll|re|ve|d|m)$")  # it'll, they're, we've: a pronoun and its verb, no phrase
 _ELONGATED = re.compile(r"([^\W\d_])\1\1")  # gooo, yesss, 啊啊啊: a shout, not a tag (Planet Earth III is)
 
@@ -241,8 +242,9 @@ def _capitalised_spans(clause: list[_Token]) -> Iterable[tuple[str, float, str]]
             yield words, 0.78 + 0.04 * min(n, 3) - 0.04 * (n == 4), "title"
 
 
-def _grams(chunk: list[str]) -> Iterable[tuple[str, float, str]]:
-    """One stop-word-bounded chunk -> its 1-3 word sub-phrases, scored by rarity and collocation."""
+def _grams(chunk: list[str], modifiers: frozenset[str] = frozenset()) -> Iterable[tuple[str, float, str]]:
+    """One stop-word-bounded chunk -> its 1-3 word sub-phrases, scored by rarity and collocation; a word of
+    `modifiers` (a gerund naming the noun after it: "parking" of "a parking ticket") is none alone."""
     for n in (1, 2, 3):
         for k in range(len(chunk) - n + 1):
             gram = chunk[k:k + n]
@@ -254,7 +256,7 @@ def _grams(chunk: list[str]) -> Iterable[tuple[str, float, str]]:
                 base += 0.1
             if n == 3 and not any(" ".join(pair) in _collocations() for pair in (gram[:2], gram[1:])):
                 continue  # three words with no known pair in them cross a boundary: "install updates right"
-            if n == 1 and gram[0] in FRAGMENT_WORDS:
+            if n == 1 and (gram[0] in FRAGMENT_WORDS or gram[0] in modifiers):
                 continue
             if n > 1 and gram[0] in CARDINALS and " ".join(gram[:2]) not in _collocations():
                 continue  # "hundred ducks": a count (a known pair, "seven wonders", stays)
@@ -274,22 +276,27 @@ def _keyphrases(clause: list[_Token]) -> Iterable[tuple[str, float, str]]:
     dictionary = english_lists()[0]
     chunk: list[str] = []
     measured = False  # the word before was a measure: "3 hours debugging" tells an activity
+    modifiers: set[str] = set()
+    # an -ing word after an article or a possessive names a thing ("a parking ticket", "my running shoes")
     for before, t in zip(["", *(c.lower for c in clause)], [*clause, None]):
         if t is not None and _measure(t, before):
             while chunk and chunk[-1] in NUMBER_WORDS:
                 chunk.pop()  # "tire two miles", "twenty-two miles": the number goes with its unit
-            yield from _grams(chunk)
-            chunk, measured = [], True
+            yield from _grams(chunk, frozenset(modifiers))
+            chunk, measured, modifiers = [], True, set()
             continue
+        gerund = t is not None and t.lower.endswith("ing") and verb_like(t.lower, dictionary)
         if t is not None and not t.used and t.lower not in STOP_WORDS and len(t.lower) > 1 and not _CONTRACTION.search(t.lower) and (
-                not verb_like(t.lower, dictionary) or (t.lower.endswith("ing") and (chunk or measured))):
+                not verb_like(t.lower, dictionary) or (gerund and (chunk or measured or before in DETERMINERS))):
+            if gerund and not chunk and not measured:
+                modifiers.add(t.lower)
             chunk.extend(w for w in _SPLIT_WORD.split(t.lower) if w)
             measured = False
             if not t.possessive:
                 continue
         measured = False
-        yield from _grams(chunk)
-        chunk = []
+        yield from _grams(chunk, frozenset(modifiers))
+        chunk, modifiers = [], set()
 
 
 def _english(text: str, embedded: bool = False) -> list[tuple[str, float, str]]:
