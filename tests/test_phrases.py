@@ -409,3 +409,10 @@ def test_a_gerund_after_an_article_names_the_noun_after_it_and_is_no_tag_alone()
     found = words_of("got a parking ticket while feeding the meter")
     assert "parking ticket" in found and "parking" not in found
     assert "debugging" in words_of("spent 3 hours debugging. it was a missing comma")
+
+
+def test_a_title_is_one_work_and_its_pieces_the_text_writes_nowhere_else_are_none():
+    found = extract_phrases("《王国之泪》玩了六十个小时，主线一步没推", [], "zh")
+    assert ("王国之泪", "work") in [(p.words, p.kind) for p in found]
+    assert not {"王国", "之泪"} & {p.words for p in found}
+    assert "流浪地球" in words_of("《流浪地球2》二刷，IMAX效果真的震撼", "zh")  # the series

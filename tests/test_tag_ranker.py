@@ -217,3 +217,8 @@ def test_a_very_clear_topic_stands_past_the_floor_and_a_plain_one_does_not():
             "boxes": _entry("boxes", 0.1, "phrase", phrase=0.5)}
     kept = _grounder()._finish(Prepared(pool, text), set(), True)
     assert {r.words for r in kept.ranked} == {"moving", "sleep"} and kept.floored
+
+
+def test_a_title_the_post_writes_in_book_marks_stands_past_the_floor():
+    pool = {"繁花": _entry("繁花", 0.05, "phrase", phrase=0.85, name=0.85, work=True), "yoga": _entry("yoga", 0.9)}
+    assert {r.words for r in _grounder()._finish(Prepared(pool, "补完了《繁花》"), set(), True).ranked} == {"繁花", "yoga"}

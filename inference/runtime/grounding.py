@@ -51,7 +51,7 @@ from inference.text.tags import tag_key
 TAG_INDEX = "tag_index.npz"
 ENCODED_CACHE = 8_000  # vectors of tags outside the index kept (2 kB each, plus overhead): models repeat their tags
 RANKED_BY_JUDGES = 15  # of a list's best by the weighted sum, reordered by the judged ranker (export/tag_ranker.py --top)
-NAME_KINDS = frozenset({"title", "entity"})  # phrases.py kinds that name something (`title_weight`)
+NAME_KINDS = frozenset({"work", "title", "entity"})  # phrases.py kinds that name something (`title_weight`)
 RELEVANCE_SCALE = 4.0  # standard deviations: a tag this far above the post's mean cosine scores 1
 _CALENDAR = frozenset("""monday tuesday wednesday thursday friday saturday sunday january february march april
 june july august september october november december""".split())
@@ -185,6 +185,8 @@ class Grounder:
             entry["phrase"] = max(entry.get("phrase", 0.0), p.score)
             if p.kind in NAME_KINDS:
                 entry["name"] = max(entry.get("name", 0.0), p.score)
+            if p.kind == "work":  # a 《title》 the post writes: past the floor
+                entry["work"] = True
         for words, cos in nearest:
             pool.setdefault(tag_key(words), {"words": words, "model": 0.0, "source": "vocab"})
         for words, vote in votes:  # already cut to dense_limit by dense_votes
@@ -322,7 +324,7 @@ class Grounder:
         for key, entry in prepared.pool.items():
             if key in dropped or not key or self._generic(key, entry) or (latin_post and other_script(entry["words"])):
                 continue
-            past = entry.get("topic") or (self.config.names_past_floor and entry.get("name"))
+            past = entry.get("topic") or entry.get("work") or (self.config.names_past_floor and entry.get("name"))
             below = floor and entry["relevance"] < self.config.floor and not past
             if (below and floored) or not self.allowed(entry, ctx):  # the safety filter's verdict
                 continue  # changes nothing for a tag under the floor once one has been floored

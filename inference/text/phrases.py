@@ -3,7 +3,7 @@
 `extract_phrases(post, thread, lang)` proposes what the post itself names, for the ranking to score:
 `Phrase`s whose `words` follow the tag convention (English lowercase words joined by single spaces,
 "elden ring"; Chinese without spaces, "中秋节"), with a `score` in [0, 1] and a `kind`:
-"title": capitalised spans of 2-4 words (Great North Run, The Last of Us), Chinese festivals, 《titles》;
+"title": capitalised spans of 2-4 words (Great North Run, The Last of Us), Chinese festivals; "work": 《titles》;
 "entity": one capitalised word that is no sentence-initial common word (Malenia, SpaceX, NASA), jieba's
 people/places/organisations/proper nouns/abbreviations (nr ns nt nz j), Latin names in Chinese (Mate60);
 "keyphrase": lowercase English 1-3 word phrases between stop words, verbs and punctuation (RAKE-like);
@@ -39,7 +39,7 @@ from inference.text.segment_data import cache_dir
 class Phrase:
     words: str
     score: float
-    kind: str  # "entity" | "title" | "keyphrase" | "topic"
+    kind: str  # "work" | "entity" | "title" | "keyphrase" | "topic"
 
 
 _TRIMMED = FUNCTION_WORDS | CONNECTORS
@@ -360,7 +360,7 @@ def _elongated(words: str) -> bool:
     return any(_ELONGATED.search(w) and w.strip("ivxlc") for w in words.split())
 
 
-_KIND_RANK = {"title": 3, "entity": 2, "topic": 1, "keyphrase": 0}
+_KIND_RANK = {"work": 4, "title": 3, "entity": 2, "topic": 1, "keyphrase": 0}
 
 
 def extract_phrases(post: str, thread: Sequence[str] = (), lang: str = "en", limit: int = 20) -> list[Phrase]:

@@ -2,7 +2,9 @@
 
 `chinese(text, tables)` takes jieba's segmentation and tables (`phrases.jieba_tables()`) and returns
 (words, base score, kind) as Chinese posters write tags, without spaces:
-"title": festivals (中秋节, and the short forms 中秋 国庆 people tag), 《titles》, a place or name joined to the
+"work": 《titles》, tagged whole (no piece of one the text writes nowhere else: 王国, 之泪 of 《王国之泪》; but 流浪地球
+of 《流浪地球2》, the series);
+"title": festivals (中秋节, and the short forms 中秋 国庆 people tag), a place or name joined to the
 noun after it (兰州拉面, 广州地铁, 英雄联盟, 塞尔达传说), a name and its ordinal (神舟十七号, 嫦娥六号),
 a noun and its kind (螺蛳粉, 毕业季), two nouns of one thing (扫地机器人, 糯米圆子), a noun and its number (科目二);
 "entity": jieba's people/places/organisations/proper nouns/abbreviations, words its dictionary lacks
@@ -258,7 +260,8 @@ def chinese(text: str, tables) -> list[tuple[str, float, str]]:
     """Candidates of one Chinese text; `tables`: phrases.jieba_tables()."""
     jieba, tags, idf, median_idf, name_start = tables
     found = _festivals(text)
-    found.extend((m.group(1), 0.85, "title") for m in _BOOK_TITLE.finditer(text))
+    titles = [m.group(1) for m in _BOOK_TITLE.finditer(text)]
+    found.extend((t, 0.85, "work") for t in titles)
     known = known_words()
     words = _joined(_recut([(w, tags.get(w, "?")) for w in jieba.lcut(text)], known, tags), known)
     compounds = _compounds(words)
@@ -289,4 +292,11 @@ def chinese(text: str, tables) -> list[tuple[str, float, str]]:
     if topics:
         top = max(weight for _, weight in topics)
         found.extend((w, 0.25 + 0.35 * weight / top, "topic") for w, weight in topics)
-    return found
+    return [f for f in found if f[2] == "work" or not _inside_titles(f[0], text, titles)]
+
+
+def _inside_titles(words: str, text: str, titles: list[str]) -> bool:
+    """A piece of a 《title》 that the text writes nowhere else (王国, 之泪 of 《王国之泪》)."""
+    series = {t.rstrip("0123456789一二三四五六七八九十") for t in titles}  # 流浪地球 of 《流浪地球2》 names the series
+    return any(words in t and words != t for t in titles) and words not in series and text.count(words) == sum(
+        t.count(words) for t in re.findall(r"《([^《》]*)》", text))
