@@ -1,0 +1,147 @@
+"""Chinese hashtag candidates taken from the post itself (inference/text/phrases_zh.py through phrases.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from inference.text.phrases import extract_phrases
+
+
+def words_of(post: str, lang: str = "zh", thread: tuple[str, ...] = ()) -> list[str]:
+    return [p.words for p in extract_phrases(post, thread, lang)]
+
+
+def test_a_festival_short_form_is_a_candidate_and_the_long_form_wins_when_both_are_written():
+    assert "国庆" in words_of("国庆假期去爬山，山上全是人", "zh")
+    found = words_of("今年中秋节在外地过，月饼是同事送的", "zh")
+    assert "中秋节" in found and "中秋" not in found
+
+
+def test_a_birthday_and_a_season_the_post_names_are_candidates():
+    assert "生日" in words_of("三十岁生日，给自己买了个小蛋糕", "zh")
+    assert "秋天" in words_of("银杏叶黄了，秋天终于来了", "zh")
+
+
+def test_a_first_lesson_is_no_festival():
+    assert "第一节" not in words_of("钢琴课第一节，手指完全不听使唤", "zh")
+
+
+def test_a_place_and_the_noun_after_it_are_one_tag():
+    assert "兰州拉面" in words_of("公司楼下的兰州拉面涨价了", "zh")
+    assert "广州地铁" in words_of("广州地铁早上又停了十分钟", "zh")
+
+
+def test_a_game_name_split_by_the_segmenter_is_joined_again():
+    assert "英雄联盟" in words_of("周末通宵打英雄联盟，眼睛都花了", "zh")
+
+
+def test_a_name_and_its_ordinal_are_one_tag():
+    assert "嫦娥六号" in words_of("嫦娥六号着陆了，看直播看得好激动", "zh")
+
+
+def test_a_noun_and_its_kind_are_one_tag():
+    assert "螺蛳粉" in words_of("半夜煮了一包螺蛳粉，整栋楼都知道了", "zh")
+
+
+def test_rare_verbs_that_name_an_activity_are_candidates_and_common_ones_are_not():
+    found = words_of("周末搬家，下雪天搬了一整天", "zh")
+    assert "搬家" in found
+    assert "觉得" not in words_of("我觉得这家店还行", "zh")
+
+
+def test_made_up_words_that_are_pieces_of_a_clause_are_no_candidates():
+    found = words_of("昨天三比零输了，胖得跑不动，新角色也没抽到", "zh")
+    assert not {"三比", "胖得", "抽到"} & set(found)
+
+
+def test_more_pieces_of_a_clause_are_no_candidates_but_a_word_ending_like_a_pronoun_is():
+    found = words_of("周末爬香山人太多了，新买的鞋比旧的好，地铁快没了，女儿说要带我去月亮上，我被挤成了照片", "zh")
+    assert not {"人太多", "新买", "比旧", "快没了", "带我去", "挤成"} & set(found)
+    assert "吉他" in words_of("练吉他第一个月，手指疼但能弹小星星了", "zh")
+    assert "完赛" in words_of("马拉松完赛！5小时12分", "zh")
+
+
+def test_a_noun_and_its_number_are_one_tag_and_the_noun_alone_none():
+    found = words_of("科目二第三次终于过了！倒车入库我恨你", "zh")
+    assert "科目二" in found and "科目" not in found
+    assert "排队三" not in words_of("排队三小时终于抽到隐藏款", "zh")  # a number before a noun counts it
+
+
+def test_two_nouns_of_one_thing_are_one_tag_but_not_before_a_predicate():
+    assert "扫地机器人" in words_of("扫地机器人把袜子吞了", "zh")
+    assert "糯米圆子" in words_of("想吃外婆做的糯米圆子", "zh")
+    assert "爷爷学会" not in words_of("爷爷学会了发表情包", "zh")
+
+
+def test_a_piece_of_a_word_jieba_cut_across_is_no_candidate():
+    assert "情包" not in words_of("爷爷学会了发表情包", "zh")  # 发表|情包: 表情 is the word
+    assert "香山人太多" not in words_of("周末爬香山人太多了", "zh")
+
+
+def test_a_rare_noun_of_one_character_is_a_candidate_and_a_common_one_or_a_verb_is_not():
+    assert "猫" in words_of("我家猫今天第一次自己跳上了窗台", "zh")
+    found = words_of("这件事让人很烦，晚上还淋了雨，手机卡在床底下", "zh")
+    assert "雨" in found and not {"事", "人", "淋", "卡"} & set(found)
+    assert "肉" not in words_of("种的多肉被晒死了三盆", "zh") and "猫" in words_of("上个月养了一只猫", "zh")
+
+
+def test_the_noun_inside_a_verb_object_word_is_a_candidate():
+    assert "寒假" in words_of("期末考试结束了，明天开始放寒假", "zh")
+    assert "火锅" in words_of("下班和同事去吃火锅", "zh")
+
+
+def test_a_three_character_idiom_is_a_candidate_and_a_four_character_one_is_not():
+    assert "大扫除" in words_of("大扫除一整天，屋子亮堂堂的", "zh")
+    assert "谢天谢地" not in words_of("高数能过就谢天谢地", "zh")
+
+
+def test_no_compound_across_a_particle_or_before_the_number_its_noun_belongs_to():
+    assert "美的晚霞" not in words_of("下班路上看到超美的晚霞", "zh")
+    assert "考驾照科目" not in words_of("考驾照科目二又挂了", "zh")
+
+
+def test_modern_words_jieba_cuts_apart_in_a_sentence_are_joined_back():
+    found = words_of("早高峰挤地铁，打工人的日常", "zh")
+    assert {"早高峰", "打工人"} <= set(found) and not {"高峰", "工人"} & set(found)
+    assert "车厘子" in words_of("年货节抢到了半价的车厘子，开心", "zh")
+    assert "王者荣耀" in words_of("打了一晚上王者荣耀，睡了", "zh")
+
+
+def test_the_shipped_modern_chinese_words_read_and_a_malformed_list_is_refused(tmp_path, monkeypatch):
+    from inference.text import phrases_zh
+
+    assert phrases_zh.known_words()["打工人"] == "n"
+    bad = tmp_path / "words_zh.txt"
+    bad.write_text("# words\n打工人\n", encoding="utf-8")
+    monkeypatch.setattr(phrases_zh, "WORDS_ZH", bad)
+    phrases_zh.known_words.cache_clear()
+    try:
+        with pytest.raises(ValueError, match=":2:"):
+            phrases_zh.known_words()
+    finally:
+        phrases_zh.known_words.cache_clear()
+
+
+def test_a_known_word_jieba_glued_to_its_neighbours_is_cut_out_again():
+    assert words_of("他用微信发了一张照片给我", "zh") == ["微信", "照片"]
+    found = words_of("为了凑满减凑了一堆零食", "zh")
+    assert "满减" in found and "凑满" not in found
+    assert "抖音" in words_of("刷抖音发现一家店", "zh")
+
+
+def test_a_made_up_word_with_a_measure_word_or_a_verb_said_twice_is_no_candidate():
+    assert not {"吃顿", "吃顿烤肉"} & set(words_of("晚上去吃顿烤肉犒劳自己", "zh"))
+    assert words_of("家里来客人，炒了一大桌菜", "zh") == ["客人"]  # no 桌菜
+    assert "带带" not in words_of("大神带带我，今晚一起上分", "zh")
+
+
+def test_a_long_title_is_one_tag_and_a_number_with_its_measure_word_is_none():
+    assert "哪吒之魔童闹海" in words_of("带孩子去看《哪吒之魔童闹海》，全场都在笑", "zh")
+    assert not {"十块钱", "一辆车"} & set(words_of("打车等了半天，最后一辆车都没来，白花了十块钱", "zh"))
+
+
+def test_a_title_is_one_work_and_its_pieces_the_text_writes_nowhere_else_are_none():
+    found = extract_phrases("《王国之泪》玩了六十个小时，主线一步没推", [], "zh")
+    assert ("王国之泪", "work") in [(p.words, p.kind) for p in found]
+    assert not {"王国", "之泪"} & {p.words for p in found}
+    assert "流浪地球" in words_of("《流浪地球2》二刷，IMAX效果真的震撼", "zh")  # the series
