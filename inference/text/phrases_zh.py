@@ -298,5 +298,5 @@ def chinese(text: str, tables) -> list[tuple[str, float, str]]:
 def _inside_titles(words: str, text: str, titles: list[str]) -> bool:
     """A piece of a 《title》 that the text writes nowhere else (王国, 之泪 of 《王国之泪》)."""
     series = {t.rstrip("0123456789一二三四五六七八九十") for t in titles}  # 流浪地球 of 《流浪地球2》 names the series
-    return any(words in t and words != t for t in titles) and words not in series and text.count(words) == sum(
-        t.count(words) for t in re.findall(r"《([^《》]*)》", text))
+    inside = [t for t in titles if words in t and words != t]
+    return bool(inside) and words not in series and text.count(words) == sum(t.count(words) for t in titles)
