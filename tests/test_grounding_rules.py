@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from inference.runtime.grounding import GroundingConfig, Grounder, Prepared
-from inference.runtime.grounding_rules import demote_loose_guesses, distinct_first, is_loose_guess, mark_post_words
+from inference.runtime.grounding_rules import (clear_topic_placed, demote_loose_guesses, distinct_first, is_loose_guess,
+                                               mark_post_words)
 from inference.runtime.ranking import Ranked
 from inference.text.tags import variant_key
 from inference.runtime.tag_index import TagIndex
@@ -99,3 +100,19 @@ def test_a_plural_of_a_tag_above_it_ranks_after_the_other_tags():
     pool = _pool(("dogs", 0.9, "phrase", 0.3), ("dog", 0.85, "vocab"), ("beach", 0.6, "phrase", 0.2))
     ranked = _grounder()._finish(Prepared(pool, "took the dogs to the beach"), set(), False).ranked
     assert [r.words for r in ranked] == ["dogs", "beach", "dog"]
+
+
+def test_a_very_clear_topic_takes_third_place_at_the_latest_and_a_misfortune_is_never_raised():
+    words = ["youtube", "drip", "bathroom", "cartridge", "tap", "diy"]
+    kept = [(Ranked(w, 0.9 - 0.1 * i, "phrase"), {"topic": w == "diy"}) for i, w in enumerate(words)]
+    placed = clear_topic_placed(kept)
+    assert [r.words for r, _ in placed] == ["youtube", "drip", "diy", "bathroom", "cartridge", "tap"]
+    assert [round(r.score, 2) for r, _ in placed][:4] == [0.9, 0.8, 0.7, 0.7]  # the scores stay in order
+    assert clear_topic_placed(kept[:2] + kept[-1:]) == kept[:2] + kept[-1:]  # already within the first three
+    laid_off = [(Ranked(w, 0.5, "phrase"), {"topic": w == "layoffs"}) for w in ["work", "bike", "sweaty", "layoffs"]]
+    assert clear_topic_placed(laid_off) == laid_off
+    pool = _pool(("youtube", 0.9, "phrase", 0.6), ("drip", 0.8, "phrase", 0.5), ("bathroom", 0.7, "phrase", 0.4),
+                 ("tap", 0.6, "phrase", 0.3), ("diy", 0.3, "phrase", 0.05))
+    pool["diy"]["topic"] = True
+    ranked = _grounder()._finish(Prepared(pool, "fixed the bathroom tap drip with a youtube video"), set(), True).ranked
+    assert [r.words for r in ranked][:3] == ["youtube", "drip", "diy"]

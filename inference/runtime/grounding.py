@@ -36,8 +36,8 @@ import numpy as np
 from inference.runtime.dense_retrieval import DENSE_INDEX, DenseIndex
 from inference.runtime.encoder_head import EncoderHead, TunedEncoder
 from inference.runtime.grounding_config import GROUNDING_JSON, GroundingConfig, InvalidGrounding  # noqa: F401 (re-exported)
-from inference.runtime.grounding_rules import (add_activities, add_topic, demote_loose_guesses, distinct_first, few_guesses,
-                                               mark_post_words, other_script)
+from inference.runtime.grounding_rules import (add_activities, add_topic, clear_topic_placed, demote_loose_guesses,
+                                               distinct_first, few_guesses, mark_post_words, other_script)
 from inference.runtime.ranking import Ranked
 from inference.runtime.tag_ranker import TagRanker, features as tag_features, with_head
 from inference.runtime.tag_index import TagIndex
@@ -360,6 +360,7 @@ class Grounder:
         kept = self.ranked(kept, prepared)
         if self.lang == "en":
             kept = distinct_first(kept)
+        kept = clear_topic_placed(kept)
         if floor and self.lang != "zh":  # English, and other languages through English's vocabulary
             if self.ranker is None:  # the judged ranker learnt what a loose guess is worth
                 kept = demote_loose_guesses(kept, prepared.text, self.config.guess_relevance)

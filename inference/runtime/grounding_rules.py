@@ -148,6 +148,21 @@ def few_guesses(kept: list, text: str, floored: bool) -> tuple[list, bool]:
     return out, floored
 
 
+TOPIC_PLACE = 2  # the index a very clear topic takes at the latest: third in the list
+UNRAISED = frozenset({"layoffs"})  # topics of a misfortune: wrongly raised they hurt (#Layoffs under a ride to work)
+
+
+def clear_topic_placed(kept: list) -> list:
+    """kept: (Ranked, entry) pairs best first; a very clear topic (`add_topic`) below TOPIC_PLACE moves up
+    to it, at the score of the pair it moves ahead of: the post's own words (#Drip, #Cartridge) do not push
+    what the post is about (#DIY) out of the list."""
+    for i, (r, entry) in enumerate(kept):
+        if entry.get("topic") and i > TOPIC_PLACE and r.words not in UNRAISED:
+            moved = (type(r)(r.words, kept[TOPIC_PLACE][0].score, r.source), entry)
+            return kept[:TOPIC_PLACE] + [moved] + kept[TOPIC_PLACE:i] + kept[i + 1:]
+    return kept
+
+
 def distinct_first(kept: list) -> list:
     """kept: (Ranked, entry) pairs best first; a variant of a tag above it (`variant_key`) moves after
     the rest, each group keeping its order."""
