@@ -86,7 +86,7 @@ GROUPS = {
         ("crime", "crime|crimes|criminal|criminals", "犯罪|罪犯", "police|arrest|arrested|stolen|robbed|theft|court",
          "警方|警察|被抓|法院"),
         ("violence", "robbery|armed robbery|violence|domestic violence|riot|riots|looting|lynching",
-         "抢劫|打人|暴力|家暴|暴乱|斗殴|群殴|暴打|殴打|毒打|打死|伤人", "assault|attack|police", "警方|打"),
+         "抢劫|打人|打我|被打|打耳光|暴力|家暴|暴乱|斗殴|群殴|暴打|殴打|毒打|打死|伤人", "assault|attack|police", "警方|打"),
     ],
     "death": [
         ("death", "death|dead|died|dies|rip|rest in peace|passed away|obituary|funeral|condolences|"
