@@ -17,9 +17,9 @@ def suggester():
     return Suggester.from_folders([DEFAULT_MODELS_DIR / "en"])
 
 
-def test_the_readme_example_gets_snow_and_chicago_first(suggester):
+def test_the_readme_example_gets_snow_first_chicago_and_its_topic(suggester):
     text = re.search(r'"text": "([^"]+)"', README).group(1)
     result = suggester.suggest(SuggestRequest(text, k=5))
-    top = [s.tag.casefold() for s in result.suggestions[:3]]
-    assert "#snow" in top and "#chicago" in top
+    top = [s.tag.casefold() for s in result.suggestions]
+    assert top[0] == "#snow" and "#chicago" in top and "#winter" in top[:3]  # the very clear topic, third
     assert all(s.source != "prior" for s in result.suggestions)
