@@ -340,7 +340,12 @@ POLITICAL_ORIGINS = {"tweeteval-stance", "tweeteval-hate", "tweeteval-offensive"
 # judged harmful on everyday posts, export/judged/)
 STANCE_TAGS = ("trump", "donald trump", "obama", "barack obama", "hillary", "hillary clinton", "clinton", "biden",
                "joe biden", "brexit", "refugees", "refugee", "migrants", "migrant", "immigrants", "immigration",
-               "abortion", "gun control", "woke", "liberal", "liberals", "conservative", "conservatives", "corona")
+               "abortion", "gun control", "woke", "liberal", "liberals", "conservative", "conservatives", "corona",
+               # causes and their campaigns (#PrideForAll under raking leaves, judged a campaign tag: export/judged/)
+               "pride for all", "love is love", "gay pride", "lgbt pride", "pride march", "sf pride 2016",
+               "equality for all", "marriage equality", "gay rights", "lgbt rights", "womens rights", "mens rights",
+               "abortion rights", "repro rights", "repro justice", "social justice", "march for science",
+               "science march dc", "womens march", "climate strike", "free speech", "me too")
 CRISIS_ORIGINS = {"crisislex", "mediaeval", "rumoureval"}
 # WordNet 3.0 harm synsets, as (first lemma, lexicographer file): 4 act, 7 attribute, 11 event,
 # 18 person, 26 state, 28 time

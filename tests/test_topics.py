@@ -80,10 +80,10 @@ def test_a_topic_joins_the_candidates_or_raises_the_same_tag():
     assert pool["running"] == {"words": "running", "model": 0.0, "source": "phrase", "phrase": TOPIC_SCORE}
 
 
-def test_a_topic_in_another_form_or_a_sensitive_one_is_not_added():
+def test_a_topic_in_another_form_raises_that_form_and_a_sensitive_one_is_not_added():
     pool = {"podcast": _entry("podcast", "phrase")}
-    add_topic(pool, "podcasts")
-    assert list(pool) == ["podcast"] and "phrase" not in pool["podcast"]
+    add_topic(pool, "podcasts", clear=True)
+    assert list(pool) == ["podcast"] and pool["podcast"]["phrase"] == TOPIC_SCORE and pool["podcast"]["topic"]
     add_topic(pool, "mental health", sensitive=lambda words: words == "mental health")
     assert list(pool) == ["podcast"]
 

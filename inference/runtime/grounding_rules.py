@@ -69,14 +69,16 @@ TOPIC_SCORE = 0.5  # its phrase score: the post is about it, in the encoder's ju
 
 def add_topic(pool: dict[str, dict], words: str | None, sensitive=lambda words: False, clear: bool = False) -> None:
     """Add the post's topic (runtime/topics.py: #BoardGames, #Commute) as a candidate at TOPIC_SCORE, or
-    raise the candidate that is that tag already; none where another form of it is a candidate (#Book
-    for #Books: the list has it) or a phrase of the post holds it (#中秋节 for #中秋), or that is `sensitive`.
+    raise the candidate that is that tag already, or another form of it (#Grocery for #Groceries); none
+    where a phrase of the post holds it (#中秋节 for #中秋, #BankingApp for #Banking), or that is `sensitive`.
     A very clear topic (`TopicTags.chosen`) is marked to stand past the relevance floor."""
     if not words or sensitive(words):
         return
     key, variant = tag_key(words), variant_key(words)
-    if key not in pool and any(variant_key(e["words"]) == variant or _names_it(e, key, words) for e in pool.values()):
-        return
+    if key not in pool:
+        if any(_names_it(e, key, words) for e in pool.values()):
+            return
+        key, words = next(((k, e["words"]) for k, e in pool.items() if variant_key(e["words"]) == variant), (key, words))
     _from_the_post(pool, key, words, TOPIC_SCORE)
     if clear:
         pool[key]["topic"] = True
