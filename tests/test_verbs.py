@@ -25,6 +25,12 @@ def test_the_activities_of_a_posts_past_tenses_regular_and_irregular(dictionary)
     assert "shopping" in activities("shopped for shoes all afternoon", dictionary)
 
 
+def test_a_past_tense_in_a_likeness_names_no_activity(dictionary):
+    assert "swimming" not in activities("biked to work in the rain, arrived looking like I swam here", dictionary)
+    assert "running" not in activities("stared at me as if we ran over his cat", dictionary)
+    assert "biking" in activities("biked to work in the rain, arrived looking like I swam here", dictionary)
+
+
 def test_an_irregular_past_that_names_no_activity_gives_none(dictionary):
     assert not {"breaking", "meeting", "shooting"} & set(activities("broke my phone, met a friend, shot a 94", dictionary))
 

@@ -22,6 +22,8 @@ IRREGULAR_VERBS = frozenset(IRREGULAR)
 # (#Meeting), shot (#Shooting), gave, left, lost...
 ACTIVITY_PASTS = frozenset("ran swam rode drove flew sang wrote taught built won slept froze".split())
 _WORD = re.compile(r"[a-z]+")
+_SIMILE = frozenset({"like", "if", "though"})  # "like I swam", "as if we ran", "as though she flew"
+_SUBJECTS = frozenset({"i", "we", "you", "he", "she", "they", "someone"})
 _ONE_SYLLABLE_CVC = re.compile(r"[^aeiou]*[aeiou][^aeiouwxy]")  # run, swim, shop: the last letter doubles
 
 
@@ -76,10 +78,14 @@ def _bases(word: str, dictionary: frozenset[str]) -> list[str]:
 
 def activities(text: str, dictionary: frozenset[str]) -> list[str]:
     """The -ing forms of a text's past tenses, in order, each once: candidates for the activity a post
-    tells of ("ran my first 10k" -> running, "biked to work" -> biking); the caller keeps those that are
-    tags (a -ing word the text writes itself is a phrase of it already)."""
+    tells of ("ran my first 10k" -> running, "biked to work" -> biking), not one it likens something to
+    ("looking like I swam here"); the caller keeps those that are tags (a -ing word the text writes itself is
+    a phrase of it already)."""
     found: dict[str, None] = {}
-    for word in _WORD.findall(text.lower()):
+    words = _WORD.findall(text.lower())
+    for i, word in enumerate(words):
+        if i >= 2 and words[i - 2] in _SIMILE and words[i - 1] in _SUBJECTS:
+            continue  # "arrived looking like I swam here": a likeness, not what the post did
         for base in _bases(word, dictionary):
             found.setdefault(gerund(base))
     return list(found)
