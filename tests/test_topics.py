@@ -10,7 +10,8 @@ import pytest
 
 from inference.runtime.grounding_rules import TOPIC_SCORE, add_topic
 from inference.runtime.sentence_encoder import SentenceEncoder
-from inference.runtime.topics import CLEAR_MARGIN, MIN_COSINE, MIN_MARGIN, TOPICS_EN, InvalidTopics, TopicTags, read_topics, topics_file
+from inference.runtime.topics import (CLEAR_MARGIN, MIN_COSINE, MIN_MARGIN, NAMED_BONUS, TOPICS_EN, InvalidTopics, TopicTags,
+                                      read_topics, topics_file, writes)
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +70,24 @@ def test_a_topic_far_above_every_unrelated_one_is_very_clear():
     add_topic(pool, "gaming", clear=True)
     add_topic(pool, "travel")
     assert pool["gaming"]["topic"] and "topic" not in pool["travel"]
+
+
+def test_a_post_that_writes_its_closest_topics_words_is_clearer_about_it():
+    tags = TopicTags(["board games", "cooking", "travel"], np.eye(3, dtype=np.float32),
+                     terms=[("board games", "catan"), ("a recipe",), ("flight",)])
+    top = MIN_COSINE["en"] + 0.2
+    row = np.array([[top, top - CLEAR_MARGIN + NAMED_BONUS / 2, 0.0]], dtype=np.float32)
+    texts = ["Catan night, my brother refused to trade", "my brother refused to trade all night"]
+    assert tags.chosen(np.vstack([row, row]), texts) == [("board games", True), ("board games", False)]
+    second = np.array([[top - 0.01, top, 0.0]], dtype=np.float32)  # the words of a topic not closest do nothing
+    assert tags.chosen(second, texts[:1]) == [(None, False)]
+    assert writes("Bought CATAN!", ("catan",)) and not writes("catanzaro", ("catan",))
+    assert writes("今年年夜饭在奶奶家吃的", ("年夜饭",)) and not writes("五一去成都，熊猫", ("猫",))
+
+
+def test_the_shipped_topics_name_their_description_words(topics):
+    assert topics.terms[topics.words.index("board games")][:2] == ("board games", "game night")
+    assert all(len(terms) >= 2 for terms in topics.terms)
 
 
 def test_a_topic_joins_the_candidates_or_raises_the_same_tag():

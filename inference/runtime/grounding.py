@@ -272,7 +272,7 @@ class Grounder:
         if self.lang == "en":  # "ran my first 10k" -> #Running, where training posts used it as a tag
             for pool, text in zip(pools, texts):
                 add_activities(pool, text, self.tag_count, self._sensitive)
-        for pool, (topic, clear) in zip(pools, self.topics.chosen(contexts) if self.topics is not None else ()):
+        for pool, (topic, clear) in zip(pools, self.topics.chosen(contexts, texts) if self.topics is not None else ()):
             add_topic(pool, topic, self._sensitive, clear)  # the post's broad topic (#BoardGames), which its words may lack
         self.relevance(pools, contexts, stats)
         if self.lang == "en" and self.config.post_word_weight:
@@ -360,7 +360,8 @@ class Grounder:
         kept = self.ranked(kept, prepared)
         if self.lang == "en":
             kept = distinct_first(kept)
-        kept = clear_topic_placed(kept)
+        if floor:  # the service's lists; `predict` without the floor keeps the scores' order for the benchmarks
+            kept = clear_topic_placed(kept)
         if floor and self.lang != "zh":  # English, and other languages through English's vocabulary
             if self.ranker is None:  # the judged ranker learnt what a loose guess is worth
                 kept = demote_loose_guesses(kept, prepared.text, self.config.guess_relevance)
