@@ -145,3 +145,12 @@ def test_a_title_is_one_work_and_its_pieces_the_text_writes_nowhere_else_are_non
     assert ("王国之泪", "work") in [(p.words, p.kind) for p in found]
     assert not {"王国", "之泪"} & {p.words for p in found}
     assert "流浪地球" in words_of("《流浪地球2》二刷，IMAX效果真的震撼", "zh")  # the series
+
+
+def test_a_made_up_word_a_verb_or_as_soon_as_ends_and_an_adverb_are_no_candidates():
+    found = words_of("地铁上读完了《额尔古纳河右岸》最后一章，差点坐过站。迟子建写雨写火写驯鹿，都太好了。")
+    assert not {"迟子建写", "建写", "火写驯鹿", "差点"} & set(found) and "驯鹿" in found
+    assert "风一" not in words_of("周末市集有位大叔卖自己编的竹编小鸟，十五块一只，风一吹就转")
+    assert "手柄差点" not in words_of("黑神话悟空卡在虎先锋一晚上了，死了三十多次，手柄差点扔出去")
+    assert "科三" in words_of("科三终于过了，教练说我是今年最稳的学员")  # a number naming a test stays
+    assert "多邻国" in words_of("多邻国打卡第300天，西班牙语还是只会说你好")

@@ -39,6 +39,7 @@ ZH_STOP = frozenset("""
 大家好 日子 心情 生活 世界 工作 小时 分钟
 周一 周二 周三 周四 周五 周六 周日 星期一 星期二 星期三 星期四 星期五 星期六 星期天 星期日
 昨晚 今早 明早 前天 后天 当天 每天 天天 最近 以后 以前 之前 之后 下次 上次 这次 那次 第一次 一年 一周
+差点 只会 全程 全组 中途 秒钟 一直 一晚上 半天
 """.split())
 # festivals, the days and the seasons people tag (short forms too: #中秋 #国庆 are written as often as #中秋节)
 ZH_FESTIVALS = tuple("""
@@ -59,6 +60,7 @@ ZH_COUNTED = frozenset("q n ng nz t".split())  # ... unless a measure, noun or t
 # a word jieba's HMM made up is a fragment of a clause, not a name, when it starts with a numeral, a
 # modal or a direction (一买, 三比, 能进, 上人), holds a particle or ends in a verb's result (胖得, 抽到)
 ZH_FRAGMENT_FIRST = ZH_WEAK_FIRST | ZH_NUMERALS | frozenset("能会要上下去来比白说号")
+ZH_FRAGMENT_LAST = frozenset("一写说")  # 风一|吹, 迟子建|写雨|写火: "as soon as" or a verb ends a made-up word (科三 stays)
 ZH_MEASURES = frozenset("个顿桌碗盒张条件趟遍辆份杯瓶")  # 买了个|阀芯, 一大|桌菜, 吃顿|火锅: a measure word ends a count
 ZH_COUNTERS = ZH_MEASURES | frozenset("块辆只次台部本斤元毛")  # after a number: 十块|钱, 一辆|车
 ZH_PREDICATE_ENDS = frozenset("了的得")  # 人太多|了, 新买|的: the new word before them is a predicate, not a name
@@ -90,7 +92,8 @@ def _festivals(text: str) -> list[tuple[str, float, str]]:
 
 def _fragment(word: str, made_up: bool = True) -> bool:
     """A made-up word (or a verb: made_up False, 下雪 stays) that is a piece of a clause."""
-    first = made_up and (word[0] in ZH_FRAGMENT_FIRST or word[0] in ZH_MEASURES or word[-1] in ZH_MEASURES)
+    first = made_up and (word[0] in ZH_FRAGMENT_FIRST or word[0] in ZH_MEASURES or word[-1] in ZH_MEASURES
+                         or word[-1] in ZH_FRAGMENT_LAST)
     return first or word[-1] in ZH_VERB_ENDINGS or bool(ZH_PARTICLES.intersection(word))
 
 
