@@ -263,8 +263,8 @@ SAFE = {
            "food porn", "foodporn", "car porn", "sky porn", "cloud porn", "earth porn", "book porn",
            "travel porn", "architecture porn", "resistance", "resistance band", "true crime",
            "crime fiction", "crime novel", "crime drama", "partners in crime", "midlife crisis",
-           "identity crisis"],
-    "zh": ["秒杀", "杀青", "杀毒", "抹杀", "扼杀", "杀价", "三国杀", "狼人杀", "杀马特", "杀手锏",
+           "identity crisis", "heatwave", "heat wave"],  # a hot week everyone tags (its training posts: climate stances)
+    "zh": ["秒杀", "杀青", "杀毒", "抹杀", "扼杀", "杀价", "三国杀", "狼人杀", "杀马特", "杀手锏", "剧本杀",
            "摇滚", "爆炸头", "冰桶挑战", "台风天"],
 }
 

@@ -83,7 +83,7 @@ def test_a_neutral_political_topic_tag_stays_on_a_political_post(safety, tag):
 
 
 @pytest.mark.parametrize("tag", ["tennis", "running", "bunny", "中秋节", "wimbledon",
-                                 "boston marathon", "maine coon", "photoshoot"])
+                                 "boston marathon", "maine coon", "photoshoot", "heatwave", "剧本杀"])
 def test_an_ordinary_tag_is_untouched(safety, tag):
     assert safety.check(tag, BUNNY, "en") == Verdict(True, None, "no sensitive term")
 
