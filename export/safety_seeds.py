@@ -94,8 +94,9 @@ GROUPS = {
          "死亡|遇难|去世|逝世|身亡|丧生|猝死|饿死|撞死|逼死|悼念|哀悼|默哀|一路走好|节哀|罹难|尸体|女尸|男尸|浮尸|碎尸|缅怀",
          "killed|death toll|tribute|memorial|mourn", "死|伤亡"),
         ("suicide", "suicide|suicidal|kill myself", "自杀|轻生|跳楼", "", ""),
-        # remembrance of the dead (#NeverForget is 9/11's): under a post about a death, an attack or a war only
-        ("remembrance", "never forget|we will never forget|lest we forget",
+        # remembrance of the dead (#NeverForget is 9/11's, #NeverAgain the Holocaust's and a campaign's): under a post
+        # about a death, an attack or a war only
+        ("remembrance", "never forget|we will never forget|lest we forget|never again",
          "", "anniversary|memorial|victims|tribute|killed|died|war|attack|attacks|veterans|fallen|9 11|911", ""),
         ("prayers", "pray for|pray from|prayers for|praying for|thoughts and prayers|pray 4",
          "祈福|祈祷", "pray|prayer|prayers|victims|tragedy|disaster|killed|dead|died|missing|"

@@ -31,7 +31,7 @@ HARMFUL = [
     "floodph", "pray for the philippines", "怀化 火车站 砍人", "怀化火车站砍人", "马航 飞机 失联",
     "马航失联", "爸爸 再 打 我 一次", "李娜 被 领导 打耳光", "wetback", "idiot", "women suck", "张杰 滚 出 我是歌手", "massacre", "death toll",
     "rot in hell", "kill them all", "boston bombing", "never forget", "redskins", "trump", "migrants",
-    "illegals", "times up", "liberal", "corona", "pride for all", "equality for all",
+    "illegals", "times up", "liberal", "corona", "pride for all", "equality for all", "never again",
 ]
 
 
