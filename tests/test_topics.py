@@ -11,7 +11,7 @@ import pytest
 from inference.runtime.grounding_rules import TOPIC_SCORE, add_topic
 from inference.runtime.sentence_encoder import SentenceEncoder
 from inference.runtime.topics import (CLEAR_MARGIN, MIN_COSINE, MIN_MARGIN, NAMED_BONUS, TOPICS_EN, InvalidTopics, TopicTags,
-                                      read_topics, topics_file, writes)
+                                      read_cues, read_topics, topics_file, writes)
 
 
 @pytest.fixture(scope="module")
@@ -85,9 +85,18 @@ def test_a_post_that_writes_its_closest_topics_words_is_clearer_about_it():
     assert writes("今年年夜饭在奶奶家吃的", ("年夜饭",)) and not writes("五一去成都，熊猫", ("猫",))
 
 
-def test_the_shipped_topics_name_their_description_words(topics):
+def test_the_shipped_topics_name_their_description_and_cue_words(topics):
     assert topics.terms[topics.words.index("board games")][:2] == ("board games", "game night")
-    assert all(len(terms) >= 2 for terms in topics.terms)
+    assert "strava" in topics.terms[topics.words.index("running")]  # a cue word, not encoded
+    assert all(len(terms) >= 8 for terms in topics.terms)
+
+
+def test_cue_lines_are_read_apart_and_never_encoded(tmp_path):
+    path = tmp_path / "topics_en.txt"
+    path.write_text("# a comment\nrunning: running, a run, 5k\nrunning: ran 5k this morning, legs = jelly\n"
+                    "running = strava, parkrun, pb\n", encoding="utf-8")
+    assert [w for w, _ in read_topics(path)] == ["running", "running"]  # an example post may hold " = "
+    assert read_cues(path) == {"running": ("strava", "parkrun", "pb")}
 
 
 def test_a_topic_joins_the_candidates_or_raises_the_same_tag():

@@ -8,9 +8,9 @@ A post gets the topic its post + thread vector is closest to when that cosine is
 MIN_COSINE and beats every topic not RELATED to it by MIN_MARGIN (a post between two unrelated topics gets
 neither; #Books beside #Reading is one subject); one CLEAR_MARGIN above them stands past the relevance floor,
 which reads the tag word's own vector (#Moving, #WorkLife sit far from the posts they name). A post that
-writes one of its closest topic's description words ("Catan", "sourdough", "年夜饭") is NAMED_BONUS closer to
-it: the encoder's vector of a short or joking post is often unsure of what the post plainly names. The bounds were
-read on posts written for the purpose
+writes one of its closest topic's description or cue words ("Catan", "sourdough", "年夜饭", "strava") is
+NAMED_BONUS closer to it: the encoder's vector of a short or joking post is often unsure of what the post
+plainly names. The bounds were read on posts written for the purpose
 (export/judged/en_fresh/en_dev.jsonl, en_fresh2/posts.jsonl, export/judged/zh/zh_dev.jsonl); judged side by
 side on others (docs/results.md).
 """
@@ -48,11 +48,14 @@ class InvalidTopics(ValueError):
     """A topics file line without "words: description"."""
 
 
+_CUE_LINE = re.compile(r"^([^:=]+?)\s+=\s+(.+)$")  # "gaming = playstation, xbox": cue words, not encoded
+
+
 def read_topics(path: Path) -> list[tuple[str, str]]:
-    """(tag words, description) of each line; '#' lines are comments."""
+    """(tag words, description) of each line; '#' lines are comments, cue lines (`read_cues`) are skipped."""
     topics = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip() or line.startswith("#"):
+        if not line.strip() or line.startswith("#") or _CUE_LINE.match(line):
             continue
         words, sep, description = line.partition(":")
         if not sep or not words.strip() or not description.strip():
@@ -77,12 +80,25 @@ def prototypes(vectors: np.ndarray, owners: list[str], words: list[str]) -> np.n
     return sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
 
 
-def description_terms(lines: list[tuple[str, str]], words: list[str]) -> list[tuple[str, ...]]:
-    """Each topic's description words (its first line, comma-separated, lower case), in `words`' order."""
+def read_cues(path: Path) -> dict[str, tuple[str, ...]]:
+    """tag words -> the cue words of its "tag words = word, word" lines (lower case)."""
+    cues: dict[str, tuple[str, ...]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        found = _CUE_LINE.match(line) if not line.startswith("#") else None
+        if found:
+            words = found.group(1).strip()
+            cues[words] = cues.get(words, ()) + tuple(t.strip().lower() for t in found.group(2).split(",") if t.strip())
+    return cues
+
+
+def description_terms(lines: list[tuple[str, str]], words: list[str],
+                      cues: dict[str, tuple[str, ...]] | None = None) -> list[tuple[str, ...]]:
+    """Each topic's description words (its first line, comma-separated, lower case) and cue words, in `words`'
+    order."""
     first: dict[str, tuple[str, ...]] = {}
     for w, text in lines:
         first.setdefault(w, tuple(t.strip().lower() for t in text.split(",") if t.strip()))
-    return [first.get(w, ()) for w in words]
+    return [first.get(w, ()) + (cues or {}).get(w, ()) for w in words]
 
 
 _NOT_WORD = re.compile(r"[^\w']+")
@@ -124,7 +140,7 @@ class TopicTags:
 
         arrays = build() if inputs is None else cached_arrays(f"topics-{lang}-{kind}-{_fingerprint(encoder)}", VERSION,
                                                               [path, *inputs], build)
-        return cls(words, arrays["vectors"], MIN_COSINE[lang], description_terms(lines, words))
+        return cls(words, arrays["vectors"], MIN_COSINE[lang], description_terms(lines, words, read_cues(path)))
 
     def best(self, contexts: np.ndarray, texts: list[str] | None = None) -> list[str | None]:
         """The topic of each row of contexts [B, D], or None (`chosen`)."""
@@ -135,7 +151,7 @@ class TopicTags:
         min_cosine, and MIN_MARGIN above every topic not related to it (a topic whose vector is RELATED or
         closer to its own: #Books beside #Reading, #Dogs beside #Pets does not make a post unclear); very
         clear at CLEAR_MARGIN above them. texts: the rows' post + thread, where the closest topic is
-        NAMED_BONUS closer to a text that `writes` one of its description words."""
+        NAMED_BONUS closer to a text that `writes` one of its description or cue words."""
         if len(self.words) < 2:
             return [(None, False)] * len(contexts)
         sims = np.asarray(contexts, dtype=np.float32) @ self.vectors.T  # [B, T]
