@@ -140,7 +140,9 @@ class TopicTags:
 
         arrays = build() if inputs is None else cached_arrays(f"topics-{lang}-{kind}-{_fingerprint(encoder)}", VERSION,
                                                               [path, *inputs], build)
-        return cls(words, arrays["vectors"], MIN_COSINE[lang], description_terms(lines, words, read_cues(path)))
+        made = cls(words, arrays["vectors"], MIN_COSINE[lang], description_terms(lines, words, read_cues(path)))
+        cues = read_cues(path); made.cues = [cues.get(w, ()) for w in words]
+        return made
 
     def best(self, contexts: np.ndarray, texts: list[str] | None = None) -> list[str | None]:
         """The topic of each row of contexts [B, D], or None (`chosen`)."""
@@ -156,7 +158,12 @@ class TopicTags:
             return [(None, False)] * len(contexts)
         sims = np.asarray(contexts, dtype=np.float32) @ self.vectors.T  # [B, T]
         chosen = []
+        import os
         for b, row in enumerate(sims):
+            if os.environ.get("CUE_ALL") and texts is not None:
+                for t, c in enumerate(getattr(self, "cues", [])):
+                    if c and writes(texts[b], c):
+                        row[t] += float(os.environ["CUE_ALL"])
             first = int(np.argmax(row))
             if texts is not None and writes(texts[b], self.terms[first]):
                 row[first] += NAMED_BONUS
