@@ -10,7 +10,7 @@ import pytest
 
 from inference.runtime.grounding_rules import TOPIC_SCORE, add_topic
 from inference.runtime.sentence_encoder import SentenceEncoder
-from inference.runtime.topics import (CLEAR_MARGIN, MIN_COSINE, MIN_MARGIN, NAMED_BONUS, TOPICS_EN, InvalidTopics, TopicTags,
+from inference.runtime.topics import (CLEAR_MARGIN, CUE_BONUS, MIN_COSINE, MIN_MARGIN, NAMED_BONUS, TOPICS_EN, InvalidTopics, TopicTags,
                                       read_cues, read_topics, topics_file, writes)
 
 
@@ -83,6 +83,15 @@ def test_a_post_that_writes_its_closest_topics_words_is_clearer_about_it():
     assert tags.chosen(second, texts[:1]) == [(None, False)]
     assert writes("Bought CATAN!", ("catan",)) and not writes("catanzaro", ("catan",))
     assert writes("今年年夜饭在奶奶家吃的", ("年夜饭",)) and not writes("五一去成都，熊猫", ("猫",))
+
+
+def test_a_cue_word_brings_its_topic_closer_even_when_another_is_closest():
+    tags = TopicTags(["running", "cooking", "travel"], np.eye(3, dtype=np.float32),
+                     terms=[("running", "strava"), ("a recipe",), ("flight",)], cues=[("strava",), (), ()])
+    top = MIN_COSINE["en"] + 0.2
+    row = np.array([[top - CUE_BONUS / 2, top, 0.0]], dtype=np.float32)  # cooking closest by a little
+    assert tags.chosen(row, ["strava says 10k before breakfast"])[0][0] == "running"
+    assert tags.chosen(row, ["10k before breakfast"])[0][0] is None  # between the two, without the cue
 
 
 def test_the_shipped_topics_name_their_description_and_cue_words(topics):

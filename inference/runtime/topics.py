@@ -8,9 +8,10 @@ A post gets the topic its post + thread vector is closest to when that cosine is
 MIN_COSINE and beats every topic not RELATED to it by MIN_MARGIN (a post between two unrelated topics gets
 neither; #Books beside #Reading is one subject); one CLEAR_MARGIN above them stands past the relevance floor,
 which reads the tag word's own vector (#Moving, #WorkLife sit far from the posts they name). A post that
-writes one of its closest topic's description or cue words ("Catan", "sourdough", "年夜饭", "strava") is
-NAMED_BONUS closer to it: the encoder's vector of a short or joking post is often unsure of what the post
-plainly names. The bounds were read on posts written for the purpose
+writes one of a topic's cue words ("strava", "aeropress", "瑞幸") is CUE_BONUS closer to it, and one that
+writes a description or cue word of the topic then closest ("Catan", "sourdough", "年夜饭") NAMED_BONUS closer
+to that one: the encoder's vector of a short or joking post is often unsure of what the post plainly names.
+The bounds were read on posts written for the purpose
 (export/judged/en_fresh/en_dev.jsonl, en_fresh2/posts.jsonl, export/judged/zh/zh_dev.jsonl); judged side by
 side on others (docs/results.md).
 """
@@ -34,7 +35,8 @@ MIN_MARGIN = 0.03
 # the post in the encoder's space (#Moving is also "touching", #WorkLife under a meeting about meetings)
 CLEAR_MARGIN = 0.08
 RELATED = 0.6  # topics whose vectors are this close (cosine) are one subject for the margin
-NAMED_BONUS = 0.05  # cosine added to the closest topic when the post writes one of its description words
+NAMED_BONUS = 0.05  # cosine added to the closest topic when the post writes one of its description or cue words
+CUE_BONUS = 0.05  # cosine added first to every topic whose cue words the post writes (a cue is rarely another topic's)
 VERSION = 2  # of the cached vectors: bump when how they are computed changes (2: a topic's lines averaged)
 
 
@@ -104,24 +106,43 @@ def description_terms(lines: list[tuple[str, str]], words: list[str],
 _NOT_WORD = re.compile(r"[^\w']+")
 
 
+Matcher = tuple[tuple[str, ...], tuple[str, ...]]  # (Latin terms as " words ", Chinese terms)
+
+
+def matcher(terms: tuple[str, ...]) -> Matcher:
+    """Terms made ready for `written`: a Latin one padded as whole words, a Chinese one of two characters or more."""
+    return (tuple(f" {_NOT_WORD.sub(' ', t).strip()} " for t in terms if t.isascii()),
+            tuple(t for t in terms if not t.isascii() and len(t) >= 2))
+
+
+def padded_words(text: str) -> str:
+    """The text lower-cased, its runs of non-word characters one space, a space at each end."""
+    return f" {_NOT_WORD.sub(' ', text.lower())} "
+
+
+def written(found: Matcher, text: str, padded: str) -> bool:
+    """The text (and its `padded_words`) writes one of the matcher's terms."""
+    return any(t in padded for t in found[0]) or any(t in text for t in found[1])
+
+
 def writes(text: str, terms: tuple[str, ...]) -> bool:
     """The text writes one of the terms: a Latin one as whole words, a Chinese one (two characters or more)
     anywhere."""
-    padded = f" {_NOT_WORD.sub(' ', text.lower())} "
-    return any((f" {_NOT_WORD.sub(' ', t).strip()} " in padded) if t.isascii() else (len(t) >= 2 and t in text)
-               for t in terms)
+    return written(matcher(terms), text, padded_words(text))
 
 
 class TopicTags:
     """best(contexts [B, D]) -> the topic's tag words, or None, for each row."""
 
     def __init__(self, words: list[str], vectors: np.ndarray, min_cosine: float = MIN_COSINE["en"],
-                 terms: list[tuple[str, ...]] | None = None):
+                 terms: list[tuple[str, ...]] | None = None, cues: list[tuple[str, ...]] | None = None):
         self.words = words
         self.vectors = vectors  # [T, D], L2-normalised rows
         self.min_cosine = min_cosine
         self.related = vectors @ vectors.T >= RELATED  # [T, T], the diagonal included (`best`)
-        self.terms = terms or [()] * len(words)  # each topic's description words (`writes`)
+        self.terms = terms or [()] * len(words)  # each topic's description and cue words (`writes`)
+        self.cues = cues or [()] * len(words)  # each topic's cue words alone
+        self._terms, self._cues = [matcher(t) for t in self.terms], [matcher(c) for c in self.cues]
 
     @classmethod
     def load(cls, encoder, lang: str = "en", inputs: list[Path] | None = None, kind: str = "") -> "TopicTags | None":
@@ -140,9 +161,9 @@ class TopicTags:
 
         arrays = build() if inputs is None else cached_arrays(f"topics-{lang}-{kind}-{_fingerprint(encoder)}", VERSION,
                                                               [path, *inputs], build)
-        made = cls(words, arrays["vectors"], MIN_COSINE[lang], description_terms(lines, words, read_cues(path)))
-        cues = read_cues(path); made.cues = [cues.get(w, ()) for w in words]
-        return made
+        cues = read_cues(path)
+        return cls(words, arrays["vectors"], MIN_COSINE[lang], description_terms(lines, words, cues),
+                   [cues.get(w, ()) for w in words])
 
     def best(self, contexts: np.ndarray, texts: list[str] | None = None) -> list[str | None]:
         """The topic of each row of contexts [B, D], or None (`chosen`)."""
@@ -152,20 +173,20 @@ class TopicTags:
         """(topic or None, whether it is very clear) of each row of contexts [B, D]: the topic is at least
         min_cosine, and MIN_MARGIN above every topic not related to it (a topic whose vector is RELATED or
         closer to its own: #Books beside #Reading, #Dogs beside #Pets does not make a post unclear); very
-        clear at CLEAR_MARGIN above them. texts: the rows' post + thread, where the closest topic is
-        NAMED_BONUS closer to a text that `writes` one of its description or cue words."""
+        clear at CLEAR_MARGIN above them. texts: the rows' post + thread; a topic is CUE_BONUS closer to a
+        text that `writes` one of its cue words, then the closest one NAMED_BONUS closer to a text that writes
+        one of its description or cue words."""
         if len(self.words) < 2:
             return [(None, False)] * len(contexts)
         sims = np.asarray(contexts, dtype=np.float32) @ self.vectors.T  # [B, T]
         chosen = []
-        import os
         for b, row in enumerate(sims):
-            if os.environ.get("CUE_ALL") and texts is not None:
-                for t, c in enumerate(getattr(self, "cues", [])):
-                    if c and writes(texts[b], c):
-                        row[t] += float(os.environ["CUE_ALL"])
+            text = texts[b] if texts is not None else ""
+            padded = padded_words(text)
+            if text:
+                row += CUE_BONUS * np.array([written(c, text, padded) for c in self._cues], dtype=np.float32)
             first = int(np.argmax(row))
-            if texts is not None and writes(texts[b], self.terms[first]):
+            if text and written(self._terms[first], text, padded):
                 row[first] += NAMED_BONUS
             others = row[~self.related[first]]
             margin = row[first] - others.max() if others.size else 1.0
