@@ -108,6 +108,16 @@ def test_cue_lines_are_read_apart_and_never_encoded(tmp_path):
     assert read_cues(path) == {"running": ("strava", "parkrun", "pb")}
 
 
+def test_cue_words_for_no_topic_are_refused(tmp_path, monkeypatch):
+    from inference.runtime import topics as topics_module
+
+    path = tmp_path / "topics_en.txt"
+    path.write_text("running: running, a run\ncooking: a recipe\nrunnning = strava\n", encoding="utf-8")
+    monkeypatch.setattr(topics_module, "topics_file", lambda lang: path)
+    with pytest.raises(InvalidTopics, match="runnning"):
+        TopicTags.load(SentenceEncoder.load(), "en")
+
+
 def test_a_topic_joins_the_candidates_or_raises_the_same_tag():
     pool = {"catan": _entry("catan", "phrase")}
     add_topic(pool, "board games")

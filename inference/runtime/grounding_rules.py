@@ -20,6 +20,7 @@ Tried and not kept: dropping a single word the post writes only inside a title i
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from inference.text.names import content_overlap
 from inference.text.tags import tag_key, variant_key
@@ -160,7 +161,7 @@ def clear_topic_placed(kept: list) -> list:
     what the post is about (#DIY) out of the list."""
     for i, (r, entry) in enumerate(kept):
         if entry.get("topic") and i > TOPIC_PLACE and r.words not in UNRAISED:
-            moved = (type(r)(r.words, kept[TOPIC_PLACE][0].score, r.source), entry)
+            moved = (replace(r, score=kept[TOPIC_PLACE][0].score), entry)
             return kept[:TOPIC_PLACE] + [moved] + kept[TOPIC_PLACE:i] + kept[i + 1:]
     return kept
 

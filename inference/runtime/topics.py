@@ -47,7 +47,7 @@ def topics_file(lang: str) -> Path | None:
 
 
 class InvalidTopics(ValueError):
-    """A topics file line without "words: description"."""
+    """A topics file line without "words: description", or cue words for no topic."""
 
 
 _CUE_LINE = re.compile(r"^([^:=]+?)\s+=\s+(.+)$")  # "gaming = playstation, xbox": cue words, not encoded
@@ -162,6 +162,8 @@ class TopicTags:
         arrays = build() if inputs is None else cached_arrays(f"topics-{lang}-{kind}-{_fingerprint(encoder)}", VERSION,
                                                               [path, *inputs], build)
         cues = read_cues(path)
+        if set(cues) - set(words):
+            raise InvalidTopics(f"{path}: cue words for no topic: {', '.join(sorted(set(cues) - set(words)))}")
         return cls(words, arrays["vectors"], MIN_COSINE[lang], description_terms(lines, words, cues),
                    [cues.get(w, ()) for w in words])
 
