@@ -13,6 +13,7 @@ def words_of(post: str, lang: str = "zh", thread: tuple[str, ...] = ()) -> list[
 
 def test_a_festival_short_form_is_a_candidate_and_the_long_form_wins_when_both_are_written():
     assert "国庆" in words_of("国庆假期去爬山，山上全是人", "zh")
+    assert "过年" in words_of("过年回家被问了八百遍有对象没", "zh")
     found = words_of("今年中秋节在外地过，月饼是同事送的", "zh")
     assert "中秋节" in found and "中秋" not in found
 
