@@ -272,8 +272,9 @@ class Grounder:
         if self.lang == "en":  # "ran my first 10k" -> #Running, where training posts used it as a tag
             for pool, text in zip(pools, texts):
                 add_activities(pool, text, self.tag_count, self._sensitive)
-        for pool, (topic, clear) in zip(pools, self.topics.chosen(contexts, texts) if self.topics is not None else ()):
-            add_topic(pool, topic, self._sensitive, clear)  # the post's broad topic (#BoardGames), which its words may lack
+        for pool, picked in zip(pools, self.topics.picked(contexts, texts) if self.topics is not None else ()):
+            for topic, clear in picked:  # the post's broad topics (#BoardGames), which its words may lack
+                add_topic(pool, topic, self._sensitive, clear)
         self.relevance(pools, contexts, stats)
         if self.lang == "en" and self.config.post_word_weight:
             for pool, text in zip(pools, texts):

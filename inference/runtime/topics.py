@@ -11,6 +11,8 @@ which reads the tag word's own vector (#Moving, #WorkLife sit far from the posts
 writes one of a topic's cue words ("strava", "aeropress", "瑞幸") is CUE_BONUS closer to it, and one that
 writes a description or cue word of the topic then closest ("Catan", "sourdough", "年夜饭") NAMED_BONUS closer
 to that one: the encoder's vector of a short or joking post is often unsure of what the post plainly names.
+Where the language has a judged gate (runtime/topic_gate.py), another of the post's nearest topics that labellers
+would likely add joins it (#Family beside #Birthday, #Pets under a vet visit; `picked`).
 The bounds were read on posts written for the purpose
 (export/judged/en_fresh/en_dev.jsonl, en_fresh2/posts.jsonl, export/judged/zh/zh_dev.jsonl); judged side by
 side on others (docs/results.md).
@@ -25,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from inference.runtime.derived_cache import cached_arrays
+from inference.runtime.topic_gate import CLEAR, FEATURES as GATE_FEATURES, JOIN, NEAREST, TOPICS_A_POST, TopicGate, gate_file
 from inference.text.segment_data import PACKAGE_DATA
 
 TOPICS_EN = PACKAGE_DATA / "topics_en.txt"
@@ -143,6 +146,7 @@ class TopicTags:
         self.terms = terms or [()] * len(words)  # each topic's description and cue words (`writes`)
         self.cues = cues or [()] * len(words)  # each topic's cue words alone
         self._terms, self._cues = [matcher(t) for t in self.terms], [matcher(c) for c in self.cues]
+        self.gate: TopicGate | None = None  # the judged gate (`picked`), where the language has one
 
     @classmethod
     def load(cls, encoder, lang: str = "en", inputs: list[Path] | None = None, kind: str = "") -> "TopicTags | None":
@@ -164,8 +168,10 @@ class TopicTags:
         cues = read_cues(path)
         if set(cues) - set(words):
             raise InvalidTopics(f"{path}: cue words for no topic: {', '.join(sorted(set(cues) - set(words)))}")
-        return cls(words, arrays["vectors"], MIN_COSINE[lang], description_terms(lines, words, cues),
+        tags = cls(words, arrays["vectors"], MIN_COSINE[lang], description_terms(lines, words, cues),
                    [cues.get(w, ()) for w in words])
+        tags.gate = TopicGate.load(gate_file(lang), path, words)
+        return tags
 
     def best(self, contexts: np.ndarray, texts: list[str] | None = None) -> list[str | None]:
         """The topic of each row of contexts [B, D], or None (`chosen`)."""
@@ -180,18 +186,57 @@ class TopicTags:
         one of its description or cue words."""
         if len(self.words) < 2:
             return [(None, False)] * len(contexts)
-        sims = np.asarray(contexts, dtype=np.float32) @ self.vectors.T  # [B, T]
         chosen = []
-        for b, row in enumerate(sims):
-            text = texts[b] if texts is not None else ""
-            padded = padded_words(text)
-            if text:
-                row += CUE_BONUS * np.array([written(c, text, padded) for c in self._cues], dtype=np.float32)
+        for row, *_ in self._bonused(contexts, texts):
             first = int(np.argmax(row))
-            if text and written(self._terms[first], text, padded):
-                row[first] += NAMED_BONUS
-            others = row[~self.related[first]]
-            margin = row[first] - others.max() if others.size else 1.0
+            margin = self._margin(row, first)
             clear = row[first] >= self.min_cosine and margin >= MIN_MARGIN
             chosen.append((self.words[first], bool(margin >= CLEAR_MARGIN)) if clear else (None, False))
         return chosen
+
+    def picked(self, contexts: np.ndarray, texts: list[str] | None = None) -> list[list[tuple[str, bool]]]:
+        """The topics of each row of contexts [B, D] as (tag words, very clear) pairs: the one `chosen`
+        topic, and where the language has a judged gate (runtime/topic_gate.py), another of the nearest whose
+        probability is JOIN or more (very clear at CLEAR), TOPICS_A_POST at most."""
+        chosen = self.chosen(contexts, texts)
+        if self.gate is None or len(self.words) < 2:
+            return [[pair] if pair[0] else [] for pair in chosen]
+        out = []
+        for (topic, clear), (indices, rows) in zip(chosen, self.nearest(contexts, texts)):
+            p = dict(zip((self.words[i] for i in indices), self.gate.probabilities(rows, indices)))  # topic -> [NEAREST]
+            kept = [(topic, clear)] if topic else []
+            kept += [(w, bool(q >= CLEAR)) for w, q in sorted(p.items(), key=lambda item: -item[1]) if q >= JOIN and w != topic]
+            out.append(kept[:TOPICS_A_POST])
+        return out
+
+    def nearest(self, contexts: np.ndarray, texts: list[str] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Each row's NEAREST topics after the bonuses: (their indices [N], their topic_gate.FEATURES [N, F])."""
+        out = []
+        for row, raw, named, cues, text, padded in self._bonused(contexts, texts):
+            order = np.argsort(-row, kind="stable")[:NEAREST]
+            rows = [[row[j], raw[j], self._margin(row, j), float(k == 0), float(k == 1), float(cues[j]),
+                     float(named and k == 0), float(bool(text) and written(self._terms[j], text, padded)),
+                     row[j] - row[order[0]]] for k, j in enumerate(order)]
+            out.append((order, np.asarray(rows, dtype=np.float64).reshape(-1, len(GATE_FEATURES))))
+        return out
+
+    def _margin(self, row: np.ndarray, j: int) -> float:
+        others = row[~self.related[j]]
+        return float(row[j] - others.max()) if others.size else 1.0
+
+    def _bonused(self, contexts: np.ndarray, texts: list[str] | None):
+        """Per row: its cosines with every topic, cue and named bonuses added [T], the same without them
+        [T], whether the named bonus was given, whether it writes each topic's cue words [T], its text and
+        `padded_words`."""
+        sims = np.asarray(contexts, dtype=np.float32) @ self.vectors.T  # [B, T]
+        for b, raw in enumerate(sims):
+            text = texts[b] if texts is not None else ""
+            padded = padded_words(text)
+            row = raw.copy()
+            cues = [bool(text) and written(c, text, padded) for c in self._cues]
+            row += CUE_BONUS * np.array(cues, dtype=np.float32)
+            first = int(np.argmax(row))
+            named = bool(text) and written(self._terms[first], text, padded)
+            if named:
+                row[first] += NAMED_BONUS
+            yield row, raw, named, cues, text, padded
