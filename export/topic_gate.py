@@ -24,13 +24,14 @@ import argparse
 import json
 import random
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 
 from export.baselines import load_jsonl
 from export.ingest import write_jsonl
-from inference.runtime.topic_gate import CLEAR, FEATURES, JOIN, TopicGate, file_digest, gate_file
-from inference.runtime.topics import MIN_COSINE, MIN_MARGIN, read_topics, topics_file
+from inference.runtime.topic_gate import CLEAR, FEATURES, JOIN, RAISED, TopicGate, file_digest, gate_file
+from inference.runtime.topics import CLEAR_MARGIN, MIN_COSINE, MIN_MARGIN, read_topics, topics_file
 from inference.text.segment import format_tag
 
 FOLDS = 5
@@ -41,7 +42,9 @@ def collect(paths: list[Path], lang: str) -> list[dict]:
     from inference.runtime.suggester import DEFAULT_MODELS_DIR, Suggester
     from inference.runtime.grounding import context_text
 
-    grounder = Suggester.from_folders([Path(DEFAULT_MODELS_DIR) / lang]).models[lang].grounder
+    # the nearest topics do not read the gate, and a stale one (its topics file edited since) must not stop a refit
+    with mock.patch("inference.runtime.topics.gate_file", lambda lang: Path("/nonexistent")):
+        grounder = Suggester.from_folders([Path(DEFAULT_MODELS_DIR) / lang]).models[lang].grounder
     posts = [(f"{p.parent.name}/{p.name}:{post['id']}", post) for p in paths for post in load_jsonl(p)]
     threads = [post.get("thread") or [] for _, post in posts]
     contexts = grounder.encode_contexts([post["post"] for _, post in posts], threads)
@@ -110,7 +113,8 @@ def cross_validate(x, topic, y, group, place, topics: list[str], c: float, lang:
     report = {"posts": int(group.max() + 1), "topics": len(y), "usable by place": [round(float(y[place == k].mean()), 3) for k in range(3)],
               "fixed bounds": {"taken": int(fixed.sum()), "precision": round(float(y[fixed].mean()), 3)},
               "gate, as many": round(float(y[first][gate_order].mean()), 3)}
-    joined = ~fixed & (p >= JOIN)
+    joined, raised = ~fixed & (p >= JOIN), fixed & (x[:, FEATURES.index("margin")] < CLEAR_MARGIN) & (p >= RAISED)
+    report["raised"] = {"taken": int(raised.sum()), "precision": _share(y[raised])}
     report["joined"] = {"taken": int(joined.sum()), "precision": _share(y[joined]),
                         "clear": int((joined & (p >= CLEAR)).sum()), "clear precision": _share(y[joined & (p >= CLEAR)])}
     return report

@@ -10,7 +10,7 @@ import pytest
 
 from export.topic_gate import fit, labelled
 from inference.runtime.sentence_encoder import SentenceEncoder
-from inference.runtime.topic_gate import CLEAR, FEATURES, JOIN, TOPICS_A_POST, InvalidTopicGate, TopicGate, file_digest, gate_file
+from inference.runtime.topic_gate import CLEAR, FEATURES, JOIN, RAISED, TOPICS_A_POST, InvalidTopicGate, TopicGate, file_digest, gate_file
 from inference.runtime.topics import MIN_COSINE, TopicTags, topics_file
 
 WORDS = ["gaming", "cooking", "travel", "family"]
@@ -47,6 +47,14 @@ def test_a_likely_second_topic_joins_the_one_the_bounds_take():
 def test_the_gate_never_drops_the_topic_the_bounds_take_and_adds_at_most_one_more():
     picked = _tags([0.05, 0.95, 0.95, 0.95]).picked(CLEARLY_GAMING)[0]
     assert picked[0] == ("gaming", True) and len(picked) == TOPICS_A_POST
+
+
+def test_the_bounds_topic_the_gate_is_sure_of_is_very_clear_though_its_margin_is_small():
+    from inference.runtime.topics import CLEAR_MARGIN
+
+    near = np.array([[MIN_COSINE["en"] + 0.2, MIN_COSINE["en"] + 0.2 - CLEAR_MARGIN / 2, 0.0, 0.0]], dtype=np.float32)
+    assert _tags([RAISED + 0.01, 0.2, 0.2, 0.2]).picked(near) == [[("gaming", True)]]
+    assert _tags([RAISED - 0.01, 0.2, 0.2, 0.2]).picked(near) == [[("gaming", False)]]
 
 
 def test_a_post_the_bounds_give_no_topic_gets_one_the_gate_is_sure_of():

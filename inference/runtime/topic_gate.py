@@ -10,7 +10,8 @@ bias of its own, fitted on the posts' three nearest topics that labellers marked
     x = features [F], t = the topic  ->  p = sigmoid(w . (x - mean) / scale + bias + topic_bias[t])
 
 Beside the topic the fixed bounds take, another of the nearest joins the candidates where its p is JOIN or
-more (TOPICS_A_POST topics at most), and stands past the relevance floor at CLEAR or more. The bounds were
+more (TOPICS_A_POST topics at most), and stands past the relevance floor at CLEAR or more; the fixed bounds'
+topic stands past it at RAISED or more, though another topic near it cut its margin under CLEAR_MARGIN. The bounds were
 read on the labels' cross-validated probabilities (export/topic_gate.py `fit`); the gate drops no topic the
 fixed bounds take: its topic biases, learnt mostly where a topic was offered wrongly as second or third,
 vetoed #Anime under an anime episode and #Knitting under a finished sweater. The file names its features, its topics and the
@@ -41,6 +42,7 @@ FEATURES = (
 )
 JOIN = 0.7  # another of the nearest topics this much to join the candidates
 CLEAR = 0.8  # and this much to stand past the relevance floor, placed third at the latest (clear_topic_placed)
+RAISED = 0.7  # the fixed bounds' topic this likely is very clear too, whatever its margin
 TOPICS_A_POST = 2
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from inference.runtime.derived_cache import cached_arrays
-from inference.runtime.topic_gate import CLEAR, FEATURES as GATE_FEATURES, JOIN, NEAREST, TOPICS_A_POST, TopicGate, gate_file
+from inference.runtime.topic_gate import CLEAR, FEATURES as GATE_FEATURES, JOIN, NEAREST, RAISED, TOPICS_A_POST, TopicGate, gate_file
 from inference.text.segment_data import PACKAGE_DATA
 
 TOPICS_EN = PACKAGE_DATA / "topics_en.txt"
@@ -196,15 +196,15 @@ class TopicTags:
 
     def picked(self, contexts: np.ndarray, texts: list[str] | None = None) -> list[list[tuple[str, bool]]]:
         """The topics of each row of contexts [B, D] as (tag words, very clear) pairs: the one `chosen`
-        topic, and where the language has a judged gate (runtime/topic_gate.py), another of the nearest whose
-        probability is JOIN or more (very clear at CLEAR), TOPICS_A_POST at most."""
+        topic (very clear too at RAISED), and where the language has a judged gate (runtime/topic_gate.py), another
+        of the nearest whose probability is JOIN or more (very clear at CLEAR), TOPICS_A_POST at most."""
         chosen = self.chosen(contexts, texts)
         if self.gate is None or len(self.words) < 2:
             return [[pair] if pair[0] else [] for pair in chosen]
         out = []
         for (topic, clear), (indices, rows) in zip(chosen, self.nearest(contexts, texts)):
             p = dict(zip((self.words[i] for i in indices), self.gate.probabilities(rows, indices)))  # topic -> [NEAREST]
-            kept = [(topic, clear)] if topic else []
+            kept = [(topic, clear or bool(p.get(topic, 0.0) >= RAISED))] if topic else []
             kept += [(w, bool(q >= CLEAR)) for w, q in sorted(p.items(), key=lambda item: -item[1]) if q >= JOIN and w != topic]
             out.append(kept[:TOPICS_A_POST])
         return out
