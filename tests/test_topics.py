@@ -182,3 +182,16 @@ def test_a_post_between_two_related_topics_still_gets_the_closer_one():
     tags = TopicTags(["books", "reading", "travel"], np.vstack([books, reading, travel]))
     post = (books + 0.1 * travel) / np.linalg.norm(books + 0.1 * travel)
     assert tags.best(post[None, :]) == ["books"]
+
+
+def test_the_term_index_finds_the_topics_whose_words_a_text_writes_as_a_loop_over_them_would(topics):
+    from inference.runtime.topics import TermIndex, matcher, padded_words, written
+
+    matchers = [matcher(("stardew valley", "catan")), matcher(("ran", "parkrun")), matcher(("原神", "王者荣耀"))]
+    index = TermIndex(matchers)
+    for text in ("Stardew Valley until 2am, then parkrun", "catanzaro trip", "今晚原神打到两点", "I ran", ""):
+        padded = padded_words(text)
+        assert index.hits(text, padded) == {i for i, m in enumerate(matchers) if written(m, text, padded)}
+    text = "Saka with the outside of the boot, then Valorant with the squad"
+    padded = padded_words(text)
+    assert topics._cue_index.hits(text, padded) == {i for i, c in enumerate(topics._cues) if written(c, text, padded)}

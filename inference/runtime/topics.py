@@ -128,6 +128,29 @@ def written(found: Matcher, text: str, padded: str) -> bool:
     return any(t in padded for t in found[0]) or any(t in text for t in found[1])
 
 
+class TermIndex:
+    """The topics whose terms a text writes (`written` for every topic at once): a Latin term looked up among the
+    text's word n-grams, a Chinese one found in the text. Thousands of cue words cost a post a few hundred lookups."""
+
+    def __init__(self, matchers: list[Matcher]):
+        self.latin: dict[str, list[int]] = {}
+        self.chinese: list[tuple[str, int]] = []
+        for i, (latin, chinese) in enumerate(matchers):
+            for term in latin:
+                self.latin.setdefault(term.strip(), []).append(i)
+            self.chinese += [(term, i) for term in chinese]
+        self.lengths = sorted({term.count(" ") + 1 for term in self.latin})
+
+    def hits(self, text: str, padded: str) -> set[int]:
+        """The indices of the matchers one of whose terms the text (and its `padded_words`) writes."""
+        words, out = padded.split(), set()
+        for n in self.lengths:
+            for k in range(len(words) - n + 1):
+                out.update(self.latin.get(" ".join(words[k:k + n]), ()))
+        out.update(i for term, i in self.chinese if i not in out and term in text)
+        return out
+
+
 def writes(text: str, terms: tuple[str, ...]) -> bool:
     """The text writes one of the terms: a Latin one as whole words, a Chinese one (two characters or more)
     anywhere."""
@@ -146,6 +169,7 @@ class TopicTags:
         self.terms = terms or [()] * len(words)  # each topic's description and cue words (`writes`)
         self.cues = cues or [()] * len(words)  # each topic's cue words alone
         self._terms, self._cues = [matcher(t) for t in self.terms], [matcher(c) for c in self.cues]
+        self._cue_index = TermIndex(self._cues)
         self.gate: TopicGate | None = None  # the judged gate (`picked`), where the language has one
 
     @classmethod
@@ -233,7 +257,8 @@ class TopicTags:
             text = texts[b] if texts is not None else ""
             padded = padded_words(text)
             row = raw.copy()
-            cues = [bool(text) and written(c, text, padded) for c in self._cues]
+            hit = self._cue_index.hits(text, padded) if text else set()
+            cues = [i in hit for i in range(len(self.words))]
             row += CUE_BONUS * np.array(cues, dtype=np.float32)
             first = int(np.argmax(row))
             named = bool(text) and written(self._terms[first], text, padded)
