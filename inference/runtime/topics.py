@@ -213,23 +213,21 @@ class TopicTags:
         one of its description or cue words."""
         if len(self.words) < 2:
             return [(None, False)] * len(contexts)
-        chosen = []
-        for row, *_ in self._bonused(contexts, texts):
-            first = int(np.argmax(row))
-            margin = self._margin(row, first)
-            clear = row[first] >= self.min_cosine and margin >= MIN_MARGIN
-            chosen.append((self.words[first], bool(margin >= CLEAR_MARGIN)) if clear else (None, False))
-        return chosen
+        return [self._choose(row) for row, *_ in self._bonused(contexts, texts)]
 
     def picked(self, contexts: np.ndarray, texts: list[str] | None = None) -> list[list[tuple[str, bool]]]:
         """The topics of each row of contexts [B, D] as (tag words, very clear) pairs: the one `chosen`
         topic (very clear too at RAISED), and where the language has a judged gate (runtime/topic_gate.py), another
         of the nearest whose probability is JOIN or more (very clear at CLEAR), TOPICS_A_POST at most."""
-        chosen = self.chosen(contexts, texts)
-        if self.gate is None or len(self.words) < 2:
-            return [[pair] if pair[0] else [] for pair in chosen]
+        if len(self.words) < 2:
+            return [[] for _ in range(len(contexts))]
         out = []
-        for (topic, clear), (indices, rows) in zip(chosen, self.nearest(contexts, texts)):
+        for bonused in self._bonused(contexts, texts):
+            topic, clear = self._choose(bonused[0])
+            if self.gate is None:
+                out.append([(topic, clear)] if topic else [])
+                continue
+            indices, rows = self._features(*bonused)
             p = dict(zip((self.words[i] for i in indices), self.gate.probabilities(rows, indices)))  # topic -> [NEAREST]
             kept = [(topic, clear or bool(p.get(topic, 0.0) >= RAISED))] if topic else []
             kept += [(w, bool(q >= CLEAR)) for w, q in sorted(p.items(), key=lambda item: -item[1]) if q >= JOIN and w != topic]
@@ -238,14 +236,22 @@ class TopicTags:
 
     def nearest(self, contexts: np.ndarray, texts: list[str] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
         """Each row's NEAREST topics after the bonuses: (their indices [N], their topic_gate.FEATURES [N, F])."""
-        out = []
-        for row, raw, named, cues, text, padded in self._bonused(contexts, texts):
-            order = np.argsort(-row, kind="stable")[:NEAREST]
-            rows = [[row[j], raw[j], self._margin(row, j), float(k == 0), float(k == 1), float(cues[j]),
-                     float(named and k == 0), float(bool(text) and written(self._terms[j], text, padded)),
-                     row[j] - row[order[0]]] for k, j in enumerate(order)]
-            out.append((order, np.asarray(rows, dtype=np.float64).reshape(-1, len(GATE_FEATURES))))
-        return out
+        return [self._features(*bonused) for bonused in self._bonused(contexts, texts)]
+
+    def _choose(self, row: np.ndarray) -> tuple[str | None, bool]:
+        """`chosen` of one row of bonused cosines [T]."""
+        first = int(np.argmax(row))
+        margin = self._margin(row, first)
+        clear = row[first] >= self.min_cosine and margin >= MIN_MARGIN
+        return (self.words[first], bool(margin >= CLEAR_MARGIN)) if clear else (None, False)
+
+    def _features(self, row, raw, named, cues, text, padded) -> tuple[np.ndarray, np.ndarray]:
+        """`nearest` of one row of `_bonused`."""
+        order = np.argsort(-row, kind="stable")[:NEAREST]
+        rows = [[row[j], raw[j], self._margin(row, j), float(k == 0), float(k == 1), float(cues[j]),
+                 float(named and k == 0), float(bool(text) and written(self._terms[j], text, padded)),
+                 row[j] - row[order[0]]] for k, j in enumerate(order)]
+        return order, np.asarray(rows, dtype=np.float64).reshape(-1, len(GATE_FEATURES))
 
     def _margin(self, row: np.ndarray, j: int) -> float:
         others = row[~self.related[j]]
