@@ -8,10 +8,10 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from inference.runtime.grounding_rules import TOPIC_SCORE, add_topic
+from inference.runtime.grounding_rules import COMPANION_SCORE, TOPIC_SCORE, add_topic
 from inference.runtime.sentence_encoder import SentenceEncoder
 from inference.runtime.topics import (CLEAR_MARGIN, CUE_BONUS, MIN_COSINE, MIN_MARGIN, NAMED_BONUS, TOPICS_EN, InvalidTopics, TopicTags,
-                                      read_cues, read_topics, topics_file, writes)
+                                      read_companions, read_cues, read_topics, topics_file, writes)
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +106,32 @@ def test_cue_lines_are_read_apart_and_never_encoded(tmp_path):
                     "running = strava, parkrun, pb\n", encoding="utf-8")
     assert [w for w, _ in read_topics(path)] == ["running", "running"]  # an example post may hold " = "
     assert read_cues(path) == {"running": ("strava", "parkrun", "pb")}
+
+
+def test_companion_lines_are_read_apart_and_never_encoded(tmp_path):
+    path = tmp_path / "topics_en.txt"
+    path.write_text("running: running, a run\nrunning: ran 2 + 3 miles\nrunning + runner, running community\n",
+                    encoding="utf-8")
+    assert [w for w, _ in read_topics(path)] == ["running", "running"]  # an example post may hold " + "
+    assert read_companions(path) == {"running": ("runner", "running community")}
+
+
+def test_every_shipped_companion_tag_belongs_to_a_topic_and_is_not_one():
+    for lang in ("en", "zh"):
+        path = topics_file(lang)
+        words = {w for w, _ in read_topics(path)}
+        companions = read_companions(path)
+        assert companions and set(companions) <= words
+        assert not {c for cs in companions.values() for c in cs} & words
+
+
+def test_a_very_clear_topic_brings_its_companions_and_an_unclear_one_none():
+    pool = {}
+    add_topic(pool, "running", companions=("runner", "running community"))
+    assert list(pool) == ["running"]
+    add_topic(pool, "running", clear=True, companions=("runner", "running community"))
+    assert list(pool) == ["running", "runner", "runningcommunity"]
+    assert pool["runner"]["phrase"] == COMPANION_SCORE and not pool["runner"].get("topic")
 
 
 def test_cue_words_for_no_topic_are_refused(tmp_path, monkeypatch):

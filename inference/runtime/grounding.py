@@ -274,7 +274,7 @@ class Grounder:
                 add_activities(pool, text, self.tag_count, self._sensitive)
         for pool, picked in zip(pools, self.topics.picked(contexts, texts) if self.topics is not None else ()):
             for topic, clear in picked:  # the post's broad topics (#BoardGames), which its words may lack
-                add_topic(pool, topic, self._sensitive, clear)
+                add_topic(pool, topic, self._sensitive, clear, self.topics.companions.get(topic, ()))
         self.relevance(pools, contexts, stats)
         if self.lang == "en" and self.config.post_word_weight:
             for pool, text in zip(pools, texts):

@@ -66,23 +66,35 @@ def add_activities(pool: dict[str, dict], text: str, tag_count, sensitive=lambda
 
 
 TOPIC_SCORE = 0.5  # its phrase score: the post is about it, in the encoder's judgement, not in its words
+COMPANION_SCORE = 0.4  # a very clear topic's companion tag's (#Runner beside #Running), which meets the floor itself
 
 
-def add_topic(pool: dict[str, dict], words: str | None, sensitive=lambda words: False, clear: bool = False) -> None:
+def add_topic(pool: dict[str, dict], words: str | None, sensitive=lambda words: False, clear: bool = False,
+              companions: tuple[str, ...] = ()) -> None:
     """Add the post's topic (runtime/topics.py: #BoardGames, #Commute) as a candidate at TOPIC_SCORE, or
     raise the candidate that is that tag already, or another form of it (#Grocery for #Groceries); none
     where a phrase of the post holds it (#中秋节 for #中秋, #BankingApp for #Banking), or that is `sensitive`.
-    A very clear topic (`TopicTags.chosen`) is marked to stand past the relevance floor."""
+    A very clear topic (`TopicTags.chosen`) is marked to stand past the relevance floor, and its `companions`
+    (the tags people add beside it: #Runner beside #Running) join at COMPANION_SCORE, unmarked."""
     if not words or sensitive(words):
         return
+    key = _add_tag(pool, words, TOPIC_SCORE)
+    if key and clear:
+        pool[key]["topic"] = True
+        for other in companions:
+            if not sensitive(other):
+                _add_tag(pool, other, COMPANION_SCORE)
+
+
+def _add_tag(pool: dict[str, dict], words: str, score: float) -> str | None:
+    """`add_topic`'s candidate at `score`: its key, None where a phrase of the post holds it."""
     key, variant = tag_key(words), variant_key(words)
     if key not in pool:
         if any(_names_it(e, key, words) for e in pool.values()):
-            return
+            return None
         key, words = next(((k, e["words"]) for k, e in pool.items() if variant_key(e["words"]) == variant), (key, words))
-    _from_the_post(pool, key, words, TOPIC_SCORE)
-    if clear:
-        pool[key]["topic"] = True
+    _from_the_post(pool, key, words, score)
+    return key
 
 
 def _from_the_post(pool: dict[str, dict], key: str, words: str, score: float) -> None:

@@ -13,6 +13,8 @@ writes a description or cue word of the topic then closest ("Catan", "sourdough"
 to that one: the encoder's vector of a short or joking post is often unsure of what the post plainly names.
 Where the language has a judged gate (runtime/topic_gate.py), another of the post's nearest topics that labellers
 would likely add joins it (#Family beside #Birthday, #Pets under a vet visit; `picked`).
+A very clear topic brings the tags people add beside it ("running + runner, running community" lines:
+`read_companions`), which meet the relevance floor themselves.
 The bounds were read on posts written for the purpose
 (export/judged/en_fresh/en_dev.jsonl, en_fresh2/posts.jsonl, export/judged/zh/zh_dev.jsonl); judged side by
 side on others (docs/results.md).
@@ -54,13 +56,14 @@ class InvalidTopics(ValueError):
 
 
 _CUE_LINE = re.compile(r"^([^:=]+?)\s+=\s+(.+)$")  # "gaming = playstation, xbox": cue words, not encoded
+_COMPANION_LINE = re.compile(r"^([^:=+]+?)\s+\+\s+(.+)$")  # "running + runner": tags people add beside it
 
 
 def read_topics(path: Path) -> list[tuple[str, str]]:
     """(tag words, description) of each line; '#' lines are comments, cue lines (`read_cues`) are skipped."""
     topics = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip() or line.startswith("#") or _CUE_LINE.match(line):
+        if not line.strip() or line.startswith("#") or _CUE_LINE.match(line) or _COMPANION_LINE.match(line):
             continue
         words, sep, description = line.partition(":")
         if not sep or not words.strip() or not description.strip():
@@ -94,6 +97,18 @@ def read_cues(path: Path) -> dict[str, tuple[str, ...]]:
             words = found.group(1).strip()
             cues[words] = cues.get(words, ()) + tuple(t.strip().lower() for t in found.group(2).split(",") if t.strip())
     return cues
+
+
+def read_companions(path: Path) -> dict[str, tuple[str, ...]]:
+    """tag words -> the tags of its "tag words + tag, tag" lines: what people add beside it (#Runner beside
+    #Running), which a very clear topic brings along (grounding_rules.add_topic)."""
+    out: dict[str, tuple[str, ...]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        found = _COMPANION_LINE.match(line) if not line.startswith("#") else None
+        if found:
+            words = found.group(1).strip()
+            out[words] = out.get(words, ()) + tuple(t.strip() for t in found.group(2).split(",") if t.strip())
+    return out
 
 
 def description_terms(lines: list[tuple[str, str]], words: list[str],
@@ -174,6 +189,7 @@ class TopicTags:
         self._terms, self._cues = [matcher(t) for t in self.terms], [matcher(c) for c in self.cues]
         self._cue_index = TermIndex(self._cues)
         self.gate: TopicGate | None = None  # the judged gate (`picked`), where the language has one
+        self.companions: dict[str, tuple[str, ...]] = {}  # topic -> the tags people add beside it (`read_companions`)
 
     @classmethod
     def load(cls, encoder, lang: str = "en", inputs: list[Path] | None = None, kind: str = "") -> "TopicTags | None":
@@ -192,12 +208,14 @@ class TopicTags:
 
         arrays = build() if inputs is None else cached_arrays(f"topics-{lang}-{kind}-{_fingerprint(encoder)}", VERSION,
                                                               [path, *inputs], build)
-        cues = read_cues(path)
-        if set(cues) - set(words):
-            raise InvalidTopics(f"{path}: cue words for no topic: {', '.join(sorted(set(cues) - set(words)))}")
+        cues, companions = read_cues(path), read_companions(path)
+        for kind, lines_of in (("cue words", cues), ("companion tags", companions)):
+            if set(lines_of) - set(words):
+                raise InvalidTopics(f"{path}: {kind} for no topic: {', '.join(sorted(set(lines_of) - set(words)))}")
         tags = cls(words, arrays["vectors"], MIN_COSINE[lang], description_terms(lines, words, cues),
                    [cues.get(w, ()) for w in words])
         tags.gate = TopicGate.load(gate_file(lang), path, words)
+        tags.companions = companions
         return tags
 
     def best(self, contexts: np.ndarray, texts: list[str] | None = None) -> list[str | None]:
