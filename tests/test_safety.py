@@ -244,6 +244,12 @@ def test_a_grief_post_gets_no_cheerful_tag_and_no_occasion_it_does_not_name(safe
     assert safety.check("happy baby", "Our baby rolled over for the first time today!", "en").allowed
 
 
+def test_a_grief_post_gets_no_engagement_tag(safety):
+    gone = "Our dog Biscuit passed away this morning. 14 years of stolen socks and muddy paws"
+    assert not safety.check("dogs of instagram", gone, "en").allowed and safety.check("dogs", gone, "en").allowed
+    assert safety.check("dogs of instagram", "Biscuit learnt to sit today!", "en").allowed
+
+
 def test_an_occasion_a_grief_post_names_is_kept_and_cheer_on_other_posts_is_untouched(safety):
     assert safety.check("christmas", "First Christmas since we lost our dad. Set a place for him anyway", "en").allowed
     assert not safety.check("merry christmas", "First Christmas since we lost our dad. Set a place for him anyway", "en").allowed
@@ -334,6 +340,14 @@ def test_a_tag_one_crisis_owns_is_left_to_the_support_rules_which_ask_the_post_f
     assert safety.check("lax", shooting, "en").allowed  # `tagsmith predict` without the floor keeps it
     assert _under_the_floor(safety, "lax", shooting) == []
     assert _under_the_floor(safety, "lax", "just landed at LAX, 3 hour delay") == ["lax"]
+
+
+def test_a_safe_name_that_holds_a_sensitive_word_needs_the_post_to_say_it(safety):
+    novel = "Book club pick this month made me cry on the train. what a finale"
+    assert safety.needs_its_words("suicide squad") and not safety.needs_its_words("book club")
+    assert safety.check("suicide squad", novel, "en").allowed  # a safe name: `predict` without the floor keeps it
+    assert _under_the_floor(safety, "suicide squad", novel) == []
+    assert _under_the_floor(safety, "suicide squad", "rewatching suicide squad tonight") == ["suicide squad"]
 
 
 def test_a_mood_the_post_does_not_say_is_kept_off_the_services_list_but_not_off_a_benchmarks(safety):

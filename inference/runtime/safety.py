@@ -89,6 +89,9 @@ class SafetyLexicon:
         self.support = tuple(sorted({compact(t) for ts in data.get("support", {}).values() for t in ts}, key=len, reverse=True))
         self.tone = Tone(data.get("tone", {}), data.get("grief_reader"))
         self.kinds = {compact(t): k for ts in data.get("kinds", {}).values() for t, k in ts.items()}
+        # a safe name that holds a sensitive word (#SuicideSquad, #BathBomb, #KillerWhale): no harm where the post says it
+        self.safe_named = frozenset(compact(t) for ts in data["safe"].values() for t in ts
+                                    if any((stem(w),) in self.word_terms for w in tokens(t)))
         longest = sorted(self.compact_terms, key=len, reverse=True)
         self.compact_re = re.compile("|".join(map(re.escape, longest))) if longest else None
 
@@ -292,8 +295,9 @@ class SafetyFilter:
     def needs_its_words(self, tag_words: str) -> bool:
         """The tag is of a kind the grounding stage's support rules ask the post's words for under the floor
         (`grounding.Grounder`): one crisis of the training data owns it (kind "event": #LAX, #Cleopatra, a name
-        of it), or it is a mood (#Sadness)."""
-        return self.lexicon.kinds.get(compact(tag_words)) in SUPPORT_KINDS
+        of it), it is a mood (#Sadness), or a safe name holding a sensitive word (#SuicideSquad under a novel)."""
+        key = compact(tag_words)
+        return self.lexicon.kinds.get(key) in SUPPORT_KINDS or key in self.lexicon.safe_named
 
     def says(self, tag_words: str, context: str | Context) -> bool:
         """The post says the tag's own words: a Chinese tag whole, an English tag's every word but its
