@@ -109,6 +109,9 @@ def test_a_very_clear_topic_takes_third_place_at_the_latest_and_a_misfortune_is_
     assert [r.words for r, _ in placed] == ["youtube", "drip", "diy", "bathroom", "cartridge", "tap"]
     assert [round(r.score, 2) for r, _ in placed][:4] == [0.9, 0.8, 0.7, 0.7]  # the scores stay in order
     assert clear_topic_placed(kept[:2] + kept[-1:]) == kept[:2] + kept[-1:]  # already within the first three
+    two = [(Ranked(w, 0.9 - 0.1 * i, "phrase"), {"topic": w in ("tv shows", "anime")})
+           for i, w in enumerate(["frieren", "season", "quiet", "tv shows", "show", "anime"])]
+    assert [r.words for r, _ in clear_topic_placed(two)] == ["frieren", "season", "tv shows", "anime", "quiet", "show"]
     laid_off = [(Ranked(w, 0.5, "phrase"), {"topic": w == "layoffs"}) for w in ["work", "bike", "sweaty", "layoffs"]]
     assert clear_topic_placed(laid_off) == laid_off
     pool = _pool(("youtube", 0.9, "phrase", 0.6), ("drip", 0.8, "phrase", 0.5), ("bathroom", 0.7, "phrase", 0.4),

@@ -169,12 +169,17 @@ UNRAISED = frozenset({"layoffs"})  # topics of a misfortune: wrongly raised they
 
 def clear_topic_placed(kept: list) -> list:
     """kept: (Ranked, entry) pairs best first; a very clear topic (`add_topic`) below TOPIC_PLACE moves up
-    to it, at the score of the pair it moves ahead of: the post's own words (#Drip, #Cartridge) do not push
-    what the post is about (#DIY) out of the list."""
-    for i, (r, entry) in enumerate(kept):
-        if entry.get("topic") and i > TOPIC_PLACE and r.words not in UNRAISED:
-            moved = (replace(r, score=kept[TOPIC_PLACE][0].score), entry)
-            return kept[:TOPIC_PLACE] + [moved] + kept[TOPIC_PLACE:i] + kept[i + 1:]
+    to it, a second one to the place after the first, at the score of the pair it moves ahead of: the post's
+    own words (#Drip, #Cartridge) do not push what the post is about (#DIY; #TVShows and #Anime) out of the list."""
+    last = -1  # where the last very clear topic stands
+    for i in range(len(kept)):
+        r, entry = kept[i]
+        if not entry.get("topic") or r.words in UNRAISED:
+            continue
+        place = max(TOPIC_PLACE, last + 1)
+        if i > place:
+            kept = kept[:place] + [(replace(r, score=kept[place][0].score), entry)] + kept[place:i] + kept[i + 1:]
+        last = min(i, place)
     return kept
 
 
