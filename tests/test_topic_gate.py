@@ -38,10 +38,14 @@ def test_the_shipped_gates_load_for_their_topics_files():
         assert tags.gate is not None and list(tags.gate.topics) == tags.words
 
 
-def test_a_likely_second_topic_joins_the_one_the_bounds_take():
-    assert _tags([0.9, JOIN + 0.01, 0.2, 0.1]).picked(CLEARLY_GAMING) == [[("gaming", True), ("cooking", False)]]
+def test_a_likely_second_topic_joins_the_one_the_bounds_take(monkeypatch):
+    from inference.runtime import topics as topics_module
+
+    assert _tags([0.9, JOIN + 0.01, 0.2, 0.1]).picked(CLEARLY_GAMING) == [[("gaming", True), ("cooking", CLEAR <= JOIN + 0.01)]]
     assert _tags([0.9, JOIN - 0.01, 0.2, 0.1]).picked(CLEARLY_GAMING) == [[("gaming", True)]]
     assert _tags([0.9, CLEAR + 0.01, 0.2, 0.1]).picked(CLEARLY_GAMING)[0][1] == ("cooking", True)
+    monkeypatch.setattr(topics_module, "CLEAR", JOIN + 0.2)  # a joined topic under CLEAR meets the floor itself
+    assert _tags([0.9, JOIN + 0.01, 0.2, 0.1]).picked(CLEARLY_GAMING) == [[("gaming", True), ("cooking", False)]]
 
 
 def test_the_gate_never_drops_the_topic_the_bounds_take_and_adds_at_most_one_more():
@@ -60,7 +64,7 @@ def test_the_bounds_topic_the_gate_is_sure_of_is_very_clear_though_its_margin_is
 def test_a_post_the_bounds_give_no_topic_gets_one_the_gate_is_sure_of():
     torn = np.array([[0.5, 0.49, 0.0, 0.0]], dtype=np.float32)
     assert _tags([0.2, 0.2, 0.2, 0.2]).picked(torn) == [[]]
-    assert _tags([0.2, (JOIN + CLEAR) / 2, 0.2, 0.2]).picked(torn) == [[("cooking", False)]]
+    assert _tags([0.2, JOIN + 0.01, 0.2, 0.2]).picked(torn) == [[("cooking", CLEAR <= JOIN + 0.01)]]
 
 
 def test_without_a_gate_a_post_gets_the_one_chosen_topic():

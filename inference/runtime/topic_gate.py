@@ -41,8 +41,8 @@ FEATURES = (
     "lead",  # its cosine less the nearest topic's (0 for the nearest)
 )
 JOIN = 0.5  # another of the nearest topics this much to join the candidates
-CLEAR = 0.6  # and this much to stand past the relevance floor, placed third at the latest (clear_topic_placed)
-RAISED = 0.6  # the fixed bounds' topic this likely is very clear too, whatever its margin
+CLEAR = 0.5  # and this much to stand past the relevance floor, placed third at the latest (clear_topic_placed)
+RAISED = 0.5  # the fixed bounds' topic this likely is very clear too, whatever its margin
 TOPICS_A_POST = 2
 
 
