@@ -14,7 +14,7 @@
 3. fit: a logistic regression (scikit-learn, L2, features standardised, one bias a topic) on (topic, usable?)
    pairs. Printed over 5 folds of the posts: the nearest topic's precision where the fixed bounds
    (topics.MIN_COSINE, MIN_MARGIN) take it, and the gate's at that many; then the topics it adds beside
-   theirs (JOIN or more; CLEAR or more). --write puts inference/data/topic_gate_<lang>.json beside the
+   theirs (the language's JOIN or more). --write puts inference/data/topic_gate_<lang>.json beside the
    topics file.
 """
 
@@ -30,7 +30,7 @@ import numpy as np
 
 from export.baselines import load_jsonl
 from export.ingest import write_jsonl
-from inference.runtime.topic_gate import CLEAR, FEATURES, JOIN, RAISED, TopicGate, file_digest, gate_file
+from inference.runtime.topic_gate import FEATURES, JOIN, RAISED, TopicGate, file_digest, gate_file
 from inference.runtime.topics import CLEAR_MARGIN, MIN_COSINE, MIN_MARGIN, read_topics, topics_file
 from inference.text.segment import format_tag
 
@@ -113,10 +113,9 @@ def cross_validate(x, topic, y, group, place, topics: list[str], c: float, lang:
     report = {"posts": int(group.max() + 1), "topics": len(y), "usable by place": [round(float(y[place == k].mean()), 3) for k in range(3)],
               "fixed bounds": {"taken": int(fixed.sum()), "precision": round(float(y[fixed].mean()), 3)},
               "gate, as many": round(float(y[first][gate_order].mean()), 3)}
-    joined, raised = ~fixed & (p >= JOIN), fixed & (x[:, FEATURES.index("margin")] < CLEAR_MARGIN) & (p >= RAISED)
+    joined, raised = ~fixed & (p >= JOIN[lang]), fixed & (x[:, FEATURES.index("margin")] < CLEAR_MARGIN) & (p >= RAISED)
     report["raised"] = {"taken": int(raised.sum()), "precision": _share(y[raised])}
-    report["joined"] = {"taken": int(joined.sum()), "precision": _share(y[joined]),
-                        "clear": int((joined & (p >= CLEAR)).sum()), "clear precision": _share(y[joined & (p >= CLEAR)])}
+    report["joined"] = {"taken": int(joined.sum()), "precision": _share(y[joined])}
     return report
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from export.topic_gate import fit, labelled
 from inference.runtime.sentence_encoder import SentenceEncoder
-from inference.runtime.topic_gate import CLEAR, FEATURES, JOIN, RAISED, TOPICS_A_POST, InvalidTopicGate, TopicGate, file_digest, gate_file
+from inference.runtime.topic_gate import FEATURES, JOIN, RAISED, TOPICS_A_POST, InvalidTopicGate, TopicGate, file_digest, gate_file
 from inference.runtime.topics import MIN_COSINE, TopicTags, topics_file
 
 WORDS = ["gaming", "cooking", "travel", "family"]
@@ -38,14 +38,13 @@ def test_the_shipped_gates_load_for_their_topics_files():
         assert tags.gate is not None and list(tags.gate.topics) == tags.words
 
 
-def test_a_likely_second_topic_joins_the_one_the_bounds_take(monkeypatch):
-    from inference.runtime import topics as topics_module
-
-    assert _tags([0.9, JOIN + 0.01, 0.2, 0.1]).picked(CLEARLY_GAMING) == [[("gaming", True), ("cooking", CLEAR <= JOIN + 0.01)]]
-    assert _tags([0.9, JOIN - 0.01, 0.2, 0.1]).picked(CLEARLY_GAMING) == [[("gaming", True)]]
-    assert _tags([0.9, CLEAR + 0.01, 0.2, 0.1]).picked(CLEARLY_GAMING)[0][1] == ("cooking", True)
-    monkeypatch.setattr(topics_module, "CLEAR", JOIN + 0.2)  # a joined topic under CLEAR meets the floor itself
-    assert _tags([0.9, JOIN + 0.01, 0.2, 0.1]).picked(CLEARLY_GAMING) == [[("gaming", True), ("cooking", False)]]
+def test_a_likely_second_topic_joins_the_one_the_bounds_take_and_stands_past_the_floor():
+    join = JOIN["en"]
+    assert _tags([0.9, join + 0.01, 0.2, 0.1]).picked(CLEARLY_GAMING) == [[("gaming", True), ("cooking", True)]]
+    assert _tags([0.9, join - 0.01, 0.2, 0.1]).picked(CLEARLY_GAMING) == [[("gaming", True)]]
+    zh = _tags([0.9, JOIN["zh"] - 0.01, 0.2, 0.1])
+    zh.join = JOIN["zh"]  # each language its own bound, as `TopicTags.load` sets it
+    assert zh.picked(CLEARLY_GAMING) == [[("gaming", True)]]
 
 
 def test_the_gate_never_drops_the_topic_the_bounds_take_and_adds_at_most_one_more():
@@ -64,7 +63,7 @@ def test_the_bounds_topic_the_gate_is_sure_of_is_very_clear_though_its_margin_is
 def test_a_post_the_bounds_give_no_topic_gets_one_the_gate_is_sure_of():
     torn = np.array([[0.5, 0.49, 0.0, 0.0]], dtype=np.float32)
     assert _tags([0.2, 0.2, 0.2, 0.2]).picked(torn) == [[]]
-    assert _tags([0.2, JOIN + 0.01, 0.2, 0.2]).picked(torn) == [[("cooking", CLEAR <= JOIN + 0.01)]]
+    assert _tags([0.2, JOIN["en"] + 0.01, 0.2, 0.2]).picked(torn) == [[("cooking", True)]]
 
 
 def test_without_a_gate_a_post_gets_the_one_chosen_topic():

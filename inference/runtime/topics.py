@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from inference.runtime.derived_cache import cached_arrays
-from inference.runtime.topic_gate import CLEAR, FEATURES as GATE_FEATURES, JOIN, NEAREST, RAISED, TOPICS_A_POST, TopicGate, gate_file
+from inference.runtime.topic_gate import FEATURES as GATE_FEATURES, JOIN, NEAREST, RAISED, TOPICS_A_POST, TopicGate, gate_file
 from inference.text.segment_data import PACKAGE_DATA
 
 TOPICS_EN = PACKAGE_DATA / "topics_en.txt"
@@ -189,6 +189,7 @@ class TopicTags:
         self._terms, self._cues = [matcher(t) for t in self.terms], [matcher(c) for c in self.cues]
         self._cue_index = TermIndex(self._cues)
         self.gate: TopicGate | None = None  # the judged gate (`picked`), where the language has one
+        self.join = JOIN["en"]  # the gate's probability for another topic to join (`load` sets the language's)
         self.companions: dict[str, tuple[str, ...]] = {}  # topic -> the tags people add beside it (`read_companions`)
 
     @classmethod
@@ -214,7 +215,7 @@ class TopicTags:
                 raise InvalidTopics(f"{path}: {kind} for no topic: {', '.join(sorted(set(lines_of) - set(words)))}")
         tags = cls(words, arrays["vectors"], MIN_COSINE[lang], description_terms(lines, words, cues),
                    [cues.get(w, ()) for w in words])
-        tags.gate = TopicGate.load(gate_file(lang), path, words)
+        tags.gate, tags.join = TopicGate.load(gate_file(lang), path, words), JOIN[lang]
         tags.companions = companions
         return tags
 
@@ -236,7 +237,7 @@ class TopicTags:
     def picked(self, contexts: np.ndarray, texts: list[str] | None = None) -> list[list[tuple[str, bool]]]:
         """The topics of each row of contexts [B, D] as (tag words, very clear) pairs: the one `chosen`
         topic (very clear too at RAISED), and where the language has a judged gate (runtime/topic_gate.py), another
-        of the nearest whose probability is JOIN or more (very clear at CLEAR), TOPICS_A_POST at most."""
+        of the nearest whose probability is the language's JOIN or more (very clear), TOPICS_A_POST at most."""
         if len(self.words) < 2:
             return [[] for _ in range(len(contexts))]
         out = []
@@ -248,7 +249,7 @@ class TopicTags:
             indices, rows = self._features(*bonused)
             p = dict(zip((self.words[i] for i in indices), self.gate.probabilities(rows, indices)))  # topic -> [NEAREST]
             kept = [(topic, clear or bool(p.get(topic, 0.0) >= RAISED))] if topic else []
-            kept += [(w, bool(q >= CLEAR)) for w, q in sorted(p.items(), key=lambda item: -item[1]) if q >= JOIN and w != topic]
+            kept += [(w, True) for w, q in sorted(p.items(), key=lambda item: -item[1]) if q >= self.join and w != topic]
             out.append(kept[:TOPICS_A_POST])
         return out
 
