@@ -47,7 +47,7 @@ def test_a_likely_second_topic_joins_the_one_the_bounds_take_and_stands_past_the
     assert zh.picked(CLEARLY_GAMING) == [[("gaming", True)]]
 
 
-def test_the_gate_never_drops_the_topic_the_bounds_take_and_adds_at_most_one_more():
+def test_the_gate_never_drops_the_topic_the_bounds_take_and_adds_the_others_it_is_sure_of():
     picked = _tags([0.05, 0.95, 0.95, 0.95]).picked(CLEARLY_GAMING)[0]
     assert picked[0] == ("gaming", True) and len(picked) == TOPICS_A_POST
 

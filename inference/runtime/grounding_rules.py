@@ -169,7 +169,7 @@ UNRAISED = frozenset({"layoffs"})  # topics of a misfortune: wrongly raised they
 
 def clear_topic_placed(kept: list) -> list:
     """kept: (Ranked, entry) pairs best first; a very clear topic (`add_topic`) below TOPIC_PLACE moves up
-    to it, a second one to the place after the first, at the score of the pair it moves ahead of: the post's
+    to it, another one to the place after the one before, at the score of the pair it moves ahead of: the post's
     own words (#Drip, #Cartridge) do not push what the post is about (#DIY; #TVShows and #Anime) out of the list."""
     last = -1  # where the last very clear topic stands
     for i in range(len(kept)):

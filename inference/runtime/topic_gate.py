@@ -40,11 +40,11 @@ FEATURES = (
     "cue", "named", "written",  # the post writes one of its cue words; the named bonus; its description or cue words
     "lead",  # its cosine less the nearest topic's (0 for the nearest)
 )
-# another of the nearest topics this likely joins the candidates and stands past the relevance floor, placed third
-# or fourth at the latest (grounding_rules.clear_topic_placed); per language, as judged side by side (docs/results.md)
+# another of the nearest topics this likely joins the candidates and stands past the relevance floor, placed right
+# after the first at the latest (grounding_rules.clear_topic_placed); per language, as judged side by side (docs/results.md)
 JOIN = {"en": 0.45, "zh": 0.5}
 RAISED = 0.5  # the fixed bounds' topic this likely is very clear too, whatever its margin
-TOPICS_A_POST = 2
+TOPICS_A_POST = 3  # the fixed bounds' topic and the gate's, all three nearest at most
 
 
 class InvalidTopicGate(ValueError):
