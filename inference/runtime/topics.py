@@ -88,27 +88,26 @@ def prototypes(vectors: np.ndarray, owners: list[str], words: list[str]) -> np.n
     return sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
 
 
-def read_cues(path: Path) -> dict[str, tuple[str, ...]]:
-    """tag words -> the cue words of its "tag words = word, word" lines (lower case)."""
-    cues: dict[str, tuple[str, ...]] = {}
+def _listed(path: Path, kind: re.Pattern) -> dict[str, tuple[str, ...]]:
+    """tag words -> the comma-separated items of its lines of `kind` ("tag words = a, b" or "tag words + a, b")."""
+    out: dict[str, tuple[str, ...]] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
-        found = _CUE_LINE.match(line) if not line.startswith("#") else None
+        found = kind.match(line) if not line.startswith("#") else None
         if found:
             words = found.group(1).strip()
-            cues[words] = cues.get(words, ()) + tuple(t.strip().lower() for t in found.group(2).split(",") if t.strip())
-    return cues
+            out[words] = out.get(words, ()) + tuple(t.strip() for t in found.group(2).split(",") if t.strip())
+    return out
+
+
+def read_cues(path: Path) -> dict[str, tuple[str, ...]]:
+    """tag words -> the cue words of its "tag words = word, word" lines (lower case)."""
+    return {words: tuple(t.lower() for t in terms) for words, terms in _listed(path, _CUE_LINE).items()}
 
 
 def read_companions(path: Path) -> dict[str, tuple[str, ...]]:
     """tag words -> the tags of its "tag words + tag, tag" lines: what people add beside it (#Runner beside
     #Running), which a very clear topic brings along (grounding_rules.add_topic)."""
-    out: dict[str, tuple[str, ...]] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        found = _COMPANION_LINE.match(line) if not line.startswith("#") else None
-        if found:
-            words = found.group(1).strip()
-            out[words] = out.get(words, ()) + tuple(t.strip() for t in found.group(2).split(",") if t.strip())
-    return out
+    return _listed(path, _COMPANION_LINE)
 
 
 def description_terms(lines: list[tuple[str, str]], words: list[str],
