@@ -248,6 +248,7 @@ def test_a_grief_post_gets_no_engagement_tag(safety):
     gone = "Our dog Biscuit passed away this morning. 14 years of stolen socks and muddy paws"
     assert not safety.check("dogs of instagram", gone, "en").allowed and safety.check("dogs", gone, "en").allowed
     assert safety.check("dogs of instagram", "Biscuit learnt to sit today!", "en").allowed
+    assert not safety.check("comedy", "grandad's funeral was today. he passed away last week", "en").allowed
 
 
 def test_an_occasion_a_grief_post_names_is_kept_and_cheer_on_other_posts_is_untouched(safety):
