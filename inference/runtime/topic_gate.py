@@ -9,7 +9,7 @@ bias of its own, fitted on the posts' three nearest topics that labellers marked
 
     x = features [F], t = the topic  ->  p = sigmoid(w . (x - mean) / scale + bias + topic_bias[t])
 
-Beside the topic the fixed bounds take, another of the nearest joins the candidates where its p is the
+Beside the topic the fixed bounds take, the others of the nearest join the candidates where their p is the
 language's JOIN or more (TOPICS_A_POST topics at most), and stands past the relevance floor; the fixed bounds'
 topic stands past it at RAISED or more, though another topic near it cut its margin under CLEAR_MARGIN. The bounds were
 read on the labels' cross-validated probabilities (export/topic_gate.py `fit`); the gate drops no topic the

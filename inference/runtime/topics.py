@@ -11,8 +11,8 @@ which reads the tag word's own vector (#Moving, #WorkLife sit far from the posts
 writes one of a topic's cue words ("strava", "aeropress", "瑞幸") is CUE_BONUS closer to it, and one that
 writes a description or cue word of the topic then closest ("Catan", "sourdough", "年夜饭") NAMED_BONUS closer
 to that one: the encoder's vector of a short or joking post is often unsure of what the post plainly names.
-Where the language has a judged gate (runtime/topic_gate.py), another of the post's nearest topics that labellers
-would likely add joins it (#Family beside #Birthday, #Pets under a vet visit; `picked`).
+Where the language has a judged gate (runtime/topic_gate.py), the others of the post's nearest topics that labellers
+would likely add join it (#Family beside #Birthday, #Pets under a vet visit; `picked`).
 A very clear topic brings the tags people add beside it ("running + runner, running community" lines:
 `read_companions`), which meet the relevance floor themselves.
 The bounds were read on posts written for the purpose
@@ -209,9 +209,9 @@ class TopicTags:
         arrays = build() if inputs is None else cached_arrays(f"topics-{lang}-{kind}-{_fingerprint(encoder)}", VERSION,
                                                               [path, *inputs], build)
         cues, companions = read_cues(path), read_companions(path)
-        for kind, lines_of in (("cue words", cues), ("companion tags", companions)):
-            if set(lines_of) - set(words):
-                raise InvalidTopics(f"{path}: {kind} for no topic: {', '.join(sorted(set(lines_of) - set(words)))}")
+        for what, listed in (("cue words", cues), ("companion tags", companions)):
+            if set(listed) - set(words):
+                raise InvalidTopics(f"{path}: {what} for no topic: {', '.join(sorted(set(listed) - set(words)))}")
         tags = cls(words, arrays["vectors"], MIN_COSINE[lang], description_terms(lines, words, cues),
                    [cues.get(w, ()) for w in words])
         tags.gate, tags.join = TopicGate.load(gate_file(lang), path, words), JOIN[lang]
@@ -235,7 +235,7 @@ class TopicTags:
 
     def picked(self, contexts: np.ndarray, texts: list[str] | None = None) -> list[list[tuple[str, bool]]]:
         """The topics of each row of contexts [B, D] as (tag words, very clear) pairs: the one `chosen`
-        topic (very clear too at RAISED), and where the language has a judged gate (runtime/topic_gate.py), another
+        topic (very clear too at RAISED), and where the language has a judged gate (runtime/topic_gate.py), the others
         of the nearest whose probability is the language's JOIN or more (very clear), TOPICS_A_POST at most."""
         if len(self.words) < 2:
             return [[] for _ in range(len(contexts))]
