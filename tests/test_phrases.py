@@ -277,6 +277,12 @@ def test_an_irregular_past_opening_a_sentence_is_no_part_of_the_name_after_it():
     assert "took biscuit" not in found and "biscuit" in found
 
 
+def test_a_past_tense_opening_a_sentence_before_a_day_or_time_word_is_no_title():
+    assert "spent saturday" not in words_of("Spent Saturday putting up shelves. They are level.")
+    assert "finished tomorrow" not in words_of("Finished Tomorrow, and Tomorrow, and Tomorrow on the bus")
+    assert "boxing day" in words_of("Boxing Day sales are chaos")
+
+
 def test_a_gerund_after_an_article_names_the_noun_after_it_and_is_no_tag_alone():
     found = words_of("got a parking ticket while feeding the meter")
     assert "parking ticket" in found and "parking" not in found

@@ -17,7 +17,7 @@ only once soon later sometimes often maybe perhaps almost quite rather all any s
 neither few more most much many other another such same own one ones lol lmao omg wow yeah yep nope ok okay oh
 ah haha hey hi hello please thanks thank pls plz rt cc btw imo tbh idk rn gonna wanna gotta via amp ur u im dont
 cant wont didnt doesnt isnt haven't hasn't hadn't ain't havent hasnt hadnt aint because cause cuz tho though
-although unless whether
+although unless whether afterwards afterward beforehand meanwhile eventually anyway anyways
 """.split())
 # Never alone, and delimiters of lowercase key phrases, but kept inside capitalised spans
 # ("Black Friday", "New York", "Great North Run").
@@ -30,7 +30,7 @@ takes took come comes came know knew think thought say says said see saw seen wa
 love loves let feel felt look looks looking try tries tried trying keep kept give gave put watch watching beat
 win won lose lost play played monday tuesday wednesday thursday friday saturday sunday january february march
 april june july august september october november december mon tue wed thu fri sat sun jan feb mar apr jun jul
-aug sep sept oct nov dec am pm ago past yet anyway literally actually basically totally definitely anymore
+aug sep sept oct nov dec am pm ago past yet literally actually basically totally definitely anymore
 overnight right everywhere anywhere somewhere nowhere instead ahead away together alone forever twice enough
 probably seriously honestly apparently clearly suddenly recently usually especially exactly nearly
 myself yourself himself herself itself ourselves yourselves themselves nobody somebody everybody anybody mine

@@ -230,6 +230,8 @@ def _capitalised_spans(clause: list[_Token]) -> Iterable[tuple[str, float, str]]
             rest = _trim(span[1:])  # "Watching Elden Ring" -> "Elden Ring"; "Boxing Day" stays whole
             if len(rest) > 1 or (rest and not _rejected_alone(rest[0], dictionary)):
                 span = rest
+            elif not span[0].lower.endswith("ing"):  # "Spent Saturday", "Finished Tomorrow": no title ("Boxing Day" is)
+                span = []
         words = _words(span, titled=True)
         n = words.count(" ") + 1
         if not span or n > 4 or (n == 1 and _rejected_alone(span[0], dictionary)):
