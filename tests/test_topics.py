@@ -211,13 +211,25 @@ def test_a_post_between_two_related_topics_still_gets_the_closer_one():
 
 
 def test_the_term_index_finds_the_topics_whose_words_a_text_writes_as_a_loop_over_them_would(topics):
-    from inference.runtime.topics import TermIndex, matcher, padded_words, written
+    from inference.runtime.topics import TermIndex, loose_words, matcher, padded_words, written
 
-    matchers = [matcher(("stardew valley", "catan")), matcher(("ran", "parkrun")), matcher(("原神", "王者荣耀"))]
+    matchers = [matcher(("stardew valley", "catan")), matcher(("ran", "parkrun")), matcher(("原神", "王者荣耀")),
+                matcher(("put up shelves",))]
     index = TermIndex(matchers)
-    for text in ("Stardew Valley until 2am, then parkrun", "catanzaro trip", "今晚原神打到两点", "I ran", ""):
-        padded = padded_words(text)
-        assert index.hits(text, padded) == {i for i, m in enumerate(matchers) if written(m, text, padded)}
-    text = "Saka with the outside of the boot, then Valorant with the squad"
-    padded = padded_words(text)
-    assert topics._cue_index.hits(text, padded) == {i for i, c in enumerate(topics._cues) if written(c, text, padded)}
+    for text in ("Stardew Valley until 2am, then parkrun", "catanzaro trip", "今晚原神打到两点", "I ran", "",
+                 "spent saturday putting up shelves"):
+        read = (padded := padded_words(text), loose_words(padded))
+        assert index.hits(text, *read) == {i for i, m in enumerate(matchers) if written(m, text, *read)}
+    text = "Saka with the outside of the boot, then Valorant with the squad, and I turned 30"
+    read = (padded := padded_words(text), loose_words(padded))
+    assert topics._cue_index.hits(text, *read) == {i for i, c in enumerate(topics._cues) if written(c, text, *read)}
+
+
+def test_a_cue_phrase_of_two_content_words_is_written_in_any_inflection_and_one_of_function_words_only_as_it_is():
+    from inference.runtime.topics import writes
+
+    assert writes("Spent Saturday putting up shelves", ("put up shelves",))
+    assert writes("he turned 30 today", ("turning 30",))
+    assert not writes("the shelf is up", ("put up shelves",))
+    assert not writes("it's feeling like rain", ("feels like",))  # like: a stop word, so only as written
+    assert writes("it feels like rain", ("feels like",))

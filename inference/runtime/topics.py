@@ -30,7 +30,9 @@ import numpy as np
 
 from inference.runtime.derived_cache import cached_arrays
 from inference.runtime.topic_gate import FEATURES as GATE_FEATURES, JOIN, NEAREST, RAISED, TOPICS_A_POST, TopicGate, gate_file
+from inference.text.english_words import FUNCTION_WORDS
 from inference.text.segment_data import PACKAGE_DATA
+from inference.text.verbs import inflection_key
 
 TOPICS_EN = PACKAGE_DATA / "topics_en.txt"
 # the cosine a topic needs, per language (Chinese posts sit closer to every description in this space)
@@ -123,13 +125,16 @@ def description_terms(lines: list[tuple[str, str]], words: list[str],
 _NOT_WORD = re.compile(r"[^\w']+")
 
 
-Matcher = tuple[tuple[str, ...], tuple[str, ...]]  # (Latin terms as " words ", Chinese terms)
+_NO_CONTENT = FUNCTION_WORDS | {"like"}  # "feels like" is no cue phrase in "feeling like a nap"
+Matcher = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]  # (Latin terms as " words ", Chinese, `loose`)
 
 
 def matcher(terms: tuple[str, ...]) -> Matcher:
-    """Terms made ready for `written`: a Latin one padded as whole words, a Chinese one of two characters or more."""
-    return (tuple(f" {_NOT_WORD.sub(' ', t).strip()} " for t in terms if t.isascii()),
-            tuple(t for t in terms if not t.isascii() and len(t) >= 2))
+    """Terms made ready for `written`: a Latin one padded as whole words, a Chinese one of two characters or more,
+    and a Latin one of two content words or more also in its `loose_words` (put up shelves: putting up shelves)."""
+    latin = tuple(f" {_NOT_WORD.sub(' ', t).strip()} " for t in terms if t.isascii())
+    loose = tuple(loose_words(t) for t in latin if sum(w not in _NO_CONTENT for w in t.split()) >= 2)
+    return latin, tuple(t for t in terms if not t.isascii() and len(t) >= 2), loose
 
 
 def padded_words(text: str) -> str:
@@ -137,9 +142,15 @@ def padded_words(text: str) -> str:
     return f" {_NOT_WORD.sub(' ', text.lower())} "
 
 
-def written(found: Matcher, text: str, padded: str) -> bool:
-    """The text (and its `padded_words`) writes one of the matcher's terms."""
-    return any(t in padded for t in found[0]) or any(t in text for t in found[1])
+def loose_words(padded: str) -> str:
+    """`padded_words` with each word's inflection cut (text/verbs.inflection_key): turned 30 writes turning 30."""
+    return f" {' '.join(inflection_key(w) for w in padded.split())} "
+
+
+def written(found: Matcher, text: str, padded: str, loose: str = "") -> bool:
+    """The text (its `padded_words`, its `loose_words`) writes one of the matcher's terms."""
+    return (any(t in padded for t in found[0]) or any(t in text for t in found[1])
+            or any(t in loose for t in found[2]))
 
 
 class TermIndex:
@@ -149,20 +160,24 @@ class TermIndex:
 
     def __init__(self, matchers: list[Matcher]):
         self.latin: dict[str, list[int]] = {}
+        self.loose: dict[str, list[int]] = {}
         self.chinese: dict[str, list[tuple[str, int]]] = {}  # a term's first two characters -> (term, matcher)
-        for i, (latin, chinese) in enumerate(matchers):
+        for i, (latin, chinese, loose) in enumerate(matchers):
             for term in latin:
                 self.latin.setdefault(term.strip(), []).append(i)
+            for term in loose:  # matched among the text's `loose_words`
+                self.loose.setdefault(term.strip(), []).append(i)
             for term in chinese:  # two characters or more (`matcher`)
                 self.chinese.setdefault(term[:2], []).append((term, i))
-        self.lengths = sorted({term.count(" ") + 1 for term in self.latin})
+        self.lengths = sorted({term.count(" ") + 1 for term in (*self.latin, *self.loose)})
 
-    def hits(self, text: str, padded: str) -> set[int]:
-        """The indices of the matchers one of whose terms the text (and its `padded_words`) writes."""
-        words, out = padded.split(), set()
-        for n in self.lengths:
-            for k in range(len(words) - n + 1):
-                out.update(self.latin.get(" ".join(words[k:k + n]), ()))
+    def hits(self, text: str, padded: str, loose: str = "") -> set[int]:
+        """The indices of the matchers one of whose terms the text (its `padded_words`, its `loose_words`) writes."""
+        out: set[int] = set()
+        for words, terms in ((padded.split(), self.latin), (loose.split(), self.loose)):
+            for n in self.lengths:
+                for k in range(len(words) - n + 1):
+                    out.update(terms.get(" ".join(words[k:k + n]), ()))
         for k in range(len(text) - 1):
             out.update(i for term, i in self.chinese.get(text[k:k + 2], ()) if text.startswith(term, k))
         return out
@@ -171,7 +186,8 @@ class TermIndex:
 def writes(text: str, terms: tuple[str, ...]) -> bool:
     """The text writes one of the terms: a Latin one as whole words, a Chinese one (two characters or more)
     anywhere."""
-    return written(matcher(terms), text, padded_words(text))
+    padded = padded_words(text)
+    return written(matcher(terms), text, padded, loose_words(padded))
 
 
 class TopicTags:
@@ -263,11 +279,11 @@ class TopicTags:
         clear = row[first] >= self.min_cosine and margin >= MIN_MARGIN
         return (self.words[first], bool(margin >= CLEAR_MARGIN)) if clear else (None, False)
 
-    def _features(self, row, raw, named, cues, text, padded) -> tuple[np.ndarray, np.ndarray]:
+    def _features(self, row, raw, named, cues, text, read) -> tuple[np.ndarray, np.ndarray]:
         """`nearest` of one row of `_bonused`."""
         order = np.argsort(-row, kind="stable")[:NEAREST]
         rows = [[row[j], raw[j], self._margin(row, j), float(k == 0), float(k == 1), float(cues[j]),
-                 float(named and k == 0), float(bool(text) and written(self._terms[j], text, padded)),
+                 float(named and k == 0), float(bool(text) and written(self._terms[j], text, *read)),
                  row[j] - row[order[0]]] for k, j in enumerate(order)]
         return order, np.asarray(rows, dtype=np.float64).reshape(-1, len(GATE_FEATURES))
 
@@ -278,17 +294,17 @@ class TopicTags:
     def _bonused(self, contexts: np.ndarray, texts: list[str] | None):
         """Per row: its cosines with every topic, cue and named bonuses added [T], the same without them
         [T], whether the named bonus was given, whether it writes each topic's cue words [T], its text and
-        `padded_words`."""
+        its (`padded_words`, `loose_words`)."""
         sims = np.asarray(contexts, dtype=np.float32) @ self.vectors.T  # [B, T]
         for b, raw in enumerate(sims):
             text = texts[b] if texts is not None else ""
-            padded = padded_words(text)
+            read = (padded := padded_words(text), loose_words(padded))
             row = raw.copy()
-            hit = self._cue_index.hits(text, padded) if text else set()
+            hit = self._cue_index.hits(text, *read) if text else set()
             cues = [i in hit for i in range(len(self.words))]
             row += CUE_BONUS * np.array(cues, dtype=np.float32)
             first = int(np.argmax(row))
-            named = bool(text) and written(self._terms[first], text, padded)
+            named = bool(text) and written(self._terms[first], text, *read)
             if named:
                 row[first] += NAMED_BONUS
-            yield row, raw, named, cues, text, padded
+            yield row, raw, named, cues, text, read

@@ -89,3 +89,19 @@ def activities(text: str, dictionary: frozenset[str]) -> list[str]:
         for base in _bases(word, dictionary):
             found.setdefault(gerund(base))
     return list(found)
+
+
+_INFLECTIONS = ("ing", "ed", "es", "s")
+
+
+def inflection_key(word: str) -> str:
+    """A word with its inflection cut, the same for its forms: putting, put -> put; turned, turning -> turn;
+    candles, candle -> candl; shopping -> shop. Crude (no dictionary): only for comparing phrases word by word."""
+    word = IRREGULAR.get(word, word)
+    for suffix in _INFLECTIONS:
+        if len(word) > len(suffix) + 2 and word.endswith(suffix):
+            word = word[:-len(suffix)]
+            break
+    if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "aeiouls":
+        word = word[:-1]
+    return word[:-1] if len(word) > 3 and word.endswith("e") else word
