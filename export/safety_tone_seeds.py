@@ -27,7 +27,8 @@ TONE = {
               + [f"lost {k}" for k in _KIN_EN] + [f"goodbye {k}" for k in _KIN_EN] + _IMPLICIT_GRIEF_EN,
         "zh": ["去世", "过世", "离世", "逝世", "病逝", "安息", "一路走好", "节哀", "葬礼", "追悼", "忌日", "头七",
                "悼念", "哀悼", "缅怀", "默哀", "永别", "离开了我们"]
-              + [f"{k} 走了" for k in _KIN_ZH] + [f"{k} 不在了" for k in _KIN_ZH],
+              + [f"{k} 走了" for k in _KIN_ZH] + [f"{k} 不在了" for k in _KIN_ZH]
+              + ["猫 走了", "狗 走了", "它走了", "它不在了"],  # a pet by its name: 橘子走了 beside its 猫砂盆
     },
     "cheerful": {
         "en": ["happy", "merry", "congrats", "congratulations", "celebrate", "celebration", "celebrating", "party",
