@@ -277,6 +277,12 @@ def test_an_irregular_past_opening_a_sentence_is_no_part_of_the_name_after_it():
     assert "took biscuit" not in found and "biscuit" in found
 
 
+def test_a_word_that_judges_a_thing_is_no_part_of_a_key_phrase():
+    found = words_of("Made a massive pot of chilli. Made his awful curry, toenail questionable")
+    assert {"chilli", "curry", "toenail"} <= set(found)
+    assert not {"massive pot", "awful curry", "toenail questionable", "massive", "awful"} & set(found)
+
+
 def test_a_past_tense_opening_a_sentence_before_a_day_or_time_word_is_no_title():
     assert "spent saturday" not in words_of("Spent Saturday putting up shelves. They are level.")
     assert "finished tomorrow" not in words_of("Finished Tomorrow, and Tomorrow, and Tomorrow on the bus")

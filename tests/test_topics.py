@@ -230,6 +230,7 @@ def test_a_cue_phrase_of_two_content_words_is_written_in_any_inflection_and_one_
 
     assert writes("Spent Saturday putting up shelves", ("put up shelves",))
     assert writes("he turned 30 today", ("turning 30",))
+    assert writes("Put up a shelf. It is level.", ("put up shelves",))  # no article, shelf as shelves
     assert not writes("the shelf is up", ("put up shelves",))
     assert not writes("it's feeling like rain", ("feels like",))  # like: a stop word, so only as written
     assert writes("it feels like rain", ("feels like",))

@@ -31,6 +31,7 @@ import numpy as np
 from inference.runtime.derived_cache import cached_arrays
 from inference.runtime.topic_gate import FEATURES as GATE_FEATURES, JOIN, NEAREST, RAISED, TOPICS_A_POST, TopicGate, gate_file
 from inference.text.english_words import FUNCTION_WORDS
+from inference.text.phrases import DETERMINERS
 from inference.text.segment_data import PACKAGE_DATA
 from inference.text.verbs import inflection_key
 
@@ -143,8 +144,9 @@ def padded_words(text: str) -> str:
 
 
 def loose_words(padded: str) -> str:
-    """`padded_words` with each word's inflection cut (text/verbs.inflection_key): turned 30 writes turning 30."""
-    return f" {' '.join(inflection_key(w) for w in padded.split())} "
+    """`padded_words` with each word's inflection cut (text/verbs.inflection_key) and no article or possessive
+    (`DETERMINERS`): "turned 30" writes "turning 30", "put up a shelf" writes "put up shelves"."""
+    return f" {' '.join(inflection_key(w) for w in padded.split() if w not in DETERMINERS)} "
 
 
 def written(found: Matcher, text: str, padded: str, loose: str = "") -> bool:

@@ -35,7 +35,9 @@ overnight right everywhere anywhere somewhere nowhere instead ahead away togethe
 probably seriously honestly apparently clearly suddenly recently usually especially exactly nearly
 myself yourself himself herself itself ourselves yourselves themselves nobody somebody everybody anybody mine
 yours hers ours theirs
-""".split())
+massive huge enormous awful terrible horrible dreadful lovely gorgeous stunning wonderful fantastic incredible
+brilliant excellent decent weird strange odd crazy insane stupid ridiculous questionable dodgy proper entire utter
+""".split())  # the last two lines: how the post finds a thing, not what it is about (#MassivePot, #AwfulCurry)
 # Fragments: numbers written as words, ordinals, multiples and forms of function verbs say nothing alone
 # (#Third, #Double, #Doing); inside a phrase they stay ("second half", "triple double", "third time").
 CARDINALS = frozenset("""

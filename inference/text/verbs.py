@@ -96,8 +96,11 @@ _INFLECTIONS = ("ing", "ed", "es", "s")
 
 def inflection_key(word: str) -> str:
     """A word with its inflection cut, the same for its forms: putting, put -> put; turned, turning -> turn;
-    candles, candle -> candl; shopping -> shop. Crude (no dictionary): only for comparing phrases word by word."""
+    candles, candle -> candl; shopping -> shop; shelves, shelf -> shelf. Crude (no dictionary): only for comparing
+    phrases word by word."""
     word = IRREGULAR.get(word, word)
+    if len(word) > 4 and word.endswith("ves"):  # shelves, shelf -> shelf
+        return word[:-3] + "f"
     for suffix in _INFLECTIONS:
         if len(word) > len(suffix) + 2 and word.endswith(suffix):
             word = word[:-len(suffix)]
