@@ -1,5 +1,5 @@
 """The tone rule's seeds (inference/runtime/safety_tone.py), part of the safety lexicon's hand-curated seeds
-(export/safety_seeds.py re-exports TONE): grief cues, cheerful words, occasions."""
+(export/safety_seeds.py re-exports TONE): grief cues, mourning words, cheerful words, occasions."""
 
 from __future__ import annotations
 
@@ -29,6 +29,13 @@ TONE = {
                "悼念", "哀悼", "缅怀", "默哀", "永别", "离开了我们"]
               + [f"{k} 走了" for k in _KIN_ZH] + [f"{k} 不在了" for k in _KIN_ZH]
               + ["猫 走了", "狗 走了", "它走了", "它不在了"],  # a pet by its name: 橘子走了 beside its 猫砂盆
+    },
+    # tags of mourning stand only on a post read as grief (the topic tags #PetLoss, #Grief, #思念 among them):
+    # #PetLoss under an old dog's birthday would tell its owner it died
+    "mourning": {
+        "en": ["pet loss", "grief", "grieving", "rainbow bridge", "in loving memory", "forever in our hearts",
+               "gone too soon", "rest easy"],
+        "zh": ["思念", "怀念", "一路走好"],
     },
     "cheerful": {
         "en": ["happy", "merry", "congrats", "congratulations", "celebrate", "celebration", "celebrating", "party",

@@ -251,6 +251,16 @@ def test_a_grief_post_gets_no_engagement_tag(safety):
     assert not safety.check("comedy", "grandad's funeral was today. he passed away last week", "en").allowed
 
 
+def test_a_mourning_tag_stands_only_on_a_grief_post(safety):
+    gone = "Our dog Biscuit passed away this morning. 14 years of stolen socks and muddy paws"
+    assert safety.check("pet loss", gone, "en").allowed and safety.check("rainbow bridge", gone, "en").allowed
+    assert not safety.check("pet loss", "Biscuit turned 14 today and still steals socks", "en").allowed
+    assert not safety.check("grief", "The queue at the post office went round the block", "en").allowed
+    assert safety.check("思念", "爷爷去世三年了，今天路过他常去的公园", "zh").allowed
+    assert not safety.check("思念", "异地恋第一百天，好想他", "zh").allowed
+    assert not safety.check("吸猫", "橘子走了，猫砂盆还没舍得收", "zh").allowed  # a pet by its name: a grief post
+
+
 def test_an_occasion_a_grief_post_names_is_kept_and_cheer_on_other_posts_is_untouched(safety):
     assert safety.check("christmas", "First Christmas since we lost our dad. Set a place for him anyway", "en").allowed
     assert not safety.check("merry christmas", "First Christmas since we lost our dad. Set a place for him anyway", "en").allowed

@@ -234,3 +234,16 @@ def test_a_cue_phrase_of_two_content_words_is_written_in_any_inflection_and_one_
     assert not writes("the shelf is up", ("put up shelves",))
     assert not writes("it's feeling like rain", ("feels like",))  # like: a stop word, so only as written
     assert writes("it feels like rain", ("feels like",))
+
+
+def test_a_chinese_post_missing_someone_who_died_gets_the_mourning_topic_and_the_filter_keeps_it_there():
+    from inference.runtime.safety import SafetyFilter
+    from inference.runtime.suggester import DEFAULT_MODELS_DIR
+
+    zh = TopicTags.load(SentenceEncoder.load(), "zh")
+    post = "爷爷走了一年了，今天路过他常坐的长椅，站了好一会儿"
+    picked = zh.picked(SentenceEncoder.load().encode([post]), [post])[0]
+    assert "思念" in [topic for topic, _ in picked]
+    safety = SafetyFilter.load(DEFAULT_MODELS_DIR / "safety.json")
+    assert safety.check("思念", post, "zh").allowed
+    assert not safety.check("思念", "异地恋第一百天，今天又路过我们常坐的长椅", "zh").allowed

@@ -1,10 +1,11 @@
-"""The tone rule of the safety filter: no cheerful tag on a grief post.
+"""The tone rule of the safety filter: no cheerful tag on a grief post, and no mourning tag on any other.
 
 A post or thread about a death or a loss (the lexicon's `tone.grief_cues`: "passed away", "funeral",
 "lost" with "mum", 去世, 外婆 with 走了) gets no tag holding a cheerful or joking word (`tone.cheerful`:
 happy, party, lol, "i died", 快乐, 哈哈), and no occasion tag (`tone.occasions`: fathers day,
 birthday, 生日) unless the post itself names that occasion ("our first Christmas without her"):
-#HappyFathersDay under a father's death is hurtful, #RIP is fine. Data: inference/models/safety.json,
+#HappyFathersDay under a father's death is hurtful, #RIP is fine. A tag of mourning (`tone.mourning`: pet
+loss, grief, rainbow bridge, 思念) stands only on a grief post. Data: inference/models/safety.json,
 built from export/safety_seeds.py.
 
 Most losses are told in no word a list can hold ("still can't wash Dad's mug"): where the caller has the
@@ -55,6 +56,7 @@ class Tone:
         self.reader = GriefReader(reader) if reader else None  # safety.json's grief_reader, or none
         cues = [t for ts in data.get("grief_cues", {}).values() for t in ts]
         self.grief = make_group("tone:grief", "grief", "contextual", False, cues)
+        self.mourning = _terms([t for ts in data.get("mourning", {}).values() for t in ts])
         self.cheerful = _terms([t for ts in data.get("cheerful", {}).values() for t in ts])
         self.occasions = _terms([t for ts in data.get("occasions", {}).values() for t in ts])
         self.holidays = _terms([t for ts in data.get("holidays", {}).values() for t in ts])
@@ -67,9 +69,10 @@ class Tone:
 
     def objection(self, tag_words: str, ctx: Context) -> str | None:
         """Why this tag may not stand under this post, or None."""
-        if not ctx.is_about(self.grief):
-            return None
         stems, joined = [stem(w) for w in tokens(tag_words)], compact(tag_words)
+        if not ctx.is_about(self.grief):
+            mourning = _holds(self.mourning, stems, joined)
+            return f"mourning tag ({', '.join(mourning)}) on a post not read as grief" if mourning else None
         if cheerful := _holds(self.cheerful, stems, joined):
             return f"cheerful tag ({', '.join(cheerful)}) on a grief post"
         for occasion in _holds(self.occasions, stems, joined):
