@@ -30,7 +30,7 @@ TONE = {
               + [f"{k} 走了" for k in _KIN_ZH] + [f"{k} 不在了" for k in _KIN_ZH]
               + ["猫 走了", "狗 走了", "它走了", "它不在了"],  # a pet by its name: 橘子走了 beside its 猫砂盆
     },
-    # tags of mourning stand only on a post read as grief (the topic tags #PetLoss, #Grief, #思念 among them):
+    # tags of mourning stand only on a post read as grief (#PetLoss, #RainbowBridge, the Chinese topic tag #思念):
     # #PetLoss under an old dog's birthday would tell its owner it died
     "mourning": {
         "en": ["pet loss", "grief", "grieving", "rainbow bridge", "in loving memory", "forever in our hearts",

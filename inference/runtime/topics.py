@@ -8,7 +8,8 @@ A post gets the topic its post + thread vector is closest to when that cosine is
 MIN_COSINE and beats every topic not RELATED to it by MIN_MARGIN (a post between two unrelated topics gets
 neither; #Books beside #Reading is one subject); one CLEAR_MARGIN above them stands past the relevance floor,
 which reads the tag word's own vector (#Moving, #WorkLife sit far from the posts they name). A post that
-writes one of a topic's cue words ("strava", "aeropress", "瑞幸") is CUE_BONUS closer to it, and one that
+writes one of a topic's cue words ("strava", "aeropress", "瑞幸"; a phrase of two content words in any
+inflection: "putting up a shelf" writes "put up shelves") is CUE_BONUS closer to it, and one that
 writes a description or cue word of the topic then closest ("Catan", "sourdough", "年夜饭") NAMED_BONUS closer
 to that one: the encoder's vector of a short or joking post is often unsure of what the post plainly names.
 Where the language has a judged gate (runtime/topic_gate.py), the others of the post's nearest topics that labellers
