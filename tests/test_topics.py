@@ -247,3 +247,11 @@ def test_a_chinese_post_missing_someone_who_died_gets_the_mourning_topic_and_the
     safety = SafetyFilter.load(DEFAULT_MODELS_DIR / "safety.json")
     assert safety.check("思念", post, "zh").allowed
     assert not safety.check("思念", "异地恋第一百天，今天又路过我们常坐的长椅", "zh").allowed
+
+
+def test_a_topic_of_misfortune_stands_only_where_the_post_writes_its_words(topics):
+    posts = ["Got laid off this morning along with most of my team. Eight years there.",
+             "Hit 1500 after being stuck around 1380 for eight months. all I changed was no more bullet after midnight"]
+    picked = topics.picked(SentenceEncoder.load().encode(posts), posts)
+    assert "layoffs" in [topic for topic, _ in picked[0]]
+    assert "layoffs" not in [topic for topic, _ in picked[1]]

@@ -46,6 +46,9 @@ CLEAR_MARGIN = 0.08
 RELATED = 0.6  # topics whose vectors are this close (cosine) are one subject for the margin
 NAMED_BONUS = 0.05  # cosine added to the closest topic when the post writes one of its description or cue words
 CUE_BONUS = 0.05  # cosine added first to every topic whose cue words the post writes (a cue is rarely another topic's)
+# topics of a misfortune stand only where the post writes one of their description or cue words: #Layoffs under a chess
+# rating stuck for eight months, or a job offer after months of rejections, tells the poster something hurtful
+MISFORTUNE = frozenset({"layoffs", "mental health"})
 VERSION = 2  # of the cached vectors: bump when how they are computed changes (2: a topic's lines averaged)
 
 
@@ -255,7 +258,8 @@ class TopicTags:
     def picked(self, contexts: np.ndarray, texts: list[str] | None = None) -> list[list[tuple[str, bool]]]:
         """The topics of each row of contexts [B, D] as (tag words, very clear) pairs: the one `chosen`
         topic (very clear too at RAISED), and where the language has a judged gate (runtime/topic_gate.py), the others
-        of the nearest whose probability is the language's JOIN or more (very clear), TOPICS_A_POST at most."""
+        of the nearest whose probability is the language's JOIN or more (very clear), TOPICS_A_POST at most; a topic of
+        MISFORTUNE only where the text writes one of its words."""
         if len(self.words) < 2:
             return [[] for _ in range(len(contexts))]
         out = []
@@ -268,7 +272,9 @@ class TopicTags:
             p = dict(zip((self.words[i] for i in indices), self.gate.probabilities(rows, indices)))  # topic -> [NEAREST]
             kept = [(topic, clear or bool(p.get(topic, 0.0) >= RAISED))] if topic else []
             kept += [(w, True) for w, q in sorted(p.items(), key=lambda item: -item[1]) if q >= self.join and w != topic]
-            out.append(kept[:TOPICS_A_POST])
+            text, read = bonused[4], bonused[5]
+            out.append([(w, c) for w, c in kept if w not in MISFORTUNE
+                        or (text and written(self._terms[self.words.index(w)], text, *read))][:TOPICS_A_POST])
         return out
 
     def nearest(self, contexts: np.ndarray, texts: list[str] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
