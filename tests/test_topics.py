@@ -251,7 +251,8 @@ def test_a_chinese_post_missing_someone_who_died_gets_the_mourning_topic_and_the
 
 def test_a_topic_of_misfortune_stands_only_where_the_post_writes_its_words(topics):
     posts = ["Got laid off this morning along with most of my team. Eight years there.",
-             "Hit 1500 after being stuck around 1380 for eight months. all I changed was no more bullet after midnight"]
-    picked = topics.picked(SentenceEncoder.load().encode(posts), posts)
-    assert "layoffs" in [topic for topic, _ in picked[0]]
-    assert "layoffs" not in [topic for topic, _ in picked[1]]
+             "Hit 1500 after being stuck around 1380 for eight months. all I changed was no more bullet after midnight",
+             "Week three of this chemo round. Hair's mostly gone and I've stopped caring about the hats"]
+    picked = [[topic for topic, _ in p] for p in topics.picked(SentenceEncoder.load().encode(posts), posts)]
+    assert "layoffs" in picked[0]
+    assert "layoffs" not in picked[1] and "haircut" not in picked[2]

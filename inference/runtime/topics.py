@@ -46,9 +46,10 @@ CLEAR_MARGIN = 0.08
 RELATED = 0.6  # topics whose vectors are this close (cosine) are one subject for the margin
 NAMED_BONUS = 0.05  # cosine added to the closest topic when the post writes one of its description or cue words
 CUE_BONUS = 0.05  # cosine added first to every topic whose cue words the post writes (a cue is rarely another topic's)
-# topics of a misfortune stand only where the post writes one of their description or cue words: #Layoffs under a chess
-# rating stuck for eight months, or a job offer after months of rejections, tells the poster something hurtful
-MISFORTUNE = frozenset({"layoffs", "mental health"})
+# topics that stand only where the post writes one of their description or cue words: a misfortune (#Layoffs under a
+# chess rating stuck for eight months tells the poster something hurtful), and topics whose vector draws posts about
+# something else (#Haircut under hair lost to chemo, #Motorcycles under a new road bike)
+NEEDS_ITS_WORDS = frozenset({"layoffs", "mental health", "haircut", "motorcycles"})
 VERSION = 2  # of the cached vectors: bump when how they are computed changes (2: a topic's lines averaged)
 
 
@@ -259,7 +260,7 @@ class TopicTags:
         """The topics of each row of contexts [B, D] as (tag words, very clear) pairs: the one `chosen`
         topic (very clear too at RAISED), and where the language has a judged gate (runtime/topic_gate.py), the others
         of the nearest whose probability is the language's JOIN or more (very clear), TOPICS_A_POST at most; a topic of
-        MISFORTUNE only where the text writes one of its words."""
+        NEEDS_ITS_WORDS only where the text writes one of its words."""
         if len(self.words) < 2:
             return [[] for _ in range(len(contexts))]
         out = []
@@ -273,7 +274,7 @@ class TopicTags:
             kept = [(topic, clear or bool(p.get(topic, 0.0) >= RAISED))] if topic else []
             kept += [(w, True) for w, q in sorted(p.items(), key=lambda item: -item[1]) if q >= self.join and w != topic]
             text, read = bonused[4], bonused[5]
-            out.append([(w, c) for w, c in kept if w not in MISFORTUNE
+            out.append([(w, c) for w, c in kept if w not in NEEDS_ITS_WORDS
                         or (text and written(self._terms[self.words.index(w)], text, *read))][:TOPICS_A_POST])
         return out
 
