@@ -115,7 +115,7 @@ GROUPS = {
     ],
     "sexual": [
         ("sexual", "sex|sexy|porn|porno|pornography|nsfw|nude|nudes|naked|xxx|erotic|onlyfans|"
-         "escort|hooker|prostitute|prostitution|brothel|strip club|stripper|playboy|sex tape",
+         "escort|hooker|prostitute|prostitution|brothel|strip club|stripper|playboy|sex tape|buns out",
          "色情|裸照|裸体|裸身|裸露|开房|约炮|情色|三级片|嫖娼|卖淫|性交|性爱|黄片|艳照|床照|扫黄|海天盛筵",
          "sexual", "性|裸"),
     ],
@@ -138,7 +138,7 @@ GROUPS = {
     ],
     "slur_insult": [
         ("insults", "women suck|men suck|libtard|feminazi|trumptard|kill yourself|kys|go die|"
-         "loser|idiot|idiots|stupid people|ugly people|redskin|redskins",
+         "loser|idiot|idiots|stupid people|ugly people|redskin|redskins|blackface|brownface|yellowface|redface|black face|brown face",
          "滚出|滚粗|滚回|去死|脑残|傻逼|傻b|贱人|婊子|人渣|白痴|智障|最丑|丑八怪|棒子|日本鬼子|黑鬼|"
          "装逼|抄家伙|绿茶婊|贱货|狗娘|他妈的|你妈的|操你|草泥马|来个逼|小三|第一胖", "", ""),
     ],

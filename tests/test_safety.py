@@ -251,6 +251,13 @@ def test_a_grief_post_gets_no_engagement_tag(safety):
     assert not safety.check("comedy", "grandad's funeral was today. he passed away last week", "en").allowed
 
 
+def test_the_name_of_a_racist_practice_is_never_suggested_even_where_the_post_writes_its_words(safety):
+    post = "finally a sunscreen with no white cast on me. my brown face thanks you"
+    assert not safety.check("brownface", post, "en").allowed and not safety.check("brown face", post, "en").allowed
+    assert not safety.check("blackface", "halloween costume ideas", "en").allowed
+    assert safety.check("sunscreen", post, "en").allowed
+
+
 def test_a_mourning_tag_stands_only_on_a_grief_post(safety):
     gone = "Our dog Biscuit passed away this morning. 14 years of stolen socks and muddy paws"
     assert safety.check("pet loss", gone, "en").allowed and safety.check("rainbow bridge", gone, "en").allowed
