@@ -30,6 +30,14 @@ TONE = {
               + [f"{k} 走了" for k in _KIN_ZH] + [f"{k} 不在了" for k in _KIN_ZH]
               + ["猫 走了", "狗 走了", "它走了", "它不在了"],  # a pet by its name: 橘子走了 beside its 猫砂盆
     },
+    # an illness or a health scare (a biopsy, chemo, 化疗): no cheerful tag either (#PetsOfInstagram under a wait for
+    # biopsy results read as tasteless), but no mourning tag
+    "worry_cues": {
+        "en": ["biopsy", "chemo", "chemotherapy", "oncology", "oncologist", "tumour", "tumor", "cancer", "diagnosed",
+               "diagnosis", "mammogram", "intensive care", "icu", "scan results", "waiting on results",
+               "waiting for results", "radiotherapy", "palliative"],
+        "zh": ["活检", "化疗", "放疗", "肿瘤", "癌", "确诊", "复查", "住院", "重症", "icu", "做手术", "检查结果", "病危"],
+    },
     # tags of mourning stand only on a post read as grief (#PetLoss, #RainbowBridge, the Chinese topic tag #思念):
     # #PetLoss under an old dog's birthday would tell its owner it died
     "mourning": {

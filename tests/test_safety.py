@@ -258,6 +258,14 @@ def test_the_name_of_a_racist_practice_is_never_suggested_even_where_the_post_wr
     assert safety.check("sunscreen", post, "en").allowed
 
 
+def test_a_post_about_an_illness_gets_no_cheerful_tag_and_no_mourning_tag(safety):
+    worry = "Waiting on biopsy results. They said 7 to 10 days. Walked the dog twice already"
+    assert not safety.check("pets of instagram", worry, "en").allowed and safety.check("dog", worry, "en").allowed
+    assert not safety.check("pet loss", worry, "en").allowed
+    assert not safety.check("吸猫", "化疗第三周，猫一直趴在我腿上", "zh").allowed
+    assert safety.check("pets of instagram", "Walked the dog twice already, what a morning", "en").allowed
+
+
 def test_a_mourning_tag_stands_only_on_a_grief_post(safety):
     gone = "Our dog Biscuit passed away this morning. 14 years of stolen socks and muddy paws"
     assert safety.check("pet loss", gone, "en").allowed and safety.check("rainbow bridge", gone, "en").allowed

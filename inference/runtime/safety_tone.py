@@ -5,7 +5,8 @@ A post or thread about a death or a loss (the lexicon's `tone.grief_cues`: "pass
 happy, party, lol, "i died", 快乐, 哈哈), and no occasion tag (`tone.occasions`: fathers day,
 birthday, 生日) unless the post itself names that occasion ("our first Christmas without her"):
 #HappyFathersDay under a father's death is hurtful, #RIP is fine. A tag of mourning (`tone.mourning`: pet
-loss, grief, rainbow bridge, 思念) stands only on a grief post. Data: inference/models/safety.json,
+loss, grief, rainbow bridge, 思念) stands only on a grief post; a post about an illness or a health scare
+(`tone.worry_cues`: biopsy, chemo, 化疗) gets no cheerful tag either. Data: inference/models/safety.json,
 built from export/safety_seeds.py.
 
 Most losses are told in no word a list can hold ("still can't wash Dad's mug"): where the caller has the
@@ -56,6 +57,8 @@ class Tone:
         self.reader = GriefReader(reader) if reader else None  # safety.json's grief_reader, or none
         cues = [t for ts in data.get("grief_cues", {}).values() for t in ts]
         self.grief = make_group("tone:grief", "grief", "contextual", False, cues)
+        worry = [t for ts in data.get("worry_cues", {}).values() for t in ts]
+        self.worry = make_group("tone:worry", "worry", "contextual", False, worry)
         self.mourning = _terms([t for ts in data.get("mourning", {}).values() for t in ts])
         self.cheerful = _terms([t for ts in data.get("cheerful", {}).values() for t in ts])
         self.occasions = _terms([t for ts in data.get("occasions", {}).values() for t in ts])
@@ -70,12 +73,14 @@ class Tone:
     def objection(self, tag_words: str, ctx: Context) -> str | None:
         """Why this tag may not stand under this post, or None."""
         stems, joined = [stem(w) for w in tokens(tag_words)], compact(tag_words)
-        if not ctx.is_about(self.grief):
-            mourning = _holds(self.mourning, stems, joined)
-            return f"mourning tag ({', '.join(mourning)}) on a post not read as grief" if mourning else None
+        grief = ctx.is_about(self.grief)
+        if not grief and (mourning := _holds(self.mourning, stems, joined)):
+            return f"mourning tag ({', '.join(mourning)}) on a post not read as grief"
+        if not grief and not ctx.is_about(self.worry):
+            return None
         if cheerful := _holds(self.cheerful, stems, joined):
-            return f"cheerful tag ({', '.join(cheerful)}) on a grief post"
-        for occasion in _holds(self.occasions, stems, joined):
+            return f"cheerful tag ({', '.join(cheerful)}) on a post of grief or illness"
+        for occasion in _holds(self.occasions, stems, joined) if grief else ():
             if not _named(occasion, ctx):
                 return f"occasion tag ({occasion}) on a grief post that does not name it"
         return None
