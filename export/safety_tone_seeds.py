@@ -50,7 +50,7 @@ TONE = {
                "fun", "funny", "lol", "lmao", "haha", "yay", "woohoo", "joke", "jokes", "goals", "blessed", "lucky",
                "excited", "cute", "i died", "im dead", "i m dead", "dead", "dying", "hilarious", "yummy", "foodie",
                "vibes", "like for like", "instagood", "photooftheday", "best day ever", "cheers", "tgif", "lit",
-               "instagram", "insta", "comedy", "memes", "meme"],
+               "instagram", "insta", "comedy", "memes", "meme", "lover", "lovers"],
         "zh": ["快乐", "开心", "恭喜", "祝贺", "哈哈", "搞笑", "庆祝", "狂欢", "喜庆", "好运", "幸福", "甜蜜", "可爱",
                "萌", "笑死", "逗比", "段子", "吃货", "点赞", "吸猫", "撸猫"],
     },

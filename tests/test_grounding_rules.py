@@ -9,7 +9,7 @@ import numpy as np
 
 from inference.runtime.grounding import GroundingConfig, Grounder, Prepared
 from inference.runtime.grounding_rules import (clear_topic_placed, demote_loose_guesses, distinct_first, is_loose_guess,
-                                               mark_post_words)
+                                               mark_post_words, says_nothing, unwritten_saying)
 from inference.runtime.ranking import Ranked
 from inference.text.tags import variant_key
 from inference.runtime.tag_index import TagIndex
@@ -119,3 +119,26 @@ def test_a_very_clear_topic_takes_third_place_at_the_latest_and_a_misfortune_is_
     pool["diy"]["topic"] = True
     ranked = _grounder()._finish(Prepared(pool, "fixed the bathroom tap drip with a youtube video"), set(), True).ranked
     assert [r.words for r in ranked][:3] == ["youtube", "drip", "diy"]
+
+
+def test_a_text_of_function_words_alone_says_nothing():
+    assert says_nothing("ok this is it") and says_nothing("lol same 😂") and says_nothing("never again. never.")
+    assert not says_nothing("2 today, not to brag") and not says_nothing("Meeting that could've been an email")
+    assert not says_nothing("哈哈哈哈")  # another script: not English's to judge
+
+
+def test_a_saying_stands_under_the_floor_only_where_the_post_writes_its_words():
+    assert unwritten_saying("she is the first", "Got my first pair of reading glasses at 42")
+    assert unwritten_saying("may the fourth be with you", "Meeting that could've been an email, part 4")
+    assert not unwritten_saying("asking for a friend", "cofounder breakup advice? asking for a friend")
+    assert not unwritten_saying("reading glasses", "Got my first pair of reading glasses")  # two words: a thing
+    assert not unwritten_saying("birds of a feather", "BIRDS OF A FEATHER is going to be everywhere")
+
+
+def test_with_the_floor_a_post_that_says_nothing_gets_no_tags_and_an_unwritten_saying_goes():
+    pool = _pool(("jokes", 0.9, "vocab"), ("funny", 0.8, "vocab"))
+    assert _grounder()._finish(Prepared(pool, "lol same 😂"), set(), True).ranked == []
+    assert [r.words for r in _grounder()._finish(Prepared(pool, "lol same 😂"), set(), False).ranked] == ["jokes", "funny"]
+    pool = _pool(("she is the first", 0.9, "vocab"), ("reading glasses", 0.6, "phrase", 0.5))
+    text = "Got my first pair of reading glasses at 42"
+    assert [r.words for r in _grounder()._finish(Prepared(pool, text), set(), True).ranked] == ["reading glasses"]

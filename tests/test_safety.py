@@ -413,3 +413,16 @@ def test_the_grief_readers_threshold_lets_few_ordinary_posts_through():
     y = np.array([True, True] + [False] * 18)
     t = threshold_for(logits, y)
     assert ((logits >= t) & ~y).sum() <= 0.05 * 18 and t >= 0.0
+
+
+def test_a_post_is_sombre_for_an_illness_in_its_words_or_a_death_in_its_words_and_to_the_reader():
+    data = json.loads(LEXICON.read_text(encoding="utf-8"))
+    data["grief_reader"] = {"weights": [1.0, 0.0], "bias": 0.0, "threshold": 0.5}
+    safety = SafetyFilter(SafetyLexicon(data))
+    sad, plain = np.array([1.0, 0.0], dtype=np.float32), np.array([0.0, 1.0], dtype=np.float32)
+    assert safety.sombre("Dad's been moved out of ICU tonight, he asked for a cup of tea")  # illness: words alone
+    death = "Dad passed away peacefully this morning"
+    assert safety.sombre(death, sad) and not safety.sombre(death, plain) and not safety.sombre(death)
+    catan = "catan night ended with my brother refusing to trade. we lost a friendship but he lost the game"
+    assert not safety.sombre(catan, plain)  # "lost" + "brother" alone is no death
+    assert not safety.sombre("my 5 year old asked why the moon follows our car", sad)  # the reader alone neither

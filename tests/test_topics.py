@@ -3,6 +3,8 @@ clearly closest; added beside the post's own tags, never twice in another form, 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from collections import Counter
 
 import numpy as np
@@ -132,6 +134,29 @@ def test_a_very_clear_topic_brings_its_companions_and_an_unclear_one_none():
     add_topic(pool, "running", clear=True, companions=("runner", "running community"))
     assert list(pool) == ["running", "runner", "runningcommunity"]
     assert pool["runner"]["phrase"] == COMPANION_SCORE and not pool["runner"].get("topic")
+    assert pool["runner"]["companion"]  # the post's words lacked it: a sombre post takes none (grounding.eligible)
+    pool = {"runner": _entry("runner", "phrase")}
+    add_topic(pool, "running", clear=True, companions=("runner",))
+    assert not pool["runner"].get("companion")  # the post wrote it
+
+
+def test_a_sombre_post_takes_no_companion_the_post_does_not_write():
+    from inference.runtime.grounding import GroundingConfig, Grounder, Prepared
+    from inference.runtime.safety import SafetyFilter
+    from inference.runtime.tag_index import TagIndex
+
+    safety = SafetyFilter.load(Path(__file__).parents[1] / "inference" / "models" / "safety.json")
+    grounder = Grounder(None, TagIndex(np.zeros((1, 4), dtype=np.float32), ["tea"], np.array([5])),
+                        GroundingConfig(floor=0.1), "en", safety)
+    def pool():
+        entries = {"tea": {**_entry("tea", "phrase"), "topic": True}, "tealover": {**_entry("tea lover", "phrase"), "companion": True}}
+        for e in entries.values():
+            e.update(relevance=0.5, cos=0.3, phrase=0.5)
+        return entries
+    ill = "Dad's out of ICU tonight and asked for a cup of tea"
+    assert [r.words for r in grounder._finish(Prepared(pool(), ill), set(), True).ranked] == ["tea"]
+    plain = "Kettle on and a cup of tea after a long day"
+    assert {r.words for r in grounder._finish(Prepared(pool(), plain), set(), True).ranked} == {"tea", "tea lover"}
 
 
 def test_cue_words_for_no_topic_are_refused(tmp_path, monkeypatch):

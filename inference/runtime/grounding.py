@@ -36,8 +36,8 @@ import numpy as np
 from inference.runtime.dense_retrieval import DENSE_INDEX, DenseIndex
 from inference.runtime.encoder_head import EncoderHead, TunedEncoder
 from inference.runtime.grounding_config import GROUNDING_JSON, GroundingConfig, InvalidGrounding  # noqa: F401 (re-exported)
-from inference.runtime.grounding_rules import (add_activities, add_topic, clear_topic_placed, demote_loose_guesses,
-                                               distinct_first, few_guesses, mark_post_words, other_script)
+from inference.runtime.grounding_rules import (add_activities, add_topic, clear_topic_placed, demote_loose_guesses, distinct_first,
+                                               few_guesses, mark_post_words, other_script, says_nothing, unwritten_saying)
 from inference.runtime.ranking import Ranked
 from inference.runtime.tag_ranker import TagRanker, features as tag_features, with_head
 from inference.runtime.tag_index import TagIndex
@@ -116,10 +116,9 @@ class Grounder:
         self.topics: TopicTags | None = None  # the language's topic tags (runtime/topics.py), or none
 
     def for_language(self, lang: str) -> "Grounder":
-        """This grounder for texts in another language: the vocabulary search and the names the text
-        capitalises (text/phrases.py `_names`), under English's loose-guess rules but none of its other
-        English-only ones, and no dense neighbours. It
-        shares this one's vocabulary rows and vector cache (a request builds no table of its own)."""
+        """This grounder for texts in another language: the vocabulary search and the names the text capitalises
+        (text/phrases.py `_names`), under English's loose-guess rules only, no dense neighbours; it shares this
+        one's vocabulary rows and vector cache (a request builds no table of its own)."""
         other = copy.copy(self)
         other.lang, other.dense, other.ranker, other.topics = lang, None, None, None
         return other
@@ -302,32 +301,34 @@ class Grounder:
         on croissants), or, with `lexical_support`, has half its words or fewer in it (#老子明天不上班):
         text/names.supported; or that one crisis of the training data owns (#LAX), or a mood (#Sadness), that
         the post does not say (safety.SafetyFilter.needs_its_words); or a holiday it does not name
-        (#HappyEaster: `SafetyFilter.unnamed_holiday`)."""
+        (#HappyEaster: `SafetyFilter.unnamed_holiday`); or a saying it does not write (#SheIsTheFirst under
+        new reading glasses: grounding_rules.unwritten_saying)."""
         if entry["source"] == "phrase":
             return False
         words = entry["words"]
         unsaid = self.safety is not None and (
             (self.safety.needs_its_words(words) and not self.safety.says(words, text))
             or self.safety.unnamed_holiday(words, text) is not None)
-        return unsaid or not supported(words, text, self.lang, self.config.lexical_support)
+        saying = self.lang == "en" and unwritten_saying(words, text)
+        return unsaid or saying or not supported(words, text, self.lang, self.config.lexical_support)
 
     def _generic(self, key: str, entry: dict) -> bool:
         """An English tag of one word that says nothing alone (GENERIC_ALONE), seldom a tag in training."""
         return self.lang == "en" and entry["words"].lower() in GENERIC_ALONE and self.tag_count(key) < GENERIC_TAG_COUNT
 
     def eligible(self, prepared: Prepared, dropped: set[str], floor: bool) -> tuple[list[tuple[Ranked, dict]], bool]:
-        """The candidates that may be suggested, as (Ranked at the weighted sum, pool entry) pairs in pool
-        order, and whether the floor removed any."""
+        """The candidates that may be suggested, as (Ranked at the weighted sum, pool entry) pairs in pool order, and
+        whether the floor removed any; a topic's companion (#TeaLover beside #Tea) none under an illness or a death."""
         kept, floored = [], False
-        # the post's vector may say it is a grief post where its words do not (safety_tone.py)
-        ctx = None if self.safety is None else self.safety.context_for(prepared.text, prepared.context, self.lang)
+        ctx = None if self.safety is None else self.safety.context_for(prepared.text, prepared.context, self.lang)  # grief
+        quiet = self.safety is not None and self.safety.sombre(prepared.text, prepared.context, self.lang)
         latin_post = self.lang == "en" and not other_script(prepared.text)  # its tags stay in Latin letters too
         for key, entry in prepared.pool.items():
             if key in dropped or not key or self._generic(key, entry) or (latin_post and other_script(entry["words"])):
                 continue
             past = entry.get("topic") or entry.get("work") or (self.config.names_past_floor and entry.get("name"))
             below = floor and entry["relevance"] < self.config.floor and not past
-            if (below and floored) or not self.allowed(entry, ctx):  # the safety filter's verdict
+            if (below and floored) or not self.allowed(entry, ctx) or (quiet and entry.get("companion")):
                 continue  # changes nothing for a tag under the floor once one has been floored
             if below or (floor and self._unsupported(entry, prepared.text)):
                 floored = True
@@ -355,7 +356,7 @@ class Grounder:
         return head + [(Ranked(r.words, last * r.score, r.source), e) for r, e in tail]
 
     def _finish(self, prepared: Prepared, dropped: set[str], floor: bool) -> Grounded:
-        if floor and not has_words(prepared.text):  # emoji, a bare link: nothing to ground a tag on
+        if floor and (not has_words(prepared.text) or (self.lang == "en" and says_nothing(prepared.text))):  # emoji, "lol same"
             return Grounded([], bool(prepared.pool))
         kept, floored = self.eligible(prepared, dropped, floor)
         kept = self.ranked(kept, prepared)

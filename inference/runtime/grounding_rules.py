@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from inference.text.english_words import FUNCTION_WORDS
 from inference.text.names import content_overlap
 from inference.text.tags import tag_key, variant_key
 from inference.text.phrases import english_lists, rarity
@@ -75,15 +76,17 @@ def add_topic(pool: dict[str, dict], words: str | None, sensitive=lambda words: 
     raise the candidate that is that tag already, or another form of it (#Grocery for #Groceries); none
     where a phrase of the post holds it (#中秋节 for #中秋, #BankingApp for #Banking), or that is `sensitive`.
     A very clear topic (`TopicTags.chosen`) is marked to stand past the relevance floor, and its `companions`
-    (the tags people add beside it: #Runner beside #Running) join at COMPANION_SCORE, unmarked."""
+    (the tags people add beside it: #Runner beside #Running) join at COMPANION_SCORE, unmarked, those the pool
+    lacked marked "companion"."""
     if not words or sensitive(words):
         return
     key = _add_tag(pool, words, TOPIC_SCORE)
     if key and clear:
         pool[key]["topic"] = True
         for other in companions:
-            if not sensitive(other):
-                _add_tag(pool, other, COMPANION_SCORE)
+            had = set(pool)
+            if not sensitive(other) and (added := _add_tag(pool, other, COMPANION_SCORE)) and added not in had:
+                pool[added]["companion"] = True  # no word of the post: a sombre post takes none (grounding.allowed)
 
 
 def _add_tag(pool: dict[str, dict], words: str, score: float) -> str | None:
@@ -119,6 +122,27 @@ def _names_it(entry: dict, key: str, words: str) -> bool:
 
 
 _LATIN = re.compile(r"[\u0000-\u024f\u1e00-\u1eff]")  # Latin letters, accented ones included
+
+
+def says_nothing(text: str) -> bool:
+    """An English text whose every word says nothing alone ("ok this is it", "lol same 😂"): no tag is about
+    it, and the service's list stays empty rather than guess (#DesertLife, #Jokes)."""
+    return not other_script(text) and all(w in FUNCTION_WORDS for w in _words(text))
+
+
+# a tag that is a sentence or a saying (#SheIsTheFirst, #MayTheFourthBeWithYou, #ILoveMyJob: three words or more, two
+# of them function words) stands under the floor only where the post writes it: judges found 17 of the 217 shown
+# usable (export/judged/en_labels*.jsonl), most of those the post's own words ("asking for a friend")
+SENTENCE_WORDS, SENTENCE_FUNCTION_WORDS = 3, 2
+
+
+def unwritten_saying(words: str, text: str) -> bool:
+    """A tag of SENTENCE_WORDS or more, SENTENCE_FUNCTION_WORDS of them function words, that the text does not
+    write word for word."""
+    mine = _words(words)
+    if len(mine) < SENTENCE_WORDS or sum(w in FUNCTION_WORDS for w in mine) < SENTENCE_FUNCTION_WORDS:
+        return False
+    return f" {' '.join(mine)} " not in f" {' '.join(_words(text))} "
 
 
 def other_script(chars: str) -> bool:

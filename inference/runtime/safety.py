@@ -280,6 +280,16 @@ class SafetyFilter:
                                             "(a figure of speech: 'this price is a crime')")
         return Verdict(True, category, f"post is about {', '.join(g.name for g in m.groups)}")
 
+    def sombre(self, text: str, vector=None, lang: str = "en") -> bool:
+        """The post tells of an illness in its words, or of a death both in its words and to the grief reader
+        (runtime/safety_tone.py): each alone also reads grief into "we lost a friendship" (Catan) or a moon that
+        follows the car; of the English posts of export/judged/en_fresh*/ and docs/panel/en.jsonl, the 4 that both
+        read as grief all tell of a death."""
+        ctx, tone = self._context(text), self.lexicon.tone
+        if ctx.is_about(tone.worry):
+            return True
+        return ctx.is_about(tone.grief) and vector is not None and tone.reader is not None and tone.reader.reads(vector, lang)
+
     def sensitive(self, tag_words: str) -> bool:
         """The tag is of a category of the lexicon (disaster, crime...), a never tag or of a kind (#Flooding,
         #Crying): whatever the post, not one for a rule to add on its own."""
