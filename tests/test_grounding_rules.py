@@ -142,3 +142,10 @@ def test_with_the_floor_a_post_that_says_nothing_gets_no_tags_and_an_unwritten_s
     pool = _pool(("she is the first", 0.9, "vocab"), ("reading glasses", 0.6, "phrase", 0.5))
     text = "Got my first pair of reading glasses at 42"
     assert [r.words for r in _grounder()._finish(Prepared(pool, text), set(), True).ranked] == ["reading glasses"]
+
+
+def test_a_chinese_trend_that_speaks_as_i_or_you_stands_only_where_the_post_writes_it():
+    wedding = "闺蜜今天结婚，我当伴娘哭得比她还厉害"
+    assert unwritten_saying("我们 结婚 了", wedding, "zh") and unwritten_saying("我爱男闺蜜", wedding, "zh")
+    assert not unwritten_saying("婚礼", wedding, "zh") and not unwritten_saying("伴娘", wedding, "zh")
+    assert not unwritten_saying("我们结婚了", "我们结婚了！！领证啦", "zh")  # the post's own words

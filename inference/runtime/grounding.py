@@ -309,7 +309,7 @@ class Grounder:
         unsaid = self.safety is not None and (
             (self.safety.needs_its_words(words) and not self.safety.says(words, text))
             or self.safety.unnamed_holiday(words, text) is not None)
-        saying = self.lang == "en" and unwritten_saying(words, text)
+        saying = unwritten_saying(words, text, self.lang)
         return unsaid or saying or not supported(words, text, self.lang, self.config.lexical_support)
 
     def _generic(self, key: str, entry: dict) -> bool:
