@@ -155,3 +155,16 @@ def test_a_made_up_word_a_verb_or_as_soon_as_ends_and_an_adverb_are_no_candidate
     assert "手柄差点" not in words_of("黑神话悟空卡在虎先锋一晚上了，死了三十多次，手柄差点扔出去")
     assert "科三" in words_of("科三终于过了，教练说我是今年最稳的学员")  # a number naming a test stays
     assert "多邻国" in words_of("多邻国打卡第300天，西班牙语还是只会说你好")
+
+
+def test_a_made_up_word_an_adverb_ends_two_stop_words_glued_and_all_of_a_thing_are_no_candidates():
+    found = words_of("点的麻辣烫送来汤全洒了，骑手小哥一直道歉")
+    assert "汤全" not in found and "骑手" in found  # 汤|全 洒了: "all spilled", no name
+    assert "今天下午" not in words_of("小区明天停水一整天，物业今天下午才通知")
+    found = words_of("阳台的多肉全部徒长了，叶子都掉光了")
+    assert "多肉全部" not in found and "全部" not in found and "多肉" in found
+
+
+def test_a_place_inside_something_is_no_head_of_a_compound():
+    found = words_of("美容师说它是今天店里屁股最圆的")
+    assert "店里屁股" not in found and "美容师" in found

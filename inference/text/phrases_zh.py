@@ -39,7 +39,7 @@ ZH_STOP = frozenset("""
 大家好 日子 心情 生活 世界 工作 小时 分钟
 周一 周二 周三 周四 周五 周六 周日 星期一 星期二 星期三 星期四 星期五 星期六 星期天 星期日
 昨晚 今早 明早 前天 后天 当天 每天 天天 最近 以后 以前 之前 之后 下次 上次 这次 那次 第一次 一年 一周
-差点 只会 全程 全组 中途 秒钟 一直 一晚上 半天
+差点 只会 全程 全组 中途 秒钟 一直 一晚上 半天 全部 所有 一切 整个
 """.split())
 # festivals, the days and the seasons people tag (short forms too: #中秋 #国庆 are written as often as #中秋节)
 ZH_FESTIVALS = tuple("""
@@ -60,7 +60,8 @@ ZH_COUNTED = frozenset("q n ng nz t".split())  # ... unless a measure, noun or t
 # a word jieba's HMM made up is a fragment of a clause, not a name, when it starts with a numeral, a
 # modal or a direction (一买, 三比, 能进, 上人), holds a particle or ends in a verb's result (胖得, 抽到)
 ZH_FRAGMENT_FIRST = ZH_WEAK_FIRST | ZH_NUMERALS | frozenset("能会要上下去来比白说号")
-ZH_FRAGMENT_LAST = frozenset("一写说")  # 风一|吹, 迟子建|写雨|写火: "as soon as" or a verb ends a made-up word (科三 stays)
+# "as soon as", a verb or an adverb before the verb ends a made-up word (风一|吹, 迟子建|写雨|写火, 汤全|洒了; 科三 stays)
+ZH_FRAGMENT_LAST = frozenset("一写说全都也还就才又")
 ZH_MEASURES = frozenset("个顿桌碗盒张条件趟遍辆份杯瓶")  # 买了个|阀芯, 一大|桌菜, 吃顿|火锅: a measure word ends a count
 ZH_COUNTERS = ZH_MEASURES | frozenset("块辆只次台部本斤元毛")  # after a number: 十块|钱, 一辆|车
 ZH_PREDICATE_ENDS = frozenset("了的得")  # 人太多|了, 新买|的: the new word before them is a predicate, not a name
@@ -148,8 +149,8 @@ def _usable(word: str, flag: str) -> bool:
     """A word that may be a candidate or part of one."""
     if (flag == "?" and _fragment(word)) or (flag == "l" and ZH_PARTICLES.intersection(word)):
         return False
-    if ZH_PRONOUNS.intersection(word[1:-1]) or _counted(word):
-        return False
+    if ZH_PRONOUNS.intersection(word[1:-1]) or _counted(word) or (word[:2] in ZH_STOP and word[2:] in ZH_STOP):
+        return False  # a stop word glued to another (今天下午) says nothing either
     return (2 <= len(word) <= 6 and word not in ZH_STOP and word[0] not in ZH_WEAK_FIRST
             and bool(_CJK_RUN.fullmatch(word)))
 
@@ -178,7 +179,7 @@ def _compounds(words: list[tuple[str, str]]) -> list[tuple[str, float, str]]:
         elif fa in ("n", "v") and len(b) == 1 and b in ZH_KIND_CHARS and fb in ("n", "ng"):
             found.append((a + b, 0.7, "title"))
         elif (fa in ZH_NOUN_FLAGS and fb in ZH_NOUN_FLAGS and len(a) == 2 and 2 <= len(b) <= 3 and _usable(b, fb)
-              and c not in ZH_PREDICATE_ENDS):  # 扫地 机器人, 糯米 圆子: two nouns, one thing (爷爷 学会 了: no)
+              and c not in ZH_PREDICATE_ENDS and a[-1] != "里"):  # 扫地 机器人: one thing (爷爷 学会 了, 店里 屁股: no)
             found.append((a + b, 0.7, "title"))
         elif (fa in ZH_COMPOUND_HEADS and fb in ZH_COMPOUND_TAILS and _usable(b, fb) and len(a + b) <= 6
               and not (fb == "?" and c in ZH_PREDICATE_ENDS)):
