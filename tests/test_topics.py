@@ -13,7 +13,7 @@ import pytest
 from inference.runtime.grounding_rules import COMPANION_SCORE, TOPIC_SCORE, add_topic
 from inference.runtime.sentence_encoder import SentenceEncoder
 from inference.runtime.topics import (CLEAR_MARGIN, CUE_BONUS, MIN_COSINE, MIN_MARGIN, NAMED_BONUS, TOPICS_EN, InvalidTopics, TopicTags,
-                                      read_companions, read_cues, read_topics, topics_file, writes)
+                                      named_in, read_companions, read_cues, read_topics, topics_file, writes)
 
 
 @pytest.fixture(scope="module")
@@ -281,3 +281,20 @@ def test_a_topic_of_misfortune_stands_only_where_the_post_writes_its_words(topic
     picked = [[topic for topic, _ in p] for p in topics.picked(SentenceEncoder.load().encode(posts), posts)]
     assert "layoffs" in picked[0]
     assert "layoffs" not in picked[1] and "haircut" not in picked[2]
+
+
+def test_a_cue_written_as_a_name_is_a_named_cue_and_a_plain_phrase_is_not():
+    assert named_in("baby reindeer", "Just finished Baby Reindeer and I need to sit in silence")
+    assert named_in("she said yes", "SHE SAID YES 💍 six years") and named_in("pillars of creation", "JWST's Pillars of Creation")
+    assert not named_in("baby reindeer", "a baby reindeer at the farm park")  # the words, not the name
+    assert not named_in("packing up", "a bream right as I was packing up") and not named_in("the 7:42", "cancelled the 7:42")
+    assert not named_in("stardew", "Stardew has eaten my weekend")  # one word: a name of one word is often another's
+
+
+def test_a_post_that_names_a_topics_cue_gets_that_topic_though_its_vector_is_elsewhere(topics):
+    encoder = SentenceEncoder.load()
+    text = "Just finished Baby Reindeer and I need to sit in silence for a while"
+    named = dict(topics.picked(encoder.encode([text]), [text])[0])
+    assert named.get("tv shows") is True
+    plain = "a baby reindeer at the farm park today, so tiny"
+    assert "tv shows" not in dict(topics.picked(encoder.encode([plain]), [plain])[0])
