@@ -298,3 +298,12 @@ def test_a_post_that_names_a_topics_cue_gets_that_topic_though_its_vector_is_els
     assert named.get("tv shows") is True
     plain = "a baby reindeer at the farm park today, so tiny"
     assert "tv shows" not in dict(topics.picked(encoder.encode([plain]), [plain])[0])
+
+
+def test_a_chinese_cue_names_a_topic_when_long_or_a_works_cue_inside_its_title_marks():
+    assert named_in("半程马拉松", "报名了明年的半程马拉松，先立个flag", "跑步")
+    assert named_in("哪吒之魔童闹海", "二刷《哪吒之魔童闹海》，敖丙出场还是想哭", "电影")
+    assert named_in("繁花", "《繁花》终于补完了，一定要看沪语版", "追剧")
+    assert not named_in("繁花", "春天到了，路边繁花似锦", "追剧")  # two characters, no title marks
+    assert not named_in("晴天", "在家听《晴天》哭了", "天气")  # a song's title is no weather
+    assert not named_in("凌晨三点", "凌晨三点爬泰山看日出", "熬夜")  # four characters: any night

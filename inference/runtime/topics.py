@@ -190,16 +190,22 @@ class TermIndex:
         return out
 
 
+WORKS = frozenset({"电影", "追剧", "综艺", "读书", "动漫", "游戏", "音乐"})  # what a 《title》 names: a film, a show, a book...
+ZH_NAMED_CHARS = 5  # a Chinese cue this long names one thing (半程马拉松, 图书馆占座; 凌晨三点 is any night)
 _SMALL_WORDS = frozenset("of the and a an in on at to for by &".split())  # a name's words that stay lower case
 
 
-def named_in(cue: str, text: str) -> bool:
+def named_in(cue: str, text: str, topic: str = "") -> bool:
     """The text writes a Latin cue of two words or more as a name, its words capitalised ("Baby Reindeer", "Phoebe
     Bridgers", "SHE SAID YES"; not "packing up"): a show, a person or a product the topic's cue list names, which
     the encoder's vector of the post often misses (#TVShows under "Just finished Baby Reindeer"). Of the posts of
-    export/judged/ that write one and got no such topic before, about 5 in 6 are about that topic."""
+    export/judged/ that write one and got no such topic before, about 5 in 6 are about that topic. A Chinese cue
+    counts at ZH_NAMED_CHARS characters or more (半程马拉松 -> #跑步), or inside 《》 for a topic of WORKS
+    (《哪吒之魔童闹海》 -> #电影; 《晴天》, a song, is no #天气)."""
+    if not cue.isascii():
+        return cue in text and (len(cue) >= ZH_NAMED_CHARS or (topic in WORKS and f"《{cue}" in text))
     words = cue.split()
-    if len(words) < 2 or not cue.isascii():
+    if len(words) < 2:
         return False
     pattern = r"(?<!\w)" + r"[\s\-'.]+".join(map(re.escape, words)) + r"(?!\w)"
     for found in re.finditer(pattern, text, re.IGNORECASE):
@@ -322,7 +328,8 @@ class TopicTags:
 
     def _named_cue(self, j: int, text: str, padded: str) -> bool:
         """The text writes one of topic j's cues of two words or more as a name (`named_in`)."""
-        return any(" " in c and f" {c.split()[0]}" in padded and named_in(c, text) for c in self.cues[j])
+        return any((not c.isascii() or (" " in c and f" {c.split()[0]}" in padded)) and named_in(c, text, self.words[j])
+                   for c in self.cues[j])
 
     def _margin(self, row: np.ndarray, j: int) -> float:
         others = row[~self.related[j]]
