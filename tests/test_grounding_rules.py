@@ -149,3 +149,14 @@ def test_a_chinese_trend_that_speaks_as_i_or_you_stands_only_where_the_post_writ
     assert unwritten_saying("我们 结婚 了", wedding, "zh") and unwritten_saying("我爱男闺蜜", wedding, "zh")
     assert not unwritten_saying("婚礼", wedding, "zh") and not unwritten_saying("伴娘", wedding, "zh")
     assert not unwritten_saying("我们结婚了", "我们结婚了！！领证啦", "zh")  # the post's own words
+
+
+def test_a_sport_the_post_tells_in_its_verb_stands_past_the_floor_and_another_activity_does_not():
+    from inference.runtime.grounding_rules import add_activities
+
+    pool = {}
+    add_activities(pool, "biked to work in -12 today. my eyelashes froze", lambda key: 10)
+    assert pool["biking"]["topic"] and pool["biking"]["phrase"] == 0.5
+    pool = {}
+    add_activities(pool, "packed his lunch and moved the car", lambda key: 10)
+    assert pool and not any(e.get("topic") for e in pool.values())

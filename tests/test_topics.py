@@ -307,3 +307,10 @@ def test_a_chinese_cue_names_a_topic_when_long_or_a_works_cue_inside_its_title_m
     assert not named_in("繁花", "春天到了，路边繁花似锦", "追剧")  # two characters, no title marks
     assert not named_in("晴天", "在家听《晴天》哭了", "天气")  # a song's title is no weather
     assert not named_in("凌晨三点", "凌晨三点爬泰山看日出", "熬夜")  # four characters: any night
+
+
+def test_a_rare_one_word_cue_capitalised_inside_a_sentence_is_a_name_and_a_common_or_first_one_is_not():
+    assert named_in("minecraft", "my 9yo built a working calculator in Minecraft and I can't get the printer to work")
+    assert not named_in("minecraft", "Minecraft has eaten my weekend")  # first in its sentence: any word is capitalised
+    assert not named_in("minecraft", "built a calculator in minecraft")  # written as a word, not a name
+    assert not named_in("tesco", "scraped the windscreen with a Tesco clubcard")  # too common a word to be sure

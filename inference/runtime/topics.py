@@ -32,7 +32,7 @@ import numpy as np
 from inference.runtime.derived_cache import cached_arrays
 from inference.runtime.topic_gate import FEATURES as GATE_FEATURES, JOIN, NEAREST, RAISED, TOPICS_A_POST, TopicGate, gate_file
 from inference.text.english_words import FUNCTION_WORDS
-from inference.text.phrases import DETERMINERS
+from inference.text.phrases import DETERMINERS, rarity
 from inference.text.segment_data import PACKAGE_DATA
 from inference.text.verbs import inflection_key
 
@@ -191,6 +191,7 @@ class TermIndex:
 
 
 WORKS = frozenset({"电影", "追剧", "综艺", "读书", "动漫", "游戏", "音乐"})  # what a 《title》 names: a film, a show, a book...
+RARE_NAME = 0.9  # a cue of one word counts as a name this rare (phrases.rarity: Minecraft, Valorant, Hadestown; not Tesco)
 ZH_NAMED_CHARS = 5  # a Chinese cue this long names one thing (半程马拉松, 图书馆占座; 凌晨三点 is any night)
 _SMALL_WORDS = frozenset("of the and a an in on at to for by &".split())  # a name's words that stay lower case
 
@@ -206,11 +207,20 @@ def named_in(cue: str, text: str, topic: str = "") -> bool:
         return cue in text and (len(cue) >= ZH_NAMED_CHARS or (topic in WORKS and f"《{cue}" in text))
     words = cue.split()
     if len(words) < 2:
-        return False
+        return rarity(cue) >= RARE_NAME and _capitalised_inside(cue, text)
     pattern = r"(?<!\w)" + r"[\s\-'.]+".join(map(re.escape, words)) + r"(?!\w)"
     for found in re.finditer(pattern, text, re.IGNORECASE):
         shown = [w for w in re.findall(r"[^\W_][\w.']*", found.group(0)) if w.lower() not in _SMALL_WORDS]
         if any(w[0].isupper() for w in shown) and all(w[0].isupper() or w[0].isdigit() for w in shown):
+            return True
+    return False
+
+
+def _capitalised_inside(word: str, text: str) -> bool:
+    """The text writes the word capitalised inside a sentence ("built a calculator in Minecraft"), not first in one."""
+    for found in re.finditer(rf"(?<!\w){re.escape(word)}(?!\w)", text, re.IGNORECASE):
+        shown, before = found.group(0), text[:found.start()].rstrip()
+        if shown[0].isupper() and not shown.isupper() and before and before[-1] not in ".!?:\n":
             return True
     return False
 
@@ -328,7 +338,7 @@ class TopicTags:
 
     def _named_cue(self, j: int, text: str, padded: str) -> bool:
         """The text writes one of topic j's cues of two words or more as a name (`named_in`)."""
-        return any((not c.isascii() or (" " in c and f" {c.split()[0]}" in padded)) and named_in(c, text, self.words[j])
+        return any((not c.isascii() or f" {c.split()[0]}" in padded) and named_in(c, text, self.words[j])
                    for c in self.cues[j])
 
     def _margin(self, row: np.ndarray, j: int) -> float:
