@@ -13,7 +13,8 @@ import pytest
 from inference.runtime.grounding_rules import COMPANION_SCORE, TOPIC_SCORE, add_topic
 from inference.runtime.sentence_encoder import SentenceEncoder
 from inference.runtime.topics import (CLEAR_MARGIN, CUE_BONUS, MIN_COSINE, MIN_MARGIN, NAMED_BONUS, TOPICS_EN, InvalidTopics, TopicTags,
-                                      named_in, read_companions, read_cues, read_topics, topics_file, writes)
+                                      TermIndex, is_emoji, loose_words, matcher, named_in, padded_words, read_companions,
+                                      read_cues, read_topics, topics_file, writes)
 
 
 @pytest.fixture(scope="module")
@@ -314,3 +315,14 @@ def test_a_rare_one_word_cue_capitalised_inside_a_sentence_is_a_name_and_a_commo
     assert not named_in("minecraft", "Minecraft has eaten my weekend")  # first in its sentence: any word is capitalised
     assert not named_in("minecraft", "built a calculator in minecraft")  # written as a word, not a name
     assert not named_in("tesco", "scraped the windscreen with a Tesco clubcard")  # too common a word to be sure
+
+
+def test_a_sports_emoji_is_a_cue_the_post_names_its_topic_with():
+    assert is_emoji("🚲") and is_emoji("⛷") and not is_emoji("跑步") and not is_emoji("bike")
+    index = TermIndex([matcher(("🚲", "🚴")), matcher(("跑步",))])
+    text = "Cycled to work for the first time in months 🚲"
+    padded = padded_words(text)
+    assert index.hits(text, padded, loose_words(padded)) == {0}
+    assert named_in("🏃", "18 miles this morning in the rain. 4 weeks till Berlin 🏃‍♀️", "running")
+    cues = read_cues(TOPICS_EN)
+    assert "🚲" in cues["cycling"] and "🧗" in cues["climbing"]

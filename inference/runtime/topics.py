@@ -140,7 +140,7 @@ def matcher(terms: tuple[str, ...]) -> Matcher:
     and a Latin one of two content words or more also in its `loose_words` (put up shelves: putting up shelves)."""
     latin = tuple(f" {_NOT_WORD.sub(' ', t).strip()} " for t in terms if t.isascii())
     loose = tuple(loose_words(t) for t in latin if sum(w not in _NO_CONTENT for w in t.split()) >= 2)
-    return latin, tuple(t for t in terms if not t.isascii() and len(t) >= 2), loose
+    return latin, tuple(t for t in terms if not t.isascii() and (len(t) >= 2 or is_emoji(t))), loose
 
 
 def padded_words(text: str) -> str:
@@ -174,7 +174,7 @@ class TermIndex:
                 self.latin.setdefault(term.strip(), []).append(i)
             for term in loose:  # matched among the text's `loose_words`
                 self.loose.setdefault(term.strip(), []).append(i)
-            for term in chinese:  # two characters or more (`matcher`)
+            for term in chinese:  # two characters or more, or an emoji of one (`matcher`)
                 self.chinese.setdefault(term[:2], []).append((term, i))
         self.lengths = sorted({term.count(" ") + 1 for term in (*self.latin, *self.loose)})
 
@@ -185,8 +185,9 @@ class TermIndex:
             for n in self.lengths:
                 for k in range(len(words) - n + 1):
                     out.update(terms.get(" ".join(words[k:k + n]), ()))
-        for k in range(len(text) - 1):
+        for k in range(len(text)):
             out.update(i for term, i in self.chinese.get(text[k:k + 2], ()) if text.startswith(term, k))
+            out.update(i for _, i in self.chinese.get(text[k], ()))  # an emoji of one character (🚲)
         return out
 
 
@@ -204,7 +205,7 @@ def named_in(cue: str, text: str, topic: str = "") -> bool:
     counts at ZH_NAMED_CHARS characters or more (半程马拉松 -> #跑步), or inside 《》 for a topic of WORKS
     (《哪吒之魔童闹海》 -> #电影; 《晴天》, a song, is no #天气)."""
     if not cue.isascii():
-        return cue in text and (len(cue) >= ZH_NAMED_CHARS or (topic in WORKS and f"《{cue}" in text))
+        return cue in text and (len(cue) >= ZH_NAMED_CHARS or is_emoji(cue) or (topic in WORKS and f"《{cue}" in text))
     words = cue.split()
     if len(words) < 2:
         return rarity(cue) >= RARE_NAME and _capitalised_inside(cue, text)
@@ -214,6 +215,15 @@ def named_in(cue: str, text: str, topic: str = "") -> bool:
         if any(w[0].isupper() for w in shown) and all(w[0].isupper() or w[0].isdigit() for w in shown):
             return True
     return False
+
+
+_EMOJI = re.compile("[\U0001F300-\U0001FAFF\u2600-\u27BF]")
+
+
+def is_emoji(term: str) -> bool:
+    """A cue of emoji alone (🚲, 🧗): a sport's or a pet's picture, which posts add where their words leave it out
+    ("18 miles this morning in the rain ... 🏃"); named wherever the post or thread shows it (`named_in`)."""
+    return bool(term) and all(_EMOJI.match(c) for c in term)
 
 
 def _capitalised_inside(word: str, text: str) -> bool:
