@@ -18,12 +18,17 @@ _IMPLICIT_GRIEF_EN = (
     + [f"since {k} passed" for k in _KIN_EN] + [f"put {p} down" for p in _PETS_EN] + [f"lost {p}" for p in _PETS_EN]
     + ["hospice", "empty chair", "gone too soon", "forever in our hearts", "until we meet again",
        "gone but not forgotten", "miss you every day"])
+# a pregnancy lost in everyday words: a grief post, and one whose words alone make it sombre (the worry cues:
+# runtime/safety.py `SafetyFilter.sombre`), so no topic's companion (#PuppyLove under "we lost our little one at 10 weeks
+# ... just send dog photos")
+_PREGNANCY_LOSS_EN = ["miscarriage", "miscarried", "lost our little one", "lost the baby", "lost our baby", "baby loss",
+                      "lost the pregnancy", "no heartbeat", "angel baby", "stillbirth", "stillborn", "pregnancy loss"]
 _KIN_ZH = "外婆 外公 奶奶 爷爷 姥姥 姥爷 爸爸 妈妈 父亲 母亲 老爸 老妈 狗狗 猫咪 哥哥 姐姐 弟弟 妹妹 老公 老婆".split()
 TONE = {
     "grief_cues": {
         "en": ["passed away", "died", "dies", "death", "funeral", "rip", "rest in peace", "grief", "grieving",
                "mourning", "condolences", "in loving memory", "obituary", "put to sleep", "rainbow bridge",
-               "bereavement", "miscarriage", "miscarried", "stillborn", "stillbirth", "pregnancy loss"]
+               "bereavement", "miscarriage", "miscarried", "stillborn", "stillbirth", "pregnancy loss"] + _PREGNANCY_LOSS_EN
               + [f"lost {k}" for k in _KIN_EN] + [f"goodbye {k}" for k in _KIN_EN] + _IMPLICIT_GRIEF_EN,
         "zh": ["去世", "过世", "离世", "逝世", "病逝", "安息", "一路走好", "节哀", "葬礼", "追悼", "忌日", "头七",
                "悼念", "哀悼", "缅怀", "默哀", "永别", "离开了我们"]
@@ -35,7 +40,7 @@ TONE = {
     "worry_cues": {
         "en": ["biopsy", "chemo", "chemotherapy", "oncology", "oncologist", "tumour", "tumor", "cancer", "diagnosed",
                "diagnosis", "mammogram", "intensive care", "icu", "scan results", "waiting on results",
-               "waiting for results", "radiotherapy", "palliative"],
+               "waiting for results", "radiotherapy", "palliative"] + _PREGNANCY_LOSS_EN,
         "zh": ["活检", "化疗", "放疗", "肿瘤", "癌", "确诊", "复查", "住院", "重症", "icu", "做手术", "检查结果", "病危"],
     },
     # tags of mourning stand only on a post read as grief (#PetLoss, #RainbowBridge, the Chinese topic tag #思念):
@@ -50,7 +55,8 @@ TONE = {
                "fun", "funny", "lol", "lmao", "haha", "yay", "woohoo", "joke", "jokes", "goals", "blessed", "lucky",
                "excited", "cute", "i died", "im dead", "i m dead", "dead", "dying", "hilarious", "yummy", "foodie",
                "vibes", "like for like", "instagood", "photooftheday", "best day ever", "cheers", "tgif", "lit",
-               "instagram", "insta", "comedy", "memes", "meme", "lover", "lovers"],
+               "instagram", "insta", "comedy", "memes", "meme", "lover", "lovers", "puppy", "puppies", "pups", "kitten",
+               "kittens"],
         "zh": ["快乐", "开心", "恭喜", "祝贺", "哈哈", "搞笑", "庆祝", "狂欢", "喜庆", "好运", "幸福", "甜蜜", "可爱",
                "萌", "笑死", "逗比", "段子", "吃货", "点赞", "吸猫", "撸猫"],
     },

@@ -426,3 +426,10 @@ def test_a_post_is_sombre_for_an_illness_in_its_words_or_a_death_in_its_words_an
     catan = "catan night ended with my brother refusing to trade. we lost a friendship but he lost the game"
     assert not safety.sombre(catan, plain)  # "lost" + "brother" alone is no death
     assert not safety.sombre("my 5 year old asked why the moon follows our car", sad)  # the reader alone neither
+
+
+def test_a_pregnancy_lost_in_everyday_words_is_sombre_and_takes_no_puppy_tag(safety):
+    post = "We lost our little one at 10 weeks. Please just send memes and dog photos"
+    assert safety.sombre(post)  # its words alone, no grief reader needed
+    assert not safety.check("puppy love", post, "en").allowed and not safety.check("puppy", post, "en").allowed
+    assert safety.check("puppy", "picked up our new puppy today, 10 weeks old", "en").allowed
