@@ -92,7 +92,7 @@ def add_topic(pool: dict[str, dict], words: str | None, sensitive=lambda words: 
         for other in companions:
             had = set(pool)
             if not sensitive(other) and (added := _add_tag(pool, other, COMPANION_SCORE)) and added not in had:
-                pool[added]["companion"] = True  # no word of the post: a sombre post takes none (grounding.allowed)
+                pool[added]["companion"] = True  # no word of the post: a sombre post takes none (grounding.eligible)
 
 
 def _add_tag(pool: dict[str, dict], words: str, score: float) -> str | None:

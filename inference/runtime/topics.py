@@ -347,7 +347,7 @@ class TopicTags:
         return order, np.asarray(rows, dtype=np.float64).reshape(-1, len(GATE_FEATURES))
 
     def _named_cue(self, j: int, text: str, padded: str) -> bool:
-        """The text writes one of topic j's cues of two words or more as a name (`named_in`)."""
+        """The text writes one of topic j's cues as a name (`named_in`)."""
         return any((not c.isascii() or f" {c.split()[0]}" in padded) and named_in(c, text, self.words[j])
                    for c in self.cues[j])
 
