@@ -326,3 +326,9 @@ def test_a_sports_emoji_is_a_cue_the_post_names_its_topic_with():
     assert named_in("🏃", "18 miles this morning in the rain. 4 weeks till Berlin 🏃‍♀️", "running")
     cues = read_cues(TOPICS_EN)
     assert "🚲" in cues["cycling"] and "🧗" in cues["climbing"]
+
+
+def test_the_shipped_cue_words_name_the_works_people_write_about():
+    cues = read_cues(TOPICS_EN)
+    assert "the bear" in cues["tv shows"] and "project hail mary" in cues["books"]
+    assert named_in("the bear", "Started The Bear last night 'just one episode'", "tv shows")
