@@ -169,13 +169,17 @@ class TermIndex:
         self.latin: dict[str, list[int]] = {}
         self.loose: dict[str, list[int]] = {}
         self.chinese: dict[str, list[tuple[str, int]]] = {}  # a term's first two characters -> (term, matcher)
+        self.single: dict[str, list[int]] = {}  # a term of one character (an emoji: `matcher`) -> matchers
         for i, (latin, chinese, loose) in enumerate(matchers):
             for term in latin:
                 self.latin.setdefault(term.strip(), []).append(i)
             for term in loose:  # matched among the text's `loose_words`
                 self.loose.setdefault(term.strip(), []).append(i)
             for term in chinese:  # two characters or more, or an emoji of one (`matcher`)
-                self.chinese.setdefault(term[:2], []).append((term, i))
+                if len(term) == 1:
+                    self.single.setdefault(term, []).append(i)
+                else:
+                    self.chinese.setdefault(term[:2], []).append((term, i))
         self.lengths = sorted({term.count(" ") + 1 for term in (*self.latin, *self.loose)})
 
     def hits(self, text: str, padded: str, loose: str = "") -> set[int]:
@@ -185,9 +189,10 @@ class TermIndex:
             for n in self.lengths:
                 for k in range(len(words) - n + 1):
                     out.update(terms.get(" ".join(words[k:k + n]), ()))
-        for k in range(len(text)):
+        for k in range(len(text) - 1):
             out.update(i for term, i in self.chinese.get(text[k:k + 2], ()) if text.startswith(term, k))
-            out.update(i for _, i in self.chinese.get(text[k], ()))  # an emoji of one character (🚲)
+        for char in self.single.keys() & set(text):  # an emoji of one character (🚲)
+            out.update(self.single[char])
         return out
 
 
