@@ -43,6 +43,18 @@ TONE = {
                "waiting for results", "radiotherapy", "palliative"] + _PREGNANCY_LOSS_EN,
         "zh": ["活检", "化疗", "放疗", "肿瘤", "癌", "确诊", "复查", "住院", "重症", "icu", "做手术", "检查结果", "病危"],
     },
+    # a job lost: no tag of a new job or a hiring company under it (#NewJob, #FirstDay, #NewBeginnings under "my role is 'at
+    # risk' ... consultation period starts Monday"; #WeAreHiring under a layoff)
+    "job_loss_cues": {
+        "en": ["laid off", "made redundant", "redundancy", "consultation period", "lost my job", "position eliminated",
+               "role eliminated", "role at risk", "whole team cut", "got sacked", "got fired", "layoffs"],
+        "zh": ["被裁", "裁员", "被优化", "优化了", "n+1", "失业", "被辞退"],
+    },
+    "new_start": {
+        "en": ["new job", "new beginning", "new beginnings", "first day", "hiring", "we are hiring", "now hiring",
+               "new chapter", "job offer", "promotion", "promoted"],
+        "zh": ["新工作", "入职", "招聘", "升职"],
+    },
     # tags of mourning stand only on a post read as grief (#PetLoss, #RainbowBridge, the Chinese topic tag #思念):
     # #PetLoss under an old dog's birthday would tell its owner it died
     "mourning": {

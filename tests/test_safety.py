@@ -433,3 +433,12 @@ def test_a_pregnancy_lost_in_everyday_words_is_sombre_and_takes_no_puppy_tag(saf
     assert safety.sombre(post)  # its words alone, no grief reader needed
     assert not safety.check("puppy love", post, "en").allowed and not safety.check("puppy", post, "en").allowed
     assert safety.check("puppy", "picked up our new puppy today, 10 weeks old", "en").allowed
+
+
+def test_a_post_about_losing_a_job_gets_no_tag_of_a_new_job_or_of_hiring(safety):
+    post = "Got told this morning my role is 'at risk'. 12 years there. Consultation period starts Monday"
+    for tag in ("new job", "new beginnings", "first day", "we are hiring"):
+        assert not safety.check(tag, post, "en").allowed, tag
+    assert safety.check("career", post, "en").allowed and safety.check("open to work", post, "en").allowed
+    assert safety.check("new job", "first day at the new job tomorrow, so nervous", "en").allowed
+    assert not safety.check("新工作", "今天被通知优化了，N+1拿到了", "zh").allowed

@@ -40,7 +40,8 @@ def validate(data: object) -> None:
         need(_lang_lists(data[key]), f"{key} must map languages to lists of strings")
     tone = data.get("tone", {})
     need(isinstance(tone, dict) and all(_lang_lists(v) for v in tone.values()),
-         "tone must map grief_cues, worry_cues, mourning, cheerful, occasions and holidays to languages and lists of strings")
+         "tone must map grief_cues, worry_cues, mourning, cheerful, occasions, holidays, job_loss_cues and new_start to "
+         "languages and lists of strings")
     need(_lang_lists(data.get("support", {})), "support must map languages to lists of strings")
     reader = data.get("grief_reader")
     need(reader is None or (isinstance(reader, dict) and isinstance(reader.get("weights"), list)

@@ -6,7 +6,8 @@ happy, party, lol, "i died", 快乐, 哈哈), and no occasion tag (`tone.occasio
 birthday, 生日) unless the post itself names that occasion ("our first Christmas without her"):
 #HappyFathersDay under a father's death is hurtful, #RIP is fine. A tag of mourning (`tone.mourning`: pet
 loss, grief, rainbow bridge, 思念) stands only on a grief post; a post about an illness or a health scare
-(`tone.worry_cues`: biopsy, chemo, 化疗) gets no cheerful tag either. Data: inference/models/safety.json,
+(`tone.worry_cues`: biopsy, chemo, 化疗) gets no cheerful tag either, and one about losing a job (`tone.job_loss_cues`:
+laid off, made redundant, 被裁) no tag of a new job or of hiring (`tone.new_start`). Data: inference/models/safety.json,
 built from export/safety_seeds.py.
 
 Most losses are told in no word a list can hold ("still can't wash Dad's mug"): where the caller has the
@@ -63,6 +64,9 @@ class Tone:
         self.cheerful = _terms([t for ts in data.get("cheerful", {}).values() for t in ts])
         self.occasions = _terms([t for ts in data.get("occasions", {}).values() for t in ts])
         self.holidays = _terms([t for ts in data.get("holidays", {}).values() for t in ts])
+        lost = [t for ts in data.get("job_loss_cues", {}).values() for t in ts]
+        self.job_loss = make_group("tone:job_loss", "job loss", "contextual", False, lost)
+        self.new_start = _terms([t for ts in data.get("new_start", {}).values() for t in ts])
 
     def unnamed_holiday(self, tag_words: str, ctx: Context) -> str | None:
         """The day of the calendar a tag names (`tone.holidays`: #HappyMothersDay, #中秋快乐) that the post
@@ -76,6 +80,8 @@ class Tone:
         grief = ctx.is_about(self.grief)
         if not grief and (mourning := _holds(self.mourning, stems, joined)):
             return f"mourning tag ({', '.join(mourning)}) on a post not read as grief"
+        if ctx.is_about(self.job_loss) and (new := _holds(self.new_start, stems, joined)):
+            return f"new-job tag ({', '.join(new)}) on a post about losing a job"
         if not grief and not ctx.is_about(self.worry):
             return None
         if cheerful := _holds(self.cheerful, stems, joined):
