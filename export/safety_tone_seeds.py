@@ -28,7 +28,7 @@ TONE = {
     "grief_cues": {
         "en": ["passed away", "died", "dies", "death", "funeral", "rip", "rest in peace", "grief", "grieving",
                "mourning", "condolences", "in loving memory", "obituary", "put to sleep", "rainbow bridge",
-               "bereavement", "miscarriage", "miscarried", "stillborn", "stillbirth", "pregnancy loss"] + _PREGNANCY_LOSS_EN
+               "bereavement"] + _PREGNANCY_LOSS_EN
               + [f"lost {k}" for k in _KIN_EN] + [f"goodbye {k}" for k in _KIN_EN] + _IMPLICIT_GRIEF_EN,
         "zh": ["去世", "过世", "离世", "逝世", "病逝", "安息", "一路走好", "节哀", "葬礼", "追悼", "忌日", "头七",
                "悼念", "哀悼", "缅怀", "默哀", "永别", "离开了我们"]

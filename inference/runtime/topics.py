@@ -13,7 +13,9 @@ inflection: "putting up a shelf" writes "put up shelves") is CUE_BONUS closer to
 writes a description or cue word of the topic then closest ("Catan", "sourdough", "年夜饭") NAMED_BONUS closer
 to that one: the encoder's vector of a short or joking post is often unsure of what the post plainly names.
 Where the language has a judged gate (runtime/topic_gate.py), the others of the post's nearest topics that labellers
-would likely add join it (#Family beside #Birthday, #Pets under a vet visit; `picked`).
+would likely add join it (#Family beside #Birthday, #Pets under a vet visit; `picked`). A cue the post writes as a name
+("Baby Reindeer", a rare "Minecraft" inside a sentence, 《哪吒之魔童闹海》, or an emoji such as 🚲) makes its topic very clear
+whatever the vector says (`named_in`).
 A very clear topic brings the tags people add beside it ("running + runner, running community" lines:
 `read_companions`), which meet the relevance floor themselves.
 The bounds were read on posts written for the purpose
