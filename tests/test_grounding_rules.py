@@ -135,6 +135,14 @@ def test_a_saying_stands_under_the_floor_only_where_the_post_writes_its_words():
     assert not unwritten_saying("birds of a feather", "BIRDS OF A FEATHER is going to be everywhere")
 
 
+def test_an_old_chinese_trend_that_is_a_clause_stands_only_where_the_post_writes_it():
+    child = "娃两岁半，今天第一次完整说出“妈妈我爱你”"
+    assert unwritten_saying("明天妈妈不在", child, "zh") and unwritten_saying("把姐姐煮了", "螺蛳粉煮好了", "zh")
+    assert unwritten_saying("我们结婚了", "闺蜜今天结婚，我当伴娘", "zh")
+    assert not unwritten_saying("爸爸回来了", "爸爸回来了！出差一个月终于到家", "zh")
+    assert not unwritten_saying("七夕快乐", "七夕一个人过", "zh") and not unwritten_saying("不夜城", "逛夜市", "zh")  # three characters
+
+
 def test_with_the_floor_a_post_that_says_nothing_gets_no_tags_and_an_unwritten_saying_goes():
     pool = _pool(("jokes", 0.9, "vocab"), ("funny", 0.8, "vocab"))
     assert _grounder()._finish(Prepared(pool, "lol same 😂"), set(), True).ranked == []

@@ -168,3 +168,31 @@ def test_a_made_up_word_an_adverb_ends_two_stop_words_glued_and_all_of_a_thing_a
 def test_a_place_inside_something_is_no_head_of_a_compound():
     found = words_of("美容师说它是今天店里屁股最圆的")
     assert "店里屁股" not in found and "美容师" in found
+
+
+def test_a_modern_word_the_segmenter_glues_to_a_neighbour_is_cut_out_whole():
+    assert "阿瓦隆" in words_of("阿瓦隆玩了一晚上，我拿了五把梅林全被刺")  # 阿瓦|隆玩
+    assert "星穹铁道" in words_of("最近在玩星穹铁道，抽卡又歪了")  # 玩星|穹|铁道
+    assert "英仙座流星雨" in words_of("今晚英仙座流星雨，蹲到两点")  # six characters
+    assert "开放麦" in words_of("去看了个开放麦，全场没人笑")
+
+
+def test_a_known_word_inside_a_dictionary_word_stays_as_jieba_cut_it():
+    assert "看球" not in words_of("周末去看球赛")  # 看|球赛: 球赛 is jieba's word
+
+
+def test_a_lone_character_after_a_noun_or_a_latin_letter_is_its_suffix_not_a_topic():
+    assert "室" not in words_of("在B超室直接哭成傻子")
+    assert "社" not in words_of("开了十个箱子，V社你是真没有心")
+    assert "猫" in words_of("买了只猫")
+
+
+def test_a_count_with_each_or_this_and_a_locative_piece_are_no_candidates():
+    found = words_of("一共看到四颗，每颗都许了同一个愿望")
+    assert "每颗" not in found and "一共" not in found
+    assert not {"里算", "里算长寿"} & set(words_of("团团两岁半，仓鼠里算长寿的了"))
+
+
+def test_a_noun_jieba_tags_before_an_aspect_particle_is_a_verb_there_and_joins_no_compound():
+    assert "玄凤学会" not in words_of("家里的玄凤学会了微信提示音")
+    assert "玄凤" in words_of("家里的玄凤学会了微信提示音")

@@ -141,16 +141,17 @@ def says_nothing(text: str) -> bool:
 # usable (export/judged/en_labels*.jsonl), most of those the post's own words ("asking for a friend")
 SENTENCE_WORDS, SENTENCE_FUNCTION_WORDS = 3, 2
 ZH_SAYING_CHARS = 4
-_PERSON_ZH = re.compile("[我你咱]")
+_SAYING_ZH = re.compile("[我你咱了吗吧呢把被不]")  # a person speaking, or a clause: 把姐姐煮了, 明天妈妈不在
 
 
 def unwritten_saying(words: str, text: str, lang: str = "en") -> bool:
     """A tag of SENTENCE_WORDS or more, SENTENCE_FUNCTION_WORDS of them function words, that the text does not
     write word for word; in Chinese, a tag of ZH_SAYING_CHARS or more that speaks as 我, 你 or 咱 (the old Weibo
-    trends #我觉得我室友喜欢我, #我的相亲对象是极品, #我们结婚了 under a friend's wedding) that the text does not write."""
+    trends #我觉得我室友喜欢我, #我的相亲对象是极品, #我们结婚了 under a friend's wedding) or is a clause (a particle,
+    把, 被 or 不: #把姐姐煮了, #明天妈妈不在 under a child's first words) that the text does not write."""
     if lang == "zh":
         chars = "".join(words.split())
-        return len(chars) >= ZH_SAYING_CHARS and bool(_PERSON_ZH.search(chars)) and chars not in "".join(text.split())
+        return len(chars) >= ZH_SAYING_CHARS and bool(_SAYING_ZH.search(chars)) and chars not in "".join(text.split())
     mine = _words(words)
     if len(mine) < SENTENCE_WORDS or sum(w in FUNCTION_WORDS for w in mine) < SENTENCE_FUNCTION_WORDS:
         return False

@@ -39,7 +39,7 @@ ZH_STOP = frozenset("""
 大家好 日子 心情 生活 世界 工作 小时 分钟
 周一 周二 周三 周四 周五 周六 周日 星期一 星期二 星期三 星期四 星期五 星期六 星期天 星期日
 昨晚 今早 明早 前天 后天 当天 每天 天天 最近 以后 以前 之前 之后 下次 上次 这次 那次 第一次 一年 一周
-差点 只会 全程 全组 中途 秒钟 一直 一晚上 半天 全部 所有 一切 整个
+差点 只会 全程 全组 中途 秒钟 一直 一晚上 半天 全部 所有 一切 整个 一共 总共
 """.split())
 # festivals, the days and the seasons people tag (short forms too: #中秋 #国庆 are written as often as #中秋节)
 ZH_FESTIVALS = tuple("""
@@ -59,11 +59,13 @@ ZH_DIGITS = frozenset("一二三四五六七八九十")  # 科目二: a number t
 ZH_COUNTED = frozenset("q n ng nz t".split())  # ... unless a measure, noun or time word follows it (三 小时)
 # a word jieba's HMM made up is a fragment of a clause, not a name, when it starts with a numeral, a
 # modal or a direction (一买, 三比, 能进, 上人), holds a particle or ends in a verb's result (胖得, 抽到)
-ZH_FRAGMENT_FIRST = ZH_WEAK_FIRST | ZH_NUMERALS | frozenset("能会要上下去来比白说号")
+ZH_FRAGMENT_FIRST = ZH_WEAK_FIRST | ZH_NUMERALS | frozenset("能会要上下去来比白说号里之")  # 仓鼠|里算: a locative; 王国|之泪
 # "as soon as", a verb or an adverb before the verb ends a made-up word (风一|吹, 迟子建|写雨|写火, 汤全|洒了; 科三 stays)
 ZH_FRAGMENT_LAST = frozenset("一写说全都也还就才又")
 ZH_MEASURES = frozenset("个顿桌碗盒张条件趟遍辆份杯瓶")  # 买了个|阀芯, 一大|桌菜, 吃顿|火锅: a measure word ends a count
-ZH_COUNTERS = ZH_MEASURES | frozenset("块辆只次台部本斤元毛")  # after a number: 十块|钱, 一辆|车
+ZH_COUNTERS = ZH_MEASURES | frozenset("块辆只次台部本斤元毛颗位双套")  # after a number: 十块|钱, 一辆|车
+ZH_COUNT_FIRST = ZH_NUMERALS | frozenset("每这那哪各")  # 每颗, 这颗: a measure word after them counts too
+ZH_ASPECT = frozenset("了着过")  # 学会|了: the word before them is a verb, whatever jieba's flag
 ZH_PREDICATE_ENDS = frozenset("了的得")  # 人太多|了, 新买|的: the new word before them is a predicate, not a name
 ZH_SINGLE_IDF = 6.5  # a noun of one character this rare says what a post is about (猫 7.7, 雪 7.3; 人 2.8, 书 6.0)
 ZH_KIN = frozenset("妈爸哥姐弟妹爹娘爷奶儿女")  # 给我妈: a relative named by one character is whom, not what
@@ -80,6 +82,7 @@ ZH_COMPOUND_TAILS = ZH_ENTITY_FLAGS | {"n", "?"}  # ... joined to the noun or na
 ZH_KIND_CHARS = frozenset("粉面饭锅季赛杯馆展店汤")  # 螺蛳+粉, 毕业+季: a noun and its kind
 WORDS_ZH = PACKAGE_DATA / "words_zh.txt"
 WORD_FLAGS = frozenset("n nz vn l".split())  # the parts of speech words_zh.txt may give
+KNOWN_LENGTHS = (6, 5, 4, 3, 2)  # characters (and jieba words) a known word may span, longest first
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _BOOK_TITLE = re.compile(r"《([^《》]{2,12})》")  # 《哪吒之魔童闹海》: a title is tagged whole
 _ORDINAL = re.compile(r"[一二三四五六七八九十百零\d]{1,4}号")
@@ -157,7 +160,7 @@ def _usable(word: str, flag: str) -> bool:
 
 def _counted(word: str) -> bool:
     """A number and its measure word begin the word: a count (十块钱, 一辆车), no tag."""
-    return len(word) >= 2 and word[0] in ZH_NUMERALS and word[1] in ZH_COUNTERS
+    return len(word) >= 2 and word[0] in ZH_COUNT_FIRST and word[1] in ZH_COUNTERS
 
 
 def _compounds(words: list[tuple[str, str]]) -> list[tuple[str, float, str]]:
@@ -182,7 +185,7 @@ def _compounds(words: list[tuple[str, str]]) -> list[tuple[str, float, str]]:
               and c not in ZH_PREDICATE_ENDS and a[-1] != "里"):  # 扫地 机器人: one thing (爷爷 学会 了, 店里 屁股: no)
             found.append((a + b, 0.7, "title"))
         elif (fa in ZH_COMPOUND_HEADS and fb in ZH_COMPOUND_TAILS and _usable(b, fb) and len(a + b) <= 6
-              and not (fb == "?" and c in ZH_PREDICATE_ENDS)):
+              and not (fb == "?" and c in ZH_PREDICATE_ENDS) and c not in ZH_ASPECT):  # 玄凤 学会 了: a verb there
             found.append((a + b, 0.8, "title"))
     return found
 
@@ -235,7 +238,7 @@ def _known_in(run: str, known: dict[str, str]) -> list[tuple[int, str]]:
     """(start, word) of the known words in a run of characters, leftmost and longest first, none overlapping."""
     found, at = [], 0
     while at < len(run) - 1:
-        word = next((run[at:at + n] for n in (4, 3, 2) if run[at:at + n] in known), None)
+        word = next((run[at:at + n] for n in KNOWN_LENGTHS if run[at:at + n] in known), None)
         if word is None:
             at += 1
             continue
@@ -248,7 +251,7 @@ def _joined(words: list[tuple[str, str]], known: dict[str, str]) -> list[tuple[s
     """jieba's words with neighbours that spell a known word (打 工人 -> 打工人) joined, longest first."""
     out, i = [], 0
     while i < len(words):
-        for n in (4, 3, 2):
+        for n in KNOWN_LENGTHS:
             joined = "".join(w for w, _ in words[i:i + n])
             if i + n <= len(words) and joined in known:
                 out.append((joined, known[joined]))
@@ -260,6 +263,36 @@ def _joined(words: list[tuple[str, str]], known: dict[str, str]) -> list[tuple[s
     return out
 
 
+def _across(words: list[tuple[str, str]], known: dict[str, str], tags: dict) -> list[tuple[str, str]]:
+    """jieba's words with a known word cut out where its HMM glued one character of the next word to its
+    end or of the last word to its start (阿瓦|隆玩 -> 阿瓦隆 玩, 玩星|穹|铁道 -> 玩 星穹铁道); the glued
+    character stands alone, as jieba leaves characters it has no word for."""
+    out, i = [], 0
+    while i < len(words):
+        hit = _across_at(words, i, known)
+        if hit is None:
+            out.append(words[i])
+            i += 1
+            continue
+        lead, word, trail, i = hit
+        out.extend([*((c, tags.get(c, "?")) for c in lead), (word, known[word]), *((c, tags.get(c, "?")) for c in trail)])
+    return out
+
+
+def _across_at(words: list[tuple[str, str]], i: int, known: dict[str, str]) -> tuple[str, str, str, int] | None:
+    """(glued character before, the longest known word, glued character after, the index after them) of a
+    known word that begins in words[i] and ends in a later word, cut from a made-up word at one end or both."""
+    best = None
+    for j in range(i + 2, min(len(words), i + len(KNOWN_LENGTHS)) + 1):
+        span = "".join(w for w, _ in words[i:j])
+        for lead in (0, 1) if words[i][1] == "?" and len(words[i][0]) >= 2 else (0,):
+            for trail in (0, 1) if words[j - 1][1] == "?" and len(words[j - 1][0]) >= 2 else (0,):
+                word = span[lead:len(span) - trail]
+                if (lead or trail) and word in known and (best is None or len(word) > len(best[1])):
+                    best = (span[:lead], word, span[len(span) - trail:], j)
+    return best
+
+
 def chinese(text: str, tables) -> list[tuple[str, float, str]]:
     """Candidates of one Chinese text; `tables`: phrases.jieba_tables()."""
     jieba, tags, idf, median_idf, name_start = tables
@@ -267,7 +300,7 @@ def chinese(text: str, tables) -> list[tuple[str, float, str]]:
     titles = [m.group(1) for m in _BOOK_TITLE.finditer(text)]
     found.extend((t, 0.85, "work") for t in titles)
     known = known_words()
-    words = _joined(_recut([(w, tags.get(w, "?")) for w in jieba.lcut(text)], known, tags), known)
+    words = _across(_joined(_recut([(w, tags.get(w, "?")) for w in jieba.lcut(text)], known, tags), known), known, tags)
     compounds = _compounds(words)
     found.extend(compounds)
     numbered = {w[:-1] for w, _, _ in compounds if w[-1] in ZH_DIGITS}  # 科目 of 科目二 is no tag alone
@@ -275,14 +308,16 @@ def chinese(text: str, tables) -> list[tuple[str, float, str]]:
     singles: list[str] = []
     ended = [*words, ("", "")]  # the empty word ends a last run of single characters
     counted = False  # the run of single characters follows a numeral of one character (多|肉 is 多肉)
+    suffix = False  # ... or a noun or a Latin letter, whose suffix a lone character is there (B超|室, 螺蛳|粉, V|社)
     for (before, flag_before), (word, flag), (after, _) in zip([("", ""), *ended], ended, [*ended[1:], ("", "")]):
         if len(word) == 1 and flag in ZH_SINGLE_OK and _CJK_RUN.fullmatch(word):
             counted = counted if singles else (len(before) == 1 and flag_before == "m")
+            suffix = suffix if singles else (flag_before in ZH_NOUN_FLAGS or (before.isascii() and before.isalnum()))
             singles.append(word)  # a word jieba does not know, left in known pieces: 国 足, 雾 霾
             continue
         if 2 <= len(singles) <= 4 and (joined := "".join(singles)) not in ZH_STOP:
             found.append((joined, 0.7, "entity") if tags.get(joined) in ZH_ENTITY_FLAGS else (joined, 0.55, "topic"))
-        elif len(singles) == 1 and not counted and _single_topic(singles[0], tags, idf, (word, flag)):
+        elif len(singles) == 1 and not counted and not suffix and _single_topic(singles[0], tags, idf, (word, flag)):
             found.append((singles[0], 0.4, "topic"))
         singles = []
         if (noun := _object(word, flag, tags)) is not None:
