@@ -127,6 +127,13 @@ def test_a_text_of_function_words_alone_says_nothing():
     assert not says_nothing("哈哈哈哈")  # another script: not English's to judge
 
 
+def test_a_drawn_out_laugh_a_name_called_and_a_bare_link_say_nothing():
+    assert says_nothing("lmaooo i cant 😭") and says_nothing("hahahaha") and says_nothing("yesss")
+    assert says_nothing("mate you need to see this https://youtu.be/abc") and says_nothing("@sam check this out")
+    assert not says_nothing("you need to see Oppenheimer") and not says_nothing("new recipe https://x.com/a")
+    assert not says_nothing("soooo tired")
+
+
 def test_a_saying_stands_under_the_floor_only_where_the_post_writes_its_words():
     assert unwritten_saying("she is the first", "Got my first pair of reading glasses at 42")
     assert unwritten_saying("may the fourth be with you", "Meeting that could've been an email, part 4")

@@ -130,10 +130,24 @@ def _names_it(entry: dict, key: str, words: str) -> bool:
 _LATIN = re.compile(r"[\u0000-\u024f\u1e00-\u1eff]")  # Latin letters, accented ones included
 
 
+# words that say nothing alone in a reply or a shared link beside the function words: a name called ("mate you need
+# to see this"), a pointer to something the text does not say ("check this out")
+EMPTY_WORDS = FUNCTION_WORDS | frozenset("""mate mates bro bruh dude fam babe bestie sis guys lads y'all yall need
+see look watch check wait believe""".split())
+_LINK = re.compile(r"(?:https?://|www\.)\S+|@\w+")  # a link or a mention says nothing of what it points to
+_LAUGH = re.compile(r"(?:ha|he|ah|lo|hah)+[hl]?|x+d+|l+m+f*a+o+")  # hahaha, lolol, xdd, lmfaooo
+
+
 def says_nothing(text: str) -> bool:
-    """An English text whose every word says nothing alone ("ok this is it", "lol same 😂"): no tag is about
-    it, and the service's list stays empty rather than guess (#DesertLife, #Jokes)."""
-    return not other_script(text) and all(w in FUNCTION_WORDS for w in _words(text))
+    """An English text whose every word says nothing alone ("ok this is it", "lol same 😂", "lmaooo i cant",
+    "mate you need to see this" and a link): no tag is about it, and the service's list stays empty rather than
+    guess (#DesertLife, #Jokes, #Mate)."""
+    return not other_script(text) and all(_empty(w) for w in _words(_LINK.sub(" ", text)))
+
+
+def _empty(word: str) -> bool:
+    """A word that says nothing alone, a letter drawn out ("sooo", "yesss") read once."""
+    return word in EMPTY_WORDS or re.sub(r"(.)\1+", r"\1", word) in EMPTY_WORDS or bool(_LAUGH.fullmatch(word))
 
 
 # a tag that is a sentence or a saying (#SheIsTheFirst, #MayTheFourthBeWithYou, #ILoveMyJob: three words or more, two
