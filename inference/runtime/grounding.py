@@ -356,7 +356,7 @@ class Grounder:
         return head + [(Ranked(r.words, last * r.score, r.source), e) for r, e in tail]
 
     def _finish(self, prepared: Prepared, dropped: set[str], floor: bool) -> Grounded:
-        if floor and (not has_words(prepared.text) or (self.lang == "en" and says_nothing(prepared.text))):  # emoji, "lol same"
+        if floor and (not has_words(prepared.text) or says_nothing(prepared.text, self.lang)):  # emoji, "lol same"
             return Grounded([], bool(prepared.pool))
         kept, floored = self.eligible(prepared, dropped, floor)
         kept = self.ranked(kept, prepared)

@@ -138,11 +138,19 @@ _LINK = re.compile(r"(?:https?://|www\.)\S+|@\w+")  # a link or a mention says n
 _LAUGH = re.compile(r"(?:ha|he|ah|lo|hah)+[hl]?|x+d+|l+m+f*a+o+")  # hahaha, lolol, xdd, lmfaooo
 
 
-def says_nothing(text: str) -> bool:
+# a Chinese reply that only laughs, agrees or exclaims (哈哈哈, 同感+1, 笑死 真的笑死, 绝了)
+_EMPTY_ZH = re.compile(r"(?:哈|嘿|呵|嘻|嘎|啊|呜|哇|哦|噢|嗯|额|呃|笑死|同感|同意|确实|真的|是的|对的|好的|收到|加一|\+1|绝了|救命"
+                       r"|yyds|6+|哭了|我也是|一样|太真实了|真实|无语|啊这|好家伙|草|[\s\W_])+")
+
+
+def says_nothing(text: str, lang: str = "en") -> bool:
     """An English text whose every word says nothing alone ("ok this is it", "lol same 😂", "lmaooo i cant",
-    "mate you need to see this" and a link): no tag is about it, and the service's list stays empty rather than
-    guess (#DesertLife, #Jokes, #Mate)."""
-    return not other_script(text) and all(_empty(w) for w in _words(_LINK.sub(" ", text)))
+    "mate you need to see this" and a link), or a Chinese one that only laughs or agrees (哈哈哈哈, 同感): no tag is
+    about it, and the service's list stays empty rather than guess (#DesertLife, #Jokes, #Mate, #综艺, #同感)."""
+    text = _LINK.sub(" ", text)
+    if lang == "zh":
+        return bool(_EMPTY_ZH.fullmatch(text))
+    return lang == "en" and not other_script(text) and all(_empty(w) for w in _words(text))
 
 
 def _empty(word: str) -> bool:
