@@ -136,6 +136,7 @@ def test_a_drawn_out_laugh_a_name_called_and_a_bare_link_say_nothing():
 
 def test_a_chinese_reply_that_only_laughs_or_agrees_says_nothing():
     assert says_nothing("哈哈哈哈哈哈", "zh") and says_nothing("同感+1", "zh") and says_nothing("笑死 真的笑死 哈哈哈", "zh")
+    assert says_nothing("笑死我了", "zh")
     assert not says_nothing("哈哈哈 猫又打翻杯子了", "zh") and not says_nothing("拼豆真的会上头", "zh")
     assert not says_nothing("哈哈哈哈", "en")  # another script: not English's to judge
 

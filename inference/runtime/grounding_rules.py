@@ -139,7 +139,7 @@ _LAUGH = re.compile(r"(?:ha|he|ah|lo|hah)+[hl]?|x+d+|l+m+f*a+o+")  # hahaha, lol
 
 
 # a Chinese reply that only laughs, agrees or exclaims (哈哈哈, 同感+1, 笑死 真的笑死, 绝了)
-_EMPTY_ZH = re.compile(r"(?:哈|嘿|呵|嘻|嘎|啊|呜|哇|哦|噢|嗯|额|呃|笑死|同感|同意|确实|真的|是的|对的|好的|收到|加一|\+1|绝了|救命"
+_EMPTY_ZH = re.compile(r"(?:哈|嘿|呵|嘻|嘎|啊|呜|哇|哦|噢|嗯|额|呃|笑死我了|笑死|同感|同意|确实|真的|是的|对的|好的|收到|加一|\+1|绝了|救命"
                        r"|yyds|6+|哭了|我也是|一样|太真实了|真实|无语|啊这|好家伙|草|[\s\W_])+")
 
 
