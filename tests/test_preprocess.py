@@ -89,6 +89,12 @@ def test_tokenize_segments_raw_chinese_with_jieba():
     assert all(" " not in t for t in tokens)
 
 
+def test_a_link_or_a_mention_does_not_make_a_chinese_post_english():
+    assert detect_lang("笑死我了 https://b23.tv/BV1xx411c7mD") == "zh"
+    assert detect_lang("今天好热 @bob_smith") == "zh"
+    assert detect_lang("mate you need to see this https://youtu.be/abc") == "en"
+
+
 def test_detect_lang_uses_the_cjk_share():
     assert detect_lang("还是 一样 URL") == "zh"
     assert detect_lang("Watching the final set tonight") == "en"

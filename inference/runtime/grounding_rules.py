@@ -24,7 +24,7 @@ from dataclasses import replace
 
 from inference.text.english_words import FUNCTION_WORDS
 from inference.text.names import content_overlap
-from inference.text.tags import tag_key, variant_key
+from inference.text.tags import LINK_OR_MENTION, tag_key, variant_key
 from inference.text.phrases import english_lists, rarity
 from inference.text.verbs import activities
 
@@ -134,7 +134,6 @@ _LATIN = re.compile(r"[\u0000-\u024f\u1e00-\u1eff]")  # Latin letters, accented 
 # to see this"), a pointer to something the text does not say ("check this out")
 EMPTY_WORDS = FUNCTION_WORDS | frozenset("""mate mates bro bruh dude fam babe bestie sis guys lads y'all yall need
 see look watch check wait believe""".split())
-_LINK = re.compile(r"(?:https?://|www\.)\S+|@\w+")  # a link or a mention says nothing of what it points to
 _LAUGH = re.compile(r"(?:ha|he|ah|lo|hah)+[hl]?|x+d+|l+m+f*a+o+")  # hahaha, lolol, xdd, lmfaooo
 
 
@@ -147,7 +146,7 @@ def says_nothing(text: str, lang: str = "en") -> bool:
     """An English text whose every word says nothing alone ("ok this is it", "lol same 😂", "lmaooo i cant",
     "mate you need to see this" and a link), or a Chinese one that only laughs or agrees (哈哈哈哈, 同感): no tag is
     about it, and the service's list stays empty rather than guess (#DesertLife, #Jokes, #Mate, #综艺, #同感)."""
-    text = _LINK.sub(" ", text)
+    text = LINK_OR_MENTION.sub(" ", text)
     if lang == "zh":
         return bool(_EMPTY_ZH.fullmatch(text))
     return lang == "en" and not other_script(text) and all(_empty(w) for w in _words(text))

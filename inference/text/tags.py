@@ -68,11 +68,15 @@ def _singular(word: str) -> str:
     return word[:-1]
 
 
+# a link or a mention: letters that say nothing of the text's language or content ("笑死我了 https://b23.tv/...")
+LINK_OR_MENTION = re.compile(r"(?:https?://|www\.)\S+|(?<![\w@])@\w+", re.IGNORECASE)
+
+
 def detect_lang(text: str) -> str:
     """The language of a text: "en", "zh", or another ISO 639-1 code ("ko", "es", ...) when the
-    identifier is confident; unsure (emoji, a link, one word), the script decides. Reads the first
-    MAX_LANG_ID_CHARS characters (inference/limits.py): enough to tell, and a bounded cache entry."""
-    text = text[:MAX_LANG_ID_CHARS]
+    identifier is confident; unsure (emoji, one word), the script decides; links and mentions are not read.
+    Reads the first MAX_LANG_ID_CHARS characters (inference/limits.py): enough to tell, and a bounded cache entry."""
+    text = LINK_OR_MENTION.sub(" ", text[:MAX_LANG_ID_CHARS])
     found = _identify(" ".join(text.split()))
     if found is not None:
         code, score = found
