@@ -196,3 +196,14 @@ def test_a_count_with_each_or_this_and_a_locative_piece_are_no_candidates():
 def test_a_noun_jieba_tags_before_an_aspect_particle_is_a_verb_there_and_joins_no_compound():
     assert "玄凤学会" not in words_of("家里的玄凤学会了微信提示音")
     assert "玄凤" in words_of("家里的玄凤学会了微信提示音")
+
+
+def test_a_question_said_twice_a_clock_time_and_a_place_inside_something_are_no_candidates():
+    assert "重不重" not in words_of("痛包里塞了六十个吧唧，重不重啊")
+    assert "晚八点" not in words_of("楼下音响每晚八点准时放歌")
+    assert "群里" not in words_of("群里安静了")
+    assert "嫦娥六号" in words_of("嫦娥六号着陆了，看直播看得好激动")  # an ordinal stays
+
+
+def test_a_count_of_versions_is_no_candidate():
+    assert "改一版" not in words_of("领导让我再改一版") and "语版" not in words_of("繁花沪语版太有味道了")

@@ -61,8 +61,8 @@ ZH_COUNTED = frozenset("q n ng nz t".split())  # ... unless a measure, noun or t
 # modal or a direction (一买, 三比, 能进, 上人), holds a particle or ends in a verb's result (胖得, 抽到)
 ZH_FRAGMENT_FIRST = ZH_WEAK_FIRST | ZH_NUMERALS | frozenset("能会要上下去来比白说号里之")  # 仓鼠|里算: a locative; 王国|之泪
 # "as soon as", a verb or an adverb before the verb ends a made-up word (风一|吹, 迟子建|写雨|写火, 汤全|洒了; 科三 stays)
-ZH_FRAGMENT_LAST = frozenset("一写说全都也还就才又")
-ZH_MEASURES = frozenset("个顿桌碗盒张条件趟遍辆份杯瓶")  # 买了个|阀芯, 一大|桌菜, 吃顿|火锅: a measure word ends a count
+ZH_FRAGMENT_LAST = frozenset("一写说全都也还就才又里")  # 包里, 群里: a place inside something
+ZH_MEASURES = frozenset("个顿桌碗盒张条件趟遍辆份杯瓶版")  # 买了个|阀芯, 一大|桌菜, 吃顿|火锅: a measure word ends a count
 ZH_COUNTERS = ZH_MEASURES | frozenset("块辆只次台部本斤元毛颗位双套")  # after a number: 十块|钱, 一辆|车
 ZH_COUNT_FIRST = ZH_NUMERALS | frozenset("每这那哪各")  # 每颗, 这颗: a measure word after them counts too
 ZH_ASPECT = frozenset("了着过")  # 学会|了: the word before them is a verb, whatever jieba's flag
@@ -85,6 +85,8 @@ WORD_FLAGS = frozenset("n nz vn l".split())  # the parts of speech words_zh.txt 
 KNOWN_LENGTHS = (6, 5, 4, 3, 2)  # characters (and jieba words) a known word may span, longest first
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _BOOK_TITLE = re.compile(r"《([^《》]{2,12})》")  # 《哪吒之魔童闹海》: a title is tagged whole
+_ASKED = re.compile(r"(.)不\1")  # 重不重, 去不去: a question, no name
+_TIMED = re.compile(r"[一二三四五六七八九十两几]+[点岁斤秒]")  # 晚八点, 三岁: a time or a count (五月天, 嫦娥六号 stay)
 _ORDINAL = re.compile(r"[一二三四五六七八九十百零\d]{1,4}号")
 
 
@@ -95,9 +97,10 @@ def _festivals(text: str) -> list[tuple[str, float, str]]:
 
 
 def _fragment(word: str, made_up: bool = True) -> bool:
-    """A made-up word (or a verb: made_up False, 下雪 stays) that is a piece of a clause."""
+    """A made-up word (or a verb: made_up False, 下雪 stays) that is a piece of a clause: a question said as X不X
+    (重不重), a time or a count inside (晚八点, 第三年) among the rest."""
     first = made_up and (word[0] in ZH_FRAGMENT_FIRST or word[0] in ZH_MEASURES or word[-1] in ZH_MEASURES
-                         or word[-1] in ZH_FRAGMENT_LAST)
+                         or word[-1] in ZH_FRAGMENT_LAST or bool(_ASKED.search(word)) or bool(_TIMED.search(word)))
     return first or word[-1] in ZH_VERB_ENDINGS or bool(ZH_PARTICLES.intersection(word))
 
 
@@ -152,7 +155,8 @@ def _usable(word: str, flag: str) -> bool:
     """A word that may be a candidate or part of one."""
     if (flag == "?" and _fragment(word)) or (flag == "l" and ZH_PARTICLES.intersection(word)):
         return False
-    if ZH_PRONOUNS.intersection(word[1:-1]) or _counted(word) or (word[:2] in ZH_STOP and word[2:] in ZH_STOP):
+    if ZH_PRONOUNS.intersection(word[1:-1]) or _counted(word) or _TIMED.search(word) or (
+            word[:2] in ZH_STOP and word[2:] in ZH_STOP):
         return False  # a stop word glued to another (今天下午) says nothing either
     return (2 <= len(word) <= 6 and word not in ZH_STOP and word[0] not in ZH_WEAK_FIRST
             and bool(_CJK_RUN.fullmatch(word)))
@@ -300,7 +304,8 @@ def chinese(text: str, tables) -> list[tuple[str, float, str]]:
     titles = [m.group(1) for m in _BOOK_TITLE.finditer(text)]
     found.extend((t, 0.85, "work") for t in titles)
     known = known_words()
-    words = _across(_joined(_recut([(w, tags.get(w, "?")) for w in jieba.lcut(text)], known, tags), known), known, tags)
+    words = _recut([(w, tags.get(w, "?")) for w in jieba.lcut(text)], known, tags)
+    words = _across(_joined(words, known), known, tags)
     compounds = _compounds(words)
     found.extend(compounds)
     numbered = {w[:-1] for w, _, _ in compounds if w[-1] in ZH_DIGITS}  # 科目 of 科目二 is no tag alone
