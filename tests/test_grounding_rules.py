@@ -131,12 +131,12 @@ def test_a_drawn_out_laugh_a_name_called_and_a_bare_link_say_nothing():
     assert says_nothing("lmaooo i cant 😭") and says_nothing("hahahaha") and says_nothing("yesss")
     assert says_nothing("mate you need to see this https://youtu.be/abc") and says_nothing("@sam check this out")
     assert not says_nothing("you need to see Oppenheimer") and not says_nothing("new recipe https://x.com/a")
-    assert not says_nothing("soooo tired")
+    assert not says_nothing("soooo tired") and says_nothing("okay this is the one, trust me https://youtu.be/abc")
 
 
 def test_a_chinese_reply_that_only_laughs_or_agrees_says_nothing():
     assert says_nothing("哈哈哈哈哈哈", "zh") and says_nothing("同感+1", "zh") and says_nothing("笑死 真的笑死 哈哈哈", "zh")
-    assert says_nothing("笑死我了", "zh")
+    assert says_nothing("笑死我了", "zh") and says_nothing("随便发发", "zh") and says_nothing("emmm……算了，不说了", "zh")
     assert not says_nothing("哈哈哈 猫又打翻杯子了", "zh") and not says_nothing("拼豆真的会上头", "zh")
     assert not says_nothing("哈哈哈哈", "en")  # another script: not English's to judge
 

@@ -293,3 +293,9 @@ def test_a_gerund_after_an_article_names_the_noun_after_it_and_is_no_tag_alone()
     found = words_of("got a parking ticket while feeding the meter")
     assert "parking ticket" in found and "parking" not in found
     assert "debugging" in words_of("spent 3 hours debugging. it was a missing comma")
+
+
+def test_a_pronoun_and_its_verb_written_together_is_no_name():
+    found = [p.words for p in extract_phrases("Nan passed away on Sunday. She'd have hated any fuss. We’ll miss her", (), "en")]
+    assert "she d" not in found and "we ll" not in found and "nan" in found
+    assert "o neills pub" in [p.words for p in extract_phrases("Drinks at O'Neill's Pub tonight", (), "en")]

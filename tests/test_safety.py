@@ -442,3 +442,8 @@ def test_a_post_about_losing_a_job_gets_no_tag_of_a_new_job_or_of_hiring(safety)
     assert safety.check("career", post, "en").allowed and safety.check("open to work", post, "en").allowed
     assert safety.check("new job", "first day at the new job tomorrow, so nervous", "en").allowed
     assert not safety.check("新工作", "今天被通知优化了，N+1拿到了", "zh").allowed
+
+
+def test_a_feeling_or_a_verdict_is_a_kind_no_rule_reads_into_a_sombre_post(safety):
+    assert safety.feeling("hate") and safety.feeling("sucks") and not safety.feeling("card games")
+    assert safety.sombre("Dad's been moved out of ICU tonight")  # so grounding drops #Hate there (Grounder.eligible)

@@ -252,8 +252,7 @@ class Grounder:
         return self.encoder.encode([context_text(p, t) or " " for p, t in zip(posts, threads)])
 
     def look_up(self, posts: list[str], threads: list[Sequence[str]], contexts: np.ndarray | None = None) -> LookedUp:
-        """What the requests' post + thread vectors (`encode_contexts`, unless given) find before any
-        model candidate is known."""
+        """What the requests' post + thread vectors (`encode_contexts`, unless given) find before any model candidate."""
         contexts = self.encode_contexts(posts, threads) if contexts is None else contexts  # [B, D]
         stats, nearest = self.nearest(contexts)
         return LookedUp(contexts, stats, nearest, self.dense_votes(contexts))
@@ -318,7 +317,7 @@ class Grounder:
 
     def eligible(self, prepared: Prepared, dropped: set[str], floor: bool) -> tuple[list[tuple[Ranked, dict]], bool]:
         """The candidates that may be suggested, as (Ranked at the weighted sum, pool entry) pairs in pool order, and
-        whether the floor removed any; a topic's companion (#TeaLover beside #Tea) none under an illness or a death."""
+        whether the floor removed any; no topic's companion (#TeaLover) nor feeling (#Hate) under an illness or a death."""
         kept, floored = [], False
         ctx = None if self.safety is None else self.safety.context_for(prepared.text, prepared.context, self.lang)  # grief
         quiet = self.safety is not None and self.safety.sombre(prepared.text, prepared.context, self.lang)
@@ -328,7 +327,8 @@ class Grounder:
                 continue
             past = entry.get("topic") or entry.get("work") or (self.config.names_past_floor and entry.get("name"))
             below = floor and entry["relevance"] < self.config.floor and not past
-            if (below and floored) or not self.allowed(entry, ctx) or (quiet and entry.get("companion")):
+            hushed = quiet and (entry.get("companion") or self.safety.feeling(entry["words"]))
+            if (below and floored) or not self.allowed(entry, ctx) or hushed:
                 continue  # changes nothing for a tag under the floor once one has been floored
             if below or (floor and self._unsupported(entry, prepared.text)):
                 floored = True

@@ -133,13 +133,13 @@ _LATIN = re.compile(r"[\u0000-\u024f\u1e00-\u1eff]")  # Latin letters, accented 
 # words that say nothing alone in a reply or a shared link beside the function words: a name called ("mate you need
 # to see this"), a pointer to something the text does not say ("check this out")
 EMPTY_WORDS = FUNCTION_WORDS | frozenset("""mate mates bro bruh dude fam babe bestie sis guys lads y'all yall need
-see look watch check wait believe""".split())
+see look watch check wait believe trust""".split())
 _LAUGH = re.compile(r"(?:ha|he|ah|lo|hah)+[hl]?|x+d+|l+m+f*a+o+")  # hahaha, lolol, xdd, lmfaooo
 
 
 # a Chinese reply that only laughs, agrees or exclaims (哈哈哈, 同感+1, 笑死 真的笑死, 绝了)
 _EMPTY_ZH = re.compile(r"(?:哈|嘿|呵|嘻|嘎|啊|呜|哇|哦|噢|嗯|额|呃|笑死我了|笑死|同感|同意|确实|真的|是的|对的|好的|收到|加一|\+1|绝了|救命"
-                       r"|yyds|6+|哭了|我也是|一样|太真实了|真实|无语|啊这|好家伙|草|[\s\W_])+")
+                       r"|yyds|6+|哭了|我也是|一样|太真实了|真实|无语|啊这|好家伙|草|随便发发|算了|不说了|emm+|[\s\W_])+")
 
 
 def says_nothing(text: str, lang: str = "en") -> bool:

@@ -35,6 +35,9 @@ T = TypeVar("T")
 # that crisis's posts that do not say it, wrong under every other post; a mood (#Sadness, #Depressing) is a
 # guess at the writer under a post that does not say it, yet a data set's gold on emotion tweets
 SUPPORT_KINDS = frozenset({"event", "mood"})
+# kinds that name the writer's feelings or a verdict on something (#Hate, #Sucks, #Pain): under a post about an illness
+# or a death they read the writer's grief for them, even where the post writes the word ("she'd have hated any fuss")
+FEELING_KINDS = frozenset({"mood", "judgement"})
 
 
 @dataclass(frozen=True)
@@ -308,6 +311,10 @@ class SafetyFilter:
         of it), it is a mood (#Sadness), or a safe name holding a sensitive word (#SuicideSquad under a novel)."""
         key = compact(tag_words)
         return self.lexicon.kinds.get(key) in SUPPORT_KINDS or key in self.lexicon.safe_named
+
+    def feeling(self, tag_words: str) -> bool:
+        """The tag names a feeling or a verdict (FEELING_KINDS): none stands under a sombre post (`grounding.Grounder.eligible`)."""
+        return self.lexicon.kinds.get(compact(tag_words)) in FEELING_KINDS
 
     def says(self, tag_words: str, context: str | Context) -> bool:
         """The post says the tag's own words: a Chinese tag whole, an English tag's every word but its

@@ -205,7 +205,8 @@ def _caps_ahead(clause: list[_Token], j: int) -> int:
     return n
 
 
-_PRONOUN_I = re.compile(r"i(?:['’](?:m|ll|ve|d))?$")  # I, I'm, I'll, I've, I'd: capitalised, never a name's
+# I, I'm, She'd, They'll, It's: capitalised, never a name's ("She'd have hated any fuss" gave #SheD)
+_PRONOUN_I = re.compile(r"(?:i|(?:i|you|he|she|it|we|they|there|that|who|what)['’](?:m|ll|ve|d|re|s))$")
 
 
 def _capitalised_spans(clause: list[_Token]) -> Iterable[tuple[str, float, str]]:
