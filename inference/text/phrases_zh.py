@@ -39,7 +39,7 @@ ZH_STOP = frozenset("""
 大家好 日子 心情 生活 世界 工作 小时 分钟
 周一 周二 周三 周四 周五 周六 周日 星期一 星期二 星期三 星期四 星期五 星期六 星期天 星期日
 昨晚 今早 明早 前天 后天 当天 每天 天天 最近 以后 以前 之前 之后 下次 上次 这次 那次 第一次 一年 一周
-差点 只会 全程 全组 中途 秒钟 一直 一晚上 半天 全部 所有 一切 整个 一共 总共
+差点 只会 全程 全组 全场 中途 秒钟 一直 一晚上 半天 全部 所有 一切 整个 一共 总共 人均
 """.split())
 # festivals, the days and the seasons people tag (short forms too: #中秋 #国庆 are written as often as #中秋节)
 ZH_FESTIVALS = tuple("""
