@@ -40,7 +40,9 @@ TONE = {
     "worry_cues": {
         "en": ["biopsy", "chemo", "chemotherapy", "oncology", "oncologist", "tumour", "tumor", "cancer", "diagnosed",
                "diagnosis", "mammogram", "intensive care", "icu", "scan results", "waiting on results",
-               "waiting for results", "radiotherapy", "palliative"] + _PREGNANCY_LOSS_EN,
+               "waiting for results", "radiotherapy", "palliative", "surgery", "in hospital", "hospitalised",
+               "hospitalized", "out of theatre", "emergency room", "pneumonia", "appendix", "heart attack", "had a stroke",
+               "fractured", "broke my leg", "broke my arm", "broke my wrist"] + _PREGNANCY_LOSS_EN,
         "zh": ["活检", "化疗", "放疗", "肿瘤", "癌", "确诊", "复查", "住院", "重症", "icu", "做手术", "检查结果", "病危"],
     },
     # a job lost: no tag of a new job or a hiring company under it (#NewJob, #FirstDay, #NewBeginnings under "my role is 'at
@@ -68,7 +70,7 @@ TONE = {
                "excited", "cute", "i died", "im dead", "i m dead", "dead", "dying", "hilarious", "yummy", "foodie",
                "vibes", "like for like", "instagood", "photooftheday", "best day ever", "cheers", "tgif", "lit",
                "instagram", "insta", "comedy", "memes", "meme", "lover", "lovers", "puppy", "puppies", "pups", "kitten",
-               "kittens"],
+               "kittens", "laugh", "laughs", "laughing", "humor", "humour"],
         "zh": ["快乐", "开心", "恭喜", "祝贺", "哈哈", "搞笑", "庆祝", "狂欢", "喜庆", "好运", "幸福", "甜蜜", "可爱",
                "萌", "笑死", "逗比", "段子", "吃货", "点赞", "吸猫", "撸猫"],
     },

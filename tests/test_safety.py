@@ -447,3 +447,11 @@ def test_a_post_about_losing_a_job_gets_no_tag_of_a_new_job_or_of_hiring(safety)
 def test_a_feeling_or_a_verdict_is_a_kind_no_rule_reads_into_a_sombre_post(safety):
     assert safety.feeling("hate") and safety.feeling("sucks") and not safety.feeling("card games")
     assert safety.sombre("Dad's been moved out of ICU tonight")  # so grounding drops #Hate there (Grounder.eligible)
+
+
+def test_a_hospital_stay_or_surgery_is_sombre_and_takes_no_joking_tag(safety):
+    post = "Out of theatre, appendix gone. Still can't laugh without it hurting so nobody send me memes"
+    assert safety.sombre(post) and safety.sombre("Home after 9 days in hospital with pneumonia")
+    assert not safety.check("memes", post, "en").allowed and not safety.check("laugh", post, "en").allowed
+    assert safety.check("appendix", post, "en").allowed
+    assert not safety.sombre("my swimming stroke is getting better")  # a stroke is an illness only when "had a stroke"
