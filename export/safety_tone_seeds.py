@@ -23,6 +23,7 @@ _IMPLICIT_GRIEF_EN = (
 # ... just send dog photos")
 _PREGNANCY_LOSS_EN = ["miscarriage", "miscarried", "lost our little one", "lost the baby", "lost our baby", "baby loss",
                       "lost the pregnancy", "no heartbeat", "angel baby", "stillbirth", "stillborn", "pregnancy loss"]
+_PREGNANCY_LOSS_ZH = ["流产", "胎停", "小产", "没保住", "胎心没了", "宝宝没了", "失去了宝宝", "清宫", "引产"]
 _KIN_ZH = "外婆 外公 奶奶 爷爷 姥姥 姥爷 爸爸 妈妈 父亲 母亲 老爸 老妈 狗狗 猫咪 哥哥 姐姐 弟弟 妹妹 老公 老婆".split()
 TONE = {
     "grief_cues": {
@@ -33,7 +34,7 @@ TONE = {
         "zh": ["去世", "过世", "离世", "逝世", "病逝", "安息", "一路走好", "节哀", "葬礼", "追悼", "忌日", "头七",
                "悼念", "哀悼", "缅怀", "默哀", "永别", "离开了我们"]
               + [f"{k} 走了" for k in _KIN_ZH] + [f"{k} 不在了" for k in _KIN_ZH]
-              + ["猫 走了", "狗 走了", "它走了", "它不在了"],  # a pet by its name: 橘子走了 beside its 猫砂盆
+              + ["猫 走了", "狗 走了", "它走了", "它不在了"] + _PREGNANCY_LOSS_ZH,  # a pet by its name: 橘子走了 beside its 猫砂盆
     },
     # an illness or a health scare (a biopsy, chemo, 化疗): no cheerful tag either (#PetsOfInstagram under a wait for
     # biopsy results read as tasteless), but no mourning tag
@@ -43,7 +44,8 @@ TONE = {
                "waiting for results", "radiotherapy", "palliative", "surgery", "in hospital", "hospitalised",
                "hospitalized", "out of theatre", "emergency room", "pneumonia", "appendix", "heart attack", "had a stroke",
                "fractured", "broke my leg", "broke my arm", "broke my wrist"] + _PREGNANCY_LOSS_EN,
-        "zh": ["活检", "化疗", "放疗", "肿瘤", "癌", "确诊", "复查", "住院", "重症", "icu", "做手术", "检查结果", "病危"],
+        "zh": ["活检", "化疗", "放疗", "肿瘤", "癌", "确诊", "复查", "住院", "重症", "icu", "做手术", "检查结果", "病危"]
+              + _PREGNANCY_LOSS_ZH,
     },
     # a job lost: no tag of a new job or a hiring company under it (#NewJob, #FirstDay, #NewBeginnings under "my role is 'at
     # risk' ... consultation period starts Monday"; #WeAreHiring under a layoff)
@@ -72,7 +74,7 @@ TONE = {
                "instagram", "insta", "comedy", "memes", "meme", "lover", "lovers", "puppy", "puppies", "pups", "kitten",
                "kittens", "laugh", "laughs", "laughing", "humor", "humour"],
         "zh": ["快乐", "开心", "恭喜", "祝贺", "哈哈", "搞笑", "庆祝", "狂欢", "喜庆", "好运", "幸福", "甜蜜", "可爱",
-               "萌", "笑死", "逗比", "段子", "吃货", "点赞", "吸猫", "撸猫"],
+               "萌", "笑死", "逗比", "段子", "吃货", "点赞", "吸猫", "撸猫", "孕期", "孕妈", "待产", "孕肚", "胎动"],
     },
     "occasions": {
         "en": ["fathers day", "father s day", "mothers day", "mother s day", "christmas", "xmas", "birthday",

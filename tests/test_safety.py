@@ -455,3 +455,10 @@ def test_a_hospital_stay_or_surgery_is_sombre_and_takes_no_joking_tag(safety):
     assert not safety.check("memes", post, "en").allowed and not safety.check("laugh", post, "en").allowed
     assert safety.check("appendix", post, "en").allowed
     assert not safety.sombre("my swimming stroke is getting better")  # a stroke is an illness only when "had a stroke"
+
+
+def test_a_chinese_pregnancy_loss_is_sombre_and_takes_no_pregnancy_tag(safety):
+    post = "八周的时候胎停了，今天做完手术回家，谢谢大家别问了"
+    assert safety.sombre(post, lang="zh")
+    assert not safety.check("孕期", post, "zh").allowed and not safety.check("孕妈", post, "zh").allowed
+    assert safety.check("孕期", "今天第一次感觉到胎动，像小鱼吐泡泡", "zh").allowed
