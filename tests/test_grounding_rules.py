@@ -132,6 +132,8 @@ def test_a_drawn_out_laugh_a_name_called_and_a_bare_link_say_nothing():
     assert says_nothing("mate you need to see this https://youtu.be/abc") and says_nothing("@sam check this out")
     assert not says_nothing("you need to see Oppenheimer") and not says_nothing("new recipe https://x.com/a")
     assert not says_nothing("soooo tired") and says_nothing("okay this is the one, trust me https://youtu.be/abc")
+    assert says_nothing("anyway how is everyone doing today, just checking in 🙂") and says_nothing("this, forever 😂")
+    assert not says_nothing("everyone is doing yoga today")
 
 
 def test_a_chinese_reply_that_only_laughs_or_agrees_says_nothing():

@@ -299,3 +299,8 @@ def test_a_pronoun_and_its_verb_written_together_is_no_name():
     found = [p.words for p in extract_phrases("Nan passed away on Sunday. She'd have hated any fuss. We’ll miss her", (), "en")]
     assert "she d" not in found and "we ll" not in found and "nan" in found
     assert "o neills pub" in [p.words for p in extract_phrases("Drinks at O'Neill's Pub tonight", (), "en")]
+
+
+def test_got_opening_a_sentence_before_a_name_is_no_part_of_it_unless_shouted():
+    assert "electric picnic" in [p.words for p in extract_phrases("Got Electric Picnic tickets in the presale", (), "en")]
+    assert "got electric picnic" not in [p.words for p in extract_phrases("Got Electric Picnic tickets", (), "en")]

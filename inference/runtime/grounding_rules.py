@@ -133,7 +133,7 @@ _LATIN = re.compile(r"[\u0000-\u024f\u1e00-\u1eff]")  # Latin letters, accented 
 # words that say nothing alone in a reply or a shared link beside the function words: a name called ("mate you need
 # to see this"), a pointer to something the text does not say ("check this out")
 EMPTY_WORDS = FUNCTION_WORDS | frozenset("""mate mates bro bruh dude fam babe bestie sis guys lads y'all yall need
-see look watch check wait believe trust""".split())
+see look watch check wait believe trust doing checking everyone everybody forever""".split())
 _LAUGH = re.compile(r"(?:ha|he|ah|lo|hah)+[hl]?|x+d+|l+m+f*a+o+")  # hahaha, lolol, xdd, lmfaooo
 
 

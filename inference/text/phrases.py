@@ -227,7 +227,8 @@ def _capitalised_spans(clause: list[_Token]) -> Iterable[tuple[str, float, str]]
             j = k + 1
         span = _trim(clause[i:j])
         i = j
-        if len(span) > 1 and span[0].initial and opening_verb(span[0].lower, dictionary):
+        if len(span) > 1 and span[0].initial and not span[0].text.isupper() and opening_verb(span[0].lower, dictionary):
+            # (shouted, "GOT THE JOB" is a saying whole: #GotTheJob)
             rest = _trim(span[1:])  # "Watching Elden Ring" -> "Elden Ring"; "Boxing Day" stays whole
             if len(rest) > 1 or (rest and not _rejected_alone(rest[0], dictionary)):
                 span = rest

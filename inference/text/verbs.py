@@ -42,9 +42,10 @@ def verb_like(word: str, dictionary: frozenset[str]) -> bool:
 
 def opening_verb(word: str, dictionary: frozenset[str]) -> bool:
     """A verb that opens a sentence before a name ("Watching Elden Ring", "Saw Chappell Roan", "Tried Olive
-    Garden", "Rewatched Paddington"): `verb_like`, "saw", a past tense in -ied, or a re- form of one. Only
+    Garden", "Rewatched Paddington", "Got Electric Picnic tickets"): `verb_like`, "saw", "got", a past tense in -ied,
+    or a re- form of one. Only
     there: inside a sentence "chain saw", "deep fried oreos" and "rewatching" stay phrases."""
-    if verb_like(word, dictionary) or word == "saw":
+    if verb_like(word, dictionary) or word in ("saw", "got"):
         return True
     if word.endswith("ied") and word in dictionary and word[:-3] + "y" in dictionary:
         return True
