@@ -207,3 +207,7 @@ def test_a_question_said_twice_a_clock_time_and_a_place_inside_something_are_no_
 
 def test_a_count_of_versions_is_no_candidate():
     assert "改一版" not in words_of("领导让我再改一版") and "语版" not in words_of("繁花沪语版太有味道了")
+
+
+def test_a_made_up_word_an_adverb_of_again_ends_is_a_piece():
+    assert "包邮再" not in words_of("吹风机挂闲鱼了，包邮再便宜十块")

@@ -54,7 +54,7 @@ CUE_BONUS = 0.05  # cosine added first to every topic whose cue words the post w
 NEEDS_ITS_WORDS = frozenset({"layoffs", "mental health", "haircut", "motorcycles",
                              # Chinese topics whose vectors draw neighbours: #婚纱照 under cosplay photos, #教师 under an
                              # anime's 老师, #台球 or #飞盘 under badminton, #种菜 under a market, #电动车 under a car
-                             "婚纱照", "教师", "护士", "电竞", "台球", "飞盘", "种菜", "方言", "电动车", "直播"})
+                             "婚纱照", "教师", "护士", "电竞", "台球", "飞盘", "种菜", "方言", "电动车", "直播", "脱口秀"})
 VERSION = 2  # of the cached vectors: bump when how they are computed changes (2: a topic's lines averaged)
 
 

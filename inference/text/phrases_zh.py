@@ -61,7 +61,7 @@ ZH_COUNTED = frozenset("q n ng nz t".split())  # ... unless a measure, noun or t
 # modal or a direction (一买, 三比, 能进, 上人), holds a particle or ends in a verb's result (胖得, 抽到)
 ZH_FRAGMENT_FIRST = ZH_WEAK_FIRST | ZH_NUMERALS | frozenset("能会要上下去来比白说号里之")  # 仓鼠|里算: a locative; 王国|之泪
 # "as soon as", a verb or an adverb before the verb ends a made-up word (风一|吹, 迟子建|写雨|写火, 汤全|洒了; 科三 stays)
-ZH_FRAGMENT_LAST = frozenset("一写说全都也还就才又里")  # 包里, 群里: a place inside something
+ZH_FRAGMENT_LAST = frozenset("一写说全都也还就才又里再")  # 包里, 群里: a place inside something
 ZH_MEASURES = frozenset("个顿桌碗盒张条件趟遍辆份杯瓶版")  # 买了个|阀芯, 一大|桌菜, 吃顿|火锅: a measure word ends a count
 ZH_COUNTERS = ZH_MEASURES | frozenset("块辆只次台部本斤元毛颗位双套")  # after a number: 十块|钱, 一辆|车
 ZH_COUNT_FIRST = ZH_NUMERALS | frozenset("每这那哪各")  # 每颗, 这颗: a measure word after them counts too
