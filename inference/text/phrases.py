@@ -33,6 +33,7 @@ from inference.text.english_words import (CARDINALS, CONNECTORS, FRAGMENT_WORDS,
 from inference.text.verbs import opening_verb, verb_like
 from inference.text.list_cache import cached_lines
 from inference.text.segment_data import cache_dir
+from inference.text.tags import MENTION as _MENTION, URL as _URL
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,6 @@ class Phrase:
 _TRIMMED = FUNCTION_WORDS | CONNECTORS
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w.-]+\.(?:com|org|net|io|ly|co|gov|edu|cn)(?:/\S*)?", re.I)
-_MENTION = re.compile(r"(?<![\w@])@[\w.\-]+")
 _HASHTAG = re.compile(rf"#[^#\s]{{1,40}}#|#[\w{_CJK}]+")  # Weibo's #话题# first, then #tag
 _EMOTE = re.compile(r"\[[^\[\]\s]{1,8}\]")  # Weibo's [哈哈]
 _CJK_RUN = re.compile(rf"[{_CJK}]+")

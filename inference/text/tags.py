@@ -68,8 +68,11 @@ def _singular(word: str) -> str:
     return word[:-1]
 
 
-# a link or a mention: letters that say nothing of the text's language or content ("笑死我了 https://b23.tv/...")
-LINK_OR_MENTION = re.compile(r"(?:https?://|www\.)\S+|(?<![\w@])@\w+", re.IGNORECASE)
+# a link (a bare domain too) and a mention: letters that say nothing of the text's language or content ("笑死我了
+# https://b23.tv/..."); phrases.py reads neither as words either
+URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w.-]+\.(?:com|org|net|io|ly|co|gov|edu|cn)(?:/\S*)?", re.I)
+MENTION = re.compile(r"(?<![\w@])@[\w.\-]+")
+LINK_OR_MENTION = re.compile(f"{URL.pattern}|{MENTION.pattern}", re.I)
 
 
 def detect_lang(text: str) -> str:
