@@ -211,3 +211,8 @@ def test_a_count_of_versions_is_no_candidate():
 
 def test_a_made_up_word_an_adverb_of_again_ends_is_a_piece():
     assert "包邮再" not in words_of("吹风机挂闲鱼了，包邮再便宜十块")
+
+
+def test_a_verb_said_twice_is_a_gesture_not_an_activity():
+    assert "抱抱" not in words_of("抱抱你") and "讲讲" not in words_of("展开讲讲")
+    assert "搬家" in words_of("搬家了，累瘫")

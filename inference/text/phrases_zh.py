@@ -113,7 +113,8 @@ def _word(word: str, flag: str, idf: float, name_start: frozenset[str]) -> tuple
     if flag == "?" and len(word) <= 4 and not _fragment(word):
         # a word jieba's HMM found outside its dictionary: a name (余承东, 梅西) or a new term (中超)
         return (word, 0.68, "entity") if _name_like(word, name_start) else (word, 0.5, "topic")
-    if flag == "v" and len(word) == 2 and idf >= ZH_VERB_IDF and not _fragment(word, made_up=False):
+    if flag == "v" and len(word) == 2 and idf >= ZH_VERB_IDF and not _fragment(word, made_up=False) and word[0] != word[1]:
+        # (a verb said twice is a gesture, not an activity: 抱抱, 讲讲)
         return word, 0.45, "topic"
     return None
 
