@@ -98,9 +98,9 @@ def _festivals(text: str) -> list[tuple[str, float, str]]:
 
 def _fragment(word: str, made_up: bool = True) -> bool:
     """A made-up word (or a verb: made_up False, 下雪 stays) that is a piece of a clause: a question said as X不X
-    (重不重), a time or a count inside (晚八点, 第三年) among the rest."""
+    (重不重) among the rest (a time or a count inside any word, 晚八点, is `_usable`'s)."""
     first = made_up and (word[0] in ZH_FRAGMENT_FIRST or word[0] in ZH_MEASURES or word[-1] in ZH_MEASURES
-                         or word[-1] in ZH_FRAGMENT_LAST or bool(_ASKED.search(word)) or bool(_TIMED.search(word)))
+                         or word[-1] in ZH_FRAGMENT_LAST or bool(_ASKED.search(word)))
     return first or word[-1] in ZH_VERB_ENDINGS or bool(ZH_PARTICLES.intersection(word))
 
 
