@@ -216,3 +216,17 @@ def test_a_made_up_word_an_adverb_of_again_ends_is_a_piece():
 def test_a_verb_said_twice_is_a_gesture_not_an_activity():
     assert "抱抱" not in words_of("抱抱你") and "讲讲" not in words_of("展开讲讲")
     assert "搬家" in words_of("搬家了，累瘫")
+
+
+def test_a_modal_an_adverb_before_a_verb_a_count_of_games_and_a_verbs_direction_are_no_candidates():
+    cat = words_of("黑色衣服已经全部退役了，家里那位主子一天掉的毛能再织一只猫")
+    assert "毛能" not in cat and "再织" not in cat and "主子" in cat
+    match = words_of("周末约球，三局全输，对面是两个六十岁的大爷")
+    assert "三局" not in match and "全输" not in match and "约球" in match
+    assert "投出来" not in words_of("第一次玩本就抽到凶手，最后居然没被投出来！！")
+    assert "只用" not in words_of("今天被通知优化了。工作四年，收拾东西只用了十分钟")
+
+
+def test_a_full_marathon_and_an_annual_party_stay():
+    assert "全马" in words_of("人生第一个全马完赛！4小时52分，最后10公里真的是靠意志走下来的")
+    assert "年会抽奖" in words_of("公司年会抽奖，我又是参与奖，一条毛巾")

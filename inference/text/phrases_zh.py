@@ -61,9 +61,9 @@ ZH_COUNTED = frozenset("q n ng nz t".split())  # ... unless a measure, noun or t
 # modal or a direction (一买, 三比, 能进, 上人), holds a particle or ends in a verb's result (胖得, 抽到)
 ZH_FRAGMENT_FIRST = ZH_WEAK_FIRST | ZH_NUMERALS | frozenset("能会要上下去来比白说号里之")  # 仓鼠|里算: a locative; 王国|之泪
 # "as soon as", a verb or an adverb before the verb ends a made-up word (风一|吹, 迟子建|写雨|写火, 汤全|洒了; 科三 stays)
-ZH_FRAGMENT_LAST = frozenset("一写说全都也还就才又里再")  # 包里, 群里: a place inside something
+ZH_FRAGMENT_LAST = frozenset("一写说全都也还就才又里再能要")  # 包里, 群里: a place inside something; 毛能|再织: a modal (年会 stays)
 ZH_MEASURES = frozenset("个顿桌碗盒张条件趟遍辆份杯瓶版")  # 买了个|阀芯, 一大|桌菜, 吃顿|火锅: a measure word ends a count
-ZH_COUNTERS = ZH_MEASURES | frozenset("块辆只次台部本斤元毛颗位双套")  # after a number: 十块|钱, 一辆|车
+ZH_COUNTERS = ZH_MEASURES | frozenset("块辆只次台部本斤元毛颗位双套局盘场轮圈")  # after a number: 十块|钱, 一辆|车, 三局
 ZH_COUNT_FIRST = ZH_NUMERALS | frozenset("每这那哪各")  # 每颗, 这颗: a measure word after them counts too
 ZH_ASPECT = frozenset("了着过")  # 学会|了: the word before them is a verb, whatever jieba's flag
 ZH_PREDICATE_ENDS = frozenset("了的得")  # 人太多|了, 新买|的: the new word before them is a predicate, not a name
@@ -88,6 +88,8 @@ _BOOK_TITLE = re.compile(r"《([^《》]{2,12})》")  # 《哪吒之魔童闹海
 _ASKED = re.compile(r"(.)不\1")  # 重不重, 去不去: a question, no name
 _TIMED = re.compile(r"[一二三四五六七八九十两几]+[点岁斤秒]")  # 晚八点, 三岁: a time or a count (五月天, 嫦娥六号 stay)
 _ORDINAL = re.compile(r"[一二三四五六七八九十百零\d]{1,4}号")
+_DIRECTED = re.compile(r".[出起下上进回过][来去]$")  # 投出来, 站起来: a verb and its direction, no name
+ZH_ADVERB_VERB_FIRST = frozenset("全只再")  # 全输, 只用, 再织: an adverb before a verb
 
 
 def _festivals(text: str) -> list[tuple[str, float, str]]:
@@ -155,6 +157,9 @@ def _object(word: str, flag: str, tags: dict) -> str | None:
 def _usable(word: str, flag: str) -> bool:
     """A word that may be a candidate or part of one."""
     if (flag == "?" and _fragment(word)) or (flag == "l" and ZH_PARTICLES.intersection(word)):
+        return False
+    if (len(word) >= 3 and _DIRECTED.search(word)) or (len(word) == 2 and word[0] in ZH_ADVERB_VERB_FIRST and (
+            flag in ("v", "vn") or (flag == "?" and word[0] != "全"))):  # (全马, a full marathon, stays)
         return False
     if ZH_PRONOUNS.intersection(word[1:-1]) or _counted(word) or _TIMED.search(word) or (
             word[:2] in ZH_STOP and word[2:] in ZH_STOP):
