@@ -332,3 +332,12 @@ def test_the_shipped_cue_words_name_the_works_people_write_about():
     cues = read_cues(TOPICS_EN)
     assert "the bear" in cues["tv shows"] and "project hail mary" in cues["books"]
     assert named_in("the bear", "Started The Bear last night 'just one episode'", "tv shows")
+
+
+def test_american_football_gives_way_to_football_where_the_post_names_nothing_of_it(topics):
+    posts = ["5-a-side last night, lost 11-3, pulled my hamstring going for a ball I was never getting.",
+             "Paid £60 to watch United lose 3-0 at home in the pissing rain.",
+             "Chiefs win it in the last two minutes AGAIN. Mahomes you absolute menace"]
+    picked = [[topic for topic, _ in p] for p in topics.picked(SentenceEncoder.load().encode(posts), posts)]
+    assert "american football" not in picked[0] + picked[1] and "football" in picked[0]
+    assert "american football" in picked[2]

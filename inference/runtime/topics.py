@@ -49,12 +49,13 @@ RELATED = 0.6  # topics whose vectors are this close (cosine) are one subject fo
 NAMED_BONUS = 0.05  # cosine added to the closest topic when the post writes one of its description or cue words
 CUE_BONUS = 0.05  # cosine added first to every topic whose cue words the post writes (a cue is rarely another topic's)
 # topics that stand only where the post writes one of their description or cue words: a misfortune (#Layoffs under a
-# chess rating stuck for eight months tells the poster something hurtful), and topics whose vector draws posts about
-# something else (#Haircut under hair lost to chemo, #Motorcycles under a new road bike)
-NEEDS_ITS_WORDS = frozenset({"layoffs", "mental health", "haircut", "motorcycles",
-                             # Chinese topics whose vectors draw neighbours: #婚纱照 under cosplay photos, #教师 under an
-                             # anime's 老师, #台球 or #飞盘 under badminton, #种菜 under a market, #电动车 under a car
-                             "婚纱照", "教师", "护士", "电竞", "台球", "飞盘", "种菜", "方言", "电动车", "直播", "脱口秀"})
+# chess rating stuck for eight months, #BrokenBone, #骨折), and topics whose vector draws posts about something else
+# (#Haircut under hair lost to chemo, #Motorcycles under a road bike, #婚纱照 under cosplay photos, #教师 under 老师)
+NEEDS_ITS_WORDS = frozenset("""layoffs|mental health|haircut|motorcycles|back pain|migraine|broken bone|physio|breakup|婚纱照|
+教师|护士|电竞|台球|飞盘|种菜|方言|电动车|直播|脱口秀|看病|胃病|骨折|口腔溃疡|康复|陪父母|乌龟""".replace("\n", "").split("|"))
+# a topic that stands only where the post writes its words, else gives way to the commoner one its vector neighbours:
+# "football" is soccer to most of the world, and #AmericanFootball came under five-a-side and a Man United defeat
+INSTEAD = {"american football": "football"}
 VERSION = 2  # of the cached vectors: bump when how they are computed changes (2: a topic's lines averaged)
 
 
@@ -333,8 +334,20 @@ class TopicTags:
                      if hit and self.words[j] != topic and self._named_cue(j, text, read[0])]
             kept += [(w, True) for w, q in sorted(p.items(), key=lambda item: -item[1])
                      if q >= self.join and all(w != k for k, _ in kept)]
+            kept = self._instead(kept, text, read)
             out.append([(w, c) for w, c in kept if w not in NEEDS_ITS_WORDS
                         or (text and written(self._terms[self.words.index(w)], text, *read))][:TOPICS_A_POST])
+        return out
+
+    def _instead(self, kept: list[tuple[str, bool]], text: str, read: tuple[str, str]) -> list[tuple[str, bool]]:
+        """`kept` with each INSTEAD topic whose words the text does not write given way to its commoner one."""
+        out: list[tuple[str, bool]] = []
+        for w, c in kept:
+            if w in INSTEAD and INSTEAD[w] in self.words and not (
+                    text and written(self._terms[self.words.index(w)], text, *read)):
+                w = INSTEAD[w]
+            if all(w != k for k, _ in out):
+                out.append((w, c))
         return out
 
     def nearest(self, contexts: np.ndarray, texts: list[str] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
