@@ -120,6 +120,7 @@ def test_a_text_of_han_characters_alone_is_chinese_whatever_the_identifier_guess
     assert detect_lang("厦门鼓浪屿一日游，海风好舒服") == "zh"
     assert detect_lang("今日は良い天気ですね") == "ja"  # kana: Japanese
     assert detect_lang("오늘 날씨 좋다") == "ko"  # Hangul: Korean
+    assert detect_lang("报了个成人水彩班，老师说我画的苹果像土豆。但我觉得那是个挺好看的土豆🥔") == "zh"  # not "ko"
 
 
 def test_jiebas_words_of_a_han_run_are_kept_for_its_next_reader_and_are_its_own():

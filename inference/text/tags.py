@@ -36,7 +36,7 @@ _LATIN_RE = re.compile(r"[A-Za-z]")
 _KANA_RE = re.compile("[\u3040-\u30ff]")
 _LETTER_RE = re.compile(r"[^\W\d_]")
 _HANGUL_RE = re.compile("[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")
-_HAN_CODES = {"zh", "ko"}  # codes whose texts may be Han characters alone (Korean in Hanja, rare)
+_HAN_CODES = {"zh"}  # codes whose texts may be Han characters alone (not "ko": the identifier gave it to 辅导一年级数学 ...)
 
 
 def _han_only(text: str) -> bool:
