@@ -52,7 +52,7 @@ CUE_BONUS = 0.05  # cosine added first to every topic whose cue words the post w
 # chess rating stuck for eight months, #BrokenBone, #骨折), and topics whose vector draws posts about something else
 # (#Haircut under hair lost to chemo, #Motorcycles under a road bike, #婚纱照 under cosplay photos, #教师 under 老师)
 NEEDS_ITS_WORDS = frozenset("""layoffs|mental health|haircut|motorcycles|back pain|migraine|broken bone|physio|breakup|婚纱照|
-教师|护士|电竞|台球|飞盘|种菜|方言|电动车|直播|脱口秀|看病|胃病|骨折|口腔溃疡|康复|陪父母|乌龟""".replace("\n", "").split("|"))
+教师|护士|电竞|台球|飞盘|种菜|方言|电动车|直播|脱口秀|看病|胃病|骨折|口腔溃疡|康复|陪父母|乌龟|hangover|food poisoning|surgery|parking ticket|脱发|腰疼|住院""".replace("\n", "").split("|"))
 # a topic that stands only where the post writes its words, else gives way to the commoner one its vector neighbours:
 # "football" is soccer to most of the world, and #AmericanFootball came under five-a-side and a Man United defeat
 INSTEAD = {"american football": "football"}
