@@ -257,6 +257,7 @@ def build_kinds(vocab: dict[str, set[str]], corpus: Path, wordnet: Path, covered
     en.update(harm_kinds(vocab.get("en", set()), wordnet))
     en.update({t: k for t, k in by_source.items() if t in vocab.get("en", set())})
     en.update({t: "stance" for t in seeds.STANCE_TAGS if t in vocab.get("en", set())})
+    en.update({t: "taunt" for t in seeds.TAUNT_TAGS if t in vocab.get("en", set())})
     zh = clause_kinds(vocab.get("zh", set()))
     return {lang: dict(sorted((t, k) for t, k in kinds.items() if not covered(t)))
             for lang, kinds in (("en", en), ("zh", zh))}

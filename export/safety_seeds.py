@@ -347,6 +347,11 @@ STANCE_TAGS = ("trump", "donald trump", "obama", "barack obama", "hillary", "hil
                "equality for all", "marriage equality", "gay rights", "lgbt rights", "womens rights", "mens rights",
                "abortion rights", "repro rights", "repro justice", "social justice", "march for science",
                "science march dc", "womens march", "climate strike", "free speech", "me too")
+# animals people call a person (#Chimp under a rant about a parking warden "waiting there like a vulture", judged
+# mocking: export/judged/topics7-compared/): a taunt, standing only under a post that says its words (a zoo's chimp)
+TAUNT_TAGS = ("chimp", "chimps", "chimpanzee", "ape", "apes", "monkey", "monkeys", "pig", "pigs", "rat", "rats",
+              "snake", "snakes", "weasel", "donkey", "cow", "cows", "vulture", "vultures", "parasite", "parasites",
+              "leech", "sheep", "sheeple", "baboon", "gorilla", "hyena", "cockroach", "cockroaches", "slug", "worm")
 CRISIS_ORIGINS = {"crisislex", "mediaeval", "rumoureval"}
 # WordNet 3.0 harm synsets, as (first lemma, lexicographer file): 4 act, 7 attribute, 11 event,
 # 18 person, 26 state, 28 time

@@ -137,3 +137,10 @@ def test_the_kind_report_counts_judged_candidates_where_the_post_says_them_and_w
     assert said.startswith("holidays candidates on posts that say their words: shown ")
     shown, usable = (int(n) for n in re.findall(r"\d+", said))
     assert shown > 0 and 0 < usable <= shown
+
+
+@pytest.mark.parametrize("tag", ["chimp", "pig", "snake", "rat"])
+def test_an_animal_people_call_a_person_stands_only_under_a_post_that_says_it(safety, tag):
+    rant = "Got a parking ticket for being 3 minutes late. The guy was literally waiting there like a vulture"
+    assert not safety.check(tag, rant, "en").allowed
+    assert safety.check(tag, f"the {tag} at the zoo today was the best part of the trip", "en").allowed
