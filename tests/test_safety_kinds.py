@@ -144,3 +144,13 @@ def test_an_animal_people_call_a_person_stands_only_under_a_post_that_says_it(sa
     rant = "Got a parking ticket for being 3 minutes late. The guy was literally waiting there like a vulture"
     assert not safety.check(tag, rant, "en").allowed
     assert safety.check(tag, f"the {tag} at the zoo today was the best part of the trip", "en").allowed
+
+
+def test_a_stance_of_several_words_stands_only_where_the_post_writes_it_as_a_phrase(safety):
+    pet = "Said goodbye to Biscuit today. 15 years of the best friend a girl could ask for. 15 years of love is a gift"
+    assert not safety.check("love is love", pet, "en").allowed
+    assert safety.check("love is love", "love is love, happy pride everyone", "en").allowed
+
+
+def test_a_disability_word_said_in_jest_is_never_a_chinese_tag(safety):
+    assert not safety.check("残疾人", "练腿第二天，上厕所蹲下去就起不来了 练腿的第二天都是残疾人", "zh").allowed

@@ -259,7 +259,7 @@ class SafetyFilter:
             # (#Helicopter, #Ruins on Corel photos) has none; `kinds=False`: a photo tagger's tags
             kind = self.lexicon.kinds.get(compact(tag_words)) if kinds and (ctx.stems or ctx.cjk) else None
             kind = None if kind in SUPPORT_KINDS else kind  # the grounding stage's support rules apply those
-            if kind and not self.says(tag_words, ctx):
+            if kind and not self.says(tag_words, ctx, phrase=kind == "stance"):
                 return Verdict(False, kind, f"{kind} tag on a post that does not say its words")
             return Verdict(True, None, "no sensitive term" if not kind else f"{kind} tag the post says")
         category = m.groups[0].category
@@ -316,14 +316,17 @@ class SafetyFilter:
         """The tag names a feeling or a verdict (FEELING_KINDS): none stands under a sombre post (`grounding.Grounder.eligible`)."""
         return self.lexicon.kinds.get(compact(tag_words)) in FEELING_KINDS
 
-    def says(self, tag_words: str, context: str | Context) -> bool:
+    def says(self, tag_words: str, context: str | Context, phrase: bool = False) -> bool:
         """The post says the tag's own words: a Chinese tag whole, an English tag's every word but its
-        stopwords (a plural or -ing form will do), or the tag written together."""
+        stopwords (a plural or -ing form will do), or the tag written together; with `phrase`, a tag of
+        several words only as a phrase (a stance's #LoveIsLove is not said by "15 years of love")."""
         ctx = context if isinstance(context, Context) else self._context(context)
         words = tokens(tag_words)
         joined = "".join(words)
         if has_cjk(joined):
             return joined in ctx.cjk
+        if phrase and len(words) > 1:
+            return f" {' '.join(stem(w) for w in words)} " in ctx.sequence or ctx.has_word(joined)
         content = [w for w in words if w not in self.lexicon.stopwords and not w.isdigit()] or words
         return all(ctx.has_word(w) for w in content) or ctx.has_word(joined)
 

@@ -63,6 +63,7 @@ class Context:
     def __init__(self, text: str, cjk_safe: tuple[str, ...] = ()):
         words = tokens(_URL.sub(" ", text))
         self.stems = frozenset(stem(w) for w in words)
+        self.sequence = " " + " ".join(stem(w) for w in words) + " "  # the stems in order, for a phrase
         # longer words, where a hashtag written together ("#prayforboston") hides its words
         self.words = " " + " ".join(w for w in words if len(w) >= 5 and not has_cjk(w)) + " "
         cjk = "".join(words)
