@@ -341,3 +341,10 @@ def test_american_football_gives_way_to_football_where_the_post_names_nothing_of
     picked = [[topic for topic, _ in p] for p in topics.picked(SentenceEncoder.load().encode(posts), posts)]
     assert "american football" not in picked[0] + picked[1] and "football" in picked[0]
     assert "american football" in picked[2]
+
+
+def test_a_topic_that_needs_its_words_is_out_of_the_running_where_the_post_does_not_write_them(topics):
+    posts = ["turned 30 today and my body immediately started making new noises"]
+    nearest = topics.nearest(SentenceEncoder.load().encode(posts), posts)[0][0]
+    assert not {"hangover", "back pain", "mental health"} & {topics.words[i] for i in nearest}
+    assert "birthday" in [t for t, _ in topics.picked(SentenceEncoder.load().encode(posts), posts)[0]]

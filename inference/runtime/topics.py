@@ -266,6 +266,7 @@ class TopicTags:
         self.cues = cues or [()] * len(words)  # each topic's cue words alone
         self._terms, self._cues = [matcher(t) for t in self.terms], [matcher(c) for c in self.cues]
         self._cue_index = TermIndex(self._cues)
+        self._needs = [i for i, w in enumerate(words) if w in NEEDS_ITS_WORDS]  # out of the running unless written
         self.gate: TopicGate | None = None  # the judged gate (`picked`), where the language has one
         self.join = JOIN["en"]  # the gate's probability for another topic to join (`load` sets the language's)
         self.companions: dict[str, tuple[str, ...]] = {}  # topic -> the tags people add beside it (`read_companions`)
@@ -343,8 +344,7 @@ class TopicTags:
         """`kept` with each INSTEAD topic whose words the text does not write given way to its commoner one."""
         out: list[tuple[str, bool]] = []
         for w, c in kept:
-            if w in INSTEAD and INSTEAD[w] in self.words and not (
-                    text and written(self._terms[self.words.index(w)], text, *read)):
+            if w in INSTEAD and INSTEAD[w] in self.words and not (text and written(self._terms[self.words.index(w)], text, *read)):
                 w = INSTEAD[w]
             if all(w != k for k, _ in out):
                 out.append((w, c))
@@ -379,9 +379,10 @@ class TopicTags:
         return float(row[j] - others.max()) if others.size else 1.0
 
     def _bonused(self, contexts: np.ndarray, texts: list[str] | None):
-        """Per row: its cosines with every topic, cue and named bonuses added [T], the same without them
-        [T], whether the named bonus was given, whether it writes each topic's cue words [T], its text and
-        its (`padded_words`, `loose_words`)."""
+        """Per row: its cosines with every topic, cue and named bonuses added, -1 for a NEEDS_ITS_WORDS topic the text
+        does not write (#Hangover drew posts about knitting and jollof, crowding their topics out of the nearest) [T],
+        the same without them [T], whether the named bonus was given, whether it writes each topic's cue words [T],
+        its text and its (`padded_words`, `loose_words`)."""
         sims = np.asarray(contexts, dtype=np.float32) @ self.vectors.T  # [B, T]
         for b, raw in enumerate(sims):
             text = texts[b] if texts is not None else ""
@@ -390,6 +391,7 @@ class TopicTags:
             hit = self._cue_index.hits(text, *read) if text else set()
             cues = [i in hit for i in range(len(self.words))]
             row += CUE_BONUS * np.array(cues, dtype=np.float32)
+            row[[i for i in self._needs if not (text and written(self._terms[i], text, *read))]] = -1.0
             first = int(np.argmax(row))
             named = bool(text) and written(self._terms[first], text, *read)
             if named:
