@@ -335,9 +335,7 @@ class TopicTags:
                      if hit and self.words[j] != topic and self._named_cue(j, text, read[0])]
             kept += [(w, True) for w, q in sorted(p.items(), key=lambda item: -item[1])
                      if q >= self.join and all(w != k for k, _ in kept)]
-            kept = self._instead(kept, text, read)
-            out.append([(w, c) for w, c in kept if w not in NEEDS_ITS_WORDS
-                        or (text and written(self._terms[self.words.index(w)], text, *read))][:TOPICS_A_POST])
+            out.append(self._instead(kept, text, read)[:TOPICS_A_POST])  # (NEEDS_ITS_WORDS: `_bonused` left them out)
         return out
 
     def _instead(self, kept: list[tuple[str, bool]], text: str, read: tuple[str, str]) -> list[tuple[str, bool]]:
