@@ -230,3 +230,8 @@ def test_a_modal_an_adverb_before_a_verb_a_count_of_games_and_a_verbs_direction_
 def test_a_full_marathon_and_an_annual_party_stay():
     assert "全马" in words_of("人生第一个全马完赛！4小时52分，最后10公里真的是靠意志走下来的")
     assert "年会抽奖" in words_of("公司年会抽奖，我又是参与奖，一条毛巾")
+
+
+def test_a_known_word_jieba_calls_a_word_of_state_is_a_noun():
+    assert "麻辣烫" in words_of("今天吃了麻辣烫，好辣")
+    assert "湿地" in words_of("周末去湿地公园踏青")

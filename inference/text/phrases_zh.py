@@ -213,6 +213,12 @@ def known_words() -> dict[str, str]:
     return known
 
 
+def _flag(word: str, known: dict[str, str], tags: dict) -> str:
+    """jieba's flag of a word, but a known word's where jieba calls it a word of state ("z": 麻辣烫, 湿地)."""
+    flag = tags.get(word, "?")
+    return known[word] if flag == "z" and word in known else flag
+
+
 def _recut(words: list[tuple[str, str]], known: dict[str, str], tags: dict) -> list[tuple[str, str]]:
     """jieba's words with each run of words its HMM made up (flag "?") cut again where a known word lies
     across or inside them (用微|信发 -> 用 微信 发, 追剧发 -> 追剧 发, 凑满|减凑 -> 凑 满减 凑): the rest of
@@ -310,7 +316,7 @@ def chinese(text: str, tables) -> list[tuple[str, float, str]]:
     titles = [m.group(1) for m in _BOOK_TITLE.finditer(text)]
     found.extend((t, 0.85, "work") for t in titles)
     known = known_words()
-    words = _recut([(w, tags.get(w, "?")) for w in jieba.lcut(text)], known, tags)
+    words = _recut([(w, _flag(w, known, tags)) for w in jieba.lcut(text)], known, tags)
     words = _across(_joined(words, known), known, tags)
     compounds = _compounds(words)
     found.extend(compounds)
