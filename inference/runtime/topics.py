@@ -50,9 +50,12 @@ NAMED_BONUS = 0.05  # cosine added to the closest topic when the post writes one
 CUE_BONUS = 0.05  # cosine added first to every topic whose cue words the post writes (a cue is rarely another topic's)
 # topics that stand only where the post writes one of their description or cue words: a misfortune (#Layoffs under a
 # chess rating stuck for eight months, #BrokenBone, #骨折), and topics whose vector draws posts about something else
-# (#Haircut under hair lost to chemo, #Motorcycles under a road bike, #婚纱照 under cosplay photos, #教师 under 老师)
+# (#Haircut under hair lost to chemo, #Motorcycles under a road bike, #婚纱照 under cosplay photos, #教师 under 老师; #InLaws
+# and #Menopause nearest to family and grief posts, #Hamsters to a dog called Biscuit: most narrow topics of round 8)
 NEEDS_ITS_WORDS = frozenset("""layoffs|mental health|haircut|motorcycles|back pain|migraine|broken bone|physio|breakup|婚纱照|
-教师|护士|电竞|台球|飞盘|种菜|方言|电动车|直播|脱口秀|看病|胃病|骨折|口腔溃疡|康复|陪父母|乌龟|hangover|food poisoning|surgery|parking ticket|脱发|腰疼|住院""".replace("\n", "").split("|"))
+教师|护士|电竞|台球|飞盘|种菜|方言|电动车|直播|脱口秀|看病|胃病|骨折|口腔溃疡|康复|陪父母|乌龟|hangover|food poisoning|surgery|parking ticket|脱发|腰疼|住院|
+eczema|asthma|sprained ankle|teething|hamsters|audiobooks|student loan|sunday roast|fantasy football|menopause|mot|in laws|
+lunch break|nollywood|call centre|spiders|toddler tantrums|half term|bonfire night|soft play|server life|romance books|visa application|car boot sale|pharmacy|ice cream|bubble tea|长痘|偏头痛|崴脚|违章|蟑螂|熊猫|辅食|中考|螺蛳粉|冥想|摆摊|短剧|夜班|包饺子|戒糖|古装剧""".replace("\n", "").split("|"))
 # a topic that stands only where the post writes its words, else gives way to the commoner one its vector neighbours:
 # "football" is soccer to most of the world, and #AmericanFootball came under five-a-side and a Man United defeat
 INSTEAD = {"american football": "football"}
