@@ -14,7 +14,7 @@ from inference.runtime.grounding_rules import COMPANION_SCORE, TOPIC_SCORE, add_
 from inference.runtime.sentence_encoder import SentenceEncoder
 from inference.runtime.topics import (CLEAR_MARGIN, CUE_BONUS, MIN_COSINE, MIN_MARGIN, NAMED_BONUS, TOPICS_EN, InvalidTopics, TopicTags,
                                       TermIndex, is_emoji, loose_words, matcher, named_in, padded_words, read_companions,
-                                      read_cues, read_topics, topics_file, writes)
+                                      read_cues, read_needs, read_topics, topics_file, writes)
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +117,19 @@ def test_companion_lines_are_read_apart_and_never_encoded(tmp_path):
                     encoding="utf-8")
     assert [w for w, _ in read_topics(path)] == ["running", "running"]  # an example post may hold " + "
     assert read_companions(path) == {"running": ("runner", "running community")}
+
+
+def test_needs_its_words_lines_are_read_apart_and_name_topics(tmp_path, monkeypatch):
+    from inference.runtime import topics as topics_module
+
+    path = tmp_path / "topics_en.txt"
+    path.write_text("! hangover, back pain\nhangover: a hangover\nback pain: my back\nrunning: a run\n", encoding="utf-8")
+    assert [w for w, _ in read_topics(path)] == ["hangover", "back pain", "running"]
+    assert read_needs(path) == {"hangover", "back pain"}
+    path.write_text("! hangovr\nhangover: a hangover\nrunning: a run\n", encoding="utf-8")
+    monkeypatch.setattr(topics_module, "topics_file", lambda lang: path)
+    with pytest.raises(InvalidTopics, match="hangovr"):
+        TopicTags.load(SentenceEncoder.load(), "en")
 
 
 def test_every_shipped_companion_tag_belongs_to_a_topic_and_is_not_one():

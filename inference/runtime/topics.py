@@ -16,11 +16,12 @@ Where the language has a judged gate (runtime/topic_gate.py), the others of the 
 would likely add join it (#Family beside #Birthday, #Pets under a vet visit; `picked`). A cue the post writes as a name
 ("Baby Reindeer", a rare "Minecraft" inside a sentence, 《哪吒之魔童闹海》, or an emoji such as 🚲) makes its topic very clear
 whatever the vector says (`named_in`).
-A very clear topic brings the tags people add beside it ("running + runner, running community" lines:
-`read_companions`), which meet the relevance floor themselves.
-The bounds were read on posts written for the purpose
-(export/judged/en_fresh/en_dev.jsonl, en_fresh2/posts.jsonl, export/judged/zh/zh_dev.jsonl); judged side by
-side on others (docs/results.md).
+A very clear topic brings the tags people add beside it ("running + runner, running community" lines: `read_companions`),
+which meet the relevance floor themselves. A topic of a "! hangover, 脱发" line stands only where the post writes one of
+its description or cue words (`read_needs`): a misfortune, or a narrow topic whose vector draws posts about something
+else (#Haircut under hair lost to chemo, #InLaws nearest to family and grief posts). The bounds were read on posts written
+for the purpose (export/judged/en_fresh/en_dev.jsonl, en_fresh2/posts.jsonl, export/judged/zh/zh_dev.jsonl); judged side
+by side on others (docs/results.md).
 """
 
 from __future__ import annotations
@@ -48,14 +49,6 @@ CLEAR_MARGIN = 0.08
 RELATED = 0.6  # topics whose vectors are this close (cosine) are one subject for the margin
 NAMED_BONUS = 0.05  # cosine added to the closest topic when the post writes one of its description or cue words
 CUE_BONUS = 0.05  # cosine added first to every topic whose cue words the post writes (a cue is rarely another topic's)
-# topics that stand only where the post writes one of their description or cue words: a misfortune (#Layoffs under a
-# chess rating stuck for eight months, #BrokenBone, #骨折), and topics whose vector draws posts about something else
-# (#Haircut under hair lost to chemo, #Motorcycles under a road bike, #婚纱照 under cosplay photos, #教师 under 老师; #InLaws
-# and #Menopause nearest to family and grief posts, #Hamsters to a dog called Biscuit: most narrow topics of round 8)
-NEEDS_ITS_WORDS = frozenset("""layoffs|mental health|haircut|motorcycles|back pain|migraine|broken bone|physio|breakup|婚纱照|
-教师|护士|电竞|台球|飞盘|种菜|方言|电动车|直播|脱口秀|看病|胃病|骨折|口腔溃疡|康复|陪父母|乌龟|hangover|food poisoning|surgery|parking ticket|脱发|腰疼|住院|
-eczema|asthma|sprained ankle|teething|hamsters|audiobooks|student loan|sunday roast|fantasy football|menopause|mot|in laws|
-lunch break|nollywood|call centre|spiders|toddler tantrums|half term|bonfire night|soft play|server life|romance books|visa application|car boot sale|pharmacy|ice cream|bubble tea|长痘|偏头痛|崴脚|违章|蟑螂|熊猫|辅食|中考|螺蛳粉|冥想|摆摊|短剧|夜班|包饺子|戒糖|古装剧""".replace("\n", "").split("|"))
 # a topic that stands only where the post writes its words, else gives way to the commoner one its vector neighbours:
 # "football" is soccer to most of the world, and #AmericanFootball came under five-a-side and a Man United defeat
 INSTEAD = {"american football": "football"}
@@ -74,13 +67,14 @@ class InvalidTopics(ValueError):
 
 _CUE_LINE = re.compile(r"^([^:=]+?)\s+=\s+(.+)$")  # "gaming = playstation, xbox": cue words, not encoded
 _COMPANION_LINE = re.compile(r"^([^:=+]+?)\s+\+\s+(.+)$")  # "running + runner": tags people add beside it
+_NEEDS_LINE = re.compile(r"^!\s*(.+)$")  # "! hangover, 脱发": topics that need their words (`read_needs`)
 
 
 def read_topics(path: Path) -> list[tuple[str, str]]:
     """(tag words, description) of each line; '#' lines are comments, cue lines (`read_cues`) are skipped."""
     topics = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip() or line.startswith("#") or _CUE_LINE.match(line) or _COMPANION_LINE.match(line):
+        if not line.strip() or line.startswith(("#", "!")) or _CUE_LINE.match(line) or _COMPANION_LINE.match(line):
             continue
         words, sep, description = line.partition(":")
         if not sep or not words.strip() or not description.strip():
@@ -125,6 +119,11 @@ def read_companions(path: Path) -> dict[str, tuple[str, ...]]:
     """tag words -> the tags of its "tag words + tag, tag" lines: what people add beside it (#Runner beside
     #Running), which a very clear topic brings along (grounding_rules.add_topic)."""
     return _listed(path, _COMPANION_LINE)
+
+
+def read_needs(path: Path) -> frozenset[str]:
+    """The topics of its "! topic, topic" lines: out of the running where the post writes none of their words."""
+    return frozenset(t.strip() for m in map(_NEEDS_LINE.match, path.read_text(encoding="utf-8").splitlines()) if m for t in m.group(1).split(",") if t.strip())
 
 
 def description_terms(lines: list[tuple[str, str]], words: list[str],
@@ -260,7 +259,8 @@ class TopicTags:
     """best(contexts [B, D]) -> the topic's tag words, or None, for each row."""
 
     def __init__(self, words: list[str], vectors: np.ndarray, min_cosine: float = MIN_COSINE["en"],
-                 terms: list[tuple[str, ...]] | None = None, cues: list[tuple[str, ...]] | None = None):
+                 terms: list[tuple[str, ...]] | None = None, cues: list[tuple[str, ...]] | None = None,
+                 needs: frozenset[str] = frozenset()):
         self.words = words
         self.vectors = vectors  # [T, D], L2-normalised rows
         self.min_cosine = min_cosine
@@ -269,7 +269,7 @@ class TopicTags:
         self.cues = cues or [()] * len(words)  # each topic's cue words alone
         self._terms, self._cues = [matcher(t) for t in self.terms], [matcher(c) for c in self.cues]
         self._cue_index = TermIndex(self._cues)
-        self._needs = [i for i, w in enumerate(words) if w in NEEDS_ITS_WORDS]  # out of the running unless written
+        self._needs = [i for i, w in enumerate(words) if w in needs]  # out of the running unless written (`read_needs`)
         self.gate: TopicGate | None = None  # the judged gate (`picked`), where the language has one
         self.join = JOIN["en"]  # the gate's probability for another topic to join (`load` sets the language's)
         self.companions: dict[str, tuple[str, ...]] = {}  # topic -> the tags people add beside it (`read_companions`)
@@ -291,12 +291,12 @@ class TopicTags:
 
         arrays = build() if inputs is None else cached_arrays(f"topics-{lang}-{kind}-{_fingerprint(encoder)}", VERSION,
                                                               [path, *inputs], build)
-        cues, companions = read_cues(path), read_companions(path)
-        for what, listed in (("cue words", cues), ("companion tags", companions)):
+        cues, companions, needs = read_cues(path), read_companions(path), read_needs(path)
+        for what, listed in (("cue words", cues), ("companion tags", companions), ("'!' lines", dict.fromkeys(needs))):
             if set(listed) - set(words):
                 raise InvalidTopics(f"{path}: {what} for no topic: {', '.join(sorted(set(listed) - set(words)))}")
         tags = cls(words, arrays["vectors"], MIN_COSINE[lang], description_terms(lines, words, cues),
-                   [cues.get(w, ()) for w in words])
+                   [cues.get(w, ()) for w in words], needs)
         tags.gate, tags.join = TopicGate.load(gate_file(lang), path, words), JOIN[lang]
         tags.companions = companions
         return tags
@@ -320,8 +320,8 @@ class TopicTags:
         """The topics of each row of contexts [B, D] as (tag words, very clear) pairs: the one `chosen`
         topic (very clear too at RAISED), a topic whose cue the text writes as a name (`named_in`: "Baby Reindeer",
         "Stardew Valley", very clear), and where the language has a judged gate (runtime/topic_gate.py), the others
-        of the nearest whose probability is the language's JOIN or more (very clear), TOPICS_A_POST at most; a topic of
-        NEEDS_ITS_WORDS only where the text writes one of its words."""
+        of the nearest whose probability is the language's JOIN or more (very clear), TOPICS_A_POST at most; a topic that
+        needs its words (`read_needs`) only where the text writes one of them."""
         if len(self.words) < 2:
             return [[] for _ in range(len(contexts))]
         out = []
@@ -338,7 +338,7 @@ class TopicTags:
                      if hit and self.words[j] != topic and self._named_cue(j, text, read[0])]
             kept += [(w, True) for w, q in sorted(p.items(), key=lambda item: -item[1])
                      if q >= self.join and all(w != k for k, _ in kept)]
-            out.append(self._instead(kept, text, read)[:TOPICS_A_POST])  # (NEEDS_ITS_WORDS: `_bonused` left them out)
+            out.append(self._instead(kept, text, read)[:TOPICS_A_POST])  # (`read_needs`: `_bonused` left them out)
         return out
 
     def _instead(self, kept: list[tuple[str, bool]], text: str, read: tuple[str, str]) -> list[tuple[str, bool]]:
@@ -380,7 +380,7 @@ class TopicTags:
         return float(row[j] - others.max()) if others.size else 1.0
 
     def _bonused(self, contexts: np.ndarray, texts: list[str] | None):
-        """Per row: its cosines with every topic, cue and named bonuses added, -1 for a NEEDS_ITS_WORDS topic the text
+        """Per row: its cosines with every topic, cue and named bonuses added, -1 for a topic that needs its words the text
         does not write (#Hangover drew posts about knitting and jollof, crowding their topics out of the nearest) [T],
         the same without them [T], whether the named bonus was given, whether it writes each topic's cue words [T],
         its text and its (`padded_words`, `loose_words`)."""
