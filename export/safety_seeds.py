@@ -246,7 +246,8 @@ EVENT_KINDS = {
 # explicit tags never suggested, beyond those the terms above catch
 NEVER_TAGS = {
     "en": {"women suck": "slur_insult", "maga 2kag": "politics_slogan",
-           "trump maga": "politics_slogan", "kag 2020": "politics_slogan"},
+           "trump maga": "politics_slogan", "kag 2020": "politics_slogan",
+           "karen": "slur_insult", "karens": "slur_insult"},  # the meme for a woman who complains, mocking
     "zh": {"阻止 杜汶泽 来 大陆": "politics_slogan", "抄 家伙 灭诺澜": "slur_insult",
            "亚洲 最丑 明星": "slur_insult", "闷声 作大死": "slur_insult"},
 }

@@ -258,6 +258,12 @@ def test_the_name_of_a_racist_practice_is_never_suggested_even_where_the_post_wr
     assert safety.check("sunscreen", post, "en").allowed
 
 
+def test_the_meme_for_a_complaining_woman_is_never_suggested_even_where_the_post_writes_the_name(safety):
+    post = "wfh day: colleague asked if I was 'still online' at 4:58pm. yes Karen. for two more minutes."
+    assert not safety.check("karen", post, "en").allowed and not safety.check("karens", post, "en").allowed
+    assert safety.check("remote work", post, "en").allowed
+
+
 def test_a_post_about_an_illness_gets_no_cheerful_tag_and_no_mourning_tag(safety):
     worry = "Waiting on biopsy results. They said 7 to 10 days. Walked the dog twice already"
     assert not safety.check("pets of instagram", worry, "en").allowed and safety.check("dog", worry, "en").allowed
