@@ -34,10 +34,9 @@ import numpy as np
 
 from inference.runtime.derived_cache import cached_arrays
 from inference.runtime.topic_gate import FEATURES as GATE_FEATURES, JOIN, NEAREST, RAISED, TOPICS_A_POST, TopicGate, gate_file
-from inference.text.english_words import FUNCTION_WORDS
-from inference.text.phrases import DETERMINERS, rarity
+from inference.runtime.topic_terms import (Matcher, TermIndex, is_emoji, loose_words, matcher, named_in,  # noqa: F401
+                                           padded_words, writes, written)
 from inference.text.segment_data import PACKAGE_DATA
-from inference.text.verbs import inflection_key
 
 TOPICS_EN = PACKAGE_DATA / "topics_en.txt"
 # the cosine a topic needs, per language (Chinese posts sit closer to every description in this space)
@@ -136,125 +135,6 @@ def description_terms(lines: list[tuple[str, str]], words: list[str],
     return [first.get(w, ()) + (cues or {}).get(w, ()) for w in words]
 
 
-_NOT_WORD = re.compile(r"[^\w']+")
-
-
-_NO_CONTENT = FUNCTION_WORDS | {"like"}  # "feels like" is no cue phrase in "feeling like a nap"
-Matcher = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]  # (Latin terms as " words ", Chinese, `loose`)
-
-
-def matcher(terms: tuple[str, ...]) -> Matcher:
-    """Terms made ready for `written`: a Latin one padded as whole words, a Chinese one of two characters or more,
-    and a Latin one of two content words or more also in its `loose_words` (put up shelves: putting up shelves)."""
-    latin = tuple(f" {_NOT_WORD.sub(' ', t).strip()} " for t in terms if t.isascii())
-    loose = tuple(loose_words(t) for t in latin if sum(w not in _NO_CONTENT for w in t.split()) >= 2)
-    return latin, tuple(t for t in terms if not t.isascii() and (len(t) >= 2 or is_emoji(t))), loose
-
-
-def padded_words(text: str) -> str:
-    """The text lower-cased, its runs of non-word characters one space, a space at each end."""
-    return f" {_NOT_WORD.sub(' ', text.lower())} "
-
-
-def loose_words(padded: str) -> str:
-    """`padded_words` with each word's inflection cut (text/verbs.inflection_key) and no article or possessive
-    (`DETERMINERS`): "turned 30" writes "turning 30", "put up a shelf" writes "put up shelves"."""
-    return f" {' '.join(inflection_key(w) for w in padded.split() if w not in DETERMINERS)} "
-
-
-def written(found: Matcher, text: str, padded: str, loose: str = "") -> bool:
-    """The text (its `padded_words`, its `loose_words`) writes one of the matcher's terms."""
-    return (any(t in padded for t in found[0]) or any(t in text for t in found[1])
-            or any(t in loose for t in found[2]))
-
-
-class TermIndex:
-    """The topics whose terms a text writes (`written` for every topic at once): a Latin term looked up among the
-    text's word n-grams, a Chinese one among the terms that start with each two characters of the text. Thousands
-    of cue words cost a post a few hundred lookups."""
-
-    def __init__(self, matchers: list[Matcher]):
-        self.latin: dict[str, list[int]] = {}
-        self.loose: dict[str, list[int]] = {}
-        self.chinese: dict[str, list[tuple[str, int]]] = {}  # a term's first two characters -> (term, matcher)
-        self.single: dict[str, list[int]] = {}  # a term of one character (an emoji: `matcher`) -> matchers
-        for i, (latin, chinese, loose) in enumerate(matchers):
-            for term in latin:
-                self.latin.setdefault(term.strip(), []).append(i)
-            for term in loose:  # matched among the text's `loose_words`
-                self.loose.setdefault(term.strip(), []).append(i)
-            for term in chinese:  # two characters or more, or an emoji of one (`matcher`)
-                if len(term) == 1:
-                    self.single.setdefault(term, []).append(i)
-                else:
-                    self.chinese.setdefault(term[:2], []).append((term, i))
-        self.lengths = sorted({term.count(" ") + 1 for term in (*self.latin, *self.loose)})
-
-    def hits(self, text: str, padded: str, loose: str = "") -> set[int]:
-        """The indices of the matchers one of whose terms the text (its `padded_words`, its `loose_words`) writes."""
-        out: set[int] = set()
-        for words, terms in ((padded.split(), self.latin), (loose.split(), self.loose)):
-            for n in self.lengths:
-                for k in range(len(words) - n + 1):
-                    out.update(terms.get(" ".join(words[k:k + n]), ()))
-        for k in range(len(text) - 1):
-            out.update(i for term, i in self.chinese.get(text[k:k + 2], ()) if text.startswith(term, k))
-        for char in self.single.keys() & set(text):  # an emoji of one character (🚲)
-            out.update(self.single[char])
-        return out
-
-
-WORKS = frozenset({"电影", "追剧", "综艺", "读书", "动漫", "游戏", "音乐"})  # what a 《title》 names: a film, a show, a book...
-RARE_NAME = 0.9  # a cue of one word counts as a name this rare (phrases.rarity: Minecraft, Valorant, Hadestown; not Tesco)
-ZH_NAMED_CHARS = 5  # a Chinese cue this long names one thing (半程马拉松, 图书馆占座; 凌晨三点 is any night)
-_SMALL_WORDS = frozenset("of the and a an in on at to for by &".split())  # a name's words that stay lower case
-
-
-def named_in(cue: str, text: str, topic: str = "") -> bool:
-    """The text writes a Latin cue of two words or more as a name, its words capitalised ("Baby Reindeer", "Phoebe
-    Bridgers", "SHE SAID YES"; not "packing up"): a show, a person or a product the topic's cue list names, which
-    the encoder's vector of the post often misses (#TVShows under "Just finished Baby Reindeer"). Of the posts of
-    export/judged/ that write one and got no such topic before, about 5 in 6 are about that topic. A Chinese cue
-    counts at ZH_NAMED_CHARS characters or more (半程马拉松 -> #跑步), or inside 《》 for a topic of WORKS
-    (《哪吒之魔童闹海》 -> #电影; 《晴天》, a song, is no #天气)."""
-    if not cue.isascii():
-        return cue in text and (len(cue) >= ZH_NAMED_CHARS or is_emoji(cue) or (topic in WORKS and f"《{cue}" in text))
-    words = cue.split()
-    if len(words) < 2:
-        return rarity(cue) >= RARE_NAME and _capitalised_inside(cue, text)
-    pattern = r"(?<!\w)" + r"[\s\-'.]+".join(map(re.escape, words)) + r"(?!\w)"
-    for found in re.finditer(pattern, text, re.IGNORECASE):
-        shown = [w for w in re.findall(r"[^\W_][\w.']*", found.group(0)) if w.lower() not in _SMALL_WORDS]
-        if any(w[0].isupper() for w in shown) and all(w[0].isupper() or w[0].isdigit() for w in shown):
-            return True
-    return False
-
-
-_EMOJI = re.compile("[\U0001F300-\U0001FAFF\u2600-\u27BF]")
-
-
-def is_emoji(term: str) -> bool:
-    """A cue of emoji alone (🚲, 🧗): a sport's or a pet's picture, which posts add where their words leave it out
-    ("18 miles this morning in the rain ... 🏃"); named wherever the post or thread shows it (`named_in`)."""
-    return bool(term) and all(_EMOJI.match(c) for c in term)
-
-
-def _capitalised_inside(word: str, text: str) -> bool:
-    """The text writes the word capitalised inside a sentence ("built a calculator in Minecraft"), not first in one."""
-    for found in re.finditer(rf"(?<!\w){re.escape(word)}(?!\w)", text, re.IGNORECASE):
-        shown, before = found.group(0), text[:found.start()].rstrip()
-        if shown[0].isupper() and not shown.isupper() and before and before[-1] not in ".!?:\n":
-            return True
-    return False
-
-
-def writes(text: str, terms: tuple[str, ...]) -> bool:
-    """The text writes one of the terms: a Latin one as whole words, a Chinese one (two characters or more)
-    anywhere."""
-    padded = padded_words(text)
-    return written(matcher(terms), text, padded, loose_words(padded))
-
-
 class TopicTags:
     """best(contexts [B, D]) -> the topic's tag words, or None, for each row."""
 
@@ -268,8 +148,9 @@ class TopicTags:
         self.terms = terms or [()] * len(words)  # each topic's description and cue words (`writes`)
         self.cues = cues or [()] * len(words)  # each topic's cue words alone
         self._terms, self._cues = [matcher(t) for t in self.terms], [matcher(c) for c in self.cues]
-        self._cue_index = TermIndex(self._cues)
         self._needs = [i for i, w in enumerate(words) if w in needs]  # out of the running unless written (`read_needs`)
+        # topic i's cue words at i, then the terms of each topic that needs its words: one look-up a post for both
+        self._cue_index = TermIndex(self._cues + [self._terms[i] for i in self._needs])
         self.gate: TopicGate | None = None  # the judged gate (`picked`), where the language has one
         self.join = JOIN["en"]  # the gate's probability for another topic to join (`load` sets the language's)
         self.companions: dict[str, tuple[str, ...]] = {}  # topic -> the tags people add beside it (`read_companions`)
@@ -372,8 +253,8 @@ class TopicTags:
 
     def _named_cue(self, j: int, text: str, padded: str) -> bool:
         """The text writes one of topic j's cues as a name (`named_in`)."""
-        return any((not c.isascii() or f" {c.split()[0]}" in padded) and named_in(c, text, self.words[j])
-                   for c in self.cues[j])
+        return any((not c.isascii() or (f" {c.split()[0]}" in padded and f" {' '.join(padded_words(c).split())} " in padded))
+                   and named_in(c, text, self.words[j]) for c in self.cues[j])
 
     def _margin(self, row: np.ndarray, j: int) -> float:
         others = row[~self.related[j]]
@@ -392,7 +273,7 @@ class TopicTags:
             hit = self._cue_index.hits(text, *read) if text else set()
             cues = [i in hit for i in range(len(self.words))]
             row += CUE_BONUS * np.array(cues, dtype=np.float32)
-            row[[i for i in self._needs if not (text and written(self._terms[i], text, *read))]] = -1.0
+            row[[i for k, i in enumerate(self._needs, len(self.words)) if k not in hit]] = -1.0
             first = int(np.argmax(row))
             named = bool(text) and written(self._terms[first], text, *read)
             if named:
