@@ -247,7 +247,12 @@ EVENT_KINDS = {
 NEVER_TAGS = {
     "en": {"women suck": "slur_insult", "maga 2kag": "politics_slogan",
            "trump maga": "politics_slogan", "kag 2020": "politics_slogan",
-           "karen": "slur_insult", "karens": "slur_insult"},  # the meme for a woman who complains, mocking
+           # memes and names people call others to mock them: a post that writes one still takes none as a tag
+           **dict.fromkeys(("karen", "karens", "ok boomer", "incel", "incels", "simp", "simps", "cuck", "cucks",
+                            "soyboy", "soy boy", "neckbeard", "thot", "thots", "remoaner", "remoaners",
+                            "redneck", "rednecks", "hillbilly", "hillbillies", "ghetto", "white trash",
+                            "trailer trash", "beta male", "chav", "chavs", "pikey", "pikeys", "gyppo", "bogan",
+                            "bogans"), "slur_insult")},
     "zh": {"阻止 杜汶泽 来 大陆": "politics_slogan", "抄 家伙 灭诺澜": "slur_insult",
            "亚洲 最丑 明星": "slur_insult", "闷声 作大死": "slur_insult"},
 }

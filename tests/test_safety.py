@@ -258,10 +258,13 @@ def test_the_name_of_a_racist_practice_is_never_suggested_even_where_the_post_wr
     assert safety.check("sunscreen", post, "en").allowed
 
 
-def test_the_meme_for_a_complaining_woman_is_never_suggested_even_where_the_post_writes_the_name(safety):
+def test_a_meme_people_call_others_to_mock_them_is_never_suggested_even_where_the_post_writes_it(safety):
     post = "wfh day: colleague asked if I was 'still online' at 4:58pm. yes Karen. for two more minutes."
     assert not safety.check("karen", post, "en").allowed and not safety.check("karens", post, "en").allowed
     assert safety.check("remote work", post, "en").allowed
+    for meme in ("ok boomer", "incel", "simp", "redneck", "white trash", "chav"):
+        assert not safety.check(meme, f"ok so apparently I'm a {meme} now", "en").allowed
+    assert safety.check("gammon", "christmas gammon glazed with honey and cloves", "en").allowed
 
 
 def test_a_post_about_an_illness_gets_no_cheerful_tag_and_no_mourning_tag(safety):
