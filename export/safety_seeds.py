@@ -254,7 +254,9 @@ NEVER_TAGS = {
                             "trailer trash", "beta male", "chav", "chavs", "pikey", "pikeys", "gyppo", "bogan",
                             "bogans"), "slur_insult")},
     "zh": {"阻止 杜汶泽 来 大陆": "politics_slogan", "抄 家伙 灭诺澜": "slur_insult",
-           "亚洲 最丑 明星": "slur_insult", "闷声 作大死": "slur_insult"},
+           "亚洲 最丑 明星": "slur_insult", "闷声 作大死": "slur_insult",
+           **dict.fromkeys(("普信男", "普信女", "巨婴", "死肥宅", "屌丝", "直男癌", "田园女权", "妈宝男", "凤凰男", "杠精",
+                            "喷子", "白莲花", "渣男", "渣女", "键盘侠"), "slur_insult")},
 }
 
 # tags that are harmless whatever the post says; Chinese entries are also words whose characters

@@ -265,6 +265,9 @@ def test_a_meme_people_call_others_to_mock_them_is_never_suggested_even_where_th
     for meme in ("ok boomer", "incel", "simp", "redneck", "white trash", "chav"):
         assert not safety.check(meme, f"ok so apparently I'm a {meme} now", "en").allowed
     assert safety.check("gammon", "christmas gammon glazed with honey and cloves", "en").allowed
+    for meme in ("普信男", "渣男", "杠精", "妈宝男"):
+        assert not safety.check(meme, f"今天又遇到{meme}了，真是服了", "zh").allowed
+    assert safety.check("绿茶", "下午泡了一壶绿茶，配桂花糕", "zh").allowed
 
 
 def test_a_post_about_an_illness_gets_no_cheerful_tag_and_no_mourning_tag(safety):
