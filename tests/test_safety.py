@@ -262,7 +262,7 @@ def test_a_meme_people_call_others_to_mock_them_is_never_suggested_even_where_th
     post = "wfh day: colleague asked if I was 'still online' at 4:58pm. yes Karen. for two more minutes."
     assert not safety.check("karen", post, "en").allowed and not safety.check("karens", post, "en").allowed
     assert safety.check("remote work", post, "en").allowed
-    for meme in ("ok boomer", "incel", "simp", "redneck", "white trash", "chav"):
+    for meme in ("ok boomer", "incel", "simp", "redneck", "white trash", "chav", "illegals"):
         assert not safety.check(meme, f"ok so apparently I'm a {meme} now", "en").allowed
     assert safety.check("gammon", "christmas gammon glazed with honey and cloves", "en").allowed
     for meme in ("普信男", "渣男", "杠精", "妈宝男"):
