@@ -15,6 +15,10 @@ Decisions worth knowing:
 - "boston marathon" is a race, not a tragedy: kept; "boston bombing", "pray for boston" are not.
 """
 
+import json
+import re
+from pathlib import Path
+
 CLOSENESS_THRESHOLD = 0.6  # encoder cosine similarity between post and tag above which they are close
 
 POLICIES = {
@@ -243,6 +247,21 @@ EVENT_KINDS = {
     "airport": "crime", "nightclub": "disaster", "building": "disaster", "helicopter": "disaster",
 }
 
+# an audit of every tag the service and `predict` gave the sets of export/judged/ and dev, read by six helpers
+# (export/judged/audit-compared/AUDIT.md): the slogans and campaign tags (even on a political post), insults, slurs and
+# porn that a post's own words had let through; one line a tag, {"tag", "why", "note"}
+AUDIT_FLAGS = Path(__file__).resolve().parent / "judged" / "audit-compared" / "flags.jsonl"
+AUDIT_LEFT_OUT = {"murakh"}  # Hindi "fool": unsure
+_AUDIT_CATEGORY = {"slogan": "politics_slogan", "insult": "slur_insult", "slur": "slur_insult", "sexual": "sexual"}
+
+
+def audited(lang: str) -> dict[str, str]:
+    """The audit's flagged tags of a language (Chinese: any Han character) -> their category."""
+    rows = [json.loads(line) for line in AUDIT_FLAGS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    tags = {r["tag"].lstrip("#").lower(): _AUDIT_CATEGORY[r["why"]] for r in rows}
+    return {t: c for t, c in tags.items() if t not in AUDIT_LEFT_OUT and bool(re.search(r"[\u4e00-\u9fff]", t)) == (lang == "zh")}
+
+
 # explicit tags never suggested, beyond those the terms above catch
 NEVER_TAGS = {
     "en": {"women suck": "slur_insult", "maga 2kag": "politics_slogan",
@@ -254,55 +273,12 @@ NEVER_TAGS = {
                             "trailer trash", "beta male", "chav", "chavs", "pikey", "pikeys", "gyppo", "bogan",
                             "bogans", "illegals", "illegal alien", "illegal aliens", "deplorables", "killary", "sjw",
                             "snowflakes"), "slur_insult"),
-           # from an audit of every tag the service and `predict` gave the sets of export/judged/ and dev: slogans and
-           # campaign tags (even on a political post), insults, slurs and porn that a post's own words had let through
-           "abvpkagundaraj": "politics_slogan", "againstcab": "politics_slogan",
-           "americaisforamericans": "politics_slogan", "ammosexuals": "slur_insult", "analpenetration": "sexual",
-           "antiindia": "politics_slogan", "antitrump": "politics_slogan", "atishiforchange": "politics_slogan",
-           "bansanctuary": "politics_slogan", "bansanctuarycities": "politics_slogan",
-           "believewomen": "politics_slogan", "berniesanders2016": "politics_slogan", "bigot": "slur_insult",
-           "bitxh": "slur_insult", "californiaforbernie": "politics_slogan", "camgirlsaction": "sexual",
-           "camgirlsactioncom": "sexual", "censoringconservatives": "politics_slogan", "coward": "slur_insult",
-           "defundpp": "politics_slogan", "demonrat": "slur_insult", "deportasapfake": "politics_slogan",
-           "dick": "slur_insult", "ditchmitch": "politics_slogan", "dotard": "slur_insult",
-           "downwiththedemocrats": "politics_slogan", "dumpboehner": "politics_slogan",
-           "endillegalvoting": "politics_slogan", "familiesbelong": "politics_slogan",
-           "familiesbelongtogether": "politics_slogan", "fazrecontagem": "politics_slogan",
-           "fewerabortions": "politics_slogan", "fluvaccinepropaganda": "politics_slogan", "fobby": "slur_insult",
-           "gayorgy": "sexual", "gayorgyorganiser": "sexual", "germanswine": "slur_insult", "goplogic": "slur_insult",
-           "greencardsfordaca": "politics_slogan", "guncontrolnuts": "slur_insult", "guncontrolwhining": "slur_insult",
-           "gunsense": "politics_slogan", "healthcareforall": "politics_slogan", "hillarysoold": "slur_insult",
-           "homo": "slur_insult", "hypocritefringe": "slur_insult", "hystericalwoman": "slur_insult",
-           "idioticimmoralleftists": "slur_insult", "illegalisillegal": "politics_slogan", "illegals": "slur_insult",
-           "illegalsback": "slur_insult", "jantakacm": "politics_slogan", "lamestream": "slur_insult",
-           "lamestreammedia": "slur_insult", "leftistliberalcontrol": "politics_slogan",
-           "leftistliberalelites": "politics_slogan", "liberals4guns": "politics_slogan", "livesex": "sexual",
-           "lockthemup": "politics_slogan", "lowkeyracist": "slur_insult", "malechauvinisticpigswhy": "slur_insult",
-           "marriageequaility": "politics_slogan", "marriageequality": "politics_slogan", "metoo": "politics_slogan",
-           "moronic": "slur_insult", "neveragain": "politics_slogan", "nudes": "sexual",
-           "nustaharamkhor": "slur_insult", "obama2012": "politics_slogan", "openborders": "politics_slogan",
-           "orgy": "sexual", "orgyorganiser": "sexual", "pacificstatesforbernie": "politics_slogan",
-           "pdvsarojarojita": "politics_slogan", "porn": "sexual", "povolixo": "slur_insult",
-           "proisrael": "politics_slogan", "prowhite": "politics_slogan", "racist": "slur_insult",
-           "racists": "slur_insult", "refugeesinvaders": "slur_insult", "refugeeswelcome": "politics_slogan",
-           "rejectasylum": "politics_slogan", "resignryan": "politics_slogan", "savedemocracy": "politics_slogan",
-           "secureusborders": "politics_slogan", "sexweb": "sexual", "sexwebcams": "sexual",
-           "shameonsochi": "politics_slogan", "shutthehellupwomen": "slur_insult", "stopillegal": "politics_slogan",
-           "stopillegalimmigrants": "politics_slogan", "stopillegals": "politics_slogan",
-           "stopopenborders": "politics_slogan", "trumpderangementsyndrome": "slur_insult",
-           "trumpknew": "politics_slogan", "vacationingillegals": "slur_insult", "vaccinepropaganda": "politics_slogan",
-           "varoufake": "slur_insult", "votethemout": "politics_slogan", "withdrawkavanaugh": "politics_slogan",
-           "woghead": "slur_insult", "yousuck": "slur_insult"},
+           **audited("en")},
     "zh": {"阻止 杜汶泽 来 大陆": "politics_slogan", "抄 家伙 灭诺澜": "slur_insult",
            "亚洲 最丑 明星": "slur_insult", "闷声 作大死": "slur_insult",
            **dict.fromkeys(("普信男", "普信女", "巨婴", "死肥宅", "屌丝", "直男癌", "田园女权", "妈宝男", "凤凰男", "杠精",
                             "喷子", "白莲花", "渣男", "渣女", "键盘侠"), "slur_insult"),
-           # the same audit: insults, anti-fan hate tags and 2014's campaign memes backing Dongguan's vice trade
-           "keyki一生黑": "slur_insult", "东莞不哭": "politics_slogan", "东莞挺住": "politics_slogan", "任重接盘侠": "slur_insult",
-           "做人别太行星饭": "slur_insult", "做人别太金泰妍": "slur_insult", "傻子": "slur_insult", "傻帽": "slur_insult",
-           "傻瓜": "slur_insult", "娘炮": "slur_insult", "屌丝": "slur_insult", "张碧晨出来一次黑一次": "slur_insult",
-           "弱智": "slur_insult", "泼妇": "slur_insult", "流氓变态夫妇": "slur_insult", "讨厌袁姗姗": "slur_insult",
-           "防火防盗防邓婊": "slur_insult"},
+           **audited("zh")},
 }
 
 # tags that are harmless whatever the post says; Chinese entries are also words whose characters
