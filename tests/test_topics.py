@@ -12,9 +12,9 @@ import pytest
 
 from inference.runtime.grounding_rules import COMPANION_SCORE, TOPIC_SCORE, add_topic
 from inference.runtime.sentence_encoder import SentenceEncoder
+from inference.runtime.topic_terms import TermIndex, is_emoji, loose_words, matcher, named_in, padded_words, writes
 from inference.runtime.topics import (CLEAR_MARGIN, CUE_BONUS, MIN_COSINE, MIN_MARGIN, NAMED_BONUS, TOPICS_EN, InvalidTopics, TopicTags,
-                                      TermIndex, is_emoji, loose_words, matcher, named_in, padded_words, read_companions,
-                                      read_cues, read_needs, read_topics, topics_file, writes)
+                                      read_companions, read_cues, read_needs, read_topics, topics_file)
 
 
 @pytest.fixture(scope="module")
@@ -250,7 +250,7 @@ def test_a_post_between_two_related_topics_still_gets_the_closer_one():
 
 
 def test_the_term_index_finds_the_topics_whose_words_a_text_writes_as_a_loop_over_them_would(topics):
-    from inference.runtime.topics import TermIndex, loose_words, matcher, padded_words, written
+    from inference.runtime.topic_terms import written
 
     matchers = [matcher(("stardew valley", "catan")), matcher(("ran", "parkrun")), matcher(("原神", "王者荣耀")),
                 matcher(("put up shelves",))]
@@ -261,12 +261,11 @@ def test_the_term_index_finds_the_topics_whose_words_a_text_writes_as_a_loop_ove
         assert index.hits(text, *read) == {i for i, m in enumerate(matchers) if written(m, text, *read)}
     text = "Saka with the outside of the boot, then Valorant with the squad, and I turned 30"
     read = (padded := padded_words(text), loose_words(padded))
-    assert topics._cue_index.hits(text, *read) == {i for i, c in enumerate(topics._cues) if written(c, text, *read)}
+    indexed = topics._cues + [topics._terms[i] for i in topics._needs]  # the cue words, then the needs-its-words terms
+    assert topics._cue_index.hits(text, *read) == {i for i, c in enumerate(indexed) if written(c, text, *read)}
 
 
 def test_a_cue_phrase_of_two_content_words_is_written_in_any_inflection_and_one_of_function_words_only_as_it_is():
-    from inference.runtime.topics import writes
-
     assert writes("Spent Saturday putting up shelves", ("put up shelves",))
     assert writes("he turned 30 today", ("turning 30",))
     assert writes("Put up a shelf. It is level.", ("put up shelves",))  # no article, shelf as shelves

@@ -34,8 +34,7 @@ import numpy as np
 
 from inference.runtime.derived_cache import cached_arrays
 from inference.runtime.topic_gate import FEATURES as GATE_FEATURES, JOIN, NEAREST, RAISED, TOPICS_A_POST, TopicGate, gate_file
-from inference.runtime.topic_terms import (Matcher, TermIndex, is_emoji, loose_words, matcher, named_in,  # noqa: F401
-                                           padded_words, writes, written)
+from inference.runtime.topic_terms import TermIndex, loose_words, matcher, named_in, padded_words, written
 from inference.text.segment_data import PACKAGE_DATA
 
 TOPICS_EN = PACKAGE_DATA / "topics_en.txt"
@@ -122,7 +121,11 @@ def read_companions(path: Path) -> dict[str, tuple[str, ...]]:
 
 def read_needs(path: Path) -> frozenset[str]:
     """The topics of its "! topic, topic" lines: out of the running where the post writes none of their words."""
-    return frozenset(t.strip() for m in map(_NEEDS_LINE.match, path.read_text(encoding="utf-8").splitlines()) if m for t in m.group(1).split(",") if t.strip())
+    needs = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if found := _NEEDS_LINE.match(line):
+            needs.update(t.strip() for t in found.group(1).split(",") if t.strip())
+    return frozenset(needs)
 
 
 def description_terms(lines: list[tuple[str, str]], words: list[str],
