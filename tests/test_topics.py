@@ -261,7 +261,7 @@ def test_the_term_index_finds_the_topics_whose_words_a_text_writes_as_a_loop_ove
         assert index.hits(text, *read) == {i for i, m in enumerate(matchers) if written(m, text, *read)}
     text = "Saka with the outside of the boot, then Valorant with the squad, and I turned 30"
     read = (padded := padded_words(text), loose_words(padded))
-    indexed = topics._cues + [topics._terms[i] for i in topics._needs]  # the cue words, then the needs-its-words terms
+    indexed = topics._cues + [matcher(topics.terms[i] + (topics.words[i],)) for i in topics._needs]  # cues, then needs
     assert topics._cue_index.hits(text, *read) == {i for i, c in enumerate(indexed) if written(c, text, *read)}
 
 

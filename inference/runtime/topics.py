@@ -152,8 +152,9 @@ class TopicTags:
         self.cues = cues or [()] * len(words)  # each topic's cue words alone
         self._terms, self._cues = [matcher(t) for t in self.terms], [matcher(c) for c in self.cues]
         self._needs = [i for i, w in enumerate(words) if w in needs]  # out of the running unless written (`read_needs`)
-        # topic i's cue words at i, then the terms of each topic that needs its words: one look-up a post for both
-        self._cue_index = TermIndex(self._cues + [self._terms[i] for i in self._needs])
+        # topic i's cue words at i, then the terms of each topic that needs its words, its own name among them (a post
+        # that writes "多肉" or "hangover" writes its words): one look-up a post for both
+        self._cue_index = TermIndex(self._cues + [matcher(self.terms[i] + (words[i],)) for i in self._needs])
         self.gate: TopicGate | None = None  # the judged gate (`picked`), where the language has one
         self.join = JOIN["en"]  # the gate's probability for another topic to join (`load` sets the language's)
         self.companions: dict[str, tuple[str, ...]] = {}  # topic -> the tags people add beside it (`read_companions`)
