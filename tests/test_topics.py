@@ -97,6 +97,23 @@ def test_a_cue_word_brings_its_topic_closer_even_when_another_is_closest():
     assert tags.chosen(row, ["10k before breakfast"])[0][0] is None  # between the two, without the cue
 
 
+def test_each_cue_word_a_post_writes_brings_its_topic_closer_up_to_a_few():
+    tags = TopicTags(["fishing", "birdwatching", "travel"], np.eye(3, dtype=np.float32),
+                     terms=[("fishing",), ("birds",), ("flight",)], cues=[("lure", "spinner", "reservoir", "pike"), (), ()])
+    top = MIN_COSINE["en"] + 0.2
+    row = np.array([[top - 1.5 * CUE_BONUS, top, 0.0]], dtype=np.float32)  # birdwatching closest by more than a cue
+    assert tags.chosen(row, ["new spinner lure at the reservoir, saw more birds than pike"])[0][0] == "fishing"
+    assert tags.chosen(row, ["new lure, saw nothing all day"])[0][0] is None  # one cue: between the two
+    assert tags._cue_counts(tags._cue_index.hits("spinner", " spinner ", " spinner ")).tolist() == [1, 0, 0]
+
+
+def test_a_cue_word_inside_another_of_the_same_topic_counts_once():
+    tags = TopicTags(["surfing", "travel"], np.eye(2, dtype=np.float32), terms=[("surfing",), ("flight",)],
+                     cues=[("万宁", "日月湾", "万宁日月湾"), ()])
+    text = "万宁日月湾今天浪不错"
+    assert tags._cue_counts(tags._cue_index.hits(text, padded_words(text))).tolist() == [1, 0]
+
+
 def test_the_shipped_topics_name_their_description_and_cue_words(topics):
     assert topics.terms[topics.words.index("board games")][:2] == ("board games", "game night")
     assert "strava" in topics.terms[topics.words.index("running")]  # a cue word, not encoded
@@ -261,7 +278,8 @@ def test_the_term_index_finds_the_topics_whose_words_a_text_writes_as_a_loop_ove
         assert index.hits(text, *read) == {i for i, m in enumerate(matchers) if written(m, text, *read)}
     text = "Saka with the outside of the boot, then Valorant with the squad, and I turned 30"
     read = (padded := padded_words(text), loose_words(padded))
-    indexed = topics._cues + [matcher(topics.terms[i] + (topics.words[i],)) for i in topics._needs]  # cues, then needs
+    indexed = [matcher((c,)) for _, c in topics._evidence] + [matcher(topics.terms[i] + (topics.words[i],))
+                                                               for i in topics._needs]  # each cue word, then needs
     assert topics._cue_index.hits(text, *read) == {i for i, c in enumerate(indexed) if written(c, text, *read)}
 
 

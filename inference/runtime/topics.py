@@ -9,7 +9,8 @@ MIN_COSINE and beats every topic not RELATED to it by MIN_MARGIN (a post between
 neither; #Books beside #Reading is one subject); one CLEAR_MARGIN above them stands past the relevance floor,
 which reads the tag word's own vector (#Moving, #WorkLife sit far from the posts they name). A post that
 writes one of a topic's cue words ("strava", "aeropress", "瑞幸"; a phrase of two content words in any
-inflection: "putting up a shelf" writes "put up shelves") is CUE_BONUS closer to it, and one that
+inflection: "putting up a shelf" writes "put up shelves") is CUE_BONUS closer to it for each (CUE_WORDS at most: 翘嘴 and
+亮片 say #路亚 more surely than either alone), and one that
 writes a description or cue word of the topic then closest ("Catan", "sourdough", "年夜饭") NAMED_BONUS closer
 to that one: the encoder's vector of a short or joking post is often unsure of what the post plainly names.
 Where the language has a judged gate (runtime/topic_gate.py), the others of the post's nearest topics that labellers
@@ -46,7 +47,8 @@ MIN_MARGIN = 0.03
 CLEAR_MARGIN = 0.08
 RELATED = 0.6  # topics whose vectors are this close (cosine) are one subject for the margin
 NAMED_BONUS = 0.05  # cosine added to the closest topic when the post writes one of its description or cue words
-CUE_BONUS = 0.05  # cosine added first to every topic whose cue words the post writes (a cue is rarely another topic's)
+CUE_BONUS = 0.05  # cosine added first to a topic for each of its cue words the post writes (a cue is rarely another topic's)
+CUE_WORDS = 3  # cue words that count a topic, at most
 # a topic that stands only where the post writes its words, else gives way to the commoner one its vector neighbours:
 # "football" is soccer to most of the world, and #AmericanFootball came under five-a-side and a Man United defeat
 INSTEAD = {"american football": "football"}
@@ -152,9 +154,12 @@ class TopicTags:
         self.cues = cues or [()] * len(words)  # each topic's cue words alone
         self._terms, self._cues = [matcher(t) for t in self.terms], [matcher(c) for c in self.cues]
         self._needs = [i for i, w in enumerate(words) if w in needs]  # out of the running unless written (`read_needs`)
-        # topic i's cue words at i, then the terms of each topic that needs its words, its own name among them (a post
-        # that writes "多肉" or "hangover" writes its words): one look-up a post for both
-        self._cue_index = TermIndex(self._cues + [matcher(self.terms[i] + (words[i],)) for i in self._needs])
+        # each cue word of each topic (a topic that needs its words counts its own name among them: a post that writes
+        # "多肉" or "hangover"), then the terms of each topic that needs its words: one look-up a post for both
+        self._evidence = [(i, c) for i in range(len(words))
+                          for c in dict.fromkeys(self.cues[i] + ((words[i].lower(),) if i in self._needs else ()))]
+        self._cue_index = TermIndex([matcher((c,)) for _, c in self._evidence]
+                                    + [matcher(self.terms[i] + (words[i],)) for i in self._needs])
         self.gate: TopicGate | None = None  # the judged gate (`picked`), where the language has one
         self.join = JOIN["en"]  # the gate's probability for another topic to join (`load` sets the language's)
         self.companions: dict[str, tuple[str, ...]] = {}  # topic -> the tags people add beside it (`read_companions`)
@@ -195,7 +200,7 @@ class TopicTags:
         min_cosine, and MIN_MARGIN above every topic not related to it (a topic whose vector is RELATED or
         closer to its own: #Books beside #Reading, #Dogs beside #Pets does not make a post unclear); very
         clear at CLEAR_MARGIN above them. texts: the rows' post + thread; a topic is CUE_BONUS closer to a
-        text that `writes` one of its cue words, then the closest one NAMED_BONUS closer to a text that writes
+        text for each of its cue words it `writes` (CUE_WORDS at most), then the closest one NAMED_BONUS closer to a text that writes
         one of its description or cue words."""
         if len(self.words) < 2:
             return [(None, False)] * len(contexts)
@@ -264,6 +269,18 @@ class TopicTags:
         others = row[~self.related[j]]
         return float(row[j] - others.max()) if others.size else 1.0
 
+    def _cue_counts(self, hit: set[int]) -> np.ndarray:
+        """How many of each topic's evidence words (`_evidence`) the hits hold [T], one inside another of the same
+        topic's counted once (万宁日月湾 writes 日月湾)."""
+        found: dict[int, list[str]] = {}
+        for k in sorted(k for k in hit if k < len(self._evidence)):
+            i, term = self._evidence[k]
+            found.setdefault(i, []).append(term)
+        count = np.zeros(len(self.words), dtype=np.int64)
+        for i, terms in found.items():
+            count[i] = sum(not any(t != u and (f" {t} " in f" {u} " if t.isascii() else t in u) for u in terms) for t in terms)
+        return count
+
     def _bonused(self, contexts: np.ndarray, texts: list[str] | None):
         """Per row: its cosines with every topic, cue and named bonuses added, -1 for a topic that needs its words the text
         does not write (#Hangover drew posts about knitting and jollof, crowding their topics out of the nearest) [T],
@@ -275,9 +292,10 @@ class TopicTags:
             read = (padded := padded_words(text), loose_words(padded))
             row = raw.copy()
             hit = self._cue_index.hits(text, *read) if text else set()
-            cues = [i in hit for i in range(len(self.words))]
-            row += CUE_BONUS * np.array(cues, dtype=np.float32)
-            row[[i for k, i in enumerate(self._needs, len(self.words)) if k not in hit]] = -1.0
+            count = self._cue_counts(hit)
+            cues = [c > 0 for c in count]
+            row += CUE_BONUS * np.minimum(count, CUE_WORDS).astype(np.float32)
+            row[[i for k, i in enumerate(self._needs, len(self._evidence)) if k not in hit]] = -1.0
             first = int(np.argmax(row))
             named = bool(text) and written(self._terms[first], text, *read)
             if named:
