@@ -100,7 +100,7 @@ GROUPS = {
         ("suicide", "suicide|suicidal|kill myself", "自杀|轻生|跳楼", "", ""),
         # remembrance of the dead (#NeverForget is 9/11's, #NeverAgain the Holocaust's and a campaign's): under a post
         # about a death, an attack or a war only
-        ("remembrance", "never forget|we will never forget|lest we forget|never again",
+        ("remembrance", "never forget|we will never forget|lest we forget|never again|the uncounted|the counted",
          "", "anniversary|memorial|victims|tribute|killed|died|war|attack|attacks|veterans|fallen|9 11|911", ""),
         ("prayers", "pray for|pray from|prayers for|praying for|thoughts and prayers|pray 4",
          "祈福|祈祷", "pray|prayer|prayers|victims|tragedy|disaster|killed|dead|died|missing|"

@@ -258,6 +258,12 @@ def test_the_name_of_a_racist_practice_is_never_suggested_even_where_the_post_wr
     assert safety.check("sunscreen", post, "en").allowed
 
 
+def test_a_news_series_on_uncounted_deaths_stands_only_under_a_post_about_deaths(safety):
+    sale = "After 38 years, the shop's last day is Saturday. Everything's half off, come say goodbye."
+    assert not safety.check("the uncounted", sale, "en").allowed and safety.check("retirement", sale, "en").allowed
+    assert safety.check("the uncounted", "the civilians killed in the airstrikes were never counted", "en").allowed
+
+
 def test_a_meme_people_call_others_to_mock_them_is_never_suggested_even_where_the_post_writes_it(safety):
     post = "wfh day: colleague asked if I was 'still online' at 4:58pm. yes Karen. for two more minutes."
     assert not safety.check("karen", post, "en").allowed and not safety.check("karens", post, "en").allowed
