@@ -102,6 +102,17 @@ def test_a_plural_of_a_tag_above_it_ranks_after_the_other_tags():
     assert [r.words for r in ranked] == ["dogs", "beach", "dog"]
 
 
+def test_a_very_clear_topics_best_companion_takes_fourth_place_at_the_latest():
+    words = ["sock", "second sock", "knitting", "sofa", "smile", "yarn", "knitters"]
+    kept = [(Ranked(w, 0.9 - 0.1 * i, "phrase"), {"topic": w == "knitting", "companion": w in ("yarn", "knitters")})
+            for i, w in enumerate(words)]
+    placed = clear_topic_placed(kept)
+    assert [r.words for r, _ in placed] == ["sock", "second sock", "knitting", "yarn", "sofa", "smile", "knitters"]
+    assert [round(r.score, 2) for r, _ in placed][:5] == [0.9, 0.8, 0.7, 0.6, 0.6]  # the scores stay in order
+    plain = [(r, {**e, "topic": False}) for r, e in kept]  # no very clear topic: its companions stay where they are
+    assert clear_topic_placed(plain) == plain
+
+
 def test_a_very_clear_topic_takes_third_place_at_the_latest_and_a_misfortune_is_never_raised():
     words = ["youtube", "drip", "bathroom", "cartridge", "tap", "diy"]
     kept = [(Ranked(w, 0.9 - 0.1 * i, "phrase"), {"topic": w == "diy"}) for i, w in enumerate(words)]

@@ -238,7 +238,19 @@ def clear_topic_placed(kept: list) -> list:
         if i > place:
             kept = kept[:place] + [(replace(r, score=kept[place][0].score), entry)] + kept[place:i] + kept[i + 1:]
         last = min(i, place)
-    return kept
+    return companion_placed(kept, last)
+
+
+def companion_placed(kept: list, last: int) -> list:
+    """kept: (Ranked, entry) pairs best first, `last` the index of the last very clear topic (-1: none); the best
+    companion tag `add_topic` brought (#Yarn beside #Knitting, #Bees beside #Beekeeping) below the place after it, or
+    after TOPIC_PLACE, moves up to that place: a long-tail post's own words (#Sock, #Move) ranked above it."""
+    place = max(TOPIC_PLACE + 1, last + 1)
+    first = next((i for i, (_, entry) in enumerate(kept) if entry.get("companion")), -1) if last >= 0 else -1
+    if first <= place:
+        return kept
+    r, entry = kept[first]
+    return kept[:place] + [(replace(r, score=kept[place][0].score), entry)] + kept[place:first] + kept[first + 1:]
 
 
 def distinct_first(kept: list) -> list:
