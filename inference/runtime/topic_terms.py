@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
 
 from inference.text.english_words import FUNCTION_WORDS
 from inference.text.phrases import DETERMINERS, rarity
@@ -48,7 +49,7 @@ class TermIndex:
     text's word n-grams, a Chinese one among the terms that start with each two characters of the text. Thousands
     of cue words cost a post a few hundred lookups."""
 
-    def __init__(self, matchers: list[Matcher]):
+    def __init__(self, matchers: Iterable[Matcher]):
         self.latin: dict[str, list[int]] = {}
         self.loose: dict[str, list[int]] = {}
         self.chinese: dict[str, list[tuple[str, int]]] = {}  # a term's first two characters -> (term, matcher)

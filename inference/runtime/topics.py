@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -158,8 +159,8 @@ class TopicTags:
         # "多肉" or "hangover"), then the terms of each topic that needs its words: one look-up a post for both
         self._evidence = [(i, c) for i in range(len(words))
                           for c in dict.fromkeys(self.cues[i] + ((words[i].lower(),) if i in self._needs else ()))]
-        self._cue_index = TermIndex([matcher((c,)) for _, c in self._evidence]
-                                    + [matcher(self.terms[i] + (words[i],)) for i in self._needs])
+        self._cue_index = TermIndex(chain((matcher((c,)) for _, c in self._evidence),  # one pass: no list of them held
+                                          (matcher(self.terms[i] + (words[i],)) for i in self._needs)))
         self.gate: TopicGate | None = None  # the judged gate (`picked`), where the language has one
         self.join = JOIN["en"]  # the gate's probability for another topic to join (`load` sets the language's)
         self.companions: dict[str, tuple[str, ...]] = {}  # topic -> the tags people add beside it (`read_companions`)
