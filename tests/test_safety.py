@@ -258,6 +258,14 @@ def test_the_name_of_a_racist_practice_is_never_suggested_even_where_the_post_wr
     assert safety.check("sunscreen", post, "en").allowed
 
 
+def test_a_drug_tag_stands_only_under_a_post_about_drugs(safety):
+    assert not safety.check("marijuana", "some days just feel long", "en").allowed
+    assert not safety.check("cannabis", "finally finished the cryptic crossword, 14 across was a stinker", "en").allowed
+    assert safety.check("cannabis", "the dispensary on main street opened today and the edibles queue was wild", "en").allowed
+    assert safety.check("weed", "pulled weeds in the veg patch all morning", "en").allowed  # a garden's weeds
+    assert not safety.check("大麻", "今天加班到十点，累", "zh").allowed
+
+
 def test_a_news_series_on_uncounted_deaths_stands_only_under_a_post_about_deaths(safety):
     sale = "After 38 years, the shop's last day is Saturday. Everything's half off, come say goodbye."
     assert not safety.check("the uncounted", sale, "en").allowed and safety.check("retirement", sale, "en").allowed
