@@ -111,6 +111,11 @@ def test_a_very_clear_topics_best_companion_takes_fourth_place_at_the_latest():
     assert [round(r.score, 2) for r, _ in placed][:5] == [0.9, 0.8, 0.7, 0.6, 0.6]  # the scores stay in order
     plain = [(r, {**e, "topic": False}) for r, e in kept]  # no very clear topic: its companions stay where they are
     assert clear_topic_placed(plain) == plain
+    words = ["snow", "snow warning", "winter", "weather", "chicago", "heavy snow", "cold"]
+    named = [(Ranked(w, 0.9 - 0.1 * i, "phrase"), {"topic": w in ("winter", "weather"), "companion": w == "cold",
+                                                    "name": 0.5 if w == "chicago" else 0.0}) for i, w in enumerate(words)]
+    assert clear_topic_placed(named, spare_names=True) == named  # #Cold would push #Chicago, a name, out of the first five
+    assert [r.words for r, _ in clear_topic_placed(named)][4] == "cold"  # Chinese: no such exception
 
 
 def test_a_very_clear_topic_takes_third_place_at_the_latest_and_a_misfortune_is_never_raised():

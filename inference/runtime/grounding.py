@@ -363,7 +363,7 @@ class Grounder:
         if self.lang == "en":
             kept = distinct_first(kept)
         if floor:  # the service's lists; `predict` without the floor keeps the scores' order for the benchmarks
-            kept = clear_topic_placed(kept)
+            kept = clear_topic_placed(kept, spare_names=self.lang == "en")
         if floor and self.lang != "zh":  # English, and other languages through English's vocabulary
             if self.ranker is None:  # the judged ranker learnt what a loose guess is worth
                 kept = demote_loose_guesses(kept, prepared.text, self.config.guess_relevance)

@@ -222,10 +222,11 @@ def few_guesses(kept: list, text: str, floored: bool) -> tuple[list, bool]:
 
 
 TOPIC_PLACE = 2  # the index a very clear topic takes at the latest: third in the list
+FIRST_SEEN = 5  # the tags a list shows first (the panels judge these): a companion pushes no name of the post out of them
 UNRAISED = frozenset({"layoffs"})  # topics of a misfortune: wrongly raised they hurt (#Layoffs under a ride to work)
 
 
-def clear_topic_placed(kept: list) -> list:
+def clear_topic_placed(kept: list, spare_names: bool = False) -> list:
     """kept: (Ranked, entry) pairs best first; a very clear topic (`add_topic`) below TOPIC_PLACE moves up
     to it, another one to the place after the one before, at the score of the pair it moves ahead of: the post's
     own words (#Drip, #Cartridge) do not push what the post is about (#DIY; #TVShows and #Anime) out of the list."""
@@ -238,17 +239,19 @@ def clear_topic_placed(kept: list) -> list:
         if i > place:
             kept = kept[:place] + [(replace(r, score=kept[place][0].score), entry)] + kept[place:i] + kept[i + 1:]
         last = min(i, place)
-    return companion_placed(kept, last)
+    return companion_placed(kept, last, spare_names)
 
 
-def companion_placed(kept: list, last: int) -> list:
+def companion_placed(kept: list, last: int, spare_names: bool = False) -> list:
     """kept: (Ranked, entry) pairs best first, `last` the index of the last very clear topic (-1: none); the best
     companion tag `add_topic` brought (#Yarn beside #Knitting, #Bees beside #Beekeeping) below the place after it, or
     after TOPIC_PLACE, moves up to that place: a long-tail post's own words (#Sock, #Move) ranked above it."""
     place = max(TOPIC_PLACE + 1, last + 1)
     first = next((i for i, (_, entry) in enumerate(kept) if entry.get("companion")), -1) if last >= 0 else -1
-    if first <= place:
-        return kept
+    pushed = kept[FIRST_SEEN - 1] if first >= FIRST_SEEN > place else None
+    if first <= place or (spare_names and pushed and pushed[1].get("name")):
+        return kept  # with `spare_names` (English), nor does it push a name the post writes (#Chicago) out of the first
+        # FIRST_SEEN (a Chinese "name" is often a made-up word: 人比熊猫)
     r, entry = kept[first]
     return kept[:place] + [(replace(r, score=kept[place][0].score), entry)] + kept[place:first] + kept[first + 1:]
 
