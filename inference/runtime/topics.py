@@ -153,12 +153,13 @@ class TopicTags:
         self.related = vectors @ vectors.T >= RELATED  # [T, T], the diagonal included (`best`)
         self.terms = terms or [()] * len(words)  # each topic's description and cue words (`writes`)
         self.cues = cues or [()] * len(words)  # each topic's cue words alone
-        self._terms, self._cues = [matcher(t) for t in self.terms], [matcher(c) for c in self.cues]
+        self._terms = [matcher(t) for t in self.terms]
         self._needs = [i for i, w in enumerate(words) if w in needs]  # out of the running unless written (`read_needs`)
         # each cue word of each topic (a topic that needs its words counts its own name among them: a post that writes
         # "多肉" or "hangover"), then the terms of each topic that needs its words: one look-up a post for both
+        needed = set(self._needs)
         self._evidence = [(i, c) for i in range(len(words))
-                          for c in dict.fromkeys(self.cues[i] + ((words[i].lower(),) if i in self._needs else ()))]
+                          for c in dict.fromkeys(self.cues[i] + ((words[i].lower(),) if i in needed else ()))]
         self._cue_index = TermIndex(chain((matcher((c,)) for _, c in self._evidence),  # one pass: no list of them held
                                           (matcher(self.terms[i] + (words[i],)) for i in self._needs)))
         self.gate: TopicGate | None = None  # the judged gate (`picked`), where the language has one
