@@ -278,7 +278,7 @@ def test_the_term_index_finds_the_topics_whose_words_a_text_writes_as_a_loop_ove
         assert index.hits(text, *read) == {i for i, m in enumerate(matchers) if written(m, text, *read)}
     text = "Saka with the outside of the boot, then Valorant with the squad, and I turned 30"
     read = (padded := padded_words(text), loose_words(padded))
-    indexed = [matcher((c,)) for _, c in topics._evidence] + [matcher(topics.terms[i] + (topics.words[i],))
+    indexed = [matcher((c,)) for c in topics._evidence] + [matcher(topics.terms[i] + (topics.words[i],))
                                                                for i in topics._needs]  # each cue word, then needs
     assert topics._cue_index.hits(text, *read) == {i for i, c in enumerate(indexed) if written(c, text, *read)}
 

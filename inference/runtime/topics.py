@@ -158,9 +158,11 @@ class TopicTags:
         # each cue word of each topic (a topic that needs its words counts its own name among them: a post that writes
         # "多肉" or "hangover"), then the terms of each topic that needs its words: one look-up a post for both
         needed = set(self._needs)
-        self._evidence = [(i, c) for i in range(len(words))
-                          for c in dict.fromkeys(self.cues[i] + ((words[i].lower(),) if i in needed else ()))]
-        self._cue_index = TermIndex(chain((matcher((c,)) for _, c in self._evidence),  # one pass: no list of them held
+        evidence = [(i, c) for i in range(len(words))
+                    for c in dict.fromkeys(self.cues[i] + ((words[i].lower(),) if i in needed else ()))]
+        self._evidence = [c for _, c in evidence]  # the k-th evidence word, of topic `_owner[k]` (a list and an array:
+        self._owner = np.array([i for i, _ in evidence], dtype=np.int32)  # tens of thousands of pairs weigh megabytes)
+        self._cue_index = TermIndex(chain((matcher((c,)) for c in self._evidence),  # one pass: no list of them held
                                           (matcher(self.terms[i] + (words[i],)) for i in self._needs)))
         self.gate: TopicGate | None = None  # the judged gate (`picked`), where the language has one
         self.join = JOIN["en"]  # the gate's probability for another topic to join (`load` sets the language's)
@@ -276,8 +278,7 @@ class TopicTags:
         topic's counted once (万宁日月湾 writes 日月湾)."""
         found: dict[int, list[str]] = {}
         for k in sorted(k for k in hit if k < len(self._evidence)):
-            i, term = self._evidence[k]
-            found.setdefault(i, []).append(term)
+            found.setdefault(int(self._owner[k]), []).append(self._evidence[k])
         count = np.zeros(len(self.words), dtype=np.int64)
         for i, terms in found.items():
             count[i] = sum(not any(t != u and (f" {t} " in f" {u} " if t.isascii() else t in u) for u in terms) for t in terms)
