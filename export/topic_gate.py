@@ -3,6 +3,7 @@
     python -m export.topic_gate candidates --lang en --posts export/judged/en_posts.jsonl [--posts ...] --out C.jsonl
     python -m export.topic_gate sheet --candidates C.jsonl --out DIR --parts 6
     python -m export.topic_gate fit --candidates C.jsonl --labels export/judged/topic_labels_en.jsonl [--write]
+    python -m export.topic_gate keep --lang en
 
 1. candidates: every post (everyday posts written for the purpose, export/judged/README.md; never a judging
    panel's) through the shipped folder's encoder as a request's grounding stage reads it: its NEAREST topics
@@ -16,6 +17,9 @@
    (topics.MIN_COSINE, MIN_MARGIN) take it, and the gate's at that many; then the topics it adds beside
    theirs (the language's JOIN or more). --write puts inference/data/topic_gate_<lang>.json beside the
    topics file.
+4. keep: the shipped gate as fitted, for a topics file edited in its cue or companion words only (the same topics
+   in the same order): its checksum updated, `trained` noting it. A refit on the same labels moves topics at the
+   JOIN boundary both ways with no new evidence; a topic added or moved needs `fit`.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import numpy as np
 
 from export.baselines import load_jsonl
 from export.ingest import write_jsonl
-from inference.runtime.topic_gate import FEATURES, JOIN, RAISED, TopicGate, file_digest, gate_file
+from inference.runtime.topic_gate import FEATURES, JOIN, RAISED, InvalidTopicGate, TopicGate, file_digest, gate_file
 from inference.runtime.topics import CLEAR_MARGIN, MIN_COSINE, MIN_MARGIN, read_topics, topics_file
 from inference.text.segment import format_tag
 
@@ -123,6 +127,20 @@ def _share(values: np.ndarray) -> float | None:
     return round(float(values.mean()), 3) if len(values) else None
 
 
+def keep(lang: str) -> str:
+    """`keep`: the shipped gate re-stamped for the topics file as it is now (InvalidTopicGate where its topics differ)."""
+    path, target = topics_file(lang), gate_file(lang)
+    data = json.loads(target.read_text(encoding="utf-8"))
+    topics = list(dict.fromkeys(w for w, _ in read_topics(path)))
+    if data.get("topics") != topics:
+        raise InvalidTopicGate(f"{path.name} holds other topics than the gate was fitted for: refit (`fit --write`)")
+    trained = data.get("trained", {})
+    trained["kept_for"] = [*trained.get("kept_for", []), data["topics_sha256"]]  # the files it served before
+    data.update(topics_sha256=file_digest(path), trained=trained)
+    target.write_text(json.dumps(data) + "\n", encoding="utf-8")
+    return f"kept {target} for {path.name} (fitted on {trained.get('posts')} posts)"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m export.topic_gate", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -140,6 +158,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--lang", default="en")
     p.add_argument("--c", type=float, default=0.3, help="inverse L2 strength")
     p.add_argument("--write", action="store_true", help="write inference/data/topic_gate_<lang>.json")
+    p = commands.add_parser("keep")
+    p.add_argument("--lang", default="en")
     args = parser.parse_args(argv)
     if args.command == "candidates":
         rows = collect(args.posts, args.lang)
@@ -147,6 +167,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{len(rows)} posts -> {args.out}")
     elif args.command == "sheet":
         write_sheets(load_jsonl(args.candidates), args.out, args.parts)
+    elif args.command == "keep":
+        print(keep(args.lang))
     else:
         path = topics_file(args.lang)
         topics = list(dict.fromkeys(w for w, _ in read_topics(path)))

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from export.topic_gate import fit, labelled
+from export.topic_gate import fit, keep, labelled
 from inference.runtime.sentence_encoder import SentenceEncoder
 from inference.runtime.topic_gate import FEATURES, JOIN, RAISED, TOPICS_A_POST, InvalidTopicGate, TopicGate, file_digest, gate_file
 from inference.runtime.topics import MIN_COSINE, TopicTags, topics_file
@@ -115,3 +115,19 @@ def test_the_gate_file_names_the_topics_file_it_serves():
     for lang in ("en", "zh"):
         data = json.loads(gate_file(lang).read_text(encoding="utf-8"))
         assert data["topics_sha256"] == file_digest(topics_file(lang)) and data["features"] == list(FEATURES)
+
+
+def test_a_gate_is_kept_for_new_cue_words_and_refused_for_a_new_topic(tmp_path, monkeypatch):
+    path, topics = _write(tmp_path)
+    monkeypatch.setattr("export.topic_gate.topics_file", lambda lang: topics)
+    monkeypatch.setattr("export.topic_gate.gate_file", lambda lang: path)
+    before = file_digest(topics)
+    topics.write_text("gaming: video games\ncooking: a recipe\ncooking = sourdough starter\n", encoding="utf-8")
+    with pytest.raises(InvalidTopicGate, match="another topics file"):
+        TopicGate.load(path, topics, ["gaming", "cooking"])
+    keep("en")
+    assert TopicGate.load(path, topics, ["gaming", "cooking"]) is not None
+    assert json.loads(path.read_text(encoding="utf-8"))["trained"]["kept_for"] == [before]
+    topics.write_text("gaming: video games\ncooking: a recipe\ntravel: a trip\n", encoding="utf-8")
+    with pytest.raises(InvalidTopicGate, match="other topics"):
+        keep("en")
