@@ -8,8 +8,9 @@ from __future__ import annotations
 import numpy as np
 
 from inference.runtime.grounding import GroundingConfig, Grounder, Prepared
-from inference.runtime.grounding_rules import (clear_topic_placed, demote_loose_guesses, distinct_first, is_loose_guess,
-                                               mark_post_words, says_nothing, unwritten_saying)
+from inference.runtime.grounding_rules import (POST_PHRASE, clear_topic_placed, demote_loose_guesses, distinct_first, is_loose_guess,
+                                               mark_post_words, post_phrases_under_floor, raise_drawn_phrases, says_nothing,
+                                               unwritten_saying)
 from inference.runtime.ranking import Ranked
 from inference.text.tags import variant_key
 from inference.runtime.tag_index import TagIndex
@@ -200,3 +201,20 @@ def test_a_sport_the_post_tells_in_its_verb_stands_past_the_floor_and_another_ac
     pool = {}
     add_activities(pool, "packed his lunch and moved the car", lambda key: 10)
     assert pool and not any(e.get("topic") for e in pool.values())
+
+
+def test_a_strong_phrase_of_the_post_that_its_thread_drew_under_the_floor_is_raised_to_it():
+    vectors = {"jollof": np.array([1.0, 0.0]), "pepper": np.array([1.0, 0.0]), "nice": np.array([1.0, 0.0]),
+               "review": np.array([0.0, 1.0])}
+    pool = {"jollof": {"source": "phrase", "words": "jollof", "phrase": 0.4, "relevance": 0.3},  # the post's, drawn away
+            "pepper": {"source": "phrase", "words": "pepper", "phrase": 0.4, "relevance": 0.3},  # the thread's word
+            "nice": {"source": "phrase", "words": "nice", "phrase": POST_PHRASE / 2, "relevance": 0.3},  # too weak a phrase
+            "review": {"source": "phrase", "words": "review", "phrase": 0.4, "relevance": 0.3}}  # far from the post too
+    alone = np.array([0.9, 0.1])  # the post without its thread: near jollof
+    post = "Tried making jollof. Their review: nice"
+    assert post_phrases_under_floor(pool, post, 0.4) == ["jollof", "review"]  # pepper is the thread's, nice too weak
+    no_thread = {key: dict(entry) for key, entry in pool.items()}
+    raise_drawn_phrases([pool, no_thread], [post, post], [["pepper, and a review"], []], lambda texts: [alone] * len(texts),
+                        vectors.__getitem__, np.array([[0.1, 0.1], [0.1, 0.1]]), 0.4, 4.0)
+    assert [k for k, e in pool.items() if e["relevance"] == 0.4] == ["jollof"]
+    assert all(e["relevance"] == 0.3 for e in no_thread.values())  # a post without a thread keeps its relevance

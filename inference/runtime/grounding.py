@@ -36,8 +36,9 @@ import numpy as np
 from inference.runtime.dense_retrieval import DENSE_INDEX, DenseIndex
 from inference.runtime.encoder_head import EncoderHead, TunedEncoder
 from inference.runtime.grounding_config import GROUNDING_JSON, GroundingConfig, InvalidGrounding  # noqa: F401 (re-exported)
-from inference.runtime.grounding_rules import (add_activities, add_topic, clear_topic_placed, demote_loose_guesses, distinct_first,
-                                               few_guesses, mark_post_words, other_script, says_nothing, unwritten_saying)
+from inference.runtime.grounding_rules import (GENERIC_ALONE, GENERIC_TAG_COUNT, add_activities, add_topic, clear_topic_placed,
+                                               demote_loose_guesses, distinct_first, few_guesses, mark_post_words, other_script,
+                                               raise_drawn_phrases, says_nothing, unwritten_saying)
 from inference.runtime.ranking import Ranked
 from inference.runtime.tag_ranker import TagRanker, features as tag_features, with_head
 from inference.runtime.tag_index import TagIndex
@@ -45,7 +46,7 @@ from inference.runtime.topics import TopicTags
 from inference.runtime.shown_vectors import ShownVectors, embed_text
 from inference.runtime.vector_cache import VectorCache
 from inference.text.names import supported
-from inference.text.phrases import FRAGMENT_WORDS, STOP_WORDS, extract_phrases, has_words
+from inference.text.phrases import extract_phrases, has_words
 from inference.text.tags import tag_key
 
 TAG_INDEX = "tag_index.npz"
@@ -53,13 +54,6 @@ ENCODED_CACHE = 8_000  # vectors of tags outside the index kept (2 kB each, plus
 RANKED_BY_JUDGES = 15  # of a list's best by the weighted sum, reordered by the judged ranker (export/tag_ranker.py --top)
 NAME_KINDS = frozenset({"work", "title", "entity"})  # phrases.py kinds that name something (`title_weight`)
 RELEVANCE_SCALE = 4.0  # standard deviations: a tag this far above the post's mean cosine scores 1
-_CALENDAR = frozenset("""monday tuesday wednesday thursday friday saturday sunday january february march april
-june july august september october november december""".split())
-# English words that say nothing alone (phrases.py never proposes them alone either): #First, #Going,
-# #Got, #Times, #Lost, #Today, #Finally, fragments (#Third, #Double, #Doing); a day's or month's name is a
-# tag (#Monday), and so is one the training posts used as a tag GENERIC_TAG_COUNT times or more (#Love, #Wow)
-GENERIC_ALONE = (STOP_WORDS | FRAGMENT_WORDS) - _CALENDAR
-GENERIC_TAG_COUNT = 100
 
 
 class LookedUp(NamedTuple):
@@ -117,8 +111,8 @@ class Grounder:
 
     def for_language(self, lang: str) -> "Grounder":
         """This grounder for texts in another language: the vocabulary search and the names the text capitalises
-        (text/phrases.py `_names`), under English's loose-guess rules only, no dense neighbours; it shares this
-        one's vocabulary rows and vector cache (a request builds no table of its own)."""
+        (text/phrases.py `_names`), under English's loose-guess rules only, no dense neighbours; it shares this one's
+        vocabulary rows and vector cache (a request builds no table of its own)."""
         other = copy.copy(self)
         other.lang, other.dense, other.ranker, other.topics = lang, None, None, None
         return other
@@ -221,11 +215,15 @@ class Grounder:
         self.encode_missing((key, entry["words"]) for pool in reversed(pools) for key, entry in pool.items())
         for i, pool in enumerate(pools):
             for key, entry in pool.items():
-                row = self.rows.get(key)
-                entry["cos"] = float((self.index.vectors[row] if row is not None else self.encoded.get(key)) @ contexts[i])
+                entry["cos"] = float(self.vector(key) @ contexts[i])
         for (mean, std), pool in zip(stats, pools):
             for entry in pool.values():
                 entry["relevance"] = (entry["cos"] - mean) / std / RELEVANCE_SCALE
+
+    def vector(self, key: str) -> np.ndarray:
+        """A candidate's tag vector [D] (the index's, or the cache's once `encode_missing` put it there)."""
+        row = self.rows.get(key)
+        return self.index.vectors[row] if row is not None else self.encoded.get(key)
 
     def score(self, entry: dict) -> float:
         """The weighted sum (a name's title_weight bonus on top), divided by the sum of the weights, in [0, 1]."""
@@ -274,6 +272,9 @@ class Grounder:
             for topic, clear in picked:  # the post's broad topics (#BoardGames), which its words may lack
                 add_topic(pool, topic, self._sensitive, clear, self.topics.companions.get(topic, ()))
         self.relevance(pools, contexts, stats)
+        if self.lang == "en":  # the post's own phrases a thread drew under the floor, judged against the post alone too
+            raise_drawn_phrases(pools, posts, threads, lambda texts: self.encode_contexts(texts, [()] * len(texts)), self.vector,
+                                stats, self.config.floor, RELEVANCE_SCALE)
         if self.lang == "en" and self.config.post_word_weight:
             for pool, text in zip(pools, texts):
                 mark_post_words(pool, text, self.tag_count, GENERIC_ALONE)
@@ -289,19 +290,17 @@ class Grounder:
 
     def allowed(self, entry: dict, ctx) -> bool:
         """The safety filter's verdict on one candidate (ctx: the request's safety context, `eligible`)."""
-        # the post's own words decide (safety.py); an encoder's closeness is never enough here: judged
-        # lists showed it admitting #Hurricane on a storm and the wrong named disaster on a quake
+        # the post's own words decide (safety.py), never an encoder's closeness: it admitted #Hurricane on a storm
         return self.safety is None or self.safety.check(entry["words"], ctx, self.lang).allowed
 
     def _unsupported(self, entry: dict, text: str) -> bool:
-        """A tag the post did not give (model or vocabulary) that names someone or something the post
-        never mentions (#KamalaHarris under a game review, #陪李易峰过中秋 under mooncakes), holds a
-        number that is not the post's (#Pier39 on "age 39"), is only partly about it (#PeanutButter
-        on croissants), or, with `lexical_support`, has half its words or fewer in it (#老子明天不上班):
-        text/names.supported; or that one crisis of the training data owns (#LAX), or a mood (#Sadness), that
-        the post does not say (safety.SafetyFilter.needs_its_words); or a holiday it does not name
-        (#HappyEaster: `SafetyFilter.unnamed_holiday`); or a saying it does not write (#SheIsTheFirst under
-        new reading glasses: grounding_rules.unwritten_saying)."""
+        """A tag the post did not give (model or vocabulary) that names someone or something the post never mentions
+        (#KamalaHarris under a game review, #陪李易峰过中秋 under mooncakes), holds a number that is not the post's (#Pier39 on
+        "age 39"), is only partly about it (#PeanutButter on croissants), or, with `lexical_support`, has half its words
+        or fewer in it (#老子明天不上班): text/names.supported; or that one crisis of the training data owns (#LAX), or a mood
+        (#Sadness), that the post does not say (safety.SafetyFilter.needs_its_words); or a holiday it does not name
+        (#HappyEaster: `SafetyFilter.unnamed_holiday`); or a saying it does not write (#SheIsTheFirst under new reading
+        glasses: grounding_rules.unwritten_saying)."""
         if entry["source"] == "phrase":
             return False
         words = entry["words"]

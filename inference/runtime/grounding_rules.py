@@ -25,13 +25,21 @@ from dataclasses import replace
 from inference.text.english_words import FUNCTION_WORDS
 from inference.text.names import content_overlap
 from inference.text.tags import LINK_OR_MENTION, tag_key, variant_key
-from inference.text.phrases import english_lists, rarity
+from inference.text.phrases import FRAGMENT_WORDS, STOP_WORDS, english_lists, rarity
 from inference.text.verbs import activities
 
 # the encoder's own proposals: the vocabulary's nearest tags and the nearest training posts' votes (the
 # model's list is left in its place: demoting its guesses too, with the post words, cost en dev with the
 # floor 0.5 in F1@1 and 0.9 in F1@5, against 0.03 and 0.02 without them)
 GUESS_SOURCES = frozenset({"vocab", "dense"})
+_CALENDAR = frozenset("""monday tuesday wednesday thursday friday saturday sunday january february march april
+june july august september october november december""".split())
+# English words that say nothing alone (phrases.py never proposes them alone either): #First, #Going,
+# #Got, #Times, #Lost, #Today, #Finally, fragments (#Third, #Double, #Doing); a day's or month's name is a
+# tag (#Monday), and so is one the training posts used as a tag GENERIC_TAG_COUNT times or more (#Love, #Wow)
+GENERIC_ALONE = (STOP_WORDS | FRAGMENT_WORDS) - _CALENDAR
+GENERIC_TAG_COUNT = 100
+POST_PHRASE = 0.2  # a phrase of the post this strong (text/phrases.py's score) is judged against the post alone too
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 
@@ -265,3 +273,24 @@ def distinct_first(kept: list) -> list:
         (again if key in seen else first).append(pair)
         seen.add(key)
     return first + again
+
+
+def post_phrases_under_floor(pool: dict[str, dict], post: str, floor: float) -> list[str]:
+    """The keys of the phrases of POST_PHRASE or more that the post itself writes (not its thread) under the floor."""
+    text = post.lower()
+    return [key for key, entry in pool.items() if entry["source"] == "phrase" and entry.get("phrase", 0.0) >= POST_PHRASE
+            and entry["relevance"] < floor and re.search(rf"(?<![\w']){re.escape(entry['words'].lower())}(?![\w'])", text)]
+
+
+def raise_drawn_phrases(pools: list[dict[str, dict]], posts: list[str], threads: list, encode, vector_of, stats,
+                        floor: float, scale: float) -> None:
+    """Raise to the floor each of `post_phrases_under_floor` of a request with a thread whose relevance to the post alone
+    clears it: replies about pepper and reviews had drawn the post's vector away from "jollof". encode: texts -> their
+    vectors [N, D], one call for the posts that need it; stats: each request's (mean, std) [B, 2], which standardise."""
+    under = {i: post_phrases_under_floor(pools[i], posts[i], floor) for i, thread in enumerate(threads) if thread}
+    rows = [i for i, keys in under.items() if keys]
+    for i, alone in zip(rows, encode([posts[i] for i in rows]) if rows else ()):
+        mean, std = stats[i]
+        for key in under[i]:
+            if (float(vector_of(key) @ alone) - mean) / std / scale >= floor:
+                pools[i][key]["relevance"] = floor
