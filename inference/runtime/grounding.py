@@ -13,7 +13,8 @@ whether each tag is about *this* post, in the space of a pretrained sentence enc
         whole vocabulary: a short or vague text (emoji, "good morning") is near everything in this
         space and a long specific one near little, so raw cosines are not comparable across posts
         (tag vectors: tag_index.npz, embedded at export, or encoded now for tags not in it; a folder's
-        encoder_head.json, the encoder tuned for hashtags, maps them at load: runtime/encoder_head.py)
+        encoder_head.json, the encoder tuned for hashtags, maps them at load: runtime/encoder_head.py); a phrase
+        of the post that its thread drew under the floor is judged against the post alone too (`raise_drawn_phrases`)
     score = model_weight * m + relevance_weight * r + phrase_weight * q + dense_weight * d
     safety filter (inference/runtime/safety.py) -> existing and blocked tags out -> sort; a folder
         with tag_ranker.json reorders the RANKED_BY_JUDGES best by how likely a person would add each tag
