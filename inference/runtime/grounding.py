@@ -325,9 +325,9 @@ class Grounder:
         for key, entry in prepared.pool.items():
             if key in dropped or not key or self._generic(key, entry) or (latin_post and other_script(entry["words"])):
                 continue
-            past = entry.get("topic") or entry.get("work") or (self.config.names_past_floor and entry.get("name"))
+            past = entry.get("topic") or entry.get("beside") or entry.get("work") or (self.config.names_past_floor and entry.get("name"))
             below = floor and entry["relevance"] < self.config.floor and not past
-            hushed = quiet and (entry.get("companion") or self.safety.feeling(entry["words"]))
+            hushed = quiet and (entry.get("companion") or entry.get("beside") or self.safety.feeling(entry["words"]))
             if (below and floored) or not self.allowed(entry, ctx) or hushed:
                 continue  # changes nothing for a tag under the floor once one has been floored
             if below or (floor and self._unsupported(entry, prepared.text)):

@@ -90,24 +90,29 @@ def add_topic(pool: dict[str, dict], words: str | None, sensitive=lambda words: 
     raise the candidate that is that tag already, or another form of it (#Grocery for #Groceries); none
     where a phrase of the post holds it (#中秋节 for #中秋, #BankingApp for #Banking), or that is `sensitive`.
     A very clear topic (`TopicTags.chosen`) is marked to stand past the relevance floor, and its `companions`
-    (the tags people add beside it: #Runner beside #Running) join at COMPANION_SCORE, unmarked, those the pool
-    lacked marked "companion"."""
+    (the tags people add beside it: #Runner beside #Running; #Keyboards beside #MechanicalKeyboards, which holds it)
+    join at COMPANION_SCORE, those the pool lacked marked "companion", the first that joins (the commonest) marked "beside": it
+    stands past the floor too, where a long-tail post's vector leaves every tag's relevance low (grounding.eligible)."""
     if not words or sensitive(words):
         return
     key = _add_tag(pool, words, TOPIC_SCORE)
     if key and clear:
         pool[key]["topic"] = True
+        first = True
         for other in companions:
             had = set(pool)
-            if not sensitive(other) and (added := _add_tag(pool, other, COMPANION_SCORE)) and added not in had:
-                pool[added]["companion"] = True  # no word of the post: a sombre post takes none (grounding.eligible)
+            if not sensitive(other) and (added := _add_tag(pool, other, COMPANION_SCORE, key)):
+                if added not in had:
+                    pool[added]["companion"] = True  # no word of the post: a sombre post takes none (grounding.eligible)
+                pool[added]["beside"], first = pool[added].get("beside") or first, False
 
 
-def _add_tag(pool: dict[str, dict], words: str, score: float) -> str | None:
-    """`add_topic`'s candidate at `score`: its key, None where a phrase of the post holds it."""
+def _add_tag(pool: dict[str, dict], words: str, score: float, topic: str | None = None) -> str | None:
+    """`add_topic`'s candidate at `score`: its key, None where a phrase of the post holds it (a companion's
+    own `topic`, #MechanicalKeyboards beside #Keyboards, does not)."""
     key, variant = tag_key(words), variant_key(words)
     if key not in pool:
-        if any(_names_it(e, key, words) for e in pool.values()):
+        if any(_names_it(e, key, words) for k, e in pool.items() if k != topic):
             return None
         key, words = next(((k, e["words"]) for k, e in pool.items() if variant_key(e["words"]) == variant), (key, words))
     _from_the_post(pool, key, words, score)
