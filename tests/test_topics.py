@@ -175,13 +175,13 @@ def test_a_topics_first_companion_joins_even_where_the_topics_own_words_hold_it(
     pool = {}
     add_topic(pool, "mechanical keyboards", clear=True, companions=("keyboards", "desk setup"))
     assert list(pool) == ["mechanicalkeyboards", "keyboards", "desksetup"]
-    assert pool["keyboards"]["beside"] and not pool["desksetup"].get("beside")  # the commonest stands past the floor
+    assert pool["keyboards"]["beside"] == "mechanicalkeyboards" and not pool["desksetup"].get("beside")  # the commonest
     pool = {"tabletennis": _entry("table tennis", "phrase")}
     add_topic(pool, "sports", clear=True, companions=("tennis",))
     assert "tennis" not in pool  # a phrase of the post that holds it still keeps it out
 
 
-def test_the_first_companion_stands_past_the_floor_but_not_under_a_sombre_post():
+def test_the_first_companion_stands_past_the_floor_where_its_topic_does_only_by_being_clear_and_not_under_a_sombre_post():
     from inference.runtime.grounding import GroundingConfig, Grounder, Prepared
     from inference.runtime.safety import SafetyFilter
     from inference.runtime.tag_index import TagIndex
@@ -189,14 +189,17 @@ def test_the_first_companion_stands_past_the_floor_but_not_under_a_sombre_post()
     safety = SafetyFilter.load(Path(__file__).parents[1] / "inference" / "models" / "safety.json")
     grounder = Grounder(None, TagIndex(np.zeros((1, 4), dtype=np.float32), ["tea"], np.array([5])),
                         GroundingConfig(floor=0.4), "en", safety)
-    def pool():
+    def pool(topic_relevance=0.1):
         entries = {}
         add_topic(entries, "tea", clear=True, companions=("tea lover", "tea time"))
         for e in entries.values():
             e.update(relevance=0.1, cos=0.1)  # a long-tail post: every tag under the floor
+        entries["tea"]["relevance"] = topic_relevance
         return entries
     plain = "Kettle on and a cup of tea after a long day"
     assert [r.words for r in grounder._finish(Prepared(pool(), plain), set(), True).ranked] == ["tea", "tea lover"]
+    # a topic the post's vector found itself: its companions meet the floor themselves
+    assert [r.words for r in grounder._finish(Prepared(pool(0.5), plain), set(), True).ranked] == ["tea"]
     ill = "Dad's out of ICU tonight and asked for a cup of tea"
     assert [r.words for r in grounder._finish(Prepared(pool(), ill), set(), True).ranked] == ["tea"]
 

@@ -37,9 +37,9 @@ import numpy as np
 from inference.runtime.dense_retrieval import DENSE_INDEX, DenseIndex
 from inference.runtime.encoder_head import EncoderHead, TunedEncoder
 from inference.runtime.grounding_config import GROUNDING_JSON, GroundingConfig, InvalidGrounding  # noqa: F401 (re-exported)
-from inference.runtime.grounding_rules import (GENERIC_ALONE, GENERIC_TAG_COUNT, add_activities, add_topic, clear_topic_placed,
-                                               demote_loose_guesses, distinct_first, few_guesses, mark_post_words, other_script,
-                                               raise_drawn_phrases, says_nothing, unwritten_saying)
+from inference.runtime.grounding_rules import (GENERIC_ALONE, GENERIC_TAG_COUNT, add_activities, add_topic, past_the_floor,
+                                               clear_topic_placed, demote_loose_guesses, distinct_first, few_guesses, mark_post_words,
+                                               other_script, raise_drawn_phrases, says_nothing, unwritten_saying)
 from inference.runtime.ranking import Ranked
 from inference.runtime.tag_ranker import TagRanker, features as tag_features, with_head
 from inference.runtime.tag_index import TagIndex
@@ -325,7 +325,7 @@ class Grounder:
         for key, entry in prepared.pool.items():
             if key in dropped or not key or self._generic(key, entry) or (latin_post and other_script(entry["words"])):
                 continue
-            past = entry.get("topic") or entry.get("beside") or entry.get("work") or (self.config.names_past_floor and entry.get("name"))
+            past = past_the_floor(entry, prepared.pool, self.config.floor, self.config.names_past_floor)
             below = floor and entry["relevance"] < self.config.floor and not past
             hushed = quiet and (entry.get("companion") or entry.get("beside") or self.safety.feeling(entry["words"]))
             if (below and floored) or not self.allowed(entry, ctx) or hushed:

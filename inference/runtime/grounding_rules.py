@@ -91,8 +91,8 @@ def add_topic(pool: dict[str, dict], words: str | None, sensitive=lambda words: 
     where a phrase of the post holds it (#中秋节 for #中秋, #BankingApp for #Banking), or that is `sensitive`.
     A very clear topic (`TopicTags.chosen`) is marked to stand past the relevance floor, and its `companions`
     (the tags people add beside it: #Runner beside #Running; #Keyboards beside #MechanicalKeyboards, which holds it)
-    join at COMPANION_SCORE, those the pool lacked marked "companion", the first that joins (the commonest) marked "beside": it
-    stands past the floor too, where a long-tail post's vector leaves every tag's relevance low (grounding.eligible)."""
+    join at COMPANION_SCORE, those the pool lacked marked "companion", the first that joins (the commonest) marked "beside"
+    with the topic's key: it stands past the floor where its topic does only by being very clear (`past_the_floor`)."""
     if not words or sensitive(words):
         return
     key = _add_tag(pool, words, TOPIC_SCORE)
@@ -104,7 +104,19 @@ def add_topic(pool: dict[str, dict], words: str | None, sensitive=lambda words: 
             if not sensitive(other) and (added := _add_tag(pool, other, COMPANION_SCORE, key)):
                 if added not in had:
                     pool[added]["companion"] = True  # no word of the post: a sombre post takes none (grounding.eligible)
-                pool[added]["beside"], first = pool[added].get("beside") or first, False
+                if first:
+                    pool[added]["beside"] = key  # its topic's key
+                first = False
+
+
+def past_the_floor(entry: dict, pool: dict[str, dict], floor: float, names: bool) -> bool:
+    """Whether a candidate stands past the relevance floor: a very clear topic, a title the post writes, a name (with
+    `names`), or a topic's first companion (`add_topic`) whose topic stands only by being very clear, its own relevance
+    under the floor: a long-tail post (#Keyboards beside #MechanicalKeyboards), not a common one whose vector found it."""
+    if entry.get("topic") or entry.get("work") or (names and entry.get("name")):
+        return True
+    topic = pool.get(entry.get("beside") or "")
+    return topic is not None and topic["relevance"] < floor
 
 
 def _add_tag(pool: dict[str, dict], words: str, score: float, topic: str | None = None) -> str | None:
