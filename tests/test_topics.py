@@ -114,6 +114,25 @@ def test_a_cue_word_inside_another_of_the_same_topic_counts_once():
     assert tags._cue_counts(tags._cue_index.hits(text, padded_words(text))).tolist() == [1, 0]
 
 
+def test_two_distinct_cue_words_of_a_topic_make_it_very_clear_and_spellings_of_one_count_once():
+    tags = TopicTags(["woodworking", "food"], np.eye(2, dtype=np.float32), terms=[("woodworking",), ("food",)],
+                     cues=[("lathe", "bowl gouge", "bowl gouges"), ("hole-in-the-wall", "hole in the wall")])
+    tags.cue_topic = 2
+
+    def cue_topic(j, text):
+        read = (padded_words(text), loose_words(padded_words(text)))
+        return tags._cue_topic(j, 2, text, read)
+    assert cue_topic(0, "new bowl gouge and a catch on the lathe straight away")
+    assert not cue_topic(0, "sharpened both bowl gouges, the bowl gouge i use most twice")  # one cue, two spellings
+    assert not cue_topic(1, "six holes in the wall, hole-in-the-wall style")
+
+
+def test_a_post_that_writes_two_of_a_topics_cue_words_gets_it_though_its_vector_is_elsewhere(topics):
+    encoder = SentenceEncoder.load()
+    text = "spalted beech blank on the lathe tonight, bowl gouge sharpened twice and it still tore the end grain"
+    assert dict(topics.picked(encoder.encode([text]), [text])[0]).get("woodworking") is True
+
+
 def test_the_shipped_topics_name_their_description_and_cue_words(topics):
     assert topics.terms[topics.words.index("board games")][:2] == ("board games", "game night")
     assert "strava" in topics.terms[topics.words.index("running")]  # a cue word, not encoded

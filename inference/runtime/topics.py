@@ -16,9 +16,9 @@ to that one: the encoder's vector of a short or joking post is often unsure of w
 Where the language has a judged gate (runtime/topic_gate.py), the others of the post's nearest topics that labellers
 would likely add join it (#Family beside #Birthday, #Pets under a vet visit; `picked`). A cue the post writes as a name
 ("Baby Reindeer", a rare "Minecraft" inside a sentence, 《哪吒之魔童闹海》, or an emoji such as 🚲) makes its topic very clear
-whatever the vector says (`named_in`).
-A very clear topic brings the tags people add beside it ("running + runner, running community" lines: `read_companions`),
-which meet the relevance floor themselves. A topic of a "! hangover, 脱发" line stands only where the post writes one of
+whatever the vector says (`named_in`), and so do two distinct cue words of one topic in English ("bowl gouge", "lathe":
+CUE_TOPIC). A very clear topic brings the tags people add beside it ("running + runner, running community" lines:
+`read_companions`; grounding_rules.add_topic). A topic of a "! hangover, 脱发" line stands only where the post writes one of
 its description or cue words (`read_needs`): a misfortune, or a narrow topic whose vector draws posts about something
 else (#Haircut under hair lost to chemo, #InLaws nearest to family and grief posts). The bounds were read on posts written
 for the purpose (export/judged/en_fresh/en_dev.jsonl, en_fresh2/posts.jsonl, export/judged/zh/zh_dev.jsonl); judged side
@@ -50,6 +50,9 @@ RELATED = 0.6  # topics whose vectors are this close (cosine) are one subject fo
 NAMED_BONUS = 0.05  # cosine added to the closest topic when the post writes one of its description or cue words
 CUE_BONUS = 0.05  # cosine added first to a topic for each of its cue words the post writes (a cue is rarely another topic's)
 CUE_WORDS = 3  # cue words that count a topic, at most
+# distinct cue words of one topic a text writes that make it very clear whatever the vector says (English: "bowl gouge" and
+# "lathe"; Chinese cue pairs read about half wrong: 楼下 and 物业 are not #邻居)
+CUE_TOPIC = {"en": 2}
 # a topic that stands only where the post writes its words, else gives way to the commoner one its vector neighbours:
 # "football" is soccer to most of the world, and #AmericanFootball came under five-a-side and a Man United defeat
 INSTEAD = {"american football": "football"}
@@ -141,6 +144,16 @@ def description_terms(lines: list[tuple[str, str]], words: list[str],
     return [first.get(w, ()) + (cues or {}).get(w, ()) for w in words]
 
 
+_NOT_ALNUM = re.compile(r"[\W_]+")
+
+
+def _one_cue(a: str, b: str) -> bool:
+    """Two cue words (letters and digits only) that are one: one inside the other, or the same but for an ending of
+    three letters at most."""
+    short, long = sorted((a, b), key=len)
+    return short in long or long.startswith(short[:max(4, len(short) - 3)]) and len(long) - len(short) <= 3
+
+
 class TopicTags:
     """best(contexts [B, D]) -> the topic's tag words, or None, for each row."""
 
@@ -167,6 +180,7 @@ class TopicTags:
         self.gate: TopicGate | None = None  # the judged gate (`picked`), where the language has one
         self.join = JOIN["en"]  # the gate's probability for another topic to join (`load` sets the language's)
         self.companions: dict[str, tuple[str, ...]] = {}  # topic -> the tags people add beside it (`read_companions`)
+        self.cue_topic: int | None = None  # the language's CUE_TOPIC (`load`)
 
     @classmethod
     def load(cls, encoder, lang: str = "en", inputs: list[Path] | None = None, kind: str = "") -> "TopicTags | None":
@@ -191,7 +205,7 @@ class TopicTags:
                 raise InvalidTopics(f"{path}: {what} for no topic: {', '.join(sorted(set(listed) - set(words)))}")
         tags = cls(words, arrays["vectors"], MIN_COSINE[lang], description_terms(lines, words, cues),
                    [cues.get(w, ()) for w in words], needs)
-        tags.gate, tags.join = TopicGate.load(gate_file(lang), path, words), JOIN[lang]
+        tags.gate, tags.join, tags.cue_topic = TopicGate.load(gate_file(lang), path, words), JOIN[lang], CUE_TOPIC.get(lang)
         tags.companions = companions
         return tags
 
@@ -228,8 +242,8 @@ class TopicTags:
             p = dict(zip((self.words[i] for i in indices), self.gate.probabilities(rows, indices)))  # topic -> [NEAREST]
             kept = [(topic, clear or bool(p.get(topic, 0.0) >= RAISED))] if topic else []
             text, read = bonused[4], bonused[5]
-            kept += [(self.words[j], True) for j, hit in enumerate(bonused[3])  # a cue written as a name
-                     if hit and self.words[j] != topic and self._named_cue(j, text, read[0])]
+            kept += [(self.words[j], True) for j, hit in enumerate(bonused[3])  # a cue written as a name, or CUE_TOPIC cues
+                     if hit and self.words[j] != topic and (self._named_cue(j, text, read[0]) or self._cue_topic(j, hit, text, read))]
             kept += [(w, True) for w, q in sorted(p.items(), key=lambda item: -item[1])
                      if q >= self.join and all(w != k for k, _ in kept)]
             out.append(self._instead(kept, text, read)[:TOPICS_A_POST])  # (`read_needs`: `_bonused` left them out)
@@ -259,7 +273,7 @@ class TopicTags:
     def _features(self, row, raw, named, cues, text, read) -> tuple[np.ndarray, np.ndarray]:
         """`nearest` of one row of `_bonused`."""
         order = np.argsort(-row, kind="stable")[:NEAREST]
-        rows = [[row[j], raw[j], self._margin(row, j), float(k == 0), float(k == 1), float(cues[j]),
+        rows = [[row[j], raw[j], self._margin(row, j), float(k == 0), float(k == 1), float(cues[j] > 0),
                  float(named and k == 0), float(bool(text) and written(self._terms[j], text, *read)),
                  row[j] - row[order[0]]] for k, j in enumerate(order)]
         return order, np.asarray(rows, dtype=np.float64).reshape(-1, len(GATE_FEATURES))
@@ -268,6 +282,18 @@ class TopicTags:
         """The text writes one of topic j's cues as a name (`named_in`)."""
         return any((not c.isascii() or (f" {c.split()[0]}" in padded and f" {' '.join(padded_words(c).split())} " in padded))
                    and named_in(c, text, self.words[j]) for c in self.cues[j])
+
+    def _cue_topic(self, j: int, count: int, text: str, read: tuple[str, str]) -> bool:
+        """The text writes CUE_TOPIC or more of topic j's cue words, spellings of one counted once (hole-in-the-wall and
+        hole in the wall, walmart and walmart+, parallel park and parallel parking)."""
+        if self.cue_topic is None or count < self.cue_topic:
+            return False
+        keys: list[str] = []
+        for cue in self.cues[j]:
+            key = _NOT_ALNUM.sub("", cue.lower())
+            if written(matcher((cue,)), text, *read) and not any(_one_cue(key, other) for other in keys):
+                keys.append(key)
+        return len(keys) >= self.cue_topic
 
     def _margin(self, row: np.ndarray, j: int) -> float:
         others = row[~self.related[j]]
@@ -296,7 +322,7 @@ class TopicTags:
             row = raw.copy()
             hit = self._cue_index.hits(text, *read) if text else set()
             count = self._cue_counts(hit)
-            cues = [c > 0 for c in count]
+            cues = count.tolist()  # how many of each topic's cue words it writes (nested ones once)
             row += CUE_BONUS * np.minimum(count, CUE_WORDS).astype(np.float32)
             row[[i for k, i in enumerate(self._needs, len(self._evidence)) if k not in hit]] = -1.0
             first = int(np.argmax(row))
