@@ -50,15 +50,17 @@ class TermIndex:
     of cue words cost a post a few hundred lookups."""
 
     def __init__(self, matchers: Iterable[Matcher]):
-        self.latin: dict[str, list[int]] = {}
-        self.loose: dict[str, list[int]] = {}
+        # a Latin term -> its matcher, or a list of them where several share it (most terms have one: a list each
+        # weighed megabytes over tens of thousands of cue words)
+        self.latin: dict[str, int | list[int]] = {}
+        self.loose: dict[str, int | list[int]] = {}
         self.chinese: dict[str, list[tuple[str, int]]] = {}  # a term's first two characters -> (term, matcher)
         self.single: dict[str, list[int]] = {}  # a term of one character (an emoji: `matcher`) -> matchers
         for i, (latin, chinese, loose) in enumerate(matchers):
             for term in latin:
-                self.latin.setdefault(term.strip(), []).append(i)
+                _add(self.latin, term.strip(), i)
             for term in loose:  # matched among the text's `loose_words`
-                self.loose.setdefault(term.strip(), []).append(i)
+                _add(self.loose, term.strip(), i)
             for term in chinese:  # two characters or more, or an emoji of one (`matcher`)
                 if len(term) == 1:
                     self.single.setdefault(term, []).append(i)
@@ -72,12 +74,25 @@ class TermIndex:
         for words, terms in ((padded.split(), self.latin), (loose.split(), self.loose)):
             for n in self.lengths:
                 for k in range(len(words) - n + 1):
-                    out.update(terms.get(" ".join(words[k:k + n]), ()))
+                    found = terms.get(" ".join(words[k:k + n]))
+                    if found is not None:
+                        out.update(found) if isinstance(found, list) else out.add(found)
         for k in range(len(text) - 1):
             out.update(i for term, i in self.chinese.get(text[k:k + 2], ()) if text.startswith(term, k))
         for char in self.single.keys() & set(text):  # an emoji of one character (🚲)
             out.update(self.single[char])
         return out
+
+
+def _add(table: dict[str, int | list[int]], term: str, i: int) -> None:
+    """`TermIndex`'s table with matcher i for term: the index alone, a list once a second matcher shares it."""
+    found = table.get(term)
+    if found is None:
+        table[term] = i
+    elif isinstance(found, list):
+        found.append(i)
+    else:
+        table[term] = [found, i]
 
 
 WORKS = frozenset({"电影", "追剧", "综艺", "读书", "动漫", "游戏", "音乐"})  # what a 《title》 names: a film, a show, a book...
