@@ -37,9 +37,9 @@ import numpy as np
 from inference.runtime.dense_retrieval import DENSE_INDEX, DenseIndex
 from inference.runtime.encoder_head import EncoderHead, TunedEncoder
 from inference.runtime.grounding_config import GROUNDING_JSON, GroundingConfig, InvalidGrounding  # noqa: F401 (re-exported)
-from inference.runtime.grounding_rules import (GENERIC_ALONE, GENERIC_TAG_COUNT, add_activities, add_topic, past_the_floor,
-                                               clear_topic_placed, demote_loose_guesses, distinct_first, few_guesses, mark_post_words,
-                                               other_script, raise_drawn_phrases, says_nothing, unwritten_saying)
+from inference.runtime.grounding_rules import (GENERIC_ALONE, GENERIC_TAG_COUNT, add_activities, add_topic, clear_topic_placed,
+                                               demote_loose_guesses, distinct_first, few_guesses, mark_post_words, other_script,
+                                               past_the_floor, raise_drawn_phrases, says_nothing, unwritten_saying)
 from inference.runtime.ranking import Ranked
 from inference.runtime.tag_ranker import TagRanker, features as tag_features, with_head
 from inference.runtime.tag_index import TagIndex

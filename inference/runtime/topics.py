@@ -313,7 +313,7 @@ class TopicTags:
     def _bonused(self, contexts: np.ndarray, texts: list[str] | None):
         """Per row: its cosines with every topic, cue and named bonuses added, -1 for a topic that needs its words the text
         does not write (#Hangover drew posts about knitting and jollof, crowding their topics out of the nearest) [T],
-        the same without them [T], whether the named bonus was given, whether it writes each topic's cue words [T],
+        the same without them [T], whether the named bonus was given, how many of each topic's cue words it writes [T],
         its text and its (`padded_words`, `loose_words`)."""
         sims = np.asarray(contexts, dtype=np.float32) @ self.vectors.T  # [B, T]
         for b, raw in enumerate(sims):
