@@ -59,3 +59,26 @@ def test_a_paired_report_can_keep_one_set_of_posts_or_leave_some_out(tmp_path):
     judge = _write(tmp_path / "v.jsonl", [{"id": i, "score": 2 if run == "after" else 1} for i, run in key.items()])
     assert "posts 2:" in paired.paired_report(tmp_path / "run" / "key.json", [judge], posts="zt-")
     assert "posts 1:" in paired.paired_report(tmp_path / "run" / "key.json", [judge], posts="zt-", leave_out=frozenset({"zt-2"}))
+
+
+def test_pick_takes_each_moved_post_once_from_two_folders_and_can_sample_them(tmp_path):
+    from inference.evaluation import paired
+
+    for run, tags in (("old", {"a": ["x"], "b": ["z"], "c": ["w"]}), ("new", {"a": ["X"], "b": ["q"], "c": ["v"]})):
+        (tmp_path / run).mkdir()
+        _lists(tmp_path / run / "set1.lists.jsonl", tags)
+        _lists(tmp_path / run / "set2.lists.jsonl", {k: tags[k] for k in ("b",)})  # a post in two sets counts once
+    _lists(tmp_path / "old" / "gone.lists.jsonl", {"d": ["y"]})  # a set the second run lacks is left out
+    assert paired.pick(tmp_path / "old", tmp_path / "new", str(tmp_path / "all")) == (2, 2)
+    after = panel.read_jsonl(tmp_path / "all.after.lists.jsonl")
+    assert [r["id"] for r in after] == ["b", "c"] and after[0]["tags"] == ["q"]
+    assert [r["tags"] for r in panel.read_jsonl(tmp_path / "all.before.lists.jsonl")] == [["z"], ["w"]]
+    assert paired.pick(tmp_path / "old", tmp_path / "new", str(tmp_path / "one"), sample=1, seed=5) == (2, 1)
+
+
+def test_every_judged_set_of_a_language_is_found_and_the_panels_come_first():
+    sets = panel.judged_sets("en")
+    names = [str(p.relative_to(panel.ROOT)) for p in sets]
+    assert names[0] == "docs/panel/en.jsonl" and "export/judged/en_fresh/en_dev.jsonl" in names
+    assert "export/judged/en_fresh39/posts.jsonl" in names and all(p.exists() for p in sets)
+    assert "export/judged/zh/zh_test.jsonl" in [str(p.relative_to(panel.ROOT)) for p in panel.judged_sets("zh")]

@@ -4,6 +4,7 @@
     python -m inference.evaluation.panel sheet --lists runs/panel/en.lists.jsonl > runs/panel/en.sheet.md
     python -m inference.evaluation.panel report --lists runs/panel/en.lists.jsonl --verdicts V.jsonl
     python -m inference.evaluation.panel changed --before L1 --after L2 --verdicts V1 V2 ...
+    python -m inference.evaluation.panel every --lang en --out runs/lists/HEAD
 
 `lists` asks the shipped models (or --models DIR) exactly as the service does (k=5, the service's
 relevance floor). Judges score each list 0/1/2 with a harmful flag (docs/panel/RUBRIC.md) and write
@@ -11,6 +12,8 @@ one JSON object per line: {"id", "score", "harmful", "why"}. `report` prints the
 `date | commit | file | n | mean score (0-2) | harmful items`, then the sensitive items on their own.
 `changed` names the items whose top-5 set differs between two runs' lists and prints each verdict file's
 mean on those and on the rest: whether a change moved the judged score, apart from the judges' own spread.
+`every` writes the lists of every set of posts written for judging in one language (`judged_sets`), one file a set,
+from one load of the models: run it at two commits and `paired pick` takes the lists a change moved.
 """
 
 from __future__ import annotations
@@ -30,11 +33,36 @@ def read_jsonl(path: str | Path) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def make_lists(panel: Path, out: Path, models: str | None) -> None:
-    from inference.runtime.suggester import DEFAULT_MODELS_DIR, SuggestRequest, Suggester
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def judged_sets(lang: str, root: Path = ROOT) -> list[Path]:
+    """Every set of posts of a language written for judging: the panels (docs/panel*/LANG.jsonl), the dev and test
+    sets the rules were read on (export/judged/en_fresh/, export/judged/zh/) and the fresh sets (export/judged/LANG_fresh*/)."""
+    read_on = root / "export" / "judged" / ("en_fresh" if lang == "en" else "zh")
+    return [*sorted(root.glob(f"docs/panel*/{lang}.jsonl")), *sorted(read_on.glob(f"{lang}_dev.jsonl")),
+            *sorted(read_on.glob(f"{lang}_test.jsonl")), *sorted(root.glob(f"export/judged/{lang}_fresh[0-9]*/posts.jsonl"))]
+
+
+def _suggester(models: str | None):
+    from inference.runtime.suggester import DEFAULT_MODELS_DIR, Suggester
 
     folders = sorted(p.parent for p in Path(models or DEFAULT_MODELS_DIR).glob("*/config.json"))
-    suggester = Suggester.from_folders(folders)  # the text models: the panel has no photos
+    return Suggester.from_folders(folders)  # the text models: the panels have no photos
+
+
+def every(lang: str, out: Path, models: str | None) -> None:
+    """`make_lists` of every `judged_sets` file into out/, named after its path (docs_panel2_en.lists.jsonl)."""
+    suggester = _suggester(models)
+    for path in judged_sets(lang):
+        name = "_".join(path.relative_to(ROOT).with_suffix("").parts)
+        make_lists(path, out / f"{name}.lists.jsonl", models, suggester)
+
+
+def make_lists(panel: Path, out: Path, models: str | None, suggester=None) -> None:
+    from inference.runtime.suggester import SuggestRequest
+
+    suggester = suggester or _suggester(models)
     items = read_jsonl(panel)
     requests = [SuggestRequest(text=i["post"], thread=tuple(i.get("thread") or ()), k=K) for i in items]
     results = suggester.suggest_batch(requests)
@@ -121,6 +149,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--panel", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--models", default=None, help="folder of model folders (default: the shipped ones)")
+    p = commands.add_parser("every", help="top-5 lists of every set of posts written for judging, one file a set")
+    p.add_argument("--lang", required=True, choices=("en", "zh"))
+    p.add_argument("--out", required=True)
+    p.add_argument("--models", default=None, help="folder of model folders (default: the shipped ones)")
     p = commands.add_parser("sheet", help="a judge's sheet of the lists")
     p.add_argument("--lists", required=True)
     p = commands.add_parser("report", help="the rubric's report line from a judge's verdicts")
@@ -133,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "lists":
         make_lists(Path(args.panel), Path(args.out), args.models)
+    elif args.command == "every":
+        every(args.lang, Path(args.out), args.models)
     elif args.command == "sheet":
         print(sheet(Path(args.lists)))
     elif args.command == "changed":
