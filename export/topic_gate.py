@@ -18,8 +18,9 @@
    theirs (the language's JOIN or more). --write puts inference/data/topic_gate_<lang>.json beside the
    topics file.
 4. keep: the shipped gate as fitted, for a topics file edited in its cue or companion words only (the same topics
-   in the same order): its checksum updated, `trained` noting it. A refit on the same labels moves topics at the
-   JOIN boundary both ways with no new evidence; a topic added or moved needs `fit`.
+   in the same order), or with topics added after the last: its checksum updated, an added topic's own bias 0 (a
+   topic no label has seen, as the fit leaves one), `trained` noting both. A refit on the same labels moves topics at
+   the JOIN boundary both ways with no new evidence; a topic removed or moved needs `fit`.
 """
 
 from __future__ import annotations
@@ -128,13 +129,17 @@ def _share(values: np.ndarray) -> float | None:
 
 
 def keep(lang: str) -> str:
-    """`keep`: the shipped gate re-stamped for the topics file as it is now (InvalidTopicGate where its topics differ)."""
+    """`keep`: the shipped gate re-stamped for the topics file as it is now, topics added after its last with their own
+    bias 0 (InvalidTopicGate where a topic it was fitted for is gone or moved)."""
     path, target = topics_file(lang), gate_file(lang)
     data = json.loads(target.read_text(encoding="utf-8"))
-    topics = list(dict.fromkeys(w for w, _ in read_topics(path)))
-    if data.get("topics") != topics:
+    topics, fitted = list(dict.fromkeys(w for w, _ in read_topics(path))), data.get("topics", [])
+    if topics[:len(fitted)] != fitted:
         raise InvalidTopicGate(f"{path.name} holds other topics than the gate was fitted for: refit (`fit --write`)")
     trained = data.get("trained", {})
+    if added := topics[len(fitted):]:
+        data.update(topics=topics, topic_bias=[*data["topic_bias"], *[0.0] * len(added)])
+        trained["added"] = [*trained.get("added", []), *added]  # topics no label has seen
     trained["kept_for"] = [*trained.get("kept_for", []), data["topics_sha256"]]  # the files it served before
     data.update(topics_sha256=file_digest(path), trained=trained)
     target.write_text(json.dumps(data) + "\n", encoding="utf-8")

@@ -117,7 +117,7 @@ def test_the_gate_file_names_the_topics_file_it_serves():
         assert data["topics_sha256"] == file_digest(topics_file(lang)) and data["features"] == list(FEATURES)
 
 
-def test_a_gate_is_kept_for_new_cue_words_and_refused_for_a_new_topic(tmp_path, monkeypatch):
+def test_a_gate_is_kept_for_new_cue_words_and_topics_added_last_and_refused_for_a_topic_moved(tmp_path, monkeypatch):
     path, topics = _write(tmp_path)
     monkeypatch.setattr("export.topic_gate.topics_file", lambda lang: topics)
     monkeypatch.setattr("export.topic_gate.gate_file", lambda lang: path)
@@ -129,5 +129,11 @@ def test_a_gate_is_kept_for_new_cue_words_and_refused_for_a_new_topic(tmp_path, 
     assert TopicGate.load(path, topics, ["gaming", "cooking"]) is not None
     assert json.loads(path.read_text(encoding="utf-8"))["trained"]["kept_for"] == [before]
     topics.write_text("gaming: video games\ncooking: a recipe\ntravel: a trip\n", encoding="utf-8")
+    keep("en")  # a topic added after the last: its own bias 0, the rest as fitted
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["topics"] == ["gaming", "cooking", "travel"] and data["topic_bias"][-1] == 0.0
+    assert data["trained"]["added"] == ["travel"]
+    assert TopicGate.load(path, topics, ["gaming", "cooking", "travel"]) is not None
+    topics.write_text("cooking: a recipe\ngaming: video games\ntravel: a trip\n", encoding="utf-8")
     with pytest.raises(InvalidTopicGate, match="other topics"):
         keep("en")
