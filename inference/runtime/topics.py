@@ -51,7 +51,7 @@ NAMED_BONUS = 0.05  # cosine added to the closest topic when the post writes one
 CUE_BONUS = 0.05  # cosine added first to a topic for each of its cue words the post writes (a cue is rarely another topic's)
 CUE_WORDS = 3  # cue words that count a topic, at most
 # distinct cue words of one topic a text writes that make it very clear whatever the vector says (English: "bowl gouge" and
-# "lathe"; Chinese cue pairs read about half wrong: 楼下 and 物业 are not #邻居)
+# "lathe"; Chinese cue pairs often read wrong: 楼下 and 物业 are not #邻居)
 CUE_TOPIC = {"en": 2}
 # a topic that stands only where the post writes its words, else gives way to the commoner one its vector neighbours:
 # "football" is soccer to most of the world, and #AmericanFootball came under five-a-side and a Man United defeat
