@@ -10,7 +10,7 @@ import numpy as np
 from inference.runtime.grounding import GroundingConfig, Grounder, Prepared
 from inference.runtime.grounding_rules import (POST_PHRASE, clear_topic_placed, demote_loose_guesses, distinct_first, is_loose_guess,
                                                mark_post_words, post_phrases_under_floor, raise_drawn_phrases, says_nothing,
-                                               unwritten_saying)
+                                               unwritten_overlap, unwritten_saying)
 from inference.runtime.ranking import Ranked
 from inference.text.tags import variant_key
 from inference.runtime.tag_index import TagIndex
@@ -218,3 +218,11 @@ def test_a_strong_phrase_of_the_post_that_its_thread_drew_under_the_floor_is_rai
                         vectors.__getitem__, np.array([[0.1, 0.1], [0.1, 0.1]]), 0.4, 4.0)
     assert [k for k, e in pool.items() if e["relevance"] == 0.4] == ["jollof"]
     assert all(e["relevance"] == 0.3 for e in no_thread.values())  # a post without a thread keeps its relevance
+
+
+def test_a_chinese_lexicon_tag_sharing_one_word_with_the_post_stands_only_where_the_post_writes_it_whole():
+    corridor = "外婆住院了，在医院走廊坐了一夜"
+    assert unwritten_overlap({"words": "走廊医生", "source": "overlap"}, corridor, "zh")
+    assert not unwritten_overlap({"words": "周杰伦 演唱会", "source": "overlap"}, "抢到周杰伦演唱会的票了", "zh")
+    assert not unwritten_overlap({"words": "走廊医生", "source": "vocab"}, corridor, "zh")  # the vector's own find
+    assert not unwritten_overlap({"words": "hospital corridor", "source": "overlap"}, "a night in the corridor", "en")

@@ -204,6 +204,13 @@ def unwritten_saying(words: str, text: str, lang: str = "en") -> bool:
     return f" {' '.join(mine)} " not in f" {' '.join(_words(text))} "
 
 
+def unwritten_overlap(entry: dict, text: str, lang: str) -> bool:
+    """A Chinese tag the lexicon proposed for sharing a word with the text (source "overlap") that the text does not
+    write whole: an old Weibo trend that shares one word with it (#走廊医生 under a night on a hospital corridor,
+    #下班分享 under working late, #玻璃鞋 under cleaning the windows, #太平轮 under 太平歌词)."""
+    return lang == "zh" and entry["source"] == "overlap" and "".join(entry["words"].split()) not in "".join(text.split())
+
+
 def other_script(chars: str) -> bool:
     """Whether the text holds a letter outside the Latin script: an English post's tag that does (#생일, #ساندي
     from the vocabulary) stands only under a post that writes another script itself (a Russian tweet, a
