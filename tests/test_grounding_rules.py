@@ -10,7 +10,7 @@ import numpy as np
 from inference.runtime.grounding import GroundingConfig, Grounder, Prepared
 from inference.runtime.grounding_rules import (POST_PHRASE, clear_topic_placed, demote_loose_guesses, distinct_first, is_loose_guess,
                                                mark_post_words, post_phrases_under_floor, raise_drawn_phrases, says_nothing,
-                                               unwritten_overlap, unwritten_saying)
+                                               listed_name, past_the_floor, unwritten_overlap, unwritten_saying)
 from inference.runtime.ranking import Ranked
 from inference.text.tags import variant_key
 from inference.runtime.tag_index import TagIndex
@@ -226,3 +226,11 @@ def test_a_chinese_lexicon_tag_sharing_one_word_with_the_post_stands_only_where_
     assert not unwritten_overlap({"words": "周杰伦 演唱会", "source": "overlap"}, "抢到周杰伦演唱会的票了", "zh")
     assert not unwritten_overlap({"words": "走廊医生", "source": "vocab"}, corridor, "zh")  # the vector's own find
     assert not unwritten_overlap({"words": "hospital corridor", "source": "overlap"}, "a night in the corridor", "en")
+
+
+def test_a_recent_chinese_proper_noun_the_post_writes_stands_past_the_floor_and_a_plain_name_does_not():
+    game = {"words": "原神", "name": 0.7, "relevance": 0.1}
+    assert listed_name("原神", "zh") and not listed_name("池子", "zh") and not listed_name("原神", "en")
+    assert past_the_floor(game, {}, 0.4, False, "zh")
+    assert not past_the_floor({"words": "池子", "name": 0.6, "relevance": 0.1}, {}, 0.4, False, "zh")
+    assert not past_the_floor({"words": "原神", "relevance": 0.1}, {}, 0.4, False, "zh")  # a vocabulary guess of it

@@ -325,7 +325,7 @@ class Grounder:
         for key, entry in prepared.pool.items():
             if key in dropped or not key or self._generic(key, entry) or (latin_post and other_script(entry["words"])):
                 continue
-            past = past_the_floor(entry, prepared.pool, self.config.floor, self.config.names_past_floor)
+            past = past_the_floor(entry, prepared.pool, self.config.floor, self.config.names_past_floor, self.lang)
             below = floor and entry["relevance"] < self.config.floor and not past
             hushed = quiet and (entry.get("companion") or entry.get("beside") or self.safety.feeling(entry["words"]))
             if (below and floored) or not self.allowed(entry, ctx) or hushed:

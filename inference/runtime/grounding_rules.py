@@ -26,6 +26,7 @@ from inference.text.english_words import FUNCTION_WORDS
 from inference.text.names import content_overlap
 from inference.text.tags import LINK_OR_MENTION, tag_key, variant_key
 from inference.text.phrases import FRAGMENT_WORDS, STOP_WORDS, english_lists, rarity
+from inference.text.phrases_zh import known_words
 from inference.text.verbs import activities
 
 # the encoder's own proposals: the vocabulary's nearest tags and the nearest training posts' votes (the
@@ -109,14 +110,21 @@ def add_topic(pool: dict[str, dict], words: str | None, sensitive=lambda words: 
                 first = False
 
 
-def past_the_floor(entry: dict, pool: dict[str, dict], floor: float, names: bool) -> bool:
+def past_the_floor(entry: dict, pool: dict[str, dict], floor: float, names: bool, lang: str = "en") -> bool:
     """Whether a candidate stands past the relevance floor: a very clear topic, a title the post writes, a name (with
-    `names`), or a topic's first companion (`add_topic`) whose topic stands only by being very clear, its own relevance
-    under the floor: a long-tail post (#Keyboards beside #MechanicalKeyboards), not a common one whose vector found it."""
-    if entry.get("topic") or entry.get("work") or (names and entry.get("name")):
+    `names`; in Chinese, a proper noun of words_zh.txt the post writes: #原神, which the encoder, older than the game, puts
+    nowhere near it), or a topic's first companion (`add_topic`) whose topic stands only by being very clear, its own
+    relevance under the floor: a long-tail post (#Keyboards beside #MechanicalKeyboards), not a common one whose vector
+    found it."""
+    if entry.get("topic") or entry.get("work") or (entry.get("name") and (names or listed_name(entry["words"], lang))):
         return True
     topic = pool.get(entry.get("beside") or "")
     return topic is not None and topic["relevance"] < floor
+
+
+def listed_name(words: str, lang: str) -> bool:
+    """A Chinese proper noun of inference/data/words_zh.txt (flag nz): a game, an app, a brand, a show of recent years."""
+    return lang == "zh" and known_words().get("".join(words.split())) == "nz"
 
 
 def _add_tag(pool: dict[str, dict], words: str, score: float, topic: str | None = None) -> str | None:
