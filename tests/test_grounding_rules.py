@@ -168,6 +168,13 @@ def test_a_saying_stands_under_the_floor_only_where_the_post_writes_its_words():
     assert not unwritten_saying("birds of a feather", "BIRDS OF A FEATHER is going to be everywhere")
 
 
+def test_a_cheer_stands_under_the_floor_only_where_the_post_cheers_it():
+    assert unwritten_saying("go hawks", "Hawk hit the team on the race, the hawks have been bad this year")
+    assert unwritten_saying("go for gold", "stuck in gold 2 forever")
+    assert not unwritten_saying("go pies", "Pies by 4 points at the MCG. Go Pies")
+    assert not unwritten_saying("go pro", "new gopro mount for the bike")
+
+
 def test_an_old_chinese_trend_that_is_a_clause_stands_only_where_the_post_writes_it():
     child = "娃两岁半，今天第一次完整说出“妈妈我爱你”"
     assert unwritten_saying("明天妈妈不在", child, "zh") and unwritten_saying("把姐姐煮了", "螺蛳粉煮好了", "zh")

@@ -202,11 +202,15 @@ def unwritten_saying(words: str, text: str, lang: str = "en") -> bool:
     """A tag of SENTENCE_WORDS or more, SENTENCE_FUNCTION_WORDS of them function words, that the text does not
     write word for word; in Chinese, a tag of ZH_SAYING_CHARS or more that speaks as 我, 你 or 咱 (the old Weibo
     trends #我觉得我室友喜欢我, #我的相亲对象是极品, #我们结婚了 under a friend's wedding) or is a clause (a particle,
-    把, 被 or 不: #把姐姐煮了, #明天妈妈不在 under a child's first words) that the text does not write."""
+    把, 被 or 不: #把姐姐煮了, #明天妈妈不在 under a child's first words) that the text does not write; in English, a cheer
+    too (#GoHawks under a hawk taking a fancier's pigeons, #GoForGold under a game's gold rank), but #GoPro or a "Go Pies"."""
     if lang == "zh":
         chars = "".join(words.split())
         return len(chars) >= ZH_SAYING_CHARS and bool(_SAYING_ZH.search(chars)) and chars not in "".join(text.split())
     mine = _words(words)
+    if len(mine) >= 2 and mine[0] == "go":
+        said = _words(text)
+        return f" {' '.join(mine)} " not in f" {' '.join(said)} " and "".join(mine) not in said
     if len(mine) < SENTENCE_WORDS or sum(w in FUNCTION_WORDS for w in mine) < SENTENCE_FUNCTION_WORDS:
         return False
     return f" {' '.join(mine)} " not in f" {' '.join(_words(text))} "
