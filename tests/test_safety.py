@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from inference.runtime.safety import InvalidSafetyLexicon, SafetyFilter, SafetyLexicon, Verdict
+from inference.text.english_words import names_a_quality
 
 LEXICON = Path(__file__).resolve().parent.parent / "inference" / "models" / "safety.json"
 
@@ -453,6 +454,18 @@ def test_a_post_is_sombre_for_an_illness_in_its_words_or_a_death_in_its_words_an
     assert not safety.sombre(catan, plain)  # "lost" + "brother" alone is no death
     assert not safety.sombre("my 5 year old asked why the moon follows our car", sad)  # the reader alone neither
 
+
+
+def test_a_death_is_mourned_only_where_words_and_reader_agree_and_a_word_of_one_quality_is_known():
+    data = json.loads(LEXICON.read_text(encoding="utf-8"))
+    data["grief_reader"] = {"weights": [1.0, 0.0], "bias": 0.0, "threshold": 0.5}
+    safety = SafetyFilter(SafetyLexicon(data))
+    sad, plain = np.array([1.0, 0.0], dtype=np.float32), np.array([0.0, 1.0], dtype=np.float32)
+    death = "First race since Dad passed away. He'd have been insufferable about it"
+    assert safety.mourning(death, sad) and not safety.mourning(death, plain)
+    assert not safety.mourning("Dad's been moved out of ICU tonight", sad) and safety.sombre("Dad's been moved out of ICU tonight")
+    assert names_a_quality("insufferable") and names_a_quality("Lumpy")
+    assert not names_a_quality("dad") and not names_a_quality("pigeon racing") and not names_a_quality("blue")  # a noun too
 
 def test_a_pregnancy_lost_in_everyday_words_is_sombre_and_takes_no_puppy_tag(safety):
     post = "We lost our little one at 10 weeks. Please just send memes and dog photos"

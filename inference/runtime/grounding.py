@@ -46,6 +46,7 @@ from inference.runtime.tag_index import TagIndex
 from inference.runtime.topics import TopicTags
 from inference.runtime.shown_vectors import ShownVectors, embed_text
 from inference.runtime.vector_cache import VectorCache
+from inference.text.english_words import names_a_quality
 from inference.text.names import supported
 from inference.text.phrases import extract_phrases, has_words
 from inference.text.tags import tag_key
@@ -97,14 +98,12 @@ class Grounder:
     """Grounds the ranked lists of one language (see the module docstring)."""
 
     def __init__(self, encoder, index: TagIndex, config: GroundingConfig, lang: str, safety=None):
-        self.encoder = encoder  # inference.runtime.sentence_encoder.SentenceEncoder (shared by languages)
-        self.index = index
+        self.encoder, self.index = encoder, index  # sentence_encoder.SentenceEncoder (shared by languages), tag_index.npz
         self.rows = {tag_key(t): i for i, t in enumerate(index.tags)}
         self.encoded = VectorCache(ENCODED_CACHE)  # tags outside the index, encoded once
         # tags as shown, for the judged ranker (runtime/shown_vectors.py): the vocabulary's table at load
         self.shown = ShownVectors(None, {}, lang, ENCODED_CACHE)
-        self.config = config
-        self.lang = lang
+        self.config, self.lang = config, lang
         self.safety = safety  # inference.runtime.safety.SafetyFilter or None
         self.dense: DenseIndex | None = None  # the training posts' vectors (attach_grounders), or none
         self.ranker: TagRanker | None = None  # the folder's tag ranker (tag_ranker.py), or none
@@ -327,7 +326,8 @@ class Grounder:
                 continue
             past = past_the_floor(entry, prepared.pool, self.config.floor, self.config.names_past_floor, self.lang)
             below = floor and entry["relevance"] < self.config.floor and not past
-            hushed = quiet and (entry.get("companion") or entry.get("beside") or self.safety.feeling(entry["words"]))
+            hushed = quiet and (entry.get("companion") or entry.get("beside") or self.safety.feeling(entry["words"])
+                                or (names_a_quality(entry["words"]) and self.safety.mourning(prepared.text, prepared.context, self.lang)))
             if (below and floored) or not self.allowed(entry, ctx) or hushed:
                 continue  # changes nothing for a tag under the floor once one has been floored
             if below or (floor and self._unsupported(entry, prepared.text)):

@@ -288,9 +288,13 @@ class SafetyFilter:
         (runtime/safety_tone.py): each alone also reads grief into "we lost a friendship" (Catan) or a moon that
         follows the car; of the English posts of export/judged/en_fresh*/ and docs/panel/en.jsonl, the 4 that both
         read as grief all tell of a death."""
+        return self._context(text).is_about(self.lexicon.tone.worry) or self.mourning(text, vector, lang)
+
+    def mourning(self, text: str, vector=None, lang: str = "en") -> bool:
+        """The post tells of a death both in its words and to the grief reader (`sombre`'s second half): no word of the
+        post that only names a quality stands as a tag under it, the "insufferable" of a late father
+        (text/english_words.names_a_quality; `grounding.Grounder.eligible`)."""
         ctx, tone = self._context(text), self.lexicon.tone
-        if ctx.is_about(tone.worry):
-            return True
         return ctx.is_about(tone.grief) and vector is not None and tone.reader is not None and tone.reader.reads(vector, lang)
 
     def sensitive(self, tag_words: str) -> bool:

@@ -3,6 +3,10 @@ numbers written as words and the units that go with them, connectors inside name
 
 from __future__ import annotations
 
+import functools
+
+from inference.text.segment_data import PACKAGE_DATA
+
 # Function words: trimmed from the ends of capitalised spans, never a phrase, end keyphrase chunks.
 FUNCTION_WORDS = frozenset("""
 a an the this that these those my your his her its our their me him us them i you he she it we they of in on
@@ -54,3 +58,17 @@ mile miles km kms kilometer kilometers kilometre kilometres k kg kgs kilo kilos 
 degrees feet ft inch inches meter meters metre metres mph percent
 """.split())
 CONNECTORS = frozenset("of the de la le du des del der von van da di".split())  # inside spans, not "and"
+
+QUALITY_WORDS = PACKAGE_DATA / "adjectives_en.txt"  # words only ever adjectives (export/adjectives_en.py)
+
+
+@functools.lru_cache(maxsize=1)
+def quality_words() -> frozenset[str]:
+    """The English words that only name a quality ("insufferable", "lumpy", "proud"), read once."""
+    return frozenset(w for w in QUALITY_WORDS.read_text(encoding="utf-8").splitlines() if w and not w.startswith("#"))
+
+
+def names_a_quality(tag_words: str) -> bool:
+    """A tag of one English word that only names a quality (#Insufferable)."""
+    words = tag_words.split()
+    return len(words) == 1 and words[0].lower() in quality_words()
