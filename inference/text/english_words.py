@@ -63,12 +63,13 @@ QUALITY_WORDS = PACKAGE_DATA / "adjectives_en.txt"  # words only ever adjectives
 
 
 @functools.lru_cache(maxsize=1)
-def quality_words() -> frozenset[str]:
-    """The English words that only name a quality ("insufferable", "lumpy", "proud"), read once."""
-    return frozenset(w for w in QUALITY_WORDS.read_text(encoding="utf-8").splitlines() if w and not w.startswith("#"))
+def quality_words() -> str:
+    """The English words that only name a quality ("insufferable", "lumpy", "proud"), read once: one string, a word a
+    line (a look-up scans 84 KB under a sombre post only; a set of them would hold a megabyte for good)."""
+    return "\n" + QUALITY_WORDS.read_text(encoding="utf-8") + "\n"
 
 
 def names_a_quality(tag_words: str) -> bool:
     """A tag of one English word that only names a quality (#Insufferable)."""
     words = tag_words.split()
-    return len(words) == 1 and words[0].lower() in quality_words()
+    return len(words) == 1 and words[0].isalpha() and f"\n{words[0].lower()}\n" in quality_words()
