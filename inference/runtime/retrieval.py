@@ -23,7 +23,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from inference.runtime.retrieval_centroids import top_positive
+from inference.runtime.retrieval_centroids import TagIds, top_positive
 from inference.runtime.model_folder import verify_folder
 from inference.text.tags import tag_key
 
@@ -52,7 +52,7 @@ class RetrievalIndex:
     idf: np.ndarray  # (V,) float32
     docs: sp.csr_matrix  # (N, V) L2-normalised rows
     tags: list[str]  # distinct hashtags, words space-separated
-    doc_tags: list[list[int]]  # per document, indexes into `tags`
+    doc_tags: Sequence[list[int]]  # per document, indexes into `tags` (a `TagIds` when loaded)
     stats: dict = field(default_factory=dict)
 
     # -- building --------------------------------------------------------------------------
@@ -236,7 +236,7 @@ class RetrievalIndex:
             )
             offsets, flat = z["tag_offsets"], z["tag_ids"]
             idf = z["idf"].astype(np.float32)
-        doc_tags = [flat[offsets[i] : offsets[i + 1]].tolist() for i in range(len(offsets) - 1)]
+        doc_tags = TagIds(offsets.astype(np.int32), flat.astype(np.int32))
         vocab = {t: i for i, t in enumerate(meta["terms"])}
         index = cls(RetrievalConfig(**meta["config"]), vocab, idf, docs, meta["tags"], doc_tags, meta.get("stats", {}))
         index._files = [folder / INDEX_NPZ, folder / INDEX_JSON]  # name its derived arrays in the cache folder

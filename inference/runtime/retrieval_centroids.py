@@ -41,6 +41,23 @@ def centroid_matrix(docs: sp.csr_matrix, doc_tags: list[list[int]], n_tags: int,
     return sp.csr_matrix((arrays["data"], arrays["indices"], arrays["indptr"]), shape=tuple(arrays["shape"].tolist()))
 
 
+class TagIds:
+    """Each training post's tag ids (`RetrievalIndex.doc_tags`) as the two int32 arrays the index file stores
+    them in, read as a list of lists: a Python list a post held ~10 MB of the English index for good."""
+
+    def __init__(self, offsets: np.ndarray, flat: np.ndarray):
+        self.offsets, self.flat = offsets, flat  # (N + 1,) and (offsets[-1],): post i's ids are flat[offsets[i]:offsets[i + 1]]
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, i: int) -> list[int]:
+        return self.flat[self.offsets[i]:self.offsets[i + 1]].tolist()
+
+    def __iter__(self):
+        return (self.flat[a:b].tolist() for a, b in zip(self.offsets[:-1].tolist(), self.offsets[1:].tolist()))
+
+
 def top_positive(row: np.ndarray, limit: int) -> np.ndarray:
     """Indices of the `limit` highest positive values, best first, ties by index: what a stable sort
     of the whole row gives, from a partition (only the values at or above the limit-th are sorted)."""
