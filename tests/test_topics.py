@@ -12,7 +12,7 @@ import pytest
 
 from inference.runtime.grounding_rules import COMPANION_SCORE, TOPIC_SCORE, add_topic
 from inference.runtime.sentence_encoder import SentenceEncoder
-from inference.runtime.topic_terms import TermIndex, is_emoji, loose_words, matcher, named_in, padded_words, writes
+from inference.runtime.topic_terms import TermIndex, is_emoji, loose_words, matcher, named_in, padded_words, rare_cue, writes
 from inference.runtime.topics import (CLEAR_MARGIN, CUE_BONUS, MIN_COSINE, MIN_MARGIN, NAMED_BONUS, TOPICS_EN, InvalidTopics, TopicTags,
                                       read_companions, read_cues, read_needs, read_topics, topics_file)
 
@@ -381,6 +381,21 @@ def test_a_post_that_names_a_topics_cue_gets_that_topic_though_its_vector_is_els
     assert named.get("tv shows") is True
     plain = "a baby reindeer at the farm park today, so tiny"
     assert "tv shows" not in dict(topics.picked(encoder.encode([plain]), [plain])[0])
+
+
+def test_a_rare_one_word_cue_is_a_rare_cue_and_a_common_word_a_number_or_a_phrase_is_not():
+    assert rare_cue("mispunched") == "mispunched" and rare_cue("Anagrind") == "anagrind"
+    assert rare_cue("nobody:") is None  # read as "nobody": a common word
+    assert rare_cue("f1") is None and rare_cue("50p") is None  # no word of letters ("f1.8", a coin)
+    assert rare_cue("bowl gouge") is None and rare_cue("半程马拉松") is None
+
+
+def test_a_post_that_writes_a_rare_cue_in_any_case_gets_its_topic_though_its_vector_is_elsewhere(topics):
+    encoder = SentenceEncoder.load()
+    text = "mispunched at 7. DSQ. brilliant."
+    assert dict(topics.picked(encoder.encode([text]), [text])[0]).get("orienteering") is True
+    plain = "punched in at 7, left at 5. brilliant."
+    assert "orienteering" not in dict(topics.picked(encoder.encode([plain]), [plain])[0])
 
 
 def test_a_chinese_cue_names_a_topic_when_long_or_a_works_cue_inside_its_title_marks():

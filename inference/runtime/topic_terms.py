@@ -97,6 +97,16 @@ def _add(table: dict[str, int | list[int]], term: str, i: int) -> None:
 
 WORKS = frozenset({"电影", "追剧", "综艺", "读书", "动漫", "游戏", "音乐"})  # what a 《title》 names: a film, a show, a book...
 RARE_NAME = 0.9  # a cue of one word counts as a name this rare (phrases.rarity: Minecraft, Valorant, Hadestown; not Tesco)
+RARE_CUE = 0.99  # a cue of one word this rare names its topic in any case (mispunched, anagrind: outside the web's top 200k)
+
+
+def rare_cue(cue: str) -> str | None:
+    """A Latin cue that `padded_words` reads as one word of letters alone, as rare as RARE_CUE: a word only the
+    topic's insiders write, which names the topic lower-cased too; None for any other cue ("nobody:" is "nobody", f1 no word)."""
+    word = padded_words(cue).strip() if cue.isascii() else ""
+    if not word.isalpha() or rarity(word) < RARE_CUE:
+        return None
+    return word
 ZH_NAMED_CHARS = 5  # a Chinese cue this long names one thing (半程马拉松, 图书馆占座; 凌晨三点 is any night)
 _SMALL_WORDS = frozenset("of the and a an in on at to for by &".split())  # a name's words that stay lower case
 

@@ -36,7 +36,7 @@ import numpy as np
 
 from inference.runtime.derived_cache import cached_arrays
 from inference.runtime.topic_gate import FEATURES as GATE_FEATURES, JOIN, NEAREST, RAISED, TOPICS_A_POST, TopicGate, gate_file
-from inference.runtime.topic_terms import TermIndex, loose_words, matcher, named_in, padded_words, written
+from inference.runtime.topic_terms import TermIndex, loose_words, matcher, named_in, padded_words, rare_cue, written
 from inference.text.segment_data import PACKAGE_DATA
 
 TOPICS_EN = PACKAGE_DATA / "topics_en.txt"
@@ -167,6 +167,7 @@ class TopicTags:
         self.terms = terms or [()] * len(words)  # each topic's description and cue words (`writes`)
         self.cues = cues or [()] * len(words)  # each topic's cue words alone
         self._terms = [matcher(t) for t in self.terms]
+        self._rare = [tuple(filter(None, map(rare_cue, c))) for c in self.cues]  # each topic's `rare_cue`s, padded
         self._needs = [i for i, w in enumerate(words) if w in needs]  # out of the running unless written (`read_needs`)
         # each cue word of each topic (a topic that needs its words counts its own name among them: a post that writes
         # "多肉" or "hangover"), then the terms of each topic that needs its words: one look-up a post for both
@@ -242,8 +243,9 @@ class TopicTags:
             p = dict(zip((self.words[i] for i in indices), self.gate.probabilities(rows, indices)))  # topic -> [NEAREST]
             kept = [(topic, clear or bool(p.get(topic, 0.0) >= RAISED))] if topic else []
             text, read = bonused[4], bonused[5]
-            kept += [(self.words[j], True) for j, hit in enumerate(bonused[3])  # a cue written as a name, or CUE_TOPIC cues
-                     if hit and self.words[j] != topic and (self._named_cue(j, text, read[0]) or self._cue_topic(j, hit, text, read))]
+            kept += [(self.words[j], True) for j, hit in enumerate(bonused[3])  # a cue written as a name, a rare cue, or CUE_TOPIC cues
+                     if hit and self.words[j] != topic and (self._named_cue(j, text, read[0]) or self._rare_cue(j, read[0])
+                                                            or self._cue_topic(j, hit, text, read))]
             kept += [(w, True) for w, q in sorted(p.items(), key=lambda item: -item[1])
                      if q >= self.join and all(w != k for k, _ in kept)]
             out.append(self._instead(kept, text, read)[:TOPICS_A_POST])  # (`read_needs`: `_bonused` left them out)
@@ -282,6 +284,10 @@ class TopicTags:
         """The text writes one of topic j's cues as a name (`named_in`)."""
         return any((not c.isascii() or (f" {c.split()[0]}" in padded and f" {' '.join(padded_words(c).split())} " in padded))
                    and named_in(c, text, self.words[j]) for c in self.cues[j])
+
+    def _rare_cue(self, j: int, padded: str) -> bool:
+        """The text writes one of topic j's `rare_cue`s, in any case (mispunched: #Orienteering)."""
+        return any(f" {c} " in padded for c in self._rare[j])
 
     def _cue_topic(self, j: int, count: int, text: str, read: tuple[str, str]) -> bool:
         """The text writes CUE_TOPIC or more of topic j's cue words, spellings of one counted once (hole-in-the-wall and
