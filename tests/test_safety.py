@@ -228,6 +228,12 @@ def test_a_crime_tag_needs_more_than_a_figure_of_speech(safety):
     assert safety.check("crime", "Bike stolen outside the gym again, police say crime is up on our street", "en").allowed
 
 
+def test_a_disaster_word_only_in_a_simile_is_no_subject_of_the_post(safety):
+    simile = "carrying 14 pots of tomatoes into the garage like it's an evacuation"
+    assert not safety.check("evacuation", simile, "en").allowed
+    assert safety.check("evacuation", "Evacuation order for our street tonight, the river is rising", "en").allowed
+
+
 def test_a_suicide_or_death_tag_taken_from_a_joke_is_dropped(safety):
     assert not safety.check("slow suicide", "my houseplants are committing slow suicide on the windowsill", "en").allowed
     assert not safety.check("dead", "leg day at the gym, my legs are dead", "en").allowed
