@@ -398,6 +398,11 @@ def test_a_post_that_writes_a_rare_cue_in_any_case_gets_its_topic_though_its_vec
     assert "orienteering" not in dict(topics.picked(encoder.encode([plain]), [plain])[0])
 
 
+def test_latin_words_written_against_chinese_characters_are_words_of_their_own():
+    assert " fnm " in padded_words("周五FNM用红快攻打了个4-0") and " 4 0 " in padded_words("周五FNM用红快攻打了个4-0")
+    assert " v4 " in padded_words("卡在紫色那条V4第三周了") and padded_words("iPhone 15 Pro") == " iphone 15 pro "
+
+
 def test_a_chinese_cue_names_a_topic_when_long_or_a_works_cue_inside_its_title_marks():
     assert named_in("半程马拉松", "报名了明年的半程马拉松，先立个flag", "跑步")
     assert named_in("哪吒之魔童闹海", "二刷《哪吒之魔童闹海》，敖丙出场还是想哭", "电影")

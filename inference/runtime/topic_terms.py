@@ -13,6 +13,7 @@ from inference.text.phrases import DETERMINERS, rarity
 from inference.text.verbs import inflection_key
 
 _NOT_WORD = re.compile(r"[^\w']+")
+_SCRIPT_EDGE = re.compile(r"(?<=[a-z0-9])(?=[\u3040-\u30ff\u3400-\u9fff])|(?<=[\u3040-\u30ff\u3400-\u9fff])(?=[a-z0-9])")
 
 
 _NO_CONTENT = FUNCTION_WORDS | {"like"}  # "feels like" is no cue phrase in "feeling like a nap"
@@ -28,8 +29,9 @@ def matcher(terms: tuple[str, ...]) -> Matcher:
 
 
 def padded_words(text: str) -> str:
-    """The text lower-cased, its runs of non-word characters one space, a space at each end."""
-    return f" {_NOT_WORD.sub(' ', text.lower())} "
+    """The text lower-cased, its runs of non-word characters one space, a space at each end, and one between Latin
+    letters or digits and Chinese or Japanese characters ("周五FNM用红快攻" writes "fnm")."""
+    return f" {_SCRIPT_EDGE.sub(' ', _NOT_WORD.sub(' ', text.lower()))} "
 
 
 def loose_words(padded: str) -> str:
