@@ -27,6 +27,7 @@ by side on others (docs/results.md).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from itertools import chain
@@ -56,6 +57,8 @@ CUE_TOPIC = {"en": 2}
 # a topic that stands only where the post writes its words, else gives way to the commoner one its vector neighbours:
 # "football" is soccer to most of the world, and #AmericanFootball came under five-a-side and a Man United defeat
 INSTEAD = {"american football": "football"}
+MATCHERS_KEPT = 128  # topics whose terms are kept made ready for `written` (`TopicTags._terms`)
+_SEP = "\x00"  # between the terms of a packed part (`TopicTags._packed`)
 VERSION = 2  # of the cached vectors: bump when how they are computed changes (2: a topic's lines averaged)
 
 
@@ -166,7 +169,11 @@ class TopicTags:
         self.related = vectors @ vectors.T >= RELATED  # [T, T], the diagonal included (`best`)
         self.terms = terms or [()] * len(words)  # each topic's description and cue words (`writes`)
         self.cues = cues or [()] * len(words)  # each topic's cue words alone
-        self._terms = [matcher(t) for t in self.terms]
+        # topic j's terms made ready for `written`, each part held as one string (a tuple of them a topic weighed 8 MB) and
+        # split again when a post asks (a post asks of a few topics)
+        self._packed = [tuple(_SEP.join(part) for part in matcher(t)) for t in self.terms]
+        self._terms = functools.lru_cache(maxsize=MATCHERS_KEPT)(
+            lambda j: tuple(tuple(part.split(_SEP)) if part else () for part in self._packed[j]))
         self._rare = [tuple(filter(None, map(rare_cue, c))) for c in self.cues]  # each topic's `rare_cue`s, padded
         self._needs = [i for i, w in enumerate(words) if w in needs]  # out of the running unless written (`read_needs`)
         # each cue word of each topic (a topic that needs its words counts its own name among them: a post that writes
@@ -255,7 +262,7 @@ class TopicTags:
         """`kept` with each INSTEAD topic whose words the text does not write given way to its commoner one."""
         out: list[tuple[str, bool]] = []
         for w, c in kept:
-            if w in INSTEAD and INSTEAD[w] in self.words and not (text and written(self._terms[self.words.index(w)], text, *read)):
+            if w in INSTEAD and INSTEAD[w] in self.words and not (text and written(self._terms(self.words.index(w)), text, *read)):
                 w = INSTEAD[w]
             if all(w != k for k, _ in out):
                 out.append((w, c))
@@ -276,7 +283,7 @@ class TopicTags:
         """`nearest` of one row of `_bonused`."""
         order = np.argsort(-row, kind="stable")[:NEAREST]
         rows = [[row[j], raw[j], self._margin(row, j), float(k == 0), float(k == 1), float(cues[j] > 0),
-                 float(named and k == 0), float(bool(text) and written(self._terms[j], text, *read)),
+                 float(named and k == 0), float(bool(text) and written(self._terms(j), text, *read)),
                  row[j] - row[order[0]]] for k, j in enumerate(order)]
         return order, np.asarray(rows, dtype=np.float64).reshape(-1, len(GATE_FEATURES))
 
@@ -332,7 +339,7 @@ class TopicTags:
             row += CUE_BONUS * np.minimum(count, CUE_WORDS).astype(np.float32)
             row[[i for k, i in enumerate(self._needs, len(self._evidence)) if k not in hit]] = -1.0
             first = int(np.argmax(row))
-            named = bool(text) and written(self._terms[first], text, *read)
+            named = bool(text) and written(self._terms(first), text, *read)
             if named:
                 row[first] += NAMED_BONUS
             yield row, raw, named, cues, text, read
