@@ -43,7 +43,7 @@ def centroid_matrix(docs: sp.csr_matrix, doc_tags: list[list[int]], n_tags: int,
 
 class TagIds:
     """Each training post's tag ids (`RetrievalIndex.doc_tags`) as the two int32 arrays the index file stores
-    them in, read as a list of lists: a Python list a post held ~10 MB of the English index for good."""
+    them in, read as a list of lists: a Python list a post held megabytes of the English index for good."""
 
     def __init__(self, offsets: np.ndarray, flat: np.ndarray):
         self.offsets, self.flat = offsets, flat  # (N + 1,) and (offsets[-1],): post i's ids are flat[offsets[i]:offsets[i + 1]]

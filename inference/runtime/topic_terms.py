@@ -100,6 +100,8 @@ def _add(table: dict[str, int | list[int]], term: str, i: int) -> None:
 WORKS = frozenset({"电影", "追剧", "综艺", "读书", "动漫", "游戏", "音乐"})  # what a 《title》 names: a film, a show, a book...
 RARE_NAME = 0.9  # a cue of one word counts as a name this rare (phrases.rarity: Minecraft, Valorant, Hadestown; not Tesco)
 RARE_CUE = 0.99  # a cue of one word this rare names its topic in any case (mispunched, anagrind: outside the web's top 200k)
+ZH_NAMED_CHARS = 5  # a Chinese cue this long names one thing (半程马拉松, 图书馆占座; 凌晨三点 is any night)
+_SMALL_WORDS = frozenset("of the and a an in on at to for by &".split())  # a name's words that stay lower case
 
 
 def rare_cue(cue: str) -> str | None:
@@ -109,8 +111,6 @@ def rare_cue(cue: str) -> str | None:
     if not word.isalpha() or rarity(word) < RARE_CUE:
         return None
     return word
-ZH_NAMED_CHARS = 5  # a Chinese cue this long names one thing (半程马拉松, 图书馆占座; 凌晨三点 is any night)
-_SMALL_WORDS = frozenset("of the and a an in on at to for by &".split())  # a name's words that stay lower case
 
 
 def named_in(cue: str, text: str, topic: str = "") -> bool:
