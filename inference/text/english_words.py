@@ -22,7 +22,12 @@ neither few more most much many other another such same own one ones lol lmao om
 ah haha hey hi hello please thanks thank pls plz rt cc btw imo tbh idk rn gonna wanna gotta via amp ur u im dont
 cant wont didnt doesnt isnt haven't hasn't hadn't ain't havent hasnt hadnt aint because cause cuz tho though
 although unless whether afterwards afterward beforehand meanwhile eventually anyway anyways
-""".split())
+""".split()) | frozenset("""
+na dito ang ng mga po lang naman talaga yung ako siya kami tayo kayo sila ito yun diyan doon dun daw nga kasi pero
+kung nang wala meron sige pala muna ulit lahat nasa
+hai ki ke se ye yaar bhi toh nahi kya hoon hain mera meri tha thi aur koi kuch bahut
+abeg abi wetin dey oya sef una
+""".split())  # the function words of Taglish, Hinglish and Pidgin English posts (#NaDito, #DitoSa)
 # Never alone, and delimiters of lowercase key phrases, but kept inside capitalised spans
 # ("Black Friday", "New York", "Great North Run").
 STOP_WORDS = FUNCTION_WORDS | frozenset("""
