@@ -14,7 +14,7 @@ from inference.runtime.grounding_rules import COMPANION_SCORE, TOPIC_SCORE, add_
 from inference.runtime.sentence_encoder import SentenceEncoder
 from inference.runtime.topic_terms import TermIndex, is_emoji, loose_words, matcher, named_in, padded_words, rare_cue, writes
 from inference.runtime.topics import (CLEAR_MARGIN, CUE_BONUS, MIN_COSINE, MIN_MARGIN, NAMED_BONUS, TOPICS_EN, InvalidTopics, TopicTags,
-                                      read_companions, read_cues, read_needs, read_topics, topics_file)
+                                      read_companions, read_cues, read_needs, read_pairs, read_topics, topics_file)
 
 
 @pytest.fixture(scope="module")
@@ -450,3 +450,20 @@ def test_a_topic_that_needs_its_words_is_out_of_the_running_where_the_post_does_
     nearest = topics.nearest(SentenceEncoder.load().encode(posts), posts)[0][0]
     assert not {"hangover", "back pain", "mental health"} & {topics.words[i] for i in nearest}
     assert "birthday" in [t for t, _ in topics.picked(SentenceEncoder.load().encode(posts), posts)[0]]
+
+
+def test_two_pair_words_of_a_topic_count_as_one_cue_word_and_as_its_words_and_one_alone_does_nothing(tmp_path):
+    path = tmp_path / "topics_en.txt"
+    path.write_text("! cricket\ncricket: a cricket match\ncricket ~ Overs, skipper, over\ncooking: a recipe\n", encoding="utf-8")
+    assert [w for w, _ in read_topics(path)] == ["cricket", "cooking"]
+    assert read_pairs(path) == {"cricket": ("overs", "skipper", "over")}
+    tags = TopicTags(["cricket", "cooking"], np.eye(2, dtype=np.float32), terms=[("cricket",), ("a recipe",)],
+                     needs=frozenset({"cricket"}), pairs=[("overs", "skipper", "over"), ()])
+    row = np.array([[0.3, 0.1]], dtype=np.float32)
+
+    def bonused(text):
+        b, raw, _, cues, *_ = next(tags._bonused(row, [text]))
+        return float(b[0] - raw[0]), cues[0]
+    assert bonused("skipper had me bowl 8 overs into the wind") == pytest.approx((CUE_BONUS, 1))
+    assert bonused("8 overs into the wind") == pytest.approx((-1.3, 0))  # one pair word: the topic still needs its words
+    assert bonused("over and over, 8 overs") == pytest.approx((-1.3, 0))  # spellings of one pair word count once

@@ -20,7 +20,9 @@ whatever the vector says (`named_in`), and so do two distinct cue words of one t
 CUE_TOPIC). A very clear topic brings the tags people add beside it ("running + runner, running community" lines:
 `read_companions`; grounding_rules.add_topic). A topic of a "! hangover, 脱发" line stands only where the post writes one of
 its description or cue words (`read_needs`): a misfortune, or a narrow topic whose vector draws posts about something
-else (#Haircut under hair lost to chemo, #InLaws nearest to family and grief posts). The bounds were read on posts written
+else (#Haircut under hair lost to chemo, #InLaws nearest to family and grief posts). The words of a "cricket ~ overs,
+skipper" line say little alone; PAIR_WORDS of them in one post count as one cue word of the topic and as its words
+(`read_pairs`: "bowled 8 overs of offies, skipper kept me on"). The bounds were read on posts written
 for the purpose (export/judged/en_fresh/en_dev.jsonl, en_fresh2/posts.jsonl, export/judged/zh/zh_dev.jsonl); judged side
 by side on others (docs/results.md).
 """
@@ -54,6 +56,7 @@ CUE_WORDS = 3  # cue words that count a topic, at most
 # distinct cue words of one topic a text writes that make it very clear whatever the vector says (English: "bowl gouge" and
 # "lathe"; Chinese cue pairs often read wrong: 楼下 and 物业 are not #邻居)
 CUE_TOPIC = {"en": 2}
+PAIR_WORDS = 2  # distinct pair words of one topic (`read_pairs`) a text writes that count as one of its cue words
 # a topic that stands only where the post writes its words, else gives way to the commoner one its vector neighbours:
 # "football" is soccer to most of the world, and #AmericanFootball came under five-a-side and a Man United defeat
 INSTEAD = {"american football": "football"}
@@ -75,13 +78,15 @@ class InvalidTopics(ValueError):
 _CUE_LINE = re.compile(r"^([^:=]+?)\s+=\s+(.+)$")  # "gaming = playstation, xbox": cue words, not encoded
 _COMPANION_LINE = re.compile(r"^([^:=+]+?)\s+\+\s+(.+)$")  # "running + runner": tags people add beside it
 _NEEDS_LINE = re.compile(r"^!\s*(.+)$")  # "! hangover, 脱发": topics that need their words (`read_needs`)
+_PAIR_LINE = re.compile(r"^([^:=+~]+?)\s+~\s+(.+)$")  # "cricket ~ overs, skipper": pair words (`read_pairs`)
 
 
 def read_topics(path: Path) -> list[tuple[str, str]]:
     """(tag words, description) of each line; '#' lines are comments, cue lines (`read_cues`) are skipped."""
     topics = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip() or line.startswith(("#", "!")) or _CUE_LINE.match(line) or _COMPANION_LINE.match(line):
+        if not line.strip() or line.startswith(("#", "!")) or _CUE_LINE.match(line) or _COMPANION_LINE.match(line) \
+                or _PAIR_LINE.match(line):
             continue
         words, sep, description = line.partition(":")
         if not sep or not words.strip() or not description.strip():
@@ -128,6 +133,12 @@ def read_companions(path: Path) -> dict[str, tuple[str, ...]]:
     return _listed(path, _COMPANION_LINE)
 
 
+def read_pairs(path: Path) -> dict[str, tuple[str, ...]]:
+    """tag words -> the pair words of its "tag words ~ word, word" lines (lower case): an insider's plain words that
+    say little alone (overs, skipper; 主公, 内奸) and count as one cue word of the topic PAIR_WORDS at a time."""
+    return {words: tuple(t.lower() for t in terms) for words, terms in _listed(path, _PAIR_LINE).items()}
+
+
 def read_needs(path: Path) -> frozenset[str]:
     """The topics of its "! topic, topic" lines: out of the running where the post writes none of their words."""
     needs = set()
@@ -162,7 +173,7 @@ class TopicTags:
 
     def __init__(self, words: list[str], vectors: np.ndarray, min_cosine: float = MIN_COSINE["en"],
                  terms: list[tuple[str, ...]] | None = None, cues: list[tuple[str, ...]] | None = None,
-                 needs: frozenset[str] = frozenset()):
+                 needs: frozenset[str] = frozenset(), pairs: list[tuple[str, ...]] | None = None):
         self.words = words
         self.vectors = vectors  # [T, D], L2-normalised rows
         self.min_cosine = min_cosine
@@ -185,6 +196,10 @@ class TopicTags:
         self._owner = np.array([i for i, _ in evidence], dtype=np.int32)  # tens of thousands of pairs weigh megabytes)
         self._cue_index = TermIndex(chain((matcher((c,)) for c in self._evidence),  # one pass: no list of them held
                                           (matcher(self.terms[i] + (words[i],)) for i in self._needs)))
+        paired = [(i, w) for i, ws in enumerate(pairs or ()) for w in dict.fromkeys(ws)]  # each topic's pair words
+        self._pair_words = [_NOT_ALNUM.sub("", w) for _, w in paired]  # the k-th pair word's letters (`_paired`)
+        self._pair_owner = np.array([i for i, _ in paired], dtype=np.int32)
+        self._pair_index = TermIndex(matcher((w,)) for _, w in paired)
         self.gate: TopicGate | None = None  # the judged gate (`picked`), where the language has one
         self.join = JOIN["en"]  # the gate's probability for another topic to join (`load` sets the language's)
         self.companions: dict[str, tuple[str, ...]] = {}  # topic -> the tags people add beside it (`read_companions`)
@@ -207,12 +222,13 @@ class TopicTags:
 
         arrays = build() if inputs is None else cached_arrays(f"topics-{lang}-{kind}-{_fingerprint(encoder)}", VERSION,
                                                               [path, *inputs], build)
-        cues, companions, needs = read_cues(path), read_companions(path), read_needs(path)
-        for what, listed in (("cue words", cues), ("companion tags", companions), ("'!' lines", dict.fromkeys(needs))):
+        cues, companions, needs, pairs = read_cues(path), read_companions(path), read_needs(path), read_pairs(path)
+        for what, listed in (("cue words", cues), ("companion tags", companions), ("'!' lines", dict.fromkeys(needs)),
+                             ("pair words", pairs)):
             if set(listed) - set(words):
                 raise InvalidTopics(f"{path}: {what} for no topic: {', '.join(sorted(set(listed) - set(words)))}")
         tags = cls(words, arrays["vectors"], MIN_COSINE[lang], description_terms(lines, words, cues),
-                   [cues.get(w, ()) for w in words], needs)
+                   [cues.get(w, ()) for w in words], needs, [pairs.get(w, ()) for w in words])
         tags.gate, tags.join, tags.cue_topic = TopicGate.load(gate_file(lang), path, words), JOIN[lang], CUE_TOPIC.get(lang)
         tags.companions = companions
         return tags
@@ -323,6 +339,15 @@ class TopicTags:
             count[i] = sum(not any(t != u and (f" {t} " in f" {u} " if t.isascii() else t in u) for u in terms) for t in terms)
         return count
 
+    def _paired(self, text: str, read: tuple[str, str]) -> set[int]:
+        """The topics PAIR_WORDS or more of whose pair words (`read_pairs`) the text writes, spellings of one counted once."""
+        found: dict[int, list[str]] = {}
+        for k in self._pair_index.hits(text, *read):
+            keys = found.setdefault(int(self._pair_owner[k]), [])
+            if not any(_one_cue(self._pair_words[k], other) for other in keys):
+                keys.append(self._pair_words[k])
+        return {i for i, keys in found.items() if len(keys) >= PAIR_WORDS}
+
     def _bonused(self, contexts: np.ndarray, texts: list[str] | None):
         """Per row: its cosines with every topic, cue and named bonuses added, -1 for a topic that needs its words the text
         does not write (#Hangover drew posts about knitting and jollof, crowding their topics out of the nearest) [T],
@@ -334,10 +359,12 @@ class TopicTags:
             read = (padded := padded_words(text), loose_words(padded))
             row = raw.copy()
             hit = self._cue_index.hits(text, *read) if text else set()
+            paired = self._paired(text, read) if text else set()
             count = self._cue_counts(hit)
-            cues = count.tolist()  # how many of each topic's cue words it writes (nested ones once)
+            count[list(paired)] += 1
+            cues = count.tolist()  # how many of each topic's cue words it writes (nested ones once, pair words a pair)
             row += CUE_BONUS * np.minimum(count, CUE_WORDS).astype(np.float32)
-            row[[i for k, i in enumerate(self._needs, len(self._evidence)) if k not in hit]] = -1.0
+            row[[i for k, i in enumerate(self._needs, len(self._evidence)) if k not in hit and i not in paired]] = -1.0
             first = int(np.argmax(row))
             named = bool(text) and written(self._terms(first), text, *read)
             if named:
