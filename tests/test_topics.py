@@ -467,3 +467,11 @@ def test_two_pair_words_of_a_topic_count_as_one_cue_word_and_as_its_words_and_on
     assert bonused("skipper had me bowl 8 overs into the wind") == pytest.approx((CUE_BONUS, 1))
     assert bonused("8 overs into the wind") == pytest.approx((-1.3, 0))  # one pair word: the topic still needs its words
     assert bonused("over and over, 8 overs") == pytest.approx((-1.3, 0))  # spellings of one pair word count once
+
+
+def test_every_shipped_pair_word_line_names_a_topic_and_holds_two_words_or_more():
+    for lang in ("en", "zh"):
+        path = topics_file(lang)
+        pairs = read_pairs(path)
+        assert pairs and set(pairs) <= {w for w, _ in read_topics(path)}
+        assert all(len(set(words)) >= 2 for words in pairs.values())
