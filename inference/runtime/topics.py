@@ -188,18 +188,20 @@ class TopicTags:
         self._rare = [tuple(filter(None, map(rare_cue, c))) for c in self.cues]  # each topic's `rare_cue`s, padded
         self._needs = [i for i, w in enumerate(words) if w in needs]  # out of the running unless written (`read_needs`)
         # each cue word of each topic (a topic that needs its words counts its own name among them: a post that writes
-        # "多肉" or "hangover"), then the terms of each topic that needs its words: one look-up a post for both
+        # "多肉" or "hangover"), then the terms of each topic that needs its words, then each pair word of each topic
+        # (`read_pairs`): one look-up a post for all three
         needed = set(self._needs)
         evidence = [(i, c) for i in range(len(words))
                     for c in dict.fromkeys(self.cues[i] + ((words[i].lower(),) if i in needed else ()))]
         self._evidence = [c for _, c in evidence]  # the k-th evidence word, of topic `_owner[k]` (a list and an array:
         self._owner = np.array([i for i, _ in evidence], dtype=np.int32)  # tens of thousands of pairs weigh megabytes)
-        self._cue_index = TermIndex(chain((matcher((c,)) for c in self._evidence),  # one pass: no list of them held
-                                          (matcher(self.terms[i] + (words[i],)) for i in self._needs)))
-        paired = [(i, w) for i, ws in enumerate(pairs or ()) for w in dict.fromkeys(ws)]  # each topic's pair words
+        paired = [(i, w) for i, ws in enumerate(pairs or ()) for w in dict.fromkeys(ws)]
         self._pair_words = [_NOT_ALNUM.sub("", w) for _, w in paired]  # the k-th pair word's letters (`_paired`)
         self._pair_owner = np.array([i for i, _ in paired], dtype=np.int32)
-        self._pair_index = TermIndex(matcher((w,)) for _, w in paired)
+        self._pair_first = len(self._evidence) + len(self._needs)  # the cue index's first pair word
+        self._cue_index = TermIndex(chain((matcher((c,)) for c in self._evidence),  # one pass: no list of them held
+                                          (matcher(self.terms[i] + (words[i],)) for i in self._needs),
+                                          (matcher((w,)) for _, w in paired)))
         self.gate: TopicGate | None = None  # the judged gate (`picked`), where the language has one
         self.join = JOIN["en"]  # the gate's probability for another topic to join (`load` sets the language's)
         self.companions: dict[str, tuple[str, ...]] = {}  # topic -> the tags people add beside it (`read_companions`)
@@ -339,10 +341,11 @@ class TopicTags:
             count[i] = sum(not any(t != u and (f" {t} " in f" {u} " if t.isascii() else t in u) for u in terms) for t in terms)
         return count
 
-    def _paired(self, text: str, read: tuple[str, str]) -> set[int]:
-        """The topics PAIR_WORDS or more of whose pair words (`read_pairs`) the text writes, spellings of one counted once."""
+    def _paired(self, hit: set[int]) -> set[int]:
+        """The topics PAIR_WORDS or more of whose pair words (`read_pairs`) a text's cue index hits hold, spellings of one
+        counted once."""
         found: dict[int, list[str]] = {}
-        for k in self._pair_index.hits(text, *read):
+        for k in sorted(k - self._pair_first for k in hit if k >= self._pair_first):
             keys = found.setdefault(int(self._pair_owner[k]), [])
             if not any(_one_cue(self._pair_words[k], other) for other in keys):
                 keys.append(self._pair_words[k])
@@ -359,7 +362,7 @@ class TopicTags:
             read = (padded := padded_words(text), loose_words(padded))
             row = raw.copy()
             hit = self._cue_index.hits(text, *read) if text else set()
-            paired = self._paired(text, read) if text else set()
+            paired = self._paired(hit)
             count = self._cue_counts(hit)
             count[list(paired)] += 1
             cues = count.tolist()  # how many of each topic's cue words it writes (nested ones once, pair words a pair)
