@@ -43,6 +43,7 @@ TONE = {
                "diagnosis", "mammogram", "intensive care", "icu", "scan results", "waiting on results",
                "waiting for results", "radiotherapy", "palliative", "surgery", "in hospital", "hospitalised",
                "hospitalized", "out of theatre", "emergency room", "pneumonia", "appendix", "heart attack", "had a stroke",
+               "after the stroke", "since the stroke", "suffered a stroke", "mini stroke", "her stroke", "his stroke",
                "fractured", "broke my leg", "broke my arm", "broke my wrist"] + _PREGNANCY_LOSS_EN,
         "zh": ["活检", "化疗", "放疗", "肿瘤", "癌", "确诊", "复查", "住院", "重症", "icu", "做手术", "检查结果", "病危"]
               + _PREGNANCY_LOSS_ZH,
