@@ -465,9 +465,9 @@ def test_two_pair_words_of_a_topic_count_as_one_cue_word_and_as_its_words_and_on
     def bonused(text):
         b, raw, _, cues, *_ = next(tags._bonused(row, [text]))
         return float(b[0] - raw[0]), cues[0]
-    assert bonused("skipper had me bowl 8 overs into the wind") == pytest.approx((CUE_BONUS, 1))
-    assert bonused("8 overs into the wind") == pytest.approx((-1.3, 0))  # one pair word: the topic still needs its words
-    assert bonused("over and over, 8 overs") == pytest.approx((-1.3, 0))  # spellings of one pair word count once
+    assert bonused("2 for 30 off my 6 overs, skipper kept me on") == pytest.approx((CUE_BONUS, 1))
+    assert bonused("2 for 30 off my 6 overs") == pytest.approx((-1.3, 0))  # one pair word: the topic still needs its words
+    assert bonused("over and over, 6 overs") == pytest.approx((-1.3, 0))  # spellings of one pair word count once
 
 
 def test_every_shipped_pair_word_line_names_a_topic_and_holds_two_words_or_more():

@@ -22,7 +22,7 @@ CUE_TOPIC). A very clear topic brings the tags people add beside it ("running + 
 its description or cue words (`read_needs`): a misfortune, or a narrow topic whose vector draws posts about something
 else (#Haircut under hair lost to chemo, #InLaws nearest to family and grief posts). The words of a "cricket ~ overs,
 skipper" line say little alone; PAIR_WORDS of them in one post count as one cue word of the topic and as its words
-(`read_pairs`: "bowled 8 overs of offies, skipper kept me on"). The bounds were read on posts written
+(`read_pairs`: "2 for 30 off my 6 overs, skipper kept me on"). The bounds were read on posts written
 for the purpose (export/judged/en_fresh/en_dev.jsonl, en_fresh2/posts.jsonl, export/judged/zh/zh_dev.jsonl); judged side
 by side on others (docs/results.md).
 """
