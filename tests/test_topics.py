@@ -127,6 +127,18 @@ def test_two_distinct_cue_words_of_a_topic_make_it_very_clear_and_spellings_of_o
     assert not cue_topic(1, "six holes in the wall, hole-in-the-wall style")
 
 
+def test_two_rare_chinese_cue_words_of_a_topic_make_it_very_clear_and_two_everyday_ones_do_not():
+    tags = TopicTags(["追星", "邻居"], np.eye(2, dtype=np.float32), terms=[("追星",), ("邻居",)],
+                     cues=[("打投", "控评"), ("楼下", "物业")])
+    tags.cue_topic = 2
+
+    def cue_topic(j, text):
+        read = (padded_words(text), loose_words(padded_words(text)))
+        return tags._cue_topic(j, 2, text, read)
+    assert cue_topic(0, "打投到凌晨三点，明早八点前控评")
+    assert not cue_topic(1, "楼下充电桩永远满的，物业说管不了")  # words posts about anything write
+
+
 def test_a_post_that_writes_two_of_a_topics_cue_words_gets_it_though_its_vector_is_elsewhere(topics):
     encoder = SentenceEncoder.load()
     text = "spalted beech blank on the lathe tonight, bowl gouge sharpened twice and it still tore the end grain"
@@ -397,6 +409,14 @@ def test_a_post_that_writes_a_rare_cue_in_any_case_gets_its_topic_though_its_vec
     assert dict(topics.picked(encoder.encode([text]), [text])[0]).get("orienteering") is True
     plain = "punched in at 7, left at 5. brilliant."
     assert "orienteering" not in dict(topics.picked(encoder.encode([plain]), [plain])[0])
+
+
+def test_a_possessive_writes_its_word_and_a_cue_with_one_is_still_written_as_it_is():
+    assert writes("wiring the juniper's first branch", ("juniper",))
+    assert writes("the players' lounge", ("players",))
+    assert writes("a large Domino’s on the way", ("domino's",))  # a curly apostrophe is a straight one
+    assert writes("mum’s hair", ("mum",)) and writes("who's gonna carry the boats", ("who's gonna carry the boats",))
+    assert not writes("the junipers are dry", ("juniper",))
 
 
 def test_latin_words_written_against_chinese_characters_are_words_of_their_own():

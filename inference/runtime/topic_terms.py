@@ -9,10 +9,12 @@ import re
 from collections.abc import Iterable
 
 from inference.text.english_words import FUNCTION_WORDS
-from inference.text.phrases import DETERMINERS, rarity
+from inference.text.phrases import DETERMINERS, jieba_tables, rarity
 from inference.text.verbs import inflection_key
 
 _NOT_WORD = re.compile(r"[^\w']+")
+_POSSESSIVE = re.compile(r"(?<=\w)'s\b|(?<=s)'(?!\w)")  # juniper's, players': a text read without them too (`padded_words`)
+_BARE = "|"  # between a text's words and the same words without their possessives: no term holds it
 _SCRIPT_EDGE = re.compile(r"(?<=[a-z0-9])(?=[\u3040-\u30ff\u3400-\u9fff])|(?<=[\u3040-\u30ff\u3400-\u9fff])(?=[a-z0-9])")
 
 
@@ -23,15 +25,25 @@ Matcher = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]  # (Latin ter
 def matcher(terms: tuple[str, ...]) -> Matcher:
     """Terms made ready for `written`: a Latin one padded as whole words, a Chinese one of two characters or more,
     and a Latin one of two content words or more also in its `loose_words` (put up shelves: putting up shelves)."""
-    latin = tuple(f" {_NOT_WORD.sub(' ', t).strip()} " for t in terms if t.isascii())
+    latin = tuple(f" {_plain(t).strip()} " for t in terms if t.isascii())
     loose = tuple(loose_words(t) for t in latin if sum(w not in _NO_CONTENT for w in t.split()) >= 2)
     return latin, tuple(t for t in terms if not t.isascii() and (len(t) >= 2 or is_emoji(t))), loose
 
 
-def padded_words(text: str) -> str:
+def padded_words(text: str, bare: bool = False) -> str:
     """The text lower-cased, its runs of non-word characters one space, a space at each end, and one between Latin
-    letters or digits and Chinese or Japanese characters ("周五FNM用红快攻" writes "fnm")."""
-    return f" {_SCRIPT_EDGE.sub(' ', _NOT_WORD.sub(' ', text.lower()))} "
+    letters or digits and Chinese or Japanese characters ("周五FNM用红快攻" writes "fnm"); with bare, a text that writes a
+    possessive is followed by its words without them ("wiring the juniper's first branch" writes the cue "juniper",
+    "Domino's" still the cue "domino's")."""
+    padded = f" {_SCRIPT_EDGE.sub(' ', _plain(text.lower()))} "
+    if bare and _POSSESSIVE.search(padded):
+        return f"{padded}{_BARE}{_POSSESSIVE.sub('', padded)}"
+    return padded
+
+
+def _plain(text: str) -> str:
+    """Runs of non-word characters one space, a curly apostrophe a straight one (Domino’s, Domino's)."""
+    return _NOT_WORD.sub(" ", text.replace("\u2019", "'"))
 
 
 def loose_words(padded: str) -> str:
@@ -99,6 +111,9 @@ def _add(table: dict[str, int | list[int]], term: str, i: int) -> None:
 
 WORKS = frozenset({"电影", "追剧", "综艺", "读书", "动漫", "游戏", "音乐"})  # what a 《title》 names: a film, a show, a book...
 RARE_NAME = 0.9  # a cue of one word counts as a name this rare (phrases.rarity: Minecraft, Valorant, Hadestown; not Tesco)
+# a Chinese cue word this rare (jieba's IDF; one its dictionary lacks is rarer) counts toward topics.CUE_TOPIC: 打投, 吧唧,
+# 老班章, 盒装本; not 楼下 (8.0), 物业 (6.7), 敲门 (8.4), which posts about anything write
+ZH_CUE_IDF = 9.0
 RARE_CUE = 0.99  # a cue of one word this rare names its topic in any case (mispunched, anagrind: outside the web's top 200k)
 ZH_NAMED_CHARS = 5  # a Chinese cue this long names one thing (半程马拉松, 图书馆占座; 凌晨三点 is any night)
 _SMALL_WORDS = frozenset("of the and a an in on at to for by &".split())  # a name's words that stay lower case
@@ -111,6 +126,11 @@ def rare_cue(cue: str) -> str | None:
     if not word.isalpha() or rarity(word) < RARE_CUE:
         return None
     return word
+
+
+def counts_toward_topic(cue: str) -> bool:
+    """A cue word that counts toward topics.CUE_TOPIC: any Latin one, a Chinese one as rare as ZH_CUE_IDF."""
+    return cue.isascii() or jieba_tables()[2].get(cue, float("inf")) >= ZH_CUE_IDF
 
 
 def named_in(cue: str, text: str, topic: str = "") -> bool:
@@ -160,5 +180,5 @@ def _capitalised_inside(word: str, text: str) -> bool:
 def writes(text: str, terms: tuple[str, ...]) -> bool:
     """The text writes one of the terms: a Latin one as whole words, a Chinese one (two characters or more)
     anywhere."""
-    padded = padded_words(text)
+    padded = padded_words(text, bare=True)
     return written(matcher(terms), text, padded, loose_words(padded))

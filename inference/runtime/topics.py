@@ -16,8 +16,8 @@ to that one: the encoder's vector of a short or joking post is often unsure of w
 Where the language has a judged gate (runtime/topic_gate.py), the others of the post's nearest topics that labellers
 would likely add join it (#Family beside #Birthday, #Pets under a vet visit; `picked`). A cue the post writes as a name
 ("Baby Reindeer", a rare "Minecraft" inside a sentence, 《哪吒之魔童闹海》, or an emoji such as 🚲) makes its topic very clear
-whatever the vector says (`named_in`), and so do two distinct cue words of one topic in English ("bowl gouge", "lathe":
-CUE_TOPIC). A very clear topic brings the tags people add beside it ("running + runner, running community" lines:
+whatever the vector says (`named_in`), and so do two distinct cue words of one topic ("bowl gouge", "lathe"; rare
+Chinese ones: 打投, 控评: CUE_TOPIC). A very clear topic brings the tags people add beside it ("running + runner, running community" lines:
 `read_companions`; grounding_rules.add_topic). A topic of a "! hangover, 脱发" line stands only where the post writes one of
 its description or cue words (`read_needs`): a misfortune, or a narrow topic whose vector draws posts about something
 else (#Haircut under hair lost to chemo, #InLaws nearest to family and grief posts). The words of a "cricket ~ overs,
@@ -39,7 +39,8 @@ import numpy as np
 
 from inference.runtime.derived_cache import cached_arrays
 from inference.runtime.topic_gate import FEATURES as GATE_FEATURES, JOIN, NEAREST, RAISED, TOPICS_A_POST, TopicGate, gate_file
-from inference.runtime.topic_terms import TermIndex, loose_words, matcher, named_in, padded_words, rare_cue, written
+from inference.runtime.topic_terms import (TermIndex, counts_toward_topic, loose_words, matcher, named_in, padded_words,
+                                           rare_cue, written)
 from inference.text.segment_data import PACKAGE_DATA
 
 TOPICS_EN = PACKAGE_DATA / "topics_en.txt"
@@ -54,8 +55,8 @@ NAMED_BONUS = 0.05  # cosine added to the closest topic when the post writes one
 CUE_BONUS = 0.05  # cosine added first to a topic for each of its cue words the post writes (a cue is rarely another topic's)
 CUE_WORDS = 3  # cue words that count a topic, at most
 # distinct cue words of one topic a text writes that make it very clear whatever the vector says (English: "bowl gouge" and
-# "lathe"; Chinese cue pairs often read wrong: 楼下 and 物业 are not #邻居)
-CUE_TOPIC = {"en": 2}
+# "lathe"; Chinese: 打投 and 控评, rare words alone: 楼下 and 物业 are not #邻居, `topic_terms.counts_toward_topic`)
+CUE_TOPIC = {"en": 2, "zh": 2}
 PAIR_WORDS = 2  # distinct pair words of one topic (`read_pairs`) a text writes that count as one of its cue words
 # a topic that stands only where the post writes its words, else gives way to the commoner one its vector neighbours:
 # "football" is soccer to most of the world, and #AmericanFootball came under five-a-side and a Man United defeat
@@ -322,7 +323,8 @@ class TopicTags:
         keys: list[str] = []
         for cue in self.cues[j]:
             key = _NOT_ALNUM.sub("", cue.lower())
-            if written(matcher((cue,)), text, *read) and not any(_one_cue(key, other) for other in keys):
+            if (written(matcher((cue,)), text, *read) and counts_toward_topic(cue)
+                    and not any(_one_cue(key, other) for other in keys)):
                 keys.append(key)
         return len(keys) >= self.cue_topic
 
@@ -359,7 +361,7 @@ class TopicTags:
         sims = np.asarray(contexts, dtype=np.float32) @ self.vectors.T  # [B, T]
         for b, raw in enumerate(sims):
             text = texts[b] if texts is not None else ""
-            read = (padded := padded_words(text), loose_words(padded))
+            read = (padded := padded_words(text, bare=True), loose_words(padded))
             row = raw.copy()
             hit = self._cue_index.hits(text, *read) if text else set()
             paired = self._paired(hit)
