@@ -55,6 +55,11 @@ def test_made_up_words_that_are_pieces_of_a_clause_are_no_candidates():
     assert not {"三比", "胖得", "抽到"} & set(found)
 
 
+def test_a_made_up_word_an_adverb_of_manner_begins_is_no_candidate():
+    found = words_of("大家下水一定要有一对一的安全员，别自己瞎冲深度，真的", "zh")
+    assert "安全员" in found and not any(w.startswith("瞎") for w in found)
+
+
 def test_more_pieces_of_a_clause_are_no_candidates_but_a_word_ending_like_a_pronoun_is():
     found = words_of("周末爬香山人太多了，新买的鞋比旧的好，地铁快没了，女儿说要带我去月亮上，我被挤成了照片", "zh")
     assert not {"人太多", "新买", "比旧", "快没了", "带我去", "挤成"} & set(found)

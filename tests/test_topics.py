@@ -13,8 +13,9 @@ import pytest
 from inference.runtime.grounding_rules import COMPANION_SCORE, TOPIC_SCORE, add_topic
 from inference.runtime.sentence_encoder import SentenceEncoder
 from inference.runtime.topic_terms import TermIndex, is_emoji, loose_words, matcher, named_in, padded_words, rare_cue, writes
-from inference.runtime.topics import (CLEAR_MARGIN, CUE_BONUS, MIN_COSINE, MIN_MARGIN, NAMED_BONUS, TOPICS_EN, InvalidTopics, TopicTags,
-                                      read_companions, read_cues, read_needs, read_pairs, read_topics, topics_file)
+from inference.runtime.topics import (CLEAR_MARGIN, CUE_BONUS, CUE_TOPIC_COSINE, MIN_COSINE, MIN_MARGIN, NAMED_BONUS,
+                                      TOPICS_EN, InvalidTopics, TopicTags, read_companions, read_cues, read_needs, read_pairs,
+                                      read_topics, topics_file)
 
 
 @pytest.fixture(scope="module")
@@ -137,6 +138,16 @@ def test_two_rare_chinese_cue_words_of_a_topic_make_it_very_clear_and_two_everyd
         return tags._cue_topic(j, 2, text, read)
     assert cue_topic(0, "打投到凌晨三点，明早八点前控评")
     assert not cue_topic(1, "楼下充电桩永远满的，物业说管不了")  # words posts about anything write
+
+
+def test_two_rare_chinese_cue_words_make_a_topic_very_clear_only_where_its_cosine_is_not_far_off():
+    tags = TopicTags(["学车", "追星"], np.eye(2, dtype=np.float32), terms=[("学车",), ("追星",)],
+                     cues=[("学员", "安全员"), ("打投", "控评")])
+    tags.cue_topic, tags.cue_topic_cosine = 2, CUE_TOPIC_COSINE["zh"]
+    text = "有个学员练恒重的时候出事了，下水一定要有安全员"
+    read = (padded_words(text), loose_words(padded_words(text)))
+    assert not tags._cue_topic(0, 2, text, read, cosine=0.21)  # a freediver's accident, nothing like a driving lesson
+    assert tags._cue_topic(0, 2, text, read, cosine=0.3)
 
 
 def test_a_post_that_writes_two_of_a_topics_cue_words_gets_it_though_its_vector_is_elsewhere(topics):

@@ -57,6 +57,9 @@ CUE_WORDS = 3  # cue words that count a topic, at most
 # distinct cue words of one topic a text writes that make it very clear whatever the vector says (English: "bowl gouge" and
 # "lathe"; Chinese: 打投 and 控评, rare words alone: 楼下 and 物业 are not #邻居, `topic_terms.counts_toward_topic`)
 CUE_TOPIC = {"en": 2, "zh": 2}
+# and the least raw cosine its topic needs for that: 学员 and 安全员 under a freediver's accident, 瓷砖 and 半包 (榨菜) under a
+# trucker's load, at 0.21 and 0.17, are not #学车 and #装修; 打投 and 控评 at 0.26 are #追星
+CUE_TOPIC_COSINE = {"zh": 0.25}
 PAIR_WORDS = 2  # distinct pair words of one topic (`read_pairs`) a text writes that count as one of its cue words
 # a topic that stands only where the post writes its words, else gives way to the commoner one its vector neighbours:
 # "football" is soccer to most of the world, and #AmericanFootball came under five-a-side and a Man United defeat
@@ -207,6 +210,7 @@ class TopicTags:
         self.join = JOIN["en"]  # the gate's probability for another topic to join (`load` sets the language's)
         self.companions: dict[str, tuple[str, ...]] = {}  # topic -> the tags people add beside it (`read_companions`)
         self.cue_topic: int | None = None  # the language's CUE_TOPIC (`load`)
+        self.cue_topic_cosine = -1.0  # and its CUE_TOPIC_COSINE
 
     @classmethod
     def load(cls, encoder, lang: str = "en", inputs: list[Path] | None = None, kind: str = "") -> "TopicTags | None":
@@ -233,6 +237,7 @@ class TopicTags:
         tags = cls(words, arrays["vectors"], MIN_COSINE[lang], description_terms(lines, words, cues),
                    [cues.get(w, ()) for w in words], needs, [pairs.get(w, ()) for w in words])
         tags.gate, tags.join, tags.cue_topic = TopicGate.load(gate_file(lang), path, words), JOIN[lang], CUE_TOPIC.get(lang)
+        tags.cue_topic_cosine = CUE_TOPIC_COSINE.get(lang, -1.0)
         tags.companions = companions
         return tags
 
@@ -271,7 +276,7 @@ class TopicTags:
             text, read = bonused[4], bonused[5]
             kept += [(self.words[j], True) for j, hit in enumerate(bonused[3])  # a cue written as a name, a rare cue, or CUE_TOPIC cues
                      if hit and self.words[j] != topic and (self._named_cue(j, text, read[0]) or self._rare_cue(j, read[0])
-                                                            or self._cue_topic(j, hit, text, read))]
+                                                            or self._cue_topic(j, hit, text, read, bonused[1][j]))]
             kept += [(w, True) for w, q in sorted(p.items(), key=lambda item: -item[1])
                      if q >= self.join and all(w != k for k, _ in kept)]
             out.append(self._instead(kept, text, read)[:TOPICS_A_POST])  # (`read_needs`: `_bonused` left them out)
@@ -315,10 +320,11 @@ class TopicTags:
         """The text writes one of topic j's `rare_cue`s, in any case (mispunched: #Orienteering)."""
         return any(f" {c} " in padded for c in self._rare[j])
 
-    def _cue_topic(self, j: int, count: int, text: str, read: tuple[str, str]) -> bool:
+    def _cue_topic(self, j: int, count: int, text: str, read: tuple[str, str], cosine: float = 1.0) -> bool:
         """The text writes CUE_TOPIC or more of topic j's cue words, spellings of one counted once (hole-in-the-wall and
-        hole in the wall, walmart and walmart+, parallel park and parallel parking)."""
-        if self.cue_topic is None or count < self.cue_topic:
+        hole in the wall, walmart and walmart+, parallel park and parallel parking), and its raw cosine with the topic is
+        CUE_TOPIC_COSINE or more."""
+        if self.cue_topic is None or count < self.cue_topic or cosine < self.cue_topic_cosine:
             return False
         keys: list[str] = []
         for cue in self.cues[j]:
