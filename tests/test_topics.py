@@ -422,11 +422,12 @@ def test_a_post_that_writes_a_rare_cue_in_any_case_gets_its_topic_though_its_vec
     assert "orienteering" not in dict(topics.picked(encoder.encode([plain]), [plain])[0])
 
 
-def test_a_possessive_writes_its_word_and_a_cue_with_one_is_still_written_as_it_is():
+def test_a_possessive_or_a_verbs_d_writes_its_word_and_a_cue_with_one_is_still_written_as_it_is():
     assert writes("wiring the juniper's first branch", ("juniper",))
     assert writes("the players' lounge", ("players",))
     assert writes("a large Domino’s on the way", ("domino's",))  # a curly apostrophe is a straight one
     assert writes("mum’s hair", ("mum",)) and writes("who's gonna carry the boats", ("who's gonna carry the boats",))
+    assert writes("a nano that's been DNF'd six times", ("dnf",))  # a verb's 'd too
     assert not writes("the junipers are dry", ("juniper",))
 
 

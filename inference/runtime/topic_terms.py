@@ -13,7 +13,8 @@ from inference.text.phrases import DETERMINERS, jieba_tables, rarity
 from inference.text.verbs import inflection_key
 
 _NOT_WORD = re.compile(r"[^\w']+")
-_POSSESSIVE = re.compile(r"(?<=\w)'s\b|(?<=s)'(?!\w)")  # juniper's, players': a text read without them too (`padded_words`)
+# juniper's, players', DNF'd, PB'd: a possessive or a verb's 'd, the text read without them too (`padded_words`)
+_POSSESSIVE = re.compile(r"(?<=\w)'[sd]\b|(?<=s)'(?!\w)")
 _BARE = "|"  # between a text's words and the same words without their possessives: no term holds it
 _SCRIPT_EDGE = re.compile(r"(?<=[a-z0-9])(?=[\u3040-\u30ff\u3400-\u9fff])|(?<=[\u3040-\u30ff\u3400-\u9fff])(?=[a-z0-9])")
 
@@ -33,8 +34,8 @@ def matcher(terms: tuple[str, ...]) -> Matcher:
 def padded_words(text: str, bare: bool = False) -> str:
     """The text lower-cased, its runs of non-word characters one space, a space at each end, and one between Latin
     letters or digits and Chinese or Japanese characters ("周五FNM用红快攻" writes "fnm"); with bare, a text that writes a
-    possessive is followed by its words without them ("wiring the juniper's first branch" writes the cue "juniper",
-    "Domino's" still the cue "domino's")."""
+    possessive (or a 'd) is followed by its words without them ("wiring the juniper's first branch" writes the cue
+    "juniper", "DNF'd" the pair word "dnf", "Domino's" still the cue "domino's")."""
     padded = f" {_SCRIPT_EDGE.sub(' ', _plain(text.lower()))} "
     if bare and _POSSESSIVE.search(padded):
         return f"{padded}{_BARE}{_POSSESSIVE.sub('', padded)}"
