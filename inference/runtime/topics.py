@@ -17,8 +17,8 @@ Where the language has a judged gate (runtime/topic_gate.py), the others of the 
 would likely add join it (#Family beside #Birthday, #Pets under a vet visit; `picked`). A cue the post writes as a name
 ("Baby Reindeer", a rare "Minecraft" inside a sentence, 《哪吒之魔童闹海》, or an emoji such as 🚲) makes its topic very clear
 whatever the vector says (`named_in`), and so do two distinct cue words of one topic ("bowl gouge", "lathe"; rare
-Chinese ones: 打投, 控评: CUE_TOPIC). A very clear topic brings the tags people add beside it ("running + runner, running community" lines:
-`read_companions`; grounding_rules.add_topic). A topic of a "! hangover, 脱发" line stands only where the post writes one of
+Chinese ones: 打投, 控评: CUE_TOPIC). A very clear topic brings the tags people add beside it ("running + runner,
+running community" lines: `read_companions`; grounding_rules.add_topic). A topic of a "! hangover, 脱发" line stands only where the post writes one of
 its description or cue words (`read_needs`): a misfortune, or a narrow topic whose vector draws posts about something
 else (#Haircut under hair lost to chemo, #InLaws nearest to family and grief posts). The words of a "cricket ~ overs,
 skipper" line say little alone; PAIR_WORDS of them in one post count as one cue word of the topic and as its words
