@@ -60,6 +60,12 @@ def test_a_made_up_word_an_adverb_of_manner_begins_is_no_candidate():
     assert "安全员" in found and not any(w.startswith("瞎") for w in found)
 
 
+def test_a_word_that_di_ends_as_an_adverbial_is_no_candidate_but_a_place_noun_is():
+    assert "骄傲地" not in words_of("美容师说它是今天店里屁股最圆的，我骄傲地付了钱", "zh")
+    found = words_of("周末去草地上野餐，目的地是奥森", "zh")
+    assert {"草地", "目的地"} <= set(found)
+
+
 def test_more_pieces_of_a_clause_are_no_candidates_but_a_word_ending_like_a_pronoun_is():
     found = words_of("周末爬香山人太多了，新买的鞋比旧的好，地铁快没了，女儿说要带我去月亮上，我被挤成了照片", "zh")
     assert not {"人太多", "新买", "比旧", "快没了", "带我去", "挤成"} & set(found)

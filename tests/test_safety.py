@@ -234,6 +234,13 @@ def test_a_disaster_word_only_in_a_simile_is_no_subject_of_the_post(safety):
     assert safety.check("evacuation", "Evacuation order for our street tonight, the river is rising", "en").allowed
 
 
+def test_a_kill_said_of_a_performance_or_a_pain_makes_no_post_about_a_death(safety):
+    match = "lost the singles to a young lad who kills everything off the back wall. knees are in bits"
+    assert not safety.check("rip", match, "en").allowed
+    assert not safety.check("rip", "she absolutely killed it at the open mic, my knees are killing me", "en").allowed
+    assert safety.check("rip", "my grandad was killed in the war, flowers at the memorial today", "en").allowed
+
+
 def test_a_suicide_or_death_tag_taken_from_a_joke_is_dropped(safety):
     assert not safety.check("slow suicide", "my houseplants are committing slow suicide on the windowsill", "en").allowed
     assert not safety.check("dead", "leg day at the gym, my legs are dead", "en").allowed

@@ -14,6 +14,8 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 # a simile's object is no subject of the post: "carrying the tomatoes in like it's an evacuation", "as if we were at war"
 _SIMILE = re.compile(r"\b(?:like|as if|as though) (?:it's|it is|it was|it were|we're|we are|we were|i'm|i am|i was|"
                      r"they're|they are|you're|he's|she's) (?:in |at )?(?:a |an |the )?([^\W_]+)", re.IGNORECASE)
+# nor is a kill said of a performance or a pain: "kills everything off the back wall", "killing it", "my knees are killing me"
+_FIGURATIVE = re.compile(r"\b(?:kill|kills|killing|killed|murdered|murdering) (?:it|everything|me)\b", re.IGNORECASE)
 COMPACT_MIN = 6  # a Latin term this long may match inside a tag written together ("prayforboston")
 PIECE_MIN = 3  # the rest of a written-together tag counts as an event name from this length
 
@@ -64,7 +66,8 @@ class Context:
     """A post, its thread and any OCR text or caption, prepared once for many tag checks."""
 
     def __init__(self, text: str, cjk_safe: tuple[str, ...] = ()):
-        words = tokens(_SIMILE.sub(lambda m: m.group(0)[: m.start(1) - m.start(0)], _URL.sub(" ", text)))
+        text = _FIGURATIVE.sub(" ", _URL.sub(" ", text))
+        words = tokens(_SIMILE.sub(lambda m: m.group(0)[: m.start(1) - m.start(0)], text))
         self.stems = frozenset(stem(w) for w in words)
         self.sequence = " " + " ".join(stem(w) for w in words) + " "  # the stems in order, for a phrase
         # longer words, where a hashtag written together ("#prayforboston") hides its words

@@ -90,6 +90,7 @@ _ASKED = re.compile(r"(.)不\1")  # 重不重, 去不去: a question, no name
 _TIMED = re.compile(r"[一二三四五六七八九十两几]+[点岁斤秒]")  # 晚八点, 三岁: a time or a count (五月天, 嫦娥六号 stay)
 _ORDINAL = re.compile(r"[一二三四五六七八九十百零\d]{1,4}号")
 _DIRECTED = re.compile(r".[出起下上进回过][来去]$")  # 投出来, 站起来: a verb and its direction, no name
+ZH_MANNER_FLAGS = frozenset("i l d ad z ?".split())  # an idiom, adverb or descriptive word that 地 ends is an adverbial
 ZH_ADVERB_VERB_FIRST = frozenset("全只再")  # 全输, 只用, 再织: an adverb before a verb
 
 
@@ -158,6 +159,8 @@ def _object(word: str, flag: str, tags: dict) -> str | None:
 def _usable(word: str, flag: str) -> bool:
     """A word that may be a candidate or part of one."""
     if (flag == "?" and _fragment(word)) or (flag == "l" and ZH_PARTICLES.intersection(word)):
+        return False
+    if word.endswith("地") and flag in ZH_MANNER_FLAGS:  # 骄傲地, 慢慢地: how something is done (目的地, 草地 are nouns)
         return False
     if (len(word) >= 3 and _DIRECTED.search(word)) or (len(word) == 2 and word[0] in ZH_ADVERB_VERB_FIRST and (
             flag in ("v", "vn") or (flag == "?" and word[0] != "全"))):  # (全马, a full marathon, stays)
