@@ -117,6 +117,8 @@ def test_modern_words_jieba_cuts_apart_in_a_sentence_are_joined_back():
     assert {"早高峰", "打工人"} <= set(found) and not {"高峰", "工人"} & set(found)
     assert "车厘子" in words_of("年货节抢到了半价的车厘子，开心", "zh")
     assert "王者荣耀" in words_of("打了一晚上王者荣耀，睡了", "zh")
+    found = words_of("卫星轴调了一晚上，黑神话也没空打", "zh")
+    assert {"卫星轴", "黑神话"} <= set(found) and "卫星" not in found
 
 
 def test_the_shipped_modern_chinese_words_read_and_a_malformed_list_is_refused(tmp_path, monkeypatch):
