@@ -24,6 +24,10 @@ _IMPLICIT_GRIEF_EN = (
 _PREGNANCY_LOSS_EN = ["miscarriage", "miscarried", "lost our little one", "lost the baby", "lost our baby", "baby loss",
                       "lost the pregnancy", "no heartbeat", "angel baby", "stillbirth", "stillborn", "pregnancy loss"]
 _PREGNANCY_LOSS_ZH = ["流产", "胎停", "小产", "没保住", "胎心没了", "宝宝没了", "失去了宝宝", "清宫", "引产"]
+# a road accident told as it happened: sombre too, so no topic's companion (#城市漫步 under a delivery rider knocked down at a
+# junction, twice in two typical feeds)
+_ACCIDENT_EN = ["car crash", "ambulance", "collision"]  # (a cue of several words is read as its words anywhere in the post)
+_ACCIDENT_ZH = ["车祸", "被撞", "撞倒", "刮倒", "救护车", "追尾", "出事故", "交通事故"]
 _KIN_ZH = "外婆 外公 奶奶 爷爷 姥姥 姥爷 爸爸 妈妈 父亲 母亲 老爸 老妈 狗狗 猫咪 哥哥 姐姐 弟弟 妹妹 老公 老婆".split()
 TONE = {
     "grief_cues": {
@@ -44,9 +48,9 @@ TONE = {
                "waiting for results", "radiotherapy", "palliative", "surgery", "in hospital", "hospitalised",
                "hospitalized", "out of theatre", "emergency room", "pneumonia", "appendix", "heart attack", "had a stroke",
                "after the stroke", "since the stroke", "suffered a stroke", "mini stroke", "her stroke", "his stroke",
-               "fractured", "broke my leg", "broke my arm", "broke my wrist"] + _PREGNANCY_LOSS_EN,
+               "fractured", "broke my leg", "broke my arm", "broke my wrist"] + _PREGNANCY_LOSS_EN + _ACCIDENT_EN,
         "zh": ["活检", "化疗", "放疗", "肿瘤", "癌", "确诊", "复查", "住院", "重症", "icu", "做手术", "检查结果", "病危"]
-              + _PREGNANCY_LOSS_ZH,
+              + _PREGNANCY_LOSS_ZH + _ACCIDENT_ZH,
     },
     # a job lost: no tag of a new job or a hiring company under it (#NewJob, #FirstDay, #NewBeginnings under "my role is 'at
     # risk' ... consultation period starts Monday"; #WeAreHiring under a layoff)

@@ -469,6 +469,13 @@ def test_a_post_is_sombre_for_an_illness_in_its_words_or_a_death_in_its_words_an
 
 
 
+def test_a_road_accident_told_as_it_happened_is_sombre_and_a_car_or_a_crashed_game_is_not(safety):
+    assert safety.sombre("中山路路口出了车祸，一辆电动车被渣土车刮倒了，救护车刚到", lang="zh")
+    assert safety.sombre("bad car crash on Route 9 this morning, the ambulance is still there")
+    assert not safety.sombre("my car finally passed its MOT")
+    assert not safety.sombre("the game crashed twice tonight and I lost my save")
+
+
 def test_a_death_is_mourned_only_where_words_and_reader_agree_and_a_word_of_one_quality_is_known():
     data = json.loads(LEXICON.read_text(encoding="utf-8"))
     data["grief_reader"] = {"weights": [1.0, 0.0], "bias": 0.0, "threshold": 0.5}
