@@ -183,3 +183,13 @@ def test_a_name_the_post_writes_scores_higher_with_a_title_weight_and_nothing_el
     assert named.score(name) > plain.score(name) == plain.score(word) == named.score(word)
     assert "angels landing" in [p.words for p in extract_phrases("Angels Landing permit came through", [], "en")
                                 if p.kind in NAME_KINDS]
+
+
+def test_a_batch_with_more_new_tags_than_the_vector_cache_holds_is_still_scored(folders):
+    from inference.runtime.vector_cache import VectorCache
+
+    suggester = Suggester.from_folders([folders[1]])
+    suggester.models["en"].grounder.encoded = VectorCache(2)  # another thread's batch (or this large one) pushes tags out
+    posts = [f"Finally beat Malenia after {n} tries. Elden Ring is brutal, Margit was easier" for n in range(30)]
+    results = suggester.suggest_batch([SuggestRequest(p, k=5) for p in posts])
+    assert all("elden ring" in words(r) for r in results)

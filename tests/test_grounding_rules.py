@@ -222,7 +222,7 @@ def test_a_strong_phrase_of_the_post_that_its_thread_drew_under_the_floor_is_rai
     assert post_phrases_under_floor(pool, post, 0.4) == ["jollof", "review"]  # pepper is the thread's, nice too weak
     no_thread = {key: dict(entry) for key, entry in pool.items()}
     raise_drawn_phrases([pool, no_thread], [post, post], [["pepper, and a review"], []], lambda texts: [alone] * len(texts),
-                        vectors.__getitem__, np.array([[0.1, 0.1], [0.1, 0.1]]), 0.4, 4.0)
+                        lambda key, words: vectors[key], np.array([[0.1, 0.1], [0.1, 0.1]]), 0.4, 4.0)
     assert [k for k, e in pool.items() if e["relevance"] == 0.4] == ["jollof"]
     assert all(e["relevance"] == 0.3 for e in no_thread.values())  # a post without a thread keeps its relevance
 

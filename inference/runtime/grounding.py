@@ -103,8 +103,7 @@ class Grounder:
         self.encoded = VectorCache(ENCODED_CACHE)  # tags outside the index, encoded once
         # tags as shown, for the judged ranker (runtime/shown_vectors.py): the vocabulary's table at load
         self.shown = ShownVectors(None, {}, lang, ENCODED_CACHE)
-        self.config, self.lang = config, lang
-        self.safety = safety  # inference.runtime.safety.SafetyFilter or None
+        self.config, self.lang, self.safety = config, lang, safety  # safety: inference.runtime.safety.SafetyFilter or None
         self.dense: DenseIndex | None = None  # the training posts' vectors (attach_grounders), or none
         self.ranker: TagRanker | None = None  # the folder's tag ranker (tag_ranker.py), or none
         self.topics: TopicTags | None = None  # the language's topic tags (runtime/topics.py), or none
@@ -215,15 +214,17 @@ class Grounder:
         self.encode_missing((key, entry["words"]) for pool in reversed(pools) for key, entry in pool.items())
         for i, pool in enumerate(pools):
             for key, entry in pool.items():
-                entry["cos"] = float(self.vector(key) @ contexts[i])
+                entry["cos"] = float(self.vector(key, entry["words"]) @ contexts[i])
         for (mean, std), pool in zip(stats, pools):
             for entry in pool.values():
                 entry["relevance"] = (entry["cos"] - mean) / std / RELEVANCE_SCALE
 
-    def vector(self, key: str) -> np.ndarray:
-        """A candidate's tag vector [D] (the index's, or the cache's once `encode_missing` put it there)."""
-        row = self.rows.get(key)
-        return self.index.vectors[row] if row is not None else self.encoded.get(key)
+    def vector(self, key: str, words: str) -> np.ndarray:
+        """A candidate's tag vector [D]: the index's, or the cache's once `encode_missing` put it there (encoded again
+        where a batch of more new tags than the cache holds, or another thread's, pushed it out since)."""
+        if (row := self.rows.get(key)) is not None:
+            return self.index.vectors[row]
+        return cached if (cached := self.encoded.get(key)) is not None else self._encode_into_cache([(key, words)])[0]
 
     def score(self, entry: dict) -> float:
         """The weighted sum (a name's title_weight bonus on top), divided by the sum of the weights, in [0, 1]."""
@@ -341,9 +342,8 @@ class Grounder:
         self.shown.cosines(entries, context, self.encoder)
 
     def ranked(self, kept: list[tuple[Ranked, dict]], prepared: Prepared) -> list[tuple[Ranked, dict]]:
-        """kept, best first by the weighted sum; where the folder has a tag ranker, its
-        RANKED_BY_JUDGES best reordered by the ranker's probability (the candidates it learnt from),
-        the rest after them in their order."""
+        """kept, best first by the weighted sum; where the folder has a tag ranker, its RANKED_BY_JUDGES best reordered
+        by the ranker's probability (the candidates it learnt from), the rest after them in their order."""
         kept = sorted(kept, key=lambda pair: -pair[0].score)
         if self.ranker is None or not kept:
             return kept
