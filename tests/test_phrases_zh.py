@@ -58,6 +58,9 @@ def test_made_up_words_that_are_pieces_of_a_clause_are_no_candidates():
 def test_a_made_up_word_an_adverb_of_manner_begins_is_no_candidate():
     found = words_of("大家下水一定要有一对一的安全员，别自己瞎冲深度，真的", "zh")
     assert "安全员" in found and not any(w.startswith("瞎") for w in found)
+    found = words_of("捡机之前一定先拔电池，别学我；先核身份证再动手", "zh")
+    assert "电池" in found and not any(w.startswith(("先", "别")) for w in found)
+    assert {"先生", "别墅"} <= set(words_of("先生说今天去别墅看看", "zh"))
 
 
 def test_a_word_that_di_ends_as_an_adverbial_is_no_candidate_but_a_place_noun_is():
