@@ -9,8 +9,8 @@ import numpy as np
 
 from inference.runtime.grounding import GroundingConfig, Grounder, Prepared
 from inference.runtime.grounding_rules import (POST_PHRASE, clear_topic_placed, demote_loose_guesses, distinct_first, is_loose_guess,
-                                               mark_post_words, post_phrases_under_floor, raise_drawn_phrases, says_nothing,
-                                               listed_name, past_the_floor, unwritten_overlap, unwritten_saying)
+                                               loose_centroid, mark_post_words, post_phrases_under_floor, raise_drawn_phrases, says_nothing,
+                                               listed_name, past_the_floor, unwritten, unwritten_overlap, unwritten_saying)
 from inference.runtime.ranking import Ranked
 from inference.text.tags import variant_key
 from inference.runtime.tag_index import TagIndex
@@ -241,3 +241,12 @@ def test_a_recent_chinese_proper_noun_the_post_writes_stands_past_the_floor_and_
     assert past_the_floor(game, {}, 0.4, False, "zh")
     assert not past_the_floor({"words": "池子", "name": 0.6, "relevance": 0.1}, {}, 0.4, False, "zh")
     assert not past_the_floor({"words": "原神", "relevance": 0.1}, {}, 0.4, False, "zh")  # a vocabulary guess of it
+
+
+def test_a_centroids_tag_sharing_no_word_with_an_english_post_is_unwritten_and_one_it_writes_is_not():
+    bonsai = "the trident maple finally back-budded on that bare section after I cut it hard in February"
+    assert loose_centroid({"words": "science", "source": "centroid"}, bonsai, "en")
+    assert unwritten({"words": "science", "source": "centroid"}, bonsai, "en")
+    assert not loose_centroid({"words": "happy diwali", "source": "centroid"}, "diwali lights are up on our street", "en")
+    assert not loose_centroid({"words": "science", "source": "phrase"}, bonsai, "en")  # the post's own phrases stand
+    assert not loose_centroid({"words": "科学", "source": "centroid"}, "今天去公园", "zh")  # English only

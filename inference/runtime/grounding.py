@@ -39,7 +39,7 @@ from inference.runtime.encoder_head import EncoderHead, TunedEncoder
 from inference.runtime.grounding_config import GROUNDING_JSON, GroundingConfig, InvalidGrounding  # noqa: F401 (re-exported)
 from inference.runtime.grounding_rules import (GENERIC_ALONE, GENERIC_TAG_COUNT, add_activities, add_topic, clear_topic_placed,
                                                demote_loose_guesses, distinct_first, few_guesses, mark_post_words, other_script,
-                                               past_the_floor, raise_drawn_phrases, says_nothing, unwritten_overlap, unwritten_saying)
+                                               past_the_floor, raise_drawn_phrases, says_nothing, unwritten)
 from inference.runtime.ranking import Ranked
 from inference.runtime.tag_ranker import TagRanker, features as tag_features, with_head
 from inference.runtime.tag_index import TagIndex
@@ -300,15 +300,15 @@ class Grounder:
         "age 39"), is only partly about it (#PeanutButter on croissants), or, with `lexical_support`, has half its words
         or fewer in it (#老子明天不上班): text/names.supported; or that one crisis of the training data owns (#LAX), or a mood
         (#Sadness), that the post does not say (safety.SafetyFilter.needs_its_words); or a holiday it does not name
-        (#HappyEaster: `SafetyFilter.unnamed_holiday`); or a saying or a Chinese lexicon tag it does not write whole
-        (#SheIsTheFirst under new reading glasses, #走廊医生: grounding_rules.unwritten_saying, unwritten_overlap)."""
+        (#HappyEaster: `SafetyFilter.unnamed_holiday`); a saying or Chinese lexicon tag it does not write whole, or a centroid's
+        tag sharing no word with it (#SheIsTheFirst under reading glasses, #走廊医生, #Science under a bonsai: grounding_rules.unwritten)."""
         if entry["source"] == "phrase":
             return False
         words = entry["words"]
         unsaid = self.safety is not None and (
             (self.safety.needs_its_words(words) and not self.safety.says(words, text))
             or self.safety.unnamed_holiday(words, text) is not None)
-        saying = unwritten_saying(words, text, self.lang) or unwritten_overlap(entry, text, self.lang)
+        saying = unwritten(entry, text, self.lang)
         return unsaid or saying or not supported(words, text, self.lang, self.config.lexical_support)
 
     def _generic(self, key: str, entry: dict) -> bool:

@@ -246,6 +246,19 @@ def demote_loose_guesses(kept: list, text: str, guess_relevance: float) -> list:
     return [p for p, weak in zip(kept, loose) if not weak] + [p for p, weak in zip(kept, loose) if weak]
 
 
+def loose_centroid(entry: dict, text: str, lang: str) -> bool:
+    """An English tag only the retrieval centroids proposed that shares no content word with the text: a broad tag's
+    centroid of training posts sits near many long posts it has nothing to do with (#Science under a trident maple's
+    back-budding, a keyboard's lubed switches, a quarter peal; #Love), while #HappyDiwali and #Books come with their words."""
+    return lang == "en" and entry["source"] == "centroid" and content_overlap(entry["words"], text, "en")[0] == 0
+
+
+def unwritten(entry: dict, text: str, lang: str) -> bool:
+    """A saying or a Chinese lexicon tag the text does not write whole, or a `loose_centroid`."""
+    words = entry["words"]
+    return unwritten_saying(words, text, lang) or unwritten_overlap(entry, text, lang) or loose_centroid(entry, text, lang)
+
+
 VOCAB_GUESSES = 1  # with the floor, English: tags of the vocabulary search alone that share no word with the post
 
 
