@@ -300,8 +300,8 @@ class Grounder:
         "age 39"), is only partly about it (#PeanutButter on croissants), or, with `lexical_support`, has half its words
         or fewer in it (#老子明天不上班): text/names.supported; or that one crisis of the training data owns (#LAX), or a mood
         (#Sadness), that the post does not say (safety.SafetyFilter.needs_its_words); or a holiday it does not name
-        (#HappyEaster: `SafetyFilter.unnamed_holiday`); a saying or Chinese lexicon tag it does not write whole, or a centroid's
-        tag sharing no word with it (#SheIsTheFirst under reading glasses, #走廊医生, #Science under a bonsai: grounding_rules.unwritten)."""
+        (#HappyEaster: `SafetyFilter.unnamed_holiday`); a saying or Chinese lexicon tag it does not write whole, or a
+        centroid's tag sharing no word with it (#SheIsTheFirst, #走廊医生, #Science under a bonsai: grounding_rules.unwritten)."""
         if entry["source"] == "phrase":
             return False
         words = entry["words"]

@@ -335,7 +335,8 @@ def raise_drawn_phrases(pools: list[dict[str, dict]], posts: list[str], threads:
                         floor: float, scale: float) -> None:
     """Raise to the floor each of `post_phrases_under_floor` of a request with a thread whose relevance to the post alone
     clears it: replies about pepper and reviews had drawn the post's vector away from "jollof". encode: texts -> their
-    vectors [N, D], one call for the posts that need it; vector_of: (key, words) -> its vector [D]; stats: each request's (mean, std) [B, 2], which standardise."""
+    vectors [N, D], one call for the posts that need it; vector_of: (key, words) -> its vector [D]; stats: each request's
+    (mean, std) [B, 2], which standardise."""
     under = {i: post_phrases_under_floor(pools[i], posts[i], floor) for i, thread in enumerate(threads) if thread}
     rows = [i for i, keys in under.items() if keys]
     for i, alone in zip(rows, encode([posts[i] for i in rows]) if rows else ()):
