@@ -84,7 +84,7 @@ TONE = {
     "occasions": {
         "en": ["fathers day", "father s day", "mothers day", "mother s day", "christmas", "xmas", "birthday",
                "valentines", "new year", "anniversary", "wedding", "halloween", "thanksgiving", "easter",
-               "graduation", "holiday", "vacation", "weekend"],
+               "graduation", "mortarboard", "retirement", "holiday", "vacation", "weekend"],
         "zh": ["生日", "情人节", "父亲节", "母亲节", "春节", "新年", "过年", "圣诞", "中秋", "七夕", "婚礼", "结婚",
                "元旦", "跨年", "国庆", "周末"],
     },

@@ -241,6 +241,13 @@ def test_a_kill_said_of_a_performance_or_a_pain_makes_no_post_about_a_death(safe
     assert safety.check("rip", "my grandad was killed in the war, flowers at the memorial today", "en").allowed
 
 
+def test_a_grief_post_gets_no_retirement_or_graduation_tag_it_does_not_name(safety):
+    grief = "A year today since Dad died. His mates kept his allotment going and put his old cap on the scarecrow."
+    assert not safety.check("retirement", grief, "en").allowed
+    assert not safety.check("mortarboard", grief, "en").allowed
+    assert safety.check("retirement", "Dad's retirement party was last week, and now he has died. RIP", "en").allowed
+
+
 def test_a_suicide_or_death_tag_taken_from_a_joke_is_dropped(safety):
     assert not safety.check("slow suicide", "my houseplants are committing slow suicide on the windowsill", "en").allowed
     assert not safety.check("dead", "leg day at the gym, my legs are dead", "en").allowed
