@@ -61,6 +61,9 @@ def test_a_made_up_word_an_adverb_of_manner_begins_is_no_candidate():
     found = words_of("捡机之前一定先拔电池，别学我；先核身份证再动手", "zh")
     assert "电池" in found and not any(w.startswith(("先", "别")) for w in found)
     assert {"先生", "别墅"} <= set(words_of("先生说今天去别墅看看", "zh"))
+    found = words_of("看番还是得开字幕，线条总是刻不直", "zh")
+    assert "字幕" in found and not {"得开字幕", "刻不直"} & set(found)
+    assert "得分" in words_of("这个得分太高了", "zh")  # in jieba's dictionary
 
 
 def test_a_word_that_di_ends_as_an_adverbial_is_no_candidate_but_a_place_noun_is():

@@ -59,8 +59,8 @@ ZH_DIGITS = frozenset("一二三四五六七八九十")  # 科目二: a number t
 ZH_COUNTED = frozenset("q n ng nz t".split())  # ... unless a measure, noun or time word follows it (三 小时)
 # a word jieba's HMM made up is a fragment of a clause, not a name, when it starts with a numeral, a
 # modal or a direction (一买, 三比, 能进, 上人), holds a particle or ends in a verb's result (胖得, 抽到)
-ZH_FRAGMENT_FIRST = ZH_WEAK_FIRST | ZH_NUMERALS | frozenset("能会要上下去来比白说号里之瞎先别")  # 仓鼠|里算: a locative; 王国|之泪;
-# 瞎冲, 瞎买: an adverb of manner (not 乱: 乱针绣 is a kind of embroidery); 先拔, 别学: "first", "don't"
+ZH_FRAGMENT_FIRST = ZH_WEAK_FIRST | ZH_NUMERALS | frozenset("能会要上下去来比白说号里之瞎先别得")  # 仓鼠|里算: a locative; 王国|之泪;
+# 瞎冲, 瞎买: an adverb of manner (not 乱: 乱针绣 is a kind of embroidery); 先拔, 别学, 得修: "first", "don't", "must"
 # "as soon as", a verb or an adverb before the verb ends a made-up word (风一|吹, 迟子建|写雨|写火, 汤全|洒了; 科三 stays)
 ZH_FRAGMENT_LAST = frozenset("一写说全都也还就才又里再能要")  # 包里, 群里: a place inside something; 毛能|再织: a modal (年会 stays)
 ZH_MEASURES = frozenset("个顿桌碗盒张条件趟遍辆份杯瓶版")  # 买了个|阀芯, 一大|桌菜, 吃顿|火锅: a measure word ends a count
@@ -86,7 +86,7 @@ WORD_FLAGS = frozenset("n nz vn l".split())  # the parts of speech words_zh.txt 
 KNOWN_LENGTHS = (6, 5, 4, 3, 2)  # characters (and jieba words) a known word may span, longest first
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _BOOK_TITLE = re.compile(r"《([^《》]{2,12})》")  # 《哪吒之魔童闹海》: a title is tagged whole
-_ASKED = re.compile(r"(.)不\1")  # 重不重, 去不去: a question, no name
+_ASKED = re.compile(r"(.)不\1|^.不.$")  # 重不重, 去不去: a question, no name; 刻不直, 看不懂: a verb and what it cannot reach
 _TIMED = re.compile(r"[一二三四五六七八九十两几]+[点岁斤秒]")  # 晚八点, 三岁: a time or a count (五月天, 嫦娥六号 stay)
 _ORDINAL = re.compile(r"[一二三四五六七八九十百零\d]{1,4}号")
 _DIRECTED = re.compile(r".[出起下上进回过][来去]$")  # 投出来, 站起来: a verb and its direction, no name
