@@ -304,3 +304,10 @@ def test_a_pronoun_and_its_verb_written_together_is_no_name():
 def test_got_opening_a_sentence_before_a_name_is_no_part_of_it_unless_shouted():
     assert "electric picnic" in [p.words for p in extract_phrases("Got Electric Picnic tickets in the presale", (), "en")]
     assert "got electric picnic" not in [p.words for p in extract_phrases("Got Electric Picnic tickets", (), "en")]
+
+
+def test_a_short_link_without_its_scheme_gives_no_tag():
+    found = [p.words for p in extract_phrases("跟着教程钩了只小黄鸭 教程在这 b23.tv/xK3pQ9a 求大佬指点", [], "zh")]
+    assert found and not any("xk3" in w.lower() for w in found)
+    found = [p.words for p in extract_phrases("new video up, watch youtu.be/Qw3rTy9 and t.me/knitclub", [], "en")]
+    assert not any("qw3" in w.lower() or "knitclub" in w.lower() for w in found)

@@ -70,7 +70,8 @@ def _singular(word: str) -> str:
 
 # a link (a bare domain too) and a mention: letters that say nothing of the text's language or content ("笑死我了
 # https://b23.tv/..."); phrases.py reads neither as words either
-URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w.-]+\.(?:com|org|net|io|ly|co|gov|edu|cn)(?:/\S*)?", re.I)
+URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w.-]+\.(?:com|org|net|io|ly|co|gov|edu|cn)(?:/\S*)?"
+                 r"|(?<![a-z0-9.-])[a-z0-9.-]+\.(?:tv|me|be|gl|gg|fm|to|ai|app|dev|link|uk)/\S+", re.I)  # 录屏b23.tv/xK3p, youtu.be/.., t.me/..
 MENTION = re.compile(r"(?<![\w@])@[\w.\-]+")
 LINK_OR_MENTION = re.compile(f"{URL.pattern}|{MENTION.pattern}", re.I)
 
