@@ -254,3 +254,14 @@ def test_a_full_marathon_and_an_annual_party_stay():
 def test_a_known_word_jieba_calls_a_word_of_state_is_a_noun():
     assert "麻辣烫" in words_of("今天吃了麻辣烫，好辣")
     assert "湿地" in words_of("周末去湿地公园踏青")
+
+
+def test_a_degree_adverb_ending_a_made_up_word_and_as_soon_as_after_a_noun_are_pieces():
+    assert "风太大帽子" not in words_of("大理洱海边骑车，风太大帽子被吹进水里了")
+    assert "冰箱一" not in words_of("冰箱一推进去手根本伸不进去") and "冰箱" in words_of("冰箱一推进去手根本伸不进去")
+    assert "英语一" in words_of("考研英语一真的好难")  # a noun and its number stays
+
+
+def test_a_noun_whose_last_character_jieba_joined_to_the_next_word_makes_no_compound():
+    found = words_of("转去坡子街巷子里一家无名臭豆腐")
+    assert "坡子街巷" not in found and "臭豆腐" in found

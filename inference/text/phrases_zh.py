@@ -39,7 +39,7 @@ ZH_STOP = frozenset("""
 大家好 日子 心情 生活 世界 工作 小时 分钟
 周一 周二 周三 周四 周五 周六 周日 星期一 星期二 星期三 星期四 星期五 星期六 星期天 星期日
 昨晚 今早 明早 前天 后天 当天 每天 天天 最近 以后 以前 之前 之后 下次 上次 这次 那次 第一次 一年 一周
-差点 只会 全程 全组 全场 中途 秒钟 一直 一晚上 半天 全部 所有 一切 整个 一共 总共 人均
+差点 总算 只会 全程 全组 全场 中途 秒钟 一直 一晚上 半天 全部 所有 一切 整个 一共 总共 人均
 """.split())
 # festivals, the days and the seasons people tag (short forms too: #中秋 #国庆 are written as often as #中秋节)
 ZH_FESTIVALS = tuple("""
@@ -59,10 +59,12 @@ ZH_DIGITS = frozenset("一二三四五六七八九十")  # 科目二: a number t
 ZH_COUNTED = frozenset("q n ng nz t".split())  # ... unless a measure, noun or time word follows it (三 小时)
 # a word jieba's HMM made up is a fragment of a clause, not a name, when it starts with a numeral, a
 # modal or a direction (一买, 三比, 能进, 上人), holds a particle or ends in a verb's result (胖得, 抽到)
-ZH_FRAGMENT_FIRST = ZH_WEAK_FIRST | ZH_NUMERALS | frozenset("能会要上下去来比白说号里之瞎先别得")  # 仓鼠|里算: a locative; 王国|之泪;
-# 瞎冲, 瞎买: an adverb of manner (not 乱: 乱针绣 is a kind of embroidery); 先拔, 别学, 得修: "first", "don't", "must"
+ZH_FRAGMENT_FIRST = ZH_WEAK_FIRST | ZH_NUMERALS | frozenset("能会要上下去来比白说号里之瞎先别得学")  # 仓鼠|里算: a locative; 王国|之泪;
+# 瞎冲, 瞎买: an adverb of manner (not 乱: 乱针绣 is a kind of embroidery); 先拔, 别学, 得修: "first", "don't", "must";
+# 学棱块: "learn" (学霸 is the dictionary's); 蛋加|腐竹, 南汇嘴加: "add" ends one (加新, 加针 stay)
 # "as soon as", a verb or an adverb before the verb ends a made-up word (风一|吹, 迟子建|写雨|写火, 汤全|洒了; 科三 stays)
-ZH_FRAGMENT_LAST = frozenset("一写说全都也还就才又里再能要")  # 包里, 群里: a place inside something; 毛能|再织: a modal (年会 stays)
+ZH_FRAGMENT_LAST = frozenset("一写说全都也还就才又里再能要太很最挺更加")  # 包里, 群里: a place inside something; 毛能|再织: a modal
+# (年会 stays); 风太|大帽子: a degree adverb ends a clause's subject
 ZH_MEASURES = frozenset("个顿桌碗盒张条件趟遍辆份杯瓶版")  # 买了个|阀芯, 一大|桌菜, 吃顿|火锅: a measure word ends a count
 ZH_COUNTERS = ZH_MEASURES | frozenset("块辆只次台部本斤元毛颗位双套局盘场轮圈")  # after a number: 十块|钱, 一辆|车, 三局
 ZH_COUNT_FIRST = ZH_NUMERALS | frozenset("每这那哪各")  # 每颗, 这颗: a measure word after them counts too
@@ -177,19 +179,23 @@ def _counted(word: str) -> bool:
     return len(word) >= 2 and word[0] in ZH_COUNT_FIRST and word[1] in ZH_COUNTERS
 
 
-def _compounds(words: list[tuple[str, str]]) -> list[tuple[str, float, str]]:
+def _compounds(words: list[tuple[str, str]], tags: dict) -> list[tuple[str, float, str]]:
     """Two neighbouring words written as one tag: a place or name and the noun after it (兰州拉面,
     英雄联盟), a name and its ordinal (神舟十七号), a noun and its number (科目二), a noun and its kind
-    (螺蛳粉); no new word that a 了 or 的 ends as a predicate (香山 人太多 了)."""
+    (螺蛳粉); no new word that a 了 or 的 ends as a predicate (香山 人太多 了), no tail jieba cut across a word
+    of the next one (坡子 街巷|子里)."""
     found = []
     for (a, fa), (b, fb), (c, fc) in zip(words, words[1:], [*words[2:], ("", "")]):
         # no particle inside (美的 晚霞 is "beautiful sunset"), and a noun whose number follows it is
         # that number's (考驾照 科目 二: no 考驾照科目)
         if fa in ("n", "nz") and _usable(a, fa) and fb == "m" and len(b) == 1 and b in ZH_DIGITS:
-            if fc not in ZH_COUNTED:  # 科目 二, 英语 一: a noun and its number, one name; 排队 三 小时 counts
+            # 科目 二, 英语 一: a noun and its number, one name; 排队 三 小时 counts; 冰箱 一 推: "as soon as"
+            if fc not in ZH_COUNTED and not (b == "一" and fc.startswith("v")):
                 found.append((a + b, 0.8, "title"))
             continue
         if not _usable(a, fa) or len(a) > 3 or ZH_PARTICLES.intersection(a + b) or fc == "m" or c[:1] in ZH_NUMERALS:
+            continue
+        if fc == "?" and b[-1] + c[:1] in tags:  # 坡子 街巷|子里: jieba cut across 巷子, the tail is no noun there
             continue
         if (fa in ZH_ENTITY_FLAGS or fa == "n") and _ORDINAL.fullmatch(b):
             found.append((a + b, 0.8, "title"))
@@ -322,11 +328,12 @@ def chinese(text: str, tables) -> list[tuple[str, float, str]]:
     known = known_words()
     words = _recut([(w, _flag(w, known, tags)) for w in jieba.lcut(text)], known, tags)
     words = _across(_joined(words, known), known, tags)
-    compounds = _compounds(words)
+    compounds = _compounds(words, tags)
     found.extend(compounds)
     numbered = {w[:-1] for w, _, _ in compounds if w[-1] in ZH_DIGITS}  # 科目 of 科目二 is no tag alone
     topics: list[tuple[str, float]] = []
     singles: list[str] = []
+    described = False
     ended = [*words, ("", "")]  # the empty word ends a last run of single characters
     counted = False  # the run of single characters follows a numeral of one character (多|肉 is 多肉)
     suffix = False  # ... or a noun or a Latin letter, whose suffix a lone character is there (B超|室, 螺蛳|粉, V|社)
@@ -335,8 +342,9 @@ def chinese(text: str, tables) -> list[tuple[str, float, str]]:
             counted = counted if singles else (len(before) == 1 and flag_before == "m")
             suffix = suffix if singles else (flag_before in ZH_NOUN_FLAGS or (before.isascii() and before.isalnum()))
             singles.append(word)  # a word jieba does not know, left in known pieces: 国 足, 雾 霾
+            described = flag.startswith("a")  # ... unless an adjective ends it before 了: 弦 老 了 (the string is old)
             continue
-        if 2 <= len(singles) <= 4 and (joined := "".join(singles)) not in ZH_STOP:
+        if 2 <= len(singles) <= 4 and (joined := "".join(singles)) not in ZH_STOP and not (described and word in ZH_ASPECT):
             found.append((joined, 0.7, "entity") if tags.get(joined) in ZH_ENTITY_FLAGS else (joined, 0.55, "topic"))
         elif len(singles) == 1 and not counted and not suffix and _single_topic(singles[0], tags, idf, (word, flag)):
             found.append((singles[0], 0.4, "topic"))
