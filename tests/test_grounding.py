@@ -193,3 +193,15 @@ def test_a_batch_with_more_new_tags_than_the_vector_cache_holds_is_still_scored(
     posts = [f"Finally beat Malenia after {n} tries. Elden Ring is brutal, Margit was easier" for n in range(30)]
     results = suggester.suggest_batch([SuggestRequest(p, k=5) for p in posts])
     assert all("elden ring" in words(r) for r in results)
+
+
+def test_the_vector_cache_keeps_a_half_precision_copy_not_a_view_of_its_batch():
+    import numpy as np
+
+    from inference.runtime.vector_cache import VectorCache
+
+    batch = np.random.default_rng(0).standard_normal((3, 8)).astype(np.float32)
+    cache = VectorCache(2)
+    cache.put("a", batch[0])
+    kept = cache.get("a")
+    assert kept.dtype == np.float16 and kept.base is None and np.allclose(kept, batch[0], atol=1e-2)

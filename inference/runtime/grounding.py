@@ -52,7 +52,7 @@ from inference.text.phrases import extract_phrases, has_words
 from inference.text.tags import tag_key
 
 TAG_INDEX = "tag_index.npz"
-ENCODED_CACHE = 8_000  # vectors of tags outside the index kept (2 kB each, plus overhead): models repeat their tags
+ENCODED_CACHE = 8_000  # vectors of tags outside the index kept (1 kB each as float16, plus overhead): models repeat their tags
 RANKED_BY_JUDGES = 15  # of a list's best by the weighted sum, reordered by the judged ranker (export/tag_ranker.py --top)
 NAME_KINDS = frozenset({"work", "title", "entity"})  # phrases.py kinds that name something (`title_weight`)
 RELEVANCE_SCALE = 4.0  # standard deviations: a tag this far above the post's mean cosine scores 1
@@ -224,7 +224,7 @@ class Grounder:
         where a batch of more new tags than the cache holds, or another thread's, pushed it out since)."""
         if (row := self.rows.get(key)) is not None:
             return self.index.vectors[row]
-        return cached if (cached := self.encoded.get(key)) is not None else self._encode_into_cache([(key, words)])[0]
+        return cached if (cached := self.encoded.get(key)) is not None else self._encode_into_cache([(key, words)])[0].astype(np.float16)
 
     def score(self, entry: dict) -> float:
         """The weighted sum (a name's title_weight bonus on top), divided by the sum of the weights, in [0, 1]."""
