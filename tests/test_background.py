@@ -86,7 +86,7 @@ def test_a_fresh_posts_phrase_vectors_are_the_ones_the_ranking_would_encode():
     assert new and grounder.phrase_jobs(phrases) == []  # all cached now
     for p in new:
         expected = encode_tags(grounder.encoder, [embed_text(p.words, "en")])[0]
-        np.testing.assert_allclose(grounder.encoded.get(tag_key(p.words)), expected, atol=1e-5)
+        np.testing.assert_allclose(grounder.encoded.get(tag_key(p.words)), expected, atol=5e-4)  # kept as float16
 
 
 def test_phrases_are_the_same_whichever_thread_takes_them():
