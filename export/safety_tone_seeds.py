@@ -48,7 +48,7 @@ TONE = {
                "waiting for results", "radiotherapy", "palliative", "surgery", "in hospital", "hospitalised",
                "hospitalized", "out of theatre", "emergency room", "pneumonia", "appendix", "heart attack", "had a stroke",
                "after the stroke", "since the stroke", "suffered a stroke", "mini stroke", "her stroke", "his stroke",
-               "fractured", "broke my leg", "broke my arm", "broke my wrist"] + _PREGNANCY_LOSS_EN + _ACCIDENT_EN,
+               "fractured", "broke my leg", "broke my arm", "broke my wrist", "broken collarbone", "broken ribs", "cracked ribs"] + _PREGNANCY_LOSS_EN + _ACCIDENT_EN,
         "zh": ["活检", "化疗", "放疗", "肿瘤", "癌", "确诊", "复查", "住院", "重症", "icu", "做手术", "检查结果", "病危"]
               + _PREGNANCY_LOSS_ZH + _ACCIDENT_ZH,
     },
@@ -61,7 +61,7 @@ TONE = {
     },
     "new_start": {
         "en": ["new job", "new beginning", "new beginnings", "first day", "hiring", "we are hiring", "now hiring",
-               "new chapter", "job offer", "promotion", "promoted"],
+               "new chapter", "job offer", "promotion", "promoted", "payday", "pay day"],
         "zh": ["新工作", "入职", "招聘", "升职"],
     },
     # tags of mourning stand only on a post read as grief (#PetLoss, #RainbowBridge, the Chinese topic tag #思念):

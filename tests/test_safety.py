@@ -218,13 +218,15 @@ def test_report_prints_tag_counts_and_mass_per_category_for_each_language():
 
 # --- rules of this round: slogans with words put in, figures of speech, grief, crises, solidarity ------
 
-@pytest.mark.parametrize("tag", ["build that damn wall now", "i cant breathe", "gamergate", "lets go brandon", "no illegals"])
+@pytest.mark.parametrize("tag", ["build that damn wall now", "i cant breathe", "gamergate", "lets go brandon", "no illegals",
+                                 "wear a mask", "flatten the curve"])
 def test_a_slogan_with_words_put_in_or_a_campaign_tag_is_never_suggested(safety, tag):
     assert not safety.check(tag, "Minecraft night with my cousins, we built a castle out of dirt", "en").allowed
 
 
 def test_a_crime_tag_needs_more_than_a_figure_of_speech(safety):
     assert not safety.check("crime", "$6 for a bagel now. honestly a crime", "en").allowed
+    assert not safety.check("crime", "crown on the legion green tonight was criminal 😂 lost 21-17", "en").allowed
     assert safety.check("crime", "Bike stolen outside the gym again, police say crime is up on our street", "en").allowed
 
 
@@ -528,3 +530,13 @@ def test_a_chinese_pregnancy_loss_is_sombre_and_takes_no_pregnancy_tag(safety):
     assert safety.sombre(post, lang="zh")
     assert not safety.check("孕期", post, "zh").allowed and not safety.check("孕妈", post, "zh").allowed
     assert safety.check("孕期", "今天第一次感觉到胎动，像小鱼吐泡泡", "zh").allowed
+
+
+def test_a_campaign_slogan_of_the_past_is_never_suggested_in_chinese(safety):
+    assert not safety.check("农业学大寨", "收到一套天津火柴厂七十年代的农业学大寨套花 十二枚齐", "zh").allowed
+
+
+def test_a_new_job_or_a_payday_tag_does_not_stand_under_a_job_lost(safety):
+    laid_off = "workshop is closing at the end of the month, all 6 of us laid off. 22 years of voicing reeds"
+    assert not safety.check("payday", laid_off, "en").allowed and not safety.check("new job", laid_off, "en").allowed
+    assert safety.check("payday", "payday treat, new trainers and a curry", "en").allowed

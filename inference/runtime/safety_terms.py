@@ -15,7 +15,9 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 _SIMILE = re.compile(r"\b(?:like|as if|as though) (?:it's|it is|it was|it were|we're|we are|we were|i'm|i am|i was|"
                      r"they're|they are|you're|he's|she's) (?:in |at )?(?:a |an |the )?([^\W_]+)", re.IGNORECASE)
 # nor is a kill said of a performance or a pain: "kills everything off the back wall", "killing it", "my knees are killing me"
-_FIGURATIVE = re.compile(r"\b(?:kill|kills|killing|killed|murdered|murdering) (?:it|everything|me)\b", re.IGNORECASE)
+# or a crime said of a score or a price: "the crown on the green tonight was criminal"
+_FIGURATIVE = re.compile(r"\b(?:(?:kill|kills|killing|killed|murdered|murdering) (?:it|everything|me)|"
+                         r"(?:was|is|were|are|so|absolutely|honestly|genuinely|that's) criminal)\b", re.IGNORECASE)
 COMPACT_MIN = 6  # a Latin term this long may match inside a tag written together ("prayforboston")
 PIECE_MIN = 3  # the rest of a written-together tag counts as an event name from this length
 

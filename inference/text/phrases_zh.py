@@ -39,7 +39,7 @@ ZH_STOP = frozenset("""
 大家好 日子 心情 生活 世界 工作 小时 分钟
 周一 周二 周三 周四 周五 周六 周日 星期一 星期二 星期三 星期四 星期五 星期六 星期天 星期日
 昨晚 今早 明早 前天 后天 当天 每天 天天 最近 以后 以前 之前 之后 下次 上次 这次 那次 第一次 一年 一周
-差点 总算 只会 全程 全组 全场 中途 秒钟 一直 一晚上 半天 全部 所有 一切 整个 一共 总共 人均
+差点 总算 全靠 试试 只会 全程 全组 全场 中途 秒钟 一直 一晚上 半天 全部 所有 一切 整个 一共 总共 人均
 """.split())
 # festivals, the days and the seasons people tag (short forms too: #中秋 #国庆 are written as often as #中秋节)
 ZH_FESTIVALS = tuple("""
@@ -59,12 +59,12 @@ ZH_DIGITS = frozenset("一二三四五六七八九十")  # 科目二: a number t
 ZH_COUNTED = frozenset("q n ng nz t".split())  # ... unless a measure, noun or time word follows it (三 小时)
 # a word jieba's HMM made up is a fragment of a clause, not a name, when it starts with a numeral, a
 # modal or a direction (一买, 三比, 能进, 上人), holds a particle or ends in a verb's result (胖得, 抽到)
-ZH_FRAGMENT_FIRST = ZH_WEAK_FIRST | ZH_NUMERALS | frozenset("能会要上下去来比白说号里之瞎先别得学")  # 仓鼠|里算: a locative; 王国|之泪;
+ZH_FRAGMENT_FIRST = ZH_WEAK_FIRST | ZH_NUMERALS | frozenset("能会要上下去来比白说号里之瞎先别得学刚常")  # 仓鼠|里算: a locative; 王国|之泪;
 # 瞎冲, 瞎买: an adverb of manner (not 乱: 乱针绣 is a kind of embroidery); 先拔, 别学, 得修: "first", "don't", "must";
-# 学棱块: "learn" (学霸 is the dictionary's); 蛋加|腐竹, 南汇嘴加: "add" ends one (加新, 加针 stay)
+# 学棱块: "learn" (学霸 is the dictionary's); 刚刷, 常买: "just", "often"; 蛋加|腐竹, 南汇嘴加: "add" ends one (加新, 加针 stay)
 # "as soon as", a verb or an adverb before the verb ends a made-up word (风一|吹, 迟子建|写雨|写火, 汤全|洒了; 科三 stays)
-ZH_FRAGMENT_LAST = frozenset("一写说全都也还就才又里再能要太很最挺更加")  # 包里, 群里: a place inside something; 毛能|再织: a modal
-# (年会 stays); 风太|大帽子: a degree adverb ends a clause's subject
+ZH_FRAGMENT_LAST = frozenset("一写说全都也还就才又里再能要太很最挺更加上")  # 包里, 群里: a place inside something; 毛能|再织: a modal
+# (年会 stays); 风太|大帽子: a degree adverb ends a clause's subject; 涂上, 套上: a verb and its complement
 ZH_MEASURES = frozenset("个顿桌碗盒张条件趟遍辆份杯瓶版")  # 买了个|阀芯, 一大|桌菜, 吃顿|火锅: a measure word ends a count
 ZH_COUNTERS = ZH_MEASURES | frozenset("块辆只次台部本斤元毛颗位双套局盘场轮圈")  # after a number: 十块|钱, 一辆|车, 三局
 ZH_COUNT_FIRST = ZH_NUMERALS | frozenset("每这那哪各")  # 每颗, 这颗: a measure word after them counts too
