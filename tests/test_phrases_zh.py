@@ -265,3 +265,8 @@ def test_a_degree_adverb_ending_a_made_up_word_and_as_soon_as_after_a_noun_are_p
 def test_a_noun_whose_last_character_jieba_joined_to_the_next_word_makes_no_compound():
     found = words_of("转去坡子街巷子里一家无名臭豆腐")
     assert "坡子街巷" not in found and "臭豆腐" in found
+
+
+def test_a_verb_whose_first_character_ends_the_word_before_it_is_no_candidate():
+    assert "上吊" not in words_of("穿着屏蔽服在斗臂车上吊了四个小时")
+    assert "搬家" in words_of("周末搬家累瘫了")

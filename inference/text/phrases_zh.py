@@ -353,6 +353,8 @@ def chinese(text: str, tables) -> list[tuple[str, float, str]]:
             found.append((noun, 0.45, "topic"))
         if word in numbered or not _usable(word, flag) or _clause_piece(before, word, flag, after, tables):
             continue
+        if flag == "v" and before and tags.get(before[-1] + word[0]) in ("s", "f"):  # 斗臂车|上吊: 车上, a place, is the word
+            continue
         if (candidate := _word(word, flag, idf.get(word, median_idf), name_start)) is not None:
             found.append(candidate)
         elif flag in ZH_TOPIC_FLAGS or (flag == "i" and len(word) == 3):  # 大扫除; a four-character idiom is no tag
