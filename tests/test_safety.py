@@ -540,3 +540,9 @@ def test_a_new_job_or_a_payday_tag_does_not_stand_under_a_job_lost(safety):
     laid_off = "workshop is closing at the end of the month, all 6 of us laid off. 22 years of voicing reeds"
     assert not safety.check("payday", laid_off, "en").allowed and not safety.check("new job", laid_off, "en").allowed
     assert safety.check("payday", "payday treat, new trainers and a curry", "en").allowed
+
+
+def test_a_fire_named_only_by_its_service_makes_no_post_about_a_fire(safety):
+    flood = "flooding down by the river last night, fire brigade were out til 3am. just a ruined carpet and sandbags"
+    assert not safety.check("fire", flood, "en").allowed and safety.check("flooding", flood, "en").allowed
+    assert safety.check("fire", "house fire on our street, the fire brigade were out til 3am", "en").allowed

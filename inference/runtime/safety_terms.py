@@ -18,6 +18,8 @@ _SIMILE = re.compile(r"\b(?:like|as if|as though) (?:it's|it is|it was|it were|w
 # or a crime said of a score or a price: "the crown on the green tonight was criminal"
 _FIGURATIVE = re.compile(r"\b(?:(?:kill|kills|killing|killed|murdered|murdering) (?:it|everything|me)|"
                          r"(?:was|is|were|are|so|absolutely|honestly|genuinely|that's) criminal)\b", re.IGNORECASE)
+# a fire named only by its service is no fire: "fire brigade were out til 3am" under a flood (a fire pit, a fire alarm stay)
+_SERVICE = re.compile(r"\bfire (brigade|service|station|department|truck|engine)(s?)\b", re.IGNORECASE)
 COMPACT_MIN = 6  # a Latin term this long may match inside a tag written together ("prayforboston")
 PIECE_MIN = 3  # the rest of a written-together tag counts as an event name from this length
 
@@ -68,7 +70,7 @@ class Context:
     """A post, its thread and any OCR text or caption, prepared once for many tag checks."""
 
     def __init__(self, text: str, cjk_safe: tuple[str, ...] = ()):
-        text = _FIGURATIVE.sub(" ", _URL.sub(" ", text))
+        text = _SERVICE.sub(r"fire\1\2", _FIGURATIVE.sub(" ", _URL.sub(" ", text)))
         words = tokens(_SIMILE.sub(lambda m: m.group(0)[: m.start(1) - m.start(0)], text))
         self.stems = frozenset(stem(w) for w in words)
         self.sequence = " " + " ".join(stem(w) for w in words) + " "  # the stems in order, for a phrase
