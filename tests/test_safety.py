@@ -546,3 +546,11 @@ def test_a_fire_named_only_by_its_service_makes_no_post_about_a_fire(safety):
     flood = "flooding down by the river last night, fire brigade were out til 3am. just a ruined carpet and sandbags"
     assert not safety.check("fire", flood, "en").allowed and safety.check("flooding", flood, "en").allowed
     assert safety.check("fire", "house fire on our street, the fire brigade were out til 3am", "en").allowed
+
+
+def test_a_crisis_of_the_training_data_the_post_does_not_name_is_kept_off_the_services_list(safety):
+    valencia = "watching the valencia flooding on the news. my cousin's whole street is wrecked"
+    assert safety.check("sandy", valencia, "en").allowed  # a flood: `tagsmith predict` without the floor keeps it
+    assert safety.unnamed_event("sandy", valencia) and not safety.unnamed_event("flooding", valencia)
+    assert _under_the_floor(safety, "sandy", valencia) == []
+    assert _under_the_floor(safety, "sandy", "hurricane sandy flooded the whole street in hoboken") == ["sandy"]

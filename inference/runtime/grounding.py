@@ -299,15 +299,15 @@ class Grounder:
         (#KamalaHarris under a game review, #陪李易峰过中秋 under mooncakes), holds a number that is not the post's (#Pier39 on
         "age 39"), is only partly about it (#PeanutButter on croissants), or, with `lexical_support`, has half its words
         or fewer in it (#老子明天不上班): text/names.supported; or that one crisis of the training data owns (#LAX), or a mood
-        (#Sadness), that the post does not say (safety.SafetyFilter.needs_its_words); or a holiday it does not name
-        (#HappyEaster: `SafetyFilter.unnamed_holiday`); a saying or Chinese lexicon tag it does not write whole, or a
-        centroid's tag sharing no word with it (#SheIsTheFirst, #走廊医生, #Science under a bonsai: grounding_rules.unwritten)."""
+        (#Sadness), that the post does not say (safety.SafetyFilter.needs_its_words); a holiday or crisis it does not name
+        (#HappyEaster, #Sandy on a flood: `unnamed_holiday`, `unnamed_event`); a saying or Chinese lexicon tag it does not
+        write whole, or a centroid's tag sharing no word with it (#SheIsTheFirst, #Science under a bonsai: `unwritten`)."""
         if entry["source"] == "phrase":
             return False
         words = entry["words"]
         unsaid = self.safety is not None and (
             (self.safety.needs_its_words(words) and not self.safety.says(words, text))
-            or self.safety.unnamed_holiday(words, text) is not None)
+            or self.safety.unnamed_holiday(words, text) is not None or self.safety.unnamed_event(words, text))
         saying = unwritten(entry, text, self.lang)
         return unsaid or saying or not supported(words, text, self.lang, self.config.lexical_support)
 
