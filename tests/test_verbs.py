@@ -39,3 +39,18 @@ def test_verbs_that_open_a_sentence_before_a_name(dictionary):
     assert opening_verb("saw", dictionary) and opening_verb("tried", dictionary) and opening_verb("rewatched", dictionary)
     assert not verb_like("saw", dictionary)  # inside a sentence "chain saw" stays a phrase
     assert not opening_verb("boston", dictionary)
+
+
+def test_the_word_lists_are_held_as_hashes_and_answer_as_a_set_and_a_dict_did():
+    from inference.text.phrases import rarity
+    from inference.text.word_hashes import WordRanks, WordSet
+
+    words = WordSet(["apple", "banana", "apple"])
+    assert "apple" in words and "banana" in words and "cherry" not in words and len(words) == 2
+    ranks = WordRanks(["the", "of", "the", "and"])
+    assert ranks.get("the", 9) == 1 and ranks.get("of", 9) == 2 and ranks.get("and", 9) == 4 and ranks.get("zz", 9) == 9
+    assert "票" not in WordSet(["hy"]) and WordRanks(["hy"]).get("票", 9) == 9  # one code unit's bytes spell "hy"
+    assert "\ud83d" not in words  # a lone surrogate (JSON allows one) is looked up, not an error
+    dictionary, _ = english_lists()
+    assert "watching" in dictionary and "chicago" not in dictionary
+    assert rarity("the") == 0.0 and rarity("qwzxv") == 1.0 and 0 < rarity("marmalade") < 1

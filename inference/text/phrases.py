@@ -23,7 +23,7 @@ import hashlib
 import logging
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +34,7 @@ from inference.text.verbs import opening_verb, verb_like
 from inference.text.list_cache import cached_lines
 from inference.text.segment_data import cache_dir
 from inference.text.tags import MENTION as _MENTION, URL as _URL
+from inference.text.word_hashes import WordRanks, WordSet
 
 
 @dataclass(frozen=True)
@@ -59,14 +60,16 @@ _ELONGATED = re.compile(r"([^\W\d_])\1\1")  # gooo, yesss, 啊啊啊: a shout, n
 
 
 @functools.lru_cache(maxsize=1)
-def english_lists() -> tuple[frozenset[str], dict[str, int]]:
-    """(dictionary words: no proper nouns, so "chicago" is absent; word -> rank in web counts)."""
+def english_lists() -> tuple[WordSet, WordRanks]:
+    """(dictionary words: no proper nouns, so "chicago" is absent; word -> rank in web counts), as hashes
+    (text/word_hashes.py: 5 MB where a frozenset and a dict held 42)."""
     import wordsegment
 
     folder = Path(wordsegment.__file__).resolve().parent
-    dictionary = frozenset((folder / "words.txt").read_text(encoding="utf-8").split())
+    with open(folder / "words.txt", encoding="utf-8") as lines:
+        dictionary = WordSet(w for line in lines for w in line.split())
     with open(folder / "unigrams.txt", encoding="utf-8") as lines:  # most frequent first
-        ranks = {line.split("\t", 1)[0]: rank for rank, line in zip(range(1, 200_001), lines)}
+        ranks = WordRanks(line.split("\t", 1)[0] for _, line in zip(range(200_000), lines))
     return dictionary, ranks
 
 
@@ -188,7 +191,7 @@ def _trim(span: list[_Token]) -> list[_Token]:
     return span
 
 
-def _rejected_alone(token: _Token, dictionary: frozenset[str]) -> bool:
+def _rejected_alone(token: _Token, dictionary: Container[str]) -> bool:
     """A capitalised word alone is no entity when it is a stop word or a sentence-initial common word."""
     common = token.lower in dictionary and token.text[1:].islower()
     return token.lower in STOP_WORDS or token.lower in FRAGMENT_WORDS or len(token.lower) < 2 or (token.initial and common)

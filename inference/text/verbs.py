@@ -6,6 +6,7 @@ vocabulary knows them as tags (inference/runtime/grounding.py)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 
 # past tenses that no -ed rule finds, and their base forms
 IRREGULAR = dict(pair.split(":") for pair in """
@@ -27,7 +28,7 @@ _SUBJECTS = frozenset({"i", "we", "you", "he", "she", "they", "someone"})
 _ONE_SYLLABLE_CVC = re.compile(r"[^aeiou]*[aeiou][^aeiouwxy]")  # run, swim, shop: the last letter doubles
 
 
-def verb_like(word: str, dictionary: frozenset[str]) -> bool:
+def verb_like(word: str, dictionary: Container[str]) -> bool:
     """Past tenses, gerunds and -ly adverbs of dictionary words (approved, watching, finally)."""
     if word in IRREGULAR_VERBS:
         return True
@@ -40,7 +41,7 @@ def verb_like(word: str, dictionary: frozenset[str]) -> bool:
     return False
 
 
-def opening_verb(word: str, dictionary: frozenset[str]) -> bool:
+def opening_verb(word: str, dictionary: Container[str]) -> bool:
     """A verb that opens a sentence before a name ("Watching Elden Ring", "Saw Chappell Roan", "Tried Olive
     Garden", "Rewatched Paddington", "Got Electric Picnic tickets"): `verb_like`, "saw", "got", a past tense in -ied,
     or a re- form of one. Only
@@ -63,7 +64,7 @@ def gerund(base: str) -> str:
     return base + "ing"
 
 
-def _bases(word: str, dictionary: frozenset[str]) -> list[str]:
+def _bases(word: str, dictionary: Container[str]) -> list[str]:
     """The base forms a past tense may have (biked: bike, bik; shopped: shop; studied: study)."""
     if word in IRREGULAR:
         return [IRREGULAR[word]] if word in ACTIVITY_PASTS else []
@@ -77,7 +78,7 @@ def _bases(word: str, dictionary: frozenset[str]) -> list[str]:
     return [b for b in bases if b in dictionary]
 
 
-def activities(text: str, dictionary: frozenset[str]) -> list[str]:
+def activities(text: str, dictionary: Container[str]) -> list[str]:
     """The -ing forms of a text's past tenses, in order, each once: candidates for the activity a post
     tells of ("ran my first 10k" -> running, "biked to work" -> biking), not one it likens something to
     ("looking like I swam here"); the caller keeps those that are tags (a -ing word the text writes itself is
