@@ -554,3 +554,20 @@ def test_a_crisis_of_the_training_data_the_post_does_not_name_is_kept_off_the_se
     assert safety.unnamed_event("sandy", valencia) and not safety.unnamed_event("flooding", valencia)
     assert _under_the_floor(safety, "sandy", valencia) == []
     assert _under_the_floor(safety, "sandy", "hurricane sandy flooded the whole street in hoboken") == ["sandy"]
+
+
+def test_a_meteorite_hunters_post_may_carry_the_meteorite_tag(safety):
+    hunt = "在风蚀砾石里捡到一颗带熔壳的！表皮黑亮有气印，八成是普通球粒，回去切个窗口再送检"
+    assert safety.check("陨石", hunt, "zh").allowed  # a stone from the sky, no disaster
+    assert safety.check("meteorite", "found my first meteorite with the detector, fusion crust and all", "en").allowed
+    assert not safety.check("russian meteor", hunt, "zh").allowed  # the crisis's own tag still needs its words
+
+
+@pytest.mark.parametrize("tag, post, lang", [
+    ("tug of war", "anchor dug in and we pulled the gloucester lads over the line, 8 man team, 640kg class", "en"),
+    ("throat singing", "finally got a clean kargyraa undertone after months of practice, khoomei next", "en"),
+    ("clay shooting", "25 straight on the skeet layout today, the low house 4 finally clicked", "en"),
+    ("杀戮尖塔", "铁甲战士进阶20终于过了，心灵之火真好用", "zh"),
+])
+def test_a_topic_whose_name_holds_a_sensitive_word_stands_on_its_own_posts(safety, tag, post, lang):
+    assert safety.check(tag, post, lang).allowed
