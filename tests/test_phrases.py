@@ -282,6 +282,7 @@ def test_a_word_that_judges_a_thing_is_no_part_of_a_key_phrase():
     assert {"chilli", "curry", "toenail"} <= set(found)
     assert not {"massive pot", "awful curry", "toenail questionable", "massive", "awful"} & set(found)
     assert "rubbish" not in words_of("got let go today. so sorry that's rubbish, will keep an eye out")
+    assert not {"dying", "dying trade"} & set(words_of("beautiful work, proper dying trade"))
 
 
 def test_a_past_tense_opening_a_sentence_before_a_day_or_time_word_is_no_title():

@@ -46,9 +46,9 @@ myself yourself himself herself itself ourselves yourselves themselves nobody so
 yours hers ours theirs
 massive huge enormous awful terrible horrible dreadful lovely gorgeous stunning wonderful fantastic incredible
 brilliant excellent decent weird strange odd crazy insane stupid ridiculous questionable dodgy proper entire utter
-rubbish crap naff shite gutted
+rubbish crap naff shite gutted dying
 """.split())  # the last three lines: how the post finds a thing, not what it is about (#MassivePot, #AwfulCurry;
-# "so sorry that's rubbish" under a layoff gave #Rubbish)
+# "so sorry that's rubbish" under a layoff gave #Rubbish, "proper dying trade" #Dying under a wheelwright)
 # Fragments: numbers written as words, ordinals, multiples and forms of function verbs say nothing alone
 # (#Third, #Double, #Doing); inside a phrase they stay ("second half", "triple double", "third time").
 CARDINALS = frozenset("""
