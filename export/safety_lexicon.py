@@ -38,6 +38,7 @@ from inference.runtime.safety_terms import compact
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "inference" / "models" / "safety.json"
 MODELS = ROOT / "inference" / "models"
+TOPICS = ROOT / "inference" / "data"  # topics_<lang>.txt
 DATA = Path("/work/shared/data")
 CORPUS = ROOT / "runs" / "corpus"  # python -m export.ingest
 WORDNET = Path("/usr/share/wordnet")  # Debian wordnet-base
@@ -151,6 +152,16 @@ def harvest(evs: list[dict], candidates: set[str], safe: set[str]) -> None:
         ev["tags"] = {k: v for k, v in tags.items() if v}
 
 
+def topic_names() -> set[str]:
+    """The product's topics (inference/data/topics_*.txt: niches chosen by hand, standing only where their cue words or
+    vector put them), written together: none is a stance tag (#Crypto, #GameDev, #Mosquitoes, #Archives were "stance"
+    tags of TweetEval's political tweets, kept off the posts their cue words picked them for); a mood or a harm
+    (#Horror, #Asthma) still needs the post's own word."""
+    from inference.runtime.topics import read_topics
+
+    return {compact(name) for lang in LANGS for name, _ in read_topics(TOPICS / f"topics_{lang}.txt")}
+
+
 def vocabulary(lang: str) -> set[str]:
     """The tags a language's folder can suggest from its own lists (tags.json and tag_index.npz)."""
     from inference.runtime.tag_index import TagIndex
@@ -196,8 +207,11 @@ def build(data: Path = DATA, corpus: Path = CORPUS, wordnet: Path = WORDNET) -> 
         return bool(m.never or m.groups) or "".join(tokens(tag)) in curated.safe
 
     try:
-        lexicon["kinds"] = build_kinds({lang: vocabulary(lang) for lang in LANGS}, corpus, wordnet, covered,
-                                       harm_terms(lexicon["categories"]))
+        kinds = build_kinds({lang: vocabulary(lang) for lang in LANGS}, corpus, wordnet, covered,
+                            harm_terms(lexicon["categories"]))
+        topics = topic_names()
+        lexicon["kinds"] = {lang: {t: k for t, k in found.items() if not (k == "stance" and compact(t) in topics)}
+                            for lang, found in kinds.items()}
     except FileNotFoundError as exc:
         raise SafetyBuildError(str(exc)) from exc
     lexicon["sources"]["kinds"] = (f"export/safety_kinds.py: {corpus.name}/en_train.jsonl sources, WordNet 3.0 "

@@ -571,3 +571,9 @@ def test_a_meteorite_hunters_post_may_carry_the_meteorite_tag(safety):
 ])
 def test_a_topic_whose_name_holds_a_sensitive_word_stands_on_its_own_posts(safety, tag, post, lang):
     assert safety.check(tag, post, lang).allowed
+
+
+def test_a_topic_name_is_no_stance_tag_but_a_mood_still_needs_its_word(safety):
+    pump = "bitcoin just did a 10% candle in an hour, my portfolio is a rollercoaster"
+    assert safety.check("crypto", pump, "en").allowed  # TweetEval's political tweets made it a stance tag
+    assert safety.needs_its_words("horror") and not safety.needs_its_words("crypto")
