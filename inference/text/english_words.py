@@ -10,8 +10,8 @@ from inference.text.segment_data import PACKAGE_DATA
 # Function words: trimmed from the ends of capitalised spans, never a phrase, end keyphrase chunks.
 FUNCTION_WORDS = frozenset("""
 a an the this that these those my your his her its our their me him us them i you he she it we they of in on
-at to for from by with about into onto over under after before during since until till upon within without
-through across around between among against toward towards via per off out up down than as and or but nor so
+at to for from by with about into onto over under after before during since until till til upon within without
+through across around between among against toward towards via vs versus per off out up down than as and or but nor so
 yet if then else when while where why how what which who whom whose is am are was were be been being do does
 did done have has had having will would shall should can cannot could may might must not no yes don't doesn't didn't
 isn't aren't wasn't weren't won't can't couldn't shouldn't wouldn't i'm i've i'll i'd you're you've it's
