@@ -313,3 +313,10 @@ def test_a_short_link_without_its_scheme_gives_no_tag():
     assert found and not any("xk3" in w.lower() for w in found)
     found = [p.words for p in extract_phrases("new video up, watch youtu.be/Qw3rTy9 and t.me/knitclub", [], "en")]
     assert not any("qw3" in w.lower() or "knitclub" in w.lower() for w in found)
+
+
+def test_vs_and_til_end_a_key_phrase():
+    found = [p.words for p in extract_phrases("footway=sidewalk vs sidewalk=both is a religious war", (), "en")]
+    assert "sidewalk" in found and not any("vs" in w.split() for w in found)
+    found = [p.words for p in extract_phrases("shaving the block with a scalpel til it plucks even", (), "en")]
+    assert not any("til" in w.split() for w in found)
