@@ -140,7 +140,8 @@ GROUPS = {
          "deep state|drain the deep state|agenda 2030|2030 agenda|new world order|plandemic|tcot|teaparty|tea party patriots|"
          "i cant breathe|i can t breathe|gamergate|gamer gate|lets go brandon|let s go brandon|fjb|"
          "march for our lives|defund the police|back the blue|no justice no peace|stop asian hate|no illegals|"
-         "illegal aliens|deport illegals|illegals out|wear a mask|mask up|masks save lives|stay home save lives|flatten the curve",
+         "illegal aliens|deport illegals|illegals out|wear a mask|mask up|masks save lives|stay home save lives|flatten the curve|"
+         "na mo|namo|namo again|abki baar modi sarkar|phir ek baar modi sarkar|main bhi chowkidar|chowkidar chor hai",
          "台独|港独|打倒|滚出大陆|农业学大寨|工业学大庆|造反有理|破四旧|赶英超美", "", ""),
     ],
     "slur_insult": [

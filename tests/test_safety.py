@@ -73,7 +73,7 @@ def test_a_factual_tag_stays_on_a_post_about_its_event(safety, tag, post):
 
 
 @pytest.mark.parametrize("tag", ["maga", "build the wall", "stop the steal", "lock her up",
-                                 "im with her", "vote blue", "refugees not welcome", "kag"])
+                                 "im with her", "vote blue", "refugees not welcome", "kag", "na mo", "main bhi chowkidar"])
 def test_a_political_slogan_is_filtered_even_on_a_political_post(safety, tag):
     assert not safety.check(tag, POLITICAL + " " + tag, "en").allowed
 

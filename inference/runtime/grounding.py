@@ -37,9 +37,9 @@ import numpy as np
 from inference.runtime.dense_retrieval import DENSE_INDEX, DenseIndex
 from inference.runtime.encoder_head import EncoderHead, TunedEncoder
 from inference.runtime.grounding_config import GROUNDING_JSON, GroundingConfig, InvalidGrounding  # noqa: F401 (re-exported)
-from inference.runtime.grounding_rules import (GENERIC_ALONE, GENERIC_TAG_COUNT, add_activities, add_topic, clear_topic_placed,
+from inference.runtime.grounding_rules import (GENERIC_ALONE, add_activities, add_topic, clear_topic_placed,
                                                demote_loose_guesses, distinct_first, few_guesses, mark_post_words, other_script,
-                                               past_the_floor, raise_drawn_phrases, says_nothing, unwritten)
+                                               past_the_floor, raise_drawn_phrases, says_nothing, says_nothing_alone, unwritten)
 from inference.runtime.ranking import Ranked
 from inference.runtime.tag_ranker import TagRanker, features as tag_features, with_head
 from inference.runtime.tag_index import TagIndex
@@ -312,8 +312,8 @@ class Grounder:
         return unsaid or saying or not supported(words, text, self.lang, self.config.lexical_support)
 
     def _generic(self, key: str, entry: dict) -> bool:
-        """An English tag of one word that says nothing alone (GENERIC_ALONE), seldom a tag in training."""
-        return self.lang == "en" and entry["words"].lower() in GENERIC_ALONE and self.tag_count(key) < GENERIC_TAG_COUNT
+        """An English tag of one word that says nothing alone (grounding_rules.says_nothing_alone: #First, #Derek)."""
+        return self.lang == "en" and says_nothing_alone(entry, self.tag_count(key))
 
     def eligible(self, prepared: Prepared, dropped: set[str], floor: bool) -> tuple[list[tuple[Ranked, dict]], bool]:
         """The candidates that may be suggested, as (Ranked at the weighted sum, pool entry) pairs in pool order, and

@@ -80,3 +80,18 @@ def names_a_quality(tag_words: str) -> bool:
     """A tag of one English word that only names a quality (#Insufferable)."""
     words = tag_words.split()
     return len(words) == 1 and words[0].isalpha() and f"\n{words[0].lower()}\n" in quality_words()
+
+
+GIVEN_NAMES = PACKAGE_DATA / "given_names_en.txt"  # people's first names, no word nor place (export/given_names.py)
+
+
+@functools.lru_cache(maxsize=1)
+def _given_names() -> str:
+    """The given names, read once: one string, a name a line (22 KB)."""
+    return "\n" + GIVEN_NAMES.read_text(encoding="utf-8") + "\n"
+
+
+def given_name(tag_words: str) -> bool:
+    """A tag of one English word that is a person's given name and no word nor place (#Derek, #Margaret)."""
+    words = tag_words.split()
+    return len(words) == 1 and words[0].isalpha() and f"\n{words[0].lower()}\n" in _given_names()
