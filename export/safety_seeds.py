@@ -146,7 +146,9 @@ GROUPS = {
     ],
     "slur_insult": [
         ("insults", "women suck|men suck|libtard|feminazi|trumptard|kill yourself|kys|go die|"
-         "loser|idiot|idiots|stupid people|ugly people|redskin|redskins|blackface|brownface|yellowface|redface|black face|brown face",
+         "loser|idiot|idiots|stupid people|ugly people|redskin|redskins|blackface|brownface|yellowface|redface|black face|brown face|"
+         # a bare word that reads as crude slang even where the post means the bird (a racing pigeon's cock: fresh103)
+         "cock",
          "滚出|滚粗|滚回|去死|脑残|傻逼|傻b|贱人|婊子|人渣|白痴|智障|最丑|丑八怪|棒子|日本鬼子|黑鬼|"
          "装逼|抄家伙|绿茶婊|贱货|狗娘|他妈的|你妈的|操你|草泥马|来个逼|小三|第一胖|"
          # disability words, in everyday posts mostly in jest (练腿的第二天都是残疾人: #残疾人 judged mocking)

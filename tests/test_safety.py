@@ -78,6 +78,12 @@ def test_a_political_slogan_is_filtered_even_on_a_political_post(safety, tag):
     assert not safety.check(tag, POLITICAL + " " + tag, "en").allowed
 
 
+def test_a_bare_crude_word_is_filtered_even_where_the_post_means_the_bird(safety):
+    pigeons = "first race since we buried dad, his old blue bar cock on widowhood dropped in first in our club"
+    assert not safety.check("cock", pigeons, "en").allowed
+    assert safety.check("pigeon racing", pigeons, "en").allowed
+
+
 @pytest.mark.parametrize("tag", ["senate", "election", "school board", "politics"])
 def test_a_neutral_political_topic_tag_stays_on_a_political_post(safety, tag):
     assert safety.check(tag, POLITICAL, "en").allowed
