@@ -76,6 +76,17 @@ def test_a_topic_far_above_every_unrelated_one_is_very_clear():
     assert pool["gaming"]["topic"] and "topic" not in pool["travel"]
 
 
+def test_a_phrase_that_holds_a_topic_keeps_it_out_only_where_training_posts_used_the_phrase_as_a_tag():
+    counts = {"tabletennis": 40}
+    pool = {"tabletennis": {"words": "table tennis", "model": 0.0, "source": "phrase"},
+            "detejo": {"words": "de tejo", "model": 0.0, "source": "phrase"}}
+    add_topic(pool, "tennis", tag_count=lambda key: counts.get(key, 0))  # #TableTennis, a tag, holds #Tennis
+    add_topic(pool, "tejo", tag_count=lambda key: counts.get(key, 0))  # "viernes de tejo": #DeTejo is no tag
+    assert "tennis" not in pool and pool["tejo"]["phrase"] == TOPIC_SCORE
+    add_topic(pool, "table", tag_count=None)  # without counts every phrase that holds it does
+    assert "table" not in pool
+
+
 def test_a_post_that_writes_its_closest_topics_words_is_clearer_about_it():
     tags = TopicTags(["board games", "cooking", "travel"], np.eye(3, dtype=np.float32),
                      terms=[("board games", "catan"), ("a recipe",), ("flight",)])

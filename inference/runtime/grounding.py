@@ -271,7 +271,7 @@ class Grounder:
                 add_activities(pool, text, self.tag_count, self._sensitive)
         for pool, picked in zip(pools, self.topics.picked(contexts, texts) if self.topics is not None else ()):
             for topic, clear in picked:  # the post's broad topics (#BoardGames), which its words may lack
-                add_topic(pool, topic, self._sensitive, clear, self.topics.companions.get(topic, ()))
+                add_topic(pool, topic, self._sensitive, clear, self.topics.companions.get(topic, ()), self.tag_count)
         self.relevance(pools, contexts, stats)
         if self.lang == "en":  # the post's own phrases a thread drew under the floor, judged against the post alone too
             raise_drawn_phrases(pools, posts, threads, lambda texts: self.encode_contexts(texts, [()] * len(texts)), self.vector,

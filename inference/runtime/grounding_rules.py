@@ -97,17 +97,18 @@ COMPANION_SCORE = 0.4  # a very clear topic's companion tag's (#Runner beside #R
 
 
 def add_topic(pool: dict[str, dict], words: str | None, sensitive=lambda words: False, clear: bool = False,
-              companions: tuple[str, ...] = ()) -> None:
+              companions: tuple[str, ...] = (), tag_count=None) -> None:
     """Add the post's topic (runtime/topics.py: #BoardGames, #Commute) as a candidate at TOPIC_SCORE, or
     raise the candidate that is that tag already, or another form of it (#Grocery for #Groceries); none
-    where a phrase of the post holds it (#中秋节 for #中秋, #BankingApp for #Banking), or that is `sensitive`.
+    where a phrase of the post holds it (#中秋节 for #中秋, #BankingApp for #Banking) that is, with `tag_count`, a tag of
+    the training posts (#DeTejo, #文庙南音 do not hold theirs), or that is `sensitive`.
     A very clear topic (`TopicTags.chosen`) is marked to stand past the relevance floor, and its `companions`
     (the tags people add beside it: #Runner beside #Running; #Keyboards beside #MechanicalKeyboards, which holds it)
     join at COMPANION_SCORE, those the pool lacked marked "companion", the first that joins (the commonest) marked "beside"
     with the topic's key: it stands past the floor where its topic does only by being very clear (`past_the_floor`)."""
     if not words or sensitive(words):
         return
-    key = _add_tag(pool, words, TOPIC_SCORE)
+    key = _add_tag(pool, words, TOPIC_SCORE, holds=tag_count)
     if key and clear:
         pool[key]["topic"] = True
         first = True
@@ -138,12 +139,12 @@ def listed_name(words: str, lang: str) -> bool:
     return lang == "zh" and known_words().get("".join(words.split())) == "nz"
 
 
-def _add_tag(pool: dict[str, dict], words: str, score: float, topic: str | None = None) -> str | None:
+def _add_tag(pool: dict[str, dict], words: str, score: float, topic: str | None = None, holds=None) -> str | None:
     """`add_topic`'s candidate at `score`: its key, None where a phrase of the post holds it (a companion's
-    own `topic`, #MechanicalKeyboards beside #Keyboards, does not)."""
+    own `topic`, #MechanicalKeyboards beside #Keyboards, does not; with `holds`, a tag count, only a tag of training)."""
     key, variant = tag_key(words), variant_key(words)
     if key not in pool:
-        if any(_names_it(e, key, words) for k, e in pool.items() if k != topic):
+        if any(_names_it(e, key, words) and (holds is None or holds(k) > 0) for k, e in pool.items() if k != topic):
             return None
         key, words = next(((k, e["words"]) for k, e in pool.items() if variant_key(e["words"]) == variant), (key, words))
     _from_the_post(pool, key, words, score)
