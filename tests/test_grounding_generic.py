@@ -65,3 +65,11 @@ def test_an_english_post_gets_no_tag_in_another_script_unless_it_writes_it():
     assert "생일" in {r.words for r in kept.ranked}
     russian = {"метеорит": _entry("метеорит", 0.6)}  # a post in that script itself
     assert _grounder("en")._finish(Prepared(russian, "ПИЗДЕЦ. ГДЕ ЖЕ БЫЛ БРЮС УИЛЛИС?"), set(), False).ranked
+
+
+def test_a_word_for_a_person_the_post_speaks_of_says_nothing_alone():
+    pool = {w.replace(" ", ""): _entry(w, r, "phrase") for w, r in [
+        ("bloke", 0.9), ("lads holiday", 0.8), ("mate", 0.7), ("magaluf", 0.6)]}
+    grounded = _grounder("en")._finish(Prepared(pool, "bloke at the bar told my mate the lads holiday to magaluf is on"),
+                                       set(), False)
+    assert [r.words for r in grounded.ranked] == ["lads holiday", "magaluf"]

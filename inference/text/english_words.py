@@ -56,7 +56,9 @@ two three four five six seven eight nine ten eleven twelve twenty thirty forty f
 billion""".split())  # ... and a phrase they begin is a count ("hundred ducks", "three silent men"), not a tag
 FRAGMENT_WORDS = CARDINALS | frozenset("""
 second third fourth fifth sixth seventh eighth ninth tenth single double triple quadruple half doing
-""".split())
+bloke blokes mate mates lady ladies fella fellas lad lads dude dudes bro bros hubby colleague uncle aunty
+""".split())  # the last line: words for the people a post speaks of, none of them a tag alone in the judged lists
+# (#Bloke, #Mate, #Lads under a neighbour, a ref, a team; "lads holiday", "uncle mike" stay)
 NUMBER_WORDS = frozenset("a an one two three four five six seven eight nine ten eleven twelve twenty thirty forty "
                          "fifty hundred few several couple".split())
 UNITS = frozenset("""
