@@ -13,6 +13,7 @@ A judged panel's weak lists lacked the post's own topic word and held loose gues
   (`distinct_first`), so a short list says more than one thing;
 - the post's broad topic (#BoardGames, #Commute), which its words often lack (`add_topic`, runtime/topics.py);
 - no tag in another script under a post in Latin letters (#생일 under "happy birthday": `other_script`).
+- no loose compound of the post's words run together across a verb (#DogRefusing, #CarriesCash: `loose_compound`).
 Tried and not kept: dropping a single word the post writes only inside a title it gives (#Bear under
 "The Bear") also dropped #Diwali under "Happy Diwali" and #Married under "WE GOT MARRIED".
 """
@@ -25,9 +26,9 @@ from dataclasses import replace
 from inference.text.english_words import FUNCTION_WORDS, given_name
 from inference.text.names import content_overlap
 from inference.text.tags import LINK_OR_MENTION, tag_key, variant_key
-from inference.text.phrases import FRAGMENT_WORDS, STOP_WORDS, english_lists, rarity
+from inference.text.phrases import FRAGMENT_WORDS, STOP_WORDS, collocation, english_lists, rarity
 from inference.text.phrases_zh import known_words
-from inference.text.verbs import activities
+from inference.text.verbs import activities, verb_like
 
 # the encoder's own proposals: the vocabulary's nearest tags and the nearest training posts' votes (the
 # model's list is left in its place: demoting its guesses too, with the post words, cost en dev with the
@@ -50,6 +51,32 @@ def says_nothing_alone(entry: dict, tag_count: int) -> bool:
     words = entry["words"].lower()
     return ((words in GENERIC_ALONE and tag_count < GENERIC_TAG_COUNT)
             or (entry["source"] == "phrase" and tag_count == 0 and not entry.get("topic") and given_name(words)))
+
+
+def loose_compound(entry: dict, tag_count) -> bool:
+    """Words of the post run together across a verb that no one tags (#HatcheryGrowingFast, #DogRefusing,
+    #CarriesCash, #DoingKutsinhira): a key phrase of two or three words, no name, title or topic, never a tag in
+    training (`tag_count`, a tag key's) and no pair frequent on the web, with an -ing form after its first word, an -s
+    form that is no tag before its last (maths, physics are), or "doing"."""
+    words = entry["words"].lower().split()
+    if (entry["source"] != "phrase" or len(words) < 2 or entry.get("name") or entry.get("topic") or entry.get("work")
+            or entry.get("topical") or tag_count(tag_key(entry["words"])) or collocation(" ".join(words))):
+        return False
+    dictionary = english_lists()[0]
+    return (any(w.endswith("ing") and verb_like(w, dictionary) for w in words[1:]) or "doing" in words
+            or any(_s_form(w, dictionary) and not tag_count(w) for w in words[:-1]))
+
+
+# no plural, or a people's that names whose thing it is (lads holiday, girls night, kids party)
+_NOT_PLURAL = frozenset("""upstairs downstairs indoors outdoors overseas always perhaps news series species lads mates
+ladies girls boys kids mums moms dads""".split())
+
+
+def _s_form(word: str, dictionary) -> bool:
+    """carries, smells, strangers: a dictionary word's -s form (no word of its own: news, glass, upstairs, physics)."""
+    if len(word) < 4 or not word.endswith("s") or word.endswith(("ss", "ics")) or word in _NOT_PLURAL:
+        return False
+    return any(word[:-cut] + add in dictionary for cut, add in ((1, ""), (2, ""), (3, "y")) if word.endswith(("s", "es", "ies")[cut - 1]))
 
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
@@ -148,6 +175,7 @@ def _add_tag(pool: dict[str, dict], words: str, score: float, topic: str | None 
             return None
         key, words = next(((k, e["words"]) for k, e in pool.items() if variant_key(e["words"]) == variant), (key, words))
     _from_the_post(pool, key, words, score)
+    pool[key]["topical"] = True  # a topic's tag or companion, never a loose compound of the post's words
     return key
 
 

@@ -93,6 +93,12 @@ def _collocations() -> frozenset[str]:
     return frozenset(cached_lines("collocations", version, [source], build))
 
 
+def collocation(words: str) -> bool:
+    """Every two neighbouring words of the phrase are a pair frequent on the web ("carrot juice")."""
+    pairs = list(zip(*(lambda w: (w, w[1:]))(words.split(" "))))
+    return bool(pairs) and all(" ".join(pair) in _collocations() for pair in pairs)
+
+
 @functools.lru_cache(maxsize=1)
 def jieba_tables():
     """(jieba, word -> part of speech, word -> IDF, median IDF, name-start test for a character)."""
