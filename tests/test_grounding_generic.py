@@ -1,5 +1,5 @@
 """The grounded English list holds no lone word that says nothing (#First, #Going), unless training
-posts used it as a tag often (#Love)."""
+posts used it as a tag often (#Love), nor a loose compound of the post's words (#DogRefusing)."""
 
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ def test_words_of_the_post_run_together_across_a_verb_are_no_tag():
     pool = {w.replace(" ", ""): _entry(w, r, "phrase") for w, r in [
         ("dog refusing", 0.9), ("carries cash", 0.85), ("doing kutsinhira", 0.8), ("upstairs neighbour", 0.75),
         ("carrot juice", 0.7), ("first time", 0.65), ("dog", 0.6)]}
-    pool["kitesurfing"] = _entry("kite flying", 0.55, "phrase") | {"topical": True}  # a topic's own tag stays
+    pool["kiteflying"] = _entry("kite flying", 0.55, "phrase") | {"topical": True}  # a topic's own tag stays
     grounded = _grounder("en")._finish(Prepared(pool, "dog refusing, nobody carries cash, doing kutsinhira"), set(), False)
     # a gerund after the first word, an -s form before the last (upstairs is none) or "doing": a loose compound
     assert [r.words for r in grounded.ranked] == ["upstairs neighbour", "carrot juice", "first time", "dog", "kite flying"]

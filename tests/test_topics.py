@@ -292,7 +292,7 @@ def test_a_topic_joins_the_candidates_or_raises_the_same_tag():
     assert pool["boardgames"]["source"] == "phrase" and pool["boardgames"]["phrase"] == TOPIC_SCORE
     pool = {"running": _entry("running")}
     add_topic(pool, "running")
-    assert pool["running"] == {"words": "running", "model": 0.0, "source": "phrase", "phrase": TOPIC_SCORE}
+    assert pool["running"] == {"words": "running", "model": 0.0, "source": "phrase", "phrase": TOPIC_SCORE, "topical": True}
 
 
 def test_a_topic_in_another_form_raises_that_form_and_a_sensitive_one_is_not_added():

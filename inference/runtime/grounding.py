@@ -38,8 +38,8 @@ from inference.runtime.dense_retrieval import DENSE_INDEX, DenseIndex
 from inference.runtime.encoder_head import EncoderHead, TunedEncoder
 from inference.runtime.grounding_config import GROUNDING_JSON, GroundingConfig, InvalidGrounding  # noqa: F401 (re-exported)
 from inference.runtime.grounding_rules import (GENERIC_ALONE, add_activities, add_topic, clear_topic_placed,
-                                               demote_loose_guesses, distinct_first, few_guesses, loose_compound, mark_post_words,
-                                               other_script, past_the_floor, raise_drawn_phrases, says_nothing, says_nothing_alone, unwritten)
+                                               demote_loose_guesses, distinct_first, few_guesses, mark_post_words,
+                                               other_script, past_the_floor, raise_drawn_phrases, says_little, says_nothing, unwritten)
 from inference.runtime.ranking import Ranked
 from inference.runtime.tag_ranker import TagRanker, features as tag_features, with_head
 from inference.runtime.tag_index import TagIndex
@@ -312,8 +312,8 @@ class Grounder:
         return unsaid or saying or not supported(words, text, self.lang, self.config.lexical_support)
 
     def _generic(self, key: str, entry: dict) -> bool:
-        """An English tag that says nothing alone (grounding_rules: `says_nothing_alone`, #Derek; `loose_compound`, #DogRefusing)."""
-        return self.lang == "en" and (says_nothing_alone(entry, self.tag_count(key)) or loose_compound(entry, self.tag_count))
+        """An English tag that says nothing alone (grounding_rules.says_little: #Derek, #DogRefusing)."""
+        return says_little(entry, key, self.tag_count, self.lang)
 
     def eligible(self, prepared: Prepared, dropped: set[str], floor: bool) -> tuple[list[tuple[Ranked, dict]], bool]:
         """The candidates that may be suggested, as (Ranked at the weighted sum, pool entry) pairs in pool order, and

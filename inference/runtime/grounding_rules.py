@@ -53,6 +53,12 @@ def says_nothing_alone(entry: dict, tag_count: int) -> bool:
             or (entry["source"] == "phrase" and tag_count == 0 and not entry.get("topic") and given_name(words)))
 
 
+def says_little(entry: dict, key: str, tag_count, lang: str) -> bool:
+    """An English candidate that says nothing alone: `says_nothing_alone` or `loose_compound` (`tag_count`, a tag key's
+    count). Tried for Chinese and not kept: no tag of one character (#腿, #抽 under "90抽" went, and #猫, #雨 with them)."""
+    return lang == "en" and (says_nothing_alone(entry, tag_count(key)) or loose_compound(entry, tag_count))
+
+
 def loose_compound(entry: dict, tag_count) -> bool:
     """Words of the post run together across a verb that no one tags (#HatcheryGrowingFast, #DogRefusing,
     #CarriesCash, #DoingKutsinhira): a key phrase of two or three words, no name, title or topic, never a tag in
