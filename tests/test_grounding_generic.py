@@ -1,5 +1,6 @@
 """The grounded English list holds no lone word that says nothing (#First, #Going), unless training
-posts used it as a tag often (#Love), nor a loose compound of the post's words (#DogRefusing)."""
+posts used it as a tag often (#Love), nor a loose compound of the post's words (#DogRefusing); the Chinese list no
+tag of one character that is a body part or no noun (#腿, #抽)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,12 @@ def test_a_chinese_list_is_left_as_it_is():
     pool = {"第一": _entry("第一", 0.9), "first": _entry("first", 0.8)}
     grounded = _grounder("zh")._finish(Prepared(pool, "第一 次"), set(), False)
     assert [r.words for r in grounded.ranked] == ["第一", "first"]
+
+
+def test_a_chinese_tag_of_one_character_that_is_a_body_part_or_no_noun_says_nothing_alone():
+    pool = {w: _entry(w, r, "phrase") for w, r in [("腿", 0.9), ("抽", 0.85), ("骑行", 0.8), ("茶", 0.75), ("千岛湖", 0.7)]}
+    grounded = _grounder("zh")._finish(Prepared(pool, "绕千岛湖骑了120公里，腿已经不是我的了，90抽，喝茶"), set(), False)
+    assert [r.words for r in grounded.ranked] == ["骑行", "茶", "千岛湖"]  # #茶, a noun of one character, stays
 
 
 def test_with_the_floor_one_vocabulary_guess_sharing_no_word_with_the_post_is_enough():

@@ -312,7 +312,7 @@ class Grounder:
         return unsaid or saying or not supported(words, text, self.lang, self.config.lexical_support)
 
     def _generic(self, key: str, entry: dict) -> bool:
-        """An English tag that says nothing alone (grounding_rules.says_little: #Derek, #DogRefusing)."""
+        """A tag that says nothing alone (grounding_rules.says_little: #Derek, #DogRefusing, #腿)."""
         return says_little(entry, key, self.tag_count, self.lang)
 
     def eligible(self, prepared: Prepared, dropped: set[str], floor: bool) -> tuple[list[tuple[Ranked, dict]], bool]:

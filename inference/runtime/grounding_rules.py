@@ -26,7 +26,7 @@ from dataclasses import replace
 from inference.text.english_words import FUNCTION_WORDS, given_name
 from inference.text.names import content_overlap
 from inference.text.tags import LINK_OR_MENTION, tag_key, variant_key
-from inference.text.phrases import FRAGMENT_WORDS, STOP_WORDS, collocation, english_lists, rarity
+from inference.text.phrases import FRAGMENT_WORDS, STOP_WORDS, collocation, english_lists, jieba_tables, rarity
 from inference.text.phrases_zh import known_words
 from inference.text.verbs import activities, verb_like
 
@@ -53,9 +53,17 @@ def says_nothing_alone(entry: dict, tag_count: int) -> bool:
             or (entry["source"] == "phrase" and tag_count == 0 and not entry.get("topic") and given_name(words)))
 
 
+# body parts: "腿已经不是我的了", "我的脚已经不属于我了" say how tired, not what about (#腿, #脚)
+_ZH_BODY = frozenset("腿脚手牙腰头脸眼嘴背肩膝胃肚")
+
+
 def says_little(entry: dict, key: str, tag_count, lang: str) -> bool:
-    """An English candidate that says nothing alone: `says_nothing_alone` or `loose_compound` (`tag_count`, a tag key's
-    count). Tried for Chinese and not kept: no tag of one character (#腿, #抽 under "90抽" went, and #猫, #雨 with them)."""
+    """A candidate that says nothing alone: in English `says_nothing_alone` or `loose_compound` (`tag_count`, a tag key's
+    count); in Chinese one character that is a body part or, in jieba's dictionary, no noun (#腿, #抽 under "90抽", #呗).
+    Tried and not kept: no Chinese tag of one character at all (#茶 and #海 went too)."""
+    if lang == "zh":
+        words = entry["words"]
+        return len(words) == 1 and (words in _ZH_BODY or not jieba_tables()[1].get(words, "n").startswith("n"))
     return lang == "en" and (says_nothing_alone(entry, tag_count(key)) or loose_compound(entry, tag_count))
 
 
