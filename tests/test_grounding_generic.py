@@ -90,3 +90,13 @@ def test_words_of_the_post_run_together_across_a_verb_are_no_tag():
     grounded = _grounder("en")._finish(Prepared(pool, "dog refusing, nobody carries cash, doing kutsinhira"), set(), False)
     # a gerund after the first word, an -s form before the last (upstairs is none) or "doing": a loose compound
     assert [r.words for r in grounded.ranked] == ["upstairs neighbour", "carrot juice", "first time", "dog", "kite flying"]
+
+
+def test_a_word_that_only_names_a_quality_and_was_never_a_tag_says_nothing_alone():
+    from inference.runtime.grounding_rules import says_nothing_alone
+    from inference.text.english_words import names_a_quality
+
+    assert names_a_quality("prouder") and names_a_quality("biggest") and not names_a_quality("teacher")
+    assert says_nothing_alone(_entry("shaky", 0.9, "phrase"), tag_count=0)
+    assert not says_nothing_alone(_entry("hilarious", 0.9, "phrase"), tag_count=28)  # a tag in training stays
+    assert not says_nothing_alone(_entry("shaky", 0.9, "phrase") | {"name": 0.6}, tag_count=0)  # a name the post writes

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from inference.text.english_words import FUNCTION_WORDS, given_name
+from inference.text.english_words import FUNCTION_WORDS, given_name, names_a_quality
 from inference.text.names import content_overlap
 from inference.text.tags import LINK_OR_MENTION, tag_key, variant_key
 from inference.text.phrases import FRAGMENT_WORDS, STOP_WORDS, collocation, english_lists, jieba_tables, rarity
@@ -46,10 +46,10 @@ POST_PHRASE = 0.2  # a phrase of the post this strong (text/phrases.py's score) 
 
 def says_nothing_alone(entry: dict, tag_count: int) -> bool:
     """An English candidate of one word that says nothing alone: GENERIC_ALONE, seldom a tag in training (`tag_count` under
-    GENERIC_TAG_COUNT), or a person's given name the post writes, never a tag in training (#Derek, #Margaret: a
-    neighbour, a gran; text/english_words.given_name), where no topic holds it."""
+    GENERIC_TAG_COUNT); a word that only names a quality, never a tag in training (#Shaky, #Loveliest); or a person's given
+    name the post writes, never a tag in training (#Derek, #Margaret: text/english_words.given_name), where no topic holds it."""
     words = entry["words"].lower()
-    return ((words in GENERIC_ALONE and tag_count < GENERIC_TAG_COUNT)
+    return ((words in GENERIC_ALONE and tag_count < GENERIC_TAG_COUNT) or (tag_count == 0 and not entry.get("name") and names_a_quality(words))
             or (entry["source"] == "phrase" and tag_count == 0 and not entry.get("topic") and given_name(words)))
 
 

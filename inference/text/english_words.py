@@ -79,9 +79,15 @@ def quality_words() -> str:
 
 
 def names_a_quality(tag_words: str) -> bool:
-    """A tag of one English word that only names a quality (#Insufferable)."""
+    """A tag of one English word that only names a quality (#Insufferable), or more or most of one (#Prouder, #Loveliest)."""
     words = tag_words.split()
-    return len(words) == 1 and words[0].isalpha() and f"\n{words[0].lower()}\n" in quality_words()
+    if len(words) != 1 or not words[0].isalpha():
+        return False
+    word = words[0].lower()
+    stems = [word] + [word[:-len(end)] + add for end in ("est", "er") if word.endswith(end) and len(word) > len(end) + 2
+                      for add in ("", "e", "y" if word[-len(end) - 1] == "i" else "")]
+    stems += [s[:-1] for s in stems if len(s) > 3 and s[-1] == s[-2]]  # biggest -> bigg -> big
+    return any(f"\n{(s[:-1] + 'y' if s.endswith('i') else s)}\n" in quality_words() for s in stems)
 
 
 GIVEN_NAMES = PACKAGE_DATA / "given_names_en.txt"  # people's first names, no word nor place (export/given_names.py)
