@@ -141,7 +141,9 @@ GROUPS = {
          "i cant breathe|i can t breathe|gamergate|gamer gate|lets go brandon|let s go brandon|fjb|"
          "march for our lives|defund the police|back the blue|no justice no peace|stop asian hate|no illegals|"
          "illegal aliens|deport illegals|illegals out|wear a mask|mask up|masks save lives|stay home save lives|flatten the curve|"
-         "na mo|namo|namo again|abki baar modi sarkar|phir ek baar modi sarkar|main bhi chowkidar|chowkidar chor hai",
+         "na mo|namo|namo again|abki baar modi sarkar|phir ek baar modi sarkar|main bhi chowkidar|chowkidar chor hai|"
+         # Standing Rock's (#WaterIsLife under a flooded house: a judged set) and a stance word (#Woke under "woke up tired")
+         "water is life|mni wiconi|no dapl|nodapl|stand with standing rock|woke|stay woke|go woke go broke|anti woke",
          "台独|港独|打倒|滚出大陆|农业学大寨|工业学大庆|造反有理|破四旧|赶英超美", "", ""),
     ],
     "slur_insult": [

@@ -73,9 +73,15 @@ def test_a_factual_tag_stays_on_a_post_about_its_event(safety, tag, post):
 
 
 @pytest.mark.parametrize("tag", ["maga", "build the wall", "stop the steal", "lock her up",
-                                 "im with her", "vote blue", "refugees not welcome", "kag", "na mo", "main bhi chowkidar"])
+                                 "im with her", "vote blue", "refugees not welcome", "kag", "na mo", "main bhi chowkidar",
+                                 "water is life", "woke"])
 def test_a_political_slogan_is_filtered_even_on_a_political_post(safety, tag):
     assert not safety.check(tag, POLITICAL + " " + tag, "en").allowed
+
+
+def test_a_stance_word_and_a_protest_slogan_are_filtered_under_posts_that_write_their_words(safety):
+    assert not safety.check("woke", "slept 10 hours and woke up more tired", "en").allowed
+    assert not safety.check("water is life", "water up to our knees inside the house, water is life they say", "en").allowed
 
 
 def test_a_bare_crude_word_is_filtered_even_where_the_post_means_the_bird(safety):
