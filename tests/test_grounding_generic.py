@@ -100,3 +100,10 @@ def test_a_word_that_only_names_a_quality_and_was_never_a_tag_says_nothing_alone
     assert says_nothing_alone(_entry("shaky", 0.9, "phrase"), tag_count=0)
     assert not says_nothing_alone(_entry("hilarious", 0.9, "phrase"), tag_count=28)  # a tag in training stays
     assert not says_nothing_alone(_entry("shaky", 0.9, "phrase") | {"name": 0.6}, tag_count=0)  # a name the post writes
+
+
+def test_a_part_of_the_body_alone_is_no_tag_but_a_phrase_holding_one_stays():
+    pool = {w.replace(" ", ""): _entry(w, r, "phrase") for w, r in [
+        ("ribs", 0.9), ("elbow", 0.85), ("central line", 0.8), ("leg day", 0.7), ("commute", 0.6)]}
+    grounded = _grounder("en")._finish(Prepared(pool, "central line at 8am, an elbow in my ribs, then leg day"), set(), False)
+    assert [r.words for r in grounded.ranked] == ["central line", "leg day", "commute"]

@@ -59,6 +59,13 @@ second third fourth fifth sixth seventh eighth ninth tenth single double triple 
 bloke blokes mate mates lady ladies fella fellas lad lads dude dudes bro bros hubby colleague uncle aunty
 """.split())  # the last line: words for the people a post speaks of, none of them a tag alone in the judged lists
 # (#Bloke, #Mate, #Lads under a neighbour, a ref, a team; "lads holiday", "uncle mike" stay)
+# Parts of the body: where a post writes one it tells what hurts or what happened (#Ribs, #Elbow under a crowded train,
+# #Knuckles under underwater hockey), never what the post is about; a phrase holding one stays (leg day, knee surgery)
+BODY_WORDS = frozenset("""
+rib ribs elbow elbows knee knees knuckle knuckles thigh thighs finger fingers toe toes shin shins ankle ankles wrist
+wrists shoulder shoulders neck hip hips forehead chin cheek cheeks nose ear ears tongue belly tummy stomach spine butt
+bum leg legs arm arms hand hands foot feet
+""".split())
 NUMBER_WORDS = frozenset("a an one two three four five six seven eight nine ten eleven twelve twenty thirty forty "
                          "fifty hundred few several couple".split())
 UNITS = frozenset("""
