@@ -22,6 +22,7 @@ from inference.runtime.ranking import FUNCTION_WORDS, Ranked, keep_image_share, 
 from inference.runtime.strategies import usable
 from inference.text.phrases import warm_up as load_phrase_lists
 from inference.text.preprocess import clip_texts, tokenize
+from inference.text.chinese_script import in_post_script
 from inference.text.tags import detect_lang, format_tag, tag_key
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,6 @@ class SuggestRequest:
     # the preprocessed image [3,224,224] float32 (`ImageTagger.preprocess`, run before batching so a
     # bad image fails its own request only); None: no image
     image: object | None = field(default=None, compare=False, repr=False)
-
 
     @property
     def full_text(self) -> str:
@@ -213,9 +213,8 @@ class Suggester:
         return self.default_lang
 
     def warm_up(self) -> None:
-        """One request per model, with an inline hashtag: loads the lazily built pieces (segmenter
-        counts, jieba's dictionary, onnxruntime's first-run allocations) before traffic arrives."""
-        # raw Chinese (as people write it) loads jieba; the inline hashtag loads the segmenter
+        """One request per model, with an inline hashtag: loads the lazily built pieces (the segmenter's counts by the inline
+        hashtag, jieba's dictionary and OpenCC's tables by raw Chinese, onnxruntime's first-run allocations) before traffic."""
         samples = {"zh": "今晚看#澳网#决赛 #AusOpen", "en": "watching the final tonight #AusOpen"}
         self.suggest_batch([SuggestRequest(samples.get(lang, samples["en"]), ("ok",), lang=lang) for lang in self.models])
         load_phrase_lists(chinese="zh" in self.models)  # the word lists a sample post may not reach (collocations)
@@ -243,7 +242,8 @@ class Suggester:
             batch = [requests[i] for i in indices]
             found = self._suggest_group(model, batch, lang)
             for i, (ranked, used, below) in zip(indices, found):
-                suggestions = [Suggestion(format_tag(r.words, lang), r.words, round(float(r.score), 4), r.source) for r in ranked]
+                written = in_post_script(requests[i].text, ranked, lang, requests[i].floor)  # the service's, in the post's script
+                suggestions = [Suggestion(format_tag(w, lang), w, round(float(r.score), 4), r.source) for w, r in written]
                 results[i] = SuggestResult(suggestions, lang, "+".join(used), below, self.detected_lang(requests[i]))
         return results  # type: ignore[return-value]
 

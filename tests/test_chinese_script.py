@@ -1,0 +1,34 @@
+"""A post in traditional characters gets its Chinese tags in traditional characters; a simplified one keeps them."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from inference.text.chinese_script import in_post_script, traditional
+
+TAIWAN = "去剪頭髮跟設計師說修一點點就好，結果變成妹妹頭…算了，就當換季換心情吧"
+MAINLAND = "去剪头发跟设计师说修一点点就好，结果变成妹妹头"
+
+
+def _ranked(*words: str) -> list[SimpleNamespace]:
+    return [SimpleNamespace(words=w) for w in words]
+
+
+def test_a_post_in_traditional_characters_is_told_from_a_simplified_one():
+    assert traditional(TAIWAN) and not traditional(MAINLAND)
+    assert not traditional("今晚看球") and not traditional("watching the final") and not traditional("")
+
+
+def test_a_traditional_posts_tags_are_converted_and_two_that_become_one_kept_once():
+    written = in_post_script(TAIWAN, _ranked("发型", "髮型", "剪头发", "lastdance", "设计师"))
+    assert [w for w, _ in written] == ["髮型", "剪頭髮", "lastdance", "設計師"]
+
+
+def test_a_simplified_post_and_an_english_list_keep_their_tags_as_they_are():
+    assert [w for w, _ in in_post_script(MAINLAND, _ranked("发型", "剪头发"))] == ["发型", "剪头发"]
+    assert [w for w, _ in in_post_script(TAIWAN, _ranked("hair cut"), lang="en")] == ["hair cut"]
+
+
+def test_the_benchmark_interface_keeps_the_models_own_script():
+    # tagsmith predict (no relevance floor) is scored against Weibo's gold, simplified under traditional posts too
+    assert [w for w, _ in in_post_script(TAIWAN, _ranked("发型"), service=False)] == ["发型"]
