@@ -32,3 +32,18 @@ def test_a_simplified_post_and_an_english_list_keep_their_tags_as_they_are():
 def test_the_benchmark_interface_keeps_the_models_own_script():
     # tagsmith predict (no relevance floor) is scored against Weibo's gold, simplified under traditional posts too
     assert [w for w, _ in in_post_script(TAIWAN, _ranked("发型"), service=False)] == ["发型"]
+
+
+def test_a_tag_the_post_writes_keeps_the_posts_own_characters():
+    post = "露台種嘅車厘茄終於紅咗三粒，種咗兩個月"
+    assert [w for w, _ in in_post_script(post, _ranked("露台", "车厘茄", "阳台"))] == ["露台", "車厘茄", "陽臺"]
+
+
+def test_a_traditional_request_is_read_in_simplified_characters():
+    from inference.runtime.suggester import SuggestRequest
+    from inference.text.chinese_script import as_simplified
+
+    read = as_simplified(SuggestRequest(TAIWAN, thread=("頭髮好看",), hashtags=("#髮型",)))
+    assert read.text.startswith("去剪头发跟设计师") and read.thread == ("头发好看",) and read.hashtags == ("#发型",)
+    mainland = SuggestRequest(MAINLAND)
+    assert as_simplified(mainland) is mainland

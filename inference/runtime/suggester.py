@@ -22,7 +22,7 @@ from inference.runtime.ranking import FUNCTION_WORDS, Ranked, keep_image_share, 
 from inference.runtime.strategies import usable
 from inference.text.phrases import warm_up as load_phrase_lists
 from inference.text.preprocess import clip_texts, tokenize
-from inference.text.chinese_script import in_post_script
+from inference.text.chinese_script import as_simplified, in_post_script
 from inference.text.tags import detect_lang, format_tag, tag_key
 
 log = logging.getLogger(__name__)
@@ -239,7 +239,7 @@ class Suggester:
             groups.setdefault(self.route(req) if self.models else (req.lang or self.default_lang), []).append(i)
         for lang, indices in groups.items():
             model = self.models.get(lang)
-            batch = [requests[i] for i in indices]
+            batch = [as_simplified(requests[i]) if lang == "zh" else requests[i] for i in indices]  # jieba's script
             found = self._suggest_group(model, batch, lang)
             for i, (ranked, used, below) in zip(indices, found):
                 written = in_post_script(requests[i].text, ranked, lang, requests[i].floor)  # the service's, in the post's script

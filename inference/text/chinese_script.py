@@ -1,10 +1,12 @@
 """Chinese tags in the post's own script. The Chinese model's tags are simplified (its training posts are Weibo's); a
 post written in traditional characters (Taiwan, Hong Kong) gets them converted by OpenCC's `s2tw` (characters only:
 发型 -> 髮型, 好歌推荐 -> 好歌推薦; no phrase is replaced, so 软件 stays 軟件), two tags that become one kept once. A
-post in simplified characters, or one that writes no character only the traditional script has, keeps them as they are."""
+post in simplified characters, or one that writes no character only the traditional script has, keeps them as they are.
+A traditional post is read in simplified characters (`as_simplified`), the script jieba and the model know."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from collections.abc import Iterable
@@ -41,6 +43,24 @@ def traditional(text: str) -> bool:
     return only_traditional >= TRADITIONAL_MIN and only_traditional > only_simplified
 
 
+def _as_written(words: str, text: str, simplified: str) -> str:
+    """Simplified words in the traditional text's script: as the text writes them where its `simplified` form (t2s) holds
+    them (露台 stays 露台, where s2tw writes 露臺), else by `s2tw`."""
+    at = simplified.find(words) if len(simplified) == len(text) else -1
+    return text[at:at + len(words)] if at >= 0 else _converter("s2tw").convert(words)
+
+
+def as_simplified(request):
+    """A request (runtime/suggester.SuggestRequest) whose post is traditional, its texts in simplified characters (OpenCC
+    `t2s`): jieba's dictionary, the phrase rules and the model read the script they were made for (頭髮 as 头发, 兩個 as 两个);
+    `in_post_script` writes the tags back in the post's script. Any other request as it is."""
+    if not traditional(request.text):
+        return request
+    convert = _converter("t2s").convert
+    return dataclasses.replace(request, text=convert(request.text), thread=tuple(map(convert, request.thread)),
+                               photo_text=convert(request.photo_text), hashtags=tuple(map(convert, request.hashtags)))
+
+
 def in_post_script(text: str, items: Iterable[T], lang: str = "zh", service: bool = True,
                    words=lambda item: item.words) -> list[tuple[str, T]]:
     """(words in the post's script, item) for each item, in order: under a traditional post (`lang` "zh") each item's
@@ -52,8 +72,9 @@ def in_post_script(text: str, items: Iterable[T], lang: str = "zh", service: boo
         return [(words(item), item) for item in items]
     seen: set[str] = set()
     out = []
+    simplified = _converter("t2s").convert(text)
     for item in items:
-        converted = _converter("s2tw").convert(words(item)) if _HAN.search(words(item)) else words(item)
+        converted = _as_written(words(item), text, simplified) if _HAN.search(words(item)) else words(item)
         if converted not in seen:
             seen.add(converted)
             out.append((converted, item))
