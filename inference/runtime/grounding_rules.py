@@ -49,7 +49,7 @@ def says_nothing_alone(entry: dict, tag_count: int) -> bool:
     GENERIC_TAG_COUNT); a word that only names a quality, never a tag in training (#Shaky, #Loveliest); or a person's given
     name the post writes, never a tag in training (#Derek, #Margaret: text/english_words.given_name), where no topic holds it."""
     words = entry["words"].lower()
-    return ((words in GENERIC_ALONE and tag_count < GENERIC_TAG_COUNT) or (tag_count == 0 and not entry.get("name") and names_a_quality(words))
+    return ((words in GENERIC_ALONE and tag_count < GENERIC_TAG_COUNT) or (tag_count == 0 and not (entry.get("name") or entry.get("topic") or entry.get("topical")) and names_a_quality(words))
             or (entry["source"] == "phrase" and tag_count == 0 and not entry.get("topic") and given_name(words)))
 
 
