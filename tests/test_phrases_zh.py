@@ -270,3 +270,8 @@ def test_a_noun_whose_last_character_jieba_joined_to_the_next_word_makes_no_comp
 def test_a_verb_whose_first_character_ends_the_word_before_it_is_no_candidate():
     assert "上吊" not in words_of("穿着屏蔽服在斗臂车上吊了四个小时")
     assert "搬家" in words_of("周末搬家累瘫了")
+
+
+def test_a_made_up_word_holding_a_cantonese_particle_is_a_piece_of_a_clause():
+    found = words_of("露台种嘅车厘茄终于红咗三粒，点知一个下昼俾雀仔食咗一粒")
+    assert not any("俾" in w or "咗" in w or "嘅" in w for w in found)

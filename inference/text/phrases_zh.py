@@ -76,7 +76,8 @@ ZH_OBJECT_FLAGS = frozenset("n nz vn".split())  # 放|寒假, 吃|火锅: the ob
 ZH_VERB_OBJECT_FLAGS = frozenset("i l v".split())  # ... that jieba tags as an idiom, a phrase or a verb
 ZH_VERB_AFTER = frozenset("了着过得在的")  # 卡|在, 淋|了, 潮|的: a character before them is no noun there,
 # nor is one before a noun (买瓶|酱油: a measure word)
-ZH_PARTICLES = frozenset("了的吗呢吧啊呀哦着过是在有和与我你他她它这那")
+ZH_PARTICLES = frozenset("了的吗呢吧啊呀哦着过是在有和与我你他她它这那"
+                         "咗嘅啲唔喺嚟佢冇嗰嘢噉俾乜")  # and Cantonese's (俾雀仔食, 但系屋企: a clause)
 ZH_VERB_ENDINGS = frozenset("得地到完掉死好过了着起出进住来去成个快")  # 读完, 看到, 冻得, 累死, 煮成, 鼓个(掌): a verb and its result
 ZH_PRONOUNS = frozenset("我你他她它")  # 带我去, 给我发: a word holding one inside is a piece of a clause (吉他 is not)
 ZH_VERB_IDF = 8.0  # a verb this rare names an activity people tag (搬家 8.4, 加班 9.4; 感动 7.1, 吃 4.6)
