@@ -23,7 +23,7 @@ CLOSENESS_THRESHOLD = 0.6  # encoder cosine similarity between post and tag abov
 
 POLICIES = {
     "disaster": "contextual", "crime": "contextual", "death": "contextual", "terror": "contextual",
-    "sexual": "contextual", "politics_slogan": "never", "slur_insult": "never",
+    "health": "contextual", "sexual": "contextual", "politics_slogan": "never", "slur_insult": "never",
     "escalation": "never",
 }
 
@@ -119,6 +119,13 @@ GROUPS = {
         ("war", "war|warfare|airstrike|air strike|invasion|massacre site|war crimes",
          "战争|抗战|侵华|七七事变|铭记七七|南京大屠杀|不能忘却|勿忘国耻|国耻|九一八事变|卢沟桥|抗日",
          "soldiers|army|troops|battle", "军|战|日军|侵略"),
+    ],
+    # a condition named under a post that does not name it mocks (#Bipolar under a jumper with one long sleeve: a judged
+    # list); under a post that names it (the writer's own diagnosis) it is a plain tag
+    "health": [
+        ("conditions", "bipolar|ocd|adhd|autism|autistic|ptsd|schizophrenia|schizophrenic|psychotic|anorexia|anorexic|"
+         "bulimia|bulimic|tourettes|tourette s", "躁郁症|双相|强迫症|自闭症|精神分裂|厌食症",
+         "", ""),
     ],
     "sexual": [
         ("sexual", "sex|sexy|porn|porno|pornography|nsfw|nude|nudes|naked|xxx|erotic|onlyfans|"

@@ -84,6 +84,13 @@ def test_a_stance_word_and_a_protest_slogan_are_filtered_under_posts_that_write_
     assert not safety.check("water is life", "water up to our knees inside the house, water is life they say", "en").allowed
 
 
+def test_a_condition_is_a_tag_only_under_a_post_that_names_it(safety):
+    assert not safety.check("bipolar", "finished my first jumper! one sleeve is longer than the other", "en").allowed
+    assert safety.check("bipolar", "two years since my bipolar diagnosis and the new meds are working", "en").allowed
+    assert not safety.check("adhd", "started new meds today", "en").allowed
+    assert safety.check("自闭症", "孩子确诊自闭症一年了", "zh").allowed
+
+
 def test_a_bare_crude_word_is_filtered_even_where_the_post_means_the_bird(safety):
     pigeons = "first race since we buried dad, his old blue bar cock on widowhood dropped in first in our club"
     assert not safety.check("cock", pigeons, "en").allowed
