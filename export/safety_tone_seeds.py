@@ -5,17 +5,18 @@ from __future__ import annotations
 
 # the tone rule (inference/runtime/safety_tone.py): a post about a death or loss gets no cheerful tag
 # and no occasion tag it does not name itself; a Chinese or English cue of two words needs both
-_KIN_EN = ("mum mom mother dad father grandma grandpa grandad granddad grandmother grandfather nan nana granny "
+_KIN_EN = ("mum mom mother dad father grandma grandpa grandad granddad grandmother grandfather nan nana granny granda gran "
            "brother sister son daughter wife husband uncle aunt cousin friend dog cat puppy kitty baby").split()
 _PETS_EN = "dog cat puppy kitty horse pony rabbit bunny".split()
 _OCCASIONS_EN = ("christmas birthday thanksgiving easter mothers_day fathers_day new_year anniversary holiday "
                  "summer").split()
-# a loss written without a death word: the first occasion without someone, their ashes, grave or urn, a
+# a loss written without a death word: the first occasion without someone, their ashes, grave or urn, their burial, a
 # birthday "in heaven", a pet put down, a hospice, the sayings of remembrance
 _IMPLICIT_GRIEF_EN = (
     [f"first {o.replace('_', ' ')} without" for o in _OCCASIONS_EN]
     + [f"{k} {place}" for k in _KIN_EN for place in ("ashes", "grave", "urn", "heaven")]
     + [f"since {k} passed" for k in _KIN_EN] + [f"put {p} down" for p in _PETS_EN] + [f"lost {p}" for p in _PETS_EN]
+    + [f"buried {k}" for k in _KIN_EN] + ["laid to rest", "burial", "memorial service", "celebration of life"]
     + ["hospice", "empty chair", "gone too soon", "forever in our hearts", "until we meet again",
        "gone but not forgotten", "miss you every day"])
 # a pregnancy lost in everyday words: a grief post, and one whose words alone make it sombre (the worry cues:

@@ -84,6 +84,11 @@ def test_a_stance_word_and_a_protest_slogan_are_filtered_under_posts_that_write_
     assert not safety.check("water is life", "water up to our knees inside the house, water is life they say", "en").allowed
 
 
+def test_a_tag_holding_a_word_of_a_mood_is_a_feeling_and_one_holding_a_verdicts_word_is_not(safety):
+    assert safety.feeling("dad cry") and safety.feeling("loss hun") and safety.feeling("hate")
+    assert not safety.feeling("broken bone") and not safety.feeling("love my job")
+
+
 def test_a_condition_is_a_tag_only_under_a_post_that_names_it(safety):
     assert not safety.check("bipolar", "finished my first jumper! one sleeve is longer than the other", "en").allowed
     assert safety.check("bipolar", "two years since my bipolar diagnosis and the new meds are working", "en").allowed
@@ -284,6 +289,8 @@ def test_a_grief_post_gets_no_cheerful_tag_and_no_occasion_it_does_not_name(safe
     lost = "We lost our baby at 11 weeks. Thank you for being so gentle with us."  # a loss too
     assert not safety.check("happy baby", lost, "en").allowed and safety.check("baby", lost, "en").allowed
     assert safety.check("happy baby", "Our baby rolled over for the first time today!", "en").allowed
+    buried = "buried my granda today in ballina. whole town came out, the church was packed"  # no death word
+    assert not safety.check("lol", buried, "en").allowed and safety.check("granda", buried, "en").allowed
 
 
 def test_a_grief_post_gets_no_engagement_tag(safety):

@@ -328,8 +328,10 @@ class SafetyFilter:
         return self.lexicon.kinds.get(key) in SUPPORT_KINDS or key in self.lexicon.safe_named
 
     def feeling(self, tag_words: str) -> bool:
-        """The tag names a feeling or a verdict (FEELING_KINDS): none stands under a sombre post (`grounding.Grounder.eligible`)."""
-        return self.lexicon.kinds.get(compact(tag_words)) in FEELING_KINDS
+        """The tag names a feeling or a verdict (FEELING_KINDS), or holds a word of a mood (#DadCry, #LossHun): none stands
+        under a sombre post (`grounding.Grounder.eligible`; #BrokenBone, holding a verdict's word, does)."""
+        kinds = self.lexicon.kinds
+        return kinds.get(compact(tag_words)) in FEELING_KINDS or any(kinds.get(w) == "mood" for w in tokens(tag_words))
 
     def says(self, tag_words: str, context: str | Context, phrase: bool = False) -> bool:
         """The post says the tag's own words: a Chinese tag whole, an English tag's every word but its
