@@ -1,15 +1,20 @@
 """Chinese tags in the post's own script. The Chinese model's tags are simplified (its training posts are Weibo's); a
-post written in traditional characters (Taiwan, Hong Kong) gets them converted by OpenCC's `s2tw` (characters only:
-发型 -> 髮型, 好歌推荐 -> 好歌推薦; no phrase is replaced, so 软件 stays 軟件), two tags that become one kept once. A
-post in simplified characters, or one that writes no character only the traditional script has, keeps them as they are.
-A traditional post is read in simplified characters (`as_simplified`), the script jieba and the model know."""
+post written in traditional characters (Taiwan, Hong Kong) is read in simplified characters (`as_simplified`, OpenCC's
+`t2s`: the script jieba and the model know) and gets its tags back in its script (`in_post_script`): as the post writes
+them where it does, a character the post writes in traditional form as it writes it (发 as 髮 beside 頭髮), any other by
+OpenCC's character table and Taiwan's variants (好歌推荐 -> 好歌推薦; no phrase is replaced, so 软件 stays 軟件). Two tags
+that become one are kept once. OpenCC's phrase tables would cost the service 40 MB; its character table and t2s 4 MB.
+A post in simplified characters, or one that writes no character only the traditional script has, keeps them as they are."""
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import re
+import tempfile
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TypeVar
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -18,11 +23,24 @@ TRADITIONAL_MIN = 2  # characters only the traditional script writes, and more o
 T = TypeVar("T")
 
 
+# simplified -> traditional characters, then Taiwan's variants: OpenCC's s2tw without its phrase tables
+_S2T_CHARACTERS = {"name": "s2tw, characters only", "conversion_chain": [
+    {"dict": {"type": "ocd2", "file": "STCharacters.ocd2"}}, {"dict": {"type": "ocd2", "file": "TWVariants.ocd2"}}]}
+
+
 @functools.lru_cache(maxsize=None)
 def _converter(config: str):
+    """OpenCC's converter: a config it ships ("t2s"), or "s2t-characters" (`_S2T_CHARACTERS`, its files found in the package)."""
     import opencc
 
-    return opencc.OpenCC(config)
+    if config != "s2t-characters":
+        return opencc.OpenCC(config)
+    folder = Path(opencc.__file__).resolve().parent / "clib" / "share" / "opencc"
+    chain = [{"dict": {**step["dict"], "file": str(folder / step["dict"]["file"])}} for step in _S2T_CHARACTERS["conversion_chain"]]
+    with tempfile.TemporaryDirectory() as tmp:  # OpenCC reads a config from a file; it is read whole here
+        path = Path(tmp) / "s2t-characters.json"
+        path.write_text(json.dumps({**_S2T_CHARACTERS, "conversion_chain": chain}), encoding="utf-8")
+        return opencc.OpenCC(str(path))
 
 
 def _changed(text: str, config: str) -> int:
@@ -35,19 +53,27 @@ def _changed(text: str, config: str) -> int:
 
 def traditional(text: str) -> bool:
     """The text is written in traditional characters: TRADITIONAL_MIN or more that only the traditional script has
-    (t2s changes them), and more of them than characters only the simplified script has (s2tw changes them)."""
+    (t2s changes them), and more of them than characters only the simplified script has (the character table changes them)."""
     han = "".join(_HAN.findall(text or ""))
     if not han:
         return False
-    only_traditional, only_simplified = _changed(han, "t2s"), _changed(han, "s2tw")  # both tables load on the first post
+    only_traditional, only_simplified = _changed(han, "t2s"), _changed(han, "s2t-characters")  # both load on the first post
     return only_traditional >= TRADITIONAL_MIN and only_traditional > only_simplified
 
 
 def _as_written(words: str, text: str, simplified: str) -> str:
     """Simplified words in the traditional text's script: as the text writes them where its `simplified` form (t2s) holds
-    them (露台 stays 露台, where s2tw writes 露臺), else by `s2tw`."""
-    at = simplified.find(words) if len(simplified) == len(text) else -1
-    return text[at:at + len(words)] if at >= 0 else _converter("s2tw").convert(words)
+    them (露台 stays 露台), else each character as the text writes it in traditional form (发 as 髮 beside 頭髮), the others by
+    the character table (音乐 -> 音樂)."""
+    if len(simplified) != len(text):
+        return _converter("s2t-characters").convert(words)
+    if (at := simplified.find(words)) >= 0:
+        return text[at:at + len(words)]
+    written = {s: t for s, t in zip(simplified, text) if s != t}
+    converted = _converter("s2t-characters").convert(words)
+    if len(converted) != len(words):
+        return converted
+    return "".join(written.get(s, c) for s, c in zip(words, converted))
 
 
 def as_simplified(request):
