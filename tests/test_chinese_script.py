@@ -47,3 +47,13 @@ def test_a_traditional_request_is_read_in_simplified_characters():
     assert read.text.startswith("去剪头发跟设计师") and read.thread == ("头发好看",) and read.hashtags == ("#发型",)
     mainland = SuggestRequest(MAINLAND)
     assert as_simplified(mainland) is mainland
+
+
+def test_the_shipped_chinese_model_answers_a_taiwan_post_in_traditional_characters():
+    from inference.runtime.suggester import DEFAULT_MODELS_DIR, SuggestRequest, Suggester
+    from inference.text.chinese_script import _converter
+
+    suggester = Suggester.from_folders([DEFAULT_MODELS_DIR / "zh"])
+    tags = [s.words for s in suggester.suggest(SuggestRequest(TAIWAN, k=5, lang="zh")).suggestions]
+    assert "剪頭髮" in tags or "髮型" in tags
+    assert all(_converter("s2t-characters").convert(t) == t for t in tags)  # no character only the simplified script has
