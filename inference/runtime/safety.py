@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Callable, TypeVar
 
 from inference.runtime.safety_schema import FORMAT_VERSION, POLICIES, InvalidSafetyLexicon, validate
+from inference.runtime.named_occasions import occasions
 from inference.runtime.safety_terms import (COMPACT_MIN, PIECE_MIN, Context, Group, compact, has_cjk, make_group,
                                             stem, tokens)
 from inference.runtime.safety_tone import Tone
@@ -235,10 +236,12 @@ class SafetyFilter:
 
     def context_for(self, text: str, vector=None, lang: str = "en") -> Context:
         """The text's context, read as a grief post also when the lexicon's grief reader finds one in
-        the sentence encoder's vector of the post, in a language it reads (runtime/safety_tone.py)."""
+        the sentence encoder's vector of the post, in a language it reads (runtime/safety_tone.py), unless the post names
+        a celebration in a set phrase ("6 years today with this goofball" read as grief: runtime/named_occasions.py)."""
         ctx = self._context(text)
         reader, grief = self.lexicon.tone.reader, self.lexicon.tone.grief
-        if vector is not None and reader is not None and not ctx.is_about(grief) and reader.reads(vector, lang):
+        if (vector is not None and reader is not None and not ctx.is_about(grief) and not occasions(text)
+                and reader.reads(vector, lang)):
             ctx = ctx.about_also(grief)
         return ctx
 

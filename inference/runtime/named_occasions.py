@@ -1,0 +1,19 @@
+"""Occasions a post names in a set phrase rather than in the occasion's word: "6 years today with this goofball", "10
+years married today", "3 yrs together" tell of an anniversary that the post's other words (a fitted sheet, the coffee he
+makes) hide from the encoder; eight typical feeds in a row lost #Anniversary so. A loss a year on ("a year since we lost
+mum") and a price a month ("$219 a month with zero claims") are none (runtime/topics.py `TopicTags.picked` reads them)."""
+
+from __future__ import annotations
+
+import re
+
+_COUNT = r"(?:\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty)"
+# topic words -> its set phrases
+OCCASIONS = {
+    "anniversary": re.compile(rf"\b{_COUNT}\s*(?:years?|yrs?)\s+(?:today\s+)?(?:with\b|together\b|married\b)", re.I),
+}
+
+
+def occasions(text: str) -> list[str]:
+    """The topic words of the occasions the text names in a set phrase, in OCCASIONS' order."""
+    return [topic for topic, phrase in OCCASIONS.items() if phrase.search(text or "")]

@@ -1,0 +1,38 @@
+"""An anniversary a post names in a set phrase ("6 years today with this goofball") is its topic, and no grief."""
+
+from __future__ import annotations
+
+import pytest
+
+from inference.runtime.named_occasions import occasions
+
+
+@pytest.mark.parametrize("post", ["6 years today with this goofball, he still can't fold a fitted sheet",
+                                  "10 years married today. we celebrated by arguing about grand designs",
+                                  "3 yrs together and he finally admitted he hates coriander"])
+def test_a_set_phrase_names_an_anniversary(post):
+    assert occasions(post) == ["anniversary"]
+
+
+@pytest.mark.parametrize("post", ["a year today since we lost mum. made her soup", "$219 a month with zero claims",
+                                  "4 years at this company today", "years ago with my gran at the seaside"])
+def test_a_loss_a_price_or_a_job_is_no_anniversary(post):
+    assert occasions(post) == []
+
+
+def test_the_grief_reader_alone_does_not_make_an_anniversary_a_grief_post():
+    from inference.runtime.safety import SafetyFilter
+    from inference.runtime.suggester import DEFAULT_MODELS_DIR
+
+    safety = SafetyFilter.load(DEFAULT_MODELS_DIR / "safety.json")
+
+    class ReadsGrief:  # stands in for the encoder-based reader: it reads every post as grief
+        @staticmethod
+        def reads(vector, lang):
+            return True
+
+    safety.lexicon.tone.reader = ReadsGrief()
+    post = "6 years today with this goofball, he makes me coffee every morning"
+    assert safety.check("anniversary", safety.context_for(post, vector=[0.0], lang="en"), "en").allowed
+    other = "he makes me coffee every morning and i miss it"
+    assert not safety.check("anniversary", safety.context_for(other, vector=[0.0], lang="en"), "en").allowed
