@@ -1,4 +1,5 @@
-"""An anniversary a post names in a set phrase ("6 years today with this goofball") is its topic, and no grief."""
+"""An anniversary or a dental treatment a post names in a set phrase ("6 years today with this goofball", "getting a
+filling") is its topic; the anniversary is no grief."""
 
 from __future__ import annotations
 
@@ -18,6 +19,12 @@ def test_a_set_phrase_names_an_anniversary(post):
                                   "4 years at this company today", "years ago with my gran at the seaside"])
 def test_a_loss_a_price_or_a_job_is_no_anniversary(post):
     assert occasions(post) == []
+
+
+def test_a_dental_treatment_names_the_dentist_and_a_pies_filling_does_not():
+    assert occasions("first time getting a filling as an adult") == ["dentist"]
+    assert occasions("had my wisdom teeth out today") == ["dentist"]
+    assert occasions("got a filling of custard in this donut") == [] and occasions("the filling in this pie") == []
 
 
 def test_the_grief_reader_alone_does_not_make_an_anniversary_a_grief_post():

@@ -1,4 +1,4 @@
-"""Occasions a post names in a set phrase rather than in the occasion's word: "6 years today with this goofball", "10
+"""Occasions a post names in a set phrase rather than in the occasion's word (and a dental treatment, "getting a filling"): "6 years today with this goofball", "10
 years married today", "3 yrs together" tell of an anniversary that the post's other words (a fitted sheet, the coffee he
 makes) hide from the encoder; eight typical feeds in a row lost #Anniversary so. A loss a year on ("a year since we lost
 mum") and a price a month ("$219 a month with zero claims") are none (runtime/topics.py `TopicTags.picked` reads them)."""
@@ -11,7 +11,13 @@ _COUNT = r"(?:\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|tw
 # topic words -> its set phrases
 OCCASIONS = {
     "anniversary": re.compile(rf"\b{_COUNT}\s*(?:years?|yrs?)\s+(?:today\s+)?(?:with\b|together\b|married\b)", re.I),
+    # a dental treatment (#DrinkWater had stood under "first time getting a filling as an adult")
+    "dentist": re.compile(r"\b(?:got|getting|get|had|having|need|needed|needs)\s+(?:a\s+|my\s+|two\s+|\d\s+)?"
+                          r"(?:fillings?|root\s+canal|wisdom\s+(?:tooth|teeth)(?:\s+out)?|tooth\s+out|teeth\s+cleaned)\b(?!\s+of\b)", re.I),
 }
+
+
+CELEBRATIONS = frozenset({"anniversary"})  # what no grief post names (runtime/safety.py `SafetyFilter.context_for`)
 
 
 def occasions(text: str) -> list[str]:

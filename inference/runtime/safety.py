@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Callable, TypeVar
 
 from inference.runtime.safety_schema import FORMAT_VERSION, POLICIES, InvalidSafetyLexicon, validate
-from inference.runtime.named_occasions import occasions
+from inference.runtime.named_occasions import CELEBRATIONS, occasions
 from inference.runtime.safety_terms import (COMPACT_MIN, PIECE_MIN, Context, Group, compact, has_cjk, make_group,
                                             stem, tokens)
 from inference.runtime.safety_tone import Tone
@@ -240,7 +240,7 @@ class SafetyFilter:
         a celebration in a set phrase ("6 years today with this goofball" read as grief: runtime/named_occasions.py)."""
         ctx = self._context(text)
         reader, grief = self.lexicon.tone.reader, self.lexicon.tone.grief
-        if (vector is not None and reader is not None and not ctx.is_about(grief) and not occasions(text)
+        if (vector is not None and reader is not None and not ctx.is_about(grief) and not CELEBRATIONS.intersection(occasions(text))
                 and reader.reads(vector, lang)):
             ctx = ctx.about_also(grief)
         return ctx
