@@ -1,7 +1,8 @@
-"""Occasions a post names in a set phrase rather than in the occasion's word (and a dental treatment, "getting a filling"): "6 years today with this goofball", "10
-years married today", "3 yrs together" tell of an anniversary that the post's other words (a fitted sheet, the coffee he
-makes) hide from the encoder; eight typical feeds in a row lost #Anniversary so. A loss a year on ("a year since we lost
-mum") and a price a month ("$219 a month with zero claims") are none (runtime/topics.py `TopicTags.picked` reads them)."""
+"""Topics a post names in a set phrase rather than in the topic's word, which the post's other words hide from the
+encoder: "6 years today with this goofball", "10 years married today", "3 yrs together" tell of an anniversary (a fitted
+sheet and the coffee he makes had won; eight typical feeds in a row lost #Anniversary so), "getting a filling" of the
+dentist. A loss a year on ("a year since we lost mum"), a price a month ("$219 a month with zero claims") and a pie's
+filling are none. runtime/topics.py `TopicTags.picked` makes each a very clear topic."""
 
 from __future__ import annotations
 
@@ -15,8 +16,6 @@ OCCASIONS = {
     "dentist": re.compile(r"\b(?:got|getting|get|had|having|need|needed|needs)\s+(?:a\s+|my\s+|two\s+|\d\s+)?"
                           r"(?:fillings?|root\s+canal|wisdom\s+(?:tooth|teeth)(?:\s+out)?|tooth\s+out|teeth\s+cleaned)\b(?!\s+of\b)", re.I),
 }
-
-
 CELEBRATIONS = frozenset({"anniversary"})  # what no grief post names (runtime/safety.py `SafetyFilter.context_for`)
 
 
