@@ -21,9 +21,8 @@ whether each tag is about *this* post, in the space of a pretrained sentence enc
         (inference/runtime/tag_ranker.py)
     floor (the service's default): only tags with r >= floor; fewer than k, or none, rather than filler
 
-Tags proposed by no source but the popularity prior never appear. The folder's grounding.json holds
-the weights and the floor (chosen on dev data by export/grounding.py).
-"""
+Tags proposed by no source but the popularity prior never appear. The folder's grounding.json holds the weights and the
+floor (chosen on dev data by export/grounding.py)."""
 
 from __future__ import annotations
 
@@ -37,9 +36,9 @@ import numpy as np
 from inference.runtime.dense_retrieval import DENSE_INDEX, DenseIndex
 from inference.runtime.encoder_head import EncoderHead, TunedEncoder
 from inference.runtime.grounding_config import GROUNDING_JSON, GroundingConfig, InvalidGrounding  # noqa: F401 (re-exported)
-from inference.runtime.grounding_rules import (GENERIC_ALONE, add_activities, add_topic, clear_topic_placed,
-                                               demote_loose_guesses, distinct_first, few_guesses, mark_post_words,
-                                               other_script, past_the_floor, raise_drawn_phrases, says_little, says_nothing, unwritten)
+from inference.runtime.grounding_rules import (GENERIC_ALONE, add_activities, add_topic, clear_topic_placed, demote_loose_guesses,
+    distinct_first, few_guesses, mark_post_words, other_script, past_the_floor, raise_drawn_phrases, says_little, says_nothing, unwritten)
+from inference.runtime.named_titles import add_titles
 from inference.runtime.ranking import Ranked
 from inference.runtime.tag_ranker import TagRanker, features as tag_features, with_head
 from inference.runtime.tag_index import TagIndex
@@ -266,9 +265,9 @@ class Grounder:
         contexts, stats, nearest, votes = looked_up
         phrases = phrases if phrases is not None else [None] * len(posts)
         pools = [self.candidates(r, p, t, n, v, ph) for r, p, t, n, v, ph in zip(ranked, posts, threads, nearest, votes, phrases)]
-        if self.lang == "en":  # "ran my first 10k" -> #Running, where training posts used it as a tag
-            for pool, text in zip(pools, texts):
-                add_activities(pool, text, self.tag_count, self._sensitive)
+        for pool, text in zip(pools, texts) if self.lang == "en" else ():  # "ran my first 10k" -> #Running, a tag of training;
+            add_activities(pool, text, self.tag_count, self._sensitive)  # "baldurs gate 3" -> #BaldursGate3, not #Baldurs
+            add_titles(pool, text, self._sensitive)  # (runtime/named_titles.py)
         for pool, picked in zip(pools, self.topics.picked(contexts, texts) if self.topics is not None else ()):
             for topic, clear in picked:  # the post's broad topics (#BoardGames), which its words may lack
                 add_topic(pool, topic, self._sensitive, clear, self.topics.companions.get(topic, ()), self.tag_count)
@@ -311,24 +310,22 @@ class Grounder:
         saying = unwritten(entry, text, self.lang)
         return unsaid or saying or not supported(words, text, self.lang, self.config.lexical_support)
 
-    def _generic(self, key: str, entry: dict) -> bool:
-        """A tag that says nothing alone (grounding_rules.says_little: #Derek, #DogRefusing, #腿)."""
-        return says_little(entry, key, self.tag_count, self.lang)
-
     def eligible(self, prepared: Prepared, dropped: set[str], floor: bool) -> tuple[list[tuple[Ranked, dict]], bool]:
-        """The candidates that may be suggested, as (Ranked at the weighted sum, pool entry) pairs in pool order, and
-        whether the floor removed any; no topic's companion (#TeaLover) nor feeling (#Hate) under an illness or a death."""
+        """The candidates that may be suggested, as (Ranked at the weighted sum, pool entry) pairs in pool order, and whether the
+        floor removed any; no companion (#TeaLover) nor feeling (#Hate) under an illness or a death, no named work under a death."""
         kept, floored = [], False
         ctx = None if self.safety is None else self.safety.context_for(prepared.text, prepared.context, self.lang)  # grief
         quiet = self.safety is not None and self.safety.sombre(prepared.text, prepared.context, self.lang)
         latin_post = self.lang == "en" and not other_script(prepared.text)  # its tags stay in Latin letters too
         for key, entry in prepared.pool.items():
-            if key in dropped or not key or self._generic(key, entry) or (latin_post and other_script(entry["words"])):
+            if (key in dropped or not key or says_little(entry, key, self.tag_count, self.lang)  # #Derek, #DogRefusing, #腿
+                    or (latin_post and other_script(entry["words"]))):
                 continue
             past = past_the_floor(entry, prepared.pool, self.config.floor, self.config.names_past_floor, self.lang)
             below = floor and entry["relevance"] < self.config.floor and not past
             hushed = quiet and (entry.get("companion") or entry.get("beside") or self.safety.feeling(entry["words"])
-                                or (names_a_quality(entry["words"]) and self.safety.mourning(prepared.text, prepared.context, self.lang)))
+                                or ((names_a_quality(entry["words"]) or entry.get("work_named"))
+                                    and self.safety.mourning(prepared.text, prepared.context, self.lang)))
             if (below and floored) or not self.allowed(entry, ctx) or hushed:
                 continue  # changes nothing for a tag under the floor once one has been floored
             if below or (floor and self._unsupported(entry, prepared.text)):

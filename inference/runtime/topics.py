@@ -39,6 +39,7 @@ import numpy as np
 
 from inference.runtime.derived_cache import cached_arrays
 from inference.runtime.named_occasions import occasions
+from inference.runtime.named_titles import topics_named
 from inference.runtime.topic_gate import FEATURES as GATE_FEATURES, JOIN, NEAREST, RAISED, TOPICS_A_POST, TopicGate, gate_file
 from inference.runtime.topic_terms import (TermIndex, counts_toward_topic, loose_words, matcher, named_in, padded_words,
                                            rare_cue, written)
@@ -261,7 +262,9 @@ class TopicTags:
         """The topics of each row of contexts [B, D] as (tag words, very clear) pairs: the one `chosen`
         topic (very clear too at RAISED), a topic whose cue the text writes as a name (`named_in`: "Baby Reindeer",
         "Stardew Valley", very clear), an occasion it names in a set phrase (runtime/named_occasions.py: "6 years today with
-        this goofball", #Anniversary, very clear), and where the language has a judged gate (runtime/topic_gate.py), the others
+        this goofball", #Anniversary, very clear), the topic of a work it names where none read is very clear
+        (runtime/named_titles.py: "started the bear", #TVShows; very clear where none was read; a Bluey costume at
+        Halloween is no #TVShows), and where the language has a judged gate (runtime/topic_gate.py), the others
         of the nearest whose probability is the language's JOIN or more (very clear), TOPICS_A_POST at most; a topic that
         needs its words (`read_needs`) only where the text writes one of them."""
         if len(self.words) < 2:
@@ -277,9 +280,11 @@ class TopicTags:
             kept = [(topic, clear or bool(p.get(topic, 0.0) >= RAISED))] if topic else []
             text, read = bonused[4], bonused[5]
             kept = [(w, True) for w in occasions(text) if w in self.words and w != topic] + kept  # "6 years today with him"
+            works, unread = ([] if kept and kept[-1][1] else topics_named(text)), not kept  # "started the bear"
             kept += [(self.words[j], True) for j, hit in enumerate(bonused[3])  # a cue written as a name, a rare cue, or CUE_TOPIC cues
                      if hit and self.words[j] != topic and (self._named_cue(j, text, read[0]) or self._rare_cue(j, read[0])
                                                             or self._cue_topic(j, hit, text, read, bonused[1][j]))]
+            kept += [(w, unread) for w in works if w in self.words and all(w != k for k, _ in kept)]
             kept += [(w, True) for w, q in sorted(p.items(), key=lambda item: -item[1])
                      if q >= self.join and all(w != k for k, _ in kept)]
             out.append(self._instead(kept, text, read)[:TOPICS_A_POST])  # (`read_needs`: `_bonused` left them out)
