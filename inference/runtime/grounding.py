@@ -46,6 +46,7 @@ from inference.runtime.topics import TopicTags
 from inference.runtime.shown_vectors import ShownVectors, embed_text
 from inference.runtime.vector_cache import VectorCache
 from inference.text.english_words import names_a_quality
+from inference.text.idioms import drop_idiom_words, plainly
 from inference.text.names import supported
 from inference.text.phrases import extract_phrases, has_words
 from inference.text.tags import tag_key
@@ -100,8 +101,7 @@ class Grounder:
         self.encoder, self.index = encoder, index  # sentence_encoder.SentenceEncoder (shared by languages), tag_index.npz
         self.rows = {tag_key(t): i for i, t in enumerate(index.tags)}
         self.encoded = VectorCache(ENCODED_CACHE)  # tags outside the index, encoded once
-        # tags as shown, for the judged ranker (runtime/shown_vectors.py): the vocabulary's table at load
-        self.shown = ShownVectors(None, {}, lang, ENCODED_CACHE)
+        self.shown = ShownVectors(None, {}, lang, ENCODED_CACHE)  # tags as shown, for the judged ranker (shown_vectors.py)
         self.config, self.lang, self.safety = config, lang, safety  # safety: inference.runtime.safety.SafetyFilter or None
         self.dense: DenseIndex | None = None  # the training posts' vectors (attach_grounders), or none
         self.ranker: TagRanker | None = None  # the folder's tag ranker (tag_ranker.py), or none
@@ -246,8 +246,9 @@ class Grounder:
                 for p, exclude, floor in zip(prepared, excluded, floors)]
 
     def encode_contexts(self, posts: list[str], threads: list[Sequence[str]]) -> np.ndarray:
-        """The requests' post + thread vectors [B, D]."""
-        return self.encoder.encode([context_text(p, t) or " " for p, t in zip(posts, threads)])
+        """The requests' post + thread vectors [B, D], an English idiom read in its plain meaning (text/idioms.py)."""
+        read = plainly if self.lang == "en" else str
+        return self.encoder.encode([read(context_text(p, t)) or " " for p, t in zip(posts, threads)])
 
     def look_up(self, posts: list[str], threads: list[Sequence[str]], contexts: np.ndarray | None = None) -> LookedUp:
         """What the requests' post + thread vectors (`encode_contexts`, unless given) find before any model candidate."""
@@ -271,6 +272,8 @@ class Grounder:
         for pool, picked in zip(pools, self.topics.picked(contexts, texts) if self.topics is not None else ()):
             for topic, clear in picked:  # the post's broad topics (#BoardGames), which its words may lack
                 add_topic(pool, topic, self._sensitive, clear, self.topics.companions.get(topic, ()), self.tag_count)
+        for pool, text in zip(pools, texts) if self.lang == "en" else ():
+            drop_idiom_words(pool, text)  # "on thin ice": no #Ice, no #ThinIce (text/idioms.py)
         self.relevance(pools, contexts, stats)
         if self.lang == "en":  # the post's own phrases a thread drew under the floor, judged against the post alone too
             raise_drawn_phrases(pools, posts, threads, lambda texts: self.encode_contexts(texts, [()] * len(texts)), self.vector,

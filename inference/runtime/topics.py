@@ -40,6 +40,7 @@ import numpy as np
 from inference.runtime.derived_cache import cached_arrays
 from inference.runtime.named_occasions import occasions
 from inference.runtime.named_titles import topics_named
+from inference.text.idioms import plainly
 from inference.runtime.topic_gate import FEATURES as GATE_FEATURES, JOIN, NEAREST, RAISED, TOPICS_A_POST, TopicGate, gate_file
 from inference.runtime.topic_terms import (TermIndex, counts_toward_topic, loose_words, matcher, named_in, padded_words,
                                            rare_cue, written)
@@ -269,7 +270,7 @@ class TopicTags:
         needs its words (`read_needs`) only where the text writes one of them."""
         if len(self.words) < 2:
             return [[] for _ in range(len(contexts))]
-        out = []
+        out, texts = [], None if texts is None else [plainly(t) for t in texts]  # "a piece of cake": very easy, no #Birthday
         for bonused in self._bonused(contexts, texts):
             topic, clear = self._choose(bonused[0])
             if self.gate is None:
