@@ -62,20 +62,27 @@ class Named:
     end: int
 
 
-def words_of(text: str) -> list[tuple[str, str, bool]]:
+@functools.lru_cache(maxsize=256)  # a request's text: `named`, then `add_titles`
+def words_of(text: str) -> tuple[tuple[str, str, bool], ...]:
     """(lower case without accents, as written, whether a name's capital: capitalised and not a sentence's first word)
     of each word of the text, apostrophes dropped, "&" read as "and"."""
-    out = []
+    out, end, first = [], 0, True
     for m in _WORD.finditer(text):
-        written = m.group(0).replace("’", "").replace("'", "")
-        low = "and" if written == "&" else "".join(c for c in unicodedata.normalize("NFKD", written.lower())
-                                                   if not unicodedata.combining(c))
-        j = m.start() - 1
-        while j >= 0 and text[j].isspace():
-            j -= 1
-        first = j < 0 or text[j] in _SENTENCE_END  # the text's or a sentence's first word
-        out.append((low, written, written[:1].isupper() and not first))
-    return [word for word in out if word[0]]
+        gap = text[end:m.start()].rstrip()
+        first = (gap[-1] in _SENTENCE_END) if gap else (first and end == 0)  # the text's or a sentence's first word
+        written, end = m.group(0).replace("’", "").replace("'", ""), m.end()
+        if low := _folded(written):
+            out.append((low, written, written[:1].isupper() and not first))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _folded(word: str) -> str:
+    """A word in lower case without accents ("&" as "and")."""
+    if word == "&":
+        return "and"
+    low = word.lower()
+    return low if low.isascii() else "".join(c for c in unicodedata.normalize("NFKD", low) if not unicodedata.combining(c))
 
 
 def read_titles(path=TITLES_FILE) -> dict[tuple[str, ...], tuple[Title, tuple[str, ...], bool]]:
@@ -110,7 +117,8 @@ def titles(path=TITLES_FILE) -> tuple[dict, dict[str, int]]:
     return table, longest
 
 
-def named(text: str, path=TITLES_FILE) -> list[Named]:
+@functools.lru_cache(maxsize=256)  # a request asks twice (topics.TopicTags.picked, add_titles)
+def named(text: str, path=TITLES_FILE) -> tuple[Named, ...]:
     """The titles the text names (see the module docstring), each once, the longest at a place first."""
     table, longest = titles(path)
     words = words_of(text or "")
@@ -126,7 +134,7 @@ def named(text: str, path=TITLES_FILE) -> list[Named]:
                 i += n - 1
                 break
         i += 1
-    return out
+    return tuple(out)
 
 
 def _names_it(entry: tuple[Title, tuple[str, ...], bool], words: list[tuple[str, str, bool]], start: int, end: int) -> bool:

@@ -26,6 +26,7 @@ class InvalidIdioms(ValueError):
     """An idioms file line that is not "idiom = its plain meaning", the idiom of two words or more, in lower case."""
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _key(word: str) -> str:
     return inflection_key(word.replace("’", "'"))
 
@@ -51,19 +52,21 @@ def idioms(path=IDIOMS_FILE) -> dict[str, list[tuple[tuple[str, ...], str]]]:
     return read_idioms(path)
 
 
-def idiom_spans(text: str, path=IDIOMS_FILE) -> list[tuple[int, int, str]]:
+@functools.lru_cache(maxsize=256)  # a request asks for its text's spans three times (plainly twice, idiom_keys)
+def idiom_spans(text: str, path=IDIOMS_FILE) -> tuple[tuple[int, int, str], ...]:
     """(start, end, plain meaning) of each idiom the text uses, by characters, in order, none inside another."""
     table = idioms(path)
     found = list(_WORD.finditer((text or "").lower()))
     keys = [_key(m.group(0)) for m in found]
     spans, i = [], 0
     while i < len(keys):
-        idiom, meaning = max(((w, m) for w, m in table.get(keys[i], ()) if _fits(w, keys, i)), key=lambda p: len(p[0]),
-                             default=((), ""))
+        starting = table.get(keys[i])
+        idiom, meaning = max(((w, m) for w, m in starting if _fits(w, keys, i)), key=lambda p: len(p[0]),
+                             default=((), "")) if starting else ((), "")
         if idiom:
             spans.append((found[i].start(), found[i + len(idiom) - 1].end(), meaning))
         i += max(len(idiom), 1)
-    return spans
+    return tuple(spans)
 
 
 def _fits(idiom: tuple[str, ...], keys: list[str], i: int) -> bool:
