@@ -150,7 +150,9 @@ GROUPS = {
          "illegal aliens|deport illegals|illegals out|wear a mask|mask up|masks save lives|stay home save lives|flatten the curve|"
          "na mo|namo|namo again|abki baar modi sarkar|phir ek baar modi sarkar|main bhi chowkidar|chowkidar chor hai|"
          # Standing Rock's (#WaterIsLife under a flooded house: a judged set) and a stance word (#Woke under "woke up tired")
-         "water is life|mni wiconi|no dapl|nodapl|stand with standing rock|woke|stay woke|go woke go broke|anti woke",
+         "water is life|mni wiconi|no dapl|nodapl|stand with standing rock|woke|stay woke|go woke go broke|anti woke|"
+         # the anti-Trump campaign's word alone (#Resistance under a passed MOT: fresh117); resistance bands stay (SAFE)
+         "resistance",
          "台独|港独|打倒|滚出大陆|农业学大寨|工业学大庆|造反有理|破四旧|赶英超美", "", ""),
     ],
     "slur_insult": [
@@ -309,7 +311,7 @@ SAFE = {
            "therapists", "physiotherapist", "psychotherapist", "shoot", "photoshoot", "photo shoot",
            "gaming", "cold",  # WordNet's first senses are gambling and the illness: #Gaming, #Cold are everyday tags
            "food porn", "foodporn", "car porn", "sky porn", "cloud porn", "earth porn", "book porn",
-           "travel porn", "architecture porn", "resistance", "resistance band", "true crime",
+           "travel porn", "architecture porn", "resistance band", "resistance bands", "resistance training", "true crime",
            "crime fiction", "crime novel", "crime drama", "partners in crime", "midlife crisis",
            "identity crisis", "heatwave", "heat wave",  # a hot week everyone tags (its training posts: climate stances)
            # names of the product's topics (inference/data/topics_en.txt) a term inside would block on their own posts

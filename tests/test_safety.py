@@ -74,7 +74,7 @@ def test_a_factual_tag_stays_on_a_post_about_its_event(safety, tag, post):
 
 @pytest.mark.parametrize("tag", ["maga", "build the wall", "stop the steal", "lock her up",
                                  "im with her", "vote blue", "refugees not welcome", "kag", "na mo", "main bhi chowkidar",
-                                 "water is life", "woke"])
+                                 "water is life", "woke", "resistance"])
 def test_a_political_slogan_is_filtered_even_on_a_political_post(safety, tag):
     assert not safety.check(tag, POLITICAL + " " + tag, "en").allowed
 
@@ -94,6 +94,11 @@ def test_a_condition_is_a_tag_only_under_a_post_that_names_it(safety):
     assert safety.check("bipolar", "two years since my bipolar diagnosis and the new meds are working", "en").allowed
     assert not safety.check("adhd", "started new meds today", "en").allowed
     assert safety.check("自闭症", "孩子确诊自闭症一年了", "zh").allowed
+
+
+def test_the_campaigns_word_alone_is_filtered_and_a_resistance_band_stays(safety):
+    assert not safety.check("resistance", "MOT passed. didn't realise i'd been holding my breath for 45 mins", "en").allowed
+    assert safety.check("resistance band", "new resistance band arrived, leg day at home", "en").allowed
 
 
 def test_a_bare_crude_word_is_filtered_even_where_the_post_means_the_bird(safety):
