@@ -320,3 +320,12 @@ def test_vs_and_til_end_a_key_phrase():
     assert "sidewalk" in found and not any("vs" in w.split() for w in found)
     found = [p.words for p in extract_phrases("shaving the block with a scalpel til it plucks even", (), "en")]
     assert not any("til" in w.split() for w in found)
+
+
+@pytest.mark.parametrize("post, word", [
+    ("Him seh him soon come. Dat was two hours ago. Mi nah wait again", "seh"),
+    ("brownout na naman buti na lang may powerbank, romantic daw sabi ng nanay ko", "buti"),
+    ("queued 45 mins for the chicken rice, sold out liao", "liao"),
+])
+def test_a_function_word_of_patois_taglish_or_singlish_is_never_a_phrase(post, word):
+    assert all(word not in p.words.lower().split() for p in extract_phrases(post, [], "en"))

@@ -26,8 +26,12 @@ although unless whether afterwards afterward beforehand meanwhile eventually any
 na dito ang ng mga po lang naman talaga yung ako siya kami tayo kayo sila ito yun diyan doon dun daw nga kasi pero
 kung nang wala meron sige pala muna ulit lahat nasa
 hai ki ke se ye yaar bhi toh nahi kya hoon hain mera meri tha thi aur koi kuch bahut
-abeg abi wetin dey oya sef una
-""".split())  # the function words of Taglish, Hinglish and Pidgin English posts (#NaDito, #DitoSa)
+abeg abi wetin dey oya sef una wey sha jare
+ko mo niya natin namin nila sa si ni kay raw din rin ba buti sobra grabe
+mi yuh seh dat dem nuh cyaan deh fi pon wid ting gwaan unu weh likkle
+lah leh lor meh sia liao hor
+ni hii hiyo kwa za sasa hapo bana
+""".split())  # the function words of Taglish, Hinglish, Pidgin, Patois, Singlish and Sheng posts (#NaDito, #DitoSa, #Seh)
 # Never alone, and delimiters of lowercase key phrases, but kept inside capitalised spans
 # ("Black Friday", "New York", "Great North Run").
 STOP_WORDS = FUNCTION_WORDS | frozenset("""
