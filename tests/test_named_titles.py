@@ -132,3 +132,9 @@ def test_a_work_a_death_post_names_is_no_tag_and_one_an_everyday_post_names_is()
     assert [r.words for r in grounder._finish(Prepared(pool(grief), grief, np.zeros(4)), set(), True).ranked] == ["Nan"]
     plain = "Nan never misses an episode of Coronation Street"
     assert "Coronation Street" in [r.words for r in grounder._finish(Prepared(pool(plain), plain, np.zeros(4)), set(), True).ranked]
+
+
+def test_a_title_of_ordinary_words_is_named_where_the_text_tells_of_an_episode_anywhere(titles_file):
+    post = "the bear really said 'what if a whole episode was just people being stressed in a kitchen' and honestly yes chef"
+    assert _names(post, titles_file) == ["The Bear"]
+    assert _names("the bear was huge and the whole trail went quiet", titles_file) == []

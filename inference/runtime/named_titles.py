@@ -9,7 +9,9 @@ A title is named where the post writes its words (or an alias: bg3) in a row, ca
 - it has two words or more, written with the title's capitals ("The Bear is back"), or
 - a word beside it says it is a work: season, episode, finale after it ("the bear season 3"); watching, binged, playing
   before it, where no word but a stop word follows ("started the bear on a whim", not "watching the bear cubs"); a title
-  of one ordinary word (Succession, Severance) needs such a word after it, or a binge or rewatch before it."""
+  of one ordinary word (Succession, Severance) needs such a word after it, or a binge or rewatch before it; one of two
+  words or more is named too where the text writes an episode, a finale or a trailer anywhere (ABOUT_A_WORK), or after
+  "season of" ("the last season of the bear")."""
 
 from __future__ import annotations
 
@@ -35,6 +37,9 @@ STRONG_BEFORE = frozenset("rewatch rewatched rewatching binge binged bingeing bi
 AFTER = frozenset("""season seasons episode episodes ep eps finale premiere dlc trailer spoilers spoiler soundtrack ost
 sequel remake reboot series show movie film book books game cast fandom album song songs tour concert lyrics s1 s2 s3
 s4 s5 s6 s7 s8 s9""".split())
+# the words of a text about a work, wherever it writes them: a title of two ordinary words or more is named beside any
+# ("the bear really said 'what if a whole episode was just people being stressed in a kitchen'")
+ABOUT_A_WORK = frozenset("episode episodes finale premiere trailer spoilers spoiler soundtrack dlc sequel".split())
 _WORD = re.compile(r"[\w'’]+|&")
 _SENTENCE_END = frozenset(".!?…\"“”(:;-")
 _LINE = re.compile(r"^([a-z][a-z -]*?):\s+(.+)$")
@@ -123,11 +128,12 @@ def named(text: str, path=TITLES_FILE) -> tuple[Named, ...]:
     table, longest = titles(path)
     words = words_of(text or "")
     lows = [word[0] for word in words]
+    about = not ABOUT_A_WORK.isdisjoint(lows)
     out, seen, i = [], set(), 0
     while i < len(words):
         for n in range(min(longest.get(lows[i], 0), len(words) - i), 0, -1):
             entry = table.get(tuple(lows[i:i + n]))
-            if entry and _names_it(entry, words, i, i + n):
+            if entry and _names_it(entry, words, i, i + n, about):
                 if entry[0].words not in seen:
                     out.append(Named(entry[0], i, i + n))
                     seen.add(entry[0].words)
@@ -137,20 +143,23 @@ def named(text: str, path=TITLES_FILE) -> tuple[Named, ...]:
     return tuple(out)
 
 
-def _names_it(entry: tuple[Title, tuple[str, ...], bool], words: list[tuple[str, str, bool]], start: int, end: int) -> bool:
+def _names_it(entry: tuple[Title, tuple[str, ...], bool], words: list[tuple[str, str, bool]], start: int, end: int,
+              about: bool = False) -> bool:
     _, written, distinct = entry
     if start and words[start - 1][2] and words[start][1][:1].isupper():
         return False  # a longer name that ends in the title: the Raiden Shogun, Ala Moana
     before = words[start - 1][0] if start else ""
     if before in PASSED and start > 1:  # "listening to taylor swift"
         before = words[start - 2][0]
+    if before == "of" and start > 1 and words[start - 2][0] in AFTER:  # "the last season of the bear"
+        return True
     after = words[end][0] if end < len(words) else ""
     if distinct:
         return True
     if end - start == 1:
         return after in AFTER or before in STRONG_BEFORE
     capitals = tuple(w[1] for w in words[start:end]) == written and any(w[:1].isupper() for w in written)
-    return capitals or after in AFTER or (before in BEFORE and (not after or after in STOP_WORDS))  # not "the bear cubs"
+    return capitals or about or after in AFTER or (before in BEFORE and (not after or after in STOP_WORDS))  # not "the bear cubs"
 
 
 def topics_named(text: str) -> list[str]:
