@@ -54,3 +54,16 @@ def test_the_word_lists_are_held_as_hashes_and_answer_as_a_set_and_a_dict_did():
     dictionary, _ = english_lists()
     assert "watching" in dictionary and "chicago" not in dictionary
     assert rarity("the") == 0.0 and rarity("qwzxv") == 1.0 and 0 < rarity("marmalade") < 1
+
+
+@pytest.mark.parametrize("text", ["ran Meg at Bala on sat, outrun was lovely", "sap ran like crazy after that cold snap",
+                                  "Ran the club's Britannia in memory of Geoff", "the quick sync ran til 5:40",
+                                  "ran my first triple peel in an actual game", "ran out of milk again"])
+def test_ran_is_no_run_where_someone_ran_something_else_or_something_else_ran(dictionary, text):
+    assert "running" not in activities(text, dictionary)
+
+
+@pytest.mark.parametrize("text", ["ran my first 10k without stopping", "i ran the whole 8 mins without stopping",
+                                  "Ran my first half marathon!", "ran along the canal this morning"])
+def test_ran_with_a_runs_measure_or_a_way_is_a_run(dictionary, text):
+    assert "running" in activities(text, dictionary)

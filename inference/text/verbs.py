@@ -23,6 +23,7 @@ IRREGULAR_VERBS = frozenset(IRREGULAR)
 # (#Meeting), shot (#Shooting), gave, left, lost...
 ACTIVITY_PASTS = frozenset("ran swam rode drove flew sang wrote taught built won slept froze".split())
 _WORD = re.compile(r"[a-z]+")
+_WRITTEN = re.compile(r"[A-Za-z]+")  # _WORD's words as the text writes them
 _SIMILE = frozenset({"like", "if", "though"})  # "like I swam", "as if we ran", "as though she flew"
 _SUBJECTS = frozenset({"i", "we", "you", "he", "she", "they", "someone"})
 _ONE_SYLLABLE_CVC = re.compile(r"[^aeiou]*[aeiou][^aeiouwxy]")  # run, swim, shop: the last letter doubles
@@ -78,16 +79,35 @@ def _bases(word: str, dictionary: Container[str]) -> list[str]:
     return [b for b in bases if b in dictionary]
 
 
+# "ran" tells of a run where a person ran (no "sap ran", "it ran til 5:40") and not someone or something they ran ("ran
+# Meg at Bala", a sheepdog; "ran the club's Britannia", a locomotive; "ran the B9TL back to the depot"), unless a run's
+# measure follows ("ran my first 10k", "ran the whole 8 minutes"); nor "ran out of", "ran into", "ran over"
+_RUNNERS = _SUBJECTS | frozenset("finally just actually also then and today literally".split())
+_NOT_A_RUN = frozenset("out into over late off away the a an my our his her their your this that".split())
+_A_RUN = re.compile(r"\d+k|\d+km|k|km|kms|miles?|mins?|minutes?|hours?|marathon|half|ultra|parkrun|race|laps?|hills?|"
+                    r"intervals|sprints|pb|whole|stopping")
+
+
+def _a_run(words: list[str], i: int, named: bool) -> bool:
+    """Whether the "ran" at words[i] tells of a run (see _RUNNERS); named: the word after it is capitalised ("ran Meg")."""
+    if i and words[i - 1] not in _RUNNERS:
+        return False
+    after = words[i + 1] if i + 1 < len(words) else ""
+    return (after not in _NOT_A_RUN and not named) or any(_A_RUN.fullmatch(w) for w in words[i + 2:i + 6])
+
+
 def activities(text: str, dictionary: Container[str]) -> list[str]:
     """The -ing forms of a text's past tenses, in order, each once: candidates for the activity a post
     tells of ("ran my first 10k" -> running, "biked to work" -> biking), not one it likens something to
     ("looking like I swam here"); the caller keeps those that are tags (a -ing word the text writes itself is
     a phrase of it already)."""
     found: dict[str, None] = {}
-    words = _WORD.findall(text.lower())
+    words, written = _WORD.findall(text.lower()), _WRITTEN.findall(text) if "ran" in text.lower() else []
     for i, word in enumerate(words):
         if i >= 2 and words[i - 2] in _SIMILE and words[i - 1] in _SUBJECTS:
             continue  # "arrived looking like I swam here": a likeness, not what the post did
+        if word == "ran" and not _a_run(words, i, i + 1 < len(written) and written[i + 1][:1].isupper()):
+            continue
         for base in _bases(word, dictionary):
             found.setdefault(gerund(base))
     return list(found)
