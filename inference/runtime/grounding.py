@@ -40,6 +40,7 @@ from inference.runtime.grounding_rules import (GENERIC_ALONE, add_activities, ad
     distinct_first, few_guesses, mark_post_words, other_script, past_the_floor, raise_drawn_phrases, says_little, says_nothing, unwritten)
 from inference.runtime.named_titles import add_titles
 from inference.runtime.ranking import Ranked
+from inference.runtime.safety_tone import add_condolence
 from inference.runtime.tag_ranker import TagRanker, features as tag_features, with_head
 from inference.runtime.tag_index import TagIndex
 from inference.runtime.topics import TopicTags
@@ -108,9 +109,8 @@ class Grounder:
         self.topics: TopicTags | None = None  # the language's topic tags (runtime/topics.py), or none
 
     def for_language(self, lang: str) -> "Grounder":
-        """This grounder for texts in another language: the vocabulary search and the names the text capitalises
-        (text/phrases.py `_names`), under English's loose-guess rules only, no dense neighbours; it shares this one's
-        vocabulary rows and vector cache (a request builds no table of its own)."""
+        """This grounder for texts in another language: the vocabulary search and the names the text capitalises (phrases.py
+        `_names`), under English's loose-guess rules only, no dense neighbours; it shares this one's rows and vector cache."""
         other = copy.copy(self)
         other.lang, other.dense, other.ranker, other.topics = lang, None, None, None
         return other
@@ -233,11 +233,9 @@ class Grounder:
                  + c.title_weight * entry.get("name", 0.0) + c.post_word_weight * entry.get("post_word", 0.0))
         return min(1.0, max(0.0, total / ((c.model_weight + c.relevance_weight + c.phrase_weight + c.dense_weight) or 1.0)))
 
-    def ground_batch(
-        self, ranked: list[list[Ranked]], posts: list[str], threads: list[Sequence[str]],
-        excluded: list[set[str]], blocklist: set[str] | frozenset[str], floors: Sequence[bool],
-        looked_up: LookedUp | None = None, phrases: list[list] | None = None,
-    ) -> list[Grounded]:
+    def ground_batch(self, ranked: list[list[Ranked]], posts: list[str], threads: list[Sequence[str]],
+                     excluded: list[set[str]], blocklist: set[str] | frozenset[str], floors: Sequence[bool],
+                     looked_up: LookedUp | None = None, phrases: list[list] | None = None) -> list[Grounded]:
         """Per request: its candidates re-scored, filtered and sorted (all of them, not cut to k).
         looked_up, phrases: `look_up` and `phrases` of the same requests, when the caller has them."""
         blocked = {tag_key(b) for b in blocklist}
@@ -319,6 +317,8 @@ class Grounder:
         kept, floored = [], False
         ctx = None if self.safety is None else self.safety.context_for(prepared.text, prepared.context, self.lang)  # grief
         quiet = self.safety is not None and self.safety.sombre(prepared.text, prepared.context, self.lang)
+        if mourning := quiet and self.safety.mourning(prepared.text, prepared.context, self.lang):
+            add_condolence(prepared.pool, self.lang, self.config.floor)  # a death the post tells of: #RIP (safety_tone.py)
         latin_post = self.lang == "en" and not other_script(prepared.text)  # its tags stay in Latin letters too
         for key, entry in prepared.pool.items():
             if (key in dropped or not key or says_little(entry, key, self.tag_count, self.lang)  # #Derek, #DogRefusing, #腿
@@ -327,8 +327,7 @@ class Grounder:
             past = past_the_floor(entry, prepared.pool, self.config.floor, self.config.names_past_floor, self.lang)
             below = floor and entry["relevance"] < self.config.floor and not past
             hushed = quiet and (entry.get("companion") or entry.get("beside") or self.safety.feeling(entry["words"])
-                                or ((names_a_quality(entry["words"]) or entry.get("work_named"))
-                                    and self.safety.mourning(prepared.text, prepared.context, self.lang)))
+                                or ((names_a_quality(entry["words"]) or entry.get("work_named")) and mourning))
             if (below and floored) or not self.allowed(entry, ctx) or hushed:
                 continue  # changes nothing for a tag under the floor once one has been floored
             if below or (floor and self._unsupported(entry, prepared.text)):

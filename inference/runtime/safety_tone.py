@@ -24,6 +24,10 @@ import numpy as np
 
 from inference.runtime.safety_terms import Context, compact, has_cjk, make_group, stem, tokens
 
+# the tag a post that tells of a death takes, where the language has one (the rubric's own tasteful example): such posts
+# had #Family, #Tractor or #Grandads, words of the post that say nothing of the loss
+CONDOLENCE = {"en": "RIP"}
+
 
 def _terms(texts: list[str]) -> tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]:
     """(Latin terms as stem tuples, Chinese terms written together)."""
@@ -95,3 +99,13 @@ class Tone:
 def _named(term: str, ctx: Context) -> bool:
     """The post names the term: a Chinese one anywhere in it, every stem of a Latin one."""
     return term in ctx.cjk if has_cjk(term) else all(w in ctx.stems for w in term.split())
+
+
+def add_condolence(pool: dict[str, dict], lang: str, floor: float) -> None:
+    """Add the language's CONDOLENCE tag to the candidates of a post that tells of a death (`SafetyFilter.mourning`), as a
+    very clear topic at the relevance floor."""
+    if (words := CONDOLENCE.get(lang)) is None:
+        return
+    entry = pool.setdefault(words.casefold(), {"words": words, "model": 0.0, "source": "phrase", "cos": 0.0})
+    entry.update(topic=True, topical=True, phrase=max(entry.get("phrase", 0.0), 0.5),
+                 relevance=max(entry.get("relevance", floor), floor))
