@@ -7,12 +7,14 @@ import pytest
 from inference.text.idioms import IDIOMS_FILE, InvalidIdioms, drop_idiom_words, idiom_keys, idiom_spans, plainly, read_idioms
 
 
+IDIOMS = ["# idioms", "thin ice = in trouble", "under the weather = unwell", "do {} justice = show how good it is",
+          "piece of cake = very easy", "on fire = doing brilliantly"]
+
+
 @pytest.fixture
 def idioms_file(tmp_path):
-    path = tmp_path / "idioms_en.txt"
-    path.write_text("# idioms\nthin ice = in trouble\nunder the weather = unwell\ndo {} justice = show how good it is\n"
-                    "piece of cake = very easy\non fire = doing brilliantly\n", encoding="utf-8")
-    return path
+    (tmp_path / "idioms_en.txt").write_text("\n".join(IDIOMS) + "\n", encoding="utf-8")
+    return tmp_path / "idioms_en.txt"
 
 
 @pytest.mark.parametrize("post, idiom", [

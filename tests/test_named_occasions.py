@@ -45,14 +45,13 @@ def test_the_grief_reader_alone_does_not_make_an_anniversary_a_grief_post():
     assert not safety.check("anniversary", safety.context_for(other, vector=[0.0], lang="en"), "en").allowed
 
 
-@pytest.mark.parametrize("post", ["my 5yo just told me very seriously she's 'not tired, my eyes are just heavy'",
-                                  "my 15 y/o asked me to drop him off a block away from school. so it begins",
-                                  "my 3 year old has decided she only eats food that is yellow"])
-def test_a_child_of_the_posters_doing_something_names_parenting(post):
-    assert occasions(post) == ["parenting"]
-
-
-@pytest.mark.parametrize("post", ["had to say goodbye to our 14 year old lab today", "Our 78 yo lead came back to win",
-                                  "my 2 year old laptop died"])
-def test_a_dog_an_old_teammate_or_a_laptop_of_an_age_is_no_parenting(post):
-    assert occasions(post) == []
+@pytest.mark.parametrize("post, parenting", [
+    ("my 5yo just told me very seriously she's 'not tired, my eyes are just heavy'", True),
+    ("my 15 y/o asked me to drop him off a block away from school. so it begins", True),
+    ("my 3 year old has decided she only eats food that is yellow", True),
+    ("had to say goodbye to our 14 year old lab today", False),  # a dog
+    ("Our 78 yo lead came back to win", False),  # a teammate
+    ("my 2 year old laptop died", False),
+])
+def test_a_child_of_the_posters_doing_something_names_parenting_and_a_dog_or_laptop_of_an_age_does_not(post, parenting):
+    assert ("parenting" in occasions(post)) is parenting

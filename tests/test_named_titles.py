@@ -67,15 +67,14 @@ def test_a_sensitive_title_is_not_added(titles_file):
     assert pool == {}
 
 
-def test_a_named_titles_topic_is_read(titles_file, monkeypatch):
+def test_a_named_titles_topic_is_read():
     assert topics_named("rewatching breaking bad, then elden ring all night") == ["tv shows", "gaming"]
 
 
-def test_a_line_without_a_topic_is_refused(tmp_path):
-    path = tmp_path / "titles_en.txt"
-    path.write_text("Baldur's Gate 3 | Elden Ring\n", encoding="utf-8")
-    with pytest.raises(InvalidTitles):
-        read_titles(path)
+def test_a_line_without_a_topic_is_refused_with_its_line_number(tmp_path):
+    (tmp_path / "titles_en.txt").write_text("# works\nBaldur's Gate 3 | Elden Ring\n", encoding="utf-8")
+    with pytest.raises(InvalidTitles, match=r"titles_en.txt:2: expected 'topic: Title"):
+        read_titles(tmp_path / "titles_en.txt")
 
 
 def test_the_shipped_list_reads_and_names_the_works_people_post_about():
