@@ -275,3 +275,9 @@ def test_a_verb_whose_first_character_ends_the_word_before_it_is_no_candidate():
 def test_a_made_up_word_holding_a_cantonese_particle_is_a_piece_of_a_clause():
     found = words_of("露台种嘅车厘茄终于红咗三粒，点知一个下昼俾雀仔食咗一粒")
     assert not any("俾" in w or "咗" in w or "嘅" in w for w in found)
+
+
+def test_a_sum_of_money_in_latin_letters_inside_chinese_is_no_name():
+    from inference.text.phrases import extract_phrases
+
+    assert [p.words for p in extract_phrases("Shopee 11.11 抢到 RM19.90 的 air fryer", [], "zh")] == ["shopee"]

@@ -322,7 +322,8 @@ def _english(text: str, embedded: bool = False) -> list[tuple[str, float, str]]:
 def _latin_in_chinese(text: str) -> list[tuple[str, float, str]]:
     """Product and brand names written in Latin letters inside Chinese text (iPhone, Mate60, NBA)."""
     found = _english(_CJK_RUN.sub("\n", text), embedded=True)
-    return [(words, base, kind) for words, base, kind in found if kind != "keyphrase" or re.search(r"\d", words)]
+    return [(words, base, kind) for words, base, kind in found
+            if (kind != "keyphrase" or re.search(r"\d", words)) and not _MONEY.fullmatch(words)]
 
 
 def _names(text: str) -> list[tuple[str, float, str]]:
@@ -340,6 +341,7 @@ def _names(text: str) -> list[tuple[str, float, str]]:
 
 
 _LETTER = re.compile(r"[^\W\d_]")
+_MONEY = re.compile(r"(?:rm|myr|sgd|hkd|hk|ntd|nt|rmb|usd|us|php|inr|rs|aud|cad|gbp|eur|jpy|krw|thb)\s?\d[\d.,]*k?")  # RM19.90
 
 
 def has_words(text: str) -> bool:
