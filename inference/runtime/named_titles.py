@@ -67,7 +67,6 @@ class Named:
     end: int
 
 
-@functools.lru_cache(maxsize=256)  # a request's text: `named`, then `add_titles`
 def words_of(text: str) -> tuple[tuple[str, str, bool], ...]:
     """(lower case without accents, as written, whether a name's capital: capitalised and not a sentence's first word)
     of each word of the text, apostrophes dropped, "&" read as "and"."""
@@ -88,6 +87,9 @@ def _folded(word: str) -> str:
         return "and"
     low = word.lower()
     return low if low.isascii() else "".join(c for c in unicodedata.normalize("NFKD", low) if not unicodedata.combining(c))
+
+
+_text_words = functools.lru_cache(maxsize=256)(words_of)  # a request's text, read by `named`, then by `add_titles`
 
 
 def read_titles(path=TITLES_FILE) -> dict[tuple[str, ...], tuple[Title, tuple[str, ...], bool]]:
@@ -126,7 +128,7 @@ def titles(path=TITLES_FILE) -> tuple[dict, dict[str, int]]:
 def named(text: str, path=TITLES_FILE) -> tuple[Named, ...]:
     """The titles the text names (see the module docstring), each once, the longest at a place first."""
     table, longest = titles(path)
-    words = words_of(text or "")
+    words = _text_words(text or "")
     lows = [word[0] for word in words]
     about = not ABOUT_A_WORK.isdisjoint(lows)
     out, seen, i = [], set(), 0
@@ -169,13 +171,13 @@ def topics_named(text: str) -> list[str]:
 
 def add_titles(pool: dict[str, dict], text: str, sensitive=lambda words: False, path=TITLES_FILE) -> None:
     """Add each title the text names as a candidate taken from the post at TITLE_SCORE that stands past the floor
-    ("work_named": none under a sombre post, grounding.Grounder.eligible), and
+    ("work_named": none under a post that tells of a death, grounding.Grounder.eligible), and
     drop the pieces of it the pool holds: a run of the text's words that cuts the title (#Bear under "the bear season 3",
     #BearSeason, #Baldurs, #BaldursGate under "baldurs gate 3"); no title that is `sensitive`."""
     found = [n for n in named(text, path) if not sensitive(n.title.words)]
     if not found:
         return
-    words = words_of(text)
+    words = _text_words(text)
     pieces: set[str] = set()
     for n in found:
         for i in range(max(0, n.start - PIECE_WORDS + 1), n.end):
@@ -183,11 +185,12 @@ def add_titles(pool: dict[str, dict], text: str, sensitive=lambda words: False, 
                 if i > n.start or j < n.end:  # it cuts the title (#TheOfficeUK holds it whole)
                     pieces.add(_plain(" ".join(word[0] for word in words[i:j])))
     titled = {variant_key(n.title.words) for n in found}
-    for key in [k for k, e in pool.items() if _plain(e["words"]) in pieces and variant_key(e["words"]) not in titled]:
+    plain = {k: _plain(e["words"]) for k, e in pool.items()}
+    for key in [k for k, e in pool.items() if plain[k] in pieces and variant_key(e["words"]) not in titled]:
         if not pool[key].get("topical"):  # a topic's own tag stays
             del pool[key]
     for n in found:  # the post's own spelling where the pool holds it (#Pokémon, #Shōgun)
-        key, words = next(((k, e["words"]) for k, e in pool.items() if _plain(e["words"]) == _plain(n.title.words)),
+        key, words = next(((k, e["words"]) for k, e in pool.items() if plain.get(k) == _plain(n.title.words)),
                           (tag_key(n.title.words), n.title.words))
         _from_the_post(pool, key, words, TITLE_SCORE)
         pool[key].update(topic=True, topical=True, work_named=True, name=max(pool[key].get("name", 0.0), TITLE_SCORE))

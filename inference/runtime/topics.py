@@ -263,9 +263,9 @@ class TopicTags:
         """The topics of each row of contexts [B, D] as (tag words, very clear) pairs: the one `chosen`
         topic (very clear too at RAISED), a topic whose cue the text writes as a name (`named_in`: "Baby Reindeer",
         "Stardew Valley", very clear), an occasion it names in a set phrase (runtime/named_occasions.py: "6 years today with
-        this goofball", #Anniversary, very clear), the topic of a work it names where none read is very clear
-        (runtime/named_titles.py: "started the bear", #TVShows; very clear where none was read; a Bluey costume at
-        Halloween is no #TVShows), and where the language has a judged gate (runtime/topic_gate.py), the others
+        this goofball", #Anniversary, very clear), the topic of a work it names where no topic read is very clear
+        (runtime/named_titles.py: "started the bear", #TVShows; very clear where none was read at all; a Bluey costume at
+        Halloween, read as one, is no #TVShows), and where the language has a judged gate (runtime/topic_gate.py), the others
         of the nearest whose probability is the language's JOIN or more (very clear), TOPICS_A_POST at most; a topic that
         needs its words (`read_needs`) only where the text writes one of them."""
         if len(self.words) < 2:

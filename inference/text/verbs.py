@@ -81,10 +81,10 @@ def _bases(word: str, dictionary: Container[str]) -> list[str]:
 
 # "ran" tells of a run where a person ran (no "sap ran", "it ran til 5:40") and not someone or something they ran ("ran
 # Meg at Bala", a sheepdog; "ran the club's Britannia", a locomotive; "ran the B9TL back to the depot"), unless a run's
-# measure follows ("ran my first 10k", "ran the whole 8 minutes"); nor "ran out of", "ran into", "ran over"
+# measure follows ("ran my first 10k", read as "k"; "ran the whole 8 minutes"); nor "ran out of", "ran into", "ran over"
 _RUNNERS = _SUBJECTS | frozenset("finally just actually also then and today literally".split())
 _NOT_A_RUN = frozenset("out into over late off away the a an my our his her their your this that".split())
-_A_RUN = re.compile(r"\d+k|\d+km|k|km|kms|miles?|mins?|minutes?|hours?|marathon|half|ultra|parkrun|race|laps?|hills?|"
+_A_RUN = re.compile(r"k|km|kms|miles?|mins?|minutes?|hours?|marathon|half|ultra|parkrun|race|laps?|hills?|"
                     r"intervals|sprints|pb|whole|stopping")
 
 
