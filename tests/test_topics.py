@@ -439,7 +439,14 @@ def test_a_possessive_or_a_verbs_d_writes_its_word_and_a_cue_with_one_is_still_w
     assert writes("a large Domino’s on the way", ("domino's",))  # a curly apostrophe is a straight one
     assert writes("mum’s hair", ("mum",)) and writes("who's gonna carry the boats", ("who's gonna carry the boats",))
     assert writes("a nano that's been DNF'd six times", ("dnf",))  # a verb's 'd too
-    assert not writes("the junipers are dry", ("juniper",))
+    assert not writes("the players are tired", ("player",))  # no 's cut from a plain plural
+
+
+def test_a_cue_of_one_word_is_written_in_its_plural_where_the_plural_is_a_rare_word():
+    assert writes("harvested my KTB hives", ("hive",)) and writes("two colonies absconded", ("colony",))
+    assert writes("41 QSOs on 20m", ("qso",)) and writes("hand cut dovetails", ("dovetail",))
+    assert not writes("the nurses were amazing", ("nurse",))  # an everyday plural
+    assert not writes("11 degrees at the lido", ("degree",)) and not writes("off it goes", ("goe",))
 
 
 def test_latin_words_written_against_chinese_characters_are_words_of_their_own():

@@ -26,9 +26,20 @@ Matcher = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]  # (Latin ter
 def matcher(terms: tuple[str, ...]) -> Matcher:
     """Terms made ready for `written`: a Latin one padded as whole words, a Chinese one of two characters or more,
     and a Latin one of two content words or more also in its `loose_words` (put up shelves: putting up shelves)."""
-    latin = tuple(f" {_plain(t).strip()} " for t in terms if t.isascii())
+    latin = tuple(f" {w} " for t in terms if t.isascii() for w in _with_plural(_plain(t).strip()))
     loose = tuple(loose_words(t) for t in latin if sum(w not in _NO_CONTENT for w in t.split()) >= 2)
     return latin, tuple(t for t in terms if not t.isascii() and (len(t) >= 2 or is_emoji(t))), loose
+
+
+def _with_plural(term: str) -> tuple[str, ...]:
+    """A term, and its plural where it is one word of letters whose plural is as rare as RARE_PLURAL: a cue of one word
+    is written in either number ("my KTB hives", "41 QSOs", "dovetails"), but "nurses", "degrees" and "goes" (of the
+    skater's GOE) are everyday words that name no topic."""
+    if " " in term or not term.isalpha() or len(term) < 3 or term.endswith("s"):
+        return (term,)
+    plural = term[:-1] + "ies" if term.endswith("y") and term[-2] not in "aeiou" else \
+        term + ("es" if term.endswith(("x", "ch", "sh", "z")) else "s")
+    return (term, plural) if rarity(plural) >= RARE_PLURAL else (term,)
 
 
 def padded_words(text: str, bare: bool = False) -> str:
@@ -115,6 +126,7 @@ RARE_NAME = 0.9  # a cue of one word counts as a name this rare (phrases.rarity:
 # a Chinese cue word this rare (jieba's IDF; one its dictionary lacks is rarer) counts toward topics.CUE_TOPIC: 打投, 吧唧,
 # 老班章, 盒装本; not 楼下 (8.0), 物业 (6.7), 敲门 (8.4), which posts about anything write
 ZH_CUE_IDF = 9.0
+RARE_PLURAL = 0.5  # a cue of one word is also written in its plural this rare (`_with_plural`; phrases.rarity)
 RARE_CUE = 0.99  # a cue of one word this rare names its topic in any case (mispunched, anagrind: outside the web's top 200k)
 ZH_NAMED_CHARS = 5  # a Chinese cue this long names one thing (半程马拉松, 图书馆占座; 凌晨三点 is any night)
 _SMALL_WORDS = frozenset("of the and a an in on at to for by &".split())  # a name's words that stay lower case
