@@ -37,6 +37,16 @@ def test_a_post_that_tells_of_a_death_takes_rip_among_its_first_tags(grounder):
     assert set(_tags(grounder, "Dad passed away peacefully this morning. He taught me to fish.")) == {"RIP", "Dad"}
 
 
+def test_a_death_told_in_everyday_words_takes_rip_too(grounder):
+    assert "RIP" in _tags(grounder, "We lost my dad on Tuesday. He never missed one of my softball games.")
+
+
+def test_a_loss_that_is_no_death_takes_no_rip(grounder):
+    assert "RIP" not in _tags(grounder, "lost my dad's watch at the fair, gutted")
+    tone = grounder.safety.lexicon.tone
+    assert tone.tells_a_death("our nan passed last night") and not tone.tells_a_death("my sister passed her test")
+
+
 def test_a_post_that_tells_of_no_death_or_names_an_anniversary_takes_no_rip(grounder):
     assert "RIP" not in _tags(grounder, "Dad taught me to fish this morning, best day")
     assert "RIP" not in _tags(grounder, "5 years today with this man. the tamagotchi he got me died already, rip")

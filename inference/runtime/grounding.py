@@ -292,7 +292,7 @@ class Grounder:
     def allowed(self, entry: dict, ctx) -> bool:
         """The safety filter's verdict on one candidate (ctx: the request's safety context, `eligible`)."""
         # the post's own words decide (safety.py), never an encoder's closeness: it admitted #Hurricane on a storm
-        return self.safety is None or self.safety.check(entry["words"], ctx, self.lang).allowed
+        return self.safety is None or entry.get("told_death", False) or self.safety.check(entry["words"], ctx, self.lang).allowed
 
     def _unsupported(self, entry: dict, text: str) -> bool:
         """A tag the post did not give (model or vocabulary) that names someone or something the post never mentions
@@ -318,7 +318,7 @@ class Grounder:
         ctx = None if self.safety is None else self.safety.context_for(prepared.text, prepared.context, self.lang)  # grief
         quiet = self.safety is not None and self.safety.sombre(prepared.text, prepared.context, self.lang)
         if mourning := quiet and self.safety.mourning(prepared.text, prepared.context, self.lang):
-            add_condolence(prepared.pool, self.lang, self.config.floor)  # a death the post tells of: #RIP (safety_tone.py)
+            add_condolence(prepared.pool, self.lang, self.config.floor, self.safety.lexicon.tone.tells_a_death(prepared.text))
         latin_post = self.lang == "en" and not other_script(prepared.text)  # its tags stay in Latin letters too
         for key, entry in prepared.pool.items():
             if (key in dropped or not key or says_little(entry, key, self.tag_count, self.lang)  # #Derek, #DogRefusing, #腿

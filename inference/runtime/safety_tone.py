@@ -20,6 +20,8 @@ on labelled everyday posts):
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from inference.runtime.safety_terms import Context, compact, has_cjk, make_group, stem, tokens
@@ -68,9 +70,18 @@ class Tone:
         self.cheerful = _terms([t for ts in data.get("cheerful", {}).values() for t in ts])
         self.occasions = _terms([t for ts in data.get("occasions", {}).values() for t in ts])
         self.holidays = _terms([t for ts in data.get("holidays", {}).values() for t in ts])
+        kin = sorted({t.split()[1] for t in data.get("grief_cues", {}).get("en", ()) if re.fullmatch(r"lost \w+", t)})
+        # "we lost my dad on Tuesday", "mum passed last night": a death told in words no death group holds (`tells_a_death`)
+        self.kin_death = re.compile(rf"\blost (?:my|our) (?:\w+ )?(?:{'|'.join(kin)})\b(?!'s)|\b(?:my|our) (?:{'|'.join(kin)}) "
+                                    r"passed\b(?! (?:the|my|his|her|their|a|an|it|all)\b)", re.IGNORECASE) if kin else None
         lost = [t for ts in data.get("job_loss_cues", {}).values() for t in ts]
         self.job_loss = make_group("tone:job_loss", "job loss", "contextual", False, lost)
         self.new_start = _terms([t for ts in data.get("new_start", {}).values() for t in ts])
+
+    def tells_a_death(self, text: str) -> bool:
+        """The text tells of a kin's or a pet's death in everyday words ("we lost my dad on Tuesday", "our nan passed last
+        night"; not "lost my dad's watch", "my sister passed her test")."""
+        return self.kin_death is not None and self.kin_death.search(text.replace("\u2019", "'")) is not None
 
     def unnamed_holiday(self, tag_words: str, ctx: Context) -> str | None:
         """The day of the calendar a tag names (`tone.holidays`: #HappyMothersDay, #中秋快乐) that the post
@@ -101,11 +112,12 @@ def _named(term: str, ctx: Context) -> bool:
     return term in ctx.cjk if has_cjk(term) else all(w in ctx.stems for w in term.split())
 
 
-def add_condolence(pool: dict[str, dict], lang: str, floor: float) -> None:
+def add_condolence(pool: dict[str, dict], lang: str, floor: float, told: bool = False) -> None:
     """Add the language's CONDOLENCE tag to the candidates of a post that tells of a death (`SafetyFilter.mourning`), as a
-    very clear topic at the relevance floor."""
+    very clear topic at the relevance floor; told: the post tells it in everyday words (`Tone.tells_a_death`), which stand
+    for the death category's own ("we lost my dad on Tuesday": `grounding.Grounder.allowed`)."""
     if (words := CONDOLENCE.get(lang)) is None:
         return
     entry = pool.setdefault(words.casefold(), {"words": words, "model": 0.0, "source": "phrase", "cos": 0.0})
-    entry.update(topic=True, topical=True, phrase=max(entry.get("phrase", 0.0), 0.5),
+    entry.update(topic=True, topical=True, phrase=max(entry.get("phrase", 0.0), 0.5), told_death=told,
                  relevance=max(entry.get("relevance", floor), floor))
