@@ -330,14 +330,14 @@ class TopicTags:
         return any(f" {c} " in padded for c in self._rare[j])
 
     def _cue_topic(self, j: int, count: int, text: str, read: tuple[str, str], cosine: float = 1.0) -> bool:
-        """The text writes CUE_TOPIC or more of topic j's cue words, spellings of one counted once (hole-in-the-wall and
-        hole in the wall, walmart and walmart+, parallel park and parallel parking), and its raw cosine with the topic is
-        CUE_TOPIC_COSINE or more."""
+        """The text writes CUE_TOPIC or more of topic j's cue words, spellings or forms of one counted once (hole-in-the-wall
+        and hole in the wall, walmart and walmart+, parallel park and parallel parking, run club and running club), and its
+        raw cosine with the topic is CUE_TOPIC_COSINE or more."""
         if self.cue_topic is None or count < self.cue_topic or cosine < self.cue_topic_cosine:
             return False
         keys: list[str] = []
         for cue in self.cues[j]:
-            key = _NOT_ALNUM.sub("", cue.lower())
+            key = _NOT_ALNUM.sub("", loose_words(padded_words(cue)))  # "ran the club's": "run club" once, not "running club" too
             if (written(matcher((cue,)), text, *read) and counts_toward_topic(cue)
                     and not any(_one_cue(key, other) for other in keys)):
                 keys.append(key)
