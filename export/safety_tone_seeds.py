@@ -18,7 +18,10 @@ _IMPLICIT_GRIEF_EN = (
     + [f"since {k} passed" for k in _KIN_EN] + [f"put {p} down" for p in _PETS_EN] + [f"lost {p}" for p in _PETS_EN]
     + [f"buried {k}" for k in _KIN_EN] + ["laid to rest", "burial", "memorial service", "celebration of life"]
     + ["hospice", "empty chair", "gone too soon", "forever in our hearts", "until we meet again",
-       "gone but not forgotten", "miss you every day"])
+       "gone but not forgotten", "miss you every day"]
+    # "had to say goodbye to Biscuit this morning. 14 years": a pet's or a person's death in the words people post it in (the
+    # grief reader must read it too: not "said goodbye to summer"; not "come say goodbye" to a shop that closes)
+    + ["said goodbye", "had to say goodbye"])
 # a pregnancy lost in everyday words: a grief post, and one whose words alone make it sombre (the worry cues:
 # runtime/safety.py `SafetyFilter.sombre`), so no topic's companion (#PuppyLove under "we lost our little one at 10 weeks
 # ... just send dog photos")

@@ -41,6 +41,10 @@ def test_a_death_told_in_everyday_words_takes_rip_too(grounder):
     assert "RIP" in _tags(grounder, "We lost my dad on Tuesday. He never missed one of my softball games.")
 
 
+def test_a_pet_said_goodbye_to_takes_rip(grounder):
+    assert "RIP" in _tags(grounder, "Had to say goodbye to Biscuit this morning. Fifteen years of being the best boy.")
+
+
 def test_a_loss_that_is_no_death_takes_no_rip(grounder):
     assert "RIP" not in _tags(grounder, "lost my dad's watch at the fair, gutted")
     tone = grounder.safety.lexicon.tone

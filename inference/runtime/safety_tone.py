@@ -73,14 +73,16 @@ class Tone:
         kin = sorted({t.split()[1] for t in data.get("grief_cues", {}).get("en", ()) if re.fullmatch(r"lost \w+", t)})
         # "we lost my dad on Tuesday", "mum passed last night": a death told in words no death group holds (`tells_a_death`)
         self.kin_death = re.compile(rf"\blost (?:my|our) (?:\w+ )?(?:{'|'.join(kin)})\b(?!'s)|\b(?:my|our) (?:{'|'.join(kin)}) "
-                                    r"passed\b(?! (?:the|my|his|her|their|a|an|it|all)\b)", re.IGNORECASE) if kin else None
+                                    r"passed\b(?! (?:the|my|his|her|their|a|an|it|all)\b)|\b(?:said|had to say) goodbye to\b",
+                                    re.IGNORECASE) if kin else None
         lost = [t for ts in data.get("job_loss_cues", {}).values() for t in ts]
         self.job_loss = make_group("tone:job_loss", "job loss", "contextual", False, lost)
         self.new_start = _terms([t for ts in data.get("new_start", {}).values() for t in ts])
 
     def tells_a_death(self, text: str) -> bool:
         """The text tells of a kin's or a pet's death in everyday words ("we lost my dad on Tuesday", "our nan passed last
-        night"; not "lost my dad's watch", "my sister passed her test")."""
+        night", "had to say goodbye to Biscuit"; not "lost my dad's watch", "my sister passed her test"): read only where
+        the post is mourned (`SafetyFilter.mourning`), which the grief reader must agree to."""
         return self.kin_death is not None and self.kin_death.search(text.replace("\u2019", "'")) is not None
 
     def unnamed_holiday(self, tag_words: str, ctx: Context) -> str | None:
