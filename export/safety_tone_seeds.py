@@ -32,7 +32,8 @@ _PREGNANCY_LOSS_ZH = ["流产", "胎停", "小产", "没保住", "胎心没了",
 # junction, twice in two typical feeds)
 _ACCIDENT_EN = ["car crash", "ambulance", "collision"]  # (a cue of several words is read as its words anywhere in the post)
 _ACCIDENT_ZH = ["车祸", "被撞", "撞倒", "刮倒", "救护车", "追尾", "出事故", "交通事故"]
-_KIN_ZH = "外婆 外公 奶奶 爷爷 姥姥 姥爷 爸爸 妈妈 父亲 母亲 老爸 老妈 狗狗 猫咪 哥哥 姐姐 弟弟 妹妹 老公 老婆".split()
+# (阿公, 阿嬷, 阿嫲, 阿婆, 阿爷, 嫲嫲: the grandparents of Taiwan, Hong Kong and the south: "阿公今天早上走了")
+_KIN_ZH = "外婆 外公 奶奶 爷爷 姥姥 姥爷 阿公 阿嬷 阿嫲 阿婆 阿爷 嫲嫲 爸爸 妈妈 父亲 母亲 老爸 老妈 狗狗 猫咪 哥哥 姐姐 弟弟 妹妹 老公 老婆".split()
 TONE = {
     "grief_cues": {
         "en": ["passed away", "died", "dies", "death", "funeral", "rip", "rest in peace", "grief", "grieving",
