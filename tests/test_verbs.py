@@ -31,6 +31,13 @@ def test_a_past_tense_in_a_likeness_names_no_activity(dictionary):
     assert "biking" in activities("biked to work in the rain, arrived looking like I swam here", dictionary)
 
 
+def test_someone_elses_doing_names_no_activity_of_the_post(dictionary):
+    assert activities("rang tonight for Margaret, who taught half this band", dictionary) == []
+    assert activities("he taught me to handle a bell", dictionary) == []
+    assert activities("dad drove me to school", dictionary) == []
+    assert activities("taught my first class today", dictionary) == ["teaching"]
+
+
 def test_an_irregular_past_that_names_no_activity_gives_none(dictionary):
     assert not {"breaking", "meeting", "shooting"} & set(activities("broke my phone, met a friend, shot a 94", dictionary))
 

@@ -108,6 +108,8 @@ def activities(text: str, dictionary: Container[str]) -> list[str]:
             continue  # "arrived looking like I swam here": a likeness, not what the post did
         if word == "ran" and not _a_run(words, i, i + 1 < len(written) and written[i + 1][:1].isupper()):
             continue
+        if (i and words[i - 1] == "who") or words[i + 1:i + 2] in (["me"], ["us"]):
+            continue  # someone else's doing: "Margaret, who taught half this band", "he taught me to ring"
         for base in _bases(word, dictionary):
             found.setdefault(gerund(base))
     return list(found)
