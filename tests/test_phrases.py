@@ -96,6 +96,8 @@ def test_posts_of_only_emoji_or_links_give_nothing(post):
      ["power outage", "brooklyn", "con edison"], ["after", "6"]),
     ("So proud of my daughter, she graduated from UCLA today!!", ["ucla"], ["so", "today", "graduated"]),
     ("WATCHING THE SUPER BOWL WITH THE FAMILY TONIGHT", ["super bowl"], ["watching", "tonight", "the"]),
+    ("Chur to the All Blacks for making me yell at the telly", ["all blacks"], ["blacks"]),  # a name's own first word
+    ("Ran the Tryweryn at 10 cumecs", ["tryweryn"], ["the tryweryn"]),
 ])
 def test_english_posts_from_other_domains(post, present, absent):
     found = words_of(post)

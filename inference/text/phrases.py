@@ -189,8 +189,8 @@ def _words(tokens: Sequence[_Token], titled: bool = False) -> str:
 
 
 def _trim(span: list[_Token]) -> list[_Token]:
-    """Function words off a span's ends, but a title's own: The Last of Us (not I, LOL, sentence-initial The)."""
-    while span and span[0].lower in _TRIMMED and (span[0].initial or span[0].text != "The"):
+    """Function words off a span's ends, but a name's own inside a sentence (The Last of Us, the All Blacks; not I, LOL)."""
+    while span and span[0].lower in _TRIMMED and (span[0].initial or len(span) < 2 or not span[0].text.istitle()):
         span = span[1:]
     while span and span[-1].lower in _TRIMMED and (not span[-1].cap or span[-1].text.isupper()):
         span = span[:-1]
