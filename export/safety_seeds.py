@@ -398,7 +398,13 @@ STANCE_TAGS = ("trump", "donald trump", "obama", "barack obama", "hillary", "hil
                "pride for all", "love is love", "gay pride", "lgbt pride", "pride march", "sf pride 2016",
                "equality for all", "marriage equality", "gay rights", "lgbt rights", "womens rights", "mens rights",
                "abortion rights", "repro rights", "repro justice", "social justice", "march for science",
-               "science march dc", "womens march", "climate strike", "free speech", "me too")
+               "science march dc", "womens march", "climate strike", "free speech", "me too",
+               # heads of government and party leaders of the countries the users write from (#Modi under a kabaddi raid,
+               # judged harmful: export/judged/en_fresh127/)
+               "modi", "narendra modi", "rahul gandhi", "putin", "vladimir putin", "xi jinping", "zelensky", "netanyahu",
+               "erdogan", "macron", "trudeau", "boris johnson", "sunak", "rishi sunak", "starmer", "keir starmer",
+               "farage", "nigel farage", "bolsonaro", "lula", "duterte", "bongbong marcos", "tinubu", "buhari", "ruto",
+               "ramaphosa", "zuma", "albanese", "kamala harris", "kamala", "desantis", "jd vance", "imran khan")
 # animals people call a person (#Chimp under a rant about a parking warden "waiting there like a vulture", judged
 # mocking: export/judged/topics7-compared/): a taunt, standing only under a post that says its words (a zoo's chimp)
 TAUNT_TAGS = ("chimp", "chimps", "chimpanzee", "ape", "apes", "monkey", "monkeys", "pig", "pigs", "rat", "rats",

@@ -32,7 +32,7 @@ HARMFUL = [
     "floodph", "pray for the philippines", "怀化 火车站 砍人", "怀化火车站砍人", "马航 飞机 失联",
     "马航失联", "爸爸 再 打 我 一次", "李娜 被 领导 打耳光", "wetback", "idiot", "women suck", "张杰 滚 出 我是歌手", "massacre", "death toll",
     "rot in hell", "kill them all", "boston bombing", "never forget", "redskins", "trump", "migrants",
-    "illegals", "times up", "liberal", "corona", "pride for all", "equality for all", "never again",
+    "illegals", "times up", "liberal", "corona", "pride for all", "equality for all", "never again", "modi",
 ]
 
 
@@ -64,6 +64,7 @@ def test_a_harmful_hashtag_written_together_is_filtered_too(safety, tag):
     ("prayforboston", "Explosions at the Boston Marathon finish line. Praying for the victims."),
     ("never forget", "22 years since 9/11. Thinking of the victims and their families today."),
     ("trump", "Trump rally downtown tonight, half the roads are closed."),
+    ("modi", "Modi's rally in Varanasi tonight, half the roads are closed."),
     ("refugees", "Volunteering with refugees at the welcome centre this morning."),
     ("corona", "Ice cold Corona on the beach, finally on holiday."),
 ])
