@@ -11,6 +11,7 @@ from inference.runtime.grounding import GroundingConfig, Grounder, Prepared
 from inference.runtime.grounding_rules import (POST_PHRASE, clear_topic_placed, demote_loose_guesses, distinct_first, is_loose_guess,
                                                loose_centroid, mark_post_words, post_phrases_under_floor, raise_drawn_phrases, says_nothing,
                                                listed_name, past_the_floor, unwritten, unwritten_overlap, unwritten_saying)
+from inference.runtime.unwritten import unwritten_title
 from inference.runtime.ranking import Ranked
 from inference.text.tags import variant_key
 from inference.runtime.tag_index import TagIndex
@@ -250,3 +251,10 @@ def test_a_centroids_tag_sharing_no_word_with_an_english_post_is_unwritten_and_o
     assert not loose_centroid({"words": "happy diwali", "source": "centroid"}, "diwali lights are up on our street", "en")
     assert not loose_centroid({"words": "science", "source": "phrase"}, bonsai, "en")  # the post's own phrases stand
     assert not loose_centroid({"words": "科学", "source": "centroid"}, "今天去公园", "zh")  # English only
+
+
+def test_a_the_title_of_one_word_stands_only_where_the_post_writes_it_with_its_the():
+    assert unwritten_title("The Voice", "Fontaines D.C. at Brixton last night. lost my voice", "en")
+    assert unwritten_title("The Strip", "monday. again.", "en")
+    assert not unwritten_title("The Voice", "watching the voice finale tonight", "en")
+    assert not unwritten_title("The Eras Tour", "eras tour movie tonight", "en")  # of two words or more: not this rule

@@ -29,6 +29,8 @@ from inference.text.tags import LINK_OR_MENTION, tag_key, variant_key
 from inference.text.phrases import FRAGMENT_WORDS, STOP_WORDS, collocation, english_lists, jieba_tables, rarity
 from inference.text.phrases_zh import known_words
 from inference.text.verbs import activities, verb_like
+from inference.runtime.unwritten import (SENTENCE_FUNCTION_WORDS, SENTENCE_WORDS, loose_centroid, unwritten,  # noqa: F401
+                                       unwritten_overlap, unwritten_saying, words_of as _words)
 
 # the encoder's own proposals: the vocabulary's nearest tags and the nearest training posts' votes (the
 # model's list is left in its place: demoting its guesses too, with the post words, cost en dev with the
@@ -91,14 +93,6 @@ def _s_form(word: str, dictionary) -> bool:
     if len(word) < 4 or not word.endswith("s") or word.endswith(("ss", "ics")) or word in _NOT_PLURAL:
         return False
     return any(word[:-cut] + add in dictionary for cut, add in ((1, ""), (2, ""), (3, "y")) if word.endswith(("s", "es", "ies")[cut - 1]))
-
-
-_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-
-
-def _words(text: str) -> list[str]:
-    """The text's lowercase words, in order."""
-    return _WORD.findall(text.lower())
 
 
 def mark_post_words(pool: dict[str, dict], text: str, tag_count, skipped: frozenset[str]) -> None:
@@ -244,39 +238,6 @@ def _empty(word: str) -> bool:
     return word in EMPTY_WORDS or re.sub(r"(.)\1+", r"\1", word) in EMPTY_WORDS or bool(_LAUGH.fullmatch(word))
 
 
-# a tag that is a sentence or a saying (#SheIsTheFirst, #MayTheFourthBeWithYou, #ILoveMyJob: three words or more, two
-# of them function words) stands under the floor only where the post writes it: judges found 17 of the 217 shown
-# usable (export/judged/en_labels*.jsonl), most of those the post's own words ("asking for a friend")
-SENTENCE_WORDS, SENTENCE_FUNCTION_WORDS = 3, 2
-ZH_SAYING_CHARS = 4
-_SAYING_ZH = re.compile("[我你咱了吗吧呢把被不]")  # a person speaking, or a clause: 把姐姐煮了, 明天妈妈不在
-
-
-def unwritten_saying(words: str, text: str, lang: str = "en") -> bool:
-    """A tag of SENTENCE_WORDS or more, SENTENCE_FUNCTION_WORDS of them function words, that the text does not
-    write word for word; in Chinese, a tag of ZH_SAYING_CHARS or more that speaks as 我, 你 or 咱 (the old Weibo
-    trends #我觉得我室友喜欢我, #我的相亲对象是极品, #我们结婚了 under a friend's wedding) or is a clause (a particle,
-    把, 被 or 不: #把姐姐煮了, #明天妈妈不在 under a child's first words) that the text does not write; in English, a cheer
-    too (#GoHawks under a hawk taking a fancier's pigeons, #GoForGold under a game's gold rank), but #GoPro or a "Go Pies"."""
-    if lang == "zh":
-        chars = "".join(words.split())
-        return len(chars) >= ZH_SAYING_CHARS and bool(_SAYING_ZH.search(chars)) and chars not in "".join(text.split())
-    mine = _words(words)
-    if len(mine) >= 2 and mine[0] == "go":
-        said = _words(text)
-        return f" {' '.join(mine)} " not in f" {' '.join(said)} " and "".join(mine) not in said
-    if len(mine) < SENTENCE_WORDS or sum(w in FUNCTION_WORDS for w in mine) < SENTENCE_FUNCTION_WORDS:
-        return False
-    return f" {' '.join(mine)} " not in f" {' '.join(_words(text))} "
-
-
-def unwritten_overlap(entry: dict, text: str, lang: str) -> bool:
-    """A Chinese tag the lexicon proposed for sharing a word with the text (source "overlap") that the text does not
-    write whole: an old Weibo trend that shares one word with it (#走廊医生 under a night on a hospital corridor,
-    #下班分享 under working late, #玻璃鞋 under cleaning the windows, #太平轮 under 太平歌词)."""
-    return lang == "zh" and entry["source"] == "overlap" and "".join(entry["words"].split()) not in "".join(text.split())
-
-
 def other_script(chars: str) -> bool:
     """Whether the text holds a letter outside the Latin script: an English post's tag that does (#생일, #ساندي
     from the vocabulary) stands only under a post that writes another script itself (a Russian tweet, a
@@ -298,19 +259,6 @@ def demote_loose_guesses(kept: list, text: str, guess_relevance: float) -> list:
         return kept
     loose = [is_loose_guess(entry, text, guess_relevance) for _, entry in kept]
     return [p for p, weak in zip(kept, loose) if not weak] + [p for p, weak in zip(kept, loose) if weak]
-
-
-def loose_centroid(entry: dict, text: str, lang: str) -> bool:
-    """An English tag only the retrieval centroids proposed that shares no content word with the text: a broad tag's
-    centroid of training posts sits near many long posts it has nothing to do with (#Science under a trident maple's
-    back-budding, a keyboard's lubed switches, a quarter peal; #Love), while #HappyDiwali and #Books come with their words."""
-    return lang == "en" and entry["source"] == "centroid" and content_overlap(entry["words"], text, "en")[0] == 0
-
-
-def unwritten(entry: dict, text: str, lang: str) -> bool:
-    """A saying or a Chinese lexicon tag the text does not write whole, or a `loose_centroid`."""
-    words = entry["words"]
-    return unwritten_saying(words, text, lang) or unwritten_overlap(entry, text, lang) or loose_centroid(entry, text, lang)
 
 
 VOCAB_GUESSES = 1  # with the floor, English: tags of the vocabulary search alone that share no word with the post
