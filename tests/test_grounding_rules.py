@@ -11,7 +11,7 @@ from inference.runtime.grounding import GroundingConfig, Grounder, Prepared
 from inference.runtime.grounding_rules import (POST_PHRASE, clear_topic_placed, demote_loose_guesses, distinct_first, is_loose_guess,
                                                loose_centroid, mark_post_words, post_phrases_under_floor, raise_drawn_phrases, says_nothing,
                                                listed_name, past_the_floor, unwritten, unwritten_overlap, unwritten_saying)
-from inference.runtime.unwritten import unwritten_title
+from inference.runtime.unwritten import unwritten_greeting, unwritten_title
 from inference.runtime.ranking import Ranked
 from inference.text.tags import variant_key
 from inference.runtime.tag_index import TagIndex
@@ -258,3 +258,9 @@ def test_a_the_title_of_one_word_stands_only_where_the_post_writes_it_with_its_t
     assert unwritten_title("The Strip", "monday. again.", "en")
     assert not unwritten_title("The Voice", "watching the voice finale tonight", "en")
     assert not unwritten_title("The Eras Tour", "eras tour movie tonight", "en")  # of two words or more: not this rule
+
+
+def test_a_workday_greeting_stands_only_where_the_post_writes_happy():
+    assert unwritten_greeting("HappyMonday", "monday. again. why.", "en")
+    assert not unwritten_greeting("HappyMonday", "happy monday everyone, new week new goals", "en")
+    assert not unwritten_greeting("HappySaturday", "saturday plans: nothing. bliss", "en")

@@ -65,8 +65,19 @@ def unwritten_title(words: str, text: str, lang: str) -> bool:
             and not re.search(rf"\bthe {re.escape(parts[1])}\b", text, re.IGNORECASE))
 
 
+_WORKDAY_GREETING = re.compile(r"happy ?(monday|tuesday|wednesday|thursday)", re.IGNORECASE)
+
+
+def unwritten_greeting(words: str, text: str, lang: str) -> bool:
+    """An English workday greeting (#HappyMonday) under a post that does not write "happy": a bare "monday. again." is
+    weariness, and the greeting reads as mockery of it; a weekend's (#HappySaturday under "saturday plans: nothing. bliss")
+    stays."""
+    return lang == "en" and bool(_WORKDAY_GREETING.fullmatch(words)) and "happy" not in text.lower()
+
+
 def unwritten(entry: dict, text: str, lang: str) -> bool:
-    """A saying, a Chinese lexicon tag or an `unwritten_title` the text does not write whole, or a `loose_centroid`."""
+    """A saying, a Chinese lexicon tag, an `unwritten_title` or `unwritten_greeting` the text does not write whole, or a
+    `loose_centroid`."""
     words = entry["words"]
     return (unwritten_saying(words, text, lang) or unwritten_overlap(entry, text, lang) or loose_centroid(entry, text, lang)
-            or unwritten_title(words, text, lang))
+            or unwritten_title(words, text, lang) or unwritten_greeting(words, text, lang))
