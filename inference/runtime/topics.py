@@ -337,9 +337,10 @@ class TopicTags:
             return False
         keys: list[str] = []
         for cue in self.cues[j]:
+            if not (written(matcher((cue,)), text, *read) and counts_toward_topic(cue)):
+                continue
             key = _NOT_ALNUM.sub("", loose_words(padded_words(cue)))  # "ran the club's": "run club" once, not "running club" too
-            if (written(matcher((cue,)), text, *read) and counts_toward_topic(cue)
-                    and not any(_one_cue(key, other) for other in keys)):
+            if not any(_one_cue(key, other) for other in keys):
                 keys.append(key)
         return len(keys) >= self.cue_topic
 
