@@ -79,6 +79,13 @@ def test_formatter_keeps_the_casing_people_use():
     assert format_tag(["covid", "19"]) == "#COVID19"
 
 
+def test_formatter_writes_a_street_a_saint_and_a_boy_as_words_not_abbreviations():
+    assert format_tag("main st") == "#MainSt"
+    assert format_tag("st mary") == "#StMary"
+    assert format_tag("co op") == "#CoOp"
+    assert format_tag("burna boy") == "#BurnaBoy"
+
+
 def test_formatter_joins_chinese_words_without_spaces():
     assert format_tag(["北京", "奥运会"], lang="zh") == "#北京奥运会"
     assert format_tag("北京 奥运会") == "#北京奥运会"

@@ -325,11 +325,16 @@ class Segmenter:
 # -- formatter ------------------------------------------------------------------------------------
 
 
+# words the learned casing table (casing.txt.gz, from abbreviations and shouting in the corpus) writes in capitals that a
+# tag writes as words: #MainSt and #StMary, not #MainST; #CoOp, #BurnaBoy, #Hero. The segmenter reads the table as it is.
+WORD_CASING = {w: w.title() for w in "st co boy vice hero syria wires aura earns lupus mites sob aria".split()}
+
+
 class Formatter:
     """Words -> hashtag: CamelCase with the casing people use for known tokens."""
 
     def __init__(self, casing: dict[str, str] | None = None):
-        self.casing = casing if casing is not None else load_casing()
+        self.casing = {**(casing if casing is not None else load_casing()), **WORD_CASING}
 
     def __call__(self, words: list[str] | str, lang: str | None = None) -> str:
         if isinstance(words, str):
