@@ -45,6 +45,10 @@ def test_a_pet_said_goodbye_to_takes_rip(grounder):
     assert "RIP" in _tags(grounder, "Had to say goodbye to Biscuit this morning. Fifteen years of being the best boy.")
 
 
+def test_a_pet_put_to_sleep_takes_rip(grounder):
+    assert "RIP" in _tags(grounder, "Our old girl Misty had to be put to sleep this afternoon. 17 years. The house is so quiet.")
+
+
 def test_a_loss_that_is_no_death_takes_no_rip(grounder):
     assert "RIP" not in _tags(grounder, "lost my dad's watch at the fair, gutted")
     tone = grounder.safety.lexicon.tone

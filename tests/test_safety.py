@@ -502,8 +502,9 @@ def test_a_post_is_sombre_for_an_illness_in_its_words_or_a_death_in_its_words_an
     safety = SafetyFilter(SafetyLexicon(data))
     sad, plain = np.array([1.0, 0.0], dtype=np.float32), np.array([0.0, 1.0], dtype=np.float32)
     assert safety.sombre("Dad's been moved out of ICU tonight, he asked for a cup of tea")  # illness: words alone
-    death = "Dad passed away peacefully this morning"
+    death = "Dad died in his sleep this morning"
     assert safety.sombre(death, sad) and not safety.sombre(death, plain) and not safety.sombre(death)
+    assert safety.sombre("Dad passed away peacefully this morning")  # words that mean nothing else: no reader needed
     catan = "catan night ended with my brother refusing to trade. we lost a friendship but he lost the game"
     assert not safety.sombre(catan, plain)  # "lost" + "brother" alone is no death
     assert not safety.sombre("my 5 year old asked why the moon follows our car", sad)  # the reader alone neither
@@ -522,11 +523,21 @@ def test_a_death_is_mourned_only_where_words_and_reader_agree_and_a_word_of_one_
     data["grief_reader"] = {"weights": [1.0, 0.0], "bias": 0.0, "threshold": 0.5}
     safety = SafetyFilter(SafetyLexicon(data))
     sad, plain = np.array([1.0, 0.0], dtype=np.float32), np.array([0.0, 1.0], dtype=np.float32)
-    death = "First race since Dad passed away. He'd have been insufferable about it"
+    death = "First race since Dad died. He'd have been insufferable about it"
     assert safety.mourning(death, sad) and not safety.mourning(death, plain)
     assert not safety.mourning("Dad's been moved out of ICU tonight", sad) and safety.sombre("Dad's been moved out of ICU tonight")
     assert names_a_quality("insufferable") and names_a_quality("Lumpy")
     assert not names_a_quality("dad") and not names_a_quality("pigeon racing") and not names_a_quality("blue")  # a noun too
+
+def test_a_death_in_words_that_mean_nothing_else_is_mourned_whatever_the_reader_reads():
+    data = json.loads(LEXICON.read_text(encoding="utf-8"))
+    data["grief_reader"] = {"weights": [1.0, 0.0], "bias": 0.0, "threshold": 0.5}
+    safety = SafetyFilter(SafetyLexicon(data))
+    plain = np.array([0.0, 1.0], dtype=np.float32)
+    assert safety.mourning("Mum passed away peacefully on Sunday. She taught me how to bake and how to laugh", plain)
+    assert safety.mourning("Our old girl Misty had to be put to sleep this afternoon. 17 years.", plain)
+    assert not safety.mourning("they put me to sleep for the surgery and I woke up starving", plain)
+
 
 def test_a_pregnancy_lost_in_everyday_words_is_sombre_and_takes_no_puppy_tag(safety):
     post = "We lost our little one at 10 weeks. Please just send memes and dog photos"

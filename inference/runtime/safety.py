@@ -297,13 +297,14 @@ class SafetyFilter:
         return self._context(text).is_about(self.lexicon.tone.worry) or self.mourning(text, vector, lang)
 
     def mourning(self, text: str, vector=None, lang: str = "en") -> bool:
-        """The post tells of a death both in its words and to the grief reader (`sombre`'s second half), and names no
+        """The post tells of a death both in its words and to the grief reader, or in words that mean nothing else
+        ("passed away": `Tone.names_a_death`; `sombre`'s second half), and names no
         celebration in a set phrase (a Tamagotchi that died on an anniversary): no word of the post that only names a
         quality stands as a tag under it, the "insufferable" of a late father (text/english_words.names_a_quality), and
         it takes #RIP (runtime/safety_tone.py `add_condolence`; `grounding.Grounder.eligible`)."""
         ctx, tone = self._context(text), self.lexicon.tone
-        return (ctx.is_about(tone.grief) and vector is not None and tone.reader is not None
-                and not CELEBRATIONS.intersection(occasions(text)) and tone.reader.reads(vector, lang))
+        read = tone.names_a_death(text) or (vector is not None and tone.reader is not None and tone.reader.reads(vector, lang))
+        return ctx.is_about(tone.grief) and read and not CELEBRATIONS.intersection(occasions(text))
 
     def sensitive(self, tag_words: str) -> bool:
         """The tag is of a category of the lexicon (disaster, crime...), a never tag or of a kind (#Flooding,

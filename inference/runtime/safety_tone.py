@@ -29,6 +29,10 @@ from inference.runtime.safety_terms import Context, compact, has_cjk, make_group
 # the tag a post that tells of a death takes, where the language has one (the rubric's own tasteful example): such posts
 # had #Family, #Tractor or #Grandads, words of the post that say nothing of the loss
 CONDOLENCE = {"en": "RIP"}
+# words that tell of a death and of nothing else ("passed away"; a pet that "had to be put to sleep", not a patient "put to
+# sleep for the surgery")
+_NAMED_DEATH = re.compile(r"\bpassed away\b|\b(?:had to be|was|were|got) put to sleep\b|\bhad (?:him|her|them) put to sleep\b",
+                          re.IGNORECASE)
 
 
 def _terms(texts: list[str]) -> tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]:
@@ -79,11 +83,18 @@ class Tone:
         self.job_loss = make_group("tone:job_loss", "job loss", "contextual", False, lost)
         self.new_start = _terms([t for ts in data.get("new_start", {}).values() for t in ts])
 
+    def names_a_death(self, text: str) -> bool:
+        """The text tells of a death in words that mean nothing else ("Mum passed away peacefully", "Misty had to be put to
+        sleep"): a grief post whatever the grief reader reads (`SafetyFilter.mourning`), which missed a mother's death
+        told beside her baking and her laugh."""
+        return _NAMED_DEATH.search(text.replace("\u2019", "'")) is not None
+
     def tells_a_death(self, text: str) -> bool:
         """The text tells of a kin's or a pet's death in everyday words ("we lost my dad on Tuesday", "our nan passed last
         night", "had to say goodbye to Biscuit"; not "lost my dad's watch", "my sister passed her test"): read only where
         the post is mourned (`SafetyFilter.mourning`), which the grief reader must agree to."""
-        return self.kin_death is not None and self.kin_death.search(text.replace("\u2019", "'")) is not None
+        told = self.kin_death is not None and self.kin_death.search(text.replace("\u2019", "'")) is not None
+        return told or self.names_a_death(text)
 
     def unnamed_holiday(self, tag_words: str, ctx: Context) -> str | None:
         """The day of the calendar a tag names (`tone.holidays`: #HappyMothersDay, #中秋快乐) that the post
