@@ -620,3 +620,10 @@ def test_a_topic_name_is_no_stance_tag_but_a_mood_still_needs_its_word(safety):
     pump = "bitcoin just did a 10% candle in an hour, my portfolio is a rollercoaster"
     assert safety.check("crypto", pump, "en").allowed  # TweetEval's political tweets made it a stance tag
     assert safety.needs_its_words("horror") and not safety.needs_its_words("crypto")
+
+
+def test_a_plural_the_data_gave_no_kind_holds_its_singulars(safety):
+    basket = "Basket's loaded, liberation at six."
+    assert not safety.check("guns", basket, "en").allowed and not safety.check("gun", basket, "en").allowed
+    assert safety.check("guns", "new gun law debate tonight, guns everywhere in this town", "en").allowed
+    assert safety.check("news", basket, "en").allowed  # no kind of "new" to hold

@@ -24,7 +24,7 @@ from typing import Callable, TypeVar
 
 from inference.runtime.safety_schema import FORMAT_VERSION, POLICIES, InvalidSafetyLexicon, validate
 from inference.runtime.named_occasions import CELEBRATIONS, occasions
-from inference.runtime.safety_terms import (COMPACT_MIN, PIECE_MIN, Context, Group, compact, has_cjk, make_group,
+from inference.runtime.safety_terms import (COMPACT_MIN, PIECE_MIN, Context, Group, Kinds, compact, has_cjk, make_group,
                                             stem, tokens)
 from inference.runtime.safety_tone import Tone
 
@@ -93,7 +93,7 @@ class SafetyLexicon:
         self.corroborate = frozenset(data.get("corroborate", ()))
         self.support = tuple(sorted({compact(t) for ts in data.get("support", {}).values() for t in ts}, key=len, reverse=True))
         self.tone = Tone(data.get("tone", {}), data.get("grief_reader"))
-        self.kinds = {compact(t): k for ts in data.get("kinds", {}).values() for t, k in ts.items()}
+        self.kinds = Kinds({compact(t): k for ts in data.get("kinds", {}).values() for t, k in ts.items()})
         # a safe name that holds a sensitive word (#SuicideSquad, #BathBomb, #KillerWhale): no harm where the post says it
         self.safe_named = frozenset(compact(t) for ts in data["safe"].values() for t in ts
                                     if any((stem(w),) in self.word_terms for w in tokens(t)))

@@ -116,3 +116,17 @@ def make_group(name: str, category: str, policy: str, event: bool, triggers: lis
         cjk_triggers=tuple({tuple(t.lower().split()) for t in triggers if has_cjk(t) and len(t.replace(" ", "")) >= 2}),
         support=support,
     )
+
+
+class Kinds(dict):
+    """The lexicon's `kinds` (compact tag -> kind): a plural the data found no kind for holds its singular's (#Guns as
+    #Gun, a stance: #Guns came under a pigeon basket "loaded" for liberation)."""
+
+    def get(self, key, default=None):
+        kind = super().get(key)
+        if kind is None and len(key) > 3 and key.endswith("s") and not has_cjk(key):
+            kind = super().get(key[:-1]) or (super().get(key[:-2]) if key.endswith("es") else None)
+        return default if kind is None else kind
+
+    def __contains__(self, key) -> bool:
+        return self.get(key) is not None
