@@ -124,7 +124,10 @@ GROUPS = {
     # list); under a post that names it (the writer's own diagnosis) it is a plain tag
     "health": [
         ("conditions", "bipolar|ocd|adhd|autism|autistic|ptsd|schizophrenia|schizophrenic|psychotic|anorexia|anorexic|"
-         "bulimia|bulimic|tourettes|tourette s", "躁郁症|双相|强迫症|自闭症|精神分裂|厌食症",
+         "bulimia|bulimic|tourettes|tourette s|"
+         # (#Dementia under a tennis loss to a man in his seventies: export/judged/en_fresh136/)
+         "dementia|alzheimers|alzheimer s|parkinsons|parkinson s|epilepsy|down syndrome",
+         "躁郁症|双相|强迫症|自闭症|精神分裂|厌食症|老年痴呆|阿尔茨海默",
          "", ""),
     ],
     "sexual": [
@@ -404,7 +407,11 @@ STANCE_TAGS = ("trump", "donald trump", "obama", "barack obama", "hillary", "hil
                "modi", "narendra modi", "rahul gandhi", "putin", "vladimir putin", "xi jinping", "zelensky", "netanyahu",
                "erdogan", "macron", "trudeau", "boris johnson", "sunak", "rishi sunak", "starmer", "keir starmer",
                "farage", "nigel farage", "bolsonaro", "lula", "duterte", "bongbong marcos", "tinubu", "buhari", "ruto",
-               "ramaphosa", "zuma", "albanese", "kamala harris", "kamala", "desantis", "jd vance", "imran khan")
+               "ramaphosa", "zuma", "albanese", "kamala harris", "kamala", "desantis", "jd vance", "imran khan",
+               # the names of a prejudice (#Homophobia under a tennis loss to a man in his seventies, judged harmful:
+               # export/judged/en_fresh136/): an issue a post takes up in its own words or not at all
+               "homophobia", "transphobia", "biphobia", "sexism", "misogyny", "misandry", "islamophobia", "antisemitism",
+               "xenophobia", "bigotry", "ableism", "ageism", "classism", "colorism", "racial profiling")
 # animals people call a person (#Chimp under a rant about a parking warden "waiting there like a vulture", judged
 # mocking: export/judged/topics7-compared/): a taunt, standing only under a post that says its words (a zoo's chimp)
 TAUNT_TAGS = ("chimp", "chimps", "chimpanzee", "ape", "apes", "monkey", "monkeys", "pig", "pigs", "rat", "rats",

@@ -82,6 +82,12 @@ def test_a_word_for_a_person_the_post_speaks_of_says_nothing_alone():
     assert [r.words for r in grounded.ranked] == ["lads holiday", "magaluf"]
 
 
+def test_people_named_by_a_colour_are_no_tag_alone_and_a_name_holding_the_word_stays():
+    pool = {w.replace(" ", ""): _entry(w, r, "phrase") for w, r in [("blacks", 0.9), ("all blacks", 0.8), ("boks", 0.7)]}
+    grounded = _grounder("en")._finish(Prepared(pool, "All Blacks scrum looking shaky again, the Boks are coming"), set(), False)
+    assert [r.words for r in grounded.ranked] == ["all blacks", "boks"]
+
+
 def test_words_of_the_post_run_together_across_a_verb_are_no_tag():
     pool = {w.replace(" ", ""): _entry(w, r, "phrase") for w, r in [
         ("dog refusing", 0.9), ("carries cash", 0.85), ("doing kutsinhira", 0.8), ("upstairs neighbour", 0.75),

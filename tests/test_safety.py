@@ -95,6 +95,15 @@ def test_a_condition_is_a_tag_only_under_a_post_that_names_it(safety):
     assert safety.check("bipolar", "two years since my bipolar diagnosis and the new meds are working", "en").allowed
     assert not safety.check("adhd", "started new meds today", "en").allowed
     assert safety.check("自闭症", "孩子确诊自闭症一年了", "zh").allowed
+    tennis = "lost 6-0 6-1 to a man in his seventies at the club today. he wasn't even sweating"
+    assert not safety.check("dementia", tennis, "en").allowed
+    assert safety.check("dementia", "Dad's dementia is worse this winter, he asked for Mum twice today", "en").allowed
+
+
+def test_the_name_of_a_prejudice_stands_only_where_the_post_takes_it_up(safety):
+    tennis = "lost 6-0 6-1 to a man in his seventies at the club today. he wasn't even sweating"
+    assert not safety.check("homophobia", tennis, "en").allowed and not safety.check("ageism", tennis, "en").allowed
+    assert safety.check("homophobia", "the homophobia in the stands tonight was vile, reported it", "en").allowed
 
 
 def test_the_campaigns_word_alone_is_filtered_and_a_resistance_band_stays(safety):

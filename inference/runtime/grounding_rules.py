@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from inference.text.english_words import BODY_WORDS, FUNCTION_WORDS, given_name, names_a_quality
+from inference.text.english_words import BODY_WORDS, COLOUR_PEOPLE, FUNCTION_WORDS, given_name, names_a_quality
 from inference.text.names import content_overlap
 from inference.text.tags import LINK_OR_MENTION, tag_key, variant_key
 from inference.text.phrases import FRAGMENT_WORDS, STOP_WORDS, collocation, english_lists, jieba_tables, rarity
@@ -41,7 +41,7 @@ june july august september october november december""".split())
 # English words that say nothing alone (phrases.py never proposes them alone either): #First, #Going,
 # #Got, #Times, #Lost, #Today, #Finally, fragments (#Third, #Double, #Doing); a day's or month's name is a
 # tag (#Monday), and so is one the training posts used as a tag GENERIC_TAG_COUNT times or more (#Love, #Wow)
-GENERIC_ALONE = (STOP_WORDS | FRAGMENT_WORDS | BODY_WORDS) - _CALENDAR  # BODY_WORDS: #Ribs, #Elbow
+GENERIC_ALONE = (STOP_WORDS | FRAGMENT_WORDS | BODY_WORDS | COLOUR_PEOPLE) - _CALENDAR  # BODY_WORDS: #Ribs, #Elbow
 GENERIC_TAG_COUNT = 100
 POST_PHRASE = 0.2  # a phrase of the post this strong (text/phrases.py's score) is judged against the post alone too
 

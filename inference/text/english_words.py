@@ -63,6 +63,9 @@ second third fourth fifth sixth seventh eighth ninth tenth single double triple 
 bloke blokes mate mates lady ladies fella fellas lad lads dude dudes bro bros hubby colleague uncle aunty
 """.split())  # the last line: words for the people a post speaks of, none of them a tag alone in the judged lists
 # (#Bloke, #Mate, #Lads under a neighbour, a ref, a team; "lads holiday", "uncle mike" stay)
+# People named by a colour: a racial label alone (#Blacks, cut from "All Blacks scrum" at a sentence's start, judged
+# harmful); inside a name it stays (#AllBlacks)
+COLOUR_PEOPLE = frozenset("blacks whites".split())
 # Parts of the body: where a post writes one it tells what hurts or what happened (#Ribs, #Elbow under a crowded train,
 # #Knuckles under underwater hockey), never what the post is about; a phrase holding one stays (leg day, knee surgery)
 BODY_WORDS = frozenset("""
