@@ -4,7 +4,7 @@ that says the tag's own words).
 
 Seven general rules, none a list of tags:
 - stance: most of the tag's training posts (runs/corpus/en_train.jsonl; at least 2) come from a
-  political source (`export/safety_seeds.POLITICAL_ORIGINS`: TweetEval's stance, hate and offensive
+  political source (`export/safety_kind_seeds.POLITICAL_ORIGINS`: TweetEval's stance, hate and offensive
   tasks, collected on political keywords): #TCOT, #Brexit, #LoveWins;
 - crisis: most of its training posts come from the crisis data sets (CrisisLex, MediaEval, RumourEval),
   it names no place or person (every word in the English dictionary) and, in the sentence encoder's
