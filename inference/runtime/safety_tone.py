@@ -87,7 +87,7 @@ class Tone:
         """The text tells of a death in words that mean nothing else ("Mum passed away peacefully", "Misty had to be put to
         sleep"): a grief post whatever the grief reader reads (`SafetyFilter.mourning`), which missed a mother's death
         told beside her baking and her laugh."""
-        return _NAMED_DEATH.search(text.replace("\u2019", "'")) is not None
+        return _NAMED_DEATH.search(text) is not None  # no apostrophe in its words: no quote to normalise
 
     def tells_a_death(self, text: str) -> bool:
         """The text tells of a kin's or a pet's death in everyday words ("we lost my dad on Tuesday", "our nan passed last
