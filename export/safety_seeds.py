@@ -85,8 +85,9 @@ GROUPS = {
         ("drugs", "drug bust|overdose|drug dealer|drug trafficking", "吸毒|贩毒|毒品|涉毒",
          "drugs|arrested", "毒"),
         ("recreational drugs", "marijuana|cannabis|stoner|stoners|stoned|420|kush|thc|cocaine|heroin|meth|mdma|ecstasy|lsd|"
-         "shrooms|magic mushrooms|smoke weed", "大麻|冰毒|摇头丸|海洛因|可卡因", "weed|smoke|smoking|high|drugs|dispensary|"
-         "edibles|joint|blunt|bong|legalize|legalise|legalization|legalisation", "毒"),
+         "shrooms|magic mushrooms|smoke weed", "大麻|冰毒|摇头丸|海洛因|可卡因", "weed|smoke weed|smoking weed|smoked weed|get high|got high|"
+         "getting high|drugs|dispensary|edibles|a joint|blunt|bong|legalize|legalise|legalization|legalisation",
+         "毒"),  # (no "smoke", "smoking" or "high" alone: a smoke alarm, a smoker's brisket, high tide)
         ("police", "fbi|manhunt|suspect|suspects|most wanted",
          "被抓|被捕|逮捕|通缉|落网|嫌犯|嫌疑人|被拘",
          "police|arrest|arrested|investigation|charged|detective|stolen|robbed|burglary|theft", "警方|警察|抓|拘留"),

@@ -104,6 +104,13 @@ def test_a_plural_of_a_tag_above_it_ranks_after_the_other_tags():
     assert [r.words for r in ranked] == ["dogs", "beach", "dog"]
 
 
+def test_a_tag_written_with_and_without_its_accents_is_one_tag_twice():
+    assert variant_key("Mölkky") == variant_key("molkky") and variant_key("hāngī") == variant_key("Hangi")
+    assert variant_key("ガス") != variant_key("カス") and variant_key("科目二") == "科目二"  # only Latin letters lose accents
+    kept = [(Ranked(w, s, "phrase"), {}) for w, s in (("molkky", 0.9), ("mölkky", 0.8), ("lawn games", 0.7))]
+    assert [r.words for r, _ in distinct_first(kept)] == ["molkky", "lawn games", "mölkky"]
+
+
 def test_a_very_clear_topics_best_companion_takes_fourth_place_at_the_latest():
     words = ["sock", "second sock", "knitting", "sofa", "smile", "yarn", "knitters"]
     kept = [(Ranked(w, 0.9 - 0.1 * i, "phrase"), {"topic": w == "knitting", "companion": w in ("yarn", "knitters")})

@@ -481,6 +481,15 @@ def test_a_sports_emoji_is_a_cue_the_post_names_its_topic_with():
     assert "🚲" in cues["cycling"] and "🧗" in cues["climbing"]
 
 
+def test_a_cue_of_accented_latin_letters_is_a_word_read_in_any_case():
+    index = TermIndex([matcher(("mölkky", "hāngī")), matcher(("跑步",))])
+    for text in ("Mölkky at the park, needed exactly 3", "lifted the HĀNGĪ at dawn"):
+        padded = padded_words(text)
+        assert index.hits(text, padded, loose_words(padded)) == {0}
+    padded = padded_words("pomölkkyx")
+    assert index.hits("pomölkkyx", padded, loose_words(padded)) == set()  # a whole word, not a piece of one
+
+
 def test_the_shipped_cue_words_name_the_works_people_write_about():
     cues = read_cues(TOPICS_EN)
     assert "the bear" in cues["tv shows"] and "project hail mary" in cues["books"]

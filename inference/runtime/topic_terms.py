@@ -26,9 +26,15 @@ Matcher = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]  # (Latin ter
 def matcher(terms: tuple[str, ...]) -> Matcher:
     """Terms made ready for `written`: a Latin one padded as whole words, a Chinese one of two characters or more,
     and a Latin one of two content words or more also in its `loose_words` (put up shelves: putting up shelves)."""
-    latin = tuple(f" {w} " for t in terms if t.isascii() for w in _with_plural(_plain(t).strip()))
+    latin = tuple(f" {w} " for t in terms if is_latin(t) for w in _with_plural(_plain(t).strip()))
     loose = tuple(loose_words(t) for t in latin if sum(w not in _NO_CONTENT for w in t.split()) >= 2)
-    return latin, tuple(t for t in terms if not t.isascii() and (len(t) >= 2 or is_emoji(t))), loose
+    return latin, tuple(t for t in terms if not is_latin(t) and (len(t) >= 2 or is_emoji(t))), loose
+
+
+def is_latin(term: str) -> bool:
+    """A term of Latin letters, accented ones too (mölkky, café, pōwhiri), read as words in any case; not one of Chinese
+    or Japanese characters, nor an emoji (read as written)."""
+    return all(c.isascii() or (c.isalpha() and ord(c) < 0x2E80) for c in term)
 
 
 def _with_plural(term: str) -> tuple[str, ...]:
@@ -135,7 +141,7 @@ _SMALL_WORDS = frozenset("of the and a an in on at to for by &".split())  # a na
 def rare_cue(cue: str) -> str | None:
     """A Latin cue that `padded_words` reads as one word of letters alone, as rare as RARE_CUE: a word only the
     topic's insiders write, which names the topic lower-cased too; None for any other cue ("nobody:" is "nobody", f1 no word)."""
-    word = padded_words(cue).strip() if cue.isascii() else ""
+    word = padded_words(cue).strip() if is_latin(cue) else ""
     if not word.isalpha() or rarity(word) < RARE_CUE:
         return None
     return word
@@ -143,7 +149,7 @@ def rare_cue(cue: str) -> str | None:
 
 def counts_toward_topic(cue: str) -> bool:
     """A cue word that counts toward topics.CUE_TOPIC: any Latin one, a Chinese one as rare as ZH_CUE_IDF."""
-    return cue.isascii() or jieba_tables()[2].get(cue, float("inf")) >= ZH_CUE_IDF
+    return is_latin(cue) or jieba_tables()[2].get(cue, float("inf")) >= ZH_CUE_IDF
 
 
 def named_in(cue: str, text: str, topic: str = "") -> bool:
@@ -153,7 +159,7 @@ def named_in(cue: str, text: str, topic: str = "") -> bool:
     export/judged/ that write one and got no such topic before, about 5 in 6 are about that topic. A Chinese cue
     counts at ZH_NAMED_CHARS characters or more (半程马拉松 -> #跑步), or inside 《》 for a topic of WORKS
     (《哪吒之魔童闹海》 -> #电影; 《晴天》, a song, is no #天气)."""
-    if not cue.isascii():
+    if not is_latin(cue):
         return cue in text and (len(cue) >= ZH_NAMED_CHARS or is_emoji(cue) or (topic in WORKS and f"《{cue}" in text))
     words = cue.split()
     if len(words) < 2:

@@ -42,8 +42,8 @@ from inference.runtime.named_occasions import occasions
 from inference.runtime.named_titles import topics_named
 from inference.text.idioms import plainly
 from inference.runtime.topic_gate import FEATURES as GATE_FEATURES, JOIN, NEAREST, RAISED, TOPICS_A_POST, TopicGate, gate_file
-from inference.runtime.topic_terms import (TermIndex, counts_toward_topic, loose_words, matcher, named_in, padded_words,
-                                           rare_cue, written)
+from inference.runtime.topic_terms import (TermIndex, counts_toward_topic, is_latin, loose_words, matcher, named_in,
+                                           padded_words, rare_cue, written)
 from inference.text.segment_data import PACKAGE_DATA
 
 TOPICS_EN = PACKAGE_DATA / "topics_en.txt"
@@ -322,7 +322,7 @@ class TopicTags:
 
     def _named_cue(self, j: int, text: str, padded: str) -> bool:
         """The text writes one of topic j's cues as a name (`named_in`)."""
-        return any((not c.isascii() or (f" {c.split()[0]}" in padded and f" {' '.join(padded_words(c).split())} " in padded))
+        return any((not is_latin(c) or (f" {c.split()[0]}" in padded and f" {' '.join(padded_words(c).split())} " in padded))
                    and named_in(c, text, self.words[j]) for c in self.cues[j])
 
     def _rare_cue(self, j: int, padded: str) -> bool:
@@ -356,7 +356,7 @@ class TopicTags:
             found.setdefault(int(self._owner[k]), []).append(self._evidence[k])
         count = np.zeros(len(self.words), dtype=np.int64)
         for i, terms in found.items():
-            count[i] = sum(not any(t != u and (f" {t} " in f" {u} " if t.isascii() else t in u) for u in terms) for t in terms)
+            count[i] = sum(not any(t != u and (f" {t} " in f" {u} " if is_latin(t) else t in u) for u in terms) for t in terms)
         return count
 
     def _paired(self, hit: set[int]) -> set[int]:

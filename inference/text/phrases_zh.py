@@ -59,9 +59,9 @@ ZH_DIGITS = frozenset("一二三四五六七八九十")  # 科目二: a number t
 ZH_COUNTED = frozenset("q n ng nz t".split())  # ... unless a measure, noun or time word follows it (三 小时)
 # a word jieba's HMM made up is a fragment of a clause, not a name, when it starts with a numeral, a
 # modal or a direction (一买, 三比, 能进, 上人), holds a particle or ends in a verb's result (胖得, 抽到)
-ZH_FRAGMENT_FIRST = ZH_WEAK_FIRST | ZH_NUMERALS | frozenset("能会要上下去来比白说号里之瞎先别得学刚常")  # 仓鼠|里算: a locative; 王国|之泪;
+ZH_FRAGMENT_FIRST = ZH_WEAK_FIRST | ZH_NUMERALS | frozenset("能会要上下去来比白说号里之瞎先别得学刚常问完")  # 仓鼠|里算: a locative; 王国|之泪;
 # 瞎冲, 瞎买: an adverb of manner (not 乱: 乱针绣 is a kind of embroidery); 先拔, 别学, 得修: "first", "don't", "must";
-# 学棱块: "learn" (学霸 is the dictionary's); 刚刷, 常买: "just", "often"; 蛋加|腐竹, 南汇嘴加: "add" ends one (加新, 加针 stay)
+# 学棱块: "learn" (学霸 is the dictionary's); 刚刷, 常买: "just", "often"; 问牙|仙子, 看|完回: "ask", "finished" (问界, 完赛: words_zh.txt); 蛋加|腐竹, 南汇嘴加: "add" ends one (加新, 加针 stay)
 # "as soon as", a verb or an adverb before the verb ends a made-up word (风一|吹, 迟子建|写雨|写火, 汤全|洒了; 科三 stays)
 ZH_FRAGMENT_LAST = frozenset("一写说全都也还就才又里再能要太很最挺更加上")  # 包里, 群里: a place inside something; 毛能|再织: a modal
 # (年会 stays); 风太|大帽子: a degree adverb ends a clause's subject; 涂上, 套上: a verb and its complement
@@ -89,7 +89,8 @@ WORD_FLAGS = frozenset("n nz vn l".split())  # the parts of speech words_zh.txt 
 KNOWN_LENGTHS = (6, 5, 4, 3, 2)  # characters (and jieba words) a known word may span, longest first
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _BOOK_TITLE = re.compile(r"《([^《》]{2,12})》")  # 《哪吒之魔童闹海》: a title is tagged whole
-_ASKED = re.compile(r"(.)不\1|^.不.$")  # 重不重, 去不去: a question, no name; 刻不直, 看不懂: a verb and what it cannot reach
+_ASKED = re.compile(r"(.)不\1|^.[不没].$")  # 重不重, 去不去: a question, no name; 刻不直, 看不懂: a verb and what it cannot reach;
+# 水没开: a clause with its negation
 _TIMED = re.compile(r"[一二三四五六七八九十两几]+[点岁斤秒]")  # 晚八点, 三岁: a time or a count (五月天, 嫦娥六号 stay)
 _ORDINAL = re.compile(r"[一二三四五六七八九十百零\d]{1,4}号")
 _DIRECTED = re.compile(r".[出起下上进回过][来去]$")  # 投出来, 站起来: a verb and its direction, no name
@@ -134,12 +135,14 @@ def _name_like(word: str, name_start: frozenset[str]) -> bool:
 def _clause_piece(before: str, word: str, flag: str, after: str, tables) -> bool:
     """A new word (not one that may be a name) that is a predicate before 了, 的 or 得 (人太多了, 新买的), or
     whose first character makes a word of the dictionary with the last one before it: jieba cut across a
-    word (发表|情包: 表情 is the word, 情包 a piece of 表情包), or a verb said twice (带带)."""
+    word (发表|情包: 表情 is the word, 情包 a piece of 表情包), a verb said twice (带带), or a relative of a pronoun's and
+    what is done to them (我|妈染)."""
     _, tags, _, _, name_start = tables
     if flag != "?" or _name_like(word, name_start):
         return False
     doubled = len(word) == 2 and word[0] == word[1] and tags.get(word[0], "").startswith("v")  # 带带 (兔兔 stays)
-    return doubled or after in ZH_PREDICATE_ENDS or (bool(before) and before[-1] + word[0] in tags)
+    whose = word[0] in ZH_KIN and before in ZH_PRONOUNS  # 给我|妈染|头发: my mum and what is done to her
+    return doubled or whose or after in ZH_PREDICATE_ENDS or (bool(before) and before[-1] + word[0] in tags)
 
 
 def _single_topic(char: str, tags: dict, idf: dict, after: tuple[str, str]) -> bool:
@@ -186,7 +189,9 @@ def _compounds(words: list[tuple[str, str]], tags: dict) -> list[tuple[str, floa
     (螺蛳粉); no new word that a 了 or 的 ends as a predicate (香山 人太多 了), no tail jieba cut across a word
     of the next one (坡子 街巷|子里)."""
     found = []
-    for (a, fa), (b, fb), (c, fc) in zip(words, words[1:], [*words[2:], ("", "")]):
+    for (z, _), (a, fa), (b, fb), (c, fc) in zip([("", ""), *words], words, words[1:], [*words[2:], ("", "")]):
+        if fa == "?" and a[0] in ZH_KIN and z in ZH_PRONOUNS:  # 我|妈染|头发: no 妈染头发 (`_clause_piece`)
+            continue
         # no particle inside (美的 晚霞 is "beautiful sunset"), and a noun whose number follows it is
         # that number's (考驾照 科目 二: no 考驾照科目)
         if fa in ("n", "nz") and _usable(a, fa) and fb == "m" and len(b) == 1 and b in ZH_DIGITS:

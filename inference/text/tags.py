@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from functools import lru_cache
 
 from inference.limits import MAX_LANG_ID_CHARS
@@ -54,8 +55,16 @@ def tag_key(tag: str) -> str:
 
 def variant_key(words: str) -> str:
     """The tag_key of a tag's words each in the singular (English plurals: -s, -es after s/x/z/ch/sh,
-    -ies), so that a list's plural and singular of one tag are known as one."""
-    return tag_key(" ".join(_singular(w) for w in words.lstrip("#").lower().split()))
+    -ies) and without accents, so that a list's plural and singular of one tag (#Plant, #Plants), and one written
+    with and without its accents (#Mölkky, #Molkky), are known as one."""
+    plain = "".join(map(_unaccented, words.lstrip("#").lower()))
+    return tag_key(" ".join(_singular(w) for w in plain.split()))
+
+
+def _unaccented(char: str) -> str:
+    """A Latin letter without its accents (ö -> o); any other character as it is (ガ stays ガ)."""
+    parts = unicodedata.normalize("NFKD", char)
+    return parts[0] if len(parts) > 1 and parts[0].isascii() and all(map(unicodedata.combining, parts[1:])) else char
 
 
 def _singular(word: str) -> str:
