@@ -155,6 +155,14 @@ def test_a_made_up_word_with_a_measure_word_or_a_verb_said_twice_is_no_candidate
     assert "带带" not in words_of("大神带带我，今晚一起上分", "zh")
 
 
+def test_a_made_up_word_of_asking_finishing_negating_or_a_relative_after_a_pronoun_is_no_candidate():
+    assert not {"问牙", "问牙仙子"} & set(words_of("闺女激动地问牙仙子晚上会不会来", "zh"))
+    assert not {"完回", "完回出租屋"} & set(words_of("看完回出租屋默默躺平", "zh"))
+    assert "水没开" not in words_of("水没开就下锅了", "zh")
+    assert not {"妈染", "妈染头发"} & set(words_of("给我妈染头发，说明书写停留三十分钟", "zh"))
+    assert "问界" in words_of("今天提了问界M7", "zh") and "马拉松完赛" in words_of("马拉松完赛！腿已经不是自己的了", "zh")
+
+
 def test_a_long_title_is_one_tag_and_a_number_with_its_measure_word_is_none():
     assert "哪吒之魔童闹海" in words_of("带孩子去看《哪吒之魔童闹海》，全场都在笑", "zh")
     assert not {"十块钱", "一辆车"} & set(words_of("打车等了半天，最后一辆车都没来，白花了十块钱", "zh"))
