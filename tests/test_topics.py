@@ -535,3 +535,12 @@ def test_every_shipped_pair_word_line_names_a_topic_and_holds_two_words_or_more(
         pairs = read_pairs(path)
         assert pairs and set(pairs) <= {w for w, _ in read_topics(path)}
         assert all(len(set(words)) >= 2 for words in pairs.values())
+
+
+def test_a_tag_that_is_a_topic_needing_its_words_is_unwritten_where_the_text_writes_none_of_them():
+    tags = TopicTags(["glassblowing", "cooking"], np.eye(2, dtype=np.float32),
+                     terms=[("blowing glass", "glory hole"), ("a recipe",)], needs=frozenset({"glassblowing"}))
+    assert tags.unwritten("Glassblowing", "seat in, tank in the boot, glass out, doors welded")
+    assert not tags.unwritten("glassblowing", "first class at the hot shop, blowing glass for an hour")
+    assert not tags.unwritten("glassblowing", "Glassblowing all day")  # its own name is its word too
+    assert not tags.unwritten("cooking", "glass out")  # a topic that needs no words is never unwritten

@@ -59,6 +59,11 @@ def padded_words(text: str, bare: bool = False) -> str:
     return padded
 
 
+def reading(text: str) -> tuple[str, str]:
+    """A text's (`padded_words` without possessives too, `loose_words`): how `written` and `TermIndex.hits` read it."""
+    return (padded := padded_words(text, bare=True)), loose_words(padded)
+
+
 def _plain(text: str) -> str:
     """Runs of non-word characters one space, a curly apostrophe a straight one (Domino’s, Domino's)."""
     return _NOT_WORD.sub(" ", text.replace("\u2019", "'"))

@@ -41,9 +41,10 @@ from inference.runtime.derived_cache import cached_arrays
 from inference.runtime.named_occasions import occasions
 from inference.runtime.named_titles import topics_named
 from inference.text.idioms import plainly
+from inference.text.tags import tag_key
 from inference.runtime.topic_gate import FEATURES as GATE_FEATURES, JOIN, NEAREST, RAISED, TOPICS_A_POST, TopicGate, gate_file
 from inference.runtime.topic_terms import (TermIndex, counts_toward_topic, is_latin, loose_words, matcher, named_in,
-                                           padded_words, rare_cue, written)
+                                           padded_words, rare_cue, reading, written)
 from inference.text.segment_data import PACKAGE_DATA
 
 TOPICS_EN = PACKAGE_DATA / "topics_en.txt"
@@ -187,13 +188,13 @@ class TopicTags:
         self.related = vectors @ vectors.T >= RELATED  # [T, T], the diagonal included (`best`)
         self.terms = terms or [()] * len(words)  # each topic's description and cue words (`writes`)
         self.cues = cues or [()] * len(words)  # each topic's cue words alone
-        # topic j's terms made ready for `written`, each part held as one string (a tuple of them a topic weighed 8 MB) and
-        # split again when a post asks (a post asks of a few topics)
+        # topic j's terms made ready for `written`, each part one string (a tuple of them a topic weighed 8 MB), split when asked
         self._packed = [tuple(_SEP.join(part) for part in matcher(t)) for t in self.terms]
         self._terms = functools.lru_cache(maxsize=MATCHERS_KEPT)(
             lambda j: tuple(tuple(part.split(_SEP)) if part else () for part in self._packed[j]))
         self._rare = [tuple(filter(None, map(rare_cue, c))) for c in self.cues]  # each topic's `rare_cue`s, padded
         self._needs = [i for i, w in enumerate(words) if w in needs]  # out of the running unless written (`read_needs`)
+        self._needed = {tag_key(words[i]): i for i in self._needs}  # such a topic's tag -> its index (`unwritten`)
         # each cue word of each topic (a topic that needs its words counts its own name among them: a post that writes
         # "多肉" or "hangover"), then the terms of each topic that needs its words, then each pair word of each topic
         # (`read_pairs`): one look-up a post for all three
@@ -247,6 +248,12 @@ class TopicTags:
     def best(self, contexts: np.ndarray, texts: list[str] | None = None) -> list[str | None]:
         """The topic of each row of contexts [B, D], or None (`chosen`)."""
         return [words for words, _ in self.chosen(contexts, texts)]
+
+    def unwritten(self, words: str, text: str) -> bool:
+        """A tag (from the vocabulary, the model) that is a topic needing its words which the text does not write: the topic
+        itself would never stand there (#Glassblowing, near "glass out" of a banger's windows)."""
+        j = self._needed.get(tag_key(words))
+        return j is not None and not written(matcher(self.terms[j] + (self.words[j],)), text, *reading(text))
 
     def chosen(self, contexts: np.ndarray, texts: list[str] | None = None) -> list[tuple[str | None, bool]]:
         """(topic or None, whether it is very clear) of each row of contexts [B, D]: the topic is at least
@@ -377,7 +384,7 @@ class TopicTags:
         sims = np.asarray(contexts, dtype=np.float32) @ self.vectors.T  # [B, T]
         for b, raw in enumerate(sims):
             text = texts[b] if texts is not None else ""
-            read = (padded := padded_words(text, bare=True), loose_words(padded))
+            read = reading(text)
             row = raw.copy()
             hit = self._cue_index.hits(text, *read) if text else set()
             paired = self._paired(hit)
