@@ -12,7 +12,8 @@ import pytest
 
 from inference.runtime.grounding_rules import COMPANION_SCORE, TOPIC_SCORE, add_topic
 from inference.runtime.sentence_encoder import SentenceEncoder
-from inference.runtime.topic_terms import TermIndex, is_emoji, loose_words, matcher, named_in, padded_words, rare_cue, writes
+from inference.runtime.topic_terms import (TermIndex, is_emoji, loose_words, matcher, named_in, padded_words, rare_cue,
+                                           reading, writes)
 from inference.runtime.topics import (CLEAR_MARGIN, CUE_BONUS, CUE_TOPIC_COSINE, MIN_COSINE, MIN_MARGIN, NAMED_BONUS,
                                       TOPICS_EN, InvalidTopics, TopicTags, read_companions, read_cues, read_needs, read_pairs,
                                       read_topics, topics_file)
@@ -544,3 +545,10 @@ def test_a_tag_that_is_a_topic_needing_its_words_is_unwritten_where_the_text_wri
     assert not tags.unwritten("glassblowing", "first class at the hot shop, blowing glass for an hour")
     assert not tags.unwritten("glassblowing", "Glassblowing all day")  # its own name is its word too
     assert not tags.unwritten("cooking", "glass out")  # a topic that needs no words is never unwritten
+
+
+def test_a_cue_inside_quotes_is_read_and_a_word_keeps_its_own_apostrophe():
+    index = TermIndex([matcher(("just a trim",)), matcher(("shove ha'penny",)), matcher(("players' lounge",))])
+    for text, found in (("asked for 'just a trim' and cried", {0}), ("asked for \u2018just a trim\u2019", {0}),
+                        ("Shove ha'penny final tonight", {1}), ("the players' lounge", {2})):
+        assert index.hits(text, *reading(text)) == found

@@ -13,6 +13,7 @@ from inference.text.phrases import DETERMINERS, jieba_tables, rarity
 from inference.text.verbs import inflection_key
 
 _NOT_WORD = re.compile(r"[^\w']+")
+_QUOTING = re.compile(r"(?<!\w)'|'(?!\w)(?<!s')")  # 'just a trim': quotes, not a word's (players', ha'penny keep theirs)
 # juniper's, players', DNF'd, PB'd: a possessive or a verb's 'd, the text read without them too (`padded_words`)
 _POSSESSIVE = re.compile(r"(?<=\w)'[sd]\b|(?<=s)'(?!\w)")
 _BARE = "|"  # between a text's words and the same words without their possessives: no term holds it
@@ -65,8 +66,9 @@ def reading(text: str) -> tuple[str, str]:
 
 
 def _plain(text: str) -> str:
-    """Runs of non-word characters one space, a curly apostrophe a straight one (Domino’s, Domino's)."""
-    return _NOT_WORD.sub(" ", text.replace("\u2019", "'"))
+    """Runs of non-word characters one space, a curly apostrophe a straight one (Domino’s, Domino's), and one that
+    quotes rather than joins (asked for 'just a trim') a space."""
+    return _NOT_WORD.sub(" ", _QUOTING.sub(" ", text.replace("\u2018", "'").replace("\u2019", "'")))
 
 
 def loose_words(padded: str) -> str:
