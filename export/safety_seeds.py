@@ -113,8 +113,8 @@ GROUPS = {
     ],
     "terror": [
         ("terrorism", "terror|terrorism|terrorist|terror attack|isis|isil|jihad|jihadist|"
-         "al qaeda|extremist|terrorists|suicide bomber", "恐怖|恐怖袭击|恐怖分子|暴恐|袭击",
-         "attack|attacked|siege", "袭击|暴恐"),
+         "al qaeda|extremist|terrorists|suicide bomber|ground zero|9 11|twin towers", "恐怖|恐怖袭击|恐怖分子|暴恐|袭击",
+         "attack|attacked|siege|september 11|world trade center", "袭击|暴恐"),
         ("bombing", "bomb|bomber|bombing|explosive|ied|car bomb|pipe bomb|bombers",
          "炸弹|爆炸案|自杀式", "explosion|blast|exploded|detonated", "爆炸"),
         ("war", "war|warfare|airstrike|air strike|invasion|massacre site|war crimes",

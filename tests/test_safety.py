@@ -46,7 +46,7 @@ def test_a_harmful_tag_is_filtered_on_an_unrelated_post(safety, tag, post):
 
 @pytest.mark.parametrize("tag", ["#Sandy", "#HurricaneSandy", "#NepalEarthquake", "#PrayForBoston",
                                  "#BuildThatWall", "#RefugeesNotWelcome", "#PrayForVisayas",
-                                 "#FloodPH", "#PrayForThePhilippines", "#怀化火车站砍人", "#马航飞机失联"])
+                                 "#FloodPH", "#PrayForThePhilippines", "#怀化火车站砍人", "#马航飞机失联", "#GroundZero"])
 def test_a_harmful_hashtag_written_together_is_filtered_too(safety, tag):
     assert not safety.check(tag, BUNNY, "en").allowed
 

@@ -59,9 +59,9 @@ ZH_DIGITS = frozenset("一二三四五六七八九十")  # 科目二: a number t
 ZH_COUNTED = frozenset("q n ng nz t".split())  # ... unless a measure, noun or time word follows it (三 小时)
 # a word jieba's HMM made up is a fragment of a clause, not a name, when it starts with a numeral, a
 # modal or a direction (一买, 三比, 能进, 上人), holds a particle or ends in a verb's result (胖得, 抽到)
-ZH_FRAGMENT_FIRST = ZH_WEAK_FIRST | ZH_NUMERALS | frozenset("能会要上下去来比白说号里之瞎先别得学刚常问完")  # 仓鼠|里算: a locative; 王国|之泪;
+ZH_FRAGMENT_FIRST = ZH_WEAK_FIRST | ZH_NUMERALS | frozenset("能会要上下去来比白说号里之瞎先别得学刚常问完趁")  # 仓鼠|里算: a locative; 王国|之泪;
 # 瞎冲, 瞎买: an adverb of manner (not 乱: 乱针绣 is a kind of embroidery); 先拔, 别学, 得修: "first", "don't", "must";
-# 学棱块: "learn" (学霸 is the dictionary's); 刚刷, 常买: "just", "often"; 问牙|仙子, 看|完回: "ask", "finished" (问界, 完赛: words_zh.txt); 蛋加|腐竹, 南汇嘴加: "add" ends one (加新, 加针 stay)
+# 学棱块: "learn" (学霸 is the dictionary's); 刚刷, 常买: "just", "often"; 问牙|仙子, 看|完回, 趁新蒜: "ask", "finished", "while" (问界, 完赛: words_zh.txt); 蛋加|腐竹, 南汇嘴加: "add" ends one (加新, 加针 stay)
 # "as soon as", a verb or an adverb before the verb ends a made-up word (风一|吹, 迟子建|写雨|写火, 汤全|洒了; 科三 stays)
 ZH_FRAGMENT_LAST = frozenset("一写说全都也还就才又里再能要太很最挺更加上")  # 包里, 群里: a place inside something; 毛能|再织: a modal
 # (年会 stays); 风太|大帽子: a degree adverb ends a clause's subject; 涂上, 套上: a verb and its complement
