@@ -58,3 +58,8 @@ def test_the_shipped_idioms_read_and_mislead_no_more():
     assert len(read_idioms(IDIOMS_FILE)) > 100
     assert "justice" in idiom_keys("honestly the tiny screen did not do it justice")
     assert "cake" in idiom_keys("the exam was a piece of cake")
+
+
+def test_the_shipped_idioms_keep_a_dance_move_and_a_look_from_naming_a_death():
+    for post in ("our captain hit the death drop on the last count", "she gave me a death stare"):
+        assert "death" not in plainly(post, IDIOMS_FILE) and "death" in idiom_keys(post, IDIOMS_FILE)
