@@ -301,16 +301,16 @@ class Grounder:
         or fewer in it (#老子明天不上班): text/names.supported; or that one crisis of the training data owns (#LAX), or a mood
         (#Sadness), that the post does not say (safety.SafetyFilter.needs_its_words); a holiday or crisis it does not name
         (#HappyEaster, #Sandy on a flood: `unnamed_holiday`, `unnamed_event`); a saying or Chinese lexicon tag it does not
-        write whole, or a centroid's tag sharing no word with it (#SheIsTheFirst, #Science under a bonsai: `unwritten`), or a
-        vocabulary's topic that needs its words it does not write (#Glassblowing near "glass out": TopicTags.unwritten)."""
-        if (words := entry["words"]) and entry["source"] == "phrase":
+        write whole, a centroid's tag sharing no word with it (#SheIsTheFirst, #Science under a bonsai: `unwritten`), a vocabulary
+        topic needing words it does not write (#Glassblowing near "glass out": TopicTags.unwritten)."""
+        words = entry["words"]
+        if entry["source"] == "phrase":
             return False
         unsaid = self.safety is not None and (
             (self.safety.needs_its_words(words) and not self.safety.says(words, text))
             or self.safety.unnamed_holiday(words, text) is not None or self.safety.unnamed_event(words, text))
-        saying = unwritten(entry, text, self.lang) or (entry["source"] == "vocab" and self.topics is not None
-                                                       and self.topics.unwritten(words, text))
-        return unsaid or saying or not supported(words, text, self.lang, self.config.lexical_support)
+        needy = entry["source"] == "vocab" and self.topics is not None and self.topics.unwritten(words, text)
+        return unsaid or needy or unwritten(entry, text, self.lang) or not supported(words, text, self.lang, self.config.lexical_support)
 
     def eligible(self, prepared: Prepared, dropped: set[str], floor: bool) -> tuple[list[tuple[Ranked, dict]], bool]:
         """The candidates that may be suggested, as (Ranked at the weighted sum, pool entry) pairs in pool order, and whether the

@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from inference.runtime.grounding_rules import _from_the_post
 from inference.text.phrases import STOP_WORDS, rarity
 from inference.text.segment_data import PACKAGE_DATA
-from inference.text.tags import tag_key, variant_key
+from inference.text.tags import tag_key, unaccented, variant_key
 
 TITLES_FILE = PACKAGE_DATA / "titles_en.txt"
 DISTINCT = 0.65  # a word this rare names its work wherever it is written (succession 0.50, severance 0.59: not)
@@ -85,8 +84,7 @@ def _folded(word: str) -> str:
     """A word in lower case without accents ("&" as "and")."""
     if word == "&":
         return "and"
-    low = word.lower()
-    return low if low.isascii() else "".join(c for c in unicodedata.normalize("NFKD", low) if not unicodedata.combining(c))
+    return unaccented(word.lower())
 
 
 _text_words = functools.lru_cache(maxsize=256)(words_of)  # a request's text, read by `named`, then by `add_titles`

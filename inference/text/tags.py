@@ -57,12 +57,15 @@ def variant_key(words: str) -> str:
     """The tag_key of a tag's words each in the singular (English plurals: -s, -es after s/x/z/ch/sh,
     -ies) and without accents, so that a list's plural and singular of one tag (#Plant, #Plants), and one written
     with and without its accents (#Mölkky, #Molkky), are known as one."""
-    plain = "".join(map(_unaccented, words.lstrip("#").lower()))
-    return tag_key(" ".join(_singular(w) for w in plain.split()))
+    return tag_key(" ".join(_singular(w) for w in unaccented(words.lstrip("#").lower()).split()))
+
+
+def unaccented(text: str) -> str:
+    """The text with its Latin letters' accents dropped (mölkky -> molkky); any other character as it is (ガ stays ガ)."""
+    return text if text.isascii() else "".join(map(_unaccented, text))
 
 
 def _unaccented(char: str) -> str:
-    """A Latin letter without its accents (ö -> o); any other character as it is (ガ stays ガ)."""
     parts = unicodedata.normalize("NFKD", char)
     return parts[0] if len(parts) > 1 and parts[0].isascii() and all(map(unicodedata.combining, parts[1:])) else char
 
