@@ -167,7 +167,9 @@ GROUPS = {
          "滚出|滚粗|滚回|去死|脑残|傻逼|傻b|贱人|婊子|人渣|白痴|智障|最丑|丑八怪|棒子|日本鬼子|黑鬼|"
          "装逼|抄家伙|绿茶婊|贱货|狗娘|他妈的|你妈的|操你|草泥马|来个逼|小三|第一胖|"
          # disability words, in everyday posts mostly in jest (练腿的第二天都是残疾人: #残疾人 judged mocking)
-         "残废|残疾人", "", ""),
+         "残废|残疾人|"
+         # food called swill, a joke that mocks the dish as a tag (豆汁儿: "这是泔水吧", zh_fresh174)
+         "泔水", "", ""),
     ],
     "escalation": [
         ("escalation", "massacre|death toll|deathtoll|rot in hell|burn in hell|kill them all|"
