@@ -136,6 +136,13 @@ def test_an_english_tag_only_partly_about_the_post_is_unsupported():
     assert not _unsupported("beach life", "sunset walk on the beach with the dog")  # "life" says how, not what
 
 
+def test_a_very_clear_topic_the_model_guessed_too_stands_as_a_topic_does():
+    post = "work christmas party was at a crazy golf place, hole in one on the windmill"
+    assert _unsupported("peanut golf", post)  # a guess with half its words in the post
+    entry = {"words": "mini golf", "source": "centroid", "topic": True}  # runtime/topics.py read the post as #MiniGolf
+    assert not _bare("en")._unsupported(entry, post)
+
+
 def test_a_chinese_tag_with_half_its_words_or_fewer_in_the_post_is_unsupported():
     post = "周五晚上去吃了重庆火锅，明天还要上班"
     assert _unsupported("老子 明天 不 上班", post, "zh", lexical=True)

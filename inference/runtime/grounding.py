@@ -302,15 +302,15 @@ class Grounder:
         (#Sadness), that the post does not say (safety.SafetyFilter.needs_its_words); a holiday or crisis it does not name
         (#HappyEaster, #Sandy on a flood: `unnamed_holiday`, `unnamed_event`); a saying or Chinese lexicon tag it does not
         write whole, a centroid's tag sharing no word with it (#SheIsTheFirst, #Science under a bonsai: `unwritten`), a vocabulary
-        topic needing words it does not write (#Glassblowing near "glass out": TopicTags.unwritten)."""
+        topic needing words it does not write (#Glassblowing near "glass out": TopicTags.unwritten); a clear topic's, the first."""
         words = entry["words"]
         if entry["source"] == "phrase":
             return False
-        unsaid = self.safety is not None and (
-            (self.safety.needs_its_words(words) and not self.safety.says(words, text))
+        unsaid = self.safety is not None and ((self.safety.needs_its_words(words) and not self.safety.says(words, text))
             or self.safety.unnamed_holiday(words, text) is not None or self.safety.unnamed_event(words, text))
         needy = entry["source"] == "vocab" and self.topics is not None and self.topics.unwritten(words, text)
-        return unsaid or needy or unwritten(entry, text, self.lang) or not supported(words, text, self.lang, self.config.lexical_support)
+        guess = needy or unwritten(entry, text, self.lang) or not supported(words, text, self.lang, self.config.lexical_support)
+        return unsaid or (guess and not entry.get("topic"))  # a clear topic the model guessed too (#MiniGolf): as a topic
 
     def eligible(self, prepared: Prepared, dropped: set[str], floor: bool) -> tuple[list[tuple[Ranked, dict]], bool]:
         """The candidates that may be suggested, as (Ranked at the weighted sum, pool entry) pairs in pool order, and whether the
