@@ -302,7 +302,7 @@ class Grounder:
         (#Sadness), that the post does not say (safety.SafetyFilter.needs_its_words); a holiday or crisis it does not name
         (#HappyEaster, #Sandy on a flood: `unnamed_holiday`, `unnamed_event`); a saying or Chinese lexicon tag it does not
         write whole, a centroid's tag sharing no word with it (#SheIsTheFirst, #Science under a bonsai: `unwritten`), a vocabulary
-        topic needing words it does not write (#Glassblowing near "glass out": TopicTags.unwritten); a clear topic's, the first."""
+        topic needing words it does not write (#Glassblowing near "glass out": TopicTags.unwritten); a very clear topic: the first only."""
         words = entry["words"]
         if entry["source"] == "phrase":
             return False
