@@ -1,4 +1,5 @@
-"""A post in traditional characters gets its Chinese tags in traditional characters; a simplified one keeps them."""
+"""A post in traditional characters gets its Chinese tags in traditional characters; a simplified one keeps them.
+A Chinese post's Latin words come back as the post writes them."""
 
 from __future__ import annotations
 
@@ -32,6 +33,13 @@ def test_a_simplified_post_and_an_english_list_keep_their_tags_as_they_are():
 def test_the_benchmark_interface_keeps_the_models_own_script():
     # tagsmith predict (no relevance floor) is scored against Weibo's gold, simplified under traditional posts too
     assert [w for w, _ in in_post_script(TAIWAN, _ranked("发型"), service=False)] == ["发型"]
+
+
+def test_a_chinese_posts_latin_words_come_back_cased_as_the_post_writes_them():
+    post = "周末折腾了个NAS，用iPhone拍的PS5截图都备份进去了，nas真香"
+    written = in_post_script(post, _ranked("nas", "iphone", "ps5", "备份", "switch"))
+    assert [w for w, _ in written] == ["NAS", "iPhone", "PS5", "备份", "switch"]
+    assert [w for w, _ in in_post_script(post, _ranked("nas"), lang="en")] == ["nas"]
 
 
 def test_a_tag_the_post_writes_keeps_the_posts_own_characters():
