@@ -289,3 +289,10 @@ def test_a_sum_of_money_in_latin_letters_inside_chinese_is_no_name():
     from inference.text.phrases import extract_phrases
 
     assert [p.words for p in extract_phrases("Shopee 11.11 抢到 RM19.90 的 air fryer", [], "zh")] == ["shopee"]
+
+
+def test_a_surname_said_with_old_and_what_that_person_does_is_no_name():
+    found = words_of("领舞老刘急得直喊一二三四，老刘说明天再练")
+    assert "黄鸭" in words_of("跟着教程钩了只小黄鸭")
+    assert "刘急" not in found and "刘说" not in found
+    assert "阿杰" in words_of("阿杰跟我们去爬山")

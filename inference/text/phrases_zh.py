@@ -80,6 +80,8 @@ ZH_PARTICLES = frozenset("了的吗呢吧啊呀哦着过是在有和与我你他
                          "咗嘅啲唔喺嚟佢冇嗰嘢噉俾乜")  # and Cantonese's (俾雀仔食, 但系屋企: a clause)
 ZH_VERB_ENDINGS = frozenset("得地到完掉死好过了着起出进住来去成个快")  # 读完, 看到, 冻得, 累死, 煮成, 鼓个(掌): a verb and its result
 ZH_PRONOUNS = frozenset("我你他她它")  # 带我去, 给我发: a word holding one inside is a piece of a clause (吉他 is not)
+ZH_ADDRESS = frozenset("老阿")  # 老|刘急, 阿|陈说: the surname after one is a person addressed (老刘), the next character
+# the clause's (not 小: 小|黄鸭 is a duck)
 ZH_VERB_IDF = 8.0  # a verb this rare names an activity people tag (搬家 8.4, 加班 9.4; 感动 7.1, 吃 4.6)
 ZH_COMPOUND_HEADS = ZH_ENTITY_FLAGS | {"?"}  # a name, place or new word ...
 ZH_COMPOUND_TAILS = ZH_ENTITY_FLAGS | {"n", "?"}  # ... joined to the noun or name after it
@@ -136,8 +138,10 @@ def _clause_piece(before: str, word: str, flag: str, after: str, tables) -> bool
     """A new word (not one that may be a name) that is a predicate before 了, 的 or 得 (人太多了, 新买的), or
     whose first character makes a word of the dictionary with the last one before it: jieba cut across a
     word (发表|情包: 表情 is the word, 情包 a piece of 表情包), a verb said twice (带带), or a relative of a pronoun's and
-    what is done to them (我|妈染)."""
+    what is done to them (我|妈染); nor a surname said with 老 or 阿 and what that person does (老|刘急)."""
     _, tags, _, _, name_start = tables
+    if flag == "?" and len(word) == 2 and before in ZH_ADDRESS and word[0] in name_start:
+        return True
     if flag != "?" or _name_like(word, name_start):
         return False
     doubled = len(word) == 2 and word[0] == word[1] and tags.get(word[0], "").startswith("v")  # 带带 (兔兔 stays)
