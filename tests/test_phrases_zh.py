@@ -296,3 +296,9 @@ def test_a_surname_said_with_old_and_what_that_person_does_is_no_name():
     assert "黄鸭" in words_of("跟着教程钩了只小黄鸭")
     assert "刘急" not in found and "刘说" not in found
     assert "阿杰" in words_of("阿杰跟我们去爬山")
+
+
+def test_a_measure_word_is_no_part_of_the_thing_counted():
+    assert "鲩鱼" in words_of("阿爸今日劏咗条鲩鱼，放血吊咗一晚") and "条鲩鱼" not in words_of("阿爸今日劏咗条鲩鱼，放血吊咗一晚")
+    found = words_of("长鱼浇头加一碟干丝再来壶茶")
+    assert "干丝" in found and "一碟干丝" not in found

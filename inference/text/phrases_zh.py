@@ -66,7 +66,7 @@ ZH_FRAGMENT_FIRST = ZH_WEAK_FIRST | ZH_NUMERALS | frozenset("能会要上下去�
 ZH_FRAGMENT_LAST = frozenset("一写说全都也还就才又里再能要太很最挺更加上")  # 包里, 群里: a place inside something; 毛能|再织: a modal
 # (年会 stays); 风太|大帽子: a degree adverb ends a clause's subject; 涂上, 套上: a verb and its complement
 ZH_MEASURES = frozenset("个顿桌碗盒张条件趟遍辆份杯瓶版")  # 买了个|阀芯, 一大|桌菜, 吃顿|火锅: a measure word ends a count
-ZH_COUNTERS = ZH_MEASURES | frozenset("块辆只次台部本斤元毛颗位双套局盘场轮圈")  # after a number: 十块|钱, 一辆|车, 三局
+ZH_COUNTERS = ZH_MEASURES | frozenset("块辆只次台部本斤元毛颗位双套局盘场轮圈碟壶串根袋罐包支片")  # after a number: 十块|钱, 一辆|车, 三局
 ZH_COUNT_FIRST = ZH_NUMERALS | frozenset("每这那哪各")  # 每颗, 这颗: a measure word after them counts too
 ZH_ASPECT = frozenset("了着过")  # 学会|了: the word before them is a verb, whatever jieba's flag
 ZH_PREDICATE_ENDS = frozenset("了的得")  # 人太多|了, 新买|的: the new word before them is a predicate, not a name
@@ -354,6 +354,8 @@ def chinese(text: str, tables) -> list[tuple[str, float, str]]:
             singles.append(word)  # a word jieba does not know, left in known pieces: 国 足, 雾 霾
             described = flag.startswith("a")  # ... unless an adjective ends it before 了: 弦 老 了 (the string is old)
             continue
+        if len(singles) >= 3 and singles[0] in ZH_COUNTERS:  # 劏咗|条|鲩|鱼: the count's measure word is no part of the fish
+            singles = singles[1:]
         if 2 <= len(singles) <= 4 and (joined := "".join(singles)) not in ZH_STOP and not (described and word in ZH_ASPECT):
             found.append((joined, 0.7, "entity") if tags.get(joined) in ZH_ENTITY_FLAGS else (joined, 0.55, "topic"))
         elif len(singles) == 1 and not counted and not suffix and _single_topic(singles[0], tags, idf, (word, flag)):
