@@ -20,6 +20,7 @@ from typing import TypeVar
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _LATIN = re.compile(r"(?<![A-Za-z])[a-z]+(?![A-Za-z])")  # a lower-cased Latin word (digits around it are its neighbours)
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
 TRADITIONAL_MIN = 2  # characters only the traditional script writes, and more of them than simplified-only ones
 
 T = TypeVar("T")
@@ -102,8 +103,9 @@ def in_post_script(text: str, items: Iterable[T], lang: str = "zh", service: boo
     seen: set[str] = set()
     out = []
     simplified = _converter("t2s").convert(text) if traditional(text) else None
+    cased = latin_words(text)
     for item in items:
-        converted = latin_as_written(words(item), text)
+        converted = latin_as_written(words(item), cased)
         if simplified is not None and _HAN.search(converted):
             converted = _as_written(converted, text, simplified)
         if converted not in seen:
@@ -112,14 +114,17 @@ def in_post_script(text: str, items: Iterable[T], lang: str = "zh", service: boo
     return out
 
 
-def latin_as_written(words: str, text: str) -> str:
-    """The words with each lower-case Latin word cased as the text first writes it (the phrase finder reads a post
-    lower-cased: "nas" -> "NAS" under 折腾了个NAS); a word the text does not write, or writes lower-cased, as it is."""
-    if not _LATIN.search(words):
+def latin_words(text: str) -> dict[str, str]:
+    """Each Latin word of the text, lower-cased -> as the text first writes it ("nas" -> "NAS" under 折腾了个NAS)."""
+    cased: dict[str, str] = {}
+    for word in _LATIN_WORD.findall(text):
+        cased.setdefault(word.lower(), word)
+    return cased
+
+
+def latin_as_written(words: str, cased: dict[str, str]) -> str:
+    """The words with each lower-case Latin word as the post writes it (`latin_words`; the phrase finder reads a post
+    lower-cased); a word the post does not write, or writes lower-cased, as it is."""
+    if not cased or not _LATIN.search(words):
         return words
-
-    def cased(match: re.Match) -> str:
-        found = re.search(rf"(?<![A-Za-z]){re.escape(match.group())}(?![A-Za-z])", text, re.I)
-        return found.group() if found else match.group()
-
-    return _LATIN.sub(cased, words)
+    return _LATIN.sub(lambda match: cased.get(match.group(), match.group()), words)
